@@ -1,0 +1,36 @@
+//! Database access for PBM services: one sync diesel codebase over PostgreSQL and SQLite.
+//!
+//! # Layout
+//! * [`AnyConnection`] – `#[derive(MultiConnection)]` over PostgreSQL and SQLite.
+//! * [`Db`] – a pooled handle; runs closures on tokio's blocking pool, writes in one transaction.
+//! * [`amount`] – the exact decimal column type (`NUMERIC` on PostgreSQL, `TEXT` on SQLite).
+//! * [`platform`] – idempotency, audit and outbox tables every service keeps.
+//! * [`testing`] – a fresh database per test on either backend (feature `test-util`).
+
+pub mod amount;
+mod error;
+pub mod platform;
+mod pool;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
+
+pub use amount::{Money, sql_types};
+pub use error::StoreError;
+pub use pool::{Backend, Db, DbOptions, Migrations, PLATFORM_MIGRATIONS};
+
+pub use diesel;
+pub use diesel_migrations;
+
+/// One connection to either backend. Queries written against it run on both.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    // PostgreSQL first: MultiConnection tries variants in order (STACK.md D3).
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Current UTC time truncated to microseconds, the precision both backends keep (STACK.md D6).
+pub fn now() -> chrono::NaiveDateTime {
+    let now = chrono::Utc::now().naive_utc();
+    chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1)).unwrap_or(now)
+}

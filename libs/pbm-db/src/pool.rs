@@ -1,0 +1,228 @@
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, ManageConnection, Pool};
+use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+
+use crate::{AnyConnection, StoreError};
+
+/// Which database a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    /// `postgres://` and `postgresql://` URLs are PostgreSQL; anything else is a SQLite path.
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// Embedded migrations of one crate for both backends (`migrations/postgres`, `migrations/sqlite`,
+/// same version names).
+pub struct Migrations {
+    pub postgres: EmbeddedMigrations,
+    pub sqlite: EmbeddedMigrations,
+}
+
+/// Lends an [`EmbeddedMigrations`] (which is not `Clone`) to diesel's harness.
+struct ByRef<'a>(&'a EmbeddedMigrations);
+
+impl<DB: diesel::backend::Backend> diesel::migration::MigrationSource<DB> for ByRef<'_> {
+    fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn diesel::migration::Migration<DB>>>> {
+        diesel::migration::MigrationSource::<DB>::migrations(self.0)
+    }
+}
+
+/// The platform tables (idempotency, audit, outbox) every service database has.
+pub const PLATFORM_MIGRATIONS: Migrations = Migrations {
+    postgres: diesel_migrations::embed_migrations!("migrations/postgres"),
+    sqlite: diesel_migrations::embed_migrations!("migrations/sqlite"),
+};
+
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+}
+
+impl DbOptions {
+    pub fn for_backend(backend: Backend) -> Self {
+        let max_connections = match backend {
+            Backend::Postgres => 16,
+            // One writer at a time anyway; a few readers run beside it in WAL mode.
+            Backend::Sqlite => 8,
+        };
+        Self { max_connections, connect_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// Opens connections itself so a PostgreSQL error keeps its real cause
+/// (`MultiConnection::establish` drops it, STACK.md D3).
+#[derive(Debug)]
+struct Manager {
+    url: String,
+    backend: Backend,
+}
+
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<AnyConnection, StoreError> {
+        match self.backend {
+            Backend::Postgres => PgConnection::establish(&self.url)
+                .map(AnyConnection::Postgresql)
+                .map_err(|e| StoreError::Unavailable(e.to_string())),
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.url)
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                // WAL lets readers run beside the writer; busy_timeout waits out short locks.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                )
+                .map_err(StoreError::from)?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        diesel::sql_query("SELECT 1").execute(conn).map(|_| ()).map_err(StoreError::from)
+    }
+
+    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
+        false
+    }
+}
+
+/// A pooled database handle. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<Manager>,
+    backend: Backend,
+    /// SQLite allows one writer per file; serialising writes in-process avoids
+    /// `SQLITE_BUSY` on lock upgrades. PostgreSQL writes are not serialised.
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("backend", &self.backend).finish()
+    }
+}
+
+impl Db {
+    /// Connects to `url`: a `postgres://` URL or a SQLite file path (created if missing).
+    pub fn connect(url: &str, options: &DbOptions) -> Result<Db, StoreError> {
+        let backend = Backend::of_url(url);
+        let manager = Manager { url: url.to_owned(), backend };
+        let pool = Pool::builder()
+            .max_size(options.max_connections)
+            .min_idle(Some(1))
+            .connection_timeout(options.connect_timeout)
+            .build(manager)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(Db { pool, backend, sqlite_writer: Arc::new(Mutex::new(())) })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
+        self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// Applies pending migrations of every set, in order. On PostgreSQL an advisory lock keeps
+    /// concurrent replicas from migrating at the same time.
+    pub fn migrate_blocking(&self, sets: &[&Migrations]) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let run = |conn: &mut AnyConnection| -> Result<(), StoreError> {
+            for set in sets {
+                let result = match conn {
+                    AnyConnection::Postgresql(c) => c.run_pending_migrations(ByRef(&set.postgres)).map(drop),
+                    AnyConnection::Sqlite(c) => c.run_pending_migrations(ByRef(&set.sqlite)).map(drop),
+                };
+                result.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+            }
+            Ok(())
+        };
+        match self.backend {
+            Backend::Postgres => {
+                diesel::sql_query("SELECT pg_advisory_lock(727274)").execute(&mut *conn)?;
+                let result = run(&mut conn);
+                diesel::sql_query("SELECT pg_advisory_unlock(727274)").execute(&mut *conn)?;
+                result
+            }
+            Backend::Sqlite => run(&mut conn),
+        }
+    }
+
+    /// Runs `migrate_blocking` on the blocking pool.
+    pub async fn migrate(&self, sets: &'static [&'static Migrations]) -> Result<(), StoreError> {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.migrate_blocking(sets))
+            .await
+            .map_err(|e| StoreError::Other(e.to_string()))?
+    }
+
+    /// Runs a read on a pooled connection, off the async workers.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.conn()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| E::from(StoreError::Other(e.to_string())))?
+    }
+
+    /// Runs `f` in one transaction: everything it writes commits together or not at all.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.write_blocking(f))
+            .await
+            .map_err(|e| E::from(StoreError::Other(e.to_string())))?
+    }
+
+    /// The blocking form of [`Db::write`].
+    pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        E: From<StoreError> + From<diesel::result::Error>,
+        F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+    {
+        let mut conn = self.conn()?;
+        let _guard = match self.backend {
+            Backend::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),
+            Backend::Postgres => None,
+        };
+        conn.transaction(|c| f(c))
+    }
+}

@@ -1,0 +1,95 @@
+//! The exact decimal column and the platform tables behave the same on both backends.
+
+use diesel::prelude::*;
+use pbm_db::platform::{self, AuditEntry, IdempotencyRecord};
+use pbm_db::testing::TestDatabase;
+use pbm_db::{AnyConnection, Money, StoreError};
+use rust_decimal_macros::dec;
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use pbm_db::sql_types::Amount;
+    ledger (id) {
+        id -> Integer,
+        amount -> Amount,
+    }
+}
+
+fn create_ledger(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    diesel::sql_query("CREATE TABLE ledger (id INTEGER PRIMARY KEY, amount NUMERIC(20,4))").execute(conn)?;
+    Ok(())
+}
+
+async fn decimals_round_trip_exactly(test_db: TestDatabase) {
+    let db = test_db.connect();
+    db.migrate(&[&pbm_db::PLATFORM_MIGRATIONS]).await.unwrap();
+    let values = [dec!(0.1), dec!(0.2), dec!(12345678901234.5678), dec!(-0.0001)];
+    db.write(move |c| -> Result<(), StoreError> {
+        if matches!(c, AnyConnection::Sqlite(_)) {
+            diesel::sql_query("CREATE TABLE ledger (id INTEGER PRIMARY KEY, amount TEXT)").execute(c)?;
+        } else {
+            create_ledger(c)?;
+        }
+        for (i, v) in values.iter().enumerate() {
+            diesel::insert_into(ledger::table)
+                .values((ledger::id.eq(i as i32), ledger::amount.eq(Money(*v))))
+                .execute(c)?;
+        }
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let read: Vec<Money> = db
+        .read(|c| ledger::table.order(ledger::id).select(ledger::amount).load(c).map_err(StoreError::from))
+        .await
+        .unwrap();
+    let sum: rust_decimal::Decimal = read.iter().map(|m| m.0).sum();
+    assert_eq!(read.iter().map(|m| m.0).collect::<Vec<_>>(), values);
+    assert_eq!(sum, dec!(12345678901234.8677));
+}
+
+async fn failed_transaction_writes_nothing(test_db: TestDatabase) {
+    let db = test_db.connect();
+    db.migrate(&[&pbm_db::PLATFORM_MIGRATIONS]).await.unwrap();
+    let entry = AuditEntry {
+        occurred_at: pbm_db::now(),
+        service: "test".into(),
+        method: "M".into(),
+        request_id: "r1".into(),
+        subject: "s".into(),
+        role: "finance_admin".into(),
+        mof_div_code: "140500".into(),
+        entity_type: "thing".into(),
+        entity_id: "1".into(),
+        outcome: "OK".into(),
+        detail: String::new(),
+    };
+    let e2 = entry.clone();
+    let result = db
+        .write(move |c| -> Result<(), StoreError> {
+            platform::insert_audit(c, &e2)?;
+            let rec = IdempotencyRecord {
+                service: "test".into(),
+                request_id: "r1".into(),
+                subject: "s".into(),
+                method: "M".into(),
+                request_hash: "h".into(),
+                response: vec![1, 2, 3],
+                created_at: pbm_db::now(),
+            };
+            platform::insert_idempotency(c, &rec)?;
+            platform::insert_idempotency(c, &rec)?; // duplicate key: the whole transaction fails
+            Ok(())
+        })
+        .await;
+    assert!(matches!(result, Err(StoreError::UniqueViolation(_))), "{result:?}");
+    let audit = db.read(|c| platform::audit_of(c, "thing", "1")).await.unwrap();
+    assert!(audit.is_empty(), "rolled back audit rows must not persist");
+    let idem = db.read(|c| platform::find_idempotency(c, "test", "r1")).await.unwrap();
+    assert!(idem.is_none());
+}
+
+pbm_db::backend_tests! {
+    decimal_round_trip => decimals_round_trip_exactly;
+    rollback => failed_transaction_writes_nothing;
+}

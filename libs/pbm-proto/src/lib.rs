@@ -1,0 +1,28 @@
+//! Generated code for the PBM gRPC contracts (`proto/pbm/<service>/v1`).
+//!
+//! Keep this crate thin: no domain types, no conversions. Services convert in their own
+//! `grpc/convert.rs`.
+
+pub use prost;
+pub use tonic;
+
+/// Encoded file descriptor set of every PBM proto, for server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("pbm_descriptor");
+
+pub mod common {
+    pub mod v1 {
+        tonic::include_proto!("pbm.common.v1");
+    }
+}
+
+pub mod indicator {
+    pub mod v1 {
+        tonic::include_proto!("pbm.indicator.v1");
+    }
+}
+
+pub mod bench {
+    pub mod v1 {
+        tonic::include_proto!("pbm.bench.v1");
+    }
+}

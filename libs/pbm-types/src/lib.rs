@@ -1,0 +1,32 @@
+//! Domain primitives shared by every PBM service. Pure: no IO, no transport, no database.
+//!
+//! # Layout
+//! * [`decimal`] – exact decimal parsing for money (元), scores and ratios; never floats.
+//! * [`FiscalYear`] – a budget year (预算年度).
+//! * [`DivisionCode`] – the 6-digit 财政区划 code (`MOF_DIV_CODE`) and its hierarchy.
+//! * [`Grade`] – 优/良/中/差 with configurable bands.
+
+pub mod decimal;
+mod division;
+mod fiscal_year;
+mod grade;
+
+pub use division::{DivisionCode, DivisionLevel};
+pub use fiscal_year::FiscalYear;
+pub use grade::{Grade, GradeBands};
+pub use rust_decimal::Decimal;
+
+/// Why a primitive value could not be parsed. The message is for a finance clerk (Chinese)
+/// and the `reason` is a stable machine code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParseError {
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl ParseError {
+    pub fn new(reason: &'static str, message: impl Into<String>) -> Self {
+        Self { reason, message: message.into() }
+    }
+}

@@ -1,0 +1,1 @@
+//! Cross-service scenarios over real gRPC.
