@@ -1,0 +1,183 @@
+//! [`AuthLayer`]: verifies the bearer token of every request and attaches the [`Caller`].
+//!
+//! * no `authorization` header → an anonymous public [`Caller`] (services decide what the public
+//!   may see; most refuse with UNAUTHENTICATED);
+//! * an invalid, expired or refused token → UNAUTHENTICATED before any handler runs;
+//! * health checks and reflection need no token.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
+
+use tower::{Layer, Service};
+
+use crate::{Caller, TokenVerifier};
+
+/// Verified tokens are remembered (until they expire) so the signature check, the costliest
+/// step of a small RPC, runs once per token rather than once per request.
+const CACHE_CAPACITY: usize = 10_000;
+
+#[derive(Clone)]
+pub struct AuthLayer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    verifier: Box<dyn TokenVerifier>,
+    cache: RwLock<HashMap<String, (Caller, i64)>>,
+}
+
+impl AuthLayer {
+    pub fn new(verifier: impl TokenVerifier) -> Self {
+        Self { inner: Arc::new(Inner { verifier: Box::new(verifier), cache: RwLock::new(HashMap::new()) }) }
+    }
+
+    /// Returns the caller of a request with these headers, or the reason it is refused.
+    pub fn authenticate(&self, headers: &http::HeaderMap) -> Result<Caller, tonic::Status> {
+        let Some(value) = headers.get(http::header::AUTHORIZATION) else {
+            return Ok(Caller::anonymous());
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or_else(|| unauthenticated("authorization 头格式应为 `Bearer <token>`"))?;
+        let now = chrono::Utc::now().timestamp();
+        if let Some((caller, exp)) = self.inner.cache.read().unwrap_or_else(|p| p.into_inner()).get(token)
+            && *exp > now
+        {
+            return Ok(caller.clone());
+        }
+        let claims = self.inner.verifier.verify(token, now).map_err(|e| {
+            tracing::info!(error = %e, "token refused");
+            unauthenticated(&format!("令牌无效: {e}"))
+        })?;
+        let exp = claims.exp;
+        let caller = claims.into_caller().map_err(|e| unauthenticated(&format!("令牌无效: {e}")))?;
+        let mut cache = self.inner.cache.write().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= CACHE_CAPACITY {
+            cache.retain(|_, (_, e)| *e > now);
+            if cache.len() >= CACHE_CAPACITY {
+                cache.clear();
+            }
+        }
+        cache.insert(token.to_owned(), (caller.clone(), exp));
+        Ok(caller)
+    }
+}
+
+fn unauthenticated(message: &str) -> tonic::Status {
+    tonic::Status::unauthenticated(format!("{message} (UNAUTHENTICATED)"))
+}
+
+/// Paths that need no token: load balancers and tooling must reach them.
+fn is_open_path(path: &str) -> bool {
+    path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = Auth<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Auth { inner, layer: self.clone() }
+    }
+}
+
+#[derive(Clone)]
+pub struct Auth<S> {
+    inner: S,
+    layer: AuthLayer,
+}
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Auth<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Default + Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
+        // Take the service that was polled ready; leave a fresh clone in its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        if !is_open_path(request.uri().path()) {
+            match self.layer.authenticate(request.headers()) {
+                Ok(caller) => {
+                    request.extensions_mut().insert(caller);
+                }
+                Err(status) => return Box::pin(async move { Ok(status.into_http()) }),
+            }
+        }
+        Box::pin(inner.call(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Claims, Ed25519Verifier, Role, TokenSigner};
+    use ed25519_dalek::SigningKey;
+
+    fn layer() -> (AuthLayer, TokenSigner) {
+        let signer = TokenSigner::new("k", SigningKey::from_bytes(&[3u8; 32]));
+        let verifier = Ed25519Verifier::new().with_key("k", signer.verifying_key());
+        (AuthLayer::new(verifier), signer)
+    }
+
+    fn headers(value: &str) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert(http::header::AUTHORIZATION, value.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn attaches_caller_of_valid_token() {
+        let (layer, signer) = layer();
+        let now = chrono::Utc::now().timestamp();
+        let token = signer.sign(&Claims {
+            sub: "u1".into(),
+            role: Role::BudgetUnit,
+            mof_div_code: "140525".into(),
+            unit: Some("101001".into()),
+            department: Some("101".into()),
+            agency: None,
+            expert: None,
+            iat: now,
+            exp: now + 60,
+        });
+        for _ in 0..2 {
+            let caller = layer.authenticate(&headers(&format!("Bearer {token}"))).unwrap();
+            assert_eq!(caller.role, Role::BudgetUnit);
+            assert_eq!(caller.unit.as_deref(), Some("101001"));
+            assert!(caller.authenticated);
+        }
+    }
+
+    #[test]
+    fn missing_token_is_anonymous_and_bad_token_is_refused() {
+        let (layer, _) = layer();
+        let anon = layer.authenticate(&http::HeaderMap::new()).unwrap();
+        assert!(!anon.authenticated);
+        assert_eq!(anon.role, Role::Public);
+        let err = layer.authenticate(&headers("Bearer garbage")).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::Unauthenticated);
+        let err = layer.authenticate(&headers("Basic abc")).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::Unauthenticated);
+    }
+
+    #[test]
+    fn health_and_reflection_are_open() {
+        assert!(is_open_path("/grpc.health.v1.Health/Check"));
+        assert!(is_open_path("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"));
+        assert!(!is_open_path("/pbm.indicator.v1.IndicatorService/GetIndicator"));
+    }
+}
