@@ -1,0 +1,144 @@
+//! Every mutating RPC goes through [`run_mutation`]:
+//! * one transaction holds the effect, its audit row and the idempotency record;
+//! * a retry with the same request id returns the first response and has no second effect;
+//! * the same request id with a different request (or caller, or method) is refused;
+//! * a refused or failed mutation is still audited, in its own transaction.
+
+use pbm_auth::Caller;
+use pbm_db::platform::{self, AuditEntry, IdempotencyRecord};
+use pbm_db::{AnyConnection, Db, StoreError};
+use prost::Message;
+use sha2::{Digest, Sha256};
+
+use crate::ApiError;
+
+/// Who is changing what, and under which client request id.
+#[derive(Debug, Clone)]
+pub struct MutationContext {
+    pub service: &'static str,
+    pub method: &'static str,
+    pub request_id: String,
+    pub caller: Caller,
+    request_hash: String,
+}
+
+impl MutationContext {
+    /// Validates the request id and fingerprints the request.
+    pub fn new<M: Message>(
+        service: &'static str,
+        method: &'static str,
+        caller: Caller,
+        request_id: &str,
+        request: &M,
+    ) -> Result<Self, ApiError> {
+        let request_id = request_id.trim();
+        if request_id.is_empty() || request_id.len() > 128 || !request_id.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ApiError::invalid_field(
+                "REQUEST_ID_INVALID",
+                "request_id",
+                "每个修改请求都需要客户端请求号 request_id（1–128 个可见 ASCII 字符），用于安全重试",
+            ));
+        }
+        let request_hash = hex::encode(Sha256::digest(request.encode_to_vec()));
+        Ok(Self { service, method, request_id: request_id.to_owned(), caller, request_hash })
+    }
+
+    fn audit(&self, entity_type: &str, entity_id: &str, outcome: &str, detail: &str) -> AuditEntry {
+        AuditEntry {
+            occurred_at: pbm_db::now(),
+            service: self.service.to_owned(),
+            method: self.method.to_owned(),
+            request_id: self.request_id.clone(),
+            subject: self.caller.subject.clone(),
+            role: self.caller.role.as_str().to_owned(),
+            mof_div_code: self.caller.mof_div_code.to_string(),
+            entity_type: entity_type.to_owned(),
+            entity_id: entity_id.to_owned(),
+            outcome: outcome.to_owned(),
+            detail: detail.to_owned(),
+        }
+    }
+}
+
+/// What a successful mutation produced: the response and what to write in the audit trail.
+pub struct Effect<R> {
+    pub response: R,
+    pub entity_type: &'static str,
+    pub entity_id: String,
+    /// A short description or diff of the change.
+    pub detail: String,
+}
+
+enum Outcome<R> {
+    Done(R),
+    Replayed(R),
+}
+
+const IDEMPOTENCY_RACE: &str = "IDEMPOTENCY_RACE";
+
+/// Runs `effect` in one transaction with its audit row and idempotency record.
+/// `entity` names what a refusal is audited against when `effect` fails.
+pub async fn run_mutation<R, F>(db: &Db, ctx: MutationContext, entity: (&'static str, String), effect: F) -> Result<R, ApiError>
+where
+    R: Message + Default + Send + 'static,
+    F: FnOnce(&mut AnyConnection, &MutationContext) -> Result<Effect<R>, ApiError> + Send + 'static,
+{
+    let ctx_for_tx = ctx.clone();
+    let result = db
+        .write(move |conn| -> Result<Outcome<R>, ApiError> {
+            let ctx = ctx_for_tx;
+            if let Some(previous) = platform::find_idempotency(conn, ctx.service, &ctx.request_id)? {
+                return replay(&ctx, previous).map(Outcome::Replayed);
+            }
+            let effect = effect(conn, &ctx)?;
+            platform::insert_audit(conn, &ctx.audit(effect.entity_type, &effect.entity_id, "OK", &effect.detail))?;
+            let record = IdempotencyRecord {
+                service: ctx.service.to_owned(),
+                request_id: ctx.request_id.clone(),
+                subject: ctx.caller.subject.clone(),
+                method: ctx.method.to_owned(),
+                request_hash: ctx.request_hash.clone(),
+                response: effect.response.encode_to_vec(),
+                created_at: pbm_db::now(),
+            };
+            match platform::insert_idempotency(conn, &record) {
+                Ok(()) => Ok(Outcome::Done(effect.response)),
+                // The same request id committed concurrently: roll ours back, return theirs.
+                Err(StoreError::UniqueViolation(_)) => {
+                    Err(ApiError::new(crate::ErrorKind::Aborted, IDEMPOTENCY_RACE, "重复提交"))
+                }
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await;
+    match result {
+        Ok(Outcome::Done(r) | Outcome::Replayed(r)) => Ok(r),
+        Err(e) if e.reason == IDEMPOTENCY_RACE => {
+            let (service, request_id) = (ctx.service, ctx.request_id.clone());
+            let previous = db.read(move |c| platform::find_idempotency(c, service, &request_id)).await?;
+            match previous {
+                Some(previous) => replay(&ctx, previous),
+                None => Err(ApiError::internal("idempotency record vanished")),
+            }
+        }
+        Err(e) => {
+            let entry = ctx.audit(entity.0, &entity.1, e.reason, &e.message);
+            let audited = db.write(move |c| platform::insert_audit(c, &entry)).await;
+            if let Err(audit_error) = audited {
+                tracing::error!(error = %audit_error, "could not audit a refused mutation");
+            }
+            Err(e)
+        }
+    }
+}
+
+fn replay<R: Message + Default>(ctx: &MutationContext, previous: IdempotencyRecord) -> Result<R, ApiError> {
+    if previous.method != ctx.method || previous.subject != ctx.caller.subject || previous.request_hash != ctx.request_hash {
+        return Err(ApiError::invalid_field(
+            "REQUEST_ID_REUSED",
+            "request_id",
+            format!("请求号 {} 已用于另一个不同的请求，请为新请求使用新的请求号", ctx.request_id),
+        ));
+    }
+    R::decode(previous.response.as_slice()).map_err(ApiError::internal)
+}

@@ -1,0 +1,101 @@
+use std::time::Duration;
+
+use pbm_auth::AuthLayer;
+use tokio::net::TcpListener;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::Routes;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+
+/// How the standard server behaves.
+#[derive(Clone)]
+pub struct ServeOptions {
+    pub auth: AuthLayer,
+    /// Requests in flight across all connections before new ones are shed (RESOURCE_EXHAUSTED).
+    pub max_in_flight: usize,
+    /// Per-request deadline (tonic answers CANCELLED when it passes, STACK.md T1).
+    pub request_timeout: Duration,
+    /// Fully-qualified gRPC service names reported SERVING by grpc.health.v1.
+    pub health_services: Vec<&'static str>,
+}
+
+/// Serves `routes` on `listener` behind the standard stack until `shutdown` resolves, then
+/// drains in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    routes: Routes,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter.set_service_status("", ServingStatus::Serving).await;
+    for name in &options.health_services {
+        health_reporter.set_service_status(*name, ServingStatus::Serving).await;
+    }
+    let reflection = |b: tonic_reflection::server::Builder<'static>| {
+        b.register_encoded_file_descriptor_set(pbm_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection(tonic_reflection::server::Builder::configure()).build_v1()?;
+    // grpcio and older grpcurl speak v1alpha only (STACK.md G4).
+    let reflection_v1alpha = reflection(tonic_reflection::server::Builder::configure()).build_v1alpha()?;
+    let routes = routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
+
+    let layers = tower::ServiceBuilder::new()
+        // Shed load instead of queueing without bound once the limit below is reached.
+        .load_shed()
+        // Bound work in flight across all connections (STACK.md T6: unbounded, p99 explodes).
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(options.max_in_flight))
+        // Authenticate inside the span and the limit, so refusals are traced and bounded too.
+        .layer(options.auth.clone())
+        .into_inner();
+
+    // serve_with_incoming leaves TCP_NODELAY off (STACK.md T5): set it on every socket.
+    let incoming = TcpListenerStream::new(listener).map(|stream| {
+        if let Ok(s) = &stream {
+            let _ = s.set_nodelay(true);
+        }
+        stream
+    });
+    let local = health_reporter.clone();
+    let names = options.health_services.clone();
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!("shutting down: draining in-flight requests");
+        local.set_service_status("", ServingStatus::NotServing).await;
+        for name in names {
+            local.set_service_status(name, ServingStatus::NotServing).await;
+        }
+    };
+    Server::builder()
+        .timeout(options.request_timeout)
+        .trace_fn(pbm_telemetry::server_span)
+        .layer(layers)
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (Kubernetes, systemd; STACK.md T4).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
