@@ -10,6 +10,7 @@
 //!   shutdown on SIGINT/SIGTERM.
 //! * [`paging`] – page tokens.
 
+pub mod config;
 pub mod error;
 pub mod mutation;
 pub mod paging;

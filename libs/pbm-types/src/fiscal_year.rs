@@ -3,7 +3,8 @@ use std::fmt;
 use crate::ParseError;
 
 /// A budget year (预算年度), 2000–2100.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct FiscalYear(i32);
 
 impl FiscalYear {

@@ -1,0 +1,115 @@
+//! Configuration shared by every PBM binary (`pbm` and the per-service binaries). Every flag
+//! has an environment variable, so containers configure by env and people by flags.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use pbm_auth::{AuthLayer, Ed25519Verifier, dev};
+use pbm_types::{DivisionCode, FiscalYear};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PBM_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// Directory for the embedded SQLite databases and the development signing key.
+    #[arg(long, env = "PBM_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL (postgres://…); when set it is used instead of SQLite files.
+    #[arg(long, env = "PBM_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// 6-digit region code (财政区划, MOF_DIV_CODE) this deployment serves.
+    #[arg(long, env = "PBM_MOF_DIV_CODE", default_value = DEFAULT_REGION)]
+    pub mof_div_code: String,
+    /// Production mode: tokens are verified only with PBM_AUTH_PUBLIC_KEYS; the development key
+    /// is refused.
+    #[arg(long, env = "PBM_PRODUCTION", default_value_t = false)]
+    pub production: bool,
+    /// File of `kid=base64(ed25519 public key)` lines trusted for tokens.
+    #[arg(long, env = "PBM_AUTH_PUBLIC_KEYS")]
+    pub auth_public_keys: Option<PathBuf>,
+    /// Requests in flight before new ones are shed with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "PBM_MAX_IN_FLIGHT", default_value_t = 256)]
+    pub max_in_flight: usize,
+    /// Per-request deadline in seconds.
+    #[arg(long, env = "PBM_REQUEST_TIMEOUT_SECS", default_value_t = 10)]
+    pub request_timeout_secs: u64,
+    /// OTLP/gRPC collector endpoint for traces, e.g. http://otel-collector:4317.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+    /// Fiscal year whose national default indicator frame is seeded into an empty library
+    /// (default: the current year).
+    #[arg(long, env = "PBM_SEED_FISCAL_YEAR")]
+    pub seed_fiscal_year: Option<i32>,
+}
+
+/// The region of an unconfigured development deployment: 晋城市, the city of the seeds. Every
+/// real deployment sets its own code.
+pub const DEFAULT_REGION: &str = "140500";
+
+impl ServerArgs {
+    pub fn region(&self) -> anyhow::Result<DivisionCode> {
+        DivisionCode::parse(&self.mof_div_code).map_err(|e| anyhow::anyhow!("PBM_MOF_DIV_CODE: {e}"))
+    }
+
+    pub fn seed_year(&self) -> anyhow::Result<FiscalYear> {
+        let year = self.seed_fiscal_year.unwrap_or_else(current_year);
+        FiscalYear::new(year).map_err(|e| anyhow::anyhow!("PBM_SEED_FISCAL_YEAR: {e}"))
+    }
+
+    /// The database of one service: the PostgreSQL URL when given, else
+    /// `<data-dir>/<service>.sqlite3` (created on first start).
+    pub fn database_url(&self, service: &str) -> anyhow::Result<String> {
+        match &self.database_url {
+            Some(url) if !url.is_empty() => Ok(url.clone()),
+            _ => {
+                std::fs::create_dir_all(&self.data_dir)
+                    .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
+                Ok(self.data_dir.join(format!("{service}.sqlite3")).to_string_lossy().into_owned())
+            }
+        }
+    }
+
+    /// Token verification: configured public keys, plus the local development key unless in
+    /// production (where a configured `dev` key id is refused outright).
+    pub fn auth_layer(&self) -> anyhow::Result<AuthLayer> {
+        let mut verifier = match &self.auth_public_keys {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read PBM_AUTH_PUBLIC_KEYS {}", path.display()))?;
+                Ed25519Verifier::from_key_file(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            }
+            None => Ed25519Verifier::new(),
+        };
+        if self.production {
+            if verifier.key_ids().any(|k| k == dev::DEV_KID) {
+                anyhow::bail!("production refuses the development key id `{}` in PBM_AUTH_PUBLIC_KEYS", dev::DEV_KID);
+            }
+            if verifier.key_ids().next().is_none() {
+                anyhow::bail!("production needs PBM_AUTH_PUBLIC_KEYS (no token could ever be verified)");
+            }
+            verifier = verifier.refusing(dev::DEV_KID);
+        } else {
+            let signer = dev::load_or_create(&self.data_dir)
+                .with_context(|| format!("development key in {}", self.data_dir.display()))?;
+            verifier = verifier.with_key(dev::DEV_KID, signer.verifying_key());
+            tracing::warn!("development mode: tokens from `pbm token` are accepted (set PBM_PRODUCTION=true in production)");
+        }
+        Ok(AuthLayer::new(verifier))
+    }
+
+    pub fn serve_options(&self, health_services: Vec<&'static str>) -> anyhow::Result<crate::ServeOptions> {
+        Ok(crate::ServeOptions {
+            auth: self.auth_layer()?,
+            max_in_flight: self.max_in_flight,
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            health_services,
+        })
+    }
+}
+
+pub fn current_year() -> i32 {
+    chrono::Datelike::year(&chrono::Utc::now())
+}

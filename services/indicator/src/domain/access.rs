@@ -1,0 +1,128 @@
+//! Who may do what with the library (issue: "finance_admin writes; departments propose; every
+//! authenticated caller reads; public callers nothing"), and from which region.
+
+use pbm_auth::{Caller, Role};
+use pbm_server::ApiError;
+use pbm_types::DivisionCode;
+
+/// Reading: any authenticated caller except the public, of this region or one above it
+/// (a city's or province's finance bureau reads its counties' libraries, 市县联动).
+pub fn can_read(caller: &Caller, region: &DivisionCode) -> Result<(), ApiError> {
+    if !caller.authenticated {
+        return Err(ApiError::unauthenticated());
+    }
+    if caller.role == Role::Public {
+        return Err(ApiError::permission_denied("ROLE_NOT_ALLOWED", "社会公众不能访问绩效指标库"));
+    }
+    if !caller.mof_div_code.covers(region) {
+        return Err(region_denied(caller, region));
+    }
+    Ok(())
+}
+
+/// Writing the library: the finance bureau of this very region.
+pub fn can_write(caller: &Caller, region: &DivisionCode) -> Result<(), ApiError> {
+    can_read(caller, region)?;
+    if caller.role != Role::FinanceAdmin {
+        return Err(ApiError::permission_denied(
+            "ROLE_NOT_ALLOWED",
+            format!("只有财政部门绩效管理人员可以维护指标库（当前角色：{}）", caller.role),
+        ));
+    }
+    same_region(caller, region)
+}
+
+/// Proposing a 个性 indicator: a department of this region, for itself.
+pub fn can_propose(caller: &Caller, region: &DivisionCode) -> Result<String, ApiError> {
+    can_read(caller, region)?;
+    if caller.role != Role::Department {
+        return Err(ApiError::permission_denied(
+            "ROLE_NOT_ALLOWED",
+            format!("只有主管部门可以申请个性指标（当前角色：{}）", caller.role),
+        ));
+    }
+    same_region(caller, region)?;
+    caller.department.clone().filter(|d| !d.is_empty()).ok_or_else(|| {
+        ApiError::permission_denied("DEPARTMENT_MISSING", "令牌中没有部门编码，无法申请个性指标")
+    })
+}
+
+/// Reading proposals: finance, auditors and the province see all; a department its own.
+/// Returns the department to restrict to, if any.
+pub fn proposal_scope(caller: &Caller, region: &DivisionCode) -> Result<Option<String>, ApiError> {
+    can_read(caller, region)?;
+    match caller.role {
+        Role::FinanceAdmin | Role::Auditor | Role::Province => Ok(None),
+        Role::Department => caller
+            .department
+            .clone()
+            .filter(|d| !d.is_empty())
+            .map(Some)
+            .ok_or_else(|| ApiError::permission_denied("DEPARTMENT_MISSING", "令牌中没有部门编码")),
+        _ => Err(ApiError::permission_denied("ROLE_NOT_ALLOWED", format!("当前角色（{}）不能查看个性指标申请", caller.role))),
+    }
+}
+
+fn same_region(caller: &Caller, region: &DivisionCode) -> Result<(), ApiError> {
+    if &caller.mof_div_code == region { Ok(()) } else { Err(region_denied(caller, region)) }
+}
+
+fn region_denied(caller: &Caller, region: &DivisionCode) -> ApiError {
+    ApiError::permission_denied(
+        "REGION_MISMATCH",
+        format!("您属于财政区划 {}，不能操作财政区划 {} 的数据", caller.mof_div_code, region),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(role: Role, region: &str) -> Caller {
+        Caller {
+            subject: "u".into(),
+            role,
+            mof_div_code: DivisionCode::parse(region).unwrap(),
+            unit: None,
+            department: Some("101".into()),
+            agency: None,
+            expert: None,
+            authenticated: true,
+        }
+    }
+
+    fn region() -> DivisionCode {
+        DivisionCode::parse("140525").unwrap()
+    }
+
+    #[test]
+    fn every_authenticated_role_but_public_reads() {
+        for role in Role::ALL {
+            let result = can_read(&caller(role, "140525"), &region());
+            assert_eq!(result.is_ok(), role != Role::Public, "{role}");
+        }
+        assert_eq!(can_read(&Caller::anonymous(), &region()).unwrap_err().reason, "UNAUTHENTICATED");
+    }
+
+    #[test]
+    fn upper_levels_read_but_other_regions_do_not() {
+        assert!(can_read(&caller(Role::Province, "140000"), &region()).is_ok());
+        assert!(can_read(&caller(Role::FinanceAdmin, "140500"), &region()).is_ok());
+        assert_eq!(can_read(&caller(Role::FinanceAdmin, "140600"), &region()).unwrap_err().reason, "REGION_MISMATCH");
+    }
+
+    #[test]
+    fn only_local_finance_writes() {
+        for role in Role::ALL {
+            assert_eq!(can_write(&caller(role, "140525"), &region()).is_ok(), role == Role::FinanceAdmin, "{role}");
+        }
+        assert_eq!(can_write(&caller(Role::FinanceAdmin, "140500"), &region()).unwrap_err().reason, "REGION_MISMATCH");
+    }
+
+    #[test]
+    fn only_departments_propose() {
+        assert_eq!(can_propose(&caller(Role::Department, "140525"), &region()).unwrap(), "101");
+        assert!(can_propose(&caller(Role::BudgetUnit, "140525"), &region()).is_err());
+        assert!(can_propose(&caller(Role::FinanceAdmin, "140525"), &region()).is_err());
+    }
+}

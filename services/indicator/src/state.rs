@@ -1,0 +1,133 @@
+//! Everything a request handler needs, cheap to clone.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use pbm_db::Db;
+use pbm_server::ApiError;
+use pbm_types::{DivisionCode, FiscalYear};
+
+use crate::domain::frame::{Frame, Template};
+use crate::domain::indicator::Indicator;
+use crate::search::SearchIndex;
+use crate::store::{self, StoredFrame};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    /// The region (财政区划) this deployment serves.
+    pub region: DivisionCode,
+    pub index: SearchIndex,
+    /// Frames never change once created, so every replica may cache them.
+    frames: Arc<RwLock<HashMap<i32, Arc<StoredFrame>>>>,
+}
+
+impl AppState {
+    /// Migrates the database, seeds the national default frame for `seed_year` when the library
+    /// has no frame at all, and loads the search index.
+    pub async fn open(db: Db, region: DivisionCode, seed_year: FiscalYear) -> anyhow::Result<AppState> {
+        db.migrate(&store::ALL_MIGRATIONS).await?;
+        let state = AppState { db, region, index: SearchIndex::new(), frames: Arc::default() };
+        state.seed_default_frame(seed_year).await?;
+        state.reload_frames().await?;
+        state.rebuild_index().await?;
+        Ok(state)
+    }
+
+    async fn seed_default_frame(&self, year: FiscalYear) -> Result<(), ApiError> {
+        self.db
+            .write(move |conn| -> Result<(), ApiError> {
+                if !store::load_frames(conn)?.is_empty() {
+                    return Ok(());
+                }
+                let template = Template::NationalDefault;
+                let frame = Frame { fiscal_year: year, name: template.default_name().into(), nodes: template.nodes() };
+                store::insert_frame(conn, &frame, "system", pbm_db::now())?;
+                tracing::info!(fiscal_year = year.get(), "seeded the national default indicator frame");
+                Ok(())
+            })
+            .await
+    }
+
+    pub async fn reload_frames(&self) -> Result<(), ApiError> {
+        let frames = self.db.read(|conn| store::load_frames(conn)).await?;
+        let mut cache = self.frames.write().unwrap_or_else(|p| p.into_inner());
+        for f in frames {
+            cache.insert(f.frame.fiscal_year.get(), Arc::new(f));
+        }
+        Ok(())
+    }
+
+    /// The frame of a fiscal year, if one was created.
+    pub async fn frame(&self, year: i32) -> Result<Option<Arc<StoredFrame>>, ApiError> {
+        if let Some(f) = self.frames.read().unwrap_or_else(|p| p.into_inner()).get(&year) {
+            return Ok(Some(f.clone()));
+        }
+        // Another replica may have created it.
+        self.reload_frames().await?;
+        Ok(self.frames.read().unwrap_or_else(|p| p.into_inner()).get(&year).cloned())
+    }
+
+    /// All frames known to this process (cached).
+    pub fn cached_frames(&self) -> Vec<Arc<StoredFrame>> {
+        let mut frames: Vec<_> = self.frames.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        frames.sort_by_key(|f| f.frame.fiscal_year);
+        frames
+    }
+
+    pub fn cached_frame(&self, year: i32) -> Option<Arc<StoredFrame>> {
+        self.frames.read().unwrap_or_else(|p| p.into_inner()).get(&year).cloned()
+    }
+
+    /// Code of the first-level node above an indicator's second-level node.
+    pub fn level1_code(&self, indicator: &Indicator) -> String {
+        self.cached_frame(indicator.spec.fiscal_year.get())
+            .and_then(|f| f.frame.node(&indicator.spec.frame_node_code).map(|n| n.parent_code.clone()))
+            .unwrap_or_default()
+    }
+
+    /// Puts indicators just written into the search index.
+    pub fn index_written(&self, indicators: impl IntoIterator<Item = Indicator>) {
+        let with_level1: Vec<_> = indicators.into_iter().map(|i| {
+            let l1 = self.level1_code(&i);
+            (i, l1)
+        }).collect();
+        self.index.upsert_all(with_level1);
+    }
+
+    async fn rebuild_index(&self) -> Result<(), ApiError> {
+        let all = self.db.read(|conn| store::all_current(conn, &store::Filter::default())).await?;
+        let count = all.len();
+        self.index_written(all);
+        tracing::info!(indicators = count, "search index loaded");
+        Ok(())
+    }
+
+    /// Picks up indicators written by other replicas (distributed deployments). Looks back a
+    /// margin further than the interval so a transaction that committed late is not missed;
+    /// re-indexing a version already indexed is harmless.
+    pub fn spawn_index_refresher(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let margin = chrono::TimeDelta::seconds(30);
+            let mut since = pbm_db::now() - margin;
+            let mut ticker = tokio::time::interval(every);
+            loop {
+                ticker.tick().await;
+                let from = since;
+                let started = pbm_db::now();
+                match state.db.read(move |conn| store::changed_since(conn, from)).await {
+                    Ok(changed) => {
+                        if changed.iter().any(|i| state.cached_frame(i.spec.fiscal_year.get()).is_none()) {
+                            let _ = state.reload_frames().await;
+                        }
+                        state.index_written(changed);
+                        since = started - margin;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "search index refresh failed"),
+                }
+            }
+        })
+    }
+}

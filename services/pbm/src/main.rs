@@ -1,0 +1,121 @@
+//! `pbm`: one binary hosting every PBM service on one port.
+//!
+//! * `pbm serve` – embedded by default: SQLite files under `--data-dir`, created and migrated on
+//!   first start; `--database-url postgres://…` runs the same code on PostgreSQL.
+//! * `pbm migrate` – apply every service's migrations and exit (run before a rollout).
+//! * `pbm token` – print a development token signed with the local development key.
+//!
+//! The command-line interface is relied on by provincial platforms and scripts: keep it stable.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use pbm_auth::{Claims, Role, dev};
+use pbm_server::config::{DEFAULT_REGION, ServerArgs};
+
+#[derive(Parser)]
+#[command(name = "pbm", version, about = "PBM 预算绩效管理 (budget performance management) services")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve every service on one port.
+    Serve(ServerArgs),
+    /// Apply every service's database migrations and exit.
+    Migrate(ServerArgs),
+    /// Print a development token (signed with the data directory's development key).
+    Token(TokenArgs),
+}
+
+#[derive(clap::Args)]
+struct TokenArgs {
+    /// finance_admin, department, budget_unit, agency, expert, auditor, province or public.
+    #[arg(long)]
+    role: Role,
+    /// Budget unit code (AGENCY_CODE), required for budget_unit.
+    #[arg(long)]
+    unit: Option<String>,
+    /// Department code, required for department.
+    #[arg(long)]
+    department: Option<String>,
+    /// Agency id (统一社会信用代码), required for agency.
+    #[arg(long)]
+    agency: Option<String>,
+    /// Expert id, required for expert.
+    #[arg(long)]
+    expert: Option<String>,
+    /// Token subject (user name); defaults to dev-<role>.
+    #[arg(long)]
+    subject: Option<String>,
+    /// Region of the caller (defaults to the deployment's).
+    #[arg(long, env = "PBM_MOF_DIV_CODE", default_value = DEFAULT_REGION)]
+    mof_div_code: String,
+    /// Data directory holding the development key (the same as `pbm serve --data-dir`).
+    #[arg(long, env = "PBM_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// Lifetime in hours.
+    #[arg(long, default_value_t = 24 * 30)]
+    ttl_hours: i64,
+}
+
+fn token(args: TokenArgs) -> anyhow::Result<String> {
+    pbm_types::DivisionCode::parse(&args.mof_div_code).map_err(|e| anyhow::anyhow!("--mof-div-code: {e}"))?;
+    let required = match args.role {
+        Role::BudgetUnit => Some(("--unit", &args.unit)),
+        Role::Department => Some(("--department", &args.department)),
+        Role::Agency => Some(("--agency", &args.agency)),
+        Role::Expert => Some(("--expert", &args.expert)),
+        _ => None,
+    };
+    if let Some((flag, None)) = required {
+        anyhow::bail!("role {} needs {flag}", args.role);
+    }
+    let signer = dev::load_or_create(&args.data_dir)
+        .with_context(|| format!("development key in {}", args.data_dir.display()))?;
+    let now = chrono::Utc::now().timestamp();
+    let claims = Claims {
+        sub: args.subject.unwrap_or_else(|| format!("dev-{}", args.role)),
+        role: args.role,
+        mof_div_code: args.mof_div_code,
+        unit: args.unit,
+        department: args.department,
+        agency: args.agency,
+        expert: args.expert,
+        iat: now,
+        exp: now + args.ttl_hours * 3600,
+    };
+    Ok(signer.sign(&claims))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            let _telemetry = pbm_telemetry::init("pbm", args.otlp_endpoint.as_deref())?;
+            let indicator = pbm_indicator::open(&args).await?;
+            let routes = pbm_indicator::router(indicator);
+            let listener = tokio::net::TcpListener::bind(args.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", args.listen))?;
+            let backend = if args.database_url.is_some() { "postgres" } else { "sqlite" };
+            tracing::info!(listen = %args.listen, backend, region = %args.mof_div_code, "pbm serving");
+            let options = args.serve_options(vec![pbm_indicator::HEALTH_NAME])?;
+            pbm_server::serve(listener, routes, options, pbm_server::shutdown_signal()).await
+        }
+        Command::Migrate(args) => {
+            let _telemetry = pbm_telemetry::init("pbm", None)?;
+            pbm_indicator::migrate(&args).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Token(args) => {
+            println!("{}", token(args)?);
+            Ok(())
+        }
+    }
+}
