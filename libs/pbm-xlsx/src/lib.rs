@@ -95,23 +95,40 @@ pub enum XlsxError {
 /// [`XlsxError::Writer`] for an invalid sheet name (empty, longer than 31
 /// characters, or containing `[ ] : * ? / \`), a cell longer than 32,767
 /// characters, or an I/O failure.
-pub fn write_table(sheet: &str, columns: &[Column], rows: &[Vec<String>]) -> Result<Vec<u8>, XlsxError> {
+pub fn write_table(
+    sheet: &str,
+    columns: &[Column],
+    rows: &[Vec<String>],
+) -> Result<Vec<u8>, XlsxError> {
     if columns.len() > MAX_COLUMNS || rows.len() >= MAX_ROWS {
-        return Err(XlsxError::TooLarge { rows: rows.len(), columns: columns.len() });
+        return Err(XlsxError::TooLarge {
+            rows: rows.len(),
+            columns: columns.len(),
+        });
     }
-    if let Some((index, row)) = rows.iter().enumerate().find(|(_, row)| row.len() != columns.len()) {
-        return Err(XlsxError::RowLength { index, expected: columns.len(), actual: row.len() });
+    if let Some((index, row)) = rows
+        .iter()
+        .enumerate()
+        .find(|(_, row)| row.len() != columns.len())
+    {
+        return Err(XlsxError::RowLength {
+            index,
+            expected: columns.len(),
+            actual: row.len(),
+        });
     }
 
     let mut workbook = Workbook::new();
     // A failure to create the temp file leaves the workbook unchanged.
-    if true {
+    if workbook.add_worksheet_with_constant_memory().is_err() {
         workbook.add_worksheet();
     }
     let worksheet = workbook.worksheet_from_index(0)?;
     worksheet.set_name(sheet)?;
 
-    let header_format = Format::new().set_bold().set_background_color(Color::RGB(0x00DD_EBF7));
+    let header_format = Format::new()
+        .set_bold()
+        .set_background_color(Color::RGB(0x00DD_EBF7));
     let text_format = Format::new().set_num_format("@");
     // Both bounds were checked above, so these conversions cannot fail.
     let last_row = u32::try_from(rows.len()).unwrap_or(u32::MAX);
@@ -167,7 +184,12 @@ pub struct CellError {
 
 impl CellError {
     fn sheet(row: u32, reason: &'static str, message: &str) -> Self {
-        Self { row, column: String::new(), reason, message: message.to_owned() }
+        Self {
+            row,
+            column: String::new(),
+            reason,
+            message: message.to_owned(),
+        }
     }
 }
 
@@ -200,10 +222,20 @@ pub fn read_table(bytes: &[u8], columns: &[Column]) -> Result<Vec<Row>, Vec<Cell
     let mut rows = range.rows();
     let (first_row, _) = match range.start() {
         Some(start) if range.used_cells().any(|(_, _, cell)| !is_blank(cell)) => start,
-        _ => return Err(vec![CellError::sheet(0, "SHEET_EMPTY", "工作表是空的，没有任何数据")]),
+        _ => {
+            return Err(vec![CellError::sheet(
+                0,
+                "SHEET_EMPTY",
+                "工作表是空的，没有任何数据",
+            )]);
+        }
     };
     if first_row != 0 {
-        return Err(vec![CellError::sheet(1, "HEADER_ROW_MISSING", "第 1 行必须是表头，但它是空的")]);
+        return Err(vec![CellError::sheet(
+            1,
+            "HEADER_ROW_MISSING",
+            "第 1 行必须是表头，但它是空的",
+        )]);
     }
 
     // Position of each column inside the range rows, if present in the file.
@@ -241,14 +273,20 @@ pub fn read_table(bytes: &[u8], columns: &[Column]) -> Result<Vec<Row>, Vec<Cell
         }
         let mut values = Vec::with_capacity(columns.len());
         for (column, position) in columns.iter().zip(&positions) {
-            let value = match position.and_then(|p| cells.get(p)).map_or(Ok(String::new()), cell_text) {
+            let value = match position
+                .and_then(|p| cells.get(p))
+                .map_or(Ok(String::new()), cell_text)
+            {
                 Ok(value) => value,
                 Err(error) => {
                     errors.push(CellError {
                         row: number,
                         column: column.header.to_owned(),
                         reason: "CELL_ERROR",
-                        message: format!("「{}」的值是错误值 {error}，请改为有效的值", column.header),
+                        message: format!(
+                            "「{}」的值是错误值 {error}，请改为有效的值",
+                            column.header
+                        ),
                     });
                     values.push(String::new());
                     continue;
@@ -264,10 +302,17 @@ pub fn read_table(bytes: &[u8], columns: &[Column]) -> Result<Vec<Row>, Vec<Cell
             }
             values.push(value);
         }
-        table.push(Row { number, cells: values });
+        table.push(Row {
+            number,
+            cells: values,
+        });
     }
 
-    if errors.is_empty() { Ok(table) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(table)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Opens the workbook and reads its first sheet.
@@ -323,7 +368,12 @@ fn datetime_text(dt: &calamine::ExcelDateTime) -> String {
         let sign = if total < 0.0 { "-" } else { "" };
         // Saturating float → int cast; Excel durations are far below i64::MAX.
         let seconds = total.abs() as u64;
-        return format!("{sign}{}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60);
+        return format!(
+            "{sign}{}:{:02}:{:02}",
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60
+        );
     }
     let (year, month, day, hour, minute, second, _milli) = dt.to_ymd_hms_milli();
     let time = format!("{hour:02}:{minute:02}:{second:02}");
@@ -332,7 +382,11 @@ fn datetime_text(dt: &calamine::ExcelDateTime) -> String {
         return time;
     }
     let date = format!("{year:04}-{month:02}-{day:02}");
-    if (hour, minute, second) == (0, 0, 0) { date } else { format!("{date} {time}") }
+    if (hour, minute, second) == (0, 0, 0) {
+        date
+    } else {
+        format!("{date} {time}")
+    }
 }
 
 /// ISO 8601 date/time text (`2024-01-02T03:04:05.000`) → `2024-01-02 03:04:05`,
@@ -341,7 +395,11 @@ fn iso_datetime_text(text: &str) -> String {
     match text.split_once('T') {
         Some((date, time)) => {
             let time = time.get(..8).unwrap_or(time);
-            if time == "00:00:00" { date.to_owned() } else { format!("{date} {time}") }
+            if time == "00:00:00" {
+                date.to_owned()
+            } else {
+                format!("{date} {time}")
+            }
         }
         None => text.to_owned(),
     }
@@ -370,9 +428,18 @@ mod tests {
         assert_eq!(cell_text(&Data::Int(42)), Ok("42".to_owned()));
         assert_eq!(cell_text(&Data::Bool(true)), Ok("是".to_owned()));
         assert_eq!(cell_text(&Data::Bool(false)), Ok("否".to_owned()));
-        assert_eq!(cell_text(&Data::String("  ≥ ".to_owned())), Ok("≥".to_owned()));
-        assert_eq!(cell_text(&Data::Error(CellErrorType::Div0)), Err(CellErrorType::Div0));
-        assert_eq!(cell_text(&Data::DateTimeIso("2024-03-05T00:00:00".to_owned())), Ok("2024-03-05".to_owned()));
+        assert_eq!(
+            cell_text(&Data::String("  ≥ ".to_owned())),
+            Ok("≥".to_owned())
+        );
+        assert_eq!(
+            cell_text(&Data::Error(CellErrorType::Div0)),
+            Err(CellErrorType::Div0)
+        );
+        assert_eq!(
+            cell_text(&Data::DateTimeIso("2024-03-05T00:00:00".to_owned())),
+            Ok("2024-03-05".to_owned())
+        );
         assert_eq!(
             cell_text(&Data::DateTimeIso("2024-03-05T13:04:05.120".to_owned())),
             Ok("2024-03-05 13:04:05".to_owned())
@@ -383,8 +450,14 @@ mod tests {
     fn serial_dates_become_iso_text() {
         let at = |value, kind| datetime_text(&ExcelDateTime::new(value, kind, false));
         assert_eq!(at(45_356.0, ExcelDateTimeType::DateTime), "2024-03-05");
-        assert_eq!(at(45_356.5, ExcelDateTimeType::DateTime), "2024-03-05 12:00:00");
-        assert_eq!(at(0.520_833_333_333_333_4, ExcelDateTimeType::DateTime), "12:30:00");
+        assert_eq!(
+            at(45_356.5, ExcelDateTimeType::DateTime),
+            "2024-03-05 12:00:00"
+        );
+        assert_eq!(
+            at(0.520_833_333_333_333_4, ExcelDateTimeType::DateTime),
+            "12:30:00"
+        );
         assert_eq!(at(1.5, ExcelDateTimeType::TimeDelta), "36:00:00");
     }
 }

@@ -3,10 +3,26 @@
 use pbm_xlsx::{CellError, Column, Row, read_table, write_table};
 use rust_xlsxwriter::{Format, Formula, Workbook};
 
-const CODE: Column = Column { header: "指标编码", required: true, width: 12.0 };
-const NAME: Column = Column { header: "指标名称", required: true, width: 30.0 };
-const OPERATOR: Column = Column { header: "比较符", required: false, width: 8.0 };
-const TARGET: Column = Column { header: "目标值", required: false, width: 14.0 };
+const CODE: Column = Column {
+    header: "指标编码",
+    required: true,
+    width: 12.0,
+};
+const NAME: Column = Column {
+    header: "指标名称",
+    required: true,
+    width: 30.0,
+};
+const OPERATOR: Column = Column {
+    header: "比较符",
+    required: false,
+    width: 8.0,
+};
+const TARGET: Column = Column {
+    header: "目标值",
+    required: false,
+    width: 14.0,
+};
 const COLUMNS: [Column; 4] = [CODE, NAME, OPERATOR, TARGET];
 
 fn row(cells: &[&str]) -> Vec<String> {
@@ -21,7 +37,10 @@ fn workbook(fill: impl FnOnce(&mut rust_xlsxwriter::Worksheet)) -> Vec<u8> {
 }
 
 fn reasons(errors: &[CellError]) -> Vec<(u32, &str, &str)> {
-    errors.iter().map(|e| (e.row, e.column.as_str(), e.reason)).collect()
+    errors
+        .iter()
+        .map(|e| (e.row, e.column.as_str(), e.reason))
+        .collect()
 }
 
 #[test]
@@ -36,9 +55,18 @@ fn round_trip_keeps_exact_text() {
     assert_eq!(
         read,
         vec![
-            Row { number: 2, cells: row(&["0101", "受益人口数量", "≥", "1000.50"]) },
-            Row { number: 3, cells: row(&["0102", "满意度", "", ""]) },
-            Row { number: 4, cells: row(&["0103", "=SUM(A1:A2)", "≤", "0.10"]) },
+            Row {
+                number: 2,
+                cells: row(&["0101", "受益人口数量", "≥", "1000.50"])
+            },
+            Row {
+                number: 3,
+                cells: row(&["0102", "满意度", "", ""])
+            },
+            Row {
+                number: 4,
+                cells: row(&["0103", "=SUM(A1:A2)", "≤", "0.10"])
+            },
         ]
     );
 }
@@ -51,14 +79,29 @@ fn header_only_table_reads_no_rows() {
 
 #[test]
 fn columns_in_another_order_still_map_and_extra_columns_are_ignored() {
-    let in_file = [TARGET, Column { header: "备注", required: false, width: 10.0 }, NAME, CODE];
-    let bytes =
-        write_table("Sheet1", &in_file, &[row(&["1000.50", "随便写", "受益人口数量", "0101"])])
-            .unwrap();
+    let in_file = [
+        TARGET,
+        Column {
+            header: "备注",
+            required: false,
+            width: 10.0,
+        },
+        NAME,
+        CODE,
+    ];
+    let bytes = write_table(
+        "Sheet1",
+        &in_file,
+        &[row(&["1000.50", "随便写", "受益人口数量", "0101"])],
+    )
+    .unwrap();
     let read = read_table(&bytes, &COLUMNS).unwrap();
     assert_eq!(
         read,
-        vec![Row { number: 2, cells: row(&["0101", "受益人口数量", "", "1000.50"]) }]
+        vec![Row {
+            number: 2,
+            cells: row(&["0101", "受益人口数量", "", "1000.50"])
+        }]
     );
 }
 
@@ -71,7 +114,13 @@ fn headers_are_trimmed() {
         ws.write(1, 1, "名称").unwrap();
     });
     let read = read_table(&bytes, &[CODE, NAME]).unwrap();
-    assert_eq!(read, vec![Row { number: 2, cells: row(&["0101", "名称"]) }]);
+    assert_eq!(
+        read,
+        vec![Row {
+            number: 2,
+            cells: row(&["0101", "名称"])
+        }]
+    );
 }
 
 #[test]
@@ -90,12 +139,21 @@ fn missing_required_columns_are_reported() {
 
     // Missing optional columns are fine.
     let read = read_table(&bytes, &[NAME, OPERATOR]).unwrap();
-    assert_eq!(read, vec![Row { number: 2, cells: row(&["名称", ""]) }]);
+    assert_eq!(
+        read,
+        vec![Row {
+            number: 2,
+            cells: row(&["名称", ""])
+        }]
+    );
 }
 
 #[test]
 fn empty_required_cell_reports_row_and_header() {
-    let rows = vec![row(&["0101", "名称", "", ""]), row(&["0102", "   ", "≥", "5"])];
+    let rows = vec![
+        row(&["0101", "名称", "", ""]),
+        row(&["0102", "   ", "≥", "5"]),
+    ];
     let bytes = write_table("Sheet1", &COLUMNS, &rows).unwrap();
     let errors = read_table(&bytes, &COLUMNS).unwrap_err();
     assert_eq!(
@@ -121,7 +179,8 @@ fn all_errors_are_collected_and_empty_rows_skipped() {
         ws.write(3, 0, "0103").unwrap(); // row 4 fine
         ws.write(3, 1, "名称").unwrap();
         ws.write(4, 1, "名称").unwrap(); // row 5: code missing
-        ws.write_formula(4, 2, Formula::new("=1/0").set_result("#DIV/0!")).unwrap();
+        ws.write_formula(4, 2, Formula::new("=1/0").set_result("#DIV/0!"))
+            .unwrap();
     });
     let errors = read_table(&bytes, &COLUMNS).unwrap_err();
     assert_eq!(
@@ -132,7 +191,10 @@ fn all_errors_are_collected_and_empty_rows_skipped() {
             (5, "目标值", "CELL_ERROR"),
         ]
     );
-    assert_eq!(errors[2].message, "「目标值」的值是错误值 #DIV/0!，请改为有效的值");
+    assert_eq!(
+        errors[2].message,
+        "「目标值」的值是错误值 #DIV/0!，请改为有效的值"
+    );
 
     // Without the bad rows, the empty row 3 is skipped and row numbers stay real.
     let bytes = workbook(|ws| {
@@ -143,8 +205,11 @@ fn all_errors_are_collected_and_empty_rows_skipped() {
         ws.write(3, 0, "0103").unwrap();
         ws.write(3, 1, "丙").unwrap();
     });
-    let numbers: Vec<u32> =
-        read_table(&bytes, &[CODE, NAME]).unwrap().iter().map(|r| r.number).collect();
+    let numbers: Vec<u32> = read_table(&bytes, &[CODE, NAME])
+        .unwrap()
+        .iter()
+        .map(|r| r.number)
+        .collect();
     assert_eq!(numbers, vec![2, 4]);
 }
 
@@ -160,13 +225,19 @@ fn garbage_is_not_a_workbook() {
             message: "文件不是有效的 Excel (.xlsx) 工作簿".to_owned(),
         }]
     );
-    assert_eq!(reasons(&read_table(&[], &COLUMNS).unwrap_err()), vec![(0, "", "WORKBOOK_INVALID")]);
+    assert_eq!(
+        reasons(&read_table(&[], &COLUMNS).unwrap_err()),
+        vec![(0, "", "WORKBOOK_INVALID")]
+    );
 }
 
 #[test]
 fn empty_sheet_and_missing_header_row() {
     let empty = workbook(|_| {});
-    assert_eq!(reasons(&read_table(&empty, &COLUMNS).unwrap_err()), vec![(0, "", "SHEET_EMPTY")]);
+    assert_eq!(
+        reasons(&read_table(&empty, &COLUMNS).unwrap_err()),
+        vec![(0, "", "SHEET_EMPTY")]
+    );
 
     let late_header = workbook(|ws| {
         ws.write(2, 0, "指标编码").unwrap();
@@ -191,12 +262,19 @@ fn values_typed_as_numbers_dates_and_booleans_read_back_as_text() {
         ws.write_number(1, 2, 1234.5).unwrap();
         ws.write_number(1, 3, 1.5e16).unwrap();
         ws.write_number_with_format(1, 4, 45_356.0, &date).unwrap();
-        ws.write_number_with_format(1, 5, 45_356.75, &datetime).unwrap();
+        ws.write_number_with_format(1, 5, 45_356.75, &datetime)
+            .unwrap();
         ws.write_boolean(1, 6, true).unwrap();
         ws.write_boolean(2, 6, false).unwrap();
     });
-    let columns: Vec<Column> =
-        headers.iter().map(|h| Column { header: h, required: false, width: 10.0 }).collect();
+    let columns: Vec<Column> = headers
+        .iter()
+        .map(|h| Column {
+            header: h,
+            required: false,
+            width: 10.0,
+        })
+        .collect();
     let read = read_table(&bytes, &columns).unwrap();
     assert_eq!(
         read,
@@ -213,7 +291,10 @@ fn values_typed_as_numbers_dates_and_booleans_read_back_as_text() {
                     "是",
                 ]),
             },
-            Row { number: 3, cells: row(&["", "", "", "", "", "", "否"]) },
+            Row {
+                number: 3,
+                cells: row(&["", "", "", "", "", "", "否"])
+            },
         ]
     );
 }
@@ -223,7 +304,11 @@ fn rows_of_the_wrong_length_are_rejected() {
     let error = write_table("Sheet1", &COLUMNS, &[row(&["0101"])]).unwrap_err();
     assert!(matches!(
         error,
-        pbm_xlsx::XlsxError::RowLength { index: 0, expected: 4, actual: 1 }
+        pbm_xlsx::XlsxError::RowLength {
+            index: 0,
+            expected: 4,
+            actual: 1
+        }
     ));
     assert!(matches!(
         write_table("bad/name", &COLUMNS, &[]).unwrap_err(),
@@ -235,7 +320,14 @@ fn rows_of_the_wrong_length_are_rejected() {
 fn ten_thousand_rows_round_trip() {
     const ROWS: usize = 10_000;
     let rows: Vec<Vec<String>> = (0..ROWS)
-        .map(|i| vec![format!("{i:06}"), format!("指标{i}"), "≥".to_owned(), format!("{i}.50")])
+        .map(|i| {
+            vec![
+                format!("{i:06}"),
+                format!("指标{i}"),
+                "≥".to_owned(),
+                format!("{i}.50"),
+            ]
+        })
         .collect();
     let bytes = write_table("指标库", &COLUMNS, &rows).unwrap();
     let read = read_table(&bytes, &COLUMNS).unwrap();
@@ -250,15 +342,24 @@ fn ten_thousand_rows_round_trip() {
 fn hundred_thousand_rows_by_25_columns() {
     const ROWS: usize = 100_000;
     let columns: Vec<Column> = (0..25)
-        .map(|i| Column { header: Box::leak(format!("列{i}").into_boxed_str()), required: true, width: 12.0 })
+        .map(|i| Column {
+            header: Box::leak(format!("列{i}").into_boxed_str()),
+            required: true,
+            width: 12.0,
+        })
         .collect();
-    let rows: Vec<Vec<String>> =
-        (0..ROWS).map(|r| (0..25).map(|c| format!("{r}.{c:02}")).collect()).collect();
+    let rows: Vec<Vec<String>> = (0..ROWS)
+        .map(|r| (0..25).map(|c| format!("{r}.{c:02}")).collect())
+        .collect();
     let start = std::time::Instant::now();
     let bytes = write_table("数据", &columns, &rows).unwrap();
     let written = start.elapsed();
     let read = read_table(&bytes, &columns).unwrap();
-    println!("write {written:?}, read {:?}, {} bytes", start.elapsed() - written, bytes.len());
+    println!(
+        "write {written:?}, read {:?}, {} bytes",
+        start.elapsed() - written,
+        bytes.len()
+    );
     std::fs::write(std::env::temp_dir().join("pbm-xlsx-large.xlsx"), &bytes).unwrap();
     assert_eq!(read.len(), ROWS);
     assert_eq!(read[ROWS - 1].cells[24], "99999.24");
