@@ -36,6 +36,10 @@ pub struct ServerArgs {
     /// Per-request deadline in seconds.
     #[arg(long, env = "PBM_REQUEST_TIMEOUT_SECS", default_value_t = 10)]
     pub request_timeout_secs: u64,
+    /// Redis URL (redis://…) for event streams in distributed deployments; without it events
+    /// go to an in-process bus.
+    #[arg(long, env = "PBM_REDIS_URL")]
+    pub redis_url: Option<String>,
     /// OTLP/gRPC collector endpoint for traces, e.g. http://otel-collector:4317.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,

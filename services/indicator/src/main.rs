@@ -25,6 +25,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => {
             let _telemetry = pbm_telemetry::init("pbm-indicator", args.otlp_endpoint.as_deref())?;
             let state = pbm_indicator::open(&args).await?;
+            let bus = pbm_events::InProcessBus::default();
+            pbm_events::spawn_relay(state.db.clone(), args.redis_url.as_deref(), &bus).await?;
             let listener = tokio::net::TcpListener::bind(args.listen).await?;
             tracing::info!(listen = %args.listen, "pbm-indicator serving");
             let options = args.serve_options(vec![pbm_indicator::HEALTH_NAME])?;

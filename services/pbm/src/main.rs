@@ -98,6 +98,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => {
             let _telemetry = pbm_telemetry::init("pbm", args.otlp_endpoint.as_deref())?;
             let indicator = pbm_indicator::open(&args).await?;
+            let bus = pbm_events::InProcessBus::default();
+            pbm_events::spawn_relay(indicator.db.clone(), args.redis_url.as_deref(), &bus).await?;
             let routes = pbm_indicator::router(indicator);
             let listener = tokio::net::TcpListener::bind(args.listen)
                 .await
