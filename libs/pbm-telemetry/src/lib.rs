@@ -38,7 +38,10 @@ impl Drop for TelemetryGuard {
 pub fn init(service_name: &'static str, otlp_endpoint: Option<&str>) -> anyhow::Result<TelemetryGuard> {
     global::set_text_map_propagator(TraceContextPropagator::new());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false);
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let provider = match otlp_endpoint.filter(|e| !e.is_empty()) {
         Some(endpoint) => {
             use opentelemetry_otlp::WithExportConfig;
