@@ -174,7 +174,7 @@ impl TokenVerifier for Ed25519Verifier {
             .and_then(|b| b.try_into().ok())
             .ok_or(TokenError::Malformed)?;
         let signing_input_len = token.len() - token.rsplit('.').next().map_or(0, str::len) - 1;
-        key.verify(token[..signing_input_len].as_bytes(), &Signature::from_bytes(&signature))
+        key.verify(&token.as_bytes()[..signing_input_len], &Signature::from_bytes(&signature))
             .map_err(|_| TokenError::BadSignature)?;
         let claims: Claims = URL_SAFE_NO_PAD
             .decode(payload)

@@ -434,7 +434,14 @@ pub async fn decide(
             created = Some(indicator);
         }
         let status = if approve { ProposalStatus::Approved } else { ProposalStatus::Rejected };
-        if !store::decide_proposal(conn, id, expected, status, comment.trim(), &ctx.caller.subject, at, created.as_ref().map(|i| i.version))? {
+        let decision = store::Decision {
+            status,
+            comment: comment.trim(),
+            actor: &ctx.caller.subject,
+            at,
+            indicator_version: created.as_ref().map(|i| i.version),
+        };
+        if !store::decide_proposal(conn, id, expected, &decision)? {
             return Err(ApiError::stale_version(&format!("个性指标申请 {id}"), expected, expected + 1));
         }
         let record = store::proposal(conn, id)?.ok_or_else(|| ApiError::internal("proposal vanished"))?;

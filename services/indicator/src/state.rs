@@ -51,7 +51,7 @@ impl AppState {
     }
 
     pub async fn reload_frames(&self) -> Result<(), ApiError> {
-        let frames = self.db.read(|conn| store::load_frames(conn)).await?;
+        let frames = self.db.read(store::load_frames).await?;
         let mut cache = self.frames.write().unwrap_or_else(|p| p.into_inner());
         for f in frames {
             cache.insert(f.frame.fiscal_year.get(), Arc::new(f));

@@ -548,17 +548,18 @@ pub fn list_proposals(
     Ok((rows.into_iter().map(proposal_from).collect::<Result<_, _>>()?, total))
 }
 
+/// Finance's decision on a proposal.
+pub struct Decision<'a> {
+    pub status: ProposalStatus,
+    pub comment: &'a str,
+    pub actor: &'a str,
+    pub at: NaiveDateTime,
+    /// The indicator version created on approval.
+    pub indicator_version: Option<i64>,
+}
+
 /// Records a decision if the proposal is still pending at `expected` version.
-pub fn decide_proposal(
-    conn: &mut AnyConnection,
-    id: i64,
-    expected: i64,
-    status: ProposalStatus,
-    comment: &str,
-    actor: &str,
-    at: NaiveDateTime,
-    indicator_version: Option<i64>,
-) -> Result<bool, StoreError> {
+pub fn decide_proposal(conn: &mut AnyConnection, id: i64, expected: i64, d: &Decision<'_>) -> Result<bool, StoreError> {
     let n = diesel::update(
         proposals::table
             .filter(proposals::id.eq(id))
@@ -566,12 +567,12 @@ pub fn decide_proposal(
             .filter(proposals::status.eq(ProposalStatus::Pending.as_db())),
     )
     .set((
-        proposals::status.eq(status.as_db()),
-        proposals::decision_comment.eq(comment),
+        proposals::status.eq(d.status.as_db()),
+        proposals::decision_comment.eq(d.comment),
         proposals::version.eq(expected + 1),
-        proposals::decided_by.eq(Some(actor)),
-        proposals::decided_at.eq(Some(at)),
-        proposals::indicator_version.eq(indicator_version),
+        proposals::decided_by.eq(Some(d.actor)),
+        proposals::decided_at.eq(Some(d.at)),
+        proposals::indicator_version.eq(d.indicator_version),
     ))
     .execute(conn)?;
     Ok(n == 1)
