@@ -117,3 +117,85 @@ impl ServerArgs {
 pub fn current_year() -> i32 {
     chrono::Datelike::year(&chrono::Utc::now())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ServerArgs,
+    }
+
+    fn args(extra: &[&str], data_dir: &std::path::Path) -> ServerArgs {
+        let mut argv = vec!["pbm", "--data-dir", data_dir.to_str().unwrap()];
+        argv.extend_from_slice(extra);
+        Cli::try_parse_from(argv).unwrap().args
+    }
+
+    fn dev_token(data_dir: &std::path::Path) -> String {
+        let now = chrono::Utc::now().timestamp();
+        dev::load_or_create(data_dir).unwrap().sign(&pbm_auth::Claims {
+            sub: "dev".into(),
+            role: pbm_auth::Role::FinanceAdmin,
+            mof_div_code: DEFAULT_REGION.into(),
+            unit: None,
+            department: None,
+            agency: None,
+            expert: None,
+            iat: now,
+            exp: now + 60,
+        })
+    }
+
+    fn bearer(token: &str) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert(http::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn defaults_are_the_documented_interface() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = args(&[], dir.path());
+        assert_eq!(a.listen.to_string(), "127.0.0.1:50051");
+        assert_eq!(a.mof_div_code, DEFAULT_REGION);
+        assert!(a.database_url("indicator").unwrap().ends_with("indicator.sqlite3"));
+        let pg = args(&["--database-url", "postgres://u@h/db"], dir.path());
+        assert_eq!(pg.database_url("indicator").unwrap(), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn development_mode_accepts_the_dev_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let layer = args(&[], dir.path()).auth_layer().unwrap();
+        assert!(layer.authenticate(&bearer(&dev_token(dir.path()))).unwrap().authenticated);
+    }
+
+    #[test]
+    fn production_refuses_the_dev_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = dev_token(dir.path());
+        let signer = dev::load_or_create(dir.path()).unwrap();
+        let key = base64_key(&signer);
+
+        // No keys at all: refuse to start.
+        assert!(args(&["--production"], dir.path()).auth_layer().is_err());
+        // The dev key id configured: refuse to start.
+        let keys = dir.path().join("keys");
+        std::fs::write(&keys, format!("dev={key}\n")).unwrap();
+        assert!(args(&["--production", "--auth-public-keys", keys.to_str().unwrap()], dir.path()).auth_layer().is_err());
+        // Real keys configured: a dev token is refused even though the key material is the same.
+        std::fs::write(&keys, format!("idp-2026={key}\n")).unwrap();
+        let layer = args(&["--production", "--auth-public-keys", keys.to_str().unwrap()], dir.path()).auth_layer().unwrap();
+        let refused = layer.authenticate(&bearer(&token)).unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    }
+
+    fn base64_key(signer: &pbm_auth::TokenSigner) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(signer.verifying_key().to_bytes())
+    }
+}
