@@ -367,6 +367,12 @@ def main():
         run_checks(bin_path, port, data_dir)
         if proc.poll() is not None:
             fail("pbm serve still running after checks", f"exited with {proc.returncode}")
+        else:
+            def graceful():
+                proc.send_signal(signal.SIGTERM)
+                code = proc.wait(timeout=15)
+                assert code == 0, f"exit code {code}"
+            check("pbm serve drains and exits 0 on SIGTERM", graceful)
     finally:
         stop(proc)
         if FAILED and os.path.exists(log_path):
