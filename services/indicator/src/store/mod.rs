@@ -328,8 +328,18 @@ fn filtered(filter: &Filter) -> diesel::dsl::IntoBoxed<'static, CurrentJoin, pbm
         q = q.filter(iv::frame_node_code.eq(c.clone()));
     }
     if let Some(c) = &filter.level1_code {
-        let children = frame_nodes::table.filter(frame_nodes::parent_code.eq(c.clone())).select(frame_nodes::code);
-        q = q.filter(iv::frame_node_code.eq_any(children));
+        // The parent of a second-level code is looked up in the frame of the indicator's own
+        // year (frames differ between years; diesel has no typed correlated subquery).
+        q = q.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "EXISTS (SELECT 1 FROM frame_nodes AS parent_node \
+                 WHERE parent_node.fiscal_year = indicator_versions.fiscal_year \
+                 AND parent_node.code = indicator_versions.frame_node_code \
+                 AND parent_node.parent_code = ",
+            )
+            .bind::<diesel::sql_types::Text, _>(c.clone())
+            .sql(")"),
+        );
     }
     if let Some(k) = filter.kind {
         q = q.filter(iv::kind.eq(k.as_db()));
@@ -493,26 +503,28 @@ pub fn insert_proposal(
     at: NaiveDateTime,
 ) -> Result<i64, StoreError> {
     let spec = serde_json::to_string(spec).map_err(|e| StoreError::Other(e.to_string()))?;
-    diesel::insert_into(proposals::table)
-        .values((
-            proposals::code.eq(code),
-            proposals::spec.eq(spec),
-            proposals::department.eq(department),
-            proposals::reason.eq(reason),
-            proposals::status.eq(ProposalStatus::Pending.as_db()),
-            proposals::decision_comment.eq(""),
-            proposals::version.eq(1i64),
-            proposals::proposed_by.eq(actor),
-            proposals::proposed_at.eq(at),
-        ))
-        .execute(conn)?;
-    // Both backends: the newest id of this department's proposals is ours (we are inside the
-    // writing transaction).
-    proposals::table
-        .filter(proposals::department.eq(department))
-        .select(diesel::dsl::max(proposals::id))
-        .first::<Option<i64>>(conn)?
-        .ok_or(StoreError::NotFound)
+    let values = (
+        proposals::code.eq(code),
+        proposals::spec.eq(spec),
+        proposals::department.eq(department),
+        proposals::reason.eq(reason),
+        proposals::status.eq(ProposalStatus::Pending.as_db()),
+        proposals::decision_comment.eq(""),
+        proposals::version.eq(1i64),
+        proposals::proposed_by.eq(actor),
+        proposals::proposed_at.eq(at),
+    );
+    match conn {
+        // Concurrent transactions insert concurrently: only RETURNING names our row.
+        AnyConnection::Postgresql(pg) => {
+            Ok(diesel::insert_into(proposals::table).values(values).returning(proposals::id).get_result::<i64>(pg)?)
+        }
+        AnyConnection::Sqlite(sqlite) => {
+            diesel::insert_into(proposals::table).values(values).execute(sqlite)?;
+            // SQLite has one writer at a time: inside our transaction the newest row is ours.
+            proposals::table.select(diesel::dsl::max(proposals::id)).first::<Option<i64>>(sqlite)?.ok_or(StoreError::NotFound)
+        }
+    }
 }
 
 pub fn proposal(conn: &mut AnyConnection, id: i64) -> Result<Option<ProposalRecord>, StoreError> {

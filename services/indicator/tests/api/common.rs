@@ -1,0 +1,456 @@
+//! The harness: a real server on 127.0.0.1:0 over a fresh database, a gRPC client, tokens for
+//! any caller, spec builders and assertions on statuses.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+use pbm_auth::{AuthLayer, Claims, Ed25519Verifier, Role, TokenSigner};
+use pbm_db::testing::TestDatabase;
+use pbm_indicator::AppState;
+use pbm_proto::indicator::v1 as proto;
+use pbm_proto::indicator::v1::indicator_service_client::IndicatorServiceClient;
+use pbm_server::ServeOptions;
+use pbm_types::{DivisionCode, FiscalYear};
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+use tonic::{Code, Request, Status};
+use tonic_types::StatusExt;
+
+pub use proto::{Direction, IndicatorKind, IndicatorSpec, IndicatorStatus};
+
+/// The region the app under test serves (a county).
+pub const REGION: &str = "140525";
+/// The seeded fiscal year.
+pub const FY: i32 = 2026;
+
+pub type Client = IndicatorServiceClient<Channel>;
+
+/// Who calls: the claims of a token.
+#[derive(Debug, Clone)]
+pub struct Who {
+    pub sub: String,
+    pub role: Role,
+    pub region: String,
+    pub department: Option<String>,
+    pub unit: Option<String>,
+}
+
+impl Who {
+    /// The local finance bureau (writes the library).
+    pub fn finance() -> Who {
+        Who {
+            sub: "fin-1".into(),
+            role: Role::FinanceAdmin,
+            region: REGION.into(),
+            department: None,
+            unit: None,
+        }
+    }
+
+    /// A caller of `role` in this region, with the department / unit a real token of that role
+    /// would carry.
+    pub fn role(role: Role) -> Who {
+        let (department, unit) = match role {
+            Role::Department => (Some("D01".to_string()), None),
+            Role::BudgetUnit => (Some("D01".to_string()), Some("U0101".to_string())),
+            _ => (None, None),
+        };
+        let region = if role == Role::Province {
+            "140000"
+        } else {
+            REGION
+        };
+        Who {
+            sub: format!("{}-1", role.as_str()),
+            role,
+            region: region.into(),
+            department,
+            unit,
+        }
+    }
+
+    /// A department of this region.
+    pub fn department(code: &str) -> Who {
+        Who {
+            sub: format!("dept-{code}"),
+            role: Role::Department,
+            region: REGION.into(),
+            department: Some(code.into()),
+            unit: None,
+        }
+    }
+
+    pub fn in_region(mut self, region: &str) -> Who {
+        self.region = region.into();
+        self.sub = format!("{}@{region}", self.sub);
+        self
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    /// A clone of the server's state (database, search index), to look behind the API.
+    pub state: AppState,
+    signer: TokenSigner,
+    seq: AtomicU64,
+    client: Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    /// Last: dropping it drops the PostgreSQL database.
+    _db: TestDatabase,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Serves the indicator service on a free port of 127.0.0.1 over `test_db`.
+pub async fn spawn_app(test_db: TestDatabase) -> TestApp {
+    let db = test_db.connect();
+    let state = AppState::open(
+        db,
+        DivisionCode::parse(REGION).unwrap(),
+        FiscalYear::new(FY).unwrap(),
+    )
+    .await
+    .expect("open the indicator state");
+    let signer = TokenSigner::new("test", SigningKey::from_bytes(&[42u8; 32]));
+    let options = ServeOptions {
+        auth: AuthLayer::new(Ed25519Verifier::new().with_key("test", signer.verifying_key())),
+        max_in_flight: 64,
+        request_timeout: Duration::from_secs(10),
+        health_services: vec![pbm_indicator::HEALTH_NAME],
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let routes = pbm_indicator::router(state.clone());
+    tokio::spawn(async move {
+        let shutdown = async {
+            let _ = rx.await;
+        };
+        if let Err(e) = pbm_server::serve(listener, routes, options, shutdown).await {
+            eprintln!("server failed: {e:#}");
+        }
+    });
+    let client = IndicatorServiceClient::connect(format!("http://{addr}"))
+        .await
+        .expect("connect");
+    TestApp {
+        addr,
+        state,
+        signer,
+        seq: AtomicU64::new(0),
+        client,
+        shutdown: Some(tx),
+        _db: test_db,
+    }
+}
+
+/// Wraps a message in a request carrying `authorization: Bearer <token>`.
+pub fn bearer<T>(token: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("ascii token"),
+    );
+    request
+}
+
+impl TestApp {
+    pub fn client(&self) -> Client {
+        self.client.clone()
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A signed token for `who`, valid for an hour.
+    pub fn token(&self, who: &Who) -> String {
+        let now = chrono::Utc::now().timestamp();
+        self.signer.sign(&Claims {
+            sub: who.sub.clone(),
+            role: who.role,
+            mof_div_code: who.region.clone(),
+            unit: who.unit.clone(),
+            department: who.department.clone(),
+            agency: None,
+            expert: None,
+            iat: now,
+            exp: now + 3600,
+        })
+    }
+
+    /// A request from `who`.
+    pub fn req<T>(&self, who: &Who, message: T) -> Request<T> {
+        bearer(&self.token(who), message)
+    }
+
+    /// A request from the local finance bureau.
+    pub fn fin<T>(&self, message: T) -> Request<T> {
+        self.req(&Who::finance(), message)
+    }
+
+    /// A fresh client request id.
+    pub fn rid(&self) -> String {
+        format!("req-{}", self.seq.fetch_add(1, Ordering::Relaxed))
+    }
+
+    // -- finance shortcuts ----------------------------------------------------------------------
+
+    pub async fn create(
+        &self,
+        code: &str,
+        spec: IndicatorSpec,
+    ) -> Result<proto::Indicator, Status> {
+        let r = proto::CreateIndicatorRequest {
+            request_id: self.rid(),
+            code: code.into(),
+            spec: Some(spec),
+        };
+        let resp = self.client().create_indicator(self.fin(r)).await?;
+        Ok(resp.into_inner().indicator.expect("indicator"))
+    }
+
+    pub async fn update(
+        &self,
+        code: &str,
+        expected_version: i64,
+        spec: IndicatorSpec,
+    ) -> Result<proto::Indicator, Status> {
+        let r = proto::UpdateIndicatorRequest {
+            request_id: self.rid(),
+            code: code.into(),
+            expected_version,
+            spec: Some(spec),
+            change_note: "测试修改".into(),
+        };
+        let resp = self.client().update_indicator(self.fin(r)).await?;
+        Ok(resp.into_inner().indicator.expect("indicator"))
+    }
+
+    pub async fn set_status(
+        &self,
+        code: &str,
+        expected_version: i64,
+        status: IndicatorStatus,
+        reason: &str,
+    ) -> Result<proto::Indicator, Status> {
+        let r = proto::SetIndicatorStatusRequest {
+            request_id: self.rid(),
+            code: code.into(),
+            expected_version,
+            status: status as i32,
+            reason: reason.into(),
+        };
+        let resp = self.client().set_indicator_status(self.fin(r)).await?;
+        Ok(resp.into_inner().indicator.expect("indicator"))
+    }
+
+    /// The current version (`version` 0) or a given one.
+    pub async fn get_version(&self, code: &str, version: i64) -> Result<proto::Indicator, Status> {
+        let resp = self
+            .client()
+            .get_indicator(self.fin(proto::GetIndicatorRequest {
+                code: code.into(),
+                version,
+            }))
+            .await?;
+        Ok(resp.into_inner().indicator.expect("indicator"))
+    }
+
+    pub async fn get(&self, code: &str) -> Result<proto::Indicator, Status> {
+        self.get_version(code, 0).await
+    }
+
+    /// Version numbers of an indicator, newest first; empty when it does not exist.
+    pub async fn versions(&self, code: &str) -> Vec<i64> {
+        let r = proto::ListIndicatorVersionsRequest { code: code.into() };
+        match self.client().list_indicator_versions(self.fin(r)).await {
+            Ok(resp) => resp
+                .into_inner()
+                .versions
+                .iter()
+                .map(|i| i.version)
+                .collect(),
+            Err(s) if s.code() == Code::NotFound => Vec::new(),
+            Err(s) => panic!("ListIndicatorVersions({code}) failed: {s:?}"),
+        }
+    }
+
+    pub async fn list(
+        &self,
+        filter: proto::IndicatorFilter,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<proto::ListIndicatorsResponse, Status> {
+        let r = proto::ListIndicatorsRequest {
+            filter: Some(filter),
+            page: Some(pbm_proto::common::v1::PageRequest {
+                page_size,
+                page_token: page_token.into(),
+            }),
+        };
+        Ok(self
+            .client()
+            .list_indicators(self.fin(r))
+            .await?
+            .into_inner())
+    }
+
+    /// Codes of the current indicators matching `filter` (first page of 500).
+    pub async fn codes(&self, filter: proto::IndicatorFilter) -> Vec<String> {
+        let resp = self.list(filter, 500, "").await.expect("list");
+        resp.indicators.into_iter().map(|i| i.code).collect()
+    }
+
+    /// Number of current indicators in the library.
+    pub async fn count(&self) -> i64 {
+        self.list(proto::IndicatorFilter::default(), 1, "")
+            .await
+            .expect("list")
+            .page
+            .expect("page")
+            .total_size
+    }
+
+    pub async fn create_frame(
+        &self,
+        year: i32,
+        template: proto::FrameTemplate,
+    ) -> Result<proto::Frame, Status> {
+        let r = proto::CreateFrameRequest {
+            request_id: self.rid(),
+            fiscal_year: year,
+            template: template as i32,
+            ..Default::default()
+        };
+        Ok(self
+            .client()
+            .create_frame(self.fin(r))
+            .await?
+            .into_inner()
+            .frame
+            .expect("frame"))
+    }
+
+    pub async fn get_frame(&self, year: i32) -> Result<proto::Frame, Status> {
+        let r = proto::GetFrameRequest { fiscal_year: year };
+        Ok(self
+            .client()
+            .get_frame(self.fin(r))
+            .await?
+            .into_inner()
+            .frame
+            .expect("frame"))
+    }
+
+    /// Exports with `filter` as `who`; returns the workbook bytes and the row count.
+    pub async fn export_as(
+        &self,
+        who: &Who,
+        filter: proto::IndicatorFilter,
+    ) -> Result<(Vec<u8>, i32), Status> {
+        let r = proto::ExportIndicatorsRequest {
+            filter: Some(filter),
+        };
+        let mut stream = self
+            .client()
+            .export_indicators(self.req(who, r))
+            .await?
+            .into_inner();
+        let (mut bytes, mut rows) = (Vec::new(), 0);
+        while let Some(chunk) = stream.message().await? {
+            bytes.extend_from_slice(&chunk.data);
+            rows += chunk.rows;
+        }
+        Ok((bytes, rows))
+    }
+
+    pub async fn import(
+        &self,
+        workbook: Vec<u8>,
+        validate_only: bool,
+    ) -> Result<proto::ImportIndicatorsResponse, Status> {
+        let r = proto::ImportIndicatorsRequest {
+            request_id: self.rid(),
+            workbook,
+            validate_only,
+        };
+        Ok(self
+            .client()
+            .import_indicators(self.fin(r))
+            .await?
+            .into_inner())
+    }
+}
+
+// -- builders ------------------------------------------------------------------------------------
+
+/// A valid common ≥ indicator of 2026 under 产出指标 / 数量指标.
+pub fn spec(name: &str) -> IndicatorSpec {
+    IndicatorSpec {
+        fiscal_year: FY,
+        frame_node_code: "101".into(),
+        name: name.into(),
+        kind: IndicatorKind::Common as i32,
+        industry_tags: vec!["水利".into()],
+        direction: Direction::Ge as i32,
+        unit: "人".into(),
+        explanation: format!("{name}的说明"),
+        reference_target: "1000".into(),
+        ..Default::default()
+    }
+}
+
+// -- assertions ----------------------------------------------------------------------------------
+
+/// `ErrorInfo.reason` of a status ("" when missing).
+pub fn reason(status: &Status) -> String {
+    status
+        .get_details_error_info()
+        .map(|i| i.reason)
+        .unwrap_or_default()
+}
+
+/// `BadRequest` field paths of a status.
+pub fn fields(status: &Status) -> Vec<String> {
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+/// Asserts the call failed with `code` and `reason`; returns the status for further checks.
+#[track_caller]
+pub fn refused<T: std::fmt::Debug>(
+    result: Result<T, Status>,
+    code: Code,
+    expected_reason: &str,
+) -> Status {
+    let status = match result {
+        Ok(v) => panic!("expected {code:?} {expected_reason}, got Ok({v:?})"),
+        Err(s) => s,
+    };
+    assert_eq!(status.code(), code, "{status:?}");
+    assert_eq!(reason(&status), expected_reason, "{status:?}");
+    status
+}
+
+/// Asserts the status names `field` among its field violations.
+#[track_caller]
+pub fn has_field(status: &Status, field: &str) {
+    let fs = fields(status);
+    assert!(
+        fs.iter().any(|f| f == field),
+        "expected violation on {field}, got {fs:?} ({status:?})"
+    );
+}

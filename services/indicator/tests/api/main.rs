@@ -1,0 +1,17 @@
+//! API tests of the indicator library: real gRPC over TCP against `pbm_indicator::router`,
+//! every test on SQLite and on PostgreSQL (`pbm_db::backend_tests!`).
+
+mod common;
+
+mod audit;
+mod excel;
+mod frames;
+mod health;
+mod idempotency;
+mod indicators;
+mod proposals;
+mod resolve;
+mod roles;
+mod search;
+mod validation;
+mod versions;

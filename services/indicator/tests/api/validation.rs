@@ -1,0 +1,265 @@
+//! Bad input is refused with the field at fault, and nothing is written.
+
+use pbm_db::testing::TestDatabase;
+use pbm_proto::indicator::v1 as proto;
+use tonic::Code;
+
+use crate::common::*;
+
+/// Asserts that `code` was not created and the library still has `count` indicators.
+async fn nothing_written(app: &TestApp, code: &str, count: i64) {
+    refused(app.get(code).await, Code::NotFound, "INDICATOR_NOT_FOUND");
+    assert!(app.versions(code).await.is_empty());
+    assert_eq!(app.count().await, count);
+}
+
+async fn bad_input_writes_nothing(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    app.create("OK1", spec("受益人口")).await.unwrap();
+
+    let s = refused(
+        app.create(
+            "B1",
+            proto::IndicatorSpec {
+                frame_node_code: "999".into(),
+                ..spec("x")
+            },
+        )
+        .await,
+        Code::InvalidArgument,
+        "VALIDATION_FAILED",
+    );
+    assert_eq!(fields(&s), ["spec.frame_node_code"]);
+    nothing_written(&app, "B1", 1).await;
+
+    // A first-level node is not a place for indicators.
+    let s = refused(
+        app.create(
+            "B1",
+            proto::IndicatorSpec {
+                frame_node_code: "1".into(),
+                ..spec("x")
+            },
+        )
+        .await,
+        Code::InvalidArgument,
+        "VALIDATION_FAILED",
+    );
+    assert_eq!(fields(&s), ["spec.frame_node_code"]);
+    nothing_written(&app, "B1", 1).await;
+
+    let s = refused(
+        app.create(
+            "B2",
+            proto::IndicatorSpec {
+                unit: "  ".into(),
+                ..spec("x")
+            },
+        )
+        .await,
+        Code::InvalidArgument,
+        "VALIDATION_FAILED",
+    );
+    assert_eq!(fields(&s), ["spec.unit"]);
+    nothing_written(&app, "B2", 1).await;
+
+    let s = refused(
+        app.create(
+            "B3",
+            proto::IndicatorSpec {
+                reference_target: "很多".into(),
+                ..spec("x")
+            },
+        )
+        .await,
+        Code::InvalidArgument,
+        "VALIDATION_FAILED",
+    );
+    assert_eq!(fields(&s), ["spec.reference_target"]);
+    nothing_written(&app, "B3", 1).await;
+
+    // Every violation at once.
+    let s = refused(
+        app.create(
+            "B4",
+            proto::IndicatorSpec {
+                unit: String::new(),
+                reference_target: "很多".into(),
+                name: String::new(),
+                ..spec("x")
+            },
+        )
+        .await,
+        Code::InvalidArgument,
+        "VALIDATION_FAILED",
+    );
+    assert_eq!(
+        fields(&s),
+        ["spec.name", "spec.unit", "spec.reference_target"]
+    );
+    nothing_written(&app, "B4", 1).await;
+
+    // A qualitative indicator needs no unit and may have a text target.
+    app.create(
+        "Q1",
+        proto::IndicatorSpec {
+            direction: Direction::Qualitative as i32,
+            unit: String::new(),
+            reference_target: "明显改善".into(),
+            ..spec("群众满意")
+        },
+    )
+    .await
+    .expect("qualitative");
+
+    // Enum and decimal parsing.
+    let s = refused(
+        app.create(
+            "B5",
+            proto::IndicatorSpec {
+                direction: 0,
+                kind: 0,
+                ..spec("x")
+            },
+        )
+        .await,
+        Code::InvalidArgument,
+        "VALIDATION_FAILED",
+    );
+    assert_eq!(fields(&s), ["spec.kind", "spec.direction"]);
+    let s = refused(
+        app.create(
+            "B5",
+            proto::IndicatorSpec {
+                last_year_value: Some(pbm_proto::common::v1::Decimal {
+                    value: "1e5".into(),
+                }),
+                ..spec("x")
+            },
+        )
+        .await,
+        Code::InvalidArgument,
+        "VALIDATION_FAILED",
+    );
+    assert_eq!(fields(&s), ["spec.last_year_value"]);
+    let s = refused(
+        app.create("有 中文", spec("x")).await,
+        Code::InvalidArgument,
+        "VALIDATION_FAILED",
+    );
+    assert_eq!(fields(&s), ["code"]);
+    let s = refused(
+        app.create(
+            "B5",
+            proto::IndicatorSpec {
+                kind: IndicatorKind::Specific as i32,
+                ..spec("x")
+            },
+        )
+        .await,
+        Code::InvalidArgument,
+        "VALIDATION_FAILED",
+    );
+    assert_eq!(fields(&s), ["spec.owner_department"]);
+    let r = proto::CreateIndicatorRequest {
+        request_id: app.rid(),
+        code: "B5".into(),
+        spec: None,
+    };
+    let s = refused(
+        app.client().create_indicator(app.fin(r)).await,
+        Code::InvalidArgument,
+        "SPEC_REQUIRED",
+    );
+    has_field(&s, "spec");
+    nothing_written(&app, "B5", 2).await;
+
+    // Duplicate code: the existing indicator is untouched.
+    let s = refused(
+        app.create("OK1", spec("另一个名称")).await,
+        Code::AlreadyExists,
+        "INDICATOR_CODE_EXISTS",
+    );
+    has_field(&s, "code");
+    assert_eq!(app.versions("OK1").await, [1]);
+    assert_eq!(app.get("OK1").await.unwrap().spec.unwrap().name, "受益人口");
+
+    // Missing request id.
+    for request_id in ["", "   ", "有中文"] {
+        let r = proto::CreateIndicatorRequest {
+            request_id: request_id.into(),
+            code: "B6".into(),
+            spec: Some(spec("x")),
+        };
+        let s = refused(
+            app.client().create_indicator(app.fin(r)).await,
+            Code::InvalidArgument,
+            "REQUEST_ID_INVALID",
+        );
+        has_field(&s, "request_id");
+    }
+    nothing_written(&app, "B6", 2).await;
+
+    // A fiscal year without a frame.
+    let s = refused(
+        app.create(
+            "B7",
+            proto::IndicatorSpec {
+                fiscal_year: 2030,
+                ..spec("x")
+            },
+        )
+        .await,
+        Code::FailedPrecondition,
+        "FRAME_NOT_FOUND",
+    );
+    has_field(&s, "spec.fiscal_year");
+    let s = refused(
+        app.create(
+            "B7",
+            proto::IndicatorSpec {
+                fiscal_year: 1900,
+                ..spec("x")
+            },
+        )
+        .await,
+        Code::InvalidArgument,
+        "VALIDATION_FAILED",
+    );
+    has_field(&s, "spec.fiscal_year");
+    nothing_written(&app, "B7", 2).await;
+
+    // The same rules hold for updates.
+    let s = refused(
+        app.update(
+            "OK1",
+            1,
+            proto::IndicatorSpec {
+                unit: String::new(),
+                ..spec("x")
+            },
+        )
+        .await,
+        Code::InvalidArgument,
+        "VALIDATION_FAILED",
+    );
+    assert_eq!(fields(&s), ["spec.unit"]);
+    refused(
+        app.update(
+            "OK1",
+            1,
+            proto::IndicatorSpec {
+                fiscal_year: 2030,
+                ..spec("x")
+            },
+        )
+        .await,
+        Code::FailedPrecondition,
+        "FRAME_NOT_FOUND",
+    );
+    assert_eq!(app.versions("OK1").await, [1]);
+}
+
+pbm_db::backend_tests! {
+    bad_input => bad_input_writes_nothing;
+}
