@@ -205,6 +205,8 @@ async fn library_changes_while_goals_keep_their_version(db: TestDatabase) {
     let refused = d.client.resolve_indicators(req(&unit, resolve(0))).await.unwrap_err();
     assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
     assert_eq!(refused.get_details_error_info().unwrap().reason, "INDICATOR_UNUSABLE");
+    let refused_pinned = d.client.resolve_indicators(req(&unit, resolve(1))).await.unwrap_err();
+    assert_eq!(refused_pinned.code(), tonic::Code::FailedPrecondition, "a pinned old version of a disabled indicator");
 
     // Every version was announced to other services, once each.
     let versions = announced_versions(&mut d, &code, 3).await;

@@ -17,5 +17,5 @@ pub mod paging;
 mod serve;
 
 pub use error::{ApiError, ErrorKind};
-pub use mutation::{Effect, MutationContext, run_mutation};
+pub use mutation::{Effect, MutationContext, audit_refusal, run_mutation};
 pub use serve::{ServeOptions, serve, shutdown_signal};

@@ -87,6 +87,7 @@ where
     let result = db
         .write(move |conn| -> Result<Outcome<R>, ApiError> {
             let ctx = ctx_for_tx;
+            serialize_same_request(conn, &ctx)?;
             if let Some(previous) = platform::find_idempotency(conn, ctx.service, &ctx.request_id)? {
                 return replay(&ctx, previous).map(Outcome::Replayed);
             }
@@ -122,14 +123,32 @@ where
             }
         }
         Err(e) => {
-            let entry = ctx.audit(entity.0, &entity.1, e.reason, &e.message);
-            let audited = db.write(move |c| platform::insert_audit(c, &entry)).await;
-            if let Err(audit_error) = audited {
-                tracing::error!(error = %audit_error, "could not audit a refused mutation");
-            }
+            audit_refusal(db, &ctx, entity, &e).await;
             Err(e)
         }
     }
+}
+
+/// Audits a mutation refused before it reached [`run_mutation`] (e.g. an unauthorised caller
+/// refused before a large upload is parsed), in its own transaction.
+pub async fn audit_refusal(db: &Db, ctx: &MutationContext, entity: (&'static str, String), error: &ApiError) {
+    let entry = ctx.audit(entity.0, &entity.1, error.reason, &error.message);
+    if let Err(audit_error) = db.write(move |c| platform::insert_audit(c, &entry)).await {
+        tracing::error!(error = %audit_error, "could not audit a refused mutation");
+    }
+}
+
+/// Makes concurrent attempts with the same request id wait for each other, so the second sees
+/// the first one's committed record and replays it instead of failing inside the effect (a stale
+/// version, a duplicate code). SQLite writes are already serialised by `Db::write`.
+fn serialize_same_request(conn: &mut AnyConnection, ctx: &MutationContext) -> Result<(), ApiError> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        use pbm_db::diesel::RunQueryDsl;
+        pbm_db::diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<pbm_db::diesel::sql_types::Text, _>(format!("{}:{}", ctx.service, ctx.request_id))
+            .execute(pg)?;
+    }
+    Ok(())
 }
 
 fn replay<R: Message + Default>(ctx: &MutationContext, previous: IdempotencyRecord) -> Result<R, ApiError> {

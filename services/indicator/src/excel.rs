@@ -340,7 +340,11 @@ fn import_rejected(errors: &CellErrors) -> ApiError {
 
 /// Imports a workbook (see module docs).
 pub async fn import(state: &AppState, ctx: MutationContext, workbook: Vec<u8>, validate_only: bool) -> Result<proto::ImportIndicatorsResponse, ApiError> {
-    access::can_write(&ctx.caller, &state.region)?;
+    // Refuse before parsing a possibly large upload, and audit the refusal.
+    if let Err(e) = access::can_write(&ctx.caller, &state.region) {
+        pbm_server::audit_refusal(&state.db, &ctx, ("indicator_import", String::new()), &e).await;
+        return Err(e);
+    }
     state.reload_frames().await?;
     let frames: HashMap<i32, Arc<store::StoredFrame>> =
         state.cached_frames().into_iter().map(|f| (f.frame.fiscal_year.get(), f)).collect();

@@ -313,7 +313,19 @@ pub async fn resolve(state: &AppState, caller: &Caller, year: i32, refs: Vec<(St
         .read(move |conn| -> Result<Vec<(String, i64, Option<Indicator>)>, ApiError> {
             let mut out = Vec::with_capacity(refs.len());
             for (code, version) in refs {
-                let found = if version == 0 { store::current(conn, &code)? } else { store::version(conn, &code, version)? };
+                let current = store::current(conn, &code)?;
+                let found = match (version, current) {
+                    (0, current) => current,
+                    // A pinned version is usable only while the indicator itself is enabled:
+                    // a disabled indicator may not enter a new declaration at any version.
+                    (v, Some(current)) => store::version(conn, &code, v)?.map(|mut pinned| {
+                        if current.status == Status::Disabled {
+                            pinned.status = Status::Disabled;
+                        }
+                        pinned
+                    }),
+                    (_, None) => None,
+                };
                 out.push((code, version, found));
             }
             Ok(out)

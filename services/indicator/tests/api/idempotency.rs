@@ -143,28 +143,7 @@ async fn concurrent_retries_are_idempotent(db: TestDatabase) {
     assert_eq!(app.versions("I3").await, [2, 1]);
 }
 
-// Written out rather than through `backend_tests!` only to mark the PostgreSQL variant ignored.
-mod idempotent_concurrent_retries {
-    use pbm_db::testing::TestDatabase;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        super::concurrent_retries_are_idempotent(TestDatabase::sqlite()).await;
-    }
-
-    /// KNOWN BUG (pbm-server `run_mutation`): the idempotency record is looked up at the start of
-    /// the transaction and written at its end, so a duplicate that runs concurrently on
-    /// PostgreSQL fails inside the effect (VERSION_MISMATCH, INDICATOR_CODE_EXISTS) instead of
-    /// replaying the first response. Run with `--ignored` once fixed.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "known bug in pbm_server::run_mutation: concurrent duplicates on PostgreSQL are refused instead of replayed"]
-    async fn postgres() {
-        if let Some(db) = TestDatabase::postgres() {
-            super::concurrent_retries_are_idempotent(db).await;
-        }
-    }
-}
-
 pbm_db::backend_tests! {
     idempotent_retries => retries_are_idempotent;
+    idempotent_concurrent_retries => concurrent_retries_are_idempotent;
 }
