@@ -246,11 +246,24 @@ pub async fn get_indicator(state: &AppState, caller: &Caller, code: String, vers
     if version < 0 {
         return Err(ApiError::invalid_field("VERSION_INVALID", "version", "版本号不能为负数"));
     }
+    // The current version is served from this process's view of the library (kept current on
+    // its own writes at once, on other replicas' within the refresh interval); a pinned version
+    // equal to it too, since versions never change. Anything else reads the database.
+    if let Some(indexed) = state.index.get(&code)
+        && (version == 0 || version == indexed.version)
+    {
+        return Ok(convert::indicator_to_proto(&indexed, state));
+    }
     let c = code.clone();
     let found = state
         .db
         .read(move |conn| if version == 0 { store::current(conn, &c) } else { store::version(conn, &c, version) })
         .await?;
+    if version == 0
+        && let Some(i) = &found
+    {
+        state.index_written([i.clone()]);
+    }
     match found {
         Some(i) => Ok(convert::indicator_to_proto(&i, state)),
         None if version == 0 => Err(not_found(&code)),

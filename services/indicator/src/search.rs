@@ -23,14 +23,30 @@ pub enum MatchKind {
 
 struct Doc {
     indicator: Arc<Indicator>,
-    name: String,
-    explanation: String,
+    /// Normalised name and explanation, as ranges of `Inner::text`.
+    name: (u32, u32),
+    explanation: (u32, u32),
     level1_code: String,
+    /// The first 8 bytes of the code, big-endian: orders most codes without touching the
+    /// indicator (ranking thousands of matches is then a sort of small integers).
+    code_prefix: u64,
+}
+
+fn code_prefix(code: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    for (b, c) in bytes.iter_mut().zip(code.bytes()) {
+        *b = c;
+    }
+    u64::from_be_bytes(bytes)
 }
 
 #[derive(Default)]
 struct Inner {
     docs: Vec<Doc>,
+    /// Every doc's normalised text, laid out by doc id: candidates are visited in id order, so
+    /// verification streams through memory instead of chasing one allocation per doc. A changed
+    /// doc appends its new text; the old bytes are left behind (a few MB at worst).
+    text: String,
     by_code: HashMap<String, u32>,
     /// gram → ids of docs whose name or explanation contains it (ascending, may hold stale ids:
     /// every candidate is verified).
@@ -72,6 +88,16 @@ fn grams(text: &str, out: &mut Vec<u64>) {
 }
 
 impl Inner {
+    fn push_text(&mut self, text: &str) -> (u32, u32) {
+        let start = u32::try_from(self.text.len()).expect("index text below 4 GiB");
+        self.text.push_str(text);
+        (start, start + text.len() as u32)
+    }
+
+    fn text(&self, range: (u32, u32)) -> &str {
+        &self.text[range.0 as usize..range.1 as usize]
+    }
+
     fn upsert(&mut self, indicator: Arc<Indicator>, level1_code: String) {
         let name = normalize(&indicator.spec.name);
         let explanation = normalize(&indicator.spec.explanation);
@@ -106,13 +132,27 @@ impl Inner {
                 }
             }
         }
-        let doc = Doc { indicator, name, explanation, level1_code };
+        let code_prefix = code_prefix(&indicator.code);
+        let name = self.push_text(&name);
+        let explanation = self.push_text(&explanation);
+        let doc = Doc { indicator, name, explanation, level1_code, code_prefix };
         if (id as usize) < self.docs.len() {
             self.docs[id as usize] = doc;
         } else {
             self.docs.push(doc);
         }
     }
+}
+
+/// Index of the first element ≥ `id` in an ascending list: exponential then binary search, so
+/// walking a long list beside a short one stays cheap.
+fn gallop(list: &[u32], id: u32) -> usize {
+    let mut bound = 1;
+    while bound < list.len() && list[bound] < id {
+        bound *= 2;
+    }
+    let upto = (bound + 1).min(list.len());
+    list[..upto].partition_point(|&x| x < id)
 }
 
 fn matches_filter(doc: &Doc, f: &Filter) -> bool {
@@ -140,6 +180,17 @@ impl SearchIndex {
         for (indicator, level1) in indicators {
             inner.upsert(Arc::new(indicator), level1);
         }
+    }
+
+    /// The indexed current version of an indicator.
+    pub fn get(&self, code: &str) -> Option<Arc<Indicator>> {
+        let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        inner.by_code.get(code).map(|&id| inner.docs[id as usize].indicator.clone())
+    }
+
+    /// The indexed version of an indicator, if indexed.
+    pub fn version_of(&self, code: &str) -> Option<i64> {
+        self.get(code).map(|i| i.version)
     }
 
     pub fn len(&self) -> usize {
@@ -172,39 +223,49 @@ impl SearchIndex {
             }
         }
         lists.sort_by_key(|l| l.len());
-        let mut ranked: Vec<(MatchKind, &Doc)> = Vec::new();
-        for &id in lists[0] {
-            // Cheap pre-check against the other grams before the substring test.
-            if !lists[1..].iter().all(|l| l.binary_search(&id).is_ok()) {
-                continue;
+        // (match class, code prefix, doc id): compared as integers, the full code only on ties.
+        let mut ranked: Vec<(MatchKind, u64, u32)> = Vec::new();
+        // Intersect with the other grams' lists by walking them alongside (all ascending).
+        let mut cursors = vec![0usize; lists.len()];
+        'candidates: for &id in lists[0] {
+            for (list, cursor) in lists[1..].iter().zip(cursors[1..].iter_mut()) {
+                *cursor += gallop(&list[*cursor..], id);
+                if list.get(*cursor) != Some(&id) {
+                    continue 'candidates;
+                }
             }
             let doc = &inner.docs[id as usize];
-            let kind = if doc.name == q {
+            let name = inner.text(doc.name);
+            let kind = if name == q {
                 MatchKind::NameExact
-            } else if doc.name.starts_with(&q) {
+            } else if name.starts_with(&q) {
                 MatchKind::NamePrefix
-            } else if doc.name.contains(&q) {
+            } else if name.contains(&q) {
                 MatchKind::NameContains
-            } else if doc.explanation.contains(&q) {
+            } else if inner.text(doc.explanation).contains(&q) {
                 MatchKind::Explanation
             } else {
                 continue;
             };
             if matches_filter(doc, filter) {
-                ranked.push((kind, doc));
+                ranked.push((kind, doc.code_prefix, id));
             }
         }
         let total = ranked.len();
         let limit = limit.min(total);
-        let by_rank = |a: &(MatchKind, &Doc), b: &(MatchKind, &Doc)| a.0.cmp(&b.0).then_with(|| a.1.indicator.code.cmp(&b.1.indicator.code));
-        if limit < total && limit > 0 {
+        let code = |id: u32| inner.docs[id as usize].indicator.code.as_str();
+        let by_rank = |a: &(MatchKind, u64, u32), b: &(MatchKind, u64, u32)| {
+            (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| code(a.2).cmp(code(b.2)))
+        };
+        if limit > 0 && limit < total {
             ranked.select_nth_unstable_by(limit - 1, by_rank);
-            ranked.truncate(limit);
-        } else {
-            ranked.truncate(limit);
         }
+        ranked.truncate(limit);
         ranked.sort_unstable_by(by_rank);
-        let hits = ranked.into_iter().map(|(kind, doc)| Hit { indicator: doc.indicator.clone(), kind }).collect();
+        let hits = ranked
+            .into_iter()
+            .map(|(kind, _, id)| Hit { indicator: inner.docs[id as usize].indicator.clone(), kind })
+            .collect();
         (hits, total)
     }
 }
@@ -305,5 +366,62 @@ mod tests {
         let (hits, total) = index.search("饮水", &Filter::default(), 3);
         assert_eq!(total, 51);
         assert_eq!(codes(&hits), ["Z", "X00", "X01"]);
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use crate::domain::indicator::{Direction, Kind, Spec, Status};
+    use pbm_types::FiscalYear;
+
+    /// `cargo test --release -p pbm-indicator search::timing -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn search_100k() {
+        let subjects = ["饮水", "道路", "学生", "医疗", "就业", "农田", "垃圾处理", "农村饮水安全"];
+        let measures = ["受益人口数量", "覆盖率", "完成率", "达标率", "满意度"];
+        let index = SearchIndex::new();
+        let mut docs = Vec::new();
+        for i in 0..100_000 {
+            let s = subjects[i % subjects.len()];
+            let m = measures[(i / 8) % measures.len()];
+            let spec = Spec {
+                fiscal_year: FiscalYear::new(2026).unwrap(),
+                frame_node_code: "101".into(),
+                name: format!("第{i}号{s}{m}"),
+                kind: Kind::Common,
+                industry_tags: vec![],
+                field_tags: vec![],
+                level_tags: vec![],
+                direction: Direction::Ge,
+                unit: "人".into(),
+                explanation: format!("反映{s}项目实施后{m}的情况，按年度统计口径计算"),
+                formula: String::new(),
+                scoring_rule: String::new(),
+                value_standard: None,
+                value_standard_note: String::new(),
+                reference_target: String::new(),
+                last_year_value: None,
+                year_before_value: None,
+                fixed: false,
+                enabled_from_year: None,
+                enabled_to_year: None,
+                owner_department: String::new(),
+            };
+            docs.push((
+                Indicator { code: format!("C{i:06}"), version: 1, status: Status::Enabled, spec, change_note: String::new(), changed_by: String::new(), changed_at: Default::default() },
+                "1".to_string(),
+            ));
+        }
+        index.upsert_all(docs);
+        for q in ["饮水", "受益人口", "满意度", "农村饮水安全", "无此指标"] {
+            let start = std::time::Instant::now();
+            let mut total = 0;
+            for _ in 0..100 {
+                total = index.search(q, &Filter::default(), 20).1;
+            }
+            println!("{q}: {total} matches, {:?} per search", start.elapsed() / 100);
+        }
     }
 }

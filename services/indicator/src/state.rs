@@ -105,29 +105,41 @@ impl AppState {
     }
 
     /// Picks up indicators written by other replicas (distributed deployments). Looks back a
-    /// margin further than the interval so a transaction that committed late is not missed;
-    /// re-indexing a version already indexed is harmless.
+    /// margin further than the interval so a transaction that committed late is not missed, but
+    /// reads full rows only for codes whose version differs from the indexed one.
     pub fn spawn_index_refresher(&self, every: Duration) -> tokio::task::JoinHandle<()> {
         let state = self.clone();
         tokio::spawn(async move {
             let margin = chrono::TimeDelta::seconds(30);
             let mut since = pbm_db::now() - margin;
             let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticker.tick().await;
-                let from = since;
                 let started = pbm_db::now();
-                match state.db.read(move |conn| store::changed_since(conn, from)).await {
-                    Ok(changed) => {
-                        if changed.iter().any(|i| state.cached_frame(i.spec.fiscal_year.get()).is_none()) {
-                            let _ = state.reload_frames().await;
-                        }
-                        state.index_written(changed);
-                        since = started - margin;
-                    }
+                match state.refresh_index_since(since).await {
+                    Ok(()) => since = started - margin,
                     Err(e) => tracing::warn!(error = %e, "search index refresh failed"),
                 }
             }
         })
+    }
+
+    async fn refresh_index_since(&self, since: chrono::NaiveDateTime) -> Result<(), ApiError> {
+        let versions = self.db.read(move |conn| store::versions_changed_since(conn, since)).await?;
+        let stale: Vec<String> = versions
+            .into_iter()
+            .filter(|(code, version)| self.index.version_of(code).is_none_or(|v| v < *version))
+            .map(|(code, _)| code)
+            .collect();
+        if stale.is_empty() {
+            return Ok(());
+        }
+        let changed = self.db.read(move |conn| store::current_many(conn, &stale)).await?;
+        if changed.iter().any(|i| self.cached_frame(i.spec.fiscal_year.get()).is_none()) {
+            self.reload_frames().await?;
+        }
+        self.index_written(changed);
+        Ok(())
     }
 }

@@ -374,14 +374,13 @@ pub fn all_current(conn: &mut AnyConnection, filter: &Filter) -> Result<Vec<Indi
     rows_to_domain(filtered(filter).order(iv::code.asc()).select(IndicatorRow::as_select()).load(conn)?)
 }
 
-/// Current indicators whose current version was made at or after `since`.
-pub fn changed_since(conn: &mut AnyConnection, since: NaiveDateTime) -> Result<Vec<Indicator>, StoreError> {
-    rows_to_domain(
-        filtered(&Filter::default())
-            .filter(indicators::changed_at.ge(since))
-            .select(IndicatorRow::as_select())
-            .load(conn)?,
-    )
+/// (code, current version) of indicators whose current version was made at or after `since`:
+/// a light query for replicas to notice what changed.
+pub fn versions_changed_since(conn: &mut AnyConnection, since: NaiveDateTime) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(indicators::table
+        .filter(indicators::changed_at.ge(since))
+        .select((indicators::code, indicators::version))
+        .load(conn)?)
 }
 
 /// Current versions of the given codes (missing codes are simply absent).

@@ -165,6 +165,11 @@ pub fn bearer<T>(token: &str, message: T) -> Request<T> {
 }
 
 impl TestApp {
+    /// The database the app serves (to open a second replica on it).
+    pub fn database_url(&self) -> &str {
+        self._db.url()
+    }
+
     pub fn client(&self) -> Client {
         self.client.clone()
     }

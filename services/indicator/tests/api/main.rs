@@ -10,6 +10,7 @@ mod health;
 mod idempotency;
 mod indicators;
 mod proposals;
+mod replicas;
 mod resolve;
 mod roles;
 mod search;
