@@ -23,6 +23,8 @@ pub enum MatchKind {
 
 struct Doc {
     indicator: Arc<Indicator>,
+    /// False once a newer version of the same code was indexed under a new id.
+    live: bool,
     /// Normalised name and explanation, as ranges of `Inner::text`.
     name: (u32, u32),
     explanation: (u32, u32),
@@ -40,16 +42,22 @@ fn code_prefix(code: &str) -> u64 {
     u64::from_be_bytes(bytes)
 }
 
+/// Posting flags: the gram occurs in the name / in the explanation. Doc ids use the low 30 bits.
+const IN_NAME: u32 = 1 << 31;
+const IN_EXPLANATION: u32 = 1 << 30;
+const ID_MASK: u32 = IN_EXPLANATION - 1;
+
 #[derive(Default)]
 struct Inner {
+    /// Every indexed version, by id; an update indexes the new version under a new id and marks
+    /// the old one dead, so postings never go stale: their flags are exact for their id.
     docs: Vec<Doc>,
     /// Every doc's normalised text, laid out by doc id: candidates are visited in id order, so
-    /// verification streams through memory instead of chasing one allocation per doc. A changed
-    /// doc appends its new text; the old bytes are left behind (a few MB at worst).
+    /// verification streams through memory instead of chasing one allocation per doc.
     text: String,
+    /// code → id of its live doc.
     by_code: HashMap<String, u32>,
-    /// gram → ids of docs whose name or explanation contains it (ascending, may hold stale ids:
-    /// every candidate is verified).
+    /// gram → ascending ids (with IN_NAME / IN_EXPLANATION flags) of docs containing it.
     postings: HashMap<u64, Vec<u32>>,
 }
 
@@ -77,14 +85,32 @@ fn bigram(a: char, b: char) -> u64 {
     (1 << 63) | (u64::from(a as u32) << 21) | u64::from(b as u32)
 }
 
-fn grams(text: &str, out: &mut Vec<u64>) {
+/// The unigrams and bigrams of `text`, sorted and deduplicated.
+fn grams(text: &str) -> Vec<u64> {
     let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::with_capacity(2 * chars.len());
     for (i, c) in chars.iter().enumerate() {
         out.push(unigram(*c));
         if let Some(next) = chars.get(i + 1) {
             out.push(bigram(*c, *next));
         }
     }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The grams a query must all match: its one character, or its bigrams.
+fn query_grams(q: &str) -> Vec<u64> {
+    let chars: Vec<char> = q.chars().collect();
+    let mut keys: Vec<u64> = if chars.len() == 1 {
+        vec![unigram(chars[0])]
+    } else {
+        chars.windows(2).map(|w| bigram(w[0], w[1])).collect()
+    };
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 impl Inner {
@@ -99,60 +125,49 @@ impl Inner {
     }
 
     fn upsert(&mut self, indicator: Arc<Indicator>, level1_code: String) {
+        if let Some(&old) = self.by_code.get(&indicator.code) {
+            let current = &self.docs[old as usize].indicator;
+            if current.version >= indicator.version {
+                return; // already indexed, or older than what we have
+            }
+            self.docs[old as usize].live = false;
+        }
+        let id = u32::try_from(self.docs.len()).ok().filter(|id| *id <= ID_MASK).expect("fewer than 2^30 indexed versions");
+        self.by_code.insert(indicator.code.clone(), id);
         let name = normalize(&indicator.spec.name);
         let explanation = normalize(&indicator.spec.explanation);
-        let id = match self.by_code.get(&indicator.code) {
-            Some(&id) => {
-                if self.docs[id as usize].indicator.version > indicator.version {
-                    return; // never go back to an older version
-                }
-                id
-            }
-            None => {
-                let id = u32::try_from(self.docs.len()).expect("fewer than 4 billion indicators");
-                self.by_code.insert(indicator.code.clone(), id);
-                id
-            }
-        };
-        let mut gs = Vec::with_capacity(2 * (name.len() + explanation.len()));
-        grams(&name, &mut gs);
-        grams(&explanation, &mut gs);
-        gs.sort_unstable();
-        gs.dedup();
-        for g in gs {
-            let list = self.postings.entry(g).or_default();
-            if list.last() != Some(&id) {
-                if list.last().is_some_and(|&last| last > id) {
-                    // An updated older doc: keep the list sorted.
-                    if let Err(pos) = list.binary_search(&id) {
-                        list.insert(pos, id);
-                    }
-                } else {
-                    list.push(id);
-                }
-            }
+        let (name_grams, explanation_grams) = (grams(&name), grams(&explanation));
+        let mut flagged: HashMap<u64, u32> = HashMap::with_capacity(name_grams.len() + explanation_grams.len());
+        for g in name_grams {
+            *flagged.entry(g).or_insert(id) |= IN_NAME;
+        }
+        for g in explanation_grams {
+            *flagged.entry(g).or_insert(id) |= IN_EXPLANATION;
+        }
+        // Ids only grow, so pushing keeps every list ascending.
+        for (g, entry) in flagged {
+            self.postings.entry(g).or_default().push(entry);
         }
         let code_prefix = code_prefix(&indicator.code);
         let name = self.push_text(&name);
         let explanation = self.push_text(&explanation);
-        let doc = Doc { indicator, name, explanation, level1_code, code_prefix };
-        if (id as usize) < self.docs.len() {
-            self.docs[id as usize] = doc;
-        } else {
-            self.docs.push(doc);
-        }
+        self.docs.push(Doc { indicator, live: true, name, explanation, level1_code, code_prefix });
     }
 }
 
-/// Index of the first element ≥ `id` in an ascending list: exponential then binary search, so
-/// walking a long list beside a short one stays cheap.
+/// Index of the first entry whose id is ≥ `id` in an ascending list: exponential then binary
+/// search, so walking a long list beside a short one stays cheap.
 fn gallop(list: &[u32], id: u32) -> usize {
     let mut bound = 1;
-    while bound < list.len() && list[bound] < id {
+    while bound < list.len() && list[bound] & ID_MASK < id {
         bound *= 2;
     }
     let upto = (bound + 1).min(list.len());
-    list[..upto].partition_point(|&x| x < id)
+    list[..upto].partition_point(|&x| x & ID_MASK < id)
+}
+
+fn is_empty_filter(f: &Filter) -> bool {
+    *f == Filter::default()
 }
 
 fn matches_filter(doc: &Doc, f: &Filter) -> bool {
@@ -173,8 +188,8 @@ impl SearchIndex {
         Self::default()
     }
 
-    /// Adds or replaces the current version of indicators. `level1_of` names the first-level
-    /// node of a (fiscal year, second-level code).
+    /// Adds or replaces the current version of indicators, each with the code of its
+    /// first-level frame node. An older version than the indexed one is ignored.
     pub fn upsert_all(&self, indicators: impl IntoIterator<Item = (Indicator, String)>) {
         let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());
         for (indicator, level1) in indicators {
@@ -193,8 +208,9 @@ impl SearchIndex {
         self.get(code).map(|i| i.version)
     }
 
+    /// Number of indicators indexed.
     pub fn len(&self) -> usize {
-        self.inner.read().unwrap_or_else(|p| p.into_inner()).docs.len()
+        self.inner.read().unwrap_or_else(|p| p.into_inner()).by_code.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -208,13 +224,7 @@ impl SearchIndex {
             return (Vec::new(), 0);
         }
         let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
-        let chars: Vec<char> = q.chars().collect();
-        let keys: Vec<u64> = if chars.len() == 1 {
-            vec![unigram(chars[0])]
-        } else {
-            chars.windows(2).map(|w| bigram(w[0], w[1])).collect()
-        };
-        // Start from the rarest gram; every candidate is verified below anyway.
+        let keys = query_grams(&q);
         let mut lists = Vec::with_capacity(keys.len());
         for k in &keys {
             match inner.postings.get(k) {
@@ -223,31 +233,45 @@ impl SearchIndex {
             }
         }
         lists.sort_by_key(|l| l.len());
+        // A 1–2 character query is one gram: a posting proves the text contains the query, and
+        // its flags say where, so no substring search is needed. ("哈哈哈" has one distinct
+        // bigram too, but needs the substring check.)
+        let single_gram = q.chars().count() <= 2;
+        let any_filter = !is_empty_filter(filter);
+        let needle = q.as_bytes();
+        let finder = memchr::memmem::Finder::new(needle);
         // (match class, code prefix, doc id): compared as integers, the full code only on ties.
-        let mut ranked: Vec<(MatchKind, u64, u32)> = Vec::new();
-        // Intersect with the other grams' lists by walking them alongside (all ascending).
+        let mut ranked: Vec<(MatchKind, u64, u32)> = Vec::with_capacity(lists[0].len());
         let mut cursors = vec![0usize; lists.len()];
-        'candidates: for &id in lists[0] {
+        'candidates: for &entry in lists[0] {
+            let id = entry & ID_MASK;
+            let (mut in_name, mut in_explanation) = (entry & IN_NAME != 0, entry & IN_EXPLANATION != 0);
+            // Intersect with the other grams' lists by walking them alongside.
             for (list, cursor) in lists[1..].iter().zip(cursors[1..].iter_mut()) {
                 *cursor += gallop(&list[*cursor..], id);
-                if list.get(*cursor) != Some(&id) {
-                    continue 'candidates;
+                match list.get(*cursor) {
+                    Some(&other) if other & ID_MASK == id => {
+                        in_name &= other & IN_NAME != 0;
+                        in_explanation &= other & IN_EXPLANATION != 0;
+                    }
+                    _ => continue 'candidates,
                 }
             }
             let doc = &inner.docs[id as usize];
-            let name = inner.text(doc.name);
-            let kind = if name == q {
-                MatchKind::NameExact
-            } else if name.starts_with(&q) {
-                MatchKind::NamePrefix
-            } else if name.contains(&q) {
+            if !doc.live {
+                continue;
+            }
+            let name = inner.text(doc.name).as_bytes();
+            let kind = if in_name && name.starts_with(needle) {
+                if name.len() == needle.len() { MatchKind::NameExact } else { MatchKind::NamePrefix }
+            } else if in_name && (single_gram || finder.find(name).is_some()) {
                 MatchKind::NameContains
-            } else if inner.text(doc.explanation).contains(&q) {
+            } else if in_explanation && (single_gram || finder.find(inner.text(doc.explanation).as_bytes()).is_some()) {
                 MatchKind::Explanation
             } else {
                 continue;
             };
-            if matches_filter(doc, filter) {
+            if !any_filter || matches_filter(doc, filter) {
                 ranked.push((kind, doc.code_prefix, id));
             }
         }
@@ -332,6 +356,14 @@ mod tests {
         assert_eq!(hits[0].kind, MatchKind::NameExact);
         assert_eq!(hits[3].kind, MatchKind::Explanation);
         let (hits, total) = index.search("受益人口", &Filter::default(), 1);
+        assert_eq!((codes(&hits), total), (vec!["B"], 1));
+    }
+
+    #[test]
+    fn repeated_bigrams_are_verified() {
+        let index = SearchIndex::new();
+        index.upsert_all([ind("A", "哈哈", "", 1), ind("B", "哈哈哈", "", 1)]);
+        let (hits, total) = index.search("哈哈哈", &Filter::default(), 10);
         assert_eq!((codes(&hits), total), (vec!["B"], 1));
     }
 
