@@ -104,7 +104,10 @@ load() {
   shift
   local rc=0
   # The machine may be shared: keep the load average beside every run.
-  echo "$(date -u +%H:%M:%S) $name loadavg $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/loadavg.log"
+  {
+    echo "$(date -u +%H:%M:%S) $name loadavg $(cut -d' ' -f1-3 /proc/loadavg); busiest processes:"
+    top -b -d 0.5 -n 2 -o %CPU -w 160 2>/dev/null | awk '/^ *PID/ {n++; next} n == 2 && c < 4 {print "    " $0; c++}'
+  } >>"$OUT/loadavg.log"
   "$LOAD" run --json --max-requests "$MAX_REQUESTS" "$@" >"$OUT/$name.json" || rc=$?
   if [ "$rc" != 0 ] && [ "$rc" != 2 ]; then
     echo "bench.sh: pbm-load run failed ($rc) for $name" >&2
@@ -123,6 +126,8 @@ ECHO_URL="http://127.0.0.1:$ECHO_PORT"
 {
   echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
   echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "uncommitted changes built into the binaries (git status --short):"
+  git status --short --untracked-files=no 2>/dev/null | sed 's/^/    /'
   echo "nproc: $(nproc)"
   lscpu | head -20
   free -m | head -2
