@@ -22,7 +22,9 @@ struct Echo;
 #[tonic::async_trait]
 impl EchoService for Echo {
     async fn echo(&self, request: Request<EchoRequest>) -> Result<Response<EchoResponse>, Status> {
-        Ok(Response::new(EchoResponse { payload: request.into_inner().payload }))
+        Ok(Response::new(EchoResponse {
+            payload: request.into_inner().payload,
+        }))
     }
 }
 

@@ -21,7 +21,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "pbm-load", version, about = "Load generator and seeder for the PBM benchmarks")]
+#[command(
+    name = "pbm-load",
+    version,
+    about = "Load generator and seeder for the PBM benchmarks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -115,17 +115,31 @@ impl Plan {
     async fn call(&self, client: &mut Client, n: usize) -> Result<(usize, i64), tonic::Status> {
         match (self.rpc, client) {
             (Rpc::Echo, Client::Echo(c)) => {
-                c.echo(self.request(EchoRequest { payload: self.payload.clone() })).await?;
+                c.echo(self.request(EchoRequest {
+                    payload: self.payload.clone(),
+                }))
+                .await?;
                 Ok((0, 0))
             }
             (Rpc::GetIndicator, Client::Indicator(c)) => {
-                c.get_indicator(self.request(GetIndicatorRequest { code: self.code.clone(), version: 0 })).await?;
+                c.get_indicator(self.request(GetIndicatorRequest {
+                    code: self.code.clone(),
+                    version: 0,
+                }))
+                .await?;
                 Ok((0, 0))
             }
             (Rpc::Search, Client::Indicator(c)) => {
                 let q = n % self.queries.len();
-                let request = SearchIndicatorsRequest { query: self.queries[q].clone(), filter: None, limit: self.limit };
-                let response = c.search_indicators(self.request(request)).await?.into_inner();
+                let request = SearchIndicatorsRequest {
+                    query: self.queries[q].clone(),
+                    filter: None,
+                    limit: self.limit,
+                };
+                let response = c
+                    .search_indicators(self.request(request))
+                    .await?
+                    .into_inner();
                 Ok((q, response.total_matches))
             }
             _ => unreachable!("client kind follows the rpc"),
@@ -192,13 +206,24 @@ pub async fn connect(target: &str, n: usize) -> anyhow::Result<Vec<Channel>> {
         .connect_timeout(Duration::from_secs(5));
     let mut channels = Vec::with_capacity(n);
     for _ in 0..n {
-        channels.push(endpoint.connect().await.with_context(|| format!("cannot connect to {target}"))?);
+        channels.push(
+            endpoint
+                .connect()
+                .await
+                .with_context(|| format!("cannot connect to {target}"))?,
+        );
     }
     Ok(channels)
 }
 
 /// Runs `concurrency` loops until `duration` passed or `max_requests` were issued.
-async fn phase(plan: &Arc<Plan>, clients: &[Client], concurrency: usize, duration: Duration, max_requests: u64) -> (Tally, Duration) {
+async fn phase(
+    plan: &Arc<Plan>,
+    clients: &[Client],
+    concurrency: usize,
+    duration: Duration,
+    max_requests: u64,
+) -> (Tally, Duration) {
     let issued = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let deadline = start + duration;
@@ -210,7 +235,8 @@ async fn phase(plan: &Arc<Plan>, clients: &[Client], concurrency: usize, duratio
         tasks.push(tokio::spawn(async move {
             let mut tally = Tally::default();
             let mut n = i;
-            while Instant::now() < deadline && issued.fetch_add(1, Ordering::Relaxed) < max_requests {
+            while Instant::now() < deadline && issued.fetch_add(1, Ordering::Relaxed) < max_requests
+            {
                 let t = Instant::now();
                 let result = plan.call(&mut client, n).await;
                 let us = u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX);
@@ -227,7 +253,10 @@ async fn phase(plan: &Arc<Plan>, clients: &[Client], concurrency: usize, duratio
                     Err(status) => {
                         let name = code_name(status.code());
                         *tally.codes.entry(name).or_default() += 1;
-                        tally.samples.entry(name).or_insert_with(|| status.message().to_owned());
+                        tally
+                            .samples
+                            .entry(name)
+                            .or_insert_with(|| status.message().to_owned());
                     }
                 }
                 n += 1;
@@ -252,7 +281,11 @@ fn percentiles(sorted: &[u32]) -> serde_json::Value {
         let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
         sorted[rank.clamp(1, sorted.len()) - 1]
     };
-    let mean = if sorted.is_empty() { 0.0 } else { sorted.iter().map(|&x| f64::from(x)).sum::<f64>() / sorted.len() as f64 };
+    let mean = if sorted.is_empty() {
+        0.0
+    } else {
+        sorted.iter().map(|&x| f64::from(x)).sum::<f64>() / sorted.len() as f64
+    };
     serde_json::json!({
         "p50": at(50.0),
         "p90": at(90.0),
@@ -273,10 +306,17 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         anyhow::bail!("--rpc search needs at least one --query");
     }
     let auth = match &args.token {
-        Some(t) => Some(format!("Bearer {t}").parse().context("--token is not a valid header value")?),
+        Some(t) => Some(
+            format!("Bearer {t}")
+                .parse()
+                .context("--token is not a valid header value")?,
+        ),
         None => None,
     };
-    let connections = args.connections.unwrap_or(args.concurrency.div_ceil(16)).max(1);
+    let connections = args
+        .connections
+        .unwrap_or(args.concurrency.div_ceil(16))
+        .max(1);
     let channels = connect(&args.target, connections).await?;
     let clients: Vec<Client> = channels
         .into_iter()
@@ -295,15 +335,33 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
     });
 
     if args.warmup_secs > 0 {
-        phase(&plan, &clients, args.concurrency, Duration::from_secs(args.warmup_secs), u64::MAX).await;
+        phase(
+            &plan,
+            &clients,
+            args.concurrency,
+            Duration::from_secs(args.warmup_secs),
+            u64::MAX,
+        )
+        .await;
     }
-    let (mut tally, elapsed) = phase(&plan, &clients, args.concurrency, Duration::from_secs(args.duration_secs), args.max_requests).await;
+    let (mut tally, elapsed) = phase(
+        &plan,
+        &clients,
+        args.concurrency,
+        Duration::from_secs(args.duration_secs),
+        args.max_requests,
+    )
+    .await;
     tally.latencies_us.sort_unstable();
 
     let requests = tally.latencies_us.len() as u64;
     let ok = tally.codes.get("OK").copied().unwrap_or(0);
     let secs = elapsed.as_secs_f64();
-    let rps = if secs > 0.0 { requests as f64 / secs } else { 0.0 };
+    let rps = if secs > 0.0 {
+        requests as f64 / secs
+    } else {
+        0.0
+    };
     let all_ok = ok == requests;
     let per_query: Vec<serde_json::Value> = tally
         .per_query
@@ -340,7 +398,10 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         print_table(&report);
     }
     if !all_ok {
-        eprintln!("pbm-load: {} of {requests} requests did not end OK", requests - ok);
+        eprintln!(
+            "pbm-load: {} of {requests} requests did not end OK",
+            requests - ok
+        );
     }
     Ok(all_ok)
 }
@@ -349,14 +410,23 @@ fn print_table(r: &serde_json::Value) {
     let l = &r["latency_us"];
     println!("rpc           {}", r["rpc"].as_str().unwrap_or_default());
     println!("target        {}", r["target"].as_str().unwrap_or_default());
-    println!("concurrency   {} over {} connection(s), warm-up {} s", r["concurrency"], r["connections"], r["warmup_secs"]);
+    println!(
+        "concurrency   {} over {} connection(s), warm-up {} s",
+        r["concurrency"], r["connections"], r["warmup_secs"]
+    );
     println!("elapsed       {} s", r["elapsed_secs"]);
     println!("requests      {} ({} OK)", r["requests"], r["ok"]);
     println!("rps           {}", r["rps"]);
-    println!("latency µs    p50 {}  p90 {}  p99 {}  max {}  mean {}", l["p50"], l["p90"], l["p99"], l["max"], l["mean"]);
+    println!(
+        "latency µs    p50 {}  p90 {}  p99 {}  max {}  mean {}",
+        l["p50"], l["p90"], l["p99"], l["max"], l["mean"]
+    );
     if let Some(codes) = r["status_codes"].as_object() {
         for (code, n) in codes {
-            let sample = r["error_samples"][code].as_str().map(|s| format!("  e.g. {s}")).unwrap_or_default();
+            let sample = r["error_samples"][code]
+                .as_str()
+                .map(|s| format!("  e.g. {s}"))
+                .unwrap_or_default();
             println!("status        {code:<20} {n}{sample}");
         }
     }

@@ -25,7 +25,11 @@ use crate::run::{code_name, connect};
 const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 const fn col(header: &'static str) -> Column {
-    Column { header, required: false, width: 14.0 }
+    Column {
+        header,
+        required: false,
+        width: 14.0,
+    }
 }
 
 /// The first 24 columns of services/indicator/src/excel.rs `COLUMNS`, in the same order (the
@@ -85,19 +89,30 @@ const NODES: &[Node] = &[
         level1: "产出指标",
         level2: "质量指标",
         aspect: "建设质量",
-        measures: &[("达标率", "%", "≥", "95"), ("合格率", "%", "≥", "98"), ("覆盖率", "%", "≥", "90")],
+        measures: &[
+            ("达标率", "%", "≥", "95"),
+            ("合格率", "%", "≥", "98"),
+            ("覆盖率", "%", "≥", "90"),
+        ],
     },
     Node {
         level1: "产出指标",
         level2: "时效指标",
         aspect: "实施进度",
-        measures: &[("完成率", "%", "≥", "100"), ("按时完成率", "%", "≥", "95"), ("资金支付及时率", "%", "≥", "90")],
+        measures: &[
+            ("完成率", "%", "≥", "100"),
+            ("按时完成率", "%", "≥", "95"),
+            ("资金支付及时率", "%", "≥", "90"),
+        ],
     },
     Node {
         level1: "产出指标",
         level2: "成本指标",
         aspect: "成本控制",
-        measures: &[("成本控制率", "%", "≤", "100"), ("单位建设成本", "元", "≤", "1500")],
+        measures: &[
+            ("成本控制率", "%", "≤", "100"),
+            ("单位建设成本", "元", "≤", "1500"),
+        ],
     },
     Node {
         level1: "效益指标",
@@ -109,7 +124,10 @@ const NODES: &[Node] = &[
         level1: "效益指标",
         level2: "社会效益指标",
         aspect: "社会效益",
-        measures: &[("受益人口数量", "人", "≥", "50000"), ("受益率", "%", "≥", "85")],
+        measures: &[
+            ("受益人口数量", "人", "≥", "50000"),
+            ("受益率", "%", "≥", "85"),
+        ],
     },
     Node {
         level1: "效益指标",
@@ -167,7 +185,19 @@ const SUBJECTS: &[(&str, &str, &str)] = &[
     ("食品安全抽检", "市场监管", "公共安全"),
 ];
 
-const SCOPES: &[&str] = &["", "全市", "市本级", "县域", "乡镇", "农村", "城区", "社区", "重点", "新增", "年度"];
+const SCOPES: &[&str] = &[
+    "",
+    "全市",
+    "市本级",
+    "县域",
+    "乡镇",
+    "农村",
+    "城区",
+    "社区",
+    "重点",
+    "新增",
+    "年度",
+];
 const LEVELS: &[&str] = &["市级", "县级", "乡镇级"];
 const STANDARDS: &[&str] = &["计划标准", "行业标准", "历史标准", "其他"];
 
@@ -177,11 +207,15 @@ pub fn rows(count: usize, prefix: &str, fiscal_year: i32, rng_seed: u64) -> Vec<
     (1..=count)
         .map(|n| {
             let node = NODES.choose(&mut rng).expect("nodes");
-            let &(measure, unit, direction, reference) = node.measures.choose(&mut rng).expect("measures");
+            let &(measure, unit, direction, reference) =
+                node.measures.choose(&mut rng).expect("measures");
             let &(subject, industry, field) = SUBJECTS.choose(&mut rng).expect("subjects");
             let scope = SCOPES.choose(&mut rng).expect("scopes");
             let name = format!("{scope}{subject}{measure}");
-            let mut explanation = format!("反映{scope}{subject}项目{measure}情况，用于衡量项目{}。", node.aspect);
+            let mut explanation = format!(
+                "反映{scope}{subject}项目{measure}情况，用于衡量项目{}。",
+                node.aspect
+            );
             if rng.gen_bool(0.35) {
                 let &(other, _, _) = SUBJECTS.choose(&mut rng).expect("subjects");
                 explanation.push_str(&format!("统筹考虑{other}等相关工作。"));
@@ -284,9 +318,19 @@ async fn import_once(
     token: &str,
     workbook: Vec<u8>,
 ) -> Result<(ImportIndicatorsResponse, Duration), tonic::Status> {
-    let request_id = format!("pbm-load-{}-{}", chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default(), rand::random::<u32>());
-    let mut request = tonic::Request::new(ImportIndicatorsRequest { request_id, workbook, validate_only: false });
-    let auth = format!("Bearer {token}").parse().map_err(|_| tonic::Status::invalid_argument("--token is not a valid header value"))?;
+    let request_id = format!(
+        "pbm-load-{}-{}",
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default(),
+        rand::random::<u32>()
+    );
+    let mut request = tonic::Request::new(ImportIndicatorsRequest {
+        request_id,
+        workbook,
+        validate_only: false,
+    });
+    let auth = format!("Bearer {token}")
+        .parse()
+        .map_err(|_| tonic::Status::invalid_argument("--token is not a valid header value"))?;
     request.metadata_mut().insert("authorization", auth);
     let start = Instant::now();
     let response = client.import_indicators(request).await?.into_inner();
@@ -299,18 +343,34 @@ fn describe(status: &tonic::Status) -> String {
 
 /// `pbm-load seed`. Returns false when an import was refused.
 pub async fn seed(args: SeedArgs) -> anyhow::Result<bool> {
-    let year = args.fiscal_year.unwrap_or_else(|| chrono::Datelike::year(&chrono::Utc::now()));
-    anyhow::ensure!(args.count > 0 && args.batch_size > 0, "--count and --batch-size must be positive");
+    let year = args
+        .fiscal_year
+        .unwrap_or_else(|| chrono::Datelike::year(&chrono::Utc::now()));
+    anyhow::ensure!(
+        args.count > 0 && args.batch_size > 0,
+        "--count and --batch-size must be positive"
+    );
     let started = Instant::now();
     let all = rows(args.count, &args.code_prefix, year, args.rng_seed);
     if let Some(path) = &args.write_xlsx {
         let bytes = pbm_xlsx::write_table("绩效指标库", &COLUMNS, &all)?;
         std::fs::write(path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
-        println!("wrote {} rows ({} bytes) to {}", all.len(), bytes.len(), path.display());
+        println!(
+            "wrote {} rows ({} bytes) to {}",
+            all.len(),
+            bytes.len(),
+            path.display()
+        );
         return Ok(true);
     }
-    let target = args.target.as_deref().context("--target is required unless --write-xlsx is given")?;
-    let token = args.token.as_deref().context("--token is required unless --write-xlsx is given")?;
+    let target = args
+        .target
+        .as_deref()
+        .context("--target is required unless --write-xlsx is given")?;
+    let token = args
+        .token
+        .as_deref()
+        .context("--token is required unless --write-xlsx is given")?;
     let mut client = client(connect(target, 1).await?.remove(0));
     let mut created = 0;
     for (i, batch) in all.chunks(args.batch_size).enumerate() {
@@ -334,13 +394,18 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<bool> {
             }
         }
     }
-    println!("seeded {} indicators ({created} new) in {:.1} s", all.len(), started.elapsed().as_secs_f64());
+    println!(
+        "seeded {} indicators ({created} new) in {:.1} s",
+        all.len(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(true)
 }
 
 /// `pbm-load import`. Returns false when the import was refused.
 pub async fn import(args: ImportArgs) -> anyhow::Result<bool> {
-    let workbook = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let workbook = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
     let bytes = workbook.len();
     let mut client = client(connect(&args.target, 1).await?.remove(0));
     let (ok, report) = match import_once(&mut client, &args.token, workbook).await {
@@ -381,7 +446,10 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<bool> {
             report["unchanged"]
         );
     } else {
-        eprintln!("import refused: {}", report["message"].as_str().unwrap_or_default());
+        eprintln!(
+            "import refused: {}",
+            report["message"].as_str().unwrap_or_default()
+        );
     }
     Ok(ok)
 }
