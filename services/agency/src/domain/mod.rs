@@ -1,0 +1,1 @@
+//! Pure rules of the agency and expert pool: no transport, no database.
