@@ -1,1 +1,45 @@
 //! Pure rules of the agency and expert pool: no transport, no database.
+//!
+//! * [`ids`] – 统一社会信用代码, 身份证号 and mobile numbers with their check digits; masking.
+//! * [`dates`] – calendar arithmetic shared by the rules: exact ages and month windows.
+//! * [`taxonomy`] – expert fields (专家领域) as configuration.
+//! * [`rules`] – [`rules::PoolRules`], the per-region, per-year configuration recorded on results.
+//! * [`rating`] – explainable dynamic rating: decay, shrinkage, penalties, credit grade, action.
+//! * [`eligibility`] – who may be drawn or engaged, and every reason why not.
+//! * [`engagement`] – which work may be commissioned, and the independence rules.
+//! * [`draw`] – reproducible random draws with an in-crate generator an auditor can replay.
+
+/// Text forms of a plain enum for the database (`as_db`/`from_db`) and for people
+/// (`chinese`/`from_chinese`), one table per enum so both directions stay in step.
+macro_rules! text_enum {
+    ($ty:ty { $($variant:ident => $db:literal, $zh:literal;)* }) => {
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$(<$ty>::$variant),*];
+
+            pub fn as_db(self) -> &'static str {
+                match self { $(<$ty>::$variant => $db,)* }
+            }
+
+            pub fn from_db(s: &str) -> Option<Self> {
+                match s { $($db => Some(<$ty>::$variant),)* _ => None }
+            }
+
+            pub fn chinese(self) -> &'static str {
+                match self { $(<$ty>::$variant => $zh,)* }
+            }
+
+            pub fn from_chinese(s: &str) -> Option<Self> {
+                match s.trim() { $($zh => Some(<$ty>::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+pub mod dates;
+pub mod draw;
+pub mod eligibility;
+pub mod engagement;
+pub mod ids;
+pub mod rating;
+pub mod rules;
+pub mod taxonomy;
