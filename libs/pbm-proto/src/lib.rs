@@ -21,6 +21,12 @@ pub mod indicator {
     }
 }
 
+pub mod agency {
+    pub mod v1 {
+        tonic::include_proto!("pbm.agency.v1");
+    }
+}
+
 pub mod bench {
     pub mod v1 {
         tonic::include_proto!("pbm.bench.v1");

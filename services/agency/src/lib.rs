@@ -2,5 +2,58 @@
 //!
 //! # Layout
 //! * [`domain`] – pure rules: identifiers, rule sets, eligibility, independence, rating, draws.
+//! * [`access`] – who may read and manage the registry.
+//! * [`store`] – diesel queries on this service's own database (the only SQL).
+//! * [`grpc`] – translates `pbm.agency.v1` to and from the use cases in `ops`.
 
+pub mod access;
 pub mod domain;
+pub mod grpc;
+mod ops;
+pub mod state;
+pub mod store;
+
+use pbm_proto::agency::v1::agency_registry_service_server::AgencyRegistryServiceServer;
+use pbm_server::config::ServerArgs;
+use tonic::service::Routes;
+
+pub use ops::SERVICE;
+pub use state::AppState;
+
+/// Name reported by grpc.health.v1.
+pub const HEALTH_NAME: &str = "pbm.agency.v1.AgencyRegistryService";
+
+/// The agency service's routes, to serve alone or beside other services.
+pub fn router(state: AppState) -> Routes {
+    Routes::new(AgencyRegistryServiceServer::new(
+        grpc::AgencyRegistryGrpc::new(state),
+    ))
+}
+
+/// Adds the agency service's routes to other services' routes (`pbm serve`).
+pub fn add_to(routes: Routes, state: AppState) -> Routes {
+    routes.add_service(AgencyRegistryServiceServer::new(
+        grpc::AgencyRegistryGrpc::new(state),
+    ))
+}
+
+/// Connects to this service's database (migrating it) and prepares the state.
+pub async fn open(args: &ServerArgs) -> anyhow::Result<AppState> {
+    let url = args.database_url("agency")?;
+    let db = pbm_db::Db::connect(
+        &url,
+        &pbm_db::DbOptions::for_backend(pbm_db::Backend::of_url(&url)),
+    )?;
+    AppState::open(db, args.region()?).await
+}
+
+/// Applies this service's migrations and returns.
+pub async fn migrate(args: &ServerArgs) -> anyhow::Result<()> {
+    let url = args.database_url("agency")?;
+    let db = pbm_db::Db::connect(
+        &url,
+        &pbm_db::DbOptions::for_backend(pbm_db::Backend::of_url(&url)),
+    )?;
+    db.migrate(&store::ALL_MIGRATIONS).await?;
+    Ok(())
+}

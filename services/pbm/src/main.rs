@@ -15,7 +15,11 @@ use pbm_auth::{Claims, Role, dev};
 use pbm_server::config::{DEFAULT_REGION, ServerArgs};
 
 #[derive(Parser)]
-#[command(name = "pbm", version, about = "PBM 预算绩效管理 (budget performance management) services")]
+#[command(
+    name = "pbm",
+    version,
+    about = "PBM 预算绩效管理 (budget performance management) services"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -63,7 +67,8 @@ struct TokenArgs {
 }
 
 fn token(args: TokenArgs) -> anyhow::Result<String> {
-    pbm_types::DivisionCode::parse(&args.mof_div_code).map_err(|e| anyhow::anyhow!("--mof-div-code: {e}"))?;
+    pbm_types::DivisionCode::parse(&args.mof_div_code)
+        .map_err(|e| anyhow::anyhow!("--mof-div-code: {e}"))?;
     let required = match args.role {
         Role::BudgetUnit => Some(("--unit", &args.unit)),
         Role::Department => Some(("--department", &args.department)),
@@ -98,20 +103,28 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => {
             let _telemetry = pbm_telemetry::init("pbm", args.otlp_endpoint.as_deref())?;
             let indicator = pbm_indicator::open(&args).await?;
+            let agency = pbm_agency::open(&args).await?;
             let bus = pbm_events::InProcessBus::default();
             pbm_events::spawn_relay(indicator.db.clone(), args.redis_url.as_deref(), &bus).await?;
-            let routes = pbm_indicator::router(indicator);
+            pbm_events::spawn_relay(agency.db.clone(), args.redis_url.as_deref(), &bus).await?;
+            let routes = pbm_agency::add_to(pbm_indicator::router(indicator), agency);
             let listener = tokio::net::TcpListener::bind(args.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", args.listen))?;
-            let backend = if args.database_url.is_some() { "postgres" } else { "sqlite" };
+            let backend = if args.database_url.is_some() {
+                "postgres"
+            } else {
+                "sqlite"
+            };
             tracing::info!(listen = %args.listen, backend, region = %args.mof_div_code, "pbm serving");
-            let options = args.serve_options(vec![pbm_indicator::HEALTH_NAME])?;
+            let options =
+                args.serve_options(vec![pbm_indicator::HEALTH_NAME, pbm_agency::HEALTH_NAME])?;
             pbm_server::serve(listener, routes, options, pbm_server::shutdown_signal()).await
         }
         Command::Migrate(args) => {
             let _telemetry = pbm_telemetry::init("pbm", None)?;
             pbm_indicator::migrate(&args).await?;
+            pbm_agency::migrate(&args).await?;
             tracing::info!("migrations applied");
             Ok(())
         }

@@ -8,6 +8,7 @@
 //! * [`eligibility`] – who may be drawn or engaged, and every reason why not.
 //! * [`engagement`] – which work may be commissioned, and the independence rules.
 //! * [`draw`] – reproducible random draws with an in-crate generator an auditor can replay.
+//! * [`registry`] – the agency record, its status lifecycle and qualification expiry.
 
 /// Text forms of a plain enum for the database (`as_db`/`from_db`) and for people
 /// (`chinese`/`from_chinese`), one table per enum so both directions stay in step.
@@ -41,5 +42,6 @@ pub mod eligibility;
 pub mod engagement;
 pub mod ids;
 pub mod rating;
+pub mod registry;
 pub mod rules;
 pub mod taxonomy;

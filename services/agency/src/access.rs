@@ -1,0 +1,143 @@
+//! Who may use the registry (issue 3: "finance_admin manages; agencies and experts see only their
+//! own records …; auditors read; everyone else is denied"), and from which region.
+
+use pbm_auth::{Caller, Role};
+use pbm_server::ApiError;
+use pbm_types::DivisionCode;
+
+/// What a reader may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadScope {
+    /// Finance, auditors, the province: the whole registry.
+    All,
+    /// An agency: its own record only.
+    OwnAgency(String),
+}
+
+pub fn read_scope(caller: &Caller, region: &DivisionCode) -> Result<ReadScope, ApiError> {
+    if !caller.authenticated {
+        return Err(ApiError::unauthenticated());
+    }
+    if !caller.mof_div_code.covers(region) {
+        return Err(region_denied(caller, region));
+    }
+    match caller.role {
+        Role::FinanceAdmin | Role::Auditor | Role::Province => Ok(ReadScope::All),
+        Role::Agency => caller
+            .agency
+            .clone()
+            .filter(|a| !a.is_empty())
+            .map(ReadScope::OwnAgency)
+            .ok_or_else(|| ApiError::permission_denied("AGENCY_MISSING", "令牌中没有机构代码")),
+        role => Err(ApiError::permission_denied(
+            "ROLE_NOT_ALLOWED",
+            format!("当前角色（{role}）不能访问第三方机构库"),
+        )),
+    }
+}
+
+/// Managing the registry: the finance bureau of this very region.
+pub fn can_manage(caller: &Caller, region: &DivisionCode) -> Result<(), ApiError> {
+    read_scope(caller, region)?;
+    if caller.role != Role::FinanceAdmin {
+        return Err(ApiError::permission_denied(
+            "ROLE_NOT_ALLOWED",
+            format!(
+                "只有财政部门绩效管理人员可以管理第三方机构库（当前角色：{}）",
+                caller.role
+            ),
+        ));
+    }
+    if &caller.mof_div_code != region {
+        return Err(region_denied(caller, region));
+    }
+    Ok(())
+}
+
+/// Whether a reader with `scope` may see the agency `credit_code`. Others' records answer
+/// NOT_FOUND, so their existence does not leak.
+pub fn may_see(scope: &ReadScope, credit_code: &str) -> bool {
+    match scope {
+        ReadScope::All => true,
+        ReadScope::OwnAgency(own) => own == credit_code,
+    }
+}
+
+fn region_denied(caller: &Caller, region: &DivisionCode) -> ApiError {
+    ApiError::permission_denied(
+        "REGION_MISMATCH",
+        format!(
+            "您属于财政区划 {}，不能操作财政区划 {} 的数据",
+            caller.mof_div_code, region
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(role: Role, region: &str, agency: Option<&str>) -> Caller {
+        Caller {
+            subject: "u".into(),
+            role,
+            mof_div_code: DivisionCode::parse(region).unwrap(),
+            unit: None,
+            department: None,
+            agency: agency.map(Into::into),
+            expert: None,
+            authenticated: true,
+        }
+    }
+
+    #[test]
+    fn only_finance_auditors_province_and_the_agency_itself_read() {
+        let region = DivisionCode::parse("140500").unwrap();
+        for role in Role::ALL {
+            let scope = read_scope(&caller(role, "140500", Some("A1")), &region);
+            match role {
+                Role::FinanceAdmin | Role::Auditor | Role::Province => {
+                    assert_eq!(scope.unwrap(), ReadScope::All)
+                }
+                Role::Agency => assert_eq!(scope.unwrap(), ReadScope::OwnAgency("A1".into())),
+                _ => assert_eq!(scope.unwrap_err().reason, "ROLE_NOT_ALLOWED", "{role}"),
+            }
+        }
+        assert_eq!(
+            read_scope(&Caller::anonymous(), &region)
+                .unwrap_err()
+                .reason,
+            "UNAUTHENTICATED"
+        );
+        assert_eq!(
+            read_scope(&caller(Role::FinanceAdmin, "140600", None), &region)
+                .unwrap_err()
+                .reason,
+            "REGION_MISMATCH"
+        );
+    }
+
+    #[test]
+    fn only_local_finance_manages() {
+        let region = DivisionCode::parse("140500").unwrap();
+        assert!(can_manage(&caller(Role::FinanceAdmin, "140500", None), &region).is_ok());
+        assert_eq!(
+            can_manage(&caller(Role::FinanceAdmin, "140000", None), &region)
+                .unwrap_err()
+                .reason,
+            "REGION_MISMATCH"
+        );
+        assert_eq!(
+            can_manage(&caller(Role::Auditor, "140500", None), &region)
+                .unwrap_err()
+                .reason,
+            "ROLE_NOT_ALLOWED"
+        );
+        assert_eq!(
+            can_manage(&caller(Role::Agency, "140500", Some("A1")), &region)
+                .unwrap_err()
+                .reason,
+            "ROLE_NOT_ALLOWED"
+        );
+    }
+}

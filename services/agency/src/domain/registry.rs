@@ -1,0 +1,386 @@
+//! The agency registry (DOMAIN.md, "Third-party agencies and experts"): what an
+//! agency record holds, how its status moves, when its qualification has expired.
+
+use chrono::NaiveDate;
+
+pub use super::eligibility::RelationKind;
+pub use super::engagement::ServiceScope as Scope;
+use super::ids::CreditCode;
+
+/// 机构类型.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgencyType {
+    AccountingFirm,
+    AssetAppraisal,
+    LawFirm,
+    Consulting,
+    ResearchInstitute,
+    University,
+}
+
+/// Stored status. `Expired` is never stored: it follows from the qualification period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Admitted,
+    Warned,
+    Suspended,
+    Removed,
+}
+
+/// What callers see: the stored status, or expiry once the qualification period has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EffectiveStatus {
+    Admitted,
+    Warned,
+    Suspended,
+    Removed,
+    Expired,
+}
+
+text_enum!(AgencyType {
+    AccountingFirm => "accounting_firm", "会计师事务所";
+    AssetAppraisal => "asset_appraisal", "资产评估机构";
+    LawFirm => "law_firm", "律师事务所";
+    Consulting => "consulting", "咨询机构";
+    ResearchInstitute => "research_institute", "科研院所";
+    University => "university", "高等院校";
+});
+text_enum!(Status {
+    Admitted => "admitted", "入库";
+    Warned => "warned", "警告";
+    Suspended => "suspended", "暂停";
+    Removed => "removed", "清退";
+});
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LeadEvaluator {
+    pub name: String,
+    pub qualifications: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Branch {
+    pub name: String,
+    pub credit_code: String,
+    pub is_legal_person: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Person {
+    pub name: String,
+    pub role: String,
+    pub phone: String,
+    pub email: String,
+}
+
+/// A declared tie with a party, used for recusal and independence checks.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Relation {
+    pub party_code: String,
+    pub kind: RelationKind,
+    pub from: NaiveDate,
+    pub to: Option<NaiveDate>,
+    pub note: String,
+}
+
+/// The parts of an agency record read and written whole (stored as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Details {
+    pub lead_evaluators: Vec<LeadEvaluator>,
+    pub branches: Vec<Branch>,
+    pub cooperating_experts: Vec<Person>,
+    pub other_staff: Vec<Person>,
+    pub contacts: Vec<Person>,
+    pub relations: Vec<Relation>,
+}
+
+/// What a writer sets on an agency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgencySpec {
+    pub credit_code: CreditCode,
+    pub name: String,
+    pub agency_type: AgencyType,
+    pub legal_representative: String,
+    pub details: Details,
+    pub scopes: Vec<Scope>,
+    pub admission_batch_id: i64,
+}
+
+/// A stored agency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agency {
+    pub spec: AgencySpec,
+    pub status: Status,
+    pub suspended_until: Option<NaiveDate>,
+    pub version: i64,
+    pub changed_by: String,
+    pub changed_at: chrono::NaiveDateTime,
+}
+
+/// A procurement batch and its qualification period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    pub id: i64,
+    pub name: String,
+    pub procurement_ref: String,
+    pub qualified_from: NaiveDate,
+    pub qualified_to: NaiveDate,
+    pub created_by: String,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+fn is_mobile(phone: &str) -> bool {
+    phone.len() == 11 && phone.starts_with('1') && phone.bytes().all(|b| b.is_ascii_digit())
+}
+
+impl AgencySpec {
+    /// Field violations of a spec (paths under `spec.`).
+    pub fn violations(&self) -> Vec<(String, String)> {
+        let mut v = Vec::new();
+        if self.name.trim().is_empty() {
+            v.push(("spec.name".into(), "机构名称不能为空".into()));
+        }
+        if self.legal_representative.trim().is_empty() {
+            v.push((
+                "spec.legal_representative".into(),
+                "法定代表人不能为空".into(),
+            ));
+        }
+        if self.scopes.is_empty() {
+            v.push(("spec.scopes".into(), "至少选择一项服务范围".into()));
+        }
+        let mut scopes = self.scopes.clone();
+        scopes.sort();
+        scopes.dedup();
+        if scopes.len() != self.scopes.len() {
+            v.push(("spec.scopes".into(), "服务范围重复".into()));
+        }
+        for (i, e) in self.details.lead_evaluators.iter().enumerate() {
+            if e.name.trim().is_empty() {
+                v.push((
+                    format!("spec.lead_evaluators[{i}].name"),
+                    "主评人姓名不能为空".into(),
+                ));
+            }
+        }
+        for (i, b) in self.details.branches.iter().enumerate() {
+            if b.name.trim().is_empty() {
+                v.push((
+                    format!("spec.branches[{i}].name"),
+                    "分支机构名称不能为空".into(),
+                ));
+            }
+            if !b.credit_code.is_empty()
+                && let Err(e) = CreditCode::parse(&b.credit_code)
+            {
+                v.push((format!("spec.branches[{i}].credit_code"), e.message));
+            }
+        }
+        for (i, c) in self.details.contacts.iter().enumerate() {
+            if c.name.trim().is_empty() {
+                v.push((
+                    format!("spec.contacts[{i}].name"),
+                    "联系人姓名不能为空".into(),
+                ));
+            }
+            if !c.phone.is_empty() && !is_mobile(&c.phone) {
+                v.push((
+                    format!("spec.contacts[{i}].phone"),
+                    format!("手机号「{}」无效", c.phone),
+                ));
+            }
+        }
+        for (i, r) in self.details.relations.iter().enumerate() {
+            if r.party_code.trim().is_empty() {
+                v.push((
+                    format!("spec.relations[{i}].party_code"),
+                    "关联方编码不能为空".into(),
+                ));
+            }
+            if r.to.is_some_and(|to| to < r.from) {
+                v.push((
+                    format!("spec.relations[{i}].to"),
+                    "关联期间的截止日期早于起始日期".into(),
+                ));
+            }
+        }
+        v
+    }
+}
+
+/// An administrator's status action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Warn,
+    Suspend { until: NaiveDate },
+    Reinstate,
+    Remove,
+}
+
+/// The status after `action`, or why it is not allowed (reason, message). 清退 is final.
+pub fn transition(
+    current: Status,
+    action: Action,
+    today: NaiveDate,
+) -> Result<(Status, Option<NaiveDate>), (&'static str, String)> {
+    use Status::*;
+    match (current, action) {
+        (Removed, _) => Err(("AGENCY_REMOVED", "机构已清退，状态不能再变更".into())),
+        (Admitted | Warned, Action::Warn) => Ok((Warned, None)),
+        (Suspended, Action::Warn) => Err((
+            "STATUS_TRANSITION_INVALID",
+            "暂停中的机构不能再警告，可先恢复".into(),
+        )),
+        (_, Action::Suspend { until }) if until <= today => Err((
+            "SUSPEND_UNTIL_INVALID",
+            format!("暂停截止日期 {until} 必须晚于今天 {today}"),
+        )),
+        (Admitted | Warned | Suspended, Action::Suspend { until }) => Ok((Suspended, Some(until))),
+        (Admitted, Action::Reinstate) => Err((
+            "STATUS_TRANSITION_INVALID",
+            "机构已是入库状态，无需恢复".into(),
+        )),
+        (Warned | Suspended, Action::Reinstate) => Ok((Admitted, None)),
+        (Admitted | Warned | Suspended, Action::Remove) => Ok((Removed, None)),
+    }
+}
+
+/// The status a caller sees on `today`: a suspension lapses after its date; the qualification
+/// expires by itself after the batch's period (issue 3: "Qualification expires by itself").
+pub fn effective_status(
+    agency: &Agency,
+    qualified_to: NaiveDate,
+    today: NaiveDate,
+) -> EffectiveStatus {
+    match agency.status {
+        Status::Removed => EffectiveStatus::Removed,
+        _ if today > qualified_to => EffectiveStatus::Expired,
+        Status::Suspended if agency.suspended_until.is_some_and(|u| u > today) => {
+            EffectiveStatus::Suspended
+        }
+        Status::Suspended | Status::Admitted => EffectiveStatus::Admitted,
+        Status::Warned => EffectiveStatus::Warned,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn lifecycle_moves_and_removal_is_final() {
+        let today = d("2026-06-01");
+        assert_eq!(
+            transition(Status::Admitted, Action::Warn, today).unwrap().0,
+            Status::Warned
+        );
+        let (s, until) = transition(
+            Status::Warned,
+            Action::Suspend {
+                until: d("2026-12-01"),
+            },
+            today,
+        )
+        .unwrap();
+        assert_eq!((s, until), (Status::Suspended, Some(d("2026-12-01"))));
+        assert_eq!(
+            transition(Status::Suspended, Action::Reinstate, today)
+                .unwrap()
+                .0,
+            Status::Admitted
+        );
+        assert_eq!(
+            transition(Status::Warned, Action::Remove, today).unwrap().0,
+            Status::Removed
+        );
+        for action in [
+            Action::Warn,
+            Action::Reinstate,
+            Action::Remove,
+            Action::Suspend {
+                until: d("2027-01-01"),
+            },
+        ] {
+            assert_eq!(
+                transition(Status::Removed, action, today).unwrap_err().0,
+                "AGENCY_REMOVED"
+            );
+        }
+        assert_eq!(
+            transition(Status::Admitted, Action::Suspend { until: today }, today)
+                .unwrap_err()
+                .0,
+            "SUSPEND_UNTIL_INVALID"
+        );
+        assert!(transition(Status::Admitted, Action::Reinstate, today).is_err());
+    }
+
+    fn agency(status: Status, until: Option<&str>) -> Agency {
+        Agency {
+            spec: AgencySpec {
+                credit_code: CreditCode::parse("91350100M000100Y43").unwrap(),
+                name: "某会计师事务所".into(),
+                agency_type: AgencyType::AccountingFirm,
+                legal_representative: "张三".into(),
+                details: Details::default(),
+                scopes: vec![Scope::Evaluation],
+                admission_batch_id: 1,
+            },
+            status,
+            suspended_until: until.map(d),
+            version: 1,
+            changed_by: "u".into(),
+            changed_at: Default::default(),
+        }
+    }
+
+    #[test]
+    fn qualification_expires_by_itself_and_suspensions_lapse() {
+        let end = d("2022-12-31");
+        assert_eq!(
+            effective_status(&agency(Status::Admitted, None), end, d("2022-12-31")),
+            EffectiveStatus::Admitted
+        );
+        assert_eq!(
+            effective_status(&agency(Status::Admitted, None), end, d("2023-01-01")),
+            EffectiveStatus::Expired
+        );
+        assert_eq!(
+            effective_status(&agency(Status::Removed, None), end, d("2023-01-01")),
+            EffectiveStatus::Removed
+        );
+        let suspended = agency(Status::Suspended, Some("2022-06-30"));
+        assert_eq!(
+            effective_status(&suspended, end, d("2022-06-29")),
+            EffectiveStatus::Suspended
+        );
+        assert_eq!(
+            effective_status(&suspended, end, d("2022-06-30")),
+            EffectiveStatus::Admitted
+        );
+    }
+
+    #[test]
+    fn spec_needs_name_representative_and_scopes() {
+        let mut a = agency(Status::Admitted, None).spec;
+        assert!(a.violations().is_empty());
+        a.name = " ".into();
+        a.scopes = vec![];
+        a.details.contacts.push(Person {
+            name: "李四".into(),
+            role: String::new(),
+            phone: "12345".into(),
+            email: String::new(),
+        });
+        let fields: Vec<String> = a.violations().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(
+            fields,
+            ["spec.name", "spec.scopes", "spec.contacts[0].phone"]
+        );
+    }
+}

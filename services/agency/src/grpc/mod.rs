@@ -1,0 +1,213 @@
+//! Transport only: parse the request, call the use case, map the error.
+
+pub mod convert;
+
+use pbm_proto::agency::v1 as proto;
+use pbm_proto::agency::v1::agency_registry_service_server::AgencyRegistryService;
+use pbm_server::paging::Page;
+use pbm_server::{ApiError, MutationContext};
+use tonic::{Request, Response, Status};
+
+use crate::ops::{self, SERVICE};
+use crate::state::AppState;
+use crate::store::AgencyFilter;
+
+pub struct AgencyRegistryGrpc {
+    state: AppState,
+}
+
+impl AgencyRegistryGrpc {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+fn status(e: ApiError) -> Status {
+    e.into_status(SERVICE)
+}
+
+fn mutation<M: prost::Message>(
+    request: &Request<M>,
+    method: &'static str,
+    request_id: &str,
+) -> Result<MutationContext, Status> {
+    let caller = pbm_auth::caller(request)?;
+    MutationContext::new(SERVICE, method, caller, request_id, request.get_ref()).map_err(status)
+}
+
+fn code(text: &str) -> String {
+    text.trim().to_uppercase()
+}
+
+#[tonic::async_trait]
+impl AgencyRegistryService for AgencyRegistryGrpc {
+    async fn create_admission_batch(
+        &self,
+        request: Request<proto::CreateAdmissionBatchRequest>,
+    ) -> Result<Response<proto::CreateAdmissionBatchResponse>, Status> {
+        let ctx = mutation(
+            &request,
+            "CreateAdmissionBatch",
+            &request.get_ref().request_id,
+        )?;
+        let batch = convert::batch_from_request(request.get_ref());
+        let batch = ops::create_batch(&self.state, ctx, batch)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::CreateAdmissionBatchResponse {
+            batch: Some(batch),
+        }))
+    }
+
+    async fn list_admission_batches(
+        &self,
+        request: Request<proto::ListAdmissionBatchesRequest>,
+    ) -> Result<Response<proto::ListAdmissionBatchesResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        let batches = ops::list_batches(&self.state, &caller)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::ListAdmissionBatchesResponse {
+            batches,
+        }))
+    }
+
+    async fn register_agency(
+        &self,
+        request: Request<proto::RegisterAgencyRequest>,
+    ) -> Result<Response<proto::RegisterAgencyResponse>, Status> {
+        let ctx = mutation(&request, "RegisterAgency", &request.get_ref().request_id)?;
+        let spec = convert::spec_from_proto(request.into_inner().spec);
+        let agency = ops::register(&self.state, ctx, spec)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::RegisterAgencyResponse {
+            agency: Some(agency),
+        }))
+    }
+
+    async fn update_agency(
+        &self,
+        request: Request<proto::UpdateAgencyRequest>,
+    ) -> Result<Response<proto::UpdateAgencyResponse>, Status> {
+        let ctx = mutation(&request, "UpdateAgency", &request.get_ref().request_id)?;
+        let r = request.into_inner();
+        let agency = ops::update(
+            &self.state,
+            ctx,
+            r.expected_version,
+            convert::spec_from_proto(r.spec),
+        )
+        .await
+        .map_err(status)?;
+        Ok(Response::new(proto::UpdateAgencyResponse {
+            agency: Some(agency),
+        }))
+    }
+
+    async fn get_agency(
+        &self,
+        request: Request<proto::GetAgencyRequest>,
+    ) -> Result<Response<proto::GetAgencyResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        let agency = ops::get(&self.state, &caller, code(&request.get_ref().credit_code))
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::GetAgencyResponse {
+            agency: Some(agency),
+        }))
+    }
+
+    async fn list_agencies(
+        &self,
+        request: Request<proto::ListAgenciesRequest>,
+    ) -> Result<Response<proto::ListAgenciesResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        let r = request.into_inner();
+        let filter = AgencyFilter {
+            agency_type: convert::agency_type_filter_from(r.r#type).map_err(status)?,
+            status: convert::status_filter_from(r.status).map_err(status)?,
+            scope: convert::scope_filter_from(r.scope).map_err(status)?,
+            batch: (r.admission_batch_id > 0).then_some(r.admission_batch_id),
+            only: None,
+        };
+        let p = r.page.unwrap_or_default();
+        let page = Page::parse(p.page_size, &p.page_token).map_err(status)?;
+        ops::list(&self.state, &caller, filter, page)
+            .await
+            .map(Response::new)
+            .map_err(status)
+    }
+
+    async fn change_agency_status(
+        &self,
+        request: Request<proto::ChangeAgencyStatusRequest>,
+    ) -> Result<Response<proto::ChangeAgencyStatusResponse>, Status> {
+        let ctx = mutation(
+            &request,
+            "ChangeAgencyStatus",
+            &request.get_ref().request_id,
+        )?;
+        let r = request.into_inner();
+        let action = convert::action_from(&r);
+        let agency = ops::change_status(
+            &self.state,
+            ctx,
+            code(&r.credit_code),
+            r.expected_version,
+            action,
+            r.reason,
+        )
+        .await
+        .map_err(status)?;
+        Ok(Response::new(proto::ChangeAgencyStatusResponse {
+            agency: Some(agency),
+        }))
+    }
+
+    async fn record_violation(
+        &self,
+        request: Request<proto::RecordViolationRequest>,
+    ) -> Result<Response<proto::RecordViolationResponse>, Status> {
+        let ctx = mutation(&request, "RecordViolation", &request.get_ref().request_id)?;
+        let r = request.into_inner();
+        let on = convert::date(&r.occurred_on, "occurred_on");
+        let severity = convert::severity_from(r.severity);
+        let violation = ops::record_violation(
+            &self.state,
+            ctx,
+            code(&r.credit_code),
+            on,
+            severity,
+            r.description,
+        )
+        .await
+        .map_err(status)?;
+        Ok(Response::new(proto::RecordViolationResponse {
+            violation: Some(violation),
+        }))
+    }
+
+    async fn list_violations(
+        &self,
+        request: Request<proto::ListViolationsRequest>,
+    ) -> Result<Response<proto::ListViolationsResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        let violations =
+            ops::violations(&self.state, &caller, code(&request.get_ref().credit_code))
+                .await
+                .map_err(status)?;
+        Ok(Response::new(proto::ListViolationsResponse { violations }))
+    }
+
+    async fn list_status_history(
+        &self,
+        request: Request<proto::ListStatusHistoryRequest>,
+    ) -> Result<Response<proto::ListStatusHistoryResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        let changes = ops::history(&self.state, &caller, code(&request.get_ref().credit_code))
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::ListStatusHistoryResponse { changes }))
+    }
+}

@@ -1,0 +1,427 @@
+//! What do we store? Admission batches (procurement, qualification period), agencies (the
+//! fields the national credit platform keeps; lists held as JSON), every status change with its
+//! reason, and violations. The only module with SQL.
+
+pub mod schema;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use pbm_db::{AnyConnection, StoreError};
+
+use crate::domain::ids::CreditCode;
+use crate::domain::registry::{Agency, AgencySpec, AgencyType, Batch, Details, Scope, Status};
+use schema::{
+    admission_batches as batches, agencies, agency_status_changes as changes,
+    agency_violations as violations,
+};
+
+pub const MIGRATIONS: pbm_db::Migrations = pbm_db::Migrations {
+    postgres: diesel_migrations::embed_migrations!("migrations/postgres"),
+    sqlite: diesel_migrations::embed_migrations!("migrations/sqlite"),
+};
+
+pub static ALL_MIGRATIONS: [&pbm_db::Migrations; 2] = [&pbm_db::PLATFORM_MIGRATIONS, &MIGRATIONS];
+
+fn bad(what: &str, value: &str) -> StoreError {
+    StoreError::Other(format!("stored {what} `{value}` is not valid"))
+}
+
+/// Inserts a row into a table with a generated id and returns the id (RETURNING on PostgreSQL;
+/// on SQLite writes are serialised, so the last inserted row id is ours).
+macro_rules! insert_returning_id {
+    ($conn:expr, $table:expr, $values:expr, $id:expr) => {
+        match $conn {
+            AnyConnection::Postgresql(c) => diesel::insert_into($table)
+                .values($values)
+                .returning($id)
+                .get_result::<i64>(c)?,
+            AnyConnection::Sqlite(c) => {
+                diesel::insert_into($table).values($values).execute(c)?;
+                diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                    "last_insert_rowid()",
+                ))
+                .get_result::<i64>(c)?
+            }
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batches
+
+type BatchRow = (
+    i64,
+    String,
+    String,
+    NaiveDate,
+    NaiveDate,
+    String,
+    NaiveDateTime,
+);
+
+fn batch_from(r: BatchRow) -> Batch {
+    Batch {
+        id: r.0,
+        name: r.1,
+        procurement_ref: r.2,
+        qualified_from: r.3,
+        qualified_to: r.4,
+        created_by: r.5,
+        created_at: r.6,
+    }
+}
+
+const BATCH_COLUMNS: (
+    batches::id,
+    batches::name,
+    batches::procurement_ref,
+    batches::qualified_from,
+    batches::qualified_to,
+    batches::created_by,
+    batches::created_at,
+) = (
+    batches::id,
+    batches::name,
+    batches::procurement_ref,
+    batches::qualified_from,
+    batches::qualified_to,
+    batches::created_by,
+    batches::created_at,
+);
+
+pub fn insert_batch(conn: &mut AnyConnection, b: &Batch) -> Result<i64, StoreError> {
+    let values = (
+        batches::name.eq(&b.name),
+        batches::procurement_ref.eq(&b.procurement_ref),
+        batches::qualified_from.eq(b.qualified_from),
+        batches::qualified_to.eq(b.qualified_to),
+        batches::created_by.eq(&b.created_by),
+        batches::created_at.eq(b.created_at),
+    );
+    Ok(insert_returning_id!(
+        conn,
+        batches::table,
+        values,
+        batches::id
+    ))
+}
+
+pub fn batch(conn: &mut AnyConnection, id: i64) -> Result<Option<Batch>, StoreError> {
+    Ok(batches::table
+        .filter(batches::id.eq(id))
+        .select(BATCH_COLUMNS)
+        .first::<BatchRow>(conn)
+        .optional()?
+        .map(batch_from))
+}
+
+pub fn batches(conn: &mut AnyConnection) -> Result<Vec<Batch>, StoreError> {
+    Ok(batches::table
+        .order(batches::id.asc())
+        .select(BATCH_COLUMNS)
+        .load::<BatchRow>(conn)?
+        .into_iter()
+        .map(batch_from)
+        .collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agencies
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = agencies, treat_none_as_null = true)]
+struct AgencyRow {
+    credit_code: String,
+    name: String,
+    agency_type: String,
+    legal_representative: String,
+    details: String,
+    scopes: String,
+    lead_evaluators: i32,
+    admission_batch_id: i64,
+    status: String,
+    suspended_until: Option<NaiveDate>,
+    version: i64,
+    changed_by: String,
+    changed_at: NaiveDateTime,
+}
+
+fn join_scopes(scopes: &[Scope]) -> String {
+    let mut s: Vec<&str> = scopes.iter().map(|s| s.as_db()).collect();
+    s.sort_unstable();
+    format!("|{}|", s.join("|"))
+}
+
+impl AgencyRow {
+    fn from_domain(a: &Agency) -> Result<Self, StoreError> {
+        Ok(AgencyRow {
+            credit_code: a.spec.credit_code.as_str().to_owned(),
+            name: a.spec.name.clone(),
+            agency_type: a.spec.agency_type.as_db().into(),
+            legal_representative: a.spec.legal_representative.clone(),
+            details: serde_json::to_string(&a.spec.details)
+                .map_err(|e| StoreError::Other(e.to_string()))?,
+            scopes: join_scopes(&a.spec.scopes),
+            lead_evaluators: i32::try_from(a.spec.details.lead_evaluators.len())
+                .unwrap_or(i32::MAX),
+            admission_batch_id: a.spec.admission_batch_id,
+            status: a.status.as_db().into(),
+            suspended_until: a.suspended_until,
+            version: a.version,
+            changed_by: a.changed_by.clone(),
+            changed_at: a.changed_at,
+        })
+    }
+
+    fn into_domain(self) -> Result<Agency, StoreError> {
+        let details: Details = serde_json::from_str(&self.details)
+            .map_err(|_| bad("agency details", &self.credit_code))?;
+        let scopes = self
+            .scopes
+            .split('|')
+            .filter(|s| !s.is_empty())
+            .map(|s| Scope::from_db(s).ok_or_else(|| bad("scope", s)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Agency {
+            spec: AgencySpec {
+                credit_code: CreditCode::parse(&self.credit_code)
+                    .map_err(|_| bad("credit code", &self.credit_code))?,
+                name: self.name,
+                agency_type: AgencyType::from_db(&self.agency_type)
+                    .ok_or_else(|| bad("agency type", &self.agency_type))?,
+                legal_representative: self.legal_representative,
+                details,
+                scopes,
+                admission_batch_id: self.admission_batch_id,
+            },
+            status: Status::from_db(&self.status).ok_or_else(|| bad("status", &self.status))?,
+            suspended_until: self.suspended_until,
+            version: self.version,
+            changed_by: self.changed_by,
+            changed_at: self.changed_at,
+        })
+    }
+}
+
+pub fn insert_agency(conn: &mut AnyConnection, a: &Agency) -> Result<(), StoreError> {
+    diesel::insert_into(agencies::table)
+        .values(AgencyRow::from_domain(a)?)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Replaces the agency if its version is still `expected` (the new row carries expected + 1).
+/// Returns false when the version moved on.
+pub fn update_agency(
+    conn: &mut AnyConnection,
+    a: &Agency,
+    expected: i64,
+) -> Result<bool, StoreError> {
+    let row = AgencyRow::from_domain(a)?;
+    let n = diesel::update(
+        agencies::table
+            .filter(agencies::credit_code.eq(&row.credit_code))
+            .filter(agencies::version.eq(expected)),
+    )
+    .set(&row)
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn agency(conn: &mut AnyConnection, credit_code: &str) -> Result<Option<Agency>, StoreError> {
+    agencies::table
+        .filter(agencies::credit_code.eq(credit_code))
+        .select(AgencyRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(AgencyRow::into_domain)
+        .transpose()
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AgencyFilter {
+    pub agency_type: Option<AgencyType>,
+    pub status: Option<Status>,
+    pub scope: Option<Scope>,
+    pub batch: Option<i64>,
+    /// Restricts to one agency (an agency caller sees only itself).
+    pub only: Option<String>,
+}
+
+pub fn list_agencies(
+    conn: &mut AnyConnection,
+    f: &AgencyFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Agency>, i64), StoreError> {
+    let query = || {
+        let mut q = agencies::table.into_boxed::<pbm_db::MultiBackend>();
+        if let Some(t) = f.agency_type {
+            q = q.filter(agencies::agency_type.eq(t.as_db()));
+        }
+        if let Some(s) = f.status {
+            q = q.filter(agencies::status.eq(s.as_db()));
+        }
+        if let Some(s) = f.scope {
+            q = q.filter(agencies::scopes.like(format!("%|{}|%", s.as_db())));
+        }
+        if let Some(b) = f.batch {
+            q = q.filter(agencies::admission_batch_id.eq(b));
+        }
+        if let Some(code) = &f.only {
+            q = q.filter(agencies::credit_code.eq(code.clone()));
+        }
+        q
+    };
+    let total: i64 = query().count().get_result(conn)?;
+    let rows = query()
+        .order(agencies::credit_code.asc())
+        .offset(offset)
+        .limit(limit)
+        .select(AgencyRow::as_select())
+        .load(conn)?;
+    Ok((
+        rows.into_iter()
+            .map(AgencyRow::into_domain)
+            .collect::<Result<_, _>>()?,
+        total,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status history and violations
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusChange {
+    pub credit_code: String,
+    pub from_status: String,
+    pub to_status: String,
+    pub reason: String,
+    pub until: Option<NaiveDate>,
+    pub changed_by: String,
+    pub changed_at: NaiveDateTime,
+}
+
+pub fn insert_status_change(conn: &mut AnyConnection, c: &StatusChange) -> Result<(), StoreError> {
+    diesel::insert_into(changes::table)
+        .values((
+            changes::credit_code.eq(&c.credit_code),
+            changes::from_status.eq(&c.from_status),
+            changes::to_status.eq(&c.to_status),
+            changes::reason.eq(&c.reason),
+            changes::until.eq(c.until),
+            changes::changed_by.eq(&c.changed_by),
+            changes::changed_at.eq(c.changed_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn status_history(
+    conn: &mut AnyConnection,
+    credit_code: &str,
+) -> Result<Vec<StatusChange>, StoreError> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        Option<NaiveDate>,
+        String,
+        NaiveDateTime,
+    );
+    let rows: Vec<Row> = changes::table
+        .filter(changes::credit_code.eq(credit_code))
+        .order(changes::id.asc())
+        .select((
+            changes::credit_code,
+            changes::from_status,
+            changes::to_status,
+            changes::reason,
+            changes::until,
+            changes::changed_by,
+            changes::changed_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| StatusChange {
+            credit_code: r.0,
+            from_status: r.1,
+            to_status: r.2,
+            reason: r.3,
+            until: r.4,
+            changed_by: r.5,
+            changed_at: r.6,
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViolationRecord {
+    pub id: i64,
+    pub credit_code: String,
+    pub occurred_on: NaiveDate,
+    /// `minor` or `major`.
+    pub severity: String,
+    pub description: String,
+    pub recorded_by: String,
+    pub recorded_at: NaiveDateTime,
+}
+
+pub fn insert_violation(conn: &mut AnyConnection, v: &ViolationRecord) -> Result<i64, StoreError> {
+    let values = (
+        violations::credit_code.eq(&v.credit_code),
+        violations::occurred_on.eq(v.occurred_on),
+        violations::severity.eq(&v.severity),
+        violations::description.eq(&v.description),
+        violations::recorded_by.eq(&v.recorded_by),
+        violations::recorded_at.eq(v.recorded_at),
+    );
+    Ok(insert_returning_id!(
+        conn,
+        violations::table,
+        values,
+        violations::id
+    ))
+}
+
+pub fn violations_of(
+    conn: &mut AnyConnection,
+    credit_code: &str,
+) -> Result<Vec<ViolationRecord>, StoreError> {
+    type Row = (
+        i64,
+        String,
+        NaiveDate,
+        String,
+        String,
+        String,
+        NaiveDateTime,
+    );
+    let rows: Vec<Row> = violations::table
+        .filter(violations::credit_code.eq(credit_code))
+        .order((violations::occurred_on.asc(), violations::id.asc()))
+        .select((
+            violations::id,
+            violations::credit_code,
+            violations::occurred_on,
+            violations::severity,
+            violations::description,
+            violations::recorded_by,
+            violations::recorded_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ViolationRecord {
+            id: r.0,
+            credit_code: r.1,
+            occurred_on: r.2,
+            severity: r.3,
+            description: r.4,
+            recorded_by: r.5,
+            recorded_at: r.6,
+        })
+        .collect())
+}

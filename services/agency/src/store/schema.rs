@@ -1,0 +1,64 @@
+// The agency service's tables (migrations/*/2026-01-03-000000_agency).
+
+diesel::table! {
+    admission_batches (id) {
+        id -> BigInt,
+        name -> Text,
+        procurement_ref -> Text,
+        qualified_from -> Date,
+        qualified_to -> Date,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    agencies (credit_code) {
+        credit_code -> Text,
+        name -> Text,
+        agency_type -> Text,
+        legal_representative -> Text,
+        details -> Text,
+        scopes -> Text,
+        lead_evaluators -> Integer,
+        admission_batch_id -> BigInt,
+        status -> Text,
+        suspended_until -> Nullable<Date>,
+        version -> BigInt,
+        changed_by -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    agency_status_changes (id) {
+        id -> BigInt,
+        credit_code -> Text,
+        from_status -> Text,
+        to_status -> Text,
+        reason -> Text,
+        until -> Nullable<Date>,
+        changed_by -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    agency_violations (id) {
+        id -> BigInt,
+        credit_code -> Text,
+        occurred_on -> Date,
+        severity -> Text,
+        description -> Text,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(agencies -> admission_batches (admission_batch_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    admission_batches,
+    agencies,
+    agency_status_changes,
+    agency_violations
+);
