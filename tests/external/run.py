@@ -36,6 +36,8 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVICE = "pbm.indicator.v1.IndicatorService"
+# Every service `pbm serve` hosts.
+HOSTED = (SERVICE, "pbm.agency.v1.AgencyRegistryService")
 PKG = "pbm.indicator.v1"
 STARTUP_TIMEOUT_S = 60
 RPC_TIMEOUT_S = 30
@@ -197,7 +199,7 @@ def run_checks(bin_path, port, data_dir):
 
     # --- health -------------------------------------------------------------------------------
     health = health_pb2_grpc.HealthStub(channel)
-    for svc in ("", SERVICE):
+    for svc in ("", *HOSTED):
         def health_check(svc=svc):
             resp = health.Check(health_pb2.HealthCheckRequest(service=svc), timeout=RPC_TIMEOUT_S)
             assert resp.status == health_pb2.HealthCheckResponse.SERVING, (
@@ -209,8 +211,9 @@ def run_checks(bin_path, port, data_dir):
 
     def list_services():
         names = list(client.db.get_services())
-        assert SERVICE in names, f"{SERVICE} not in {names}"
-    check("reflection lists IndicatorService", list_services)
+        for hosted in HOSTED:
+            assert hosted in names, f"{hosted} not in {names}"
+    check("reflection lists every hosted service", list_services)
 
     def resolve_descriptors():
         methods = set(client.service.methods_by_name)
