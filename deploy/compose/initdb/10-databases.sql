@@ -2,7 +2,7 @@
 -- on an existing one, run the new line by hand:
 --   docker compose exec postgres psql -U pbm -d pbm -c 'CREATE DATABASE pbm_goal'
 CREATE DATABASE pbm_indicator;
+CREATE DATABASE pbm_agency;
 -- CREATE DATABASE pbm_goal;
 -- CREATE DATABASE pbm_monitoring;
 -- CREATE DATABASE pbm_evaluation;
--- CREATE DATABASE pbm_agency;
