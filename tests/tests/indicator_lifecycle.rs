@@ -36,6 +36,7 @@ async fn deploy(db: TestDatabase) -> Deployment {
         auth_public_keys: None,
         max_in_flight: 64,
         request_timeout_secs: 10,
+        pii_key: None,
         redis_url: redis_url.clone(),
         otlp_endpoint: None,
         seed_fiscal_year: Some(2026),

@@ -36,6 +36,10 @@ pub struct ServerArgs {
     /// Per-request deadline in seconds.
     #[arg(long, env = "PBM_REQUEST_TIMEOUT_SECS", default_value_t = 10)]
     pub request_timeout_secs: u64,
+    /// Key for personal data at rest (身份证号, phones): base64 of 32 random bytes. Required in
+    /// production; in development a key is created in the data directory.
+    #[arg(long, env = "PBM_PII_KEY", hide_env_values = true)]
+    pub pii_key: Option<String>,
     /// Redis URL (redis://…) for event streams in distributed deployments; without it events
     /// go to an in-process bus.
     #[arg(long, env = "PBM_REDIS_URL")]
@@ -55,7 +59,8 @@ pub const DEFAULT_REGION: &str = "140500";
 
 impl ServerArgs {
     pub fn region(&self) -> anyhow::Result<DivisionCode> {
-        DivisionCode::parse(&self.mof_div_code).map_err(|e| anyhow::anyhow!("PBM_MOF_DIV_CODE: {e}"))
+        DivisionCode::parse(&self.mof_div_code)
+            .map_err(|e| anyhow::anyhow!("PBM_MOF_DIV_CODE: {e}"))
     }
 
     pub fn seed_year(&self) -> anyhow::Result<FiscalYear> {
@@ -69,9 +74,14 @@ impl ServerArgs {
         match &self.database_url {
             Some(url) if !url.is_empty() => Ok(url.clone()),
             _ => {
-                std::fs::create_dir_all(&self.data_dir)
-                    .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
-                Ok(self.data_dir.join(format!("{service}.sqlite3")).to_string_lossy().into_owned())
+                std::fs::create_dir_all(&self.data_dir).with_context(|| {
+                    format!("cannot create data directory {}", self.data_dir.display())
+                })?;
+                Ok(self
+                    .data_dir
+                    .join(format!("{service}.sqlite3"))
+                    .to_string_lossy()
+                    .into_owned())
             }
         }
     }
@@ -81,30 +91,80 @@ impl ServerArgs {
     pub fn auth_layer(&self) -> anyhow::Result<AuthLayer> {
         let mut verifier = match &self.auth_public_keys {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read PBM_AUTH_PUBLIC_KEYS {}", path.display()))?;
-                Ed25519Verifier::from_key_file(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("cannot read PBM_AUTH_PUBLIC_KEYS {}", path.display())
+                })?;
+                Ed25519Verifier::from_key_file(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
             }
             None => Ed25519Verifier::new(),
         };
         if self.production {
             if verifier.key_ids().any(|k| k == dev::DEV_KID) {
-                anyhow::bail!("production refuses the development key id `{}` in PBM_AUTH_PUBLIC_KEYS", dev::DEV_KID);
+                anyhow::bail!(
+                    "production refuses the development key id `{}` in PBM_AUTH_PUBLIC_KEYS",
+                    dev::DEV_KID
+                );
             }
             if verifier.key_ids().next().is_none() {
-                anyhow::bail!("production needs PBM_AUTH_PUBLIC_KEYS (no token could ever be verified)");
+                anyhow::bail!(
+                    "production needs PBM_AUTH_PUBLIC_KEYS (no token could ever be verified)"
+                );
             }
             verifier = verifier.refusing(dev::DEV_KID);
         } else {
             let signer = dev::load_or_create(&self.data_dir)
                 .with_context(|| format!("development key in {}", self.data_dir.display()))?;
             verifier = verifier.with_key(dev::DEV_KID, signer.verifying_key());
-            tracing::warn!("development mode: tokens from `pbm token` are accepted (set PBM_PRODUCTION=true in production)");
+            tracing::warn!(
+                "development mode: tokens from `pbm token` are accepted (set PBM_PRODUCTION=true in production)"
+            );
         }
         Ok(AuthLayer::new(verifier))
     }
 
-    pub fn serve_options(&self, health_services: Vec<&'static str>) -> anyhow::Result<crate::ServeOptions> {
+    /// The cipher for personal data: `PBM_PII_KEY`, or (development only) `<data-dir>/dev-pii-key`.
+    pub fn pii_cipher(&self) -> anyhow::Result<crate::pii::PiiCipher> {
+        use base64::Engine;
+        let key: Vec<u8> = match &self.pii_key {
+            Some(text) => base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map_err(|e| anyhow::anyhow!("PBM_PII_KEY is not base64: {e}"))?,
+            None if self.production => {
+                anyhow::bail!("production needs PBM_PII_KEY (base64 of 32 random bytes)")
+            }
+            None => {
+                let path = self.data_dir.join("dev-pii-key");
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => hex::decode(text.trim())
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        use rand::RngCore;
+                        std::fs::create_dir_all(&self.data_dir)?;
+                        let mut key = [0u8; 32];
+                        rand::rngs::OsRng.fill_bytes(&mut key);
+                        std::fs::write(&path, hex::encode(key))?;
+                        #[cfg(unix)]
+                        std::fs::set_permissions(
+                            &path,
+                            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+                        )?;
+                        key.to_vec()
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        let key: [u8; 32] = key
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("PBM_PII_KEY must be 32 bytes"))?;
+        Ok(crate::pii::PiiCipher::from_key(&key))
+    }
+
+    pub fn serve_options(
+        &self,
+        health_services: Vec<&'static str>,
+    ) -> anyhow::Result<crate::ServeOptions> {
         Ok(crate::ServeOptions {
             auth: self.auth_layer()?,
             max_in_flight: self.max_in_flight,
@@ -137,22 +197,27 @@ mod tests {
 
     fn dev_token(data_dir: &std::path::Path) -> String {
         let now = chrono::Utc::now().timestamp();
-        dev::load_or_create(data_dir).unwrap().sign(&pbm_auth::Claims {
-            sub: "dev".into(),
-            role: pbm_auth::Role::FinanceAdmin,
-            mof_div_code: DEFAULT_REGION.into(),
-            unit: None,
-            department: None,
-            agency: None,
-            expert: None,
-            iat: now,
-            exp: now + 60,
-        })
+        dev::load_or_create(data_dir)
+            .unwrap()
+            .sign(&pbm_auth::Claims {
+                sub: "dev".into(),
+                role: pbm_auth::Role::FinanceAdmin,
+                mof_div_code: DEFAULT_REGION.into(),
+                unit: None,
+                department: None,
+                agency: None,
+                expert: None,
+                iat: now,
+                exp: now + 60,
+            })
     }
 
     fn bearer(token: &str) -> http::HeaderMap {
         let mut h = http::HeaderMap::new();
-        h.insert(http::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+        h.insert(
+            http::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
         h
     }
 
@@ -162,7 +227,11 @@ mod tests {
         let a = args(&[], dir.path());
         assert_eq!(a.listen.to_string(), "127.0.0.1:50051");
         assert_eq!(a.mof_div_code, DEFAULT_REGION);
-        assert!(a.database_url("indicator").unwrap().ends_with("indicator.sqlite3"));
+        assert!(
+            a.database_url("indicator")
+                .unwrap()
+                .ends_with("indicator.sqlite3")
+        );
         let pg = args(&["--database-url", "postgres://u@h/db"], dir.path());
         assert_eq!(pg.database_url("indicator").unwrap(), "postgres://u@h/db");
     }
@@ -171,7 +240,12 @@ mod tests {
     fn development_mode_accepts_the_dev_key() {
         let dir = tempfile::tempdir().unwrap();
         let layer = args(&[], dir.path()).auth_layer().unwrap();
-        assert!(layer.authenticate(&bearer(&dev_token(dir.path()))).unwrap().authenticated);
+        assert!(
+            layer
+                .authenticate(&bearer(&dev_token(dir.path())))
+                .unwrap()
+                .authenticated
+        );
     }
 
     #[test]
@@ -186,10 +260,22 @@ mod tests {
         // The dev key id configured: refuse to start.
         let keys = dir.path().join("keys");
         std::fs::write(&keys, format!("dev={key}\n")).unwrap();
-        assert!(args(&["--production", "--auth-public-keys", keys.to_str().unwrap()], dir.path()).auth_layer().is_err());
+        assert!(
+            args(
+                &["--production", "--auth-public-keys", keys.to_str().unwrap()],
+                dir.path()
+            )
+            .auth_layer()
+            .is_err()
+        );
         // Real keys configured: a dev token is refused even though the key material is the same.
         std::fs::write(&keys, format!("idp-2026={key}\n")).unwrap();
-        let layer = args(&["--production", "--auth-public-keys", keys.to_str().unwrap()], dir.path()).auth_layer().unwrap();
+        let layer = args(
+            &["--production", "--auth-public-keys", keys.to_str().unwrap()],
+            dir.path(),
+        )
+        .auth_layer()
+        .unwrap();
         let refused = layer.authenticate(&bearer(&token)).unwrap_err();
         assert_eq!(refused.code(), tonic::Code::Unauthenticated);
     }

@@ -42,7 +42,12 @@ impl std::error::Error for ApiError {}
 
 impl ApiError {
     pub fn new(kind: ErrorKind, reason: &'static str, message: impl Into<String>) -> Self {
-        Self { kind, reason, message: message.into(), violations: Vec::new() }
+        Self {
+            kind,
+            reason,
+            message: message.into(),
+            violations: Vec::new(),
+        }
     }
 
     pub fn invalid(reason: &'static str, message: impl Into<String>) -> Self {
@@ -50,15 +55,29 @@ impl ApiError {
     }
 
     /// Bad input on one field.
-    pub fn invalid_field(reason: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn invalid_field(
+        reason: &'static str,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         let message = message.into();
-        Self::new(ErrorKind::InvalidArgument, reason, message.clone()).with_violation(field, message)
+        Self::new(ErrorKind::InvalidArgument, reason, message.clone())
+            .with_violation(field, message)
     }
 
     /// Several bad fields at once (`reason` = `VALIDATION_FAILED`).
     pub fn validation(violations: Vec<(String, String)>) -> Self {
-        let summary = violations.iter().map(|(f, d)| format!("{f}: {d}")).collect::<Vec<_>>().join("；");
-        Self { kind: ErrorKind::InvalidArgument, reason: "VALIDATION_FAILED", message: format!("输入有误：{summary}"), violations }
+        let summary = violations
+            .iter()
+            .map(|(f, d)| format!("{f}: {d}"))
+            .collect::<Vec<_>>()
+            .join("；");
+        Self {
+            kind: ErrorKind::InvalidArgument,
+            reason: "VALIDATION_FAILED",
+            message: format!("输入有误：{summary}"),
+            violations,
+        }
     }
 
     pub fn not_found(reason: &'static str, message: impl Into<String>) -> Self {
@@ -78,9 +97,14 @@ impl ApiError {
         Self::new(
             ErrorKind::Aborted,
             "VERSION_MISMATCH",
-            format!("{entity}已被他人修改（您读取的版本 {expected}，当前版本 {actual}），请刷新后重试"),
+            format!(
+                "{entity}已被他人修改（您读取的版本 {expected}，当前版本 {actual}），请刷新后重试"
+            ),
         )
-        .with_violation("expected_version", format!("expected {expected}, current {actual}"))
+        .with_violation(
+            "expected_version",
+            format!("expected {expected}, current {actual}"),
+        )
     }
 
     pub fn permission_denied(reason: &'static str, message: impl Into<String>) -> Self {
@@ -88,7 +112,11 @@ impl ApiError {
     }
 
     pub fn unauthenticated() -> Self {
-        Self::new(ErrorKind::Unauthenticated, "UNAUTHENTICATED", "请先登录（缺少访问令牌）")
+        Self::new(
+            ErrorKind::Unauthenticated,
+            "UNAUTHENTICATED",
+            "请先登录（缺少访问令牌）",
+        )
     }
 
     pub fn unavailable(reason: &'static str, message: impl Into<String>) -> Self {
@@ -98,17 +126,29 @@ impl ApiError {
     /// An unexpected failure. The detail is logged, never sent to the caller.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error");
-        Self::new(ErrorKind::Internal, "INTERNAL", "系统内部错误，请稍后重试或联系管理员")
+        Self::new(
+            ErrorKind::Internal,
+            "INTERNAL",
+            "系统内部错误，请稍后重试或联系管理员",
+        )
     }
 
-    pub fn with_violation(mut self, field: impl Into<String>, description: impl Into<String>) -> Self {
+    pub fn with_violation(
+        mut self,
+        field: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
         self.violations.push((field.into(), description.into()));
         self
     }
 
     /// Returns `Ok(())` when there are no violations, else a [`ApiError::validation`].
     pub fn check(violations: Vec<(String, String)>) -> Result<(), ApiError> {
-        if violations.is_empty() { Ok(()) } else { Err(ApiError::validation(violations)) }
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(violations))
+        }
     }
 
     pub fn code(&self) -> Code {
@@ -147,7 +187,11 @@ impl ApiError {
                 }
             }
         }
-        Status::with_error_details(self.code(), format!("{} ({})", self.message, self.reason), details)
+        Status::with_error_details(
+            self.code(),
+            format!("{} ({})", self.message, self.reason),
+            details,
+        )
     }
 }
 
@@ -164,12 +208,17 @@ impl From<StoreError> for ApiError {
             StoreError::UniqueViolation(c) => {
                 ApiError::already_exists("ALREADY_EXISTS", format!("记录已存在（{c}）"))
             }
-            StoreError::ForeignKeyViolation(c) => {
-                ApiError::failed_precondition("REFERENCE_MISSING", format!("引用的记录不存在（{c}）"))
-            }
+            StoreError::ForeignKeyViolation(c) => ApiError::failed_precondition(
+                "REFERENCE_MISSING",
+                format!("引用的记录不存在（{c}）"),
+            ),
             StoreError::Conflict(c) => {
                 tracing::warn!(detail = %c, "transaction conflict");
-                ApiError::new(ErrorKind::Aborted, "CONCURRENT_UPDATE", "数据正被他人修改，请稍后重试")
+                ApiError::new(
+                    ErrorKind::Aborted,
+                    "CONCURRENT_UPDATE",
+                    "数据正被他人修改，请稍后重试",
+                )
             }
             StoreError::Unavailable(c) => {
                 tracing::error!(detail = %c, "database unavailable");
@@ -223,13 +272,17 @@ mod tests {
             (ErrorKind::Internal, Code::Internal),
         ];
         for (kind, code) in cases {
-            assert_eq!(ApiError::new(kind, "R", "m").into_status("pbm").code(), code);
+            assert_eq!(
+                ApiError::new(kind, "R", "m").into_status("pbm").code(),
+                code
+            );
         }
     }
 
     #[test]
     fn store_errors_never_leak_sql() {
-        let status: Status = ApiError::from(StoreError::Other("syntax error at SELECT".into())).into();
+        let status: Status =
+            ApiError::from(StoreError::Other("syntax error at SELECT".into())).into();
         assert_eq!(status.code(), Code::Internal);
         assert!(!status.message().contains("SELECT"));
     }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod mutation;
 pub mod paging;
+pub mod pii;
 mod serve;
 
 pub use error::{ApiError, ErrorKind};

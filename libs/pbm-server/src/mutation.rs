@@ -32,7 +32,10 @@ impl MutationContext {
         request: &M,
     ) -> Result<Self, ApiError> {
         let request_id = request_id.trim();
-        if request_id.is_empty() || request_id.len() > 128 || !request_id.bytes().all(|b| b.is_ascii_graphic()) {
+        if request_id.is_empty()
+            || request_id.len() > 128
+            || !request_id.bytes().all(|b| b.is_ascii_graphic())
+        {
             return Err(ApiError::invalid_field(
                 "REQUEST_ID_INVALID",
                 "request_id",
@@ -40,7 +43,13 @@ impl MutationContext {
             ));
         }
         let request_hash = hex::encode(Sha256::digest(request.encode_to_vec()));
-        Ok(Self { service, method, request_id: request_id.to_owned(), caller, request_hash })
+        Ok(Self {
+            service,
+            method,
+            request_id: request_id.to_owned(),
+            caller,
+            request_hash,
+        })
     }
 
     fn audit(&self, entity_type: &str, entity_id: &str, outcome: &str, detail: &str) -> AuditEntry {
@@ -78,7 +87,12 @@ const IDEMPOTENCY_RACE: &str = "IDEMPOTENCY_RACE";
 
 /// Runs `effect` in one transaction with its audit row and idempotency record.
 /// `entity` names what a refusal is audited against when `effect` fails.
-pub async fn run_mutation<R, F>(db: &Db, ctx: MutationContext, entity: (&'static str, String), effect: F) -> Result<R, ApiError>
+pub async fn run_mutation<R, F>(
+    db: &Db,
+    ctx: MutationContext,
+    entity: (&'static str, String),
+    effect: F,
+) -> Result<R, ApiError>
 where
     R: Message + Default + Send + 'static,
     F: FnOnce(&mut AnyConnection, &MutationContext) -> Result<Effect<R>, ApiError> + Send + 'static,
@@ -88,11 +102,15 @@ where
         .write(move |conn| -> Result<Outcome<R>, ApiError> {
             let ctx = ctx_for_tx;
             serialize_same_request(conn, &ctx)?;
-            if let Some(previous) = platform::find_idempotency(conn, ctx.service, &ctx.request_id)? {
+            if let Some(previous) = platform::find_idempotency(conn, ctx.service, &ctx.request_id)?
+            {
                 return replay(&ctx, previous).map(Outcome::Replayed);
             }
             let effect = effect(conn, &ctx)?;
-            platform::insert_audit(conn, &ctx.audit(effect.entity_type, &effect.entity_id, "OK", &effect.detail))?;
+            platform::insert_audit(
+                conn,
+                &ctx.audit(effect.entity_type, &effect.entity_id, "OK", &effect.detail),
+            )?;
             let record = IdempotencyRecord {
                 service: ctx.service.to_owned(),
                 request_id: ctx.request_id.clone(),
@@ -105,9 +123,11 @@ where
             match platform::insert_idempotency(conn, &record) {
                 Ok(()) => Ok(Outcome::Done(effect.response)),
                 // The same request id committed concurrently: roll ours back, return theirs.
-                Err(StoreError::UniqueViolation(_)) => {
-                    Err(ApiError::new(crate::ErrorKind::Aborted, IDEMPOTENCY_RACE, "重复提交"))
-                }
+                Err(StoreError::UniqueViolation(_)) => Err(ApiError::new(
+                    crate::ErrorKind::Aborted,
+                    IDEMPOTENCY_RACE,
+                    "重复提交",
+                )),
                 Err(e) => Err(e.into()),
             }
         })
@@ -116,7 +136,9 @@ where
         Ok(Outcome::Done(r) | Outcome::Replayed(r)) => Ok(r),
         Err(e) if e.reason == IDEMPOTENCY_RACE => {
             let (service, request_id) = (ctx.service, ctx.request_id.clone());
-            let previous = db.read(move |c| platform::find_idempotency(c, service, &request_id)).await?;
+            let previous = db
+                .read(move |c| platform::find_idempotency(c, service, &request_id))
+                .await?;
             match previous {
                 Some(previous) => replay(&ctx, previous),
                 None => Err(ApiError::internal("idempotency record vanished")),
@@ -131,7 +153,12 @@ where
 
 /// Audits a mutation refused before it reached [`run_mutation`] (e.g. an unauthorised caller
 /// refused before a large upload is parsed), in its own transaction.
-pub async fn audit_refusal(db: &Db, ctx: &MutationContext, entity: (&'static str, String), error: &ApiError) {
+pub async fn audit_refusal(
+    db: &Db,
+    ctx: &MutationContext,
+    entity: (&'static str, String),
+    error: &ApiError,
+) {
     let entry = ctx.audit(entity.0, &entity.1, error.reason, &error.message);
     if let Err(audit_error) = db.write(move |c| platform::insert_audit(c, &entry)).await {
         tracing::error!(error = %audit_error, "could not audit a refused mutation");
@@ -145,18 +172,30 @@ fn serialize_same_request(conn: &mut AnyConnection, ctx: &MutationContext) -> Re
     if let AnyConnection::Postgresql(pg) = conn {
         use pbm_db::diesel::RunQueryDsl;
         pbm_db::diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind::<pbm_db::diesel::sql_types::Text, _>(format!("{}:{}", ctx.service, ctx.request_id))
+            .bind::<pbm_db::diesel::sql_types::Text, _>(format!(
+                "{}:{}",
+                ctx.service, ctx.request_id
+            ))
             .execute(pg)?;
     }
     Ok(())
 }
 
-fn replay<R: Message + Default>(ctx: &MutationContext, previous: IdempotencyRecord) -> Result<R, ApiError> {
-    if previous.method != ctx.method || previous.subject != ctx.caller.subject || previous.request_hash != ctx.request_hash {
+fn replay<R: Message + Default>(
+    ctx: &MutationContext,
+    previous: IdempotencyRecord,
+) -> Result<R, ApiError> {
+    if previous.method != ctx.method
+        || previous.subject != ctx.caller.subject
+        || previous.request_hash != ctx.request_hash
+    {
         return Err(ApiError::invalid_field(
             "REQUEST_ID_REUSED",
             "request_id",
-            format!("请求号 {} 已用于另一个不同的请求，请为新请求使用新的请求号", ctx.request_id),
+            format!(
+                "请求号 {} 已用于另一个不同的请求，请为新请求使用新的请求号",
+                ctx.request_id
+            ),
         ));
     }
     R::decode(previous.response.as_slice()).map_err(ApiError::internal)

@@ -32,7 +32,9 @@ impl Page {
                 .strip_prefix("o")
                 .and_then(|n| n.parse::<i64>().ok())
                 .filter(|n| *n >= 0)
-                .ok_or_else(|| ApiError::invalid_field("PAGE_TOKEN_INVALID", "page.page_token", "分页令牌无效"))?
+                .ok_or_else(|| {
+                    ApiError::invalid_field("PAGE_TOKEN_INVALID", "page.page_token", "分页令牌无效")
+                })?
         };
         Ok(Page { offset, limit })
     }
@@ -40,7 +42,11 @@ impl Page {
     /// The token of the next page, empty when `total` is exhausted.
     pub fn next_token(&self, total: i64) -> String {
         let next = self.offset + self.limit;
-        if next < total { format!("o{next}") } else { String::new() }
+        if next < total {
+            format!("o{next}")
+        } else {
+            String::new()
+        }
     }
 }
 
@@ -51,7 +57,13 @@ mod tests {
     #[test]
     fn pages_through_results() {
         let first = Page::parse(0, "").unwrap();
-        assert_eq!(first, Page { offset: 0, limit: DEFAULT_PAGE_SIZE });
+        assert_eq!(
+            first,
+            Page {
+                offset: 0,
+                limit: DEFAULT_PAGE_SIZE
+            }
+        );
         assert_eq!(first.next_token(120), "o50");
         let second = Page::parse(50, "o50").unwrap();
         assert_eq!(second.next_token(100), "");

@@ -29,9 +29,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter.set_service_status("", ServingStatus::Serving).await;
+    health_reporter
+        .set_service_status("", ServingStatus::Serving)
+        .await;
     for name in &options.health_services {
-        health_reporter.set_service_status(*name, ServingStatus::Serving).await;
+        health_reporter
+            .set_service_status(*name, ServingStatus::Serving)
+            .await;
     }
     let reflection = |b: tonic_reflection::server::Builder<'static>| {
         b.register_encoded_file_descriptor_set(pbm_proto::FILE_DESCRIPTOR_SET)
@@ -39,14 +43,20 @@ pub async fn serve(
     };
     let reflection_v1 = reflection(tonic_reflection::server::Builder::configure()).build_v1()?;
     // grpcio and older grpcurl speak v1alpha only (STACK.md G4).
-    let reflection_v1alpha = reflection(tonic_reflection::server::Builder::configure()).build_v1alpha()?;
-    let routes = routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
+    let reflection_v1alpha =
+        reflection(tonic_reflection::server::Builder::configure()).build_v1alpha()?;
+    let routes = routes
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
 
     let layers = tower::ServiceBuilder::new()
         // Shed load instead of queueing without bound once the limit below is reached.
         .load_shed()
         // Bound work in flight across all connections (STACK.md T6: unbounded, p99 explodes).
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(options.max_in_flight))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            options.max_in_flight,
+        ))
         // Authenticate inside the span and the limit, so refusals are traced and bounded too.
         .layer(options.auth.clone())
         .into_inner();
@@ -63,9 +73,13 @@ pub async fn serve(
     let shutdown = async move {
         shutdown.await;
         tracing::info!("shutting down: draining in-flight requests");
-        local.set_service_status("", ServingStatus::NotServing).await;
+        local
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
         for name in names {
-            local.set_service_status(name, ServingStatus::NotServing).await;
+            local
+                .set_service_status(name, ServingStatus::NotServing)
+                .await;
         }
     };
     Server::builder()

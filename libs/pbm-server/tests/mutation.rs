@@ -29,8 +29,15 @@ async fn db(test_db: &TestDatabase) -> Db {
 }
 
 /// The effect under test: one outbox row, answered with the payload.
-async fn mutate(db: &Db, subject: &str, request_id: &str, payload: &str) -> Result<EchoResponse, ApiError> {
-    let request = EchoResponse { payload: payload.into() };
+async fn mutate(
+    db: &Db,
+    subject: &str,
+    request_id: &str,
+    payload: &str,
+) -> Result<EchoResponse, ApiError> {
+    let request = EchoResponse {
+        payload: payload.into(),
+    };
     let ctx = MutationContext::new("pbm.test", "Echo", caller(subject), request_id, &request)?;
     let payload = payload.to_owned();
     run_mutation(db, ctx, ("thing", "T1".into()), move |conn, _ctx| {
@@ -39,7 +46,14 @@ async fn mutate(db: &Db, subject: &str, request_id: &str, payload: &str) -> Resu
             return Err(ApiError::failed_precondition("THING_LOCKED", "不能修改"));
         }
         platform::insert_outbox(conn, &event(&payload))?;
-        Ok(Effect { response: EchoResponse { payload: payload.clone() }, entity_type: "thing", entity_id: "T1".into(), detail: payload })
+        Ok(Effect {
+            response: EchoResponse {
+                payload: payload.clone(),
+            },
+            entity_type: "thing",
+            entity_id: "T1".into(),
+            detail: payload,
+        })
     })
     .await
 }
@@ -55,7 +69,9 @@ fn event(payload: &str) -> NewOutboxEvent {
 }
 
 async fn effects(db: &Db) -> usize {
-    db.read(|c| -> Result<usize, StoreError> { Ok(platform::unpublished_outbox(c, 1000)?.len()) }).await.unwrap()
+    db.read(|c| -> Result<usize, StoreError> { Ok(platform::unpublished_outbox(c, 1000)?.len()) })
+        .await
+        .unwrap()
 }
 
 async fn concurrent_retries_have_one_effect(test_db: TestDatabase) {
@@ -63,15 +79,23 @@ async fn concurrent_retries_have_one_effect(test_db: TestDatabase) {
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let db = db.clone();
-        tasks.push(tokio::spawn(async move { mutate(&db, "alice", "req-1", "hello").await }));
+        tasks.push(tokio::spawn(async move {
+            mutate(&db, "alice", "req-1", "hello").await
+        }));
     }
     for t in tasks {
         assert_eq!(t.await.unwrap().unwrap().payload, "hello");
     }
     assert_eq!(effects(&db).await, 1);
-    let audit = db.read(|c| platform::audit_of_request(c, "req-1")).await.unwrap();
+    let audit = db
+        .read(|c| platform::audit_of_request(c, "req-1"))
+        .await
+        .unwrap();
     assert_eq!(audit.len(), 1);
-    assert_eq!((audit[0].outcome.as_str(), audit[0].subject.as_str()), ("OK", "alice"));
+    assert_eq!(
+        (audit[0].outcome.as_str(), audit[0].subject.as_str()),
+        ("OK", "alice")
+    );
 }
 
 async fn reused_request_id_is_refused(test_db: TestDatabase) {
@@ -89,11 +113,17 @@ async fn refusals_are_audited_and_write_nothing(test_db: TestDatabase) {
     let err = mutate(&db, "alice", "req-2", "refuse").await.unwrap_err();
     assert_eq!(err.reason, "THING_LOCKED");
     assert_eq!(effects(&db).await, 0);
-    let audit = db.read(|c| platform::audit_of(c, "thing", "T1")).await.unwrap();
+    let audit = db
+        .read(|c| platform::audit_of(c, "thing", "T1"))
+        .await
+        .unwrap();
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].outcome, "THING_LOCKED");
     // Not recorded as done: the same id may be retried once the cause is fixed.
-    assert_eq!(mutate(&db, "alice", "req-3", "ok").await.unwrap().payload, "ok");
+    assert_eq!(
+        mutate(&db, "alice", "req-3", "ok").await.unwrap().payload,
+        "ok"
+    );
     let bad = mutate(&db, "alice", "", "x").await.unwrap_err();
     assert_eq!(bad.reason, "REQUEST_ID_INVALID");
 }

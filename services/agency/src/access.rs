@@ -36,6 +36,38 @@ pub fn read_scope(caller: &Caller, region: &DivisionCode) -> Result<ReadScope, A
     }
 }
 
+/// What a reader of the expert registry may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpertScope {
+    All,
+    /// An expert: their own record only.
+    Own(i64),
+}
+
+pub fn expert_scope(caller: &Caller, region: &DivisionCode) -> Result<ExpertScope, ApiError> {
+    if !caller.authenticated {
+        return Err(ApiError::unauthenticated());
+    }
+    if !caller.mof_div_code.covers(region) {
+        return Err(region_denied(caller, region));
+    }
+    match caller.role {
+        Role::FinanceAdmin | Role::Auditor | Role::Province => Ok(ExpertScope::All),
+        Role::Expert => caller
+            .expert
+            .as_deref()
+            .and_then(|e| e.parse::<i64>().ok())
+            .map(ExpertScope::Own)
+            .ok_or_else(|| {
+                ApiError::permission_denied("EXPERT_MISSING", "令牌中没有有效的专家编号")
+            }),
+        role => Err(ApiError::permission_denied(
+            "ROLE_NOT_ALLOWED",
+            format!("当前角色（{role}）不能访问专家库"),
+        )),
+    }
+}
+
 /// Managing the registry: the finance bureau of this very region.
 pub fn can_manage(caller: &Caller, region: &DivisionCode) -> Result<(), ApiError> {
     read_scope(caller, region)?;

@@ -44,7 +44,7 @@ pub async fn open(args: &ServerArgs) -> anyhow::Result<AppState> {
         &url,
         &pbm_db::DbOptions::for_backend(pbm_db::Backend::of_url(&url)),
     )?;
-    AppState::open(db, args.region()?).await
+    AppState::open(db, args.region()?, args.pii_cipher()?).await
 }
 
 /// Applies this service's migrations and returns.

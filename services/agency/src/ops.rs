@@ -454,3 +454,399 @@ pub async fn history(
     }
     Ok(rows.iter().map(convert::status_change_to_proto).collect())
 }
+
+// ---------------------------------------------------------------------------------------------
+// Experts
+
+use crate::access::ExpertScope;
+use crate::domain::eligibility::ExpertStatus;
+use crate::domain::experts::{self, ExpertSpec};
+use crate::store::experts::{self as expert_store, ExpertFilter, ExpertRow, ExpertStatusChange};
+
+fn expert_not_found(id: i64) -> ApiError {
+    ApiError::not_found("EXPERT_NOT_FOUND", format!("专家 {id} 不存在"))
+}
+
+/// Checks a spec and the entry rules; returns the row to store (personal data encrypted).
+fn expert_row(
+    state: &AppState,
+    spec: ExpertSpec,
+    keep: Option<&ExpertRow>,
+    actor: &str,
+) -> Result<ExpertRow, ApiError> {
+    let mut v = spec.violations(&state.taxonomy);
+    let (id_enc, id_index, id_masked, birth_date) = match (&spec.id_number, keep) {
+        (Some(id), _) => (
+            state.pii.encrypt(id.as_str()),
+            state.pii.blind_index(id.as_str()),
+            id.masked(),
+            id.birth_date(),
+        ),
+        (None, Some(k)) => (
+            k.id_number_enc.clone(),
+            k.id_number_index.clone(),
+            k.id_number_masked.clone(),
+            k.birth_date,
+        ),
+        (None, None) => {
+            v.push(("spec.id_number".into(), "身份证号不能为空".into()));
+            (Vec::new(), String::new(), String::new(), NaiveDate::MIN)
+        }
+    };
+    let (phone_enc, phone_masked) = match (&spec.phone, keep) {
+        (Some(p), _) => (state.pii.encrypt(p.as_str()), p.masked()),
+        (None, Some(k)) => (k.phone_enc.clone(), k.phone_masked.clone()),
+        (None, None) => {
+            v.push(("spec.phone".into(), "手机号不能为空".into()));
+            (Vec::new(), String::new())
+        }
+    };
+    ApiError::check(v)?;
+    // DOMAIN.md: entry by title and years, age cap — configuration per region (PoolRules).
+    let entry = experts::entry_violations(
+        spec.title,
+        spec.years_in_field,
+        birth_date,
+        state.today(),
+        &state.rules,
+    );
+    if !entry.is_empty() {
+        let mut e = ApiError::failed_precondition(
+            "ENTRY_RULES_NOT_MET",
+            format!(
+                "不符合专家入库条件：{}",
+                entry
+                    .iter()
+                    .map(|(_, m)| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join("；")
+            ),
+        );
+        e.violations = entry;
+        return Err(e);
+    }
+    let details = serde_json::to_string(&spec.details).map_err(ApiError::internal)?;
+    Ok(ExpertRow {
+        id: keep.map_or(0, |k| k.id),
+        name: spec.name.trim().into(),
+        id_number_enc: id_enc,
+        id_number_index: id_index,
+        phone_enc,
+        id_number_masked: id_masked,
+        phone_masked,
+        birth_date,
+        title: spec.title.as_db().into(),
+        years_in_field: i32::try_from(spec.years_in_field).unwrap_or(i32::MAX),
+        fields: expert_store::join_fields(&spec.fields),
+        affiliation: spec.affiliation.trim().into(),
+        details,
+        status: keep.map_or(ExpertStatus::Active.as_db().to_owned(), |k| {
+            k.status.clone()
+        }),
+        version: keep.map_or(1, |k| k.version + 1),
+        changed_by: actor.into(),
+        changed_at: pbm_db::now(),
+    })
+}
+
+fn duplicate_person(e: pbm_db::StoreError) -> ApiError {
+    match e {
+        pbm_db::StoreError::UniqueViolation(_) => {
+            ApiError::already_exists("EXPERT_EXISTS", "该身份证号的专家已在库中")
+                .with_violation("spec.id_number", "duplicate person")
+        }
+        other => other.into(),
+    }
+}
+
+pub async fn register_expert(
+    state: &AppState,
+    ctx: MutationContext,
+    spec: Result<ExpertSpec, ApiError>,
+) -> Result<proto::Expert, ApiError> {
+    let st = state.clone();
+    run_mutation(
+        &state.db,
+        ctx,
+        ("expert", String::new()),
+        move |conn, ctx| {
+            access::can_manage(&ctx.caller, &st.region)?;
+            let mut row = expert_row(&st, spec?, None, &ctx.caller.subject)?;
+            row.id = expert_store::insert_expert(conn, &row).map_err(duplicate_person)?;
+            expert_store::insert_status_change(
+                conn,
+                &ExpertStatusChange {
+                    expert_id: row.id,
+                    from_status: String::new(),
+                    to_status: row.status.clone(),
+                    reason: "入库".into(),
+                    changed_by: ctx.caller.subject.clone(),
+                    changed_at: row.changed_at,
+                },
+            )?;
+            let response = convert::expert_to_proto(&row, &st.region)?;
+            Ok(Effect {
+                response,
+                entity_type: "expert",
+                entity_id: row.id.to_string(),
+                detail: "registered".into(),
+            })
+        },
+    )
+    .await
+}
+
+pub async fn update_expert(
+    state: &AppState,
+    ctx: MutationContext,
+    id: i64,
+    expected: i64,
+    spec: Result<ExpertSpec, ApiError>,
+) -> Result<proto::Expert, ApiError> {
+    let st = state.clone();
+    run_mutation(
+        &state.db,
+        ctx,
+        ("expert", id.to_string()),
+        move |conn, ctx| {
+            access::can_manage(&ctx.caller, &st.region)?;
+            let spec = spec?;
+            let current = expert_store::expert(conn, id)?.ok_or_else(|| expert_not_found(id))?;
+            if current.version != expected {
+                return Err(ApiError::stale_version(
+                    &format!("专家 {id}"),
+                    expected,
+                    current.version,
+                ));
+            }
+            if current.status()? == ExpertStatus::Exited {
+                return Err(ApiError::failed_precondition(
+                    "EXPERT_EXITED",
+                    format!("专家 {id} 已退出，不能修改"),
+                ));
+            }
+            let row = expert_row(&st, spec, Some(&current), &ctx.caller.subject)?;
+            if !expert_store::update_expert(conn, &row, expected).map_err(duplicate_person)? {
+                return Err(ApiError::stale_version(
+                    &format!("专家 {id}"),
+                    expected,
+                    expected + 1,
+                ));
+            }
+            let response = convert::expert_to_proto(&row, &st.region)?;
+            Ok(Effect {
+                response,
+                entity_type: "expert",
+                entity_id: id.to_string(),
+                detail: format!("version {}", row.version),
+            })
+        },
+    )
+    .await
+}
+
+pub async fn change_expert_status(
+    state: &AppState,
+    ctx: MutationContext,
+    id: i64,
+    expected: i64,
+    to: Result<ExpertStatus, ApiError>,
+    reason: String,
+) -> Result<proto::Expert, ApiError> {
+    let st = state.clone();
+    run_mutation(
+        &state.db,
+        ctx,
+        ("expert", id.to_string()),
+        move |conn, ctx| {
+            access::can_manage(&ctx.caller, &st.region)?;
+            let to = to?;
+            if reason.trim().is_empty() {
+                return Err(ApiError::invalid_field(
+                    "REASON_REQUIRED",
+                    "reason",
+                    "变更专家状态必须说明原因",
+                ));
+            }
+            let current = expert_store::expert(conn, id)?.ok_or_else(|| expert_not_found(id))?;
+            if current.version != expected {
+                return Err(ApiError::stale_version(
+                    &format!("专家 {id}"),
+                    expected,
+                    current.version,
+                ));
+            }
+            let from = current.status()?;
+            let status = experts::transition(from, to)
+                .map_err(|(reason, message)| ApiError::failed_precondition(reason, message))?;
+            let next = ExpertRow {
+                status: status.as_db().into(),
+                version: expected + 1,
+                changed_by: ctx.caller.subject.clone(),
+                changed_at: pbm_db::now(),
+                ..current
+            };
+            if !expert_store::update_expert(conn, &next, expected)? {
+                return Err(ApiError::stale_version(
+                    &format!("专家 {id}"),
+                    expected,
+                    expected + 1,
+                ));
+            }
+            expert_store::insert_status_change(
+                conn,
+                &ExpertStatusChange {
+                    expert_id: id,
+                    from_status: from.as_db().into(),
+                    to_status: status.as_db().into(),
+                    reason: reason.trim().into(),
+                    changed_by: ctx.caller.subject.clone(),
+                    changed_at: next.changed_at,
+                },
+            )?;
+            let response = convert::expert_to_proto(&next, &st.region)?;
+            Ok(Effect {
+                response,
+                entity_type: "expert",
+                entity_id: id.to_string(),
+                detail: format!("{} → {}: {}", from.as_db(), status.as_db(), reason.trim()),
+            })
+        },
+    )
+    .await
+}
+
+fn may_see_expert(scope: &ExpertScope, id: i64) -> bool {
+    match scope {
+        ExpertScope::All => true,
+        ExpertScope::Own(own) => *own == id,
+    }
+}
+
+pub async fn get_expert(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<proto::Expert, ApiError> {
+    let scope = access::expert_scope(caller, &state.region)?;
+    if !may_see_expert(&scope, id) {
+        return Err(expert_not_found(id));
+    }
+    let row = state
+        .db
+        .read(move |conn| expert_store::expert(conn, id))
+        .await?
+        .ok_or_else(|| expert_not_found(id))?;
+    convert::expert_to_proto(&row, &state.region)
+}
+
+pub async fn list_experts(
+    state: &AppState,
+    caller: &Caller,
+    mut filter: ExpertFilter,
+    page: pbm_server::paging::Page,
+) -> Result<proto::ListExpertsResponse, ApiError> {
+    if let ExpertScope::Own(own) = access::expert_scope(caller, &state.region)? {
+        filter.only = Some(own);
+    }
+    let (rows, total) = state
+        .db
+        .read(move |conn| expert_store::list_experts(conn, &filter, page.offset, page.limit))
+        .await?;
+    Ok(proto::ListExpertsResponse {
+        experts: rows
+            .iter()
+            .map(|r| convert::expert_to_proto(r, &state.region))
+            .collect::<Result<_, _>>()?,
+        page: Some(pbm_proto::common::v1::PageResponse {
+            next_page_token: page.next_token(total),
+            total_size: total,
+        }),
+    })
+}
+
+pub async fn expert_history(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<Vec<proto::StatusChange>, ApiError> {
+    let scope = access::expert_scope(caller, &state.region)?;
+    if !may_see_expert(&scope, id) {
+        return Err(expert_not_found(id));
+    }
+    let rows = state
+        .db
+        .read(move |conn| expert_store::status_history(conn, id))
+        .await?;
+    if rows.is_empty() {
+        return Err(expert_not_found(id));
+    }
+    Ok(rows
+        .iter()
+        .map(|c| proto::StatusChange {
+            from_status: c.from_status.clone(),
+            to_status: c.to_status.clone(),
+            reason: c.reason.clone(),
+            until: String::new(),
+            changed: Some(convert::stamp(&c.changed_by, c.changed_at)),
+        })
+        .collect())
+}
+
+/// The full 身份证号 and phone (issue 3: "the full value needs a separate permission and each
+/// full read is audited"): finance of this region, with a reason. The values are never written
+/// to the idempotency table, so a reveal is audited each time it is asked for.
+pub async fn reveal_contact(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    reason: String,
+) -> Result<proto::RevealExpertContactResponse, ApiError> {
+    let audit = |outcome: &str, detail: String| pbm_db::platform::AuditEntry {
+        occurred_at: pbm_db::now(),
+        service: SERVICE.into(),
+        method: "RevealExpertContact".into(),
+        request_id: String::new(),
+        subject: caller.subject.clone(),
+        role: caller.role.as_str().into(),
+        mof_div_code: caller.mof_div_code.to_string(),
+        entity_type: "expert".into(),
+        entity_id: id.to_string(),
+        outcome: outcome.into(),
+        detail,
+    };
+    let refusal = access::can_manage(caller, &state.region).err().or_else(|| {
+        reason.trim().is_empty().then(|| {
+            ApiError::invalid_field(
+                "REASON_REQUIRED",
+                "reason",
+                "查看完整身份证号和手机号必须说明用途",
+            )
+        })
+    });
+    if let Some(e) = refusal {
+        let entry = audit(e.reason, e.message.clone());
+        state
+            .db
+            .write(move |c| pbm_db::platform::insert_audit(c, &entry))
+            .await?;
+        return Err(e);
+    }
+    let entry = audit("OK", format!("reveal: {}", reason.trim()));
+    let row = state
+        .db
+        .write(move |conn| -> Result<Option<ExpertRow>, ApiError> {
+            let row = expert_store::expert(conn, id)?;
+            if row.is_some() {
+                pbm_db::platform::insert_audit(conn, &entry)?;
+            }
+            Ok(row)
+        })
+        .await?
+        .ok_or_else(|| expert_not_found(id))?;
+    let decrypt = |data: &[u8]| state.pii.decrypt(data).map_err(ApiError::internal);
+    Ok(proto::RevealExpertContactResponse {
+        id_number: decrypt(&row.id_number_enc)?,
+        phone: decrypt(&row.phone_enc)?,
+    })
+}

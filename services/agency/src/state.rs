@@ -4,7 +4,11 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use pbm_db::Db;
+use pbm_server::pii::PiiCipher;
 use pbm_types::DivisionCode;
+
+use crate::domain::rules::PoolRules;
+use crate::domain::taxonomy::FieldTaxonomy;
 
 /// Today's date in China Standard Time (UTC+8, no daylight saving): qualification periods and
 /// suspensions are dates in the bureau's calendar, not UTC.
@@ -19,16 +23,26 @@ pub struct AppState {
     pub region: DivisionCode,
     /// The calendar; tests fix it.
     pub today: Arc<dyn Fn() -> NaiveDate + Send + Sync>,
+    /// Encrypts personal data at rest.
+    pub pii: PiiCipher,
+    /// Expert fields (专家领域).
+    pub taxonomy: Arc<FieldTaxonomy>,
+    /// The pool rules in force. The national defaults until per-region rule sets are stored
+    /// (issue 3, next slice); every result names the rules it used.
+    pub rules: Arc<PoolRules>,
 }
 
 impl AppState {
     /// Migrates the database and prepares the state.
-    pub async fn open(db: Db, region: DivisionCode) -> anyhow::Result<AppState> {
+    pub async fn open(db: Db, region: DivisionCode, pii: PiiCipher) -> anyhow::Result<AppState> {
         db.migrate(&crate::store::ALL_MIGRATIONS).await?;
         Ok(AppState {
             db,
             region,
             today: Arc::new(today_in_china),
+            pii,
+            taxonomy: Arc::new(FieldTaxonomy::default()),
+            rules: Arc::new(PoolRules::default()),
         })
     }
 

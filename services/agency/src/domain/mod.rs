@@ -9,6 +9,7 @@
 //! * [`engagement`] – which work may be commissioned, and the independence rules.
 //! * [`draw`] – reproducible random draws with an in-crate generator an auditor can replay.
 //! * [`registry`] – the agency record, its status lifecycle and qualification expiry.
+//! * [`experts`] – the expert record, entry rules and status lifecycle.
 
 /// Text forms of a plain enum for the database (`as_db`/`from_db`) and for people
 /// (`chinese`/`from_chinese`), one table per enum so both directions stay in step.
@@ -40,6 +41,7 @@ pub mod dates;
 pub mod draw;
 pub mod eligibility;
 pub mod engagement;
+pub mod experts;
 pub mod ids;
 pub mod rating;
 pub mod registry;

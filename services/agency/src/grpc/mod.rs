@@ -210,4 +210,157 @@ impl AgencyRegistryService for AgencyRegistryGrpc {
             .map_err(status)?;
         Ok(Response::new(proto::ListStatusHistoryResponse { changes }))
     }
+
+    async fn register_expert(
+        &self,
+        request: Request<proto::RegisterExpertRequest>,
+    ) -> Result<Response<proto::RegisterExpertResponse>, Status> {
+        let ctx = mutation(&request, "RegisterExpert", &request.get_ref().request_id)?;
+        let spec = convert::expert_spec_from_proto(request.into_inner().spec, false);
+        let expert = ops::register_expert(&self.state, ctx, spec)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::RegisterExpertResponse {
+            expert: Some(expert),
+        }))
+    }
+
+    async fn update_expert(
+        &self,
+        request: Request<proto::UpdateExpertRequest>,
+    ) -> Result<Response<proto::UpdateExpertResponse>, Status> {
+        let ctx = mutation(&request, "UpdateExpert", &request.get_ref().request_id)?;
+        let r = request.into_inner();
+        let spec = convert::expert_spec_from_proto(r.spec, true);
+        let expert = ops::update_expert(&self.state, ctx, r.expert_id, r.expected_version, spec)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::UpdateExpertResponse {
+            expert: Some(expert),
+        }))
+    }
+
+    async fn get_expert(
+        &self,
+        request: Request<proto::GetExpertRequest>,
+    ) -> Result<Response<proto::GetExpertResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        let expert = ops::get_expert(&self.state, &caller, request.get_ref().expert_id)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::GetExpertResponse {
+            expert: Some(expert),
+        }))
+    }
+
+    async fn list_experts(
+        &self,
+        request: Request<proto::ListExpertsRequest>,
+    ) -> Result<Response<proto::ListExpertsResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        let r = request.into_inner();
+        let field = Some(r.field.trim().to_uppercase()).filter(|f| !f.is_empty());
+        let expert_status = match r.status {
+            0 => None,
+            s => Some(convert::expert_status_from(s).ok_or_else(|| {
+                status(ApiError::invalid_field(
+                    "STATUS_INVALID",
+                    "status",
+                    "专家状态无效",
+                ))
+            })?),
+        };
+        let min_title = match r.min_title {
+            0 => None,
+            t => Some(convert::title_from(t).ok_or_else(|| {
+                status(ApiError::invalid_field(
+                    "TITLE_INVALID",
+                    "min_title",
+                    "职称级别无效",
+                ))
+            })?),
+        };
+        let filter = crate::store::experts::ExpertFilter {
+            field,
+            status: expert_status,
+            min_title,
+            only: None,
+        };
+        let p = r.page.unwrap_or_default();
+        let page = Page::parse(p.page_size, &p.page_token).map_err(status)?;
+        ops::list_experts(&self.state, &caller, filter, page)
+            .await
+            .map(Response::new)
+            .map_err(status)
+    }
+
+    async fn change_expert_status(
+        &self,
+        request: Request<proto::ChangeExpertStatusRequest>,
+    ) -> Result<Response<proto::ChangeExpertStatusResponse>, Status> {
+        let ctx = mutation(
+            &request,
+            "ChangeExpertStatus",
+            &request.get_ref().request_id,
+        )?;
+        let r = request.into_inner();
+        let to = convert::expert_status_from(r.status).ok_or_else(|| {
+            ApiError::invalid_field("STATUS_INVALID", "status", "请选择：入库、考评或退出")
+        });
+        let expert = ops::change_expert_status(
+            &self.state,
+            ctx,
+            r.expert_id,
+            r.expected_version,
+            to,
+            r.reason,
+        )
+        .await
+        .map_err(status)?;
+        Ok(Response::new(proto::ChangeExpertStatusResponse {
+            expert: Some(expert),
+        }))
+    }
+
+    async fn list_expert_status_history(
+        &self,
+        request: Request<proto::ListExpertStatusHistoryRequest>,
+    ) -> Result<Response<proto::ListStatusHistoryResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        let changes = ops::expert_history(&self.state, &caller, request.get_ref().expert_id)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::ListStatusHistoryResponse { changes }))
+    }
+
+    async fn reveal_expert_contact(
+        &self,
+        request: Request<proto::RevealExpertContactRequest>,
+    ) -> Result<Response<proto::RevealExpertContactResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        let r = request.into_inner();
+        ops::reveal_contact(&self.state, &caller, r.expert_id, r.reason)
+            .await
+            .map(Response::new)
+            .map_err(status)
+    }
+
+    async fn get_field_taxonomy(
+        &self,
+        request: Request<proto::GetFieldTaxonomyRequest>,
+    ) -> Result<Response<proto::GetFieldTaxonomyResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        crate::access::expert_scope(&caller, &self.state.region).map_err(status)?;
+        let fields = self
+            .state
+            .taxonomy
+            .fields
+            .iter()
+            .map(|f| proto::Field {
+                code: f.code.clone(),
+                name: f.name.clone(),
+            })
+            .collect();
+        Ok(Response::new(proto::GetFieldTaxonomyResponse { fields }))
+    }
 }

@@ -62,3 +62,39 @@ diesel::allow_tables_to_appear_in_same_query!(
     agency_status_changes,
     agency_violations
 );
+
+diesel::table! {
+    experts (id) {
+        id -> BigInt,
+        name -> Text,
+        id_number_enc -> Binary,
+        id_number_index -> Text,
+        phone_enc -> Binary,
+        id_number_masked -> Text,
+        phone_masked -> Text,
+        birth_date -> Date,
+        title -> Text,
+        years_in_field -> Integer,
+        fields -> Text,
+        affiliation -> Text,
+        details -> Text,
+        status -> Text,
+        version -> BigInt,
+        changed_by -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    expert_status_changes (id) {
+        id -> BigInt,
+        expert_id -> BigInt,
+        from_status -> Text,
+        to_status -> Text,
+        reason -> Text,
+        changed_by -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(experts, expert_status_changes);

@@ -1,6 +1,7 @@
-//! The agency registry over real gRPC, on SQLite and PostgreSQL: admission batches, registration
-//! with validated credit codes, the status lifecycle with history, qualification expiry,
-//! violations, roles and regions.
+//! The agency and expert registry over real gRPC, on SQLite and PostgreSQL: admission batches,
+//! registration with validated credit codes, the status lifecycle with history, qualification
+//! expiry, violations; experts with encrypted personal data, entry rules, audited reveals; roles
+//! and regions.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +32,8 @@ struct App {
 }
 
 async fn spawn(test_db: TestDatabase, today: &'static str) -> App {
-    let mut state = AppState::open(test_db.connect(), DivisionCode::parse(REGION).unwrap())
+    let pii = pbm_server::pii::PiiCipher::from_key(&[7u8; 32]);
+    let mut state = AppState::open(test_db.connect(), DivisionCode::parse(REGION).unwrap(), pii)
         .await
         .unwrap();
     let fixed = NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap();
@@ -543,7 +545,278 @@ async fn lists_mask_contact_phones(db: TestDatabase) {
     assert!(none.agencies.is_empty());
 }
 
+/// A valid 身份证号 for a birth date (GB 11643 check digit).
+fn id_number(birth: &str, seq: &str) -> String {
+    let first17 = format!("140502{birth}{seq}");
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = first17
+        .chars()
+        .zip(W)
+        .map(|(c, w)| c.to_digit(10).unwrap() * w)
+        .sum();
+    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    format!("{first17}{check}")
+}
+
+fn expert_spec(id: &str) -> pb::ExpertSpec {
+    pb::ExpertSpec {
+        name: "张专家".into(),
+        id_number: id.into(),
+        phone: "13900001111".into(),
+        title: pb::TitleLevel::Senior as i32,
+        years_in_field: 15,
+        fields: vec!["LAW".into()],
+        affiliation: "山西某大学".into(),
+        ..Default::default()
+    }
+}
+
+impl App {
+    async fn register_expert(&self, spec: pb::ExpertSpec) -> Result<pb::Expert, tonic::Status> {
+        let r = pb::RegisterExpertRequest {
+            request_id: self.rid(),
+            spec: Some(spec),
+        };
+        Ok(self
+            .client
+            .clone()
+            .register_expert(self.req(&self.finance(), r))
+            .await?
+            .into_inner()
+            .expert
+            .unwrap())
+    }
+}
+
+async fn experts_keep_personal_data_encrypted_and_masked(db: TestDatabase) {
+    let app = spawn(db, "2026-06-01").await;
+    let taxonomy = app
+        .client
+        .clone()
+        .get_field_taxonomy(app.req(&app.finance(), pb::GetFieldTaxonomyRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(taxonomy.fields.len() >= 20);
+    let law = taxonomy
+        .fields
+        .iter()
+        .find(|f| f.name == "法律")
+        .expect("法律 in the taxonomy")
+        .code
+        .clone();
+    let id = id_number("19700315", "123");
+    let mut spec = expert_spec(&id);
+    spec.fields = vec![law];
+    let e = app.register_expert(spec.clone()).await.unwrap();
+    let shown = e.spec.unwrap();
+    assert_eq!(
+        shown.id_number,
+        format!("{}***********{}", &id[..3], &id[14..])
+    );
+    assert_eq!(shown.phone, "139****1111");
+    assert_eq!(e.birth_date, "1970-03-15");
+    assert_eq!(e.status, pb::ExpertStatus::Active as i32);
+
+    // Nothing in clear at rest.
+    let rows = app
+        .state
+        .db
+        .read(|c| pbm_agency::store::experts::list_experts(c, &Default::default(), 0, 10))
+        .await
+        .unwrap()
+        .0;
+    assert!(!String::from_utf8_lossy(&rows[0].id_number_enc).contains(&id[..10]));
+    // One person, one record.
+    let dup = app.register_expert(spec).await.unwrap_err();
+    assert_eq!(
+        (dup.code(), reason(&dup).as_str()),
+        (Code::AlreadyExists, "EXPERT_EXISTS")
+    );
+
+    // The full values: finance only, with a reason, each read audited.
+    let reveal = |token: String, reason: &str| {
+        let mut c = app.client.clone();
+        let r = app.req(
+            &token,
+            pb::RevealExpertContactRequest {
+                expert_id: e.id,
+                reason: reason.into(),
+            },
+        );
+        async move { c.reveal_expert_contact(r).await }
+    };
+    let full = reveal(app.finance(), "通知参加评审")
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (full.id_number.as_str(), full.phone.as_str()),
+        (id.as_str(), "13900001111")
+    );
+    assert_eq!(
+        reveal(app.finance(), " ").await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        reveal(app.token(Role::Auditor, REGION, None), "核查")
+            .await
+            .unwrap_err()
+            .code(),
+        Code::PermissionDenied
+    );
+    let audit = app
+        .state
+        .db
+        .read(move |c| pbm_db::platform::audit_of(c, "expert", &e.id.to_string()))
+        .await
+        .unwrap();
+    let reveals: Vec<&str> = audit
+        .iter()
+        .filter(|a| a.method == "RevealExpertContact")
+        .map(|a| a.outcome.as_str())
+        .collect();
+    assert_eq!(reveals, ["OK", "REASON_REQUIRED", "ROLE_NOT_ALLOWED"]);
+}
+
+async fn experts_must_meet_the_entry_rules(db: TestDatabase) {
+    let app = spawn(db, "2026-06-01").await;
+    let mut junior = expert_spec(&id_number("19800101", "001"));
+    junior.title = pb::TitleLevel::Intermediate as i32;
+    junior.years_in_field = 7;
+    let err = app.register_expert(junior).await.unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::FailedPrecondition, "ENTRY_RULES_NOT_MET")
+    );
+    assert_eq!(fields(&err), ["spec.years_in_field"]);
+    let old = app
+        .register_expert(expert_spec(&id_number("19500101", "002")))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&old), ["spec.id_number"], "over the age cap of 70");
+    let mut bad = expert_spec("110101199003071235");
+    bad.fields = vec!["NOPE".into()];
+    bad.phone = "123".into();
+    let err = app.register_expert(bad).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(fields(&err), ["spec.id_number", "spec.phone"]);
+    let listed = app
+        .client
+        .clone()
+        .list_experts(app.req(&app.finance(), pb::ListExpertsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.page.unwrap().total_size, 0, "nothing was written");
+}
+
+async fn expert_lifecycle_and_roles(db: TestDatabase) {
+    let app = spawn(db, "2026-06-01").await;
+    let e = app
+        .register_expert(expert_spec(&id_number("19750505", "010")))
+        .await
+        .unwrap();
+    let change = |to: pb::ExpertStatus, version: i64| {
+        let mut c = app.client.clone();
+        let r = app.req(
+            &app.finance(),
+            pb::ChangeExpertStatusRequest {
+                request_id: app.rid(),
+                expert_id: e.id,
+                expected_version: version,
+                status: to as i32,
+                reason: "年度考评".into(),
+            },
+        );
+        async move { c.change_expert_status(r).await }
+    };
+    assert_eq!(
+        change(pb::ExpertStatus::UnderReview, 1)
+            .await
+            .unwrap()
+            .into_inner()
+            .expert
+            .unwrap()
+            .status,
+        pb::ExpertStatus::UnderReview as i32
+    );
+    assert_eq!(
+        change(pb::ExpertStatus::Exited, 1)
+            .await
+            .unwrap_err()
+            .code(),
+        Code::Aborted
+    );
+    change(pb::ExpertStatus::Exited, 2).await.unwrap();
+    let after = change(pb::ExpertStatus::Active, 3).await.unwrap_err();
+    assert_eq!(reason(&after), "EXPERT_EXITED");
+    let history = app
+        .client
+        .clone()
+        .list_expert_status_history(app.req(
+            &app.finance(),
+            pb::ListExpertStatusHistoryRequest { expert_id: e.id },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .changes;
+    assert_eq!(
+        history
+            .iter()
+            .map(|c| c.to_status.as_str())
+            .collect::<Vec<_>>(),
+        ["active", "under_review", "exited"]
+    );
+
+    // An expert sees only themself; agencies and departments see no experts.
+    let expert_token = {
+        let now = chrono::Utc::now().timestamp();
+        app.signer.sign(&Claims {
+            sub: "expert".into(),
+            role: Role::Expert,
+            mof_div_code: REGION.into(),
+            unit: None,
+            department: None,
+            agency: None,
+            expert: Some(e.id.to_string()),
+            iat: now,
+            exp: now + 600,
+        })
+    };
+    let get = |token: String, id: i64| {
+        let mut c = app.client.clone();
+        let r = app.req(&token, pb::GetExpertRequest { expert_id: id });
+        async move { c.get_expert(r).await }
+    };
+    assert!(get(expert_token.clone(), e.id).await.is_ok());
+    assert_eq!(
+        get(expert_token, e.id + 1).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    for role in [
+        Role::Agency,
+        Role::Department,
+        Role::BudgetUnit,
+        Role::Public,
+    ] {
+        let err = get(app.token(role, REGION, Some(CODE_A)), e.id)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied, "{role}");
+    }
+    assert!(
+        get(app.token(Role::Auditor, REGION, None), e.id)
+            .await
+            .is_ok()
+    );
+}
+
 pbm_db::backend_tests! {
+    experts_pii => experts_keep_personal_data_encrypted_and_masked;
+    experts_entry => experts_must_meet_the_entry_rules;
+    experts_lifecycle => expert_lifecycle_and_roles;
     lifecycle => registers_and_moves_through_the_lifecycle;
     expiry => qualification_expires_by_itself;
     bad_input => bad_input_is_refused_and_writes_nothing;

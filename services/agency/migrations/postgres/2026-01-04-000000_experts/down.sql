@@ -1,0 +1,2 @@
+DROP TABLE expert_status_changes;
+DROP TABLE experts;

@@ -1,0 +1,197 @@
+//! The expert registry: what an expert record holds, the entry rules (中级 + 8 years or 高级,
+//! age cap — configuration per region in [`PoolRules`]) and the status lifecycle 入库 → 考评 → 退出.
+
+use chrono::NaiveDate;
+
+use super::eligibility::{ExpertFacts, ExpertStatus, TitleLevel, expert_standing};
+use super::ids::{IdNumber, Phone};
+use super::registry::Relation;
+use super::rules::PoolRules;
+use super::taxonomy::FieldTaxonomy;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Employment {
+    pub organization: String,
+    pub position: String,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+/// Lists of an expert record read and written whole (stored as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct ExpertDetails {
+    pub employment: Vec<Employment>,
+    pub relations: Vec<Relation>,
+}
+
+/// What a writer sets. `id_number`/`phone` are `None` on an update that keeps the stored ones.
+#[derive(Debug, Clone)]
+pub struct ExpertSpec {
+    pub name: String,
+    pub id_number: Option<IdNumber>,
+    pub phone: Option<Phone>,
+    pub title: TitleLevel,
+    pub years_in_field: u32,
+    pub fields: Vec<String>,
+    pub affiliation: String,
+    pub details: ExpertDetails,
+}
+
+impl ExpertSpec {
+    /// Field violations (paths under `spec.`).
+    pub fn violations(&self, taxonomy: &FieldTaxonomy) -> Vec<(String, String)> {
+        let mut v = Vec::new();
+        if self.name.trim().is_empty() {
+            v.push(("spec.name".into(), "专家姓名不能为空".into()));
+        }
+        if self.fields.is_empty() {
+            v.push(("spec.fields".into(), "至少选择一个专业领域".into()));
+        }
+        if let Err(unknown) = taxonomy.validate(&self.fields) {
+            v.push((
+                "spec.fields".into(),
+                format!("未知的专业领域：{}", unknown.join("、")),
+            ));
+        }
+        for (i, e) in self.details.employment.iter().enumerate() {
+            if e.organization.trim().is_empty() {
+                v.push((
+                    format!("spec.employment[{i}].organization"),
+                    "工作单位不能为空".into(),
+                ));
+            }
+            if let (Some(f), Some(t)) = (e.from, e.to)
+                && t < f
+            {
+                v.push((
+                    format!("spec.employment[{i}].to"),
+                    "截止日期早于起始日期".into(),
+                ));
+            }
+        }
+        for (i, r) in self.details.relations.iter().enumerate() {
+            if r.party_code.trim().is_empty() {
+                v.push((
+                    format!("spec.relations[{i}].party_code"),
+                    "关联方编码不能为空".into(),
+                ));
+            }
+        }
+        v
+    }
+}
+
+/// Entry rules (DOMAIN.md: 中级 + 8 years, or 高级; age cap 70 by default): the violations that
+/// keep a person out of the pool on `on`.
+pub fn entry_violations(
+    title: TitleLevel,
+    years_in_field: u32,
+    birth_date: NaiveDate,
+    on: NaiveDate,
+    rules: &PoolRules,
+) -> Vec<(String, String)> {
+    let facts = ExpertFacts {
+        id: String::new(),
+        status: ExpertStatus::Active,
+        title,
+        years_in_field,
+        birth_date,
+        fields: Vec::new(),
+        relations: Vec::new(),
+        engagements_this_year: 0,
+        drawn_for_task: false,
+        major_violation_on: None,
+    };
+    expert_standing(&facts, on, rules)
+        .into_iter()
+        .filter_map(|e| {
+            let field = match e.code() {
+                "AGE_OVER_CAP" => "spec.id_number",
+                "TITLE_TOO_LOW" => "spec.title",
+                "YEARS_TOO_FEW" => "spec.years_in_field",
+                _ => return None,
+            };
+            Some((field.to_string(), e.chinese()))
+        })
+        .collect()
+}
+
+/// The status after a change, or why not (reason, message). 退出 is final.
+pub fn transition(
+    current: ExpertStatus,
+    to: ExpertStatus,
+) -> Result<ExpertStatus, (&'static str, String)> {
+    use ExpertStatus::*;
+    match (current, to) {
+        (Exited, _) => Err(("EXPERT_EXITED", "专家已退出专家库，状态不能再变更".into())),
+        (a, b) if a == b => Err((
+            "STATUS_UNCHANGED",
+            format!("专家已是「{}」状态", a.chinese()),
+        )),
+        (Active, UnderReview) | (UnderReview, Active) | (Active | UnderReview, Exited) => Ok(to),
+        (_, _) => Err(("STATUS_TRANSITION_INVALID", "专家状态变更无效".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn entry_needs_intermediate_with_eight_years_or_senior_and_age_under_cap() {
+        let rules = PoolRules::default();
+        let on = d("2026-06-01");
+        assert!(
+            entry_violations(TitleLevel::Intermediate, 8, d("1980-01-01"), on, &rules).is_empty()
+        );
+        assert!(entry_violations(TitleLevel::Senior, 0, d("1980-01-01"), on, &rules).is_empty());
+        let fields = |v: Vec<(String, String)>| v.into_iter().map(|(f, _)| f).collect::<Vec<_>>();
+        assert_eq!(
+            fields(entry_violations(
+                TitleLevel::Intermediate,
+                7,
+                d("1980-01-01"),
+                on,
+                &rules
+            )),
+            ["spec.years_in_field"]
+        );
+        assert_eq!(
+            fields(entry_violations(
+                TitleLevel::Junior,
+                20,
+                d("1980-01-01"),
+                on,
+                &rules
+            )),
+            ["spec.title"]
+        );
+        assert_eq!(
+            fields(entry_violations(
+                TitleLevel::Senior,
+                30,
+                d("1950-01-01"),
+                on,
+                &rules
+            )),
+            ["spec.id_number"]
+        );
+    }
+
+    #[test]
+    fn exit_is_final() {
+        use ExpertStatus::*;
+        assert_eq!(transition(Active, UnderReview).unwrap(), UnderReview);
+        assert_eq!(transition(UnderReview, Active).unwrap(), Active);
+        assert_eq!(transition(UnderReview, Exited).unwrap(), Exited);
+        assert_eq!(transition(Exited, Active).unwrap_err().0, "EXPERT_EXITED");
+        assert_eq!(
+            transition(Active, Active).unwrap_err().0,
+            "STATUS_UNCHANGED"
+        );
+    }
+}

@@ -1,0 +1,209 @@
+//! What do we store? Experts — their 身份证号 and phone only encrypted (with a keyed blind index
+//! of the ID number for uniqueness, and masked forms for lists) — and every status change.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use pbm_db::{AnyConnection, StoreError};
+
+use super::schema::{expert_status_changes as changes, experts};
+use crate::domain::eligibility::{ExpertStatus, TitleLevel};
+use crate::domain::experts::ExpertDetails;
+
+/// A stored expert, personal data still encrypted.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = experts)]
+pub struct ExpertRow {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub name: String,
+    pub id_number_enc: Vec<u8>,
+    pub id_number_index: String,
+    pub phone_enc: Vec<u8>,
+    pub id_number_masked: String,
+    pub phone_masked: String,
+    pub birth_date: NaiveDate,
+    pub title: String,
+    pub years_in_field: i32,
+    pub fields: String,
+    pub affiliation: String,
+    pub details: String,
+    pub status: String,
+    pub version: i64,
+    pub changed_by: String,
+    pub changed_at: NaiveDateTime,
+}
+
+impl ExpertRow {
+    pub fn title(&self) -> Result<TitleLevel, StoreError> {
+        TitleLevel::from_db(&self.title)
+            .ok_or_else(|| StoreError::Other(format!("expert {} title `{}`", self.id, self.title)))
+    }
+
+    pub fn status(&self) -> Result<ExpertStatus, StoreError> {
+        ExpertStatus::from_db(&self.status).ok_or_else(|| {
+            StoreError::Other(format!("expert {} status `{}`", self.id, self.status))
+        })
+    }
+
+    pub fn fields(&self) -> Vec<String> {
+        self.fields
+            .split('|')
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    pub fn details(&self) -> Result<ExpertDetails, StoreError> {
+        serde_json::from_str(&self.details)
+            .map_err(|e| StoreError::Other(format!("expert {} details: {e}", self.id)))
+    }
+}
+
+pub fn join_fields(fields: &[String]) -> String {
+    format!("|{}|", fields.join("|"))
+}
+
+/// Inserts an expert and returns its id.
+pub fn insert_expert(conn: &mut AnyConnection, row: &ExpertRow) -> Result<i64, StoreError> {
+    Ok(match conn {
+        AnyConnection::Postgresql(c) => diesel::insert_into(experts::table)
+            .values(row)
+            .returning(experts::id)
+            .get_result::<i64>(c)?,
+        AnyConnection::Sqlite(c) => {
+            diesel::insert_into(experts::table).values(row).execute(c)?;
+            // Writes are serialised on SQLite: the last row id is ours.
+            diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "last_insert_rowid()",
+            ))
+            .get_result::<i64>(c)?
+        }
+    })
+}
+
+/// Replaces the expert if its version is still `expected`.
+pub fn update_expert(
+    conn: &mut AnyConnection,
+    row: &ExpertRow,
+    expected: i64,
+) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        experts::table
+            .filter(experts::id.eq(row.id))
+            .filter(experts::version.eq(expected)),
+    )
+    .set(row)
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn expert(conn: &mut AnyConnection, id: i64) -> Result<Option<ExpertRow>, StoreError> {
+    Ok(experts::table
+        .filter(experts::id.eq(id))
+        .select(ExpertRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ExpertFilter {
+    pub field: Option<String>,
+    pub status: Option<ExpertStatus>,
+    pub min_title: Option<TitleLevel>,
+    /// An expert caller sees only itself.
+    pub only: Option<i64>,
+}
+
+pub fn list_experts(
+    conn: &mut AnyConnection,
+    f: &ExpertFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<ExpertRow>, i64), StoreError> {
+    let query = || {
+        let mut q = experts::table.into_boxed::<pbm_db::MultiBackend>();
+        if let Some(field) = &f.field {
+            q = q.filter(experts::fields.like(format!("%|{field}|%")));
+        }
+        if let Some(s) = f.status {
+            q = q.filter(experts::status.eq(s.as_db()));
+        }
+        if let Some(min) = f.min_title {
+            let titles: Vec<&str> = TitleLevel::ALL
+                .iter()
+                .filter(|t| **t >= min)
+                .map(|t| t.as_db())
+                .collect();
+            q = q.filter(experts::title.eq_any(titles));
+        }
+        if let Some(id) = f.only {
+            q = q.filter(experts::id.eq(id));
+        }
+        q
+    };
+    let total: i64 = query().count().get_result(conn)?;
+    let rows = query()
+        .order(experts::id.asc())
+        .offset(offset)
+        .limit(limit)
+        .select(ExpertRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpertStatusChange {
+    pub expert_id: i64,
+    pub from_status: String,
+    pub to_status: String,
+    pub reason: String,
+    pub changed_by: String,
+    pub changed_at: NaiveDateTime,
+}
+
+pub fn insert_status_change(
+    conn: &mut AnyConnection,
+    c: &ExpertStatusChange,
+) -> Result<(), StoreError> {
+    diesel::insert_into(changes::table)
+        .values((
+            changes::expert_id.eq(c.expert_id),
+            changes::from_status.eq(&c.from_status),
+            changes::to_status.eq(&c.to_status),
+            changes::reason.eq(&c.reason),
+            changes::changed_by.eq(&c.changed_by),
+            changes::changed_at.eq(c.changed_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn status_history(
+    conn: &mut AnyConnection,
+    expert_id: i64,
+) -> Result<Vec<ExpertStatusChange>, StoreError> {
+    type Row = (i64, String, String, String, String, NaiveDateTime);
+    let rows: Vec<Row> = changes::table
+        .filter(changes::expert_id.eq(expert_id))
+        .order(changes::id.asc())
+        .select((
+            changes::expert_id,
+            changes::from_status,
+            changes::to_status,
+            changes::reason,
+            changes::changed_by,
+            changes::changed_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ExpertStatusChange {
+            expert_id: r.0,
+            from_status: r.1,
+            to_status: r.2,
+            reason: r.3,
+            changed_by: r.4,
+            changed_at: r.5,
+        })
+        .collect())
+}
