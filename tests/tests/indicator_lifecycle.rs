@@ -26,7 +26,9 @@ const REGION: &str = "140525";
 
 async fn deploy(db: TestDatabase) -> Deployment {
     let data_dir = tempfile::tempdir().unwrap();
-    let redis_url = std::env::var("PBM_TEST_REDIS_URL").ok().filter(|u| !u.is_empty());
+    let redis_url = std::env::var("PBM_TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
     let args = ServerArgs {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.path().to_owned(),
@@ -44,12 +46,25 @@ async fn deploy(db: TestDatabase) -> Deployment {
     let state = pbm_indicator::open(&args).await.unwrap();
     let bus = pbm_events::InProcessBus::default();
     let events = bus.subscribe();
-    pbm_events::spawn_relay(state.db.clone(), args.redis_url.as_deref(), &bus).await.unwrap();
+    pbm_events::spawn_relay(state.db.clone(), args.redis_url.as_deref(), &bus)
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind(args.listen).await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let options = args.serve_options(vec![pbm_indicator::HEALTH_NAME]).unwrap();
-    tokio::spawn(pbm_server::serve(listener, pbm_indicator::router(state), options, std::future::pending()));
-    let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
+    let options = args
+        .serve_options(vec![pbm_indicator::HEALTH_NAME])
+        .unwrap();
+    tokio::spawn(pbm_server::serve(
+        listener,
+        pbm_indicator::router(state),
+        options,
+        std::future::pending(),
+    ));
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
     Deployment {
         client: IndicatorServiceClient::new(channel),
         data_dir,
@@ -81,7 +96,8 @@ impl Deployment {
 
 fn req<T>(token: &str, msg: T) -> tonic::Request<T> {
     let mut r = tonic::Request::new(msg);
-    r.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
     r
 }
 
@@ -106,35 +122,60 @@ async fn library_changes_while_goals_keep_their_version(db: TestDatabase) {
     let department = d.token(Role::Department, Some("D01"), None);
     let unit = d.token(Role::BudgetUnit, Some("D01"), Some("D01001"));
     // Unique per run: the Redis stream outlives the test databases.
-    let code = format!("D01-{}-{}-{}", d.backend, std::process::id(), chrono::Utc::now().timestamp_millis());
+    let code = format!(
+        "D01-{}-{}-{}",
+        d.backend,
+        std::process::id(),
+        chrono::Utc::now().timestamp_millis()
+    );
 
     // The newer national guide's frame for 2027, beside the seeded 2026 default.
     let frame = d
         .client
-        .create_frame(req(&finance, pb::CreateFrameRequest {
-            request_id: "frame-2027".into(),
-            fiscal_year: 2027,
-            template: pb::FrameTemplate::CostFirstLevel as i32,
-            ..Default::default()
-        }))
+        .create_frame(req(
+            &finance,
+            pb::CreateFrameRequest {
+                request_id: "frame-2027".into(),
+                fiscal_year: 2027,
+                template: pb::FrameTemplate::CostFirstLevel as i32,
+                ..Default::default()
+            },
+        ))
         .await
         .unwrap()
         .into_inner()
         .frame
         .unwrap();
-    assert!(frame.nodes.iter().any(|n| n.code == "4" && n.name == "成本指标" && n.level == 1));
-    let frames = d.client.list_frames(req(&unit, pb::ListFramesRequest {})).await.unwrap().into_inner().frames;
-    assert_eq!(frames.iter().map(|f| f.fiscal_year).collect::<Vec<_>>(), vec![2026, 2027]);
+    assert!(
+        frame
+            .nodes
+            .iter()
+            .any(|n| n.code == "4" && n.name == "成本指标" && n.level == 1)
+    );
+    let frames = d
+        .client
+        .list_frames(req(&unit, pb::ListFramesRequest {}))
+        .await
+        .unwrap()
+        .into_inner()
+        .frames;
+    assert_eq!(
+        frames.iter().map(|f| f.fiscal_year).collect::<Vec<_>>(),
+        vec![2026, 2027]
+    );
 
     // A department proposes a 个性 cost indicator; finance approves it.
     let proposal = d
         .client
-        .propose_indicator(req(&department, pb::ProposeIndicatorRequest {
-            request_id: "p-1".into(),
-            code: code.clone(),
-            spec: Some(cost_spec("建设项目单位造价")),
-            reason: "本部门基建项目需要成本控制指标".into(),
-        }))
+        .propose_indicator(req(
+            &department,
+            pb::ProposeIndicatorRequest {
+                request_id: "p-1".into(),
+                code: code.clone(),
+                spec: Some(cost_spec("建设项目单位造价")),
+                reason: "本部门基建项目需要成本控制指标".into(),
+            },
+        ))
         .await
         .unwrap()
         .into_inner()
@@ -142,26 +183,41 @@ async fn library_changes_while_goals_keep_their_version(db: TestDatabase) {
         .unwrap();
     let decided = d
         .client
-        .decide_proposal(req(&finance, pb::DecideProposalRequest {
-            request_id: "d-1".into(),
-            proposal_id: proposal.id,
-            expected_version: proposal.version,
-            approve: true,
-            comment: "同意".into(),
-        }))
+        .decide_proposal(req(
+            &finance,
+            pb::DecideProposalRequest {
+                request_id: "d-1".into(),
+                proposal_id: proposal.id,
+                expected_version: proposal.version,
+                approve: true,
+                comment: "同意".into(),
+            },
+        ))
         .await
         .unwrap()
         .into_inner();
     let created = decided.indicator.unwrap();
-    assert_eq!((created.version, created.level1_name.as_str()), (1, "成本指标"));
+    assert_eq!(
+        (created.version, created.level1_name.as_str()),
+        (1, "成本指标")
+    );
     assert_eq!(created.spec.as_ref().unwrap().owner_department, "D01");
 
     // A unit's goal pins version 1.
     let resolve = |version| pb::ResolveIndicatorsRequest {
         fiscal_year: 2027,
-        refs: vec![pb::IndicatorRef { code: code.clone(), version }],
+        refs: vec![pb::IndicatorRef {
+            code: code.clone(),
+            version,
+        }],
     };
-    let pinned = d.client.resolve_indicators(req(&unit, resolve(0))).await.unwrap().into_inner().indicators;
+    let pinned = d
+        .client
+        .resolve_indicators(req(&unit, resolve(0)))
+        .await
+        .unwrap()
+        .into_inner()
+        .indicators;
     assert_eq!(pinned[0].version, 1);
 
     // Finance adjusts the library (动态调整): version 2; the pinned version stays readable.
@@ -169,13 +225,16 @@ async fn library_changes_while_goals_keep_their_version(db: TestDatabase) {
     spec.owner_department = "D01".into();
     let updated = d
         .client
-        .update_indicator(req(&finance, pb::UpdateIndicatorRequest {
-            request_id: "u-1".into(),
-            code: code.clone(),
-            expected_version: 1,
-            spec: Some(spec),
-            change_note: "口径调整".into(),
-        }))
+        .update_indicator(req(
+            &finance,
+            pb::UpdateIndicatorRequest {
+                request_id: "u-1".into(),
+                code: code.clone(),
+                expected_version: 1,
+                spec: Some(spec),
+                change_note: "口径调整".into(),
+            },
+        ))
         .await
         .unwrap()
         .into_inner()
@@ -184,7 +243,13 @@ async fn library_changes_while_goals_keep_their_version(db: TestDatabase) {
     assert_eq!(updated.version, 2);
     let v1 = d
         .client
-        .get_indicator(req(&unit, pb::GetIndicatorRequest { code: code.clone(), version: 1 }))
+        .get_indicator(req(
+            &unit,
+            pb::GetIndicatorRequest {
+                code: code.clone(),
+                version: 1,
+            },
+        ))
         .await
         .unwrap()
         .into_inner()
@@ -194,20 +259,38 @@ async fn library_changes_while_goals_keep_their_version(db: TestDatabase) {
 
     // Disabled: no new declaration may use it, whatever the version.
     d.client
-        .set_indicator_status(req(&finance, pb::SetIndicatorStatusRequest {
-            request_id: "s-1".into(),
-            code: code.clone(),
-            expected_version: 2,
-            status: pb::IndicatorStatus::Disabled as i32,
-            reason: "指标合并".into(),
-        }))
+        .set_indicator_status(req(
+            &finance,
+            pb::SetIndicatorStatusRequest {
+                request_id: "s-1".into(),
+                code: code.clone(),
+                expected_version: 2,
+                status: pb::IndicatorStatus::Disabled as i32,
+                reason: "指标合并".into(),
+            },
+        ))
         .await
         .unwrap();
-    let refused = d.client.resolve_indicators(req(&unit, resolve(0))).await.unwrap_err();
+    let refused = d
+        .client
+        .resolve_indicators(req(&unit, resolve(0)))
+        .await
+        .unwrap_err();
     assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
-    assert_eq!(refused.get_details_error_info().unwrap().reason, "INDICATOR_UNUSABLE");
-    let refused_pinned = d.client.resolve_indicators(req(&unit, resolve(1))).await.unwrap_err();
-    assert_eq!(refused_pinned.code(), tonic::Code::FailedPrecondition, "a pinned old version of a disabled indicator");
+    assert_eq!(
+        refused.get_details_error_info().unwrap().reason,
+        "INDICATOR_UNUSABLE"
+    );
+    let refused_pinned = d
+        .client
+        .resolve_indicators(req(&unit, resolve(1)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused_pinned.code(),
+        tonic::Code::FailedPrecondition,
+        "a pinned old version of a disabled indicator"
+    );
 
     // Every version was announced to other services, once each.
     let versions = announced_versions(&mut d, &code, 3).await;
@@ -222,8 +305,13 @@ async fn announced_versions(d: &mut Deployment, code: &str, expected: usize) -> 
         if let Some((url, key)) = &d.redis_topic_key {
             let client = redis::Client::open(url.as_str()).unwrap();
             let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-            let entries: redis::streams::StreamRangeReply =
-                redis::cmd("XRANGE").arg(key).arg("-").arg("+").query_async(&mut conn).await.unwrap();
+            let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+                .arg(key)
+                .arg("-")
+                .arg("+")
+                .query_async(&mut conn)
+                .await
+                .unwrap();
             seen = entries
                 .ids
                 .iter()
@@ -231,7 +319,8 @@ async fn announced_versions(d: &mut Deployment, code: &str, expected: usize) -> 
                 .filter_map(|e| e.get::<String>("payload"))
                 .map(|p| version_of(&p))
                 .collect();
-        } else if let Ok(Ok(event)) = tokio::time::timeout(Duration::from_millis(200), d.events.recv()).await
+        } else if let Ok(Ok(event)) =
+            tokio::time::timeout(Duration::from_millis(200), d.events.recv()).await
             && event.entity_id == code
         {
             seen.push(version_of(&event.payload));
@@ -246,7 +335,13 @@ async fn announced_versions(d: &mut Deployment, code: &str, expected: usize) -> 
 fn version_of(payload: &str) -> i64 {
     let marker = "\"version\":";
     let start = payload.find(marker).expect("version in payload") + marker.len();
-    payload[start..].split([',', '}']).next().unwrap().trim().parse().unwrap()
+    payload[start..]
+        .split([',', '}'])
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 pbm_db::backend_tests! {

@@ -29,7 +29,12 @@ struct Inner {
 
 impl AuthLayer {
     pub fn new(verifier: impl TokenVerifier) -> Self {
-        Self { inner: Arc::new(Inner { verifier: Box::new(verifier), cache: RwLock::new(HashMap::new()) }) }
+        Self {
+            inner: Arc::new(Inner {
+                verifier: Box::new(verifier),
+                cache: RwLock::new(HashMap::new()),
+            }),
+        }
     }
 
     /// Returns the caller of a request with these headers, or the reason it is refused.
@@ -40,11 +45,19 @@ impl AuthLayer {
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .ok_or_else(|| unauthenticated("authorization 头格式应为 `Bearer <token>`"))?;
         let now = chrono::Utc::now().timestamp();
-        if let Some((caller, exp)) = self.inner.cache.read().unwrap_or_else(|p| p.into_inner()).get(token)
+        if let Some((caller, exp)) = self
+            .inner
+            .cache
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(token)
             && *exp > now
         {
             return Ok(caller.clone());
@@ -54,7 +67,9 @@ impl AuthLayer {
             unauthenticated(&format!("令牌无效: {e}"))
         })?;
         let exp = claims.exp;
-        let caller = claims.into_caller().map_err(|e| unauthenticated(&format!("令牌无效: {e}")))?;
+        let caller = claims
+            .into_caller()
+            .map_err(|e| unauthenticated(&format!("令牌无效: {e}")))?;
         let mut cache = self.inner.cache.write().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= CACHE_CAPACITY {
             cache.retain(|_, (_, e)| *e > now);
@@ -80,7 +95,10 @@ impl<S> Layer<S> for AuthLayer {
     type Service = Auth<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Auth { inner, layer: self.clone() }
+        Auth {
+            inner,
+            layer: self.clone(),
+        }
     }
 }
 
@@ -99,7 +117,9 @@ where
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -155,7 +175,9 @@ mod tests {
             exp: now + 60,
         });
         for _ in 0..2 {
-            let caller = layer.authenticate(&headers(&format!("Bearer {token}"))).unwrap();
+            let caller = layer
+                .authenticate(&headers(&format!("Bearer {token}")))
+                .unwrap();
             assert_eq!(caller.role, Role::BudgetUnit);
             assert_eq!(caller.unit.as_deref(), Some("101001"));
             assert!(caller.authenticated);
@@ -177,7 +199,11 @@ mod tests {
     #[test]
     fn health_and_reflection_are_open() {
         assert!(is_open_path("/grpc.health.v1.Health/Check"));
-        assert!(is_open_path("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"));
-        assert!(!is_open_path("/pbm.indicator.v1.IndicatorService/GetIndicator"));
+        assert!(is_open_path(
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
+        ));
+        assert!(!is_open_path(
+            "/pbm.indicator.v1.IndicatorService/GetIndicator"
+        ));
     }
 }

@@ -32,7 +32,8 @@ pub struct Claims {
 
 impl Claims {
     pub fn into_caller(self) -> Result<Caller, TokenError> {
-        let mof_div_code = DivisionCode::parse(&self.mof_div_code).map_err(|_| TokenError::Malformed)?;
+        let mof_div_code =
+            DivisionCode::parse(&self.mof_div_code).map_err(|_| TokenError::Malformed)?;
         Ok(Caller {
             subject: self.sub,
             role: self.role,
@@ -80,7 +81,10 @@ pub struct TokenSigner {
 
 impl TokenSigner {
     pub fn new(kid: impl Into<String>, key: SigningKey) -> Self {
-        Self { kid: kid.into(), key }
+        Self {
+            kid: kid.into(),
+            key,
+        }
     }
 
     pub fn kid(&self) -> &str {
@@ -92,12 +96,20 @@ impl TokenSigner {
     }
 
     pub fn sign(&self, claims: &Claims) -> String {
-        let header = Header { alg: "EdDSA".into(), typ: "JWT".into(), kid: self.kid.clone() };
-        let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("header serialises"));
+        let header = Header {
+            alg: "EdDSA".into(),
+            typ: "JWT".into(),
+            kid: self.kid.clone(),
+        };
+        let header =
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("header serialises"));
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialise"));
         let signing_input = format!("{header}.{payload}");
         let signature = self.key.sign(signing_input.as_bytes());
-        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+        format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature.to_bytes())
+        )
     }
 }
 
@@ -136,13 +148,18 @@ impl Ed25519Verifier {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (kid, key) = line.split_once('=').ok_or_else(|| format!("line {}: expected kid=key", n + 1))?;
+            let (kid, key) = line
+                .split_once('=')
+                .ok_or_else(|| format!("line {}: expected kid=key", n + 1))?;
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(key.trim())
                 .or_else(|_| URL_SAFE_NO_PAD.decode(key.trim()))
                 .map_err(|e| format!("line {}: {e}", n + 1))?;
-            let bytes: [u8; 32] = bytes.try_into().map_err(|_| format!("line {}: key must be 32 bytes", n + 1))?;
-            let key = VerifyingKey::from_bytes(&bytes).map_err(|e| format!("line {}: {e}", n + 1))?;
+            let bytes: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| format!("line {}: key must be 32 bytes", n + 1))?;
+            let key =
+                VerifyingKey::from_bytes(&bytes).map_err(|e| format!("line {}: {e}", n + 1))?;
             verifier = verifier.with_key(kid.trim(), key);
         }
         Ok(verifier)
@@ -152,7 +169,8 @@ impl Ed25519Verifier {
 impl TokenVerifier for Ed25519Verifier {
     fn verify(&self, token: &str, now_unix: i64) -> Result<Claims, TokenError> {
         let mut parts = token.split('.');
-        let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(TokenError::Malformed);
         };
@@ -167,15 +185,21 @@ impl TokenVerifier for Ed25519Verifier {
         if self.refuse_kids.contains(&header.kid) {
             return Err(TokenError::DevelopmentKeyRefused);
         }
-        let key = self.keys.get(&header.kid).ok_or_else(|| TokenError::UnknownKey(header.kid.clone()))?;
+        let key = self
+            .keys
+            .get(&header.kid)
+            .ok_or_else(|| TokenError::UnknownKey(header.kid.clone()))?;
         let signature: [u8; 64] = URL_SAFE_NO_PAD
             .decode(signature)
             .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or(TokenError::Malformed)?;
         let signing_input_len = token.len() - token.rsplit('.').next().map_or(0, str::len) - 1;
-        key.verify(&token.as_bytes()[..signing_input_len], &Signature::from_bytes(&signature))
-            .map_err(|_| TokenError::BadSignature)?;
+        key.verify(
+            &token.as_bytes()[..signing_input_len],
+            &Signature::from_bytes(&signature),
+        )
+        .map_err(|_| TokenError::BadSignature)?;
         let claims: Claims = URL_SAFE_NO_PAD
             .decode(payload)
             .ok()
@@ -231,15 +255,23 @@ mod tests {
         let tampered = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
         assert_eq!(v.verify(&tampered, 50), Err(TokenError::BadSignature));
         let other = TokenSigner::new("k2", SigningKey::from_bytes(&[9u8; 32])).sign(&claims(100));
-        assert_eq!(v.verify(&other, 50), Err(TokenError::UnknownKey("k2".into())));
+        assert_eq!(
+            v.verify(&other, 50),
+            Err(TokenError::UnknownKey("k2".into()))
+        );
         assert_eq!(v.verify("not-a-token", 50), Err(TokenError::Malformed));
     }
 
     #[test]
     fn refused_key_ids_never_verify() {
         let s = TokenSigner::new("dev", SigningKey::from_bytes(&[7u8; 32]));
-        let v = Ed25519Verifier::new().with_key("dev", s.verifying_key()).refusing("dev");
-        assert_eq!(v.verify(&s.sign(&claims(100)), 50), Err(TokenError::DevelopmentKeyRefused));
+        let v = Ed25519Verifier::new()
+            .with_key("dev", s.verifying_key())
+            .refusing("dev");
+        assert_eq!(
+            v.verify(&s.sign(&claims(100)), 50),
+            Err(TokenError::DevelopmentKeyRefused)
+        );
     }
 
     #[test]

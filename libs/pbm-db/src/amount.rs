@@ -20,7 +20,9 @@ use crate::MultiBackend;
 pub mod sql_types {
     /// Exact decimal: PostgreSQL `NUMERIC`, SQLite `TEXT`. Not called `Money`, which diesel
     /// already uses for PostgreSQL's MONEY type (STACK.md D4).
-    #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId, Clone, Copy, Debug, Default)]
+    #[derive(
+        diesel::sql_types::SqlType, diesel::query_builder::QueryId, Clone, Copy, Debug, Default,
+    )]
     #[diesel(postgres_type(oid = 1700, array_oid = 1231))]
     #[diesel(sqlite_type(name = "Text"))]
     pub struct Amount;
@@ -58,7 +60,11 @@ impl FromSql<Amount, Sqlite> for Money {
             Some(SqliteType::Long) => Ok(Money(Decimal::from(value.read_long()))),
             Some(SqliteType::Double) => {
                 // Only reachable if a row was written outside PBM; refuse rather than guess.
-                Err(format!("inexact REAL value {} in a decimal column", value.read_double()).into())
+                Err(format!(
+                    "inexact REAL value {} in a decimal column",
+                    value.read_double()
+                )
+                .into())
             }
             _ => Ok(Money(Decimal::from_str(value.read_text())?)),
         }

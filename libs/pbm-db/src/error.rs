@@ -25,13 +25,19 @@ impl From<DieselError> for StoreError {
         match err {
             DieselError::NotFound => StoreError::NotFound,
             DieselError::DatabaseError(kind, info) => {
-                let detail = info.constraint_name().map_or_else(|| info.message().to_owned(), str::to_owned);
+                let detail = info
+                    .constraint_name()
+                    .map_or_else(|| info.message().to_owned(), str::to_owned);
                 match kind {
                     DatabaseErrorKind::UniqueViolation => StoreError::UniqueViolation(detail),
-                    DatabaseErrorKind::ForeignKeyViolation => StoreError::ForeignKeyViolation(detail),
+                    DatabaseErrorKind::ForeignKeyViolation => {
+                        StoreError::ForeignKeyViolation(detail)
+                    }
                     DatabaseErrorKind::SerializationFailure => StoreError::Conflict(detail),
                     DatabaseErrorKind::ClosedConnection => StoreError::Unavailable(detail),
-                    _ if info.message().contains("database is locked") => StoreError::Conflict(detail),
+                    _ if info.message().contains("database is locked") => {
+                        StoreError::Conflict(detail)
+                    }
                     _ => StoreError::Other(info.message().to_owned()),
                 }
             }

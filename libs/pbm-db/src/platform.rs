@@ -79,8 +79,13 @@ pub fn find_idempotency(
         .map_err(StoreError::from)
 }
 
-pub fn insert_idempotency(conn: &mut AnyConnection, record: &IdempotencyRecord) -> Result<(), StoreError> {
-    diesel::insert_into(pbm_idempotency::table).values(record).execute(conn)?;
+pub fn insert_idempotency(
+    conn: &mut AnyConnection,
+    record: &IdempotencyRecord,
+) -> Result<(), StoreError> {
+    diesel::insert_into(pbm_idempotency::table)
+        .values(record)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -120,7 +125,9 @@ pub struct AuditRecord {
 }
 
 pub fn insert_audit(conn: &mut AnyConnection, entry: &AuditEntry) -> Result<(), StoreError> {
-    diesel::insert_into(pbm_audit_log::table).values(entry).execute(conn)?;
+    diesel::insert_into(pbm_audit_log::table)
+        .values(entry)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -140,7 +147,10 @@ pub fn audit_of(
 }
 
 /// Every audit line written for one request id, oldest first.
-pub fn audit_of_request(conn: &mut AnyConnection, request_id: &str) -> Result<Vec<AuditRecord>, StoreError> {
+pub fn audit_of_request(
+    conn: &mut AnyConnection,
+    request_id: &str,
+) -> Result<Vec<AuditRecord>, StoreError> {
     pbm_audit_log::table
         .filter(pbm_audit_log::request_id.eq(request_id))
         .order(pbm_audit_log::id.asc())
@@ -173,12 +183,17 @@ pub struct OutboxEvent {
 }
 
 pub fn insert_outbox(conn: &mut AnyConnection, event: &NewOutboxEvent) -> Result<(), StoreError> {
-    diesel::insert_into(pbm_outbox::table).values(event).execute(conn)?;
+    diesel::insert_into(pbm_outbox::table)
+        .values(event)
+        .execute(conn)?;
     Ok(())
 }
 
 /// Oldest unpublished events first.
-pub fn unpublished_outbox(conn: &mut AnyConnection, limit: i64) -> Result<Vec<OutboxEvent>, StoreError> {
+pub fn unpublished_outbox(
+    conn: &mut AnyConnection,
+    limit: i64,
+) -> Result<Vec<OutboxEvent>, StoreError> {
     pbm_outbox::table
         .filter(pbm_outbox::published_at.is_null())
         .order(pbm_outbox::id.asc())
@@ -188,7 +203,11 @@ pub fn unpublished_outbox(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Ou
         .map_err(StoreError::from)
 }
 
-pub fn mark_outbox_published(conn: &mut AnyConnection, ids: &[i64], at: NaiveDateTime) -> Result<(), StoreError> {
+pub fn mark_outbox_published(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
     diesel::update(pbm_outbox::table.filter(pbm_outbox::id.eq_any(ids)))
         .set(pbm_outbox::published_at.eq(Some(at)))
         .execute(conn)?;

@@ -44,7 +44,9 @@ pub struct Migrations {
 struct ByRef<'a>(&'a EmbeddedMigrations);
 
 impl<DB: diesel::backend::Backend> diesel::migration::MigrationSource<DB> for ByRef<'_> {
-    fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn diesel::migration::Migration<DB>>>> {
+    fn migrations(
+        &self,
+    ) -> diesel::migration::Result<Vec<Box<dyn diesel::migration::Migration<DB>>>> {
         diesel::migration::MigrationSource::<DB>::migrations(self.0)
     }
 }
@@ -68,7 +70,10 @@ impl DbOptions {
             // One writer at a time anyway; a few readers run beside it in WAL mode.
             Backend::Sqlite => 8,
         };
-        Self { max_connections, connect_timeout: Duration::from_secs(5) }
+        Self {
+            max_connections,
+            connect_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -104,7 +109,10 @@ impl ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
-        diesel::sql_query("SELECT 1").execute(conn).map(|_| ()).map_err(StoreError::from)
+        diesel::sql_query("SELECT 1")
+            .execute(conn)
+            .map(|_| ())
+            .map_err(StoreError::from)
     }
 
     fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
@@ -124,7 +132,9 @@ pub struct Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("backend", &self.backend).finish()
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish()
     }
 }
 
@@ -132,14 +142,21 @@ impl Db {
     /// Connects to `url`: a `postgres://` URL or a SQLite file path (created if missing).
     pub fn connect(url: &str, options: &DbOptions) -> Result<Db, StoreError> {
         let backend = Backend::of_url(url);
-        let manager = Manager { url: url.to_owned(), backend };
+        let manager = Manager {
+            url: url.to_owned(),
+            backend,
+        };
         let pool = Pool::builder()
             .max_size(options.max_connections)
             .min_idle(Some(1))
             .connection_timeout(options.connect_timeout)
             .build(manager)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(Db { pool, backend, sqlite_writer: Arc::new(Mutex::new(())) })
+        Ok(Db {
+            pool,
+            backend,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -147,7 +164,9 @@ impl Db {
     }
 
     fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
-        self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))
+        self.pool
+            .get()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
     /// Applies pending migrations of every set, in order. On PostgreSQL an advisory lock keeps
@@ -157,8 +176,12 @@ impl Db {
         let run = |conn: &mut AnyConnection| -> Result<(), StoreError> {
             for set in sets {
                 let result = match conn {
-                    AnyConnection::Postgresql(c) => c.run_pending_migrations(ByRef(&set.postgres)).map(drop),
-                    AnyConnection::Sqlite(c) => c.run_pending_migrations(ByRef(&set.sqlite)).map(drop),
+                    AnyConnection::Postgresql(c) => {
+                        c.run_pending_migrations(ByRef(&set.postgres)).map(drop)
+                    }
+                    AnyConnection::Sqlite(c) => {
+                        c.run_pending_migrations(ByRef(&set.sqlite)).map(drop)
+                    }
                 };
                 result.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
             }

@@ -24,17 +24,31 @@ impl TestDatabase {
     /// connection, STACK.md D7).
     pub fn sqlite() -> TestDatabase {
         let dir = tempfile::tempdir().expect("temp dir for a test database");
-        let url = dir.path().join("test.sqlite3").to_string_lossy().into_owned();
-        TestDatabase { url, backend: Backend::Sqlite, _dir: Some(dir), postgres: None }
+        let url = dir
+            .path()
+            .join("test.sqlite3")
+            .to_string_lossy()
+            .into_owned();
+        TestDatabase {
+            url,
+            backend: Backend::Sqlite,
+            _dir: Some(dir),
+            postgres: None,
+        }
     }
 
     /// A new PostgreSQL database, or `None` when PostgreSQL is not configured and not required.
     pub fn postgres() -> Option<TestDatabase> {
-        let Some(admin_url) = std::env::var(TEST_DATABASE_URL).ok().filter(|u| !u.is_empty()) else {
+        let Some(admin_url) = std::env::var(TEST_DATABASE_URL)
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
             if std::env::var(REQUIRE_POSTGRES).is_ok_and(|v| v == "1") {
                 panic!("{TEST_DATABASE_URL} must be set when {REQUIRE_POSTGRES}=1");
             }
-            eprintln!("note: {TEST_DATABASE_URL} not set; PostgreSQL variant not run (scripts/test-all.sh runs it)");
+            eprintln!(
+                "note: {TEST_DATABASE_URL} not set; PostgreSQL variant not run (scripts/test-all.sh runs it)"
+            );
             return None;
         };
         let name = format!("pbm_t_{:016x}", rand::thread_rng().r#gen::<u64>());
@@ -44,7 +58,12 @@ impl TestDatabase {
             .execute(&mut admin)
             .expect("create test database");
         let url = replace_database(&admin_url, &name);
-        Some(TestDatabase { url, backend: Backend::Postgres, _dir: None, postgres: Some((admin_url, name)) })
+        Some(TestDatabase {
+            url,
+            backend: Backend::Postgres,
+            _dir: None,
+            postgres: Some((admin_url, name)),
+        })
     }
 
     pub fn url(&self) -> &str {
@@ -57,7 +76,8 @@ impl TestDatabase {
 
     /// A pool on this database (not migrated).
     pub fn connect(&self) -> Db {
-        Db::connect(&self.url, &DbOptions::for_backend(self.backend)).expect("connect to test database")
+        Db::connect(&self.url, &DbOptions::for_backend(self.backend))
+            .expect("connect to test database")
     }
 }
 
@@ -66,16 +86,21 @@ impl Drop for TestDatabase {
         if let Some((admin_url, name)) = &self.postgres
             && let Ok(mut admin) = PgConnection::establish(admin_url)
         {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin);
         }
     }
 }
 
 /// Replaces the database name in a PostgreSQL URL, keeping any query string.
 fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
     let mut out = format!("{}/{name}", &base[..path_start]);
     if let Some(q) = query {
         out.push('?');
@@ -113,8 +138,17 @@ mod tests {
 
     #[test]
     fn replaces_database_name() {
-        assert_eq!(replace_database("postgres://u@h:1/pbm_test", "x"), "postgres://u@h:1/x");
-        assert_eq!(replace_database("postgres://u@h:1/pbm_test?sslmode=disable", "x"), "postgres://u@h:1/x?sslmode=disable");
-        assert_eq!(replace_database("postgres://u@h:1", "x"), "postgres://u@h:1/x");
+        assert_eq!(
+            replace_database("postgres://u@h:1/pbm_test", "x"),
+            "postgres://u@h:1/x"
+        );
+        assert_eq!(
+            replace_database("postgres://u@h:1/pbm_test?sslmode=disable", "x"),
+            "postgres://u@h:1/x?sslmode=disable"
+        );
+        assert_eq!(
+            replace_database("postgres://u@h:1", "x"),
+            "postgres://u@h:1/x"
+        );
     }
 }

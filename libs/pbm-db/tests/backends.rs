@@ -16,17 +16,24 @@ diesel::table! {
 }
 
 fn create_ledger(conn: &mut AnyConnection) -> Result<(), StoreError> {
-    diesel::sql_query("CREATE TABLE ledger (id INTEGER PRIMARY KEY, amount NUMERIC(20,4))").execute(conn)?;
+    diesel::sql_query("CREATE TABLE ledger (id INTEGER PRIMARY KEY, amount NUMERIC(20,4))")
+        .execute(conn)?;
     Ok(())
 }
 
 async fn decimals_round_trip_exactly(test_db: TestDatabase) {
     let db = test_db.connect();
     db.migrate(&[&pbm_db::PLATFORM_MIGRATIONS]).await.unwrap();
-    let values = [dec!(0.1), dec!(0.2), dec!(12345678901234.5678), dec!(-0.0001)];
+    let values = [
+        dec!(0.1),
+        dec!(0.2),
+        dec!(12345678901234.5678),
+        dec!(-0.0001),
+    ];
     db.write(move |c| -> Result<(), StoreError> {
         if matches!(c, AnyConnection::Sqlite(_)) {
-            diesel::sql_query("CREATE TABLE ledger (id INTEGER PRIMARY KEY, amount TEXT)").execute(c)?;
+            diesel::sql_query("CREATE TABLE ledger (id INTEGER PRIMARY KEY, amount TEXT)")
+                .execute(c)?;
         } else {
             create_ledger(c)?;
         }
@@ -40,7 +47,13 @@ async fn decimals_round_trip_exactly(test_db: TestDatabase) {
     .await
     .unwrap();
     let read: Vec<Money> = db
-        .read(|c| ledger::table.order(ledger::id).select(ledger::amount).load(c).map_err(StoreError::from))
+        .read(|c| {
+            ledger::table
+                .order(ledger::id)
+                .select(ledger::amount)
+                .load(c)
+                .map_err(StoreError::from)
+        })
         .await
         .unwrap();
     let sum: rust_decimal::Decimal = read.iter().map(|m| m.0).sum();
@@ -82,10 +95,19 @@ async fn failed_transaction_writes_nothing(test_db: TestDatabase) {
             Ok(())
         })
         .await;
-    assert!(matches!(result, Err(StoreError::UniqueViolation(_))), "{result:?}");
-    let audit = db.read(|c| platform::audit_of(c, "thing", "1")).await.unwrap();
+    assert!(
+        matches!(result, Err(StoreError::UniqueViolation(_))),
+        "{result:?}"
+    );
+    let audit = db
+        .read(|c| platform::audit_of(c, "thing", "1"))
+        .await
+        .unwrap();
     assert!(audit.is_empty(), "rolled back audit rows must not persist");
-    let idem = db.read(|c| platform::find_idempotency(c, "test", "r1")).await.unwrap();
+    let idem = db
+        .read(|c| platform::find_idempotency(c, "test", "r1"))
+        .await
+        .unwrap();
     assert!(idem.is_none());
 }
 

@@ -71,7 +71,10 @@ impl RedisStreams {
     pub async fn connect(url: &str) -> Result<Self, PublishError> {
         let client = redis::Client::open(url)?;
         let conn = redis::aio::ConnectionManager::new(client).await?;
-        Ok(Self { conn, max_len: 100_000 })
+        Ok(Self {
+            conn,
+            max_len: 100_000,
+        })
     }
 }
 
@@ -111,7 +114,9 @@ pub struct InProcessBus {
 
 impl Default for InProcessBus {
     fn default() -> Self {
-        Self { sender: tokio::sync::broadcast::channel(4096).0 }
+        Self {
+            sender: tokio::sync::broadcast::channel(4096).0,
+        }
     }
 }
 
@@ -140,7 +145,11 @@ pub struct Relay<P> {
 
 impl<P: Publisher> Relay<P> {
     pub fn new(db: Db, publisher: P) -> Self {
-        Self { db, publisher, batch: 500 }
+        Self {
+            db,
+            publisher,
+            batch: 500,
+        }
     }
 
     /// Publishes every pending row; returns how many were published.
@@ -148,7 +157,10 @@ impl<P: Publisher> Relay<P> {
         let mut total = 0;
         loop {
             let batch = self.batch;
-            let pending = self.db.read(move |c| platform::unpublished_outbox(c, batch)).await?;
+            let pending = self
+                .db
+                .read(move |c| platform::unpublished_outbox(c, batch))
+                .await?;
             if pending.is_empty() {
                 return Ok(total);
             }
@@ -156,7 +168,9 @@ impl<P: Publisher> Relay<P> {
             self.publisher.publish(&events).await?;
             // Published first, marked second: a crash in between republishes (at least once).
             let ids: Vec<i64> = pending.iter().map(|e| e.id).collect();
-            self.db.write(move |c| platform::mark_outbox_published(c, &ids, pbm_db::now())).await?;
+            self.db
+                .write(move |c| platform::mark_outbox_published(c, &ids, pbm_db::now()))
+                .await?;
             total += events.len();
             if (events.len() as i64) < batch {
                 return Ok(total);
@@ -183,7 +197,11 @@ impl<P: Publisher> Relay<P> {
 
 /// Starts the relay of one service database: to Redis Streams when `redis_url` is given
 /// (distributed), else to `bus` (embedded).
-pub async fn spawn_relay(db: Db, redis_url: Option<&str>, bus: &InProcessBus) -> Result<tokio::task::JoinHandle<()>, PublishError> {
+pub async fn spawn_relay(
+    db: Db,
+    redis_url: Option<&str>,
+    bus: &InProcessBus,
+) -> Result<tokio::task::JoinHandle<()>, PublishError> {
     const EVERY: Duration = Duration::from_millis(500);
     Ok(match redis_url.filter(|u| !u.is_empty()) {
         Some(url) => Relay::new(db, RedisStreams::connect(url).await?).spawn(EVERY),

@@ -4,7 +4,7 @@
 use pbm_db::platform::{self, NewOutboxEvent};
 use pbm_db::testing::TestDatabase;
 use pbm_db::{Db, StoreError};
-use pbm_events::{InProcessBus, Relay, RedisStreams, stream_key};
+use pbm_events::{InProcessBus, RedisStreams, Relay, stream_key};
 
 async fn db_with_events(test_db: &TestDatabase, topic: &str, n: usize) -> Db {
     let db = test_db.connect();
@@ -37,7 +37,9 @@ fn redis_url() -> Option<String> {
             if std::env::var("PBM_REQUIRE_REDIS").is_ok_and(|v| v == "1") {
                 panic!("PBM_TEST_REDIS_URL must be set when PBM_REQUIRE_REDIS=1");
             }
-            eprintln!("note: PBM_TEST_REDIS_URL not set; Redis relay test not run (scripts/test-all.sh runs it)");
+            eprintln!(
+                "note: PBM_TEST_REDIS_URL not set; Redis relay test not run (scripts/test-all.sh runs it)"
+            );
             None
         }
     }
@@ -49,20 +51,36 @@ async fn publishes_to_redis_streams_once(test_db: TestDatabase) {
     let db = db_with_events(&test_db, &topic, 3).await;
     let relay = Relay::new(db.clone(), RedisStreams::connect(&url).await.unwrap());
     assert_eq!(relay.run_once().await.unwrap(), 3);
-    assert_eq!(relay.run_once().await.unwrap(), 0, "published rows are not sent again");
+    assert_eq!(
+        relay.run_once().await.unwrap(),
+        0,
+        "published rows are not sent again"
+    );
 
     let client = redis::Client::open(url.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let entries: redis::streams::StreamRangeReply =
-        redis::cmd("XRANGE").arg(stream_key(&topic)).arg("-").arg("+").query_async(&mut conn).await.unwrap();
+    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(stream_key(&topic))
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(entries.ids.len(), 3);
     let first = &entries.ids[0];
     let entity: String = first.get("entity_id").unwrap();
     let id: String = first.get("id").unwrap();
     assert_eq!(entity, "E0");
     assert!(id.starts_with("pbm.test:"));
-    let _: () = redis::cmd("DEL").arg(stream_key(&topic)).query_async(&mut conn).await.unwrap();
-    let pending = db.read(|c| platform::unpublished_outbox(c, 10)).await.unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(stream_key(&topic))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let pending = db
+        .read(|c| platform::unpublished_outbox(c, 10))
+        .await
+        .unwrap();
     assert!(pending.is_empty());
 }
 

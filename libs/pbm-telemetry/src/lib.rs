@@ -35,7 +35,10 @@ impl Drop for TelemetryGuard {
 }
 
 /// Installs the global subscriber and propagator. Call once, at the start of `main`.
-pub fn init(service_name: &'static str, otlp_endpoint: Option<&str>) -> anyhow::Result<TelemetryGuard> {
+pub fn init(
+    service_name: &'static str,
+    otlp_endpoint: Option<&str>,
+) -> anyhow::Result<TelemetryGuard> {
     global::set_text_map_propagator(TraceContextPropagator::new());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let fmt = tracing_subscriber::fmt::layer()
@@ -45,15 +48,20 @@ pub fn init(service_name: &'static str, otlp_endpoint: Option<&str>) -> anyhow::
     let provider = match otlp_endpoint.filter(|e| !e.is_empty()) {
         Some(endpoint) => {
             use opentelemetry_otlp::WithExportConfig;
-            let exporter =
-                opentelemetry_otlp::SpanExporter::builder().with_tonic().with_endpoint(endpoint).build()?;
+            let exporter = opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint)
+                .build()?;
             Some(
                 SdkTracerProvider::builder()
                     .with_batch_exporter(exporter)
                     .with_resource(
                         Resource::builder()
                             .with_service_name(service_name)
-                            .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+                            .with_attribute(KeyValue::new(
+                                "service.version",
+                                env!("CARGO_PKG_VERSION"),
+                            ))
                             .build(),
                     )
                     .build(),
@@ -61,10 +69,16 @@ pub fn init(service_name: &'static str, otlp_endpoint: Option<&str>) -> anyhow::
         }
         None => None,
     };
-    let otel = provider
-        .as_ref()
-        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service_name)).boxed());
-    tracing_subscriber::registry().with(filter).with(fmt).with(otel).try_init()?;
+    let otel = provider.as_ref().map(|p| {
+        tracing_opentelemetry::layer()
+            .with_tracer(p.tracer(service_name))
+            .boxed()
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .try_init()?;
     if let Some(p) = &provider {
         global::set_tracer_provider(p.clone());
     }
@@ -99,7 +113,8 @@ impl Injector for MetadataInjector<'_> {
 /// The server span of a gRPC request, parented on the caller's `traceparent` header.
 /// Used with `tonic::transport::Server::trace_fn`.
 pub fn server_span(request: &http::Request<()>) -> tracing::Span {
-    let parent = global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));
+    let parent =
+        global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));
     let span = tracing::info_span!(
         "grpc.server",
         otel.name = %request.uri().path(),
@@ -132,15 +147,22 @@ impl TracePropagation {
         let value = format!("Bearer {token}")
             .parse()
             .map_err(|_| tonic::Status::invalid_argument("token is not valid ASCII"))?;
-        Ok(Self { bearer: Some(value) })
+        Ok(Self {
+            bearer: Some(value),
+        })
     }
 }
 
 impl tonic::service::Interceptor for TracePropagation {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
         inject_current_context(request.metadata_mut());
         if let Some(bearer) = &self.bearer {
-            request.metadata_mut().insert("authorization", bearer.clone());
+            request
+                .metadata_mut()
+                .insert("authorization", bearer.clone());
         }
         Ok(request)
     }

@@ -2,8 +2,12 @@
 
 use std::sync::{Arc, Mutex};
 
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 
 #[derive(Clone, Default)]
 struct Collector {
@@ -17,7 +21,9 @@ impl TraceService for Collector {
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         self.received.lock().unwrap().push(request.into_inner());
-        Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }))
+        Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
     }
 }
 
@@ -33,11 +39,17 @@ async fn spans_are_exported_to_the_collector() {
     );
 
     let guard = pbm_telemetry::init("pbm-otlp-test", Some(&format!("http://{addr}"))).unwrap();
-    tracing::info_span!("grpc.server", otel.name = "/pbm.indicator.v1.IndicatorService/GetIndicator").in_scope(|| {
+    tracing::info_span!(
+        "grpc.server",
+        otel.name = "/pbm.indicator.v1.IndicatorService/GetIndicator"
+    )
+    .in_scope(|| {
         tracing::info!("handled");
     });
     // Dropping the guard flushes the batch exporter (off the async workers).
-    tokio::task::spawn_blocking(move || drop(guard)).await.unwrap();
+    tokio::task::spawn_blocking(move || drop(guard))
+        .await
+        .unwrap();
 
     let received = collector.received.lock().unwrap();
     let spans: Vec<_> = received
@@ -50,15 +62,20 @@ async fn spans_are_exported_to_the_collector() {
                 .and_then(|r| r.attributes.iter().find(|a| a.key == "service.name"))
                 .and_then(|a| a.value.as_ref())
                 .map(|v| format!("{:?}", v.value));
-            rs.scope_spans.iter().flat_map(move |ss| ss.spans.iter().map({
-                let service = service.clone();
-                move |s| (service.clone(), s.name.clone())
-            }))
+            rs.scope_spans.iter().flat_map(move |ss| {
+                ss.spans.iter().map({
+                    let service = service.clone();
+                    move |s| (service.clone(), s.name.clone())
+                })
+            })
         })
         .collect();
     assert!(
-        spans.iter().any(|(service, name)| name == "/pbm.indicator.v1.IndicatorService/GetIndicator"
-            && service.as_deref().is_some_and(|s| s.contains("pbm-otlp-test"))),
+        spans.iter().any(|(service, name)| name
+            == "/pbm.indicator.v1.IndicatorService/GetIndicator"
+            && service
+                .as_deref()
+                .is_some_and(|s| s.contains("pbm-otlp-test"))),
         "{spans:?}"
     );
 }

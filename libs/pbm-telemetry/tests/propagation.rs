@@ -10,15 +10,22 @@ use tracing_subscriber::layer::SubscriberExt;
 fn server_span_continues_the_client_trace() {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
-    let subscriber =
-        tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("t")));
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("t")));
     tracing::subscriber::with_default(subscriber, || {
         let client = tracing::info_span!("client");
         let _entered = client.enter();
         let mut metadata = tonic::metadata::MetadataMap::new();
         pbm_telemetry::inject_current_context(&mut metadata);
-        let traceparent = metadata.get("traceparent").expect("traceparent injected").to_str().unwrap().to_owned();
+        let traceparent = metadata
+            .get("traceparent")
+            .expect("traceparent injected")
+            .to_str()
+            .unwrap()
+            .to_owned();
 
         let request = http::Request::builder()
             .uri("/pbm.indicator.v1.IndicatorService/GetIndicator")

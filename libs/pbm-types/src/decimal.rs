@@ -17,11 +17,17 @@ pub const MAX_SCALE: u32 = 4;
 pub fn parse(text: &str) -> Result<Decimal, ParseError> {
     let text = text.trim();
     let plain = !text.is_empty()
-        && text.chars().enumerate().all(|(i, c)| c.is_ascii_digit() || c == '.' || (i == 0 && (c == '-' || c == '+')))
+        && text
+            .chars()
+            .enumerate()
+            .all(|(i, c)| c.is_ascii_digit() || c == '.' || (i == 0 && (c == '-' || c == '+')))
         && text.chars().filter(|c| *c == '.').count() <= 1
         && text.chars().any(|c| c.is_ascii_digit());
     if !plain {
-        return Err(ParseError::new("DECIMAL_INVALID", format!("「{text}」不是有效的数字")));
+        return Err(ParseError::new(
+            "DECIMAL_INVALID",
+            format!("「{text}」不是有效的数字"),
+        ));
     }
     let value = Decimal::from_str(text)
         .map_err(|_| ParseError::new("DECIMAL_INVALID", format!("「{text}」不是有效的数字")))?;
@@ -64,7 +70,9 @@ mod tests {
 
     #[test]
     fn rejects_floats_and_garbage() {
-        for bad in ["", "abc", "1e5", "1,000", "NaN", "1.2.3", "-", ".", "0.00001"] {
+        for bad in [
+            "", "abc", "1e5", "1,000", "NaN", "1.2.3", "-", ".", "0.00001",
+        ] {
             assert!(parse(bad).is_err(), "{bad} should be rejected");
         }
     }

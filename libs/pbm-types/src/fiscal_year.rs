@@ -3,7 +3,9 @@ use std::fmt;
 use crate::ParseError;
 
 /// A budget year (预算年度), 2000–2100.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct FiscalYear(i32);
 
@@ -17,7 +19,11 @@ impl FiscalYear {
         } else {
             Err(ParseError::new(
                 "FISCAL_YEAR_INVALID",
-                format!("预算年度 {year} 无效，应在 {}–{} 之间", Self::MIN, Self::MAX),
+                format!(
+                    "预算年度 {year} 无效，应在 {}–{} 之间",
+                    Self::MIN,
+                    Self::MAX
+                ),
             ))
         }
     }

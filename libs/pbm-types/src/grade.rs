@@ -35,7 +35,11 @@ pub struct GradeBands {
 
 impl Default for GradeBands {
     fn default() -> Self {
-        Self { excellent: Decimal::from(90), good: Decimal::from(80), fair: Decimal::from(60) }
+        Self {
+            excellent: Decimal::from(90),
+            good: Decimal::from(80),
+            fair: Decimal::from(60),
+        }
     }
 }
 

@@ -27,6 +27,9 @@ pub struct ParseError {
 
 impl ParseError {
     pub fn new(reason: &'static str, message: impl Into<String>) -> Self {
-        Self { reason, message: message.into() }
+        Self {
+            reason,
+            message: message.into(),
+        }
     }
 }

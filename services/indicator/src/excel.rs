@@ -21,7 +21,11 @@ use crate::state::AppState;
 use crate::store::{self, Filter};
 
 const fn col(header: &'static str, required: bool, width: f64) -> Column {
-    Column { header, required, width }
+    Column {
+        header,
+        required,
+        width,
+    }
 }
 
 /// The columns, in export order. Import matches them by header, in any order.
@@ -61,7 +65,10 @@ fn tags_to_cell(tags: &[String]) -> String {
 }
 
 fn cell_to_tags(cell: &str) -> Vec<String> {
-    let parts: Vec<String> = cell.split([',', '，', '、', ';', '；']).map(str::to_owned).collect();
+    let parts: Vec<String> = cell
+        .split([',', '，', '、', ';', '；'])
+        .map(str::to_owned)
+        .collect();
     indicator::normalize_tags(&parts)
 }
 
@@ -94,7 +101,10 @@ fn to_row(i: &Indicator, frame: Option<&Frame>) -> Vec<String> {
         s.explanation.clone(),
         s.formula.clone(),
         s.scoring_rule.clone(),
-        s.value_standard.map(ValueStandard::chinese).unwrap_or_default().into(),
+        s.value_standard
+            .map(ValueStandard::chinese)
+            .unwrap_or_default()
+            .into(),
         s.value_standard_note.clone(),
         s.reference_target.clone(),
         decimal_cell(s.last_year_value),
@@ -108,15 +118,27 @@ fn to_row(i: &Indicator, frame: Option<&Frame>) -> Vec<String> {
 }
 
 /// Exports the current library (filtered) as .xlsx bytes and the number of rows.
-pub async fn export(state: &AppState, caller: &Caller, filter: Filter) -> Result<(Vec<u8>, usize), ApiError> {
+pub async fn export(
+    state: &AppState,
+    caller: &Caller,
+    filter: Filter,
+) -> Result<(Vec<u8>, usize), ApiError> {
     access::can_read(caller, &state.region)?;
-    let all = state.db.read(move |conn| store::all_current(conn, &filter)).await?;
-    let frames: HashMap<i32, Arc<store::StoredFrame>> =
-        state.cached_frames().into_iter().map(|f| (f.frame.fiscal_year.get(), f)).collect();
+    let all = state
+        .db
+        .read(move |conn| store::all_current(conn, &filter))
+        .await?;
+    let frames: HashMap<i32, Arc<store::StoredFrame>> = state
+        .cached_frames()
+        .into_iter()
+        .map(|f| (f.frame.fiscal_year.get(), f))
+        .collect();
     let count = all.len();
     let bytes = tokio::task::spawn_blocking(move || {
-        let rows: Vec<Vec<String>> =
-            all.iter().map(|i| to_row(i, frames.get(&i.spec.fiscal_year.get()).map(|f| &f.frame))).collect();
+        let rows: Vec<Vec<String>> = all
+            .iter()
+            .map(|i| to_row(i, frames.get(&i.spec.fiscal_year.get()).map(|f| &f.frame)))
+            .collect();
         pbm_xlsx::write_table("绩效指标库", &COLUMNS, &rows)
     })
     .await
@@ -141,7 +163,9 @@ type CellErrors = Vec<(u32, &'static str, String, &'static str)>;
 fn parse_row(row: &Row, errors: &mut CellErrors) -> Option<ParsedRow> {
     let cell = |i: usize| row.cells[i].as_str();
     let before = errors.len();
-    let mut err = |col: usize, reason: &'static str, message: String| errors.push((row.number, COLUMNS[col].header, message, reason));
+    let mut err = |col: usize, reason: &'static str, message: String| {
+        errors.push((row.number, COLUMNS[col].header, message, reason))
+    };
     let code = cell(0).to_owned();
     if let Some(m) = indicator::code_violation(&code) {
         err(0, "CODE_INVALID", m);
@@ -149,13 +173,21 @@ fn parse_row(row: &Row, errors: &mut CellErrors) -> Option<ParsedRow> {
     let fiscal_year = match cell(1).parse::<i32>().ok().map(FiscalYear::new) {
         Some(Ok(y)) => Some(y),
         _ => {
-            err(1, "FISCAL_YEAR_INVALID", format!("预算年度「{}」无效", cell(1)));
+            err(
+                1,
+                "FISCAL_YEAR_INVALID",
+                format!("预算年度「{}」无效", cell(1)),
+            );
             None
         }
     };
     let kind = Kind::from_chinese(cell(5));
     if kind.is_none() {
-        err(5, "KIND_INVALID", format!("指标类型应为「共性」或「个性」，不是「{}」", cell(5)));
+        err(
+            5,
+            "KIND_INVALID",
+            format!("指标类型应为「共性」或「个性」，不是「{}」", cell(5)),
+        );
     }
     let direction = Direction::from_chinese(cell(10)).or(match cell(10) {
         ">=" | "≧" | "正向" => Some(Direction::Ge),
@@ -164,14 +196,22 @@ fn parse_row(row: &Row, errors: &mut CellErrors) -> Option<ParsedRow> {
         _ => None,
     });
     if direction.is_none() {
-        err(10, "DIRECTION_INVALID", format!("指标方向应为 ≥、≤、= 或 定性，不是「{}」", cell(10)));
+        err(
+            10,
+            "DIRECTION_INVALID",
+            format!("指标方向应为 ≥、≤、= 或 定性，不是「{}」", cell(10)),
+        );
     }
     let value_standard = match cell(15) {
         "" => None,
         s => {
             let v = ValueStandard::from_chinese(s);
             if v.is_none() {
-                err(15, "VALUE_STANDARD_INVALID", format!("指标值设定依据应为 计划标准、行业标准、历史标准 或 其他，不是「{s}」"));
+                err(
+                    15,
+                    "VALUE_STANDARD_INVALID",
+                    format!("指标值设定依据应为 计划标准、行业标准、历史标准 或 其他，不是「{s}」"),
+                );
             }
             v
         }
@@ -179,7 +219,9 @@ fn parse_row(row: &Row, errors: &mut CellErrors) -> Option<ParsedRow> {
     let mut number = |col: usize| -> Option<pbm_types::Decimal> {
         match cell(col) {
             "" => None,
-            s => pbm_types::decimal::parse(s).map_err(|e| err(col, "DECIMAL_INVALID", e.message)).ok(),
+            s => pbm_types::decimal::parse(s)
+                .map_err(|e| err(col, "DECIMAL_INVALID", e.message))
+                .ok(),
         }
     };
     let last_year_value = number(18);
@@ -188,7 +230,11 @@ fn parse_row(row: &Row, errors: &mut CellErrors) -> Option<ParsedRow> {
         "" | "否" | "N" | "n" | "0" => false,
         "是" | "Y" | "y" | "1" => true,
         s => {
-            err(20, "FIXED_INVALID", format!("是否固化应为「是」或「否」，不是「{s}」"));
+            err(
+                20,
+                "FIXED_INVALID",
+                format!("是否固化应为「是」或「否」，不是「{s}」"),
+            );
             false
         }
     };
@@ -209,7 +255,11 @@ fn parse_row(row: &Row, errors: &mut CellErrors) -> Option<ParsedRow> {
     let status = match cell(23) {
         "" => Status::Enabled,
         s => Status::from_chinese(s).unwrap_or_else(|| {
-            err(23, "STATUS_INVALID", format!("状态应为「启用」或「停用」，不是「{s}」"));
+            err(
+                23,
+                "STATUS_INVALID",
+                format!("状态应为「启用」或「停用」，不是「{s}」"),
+            );
             Status::Enabled
         }),
     };
@@ -278,19 +328,34 @@ fn header_of(field: &str) -> &'static str {
 }
 
 /// Validates every row; returns the rows as indicators-to-be or every cell error.
-fn validate(table: Vec<Row>, frames: &HashMap<i32, Arc<store::StoredFrame>>) -> Result<Vec<(u32, String, Spec, Status)>, CellErrors> {
+fn validate(
+    table: Vec<Row>,
+    frames: &HashMap<i32, Arc<store::StoredFrame>>,
+) -> Result<Vec<(u32, String, Spec, Status)>, CellErrors> {
     let mut errors = CellErrors::new();
     let mut out = Vec::with_capacity(table.len());
     let mut seen: HashMap<String, u32> = HashMap::new();
     for row in &table {
-        let Some(mut p) = parse_row(row, &mut errors) else { continue };
+        let Some(mut p) = parse_row(row, &mut errors) else {
+            continue;
+        };
         if let Some(first) = seen.insert(p.code.clone(), p.number) {
-            errors.push((p.number, "指标编码", format!("指标编码「{}」与第 {first} 行重复", p.code), "CODE_DUPLICATE"));
+            errors.push((
+                p.number,
+                "指标编码",
+                format!("指标编码「{}」与第 {first} 行重复", p.code),
+                "CODE_DUPLICATE",
+            ));
             continue;
         }
         let year = p.spec.fiscal_year.get();
         let Some(frame) = frames.get(&year) else {
-            errors.push((p.number, "预算年度", format!("{year} 年度尚未建立指标框架"), "FRAME_NOT_FOUND"));
+            errors.push((
+                p.number,
+                "预算年度",
+                format!("{year} 年度尚未建立指标框架"),
+                "FRAME_NOT_FOUND",
+            ));
             continue;
         };
         match frame.frame.level2_by_names(&p.level1_name, &p.level2_name) {
@@ -299,7 +364,10 @@ fn validate(table: Vec<Row>, frames: &HashMap<i32, Arc<store::StoredFrame>>) -> 
                 errors.push((
                     p.number,
                     "二级指标",
-                    format!("{year} 年度指标框架中没有「{}—{}」", p.level1_name, p.level2_name),
+                    format!(
+                        "{year} 年度指标框架中没有「{}—{}」",
+                        p.level1_name, p.level2_name
+                    ),
                     "FRAME_NODE_UNKNOWN",
                 ));
                 continue;
@@ -314,7 +382,11 @@ fn validate(table: Vec<Row>, frames: &HashMap<i32, Arc<store::StoredFrame>>) -> 
             }
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 fn to_proto_errors(errors: &CellErrors) -> Vec<proto::ImportRowError> {
@@ -332,28 +404,49 @@ fn to_proto_errors(errors: &CellErrors) -> Vec<proto::ImportRowError> {
 fn import_rejected(errors: &CellErrors) -> ApiError {
     let mut e = ApiError::invalid(
         "IMPORT_ROWS_INVALID",
-        format!("导入文件有 {} 处错误，未导入任何数据；请按错误清单修改后重新导入", errors.len()),
+        format!(
+            "导入文件有 {} 处错误，未导入任何数据；请按错误清单修改后重新导入",
+            errors.len()
+        ),
     );
-    e.violations = errors.iter().map(|(row, column, message, _)| (format!("rows[{row}].{column}"), message.clone())).collect();
+    e.violations = errors
+        .iter()
+        .map(|(row, column, message, _)| (format!("rows[{row}].{column}"), message.clone()))
+        .collect();
     e
 }
 
 /// Imports a workbook (see module docs).
-pub async fn import(state: &AppState, ctx: MutationContext, workbook: Vec<u8>, validate_only: bool) -> Result<proto::ImportIndicatorsResponse, ApiError> {
+pub async fn import(
+    state: &AppState,
+    ctx: MutationContext,
+    workbook: Vec<u8>,
+    validate_only: bool,
+) -> Result<proto::ImportIndicatorsResponse, ApiError> {
     // Refuse before parsing a possibly large upload, and audit the refusal.
     if let Err(e) = access::can_write(&ctx.caller, &state.region) {
         pbm_server::audit_refusal(&state.db, &ctx, ("indicator_import", String::new()), &e).await;
         return Err(e);
     }
     state.reload_frames().await?;
-    let frames: HashMap<i32, Arc<store::StoredFrame>> =
-        state.cached_frames().into_iter().map(|f| (f.frame.fiscal_year.get(), f)).collect();
+    let frames: HashMap<i32, Arc<store::StoredFrame>> = state
+        .cached_frames()
+        .into_iter()
+        .map(|f| (f.frame.fiscal_year.get(), f))
+        .collect();
     let checked = tokio::task::spawn_blocking(move || -> Result<_, CellErrors> {
         let table = pbm_xlsx::read_table(&workbook, &COLUMNS[..24]).map_err(|errs| {
-            errs.into_iter().map(|e| (e.row, header_static(&e.column), e.message, e.reason)).collect::<CellErrors>()
+            errs.into_iter()
+                .map(|e| (e.row, header_static(&e.column), e.message, e.reason))
+                .collect::<CellErrors>()
         })?;
         if table.len() > MAX_ROWS {
-            return Err(vec![(0, "", format!("一次最多导入 {MAX_ROWS} 行"), "IMPORT_TOO_LARGE")]);
+            return Err(vec![(
+                0,
+                "",
+                format!("一次最多导入 {MAX_ROWS} 行"),
+                "IMPORT_TOO_LARGE",
+            )]);
         }
         validate(table, &frames)
     })
@@ -361,69 +454,106 @@ pub async fn import(state: &AppState, ctx: MutationContext, workbook: Vec<u8>, v
     .map_err(ApiError::internal)?;
     if validate_only {
         return Ok(match checked {
-            Ok(rows) => proto::ImportIndicatorsResponse { rows: rows.len() as i32, ..Default::default() },
-            Err(errors) => proto::ImportIndicatorsResponse { errors: to_proto_errors(&errors), ..Default::default() },
+            Ok(rows) => proto::ImportIndicatorsResponse {
+                rows: rows.len() as i32,
+                ..Default::default()
+            },
+            Err(errors) => proto::ImportIndicatorsResponse {
+                errors: to_proto_errors(&errors),
+                ..Default::default()
+            },
         });
     }
     let region = state.region.clone();
-    let response = run_mutation(&state.db, ctx, ("indicator_import", String::new()), move |conn, ctx| {
-        access::can_write(&ctx.caller, &region)?;
-        let rows = checked.map_err(|errors| import_rejected(&errors))?;
-        if rows.is_empty() {
-            return Err(ApiError::invalid("IMPORT_EMPTY", "导入文件中没有数据行"));
-        }
-        let codes: Vec<String> = rows.iter().map(|r| r.1.clone()).collect();
-        let existing: HashMap<String, Indicator> = store::current_many(conn, &codes)?.into_iter().map(|i| (i.code.clone(), i)).collect();
-        let at = pbm_db::now();
-        let actor = ctx.caller.subject.clone();
-        let mut created = Vec::new();
-        let (mut updated, mut unchanged) = (0, 0);
-        let mut changed_codes = HashSet::new();
-        for (number, code, spec, status) in rows {
-            match existing.get(&code) {
-                None => created.push(Indicator { code, version: 1, status, spec, change_note: "Excel 导入新建".into(), changed_by: actor.clone(), changed_at: at }),
-                Some(cur) if cur.spec == spec && cur.status == status => unchanged += 1,
-                Some(cur) => {
-                    let next = Indicator {
-                        code: code.clone(),
-                        version: cur.version + 1,
+    let response = run_mutation(
+        &state.db,
+        ctx,
+        ("indicator_import", String::new()),
+        move |conn, ctx| {
+            access::can_write(&ctx.caller, &region)?;
+            let rows = checked.map_err(|errors| import_rejected(&errors))?;
+            if rows.is_empty() {
+                return Err(ApiError::invalid("IMPORT_EMPTY", "导入文件中没有数据行"));
+            }
+            let codes: Vec<String> = rows.iter().map(|r| r.1.clone()).collect();
+            let existing: HashMap<String, Indicator> = store::current_many(conn, &codes)?
+                .into_iter()
+                .map(|i| (i.code.clone(), i))
+                .collect();
+            let at = pbm_db::now();
+            let actor = ctx.caller.subject.clone();
+            let mut created = Vec::new();
+            let (mut updated, mut unchanged) = (0, 0);
+            let mut changed_codes = HashSet::new();
+            for (number, code, spec, status) in rows {
+                match existing.get(&code) {
+                    None => created.push(Indicator {
+                        code,
+                        version: 1,
                         status,
                         spec,
-                        change_note: format!("Excel 导入修改（第 {number} 行）"),
+                        change_note: "Excel 导入新建".into(),
                         changed_by: actor.clone(),
                         changed_at: at,
-                    };
-                    if let Err(actual) = store::insert_next_version(conn, &next, cur.version)? {
-                        return Err(ApiError::stale_version(&format!("指标「{code}」"), cur.version, actual));
+                    }),
+                    Some(cur) if cur.spec == spec && cur.status == status => unchanged += 1,
+                    Some(cur) => {
+                        let next = Indicator {
+                            code: code.clone(),
+                            version: cur.version + 1,
+                            status,
+                            spec,
+                            change_note: format!("Excel 导入修改（第 {number} 行）"),
+                            changed_by: actor.clone(),
+                            changed_at: at,
+                        };
+                        if let Err(actual) = store::insert_next_version(conn, &next, cur.version)? {
+                            return Err(ApiError::stale_version(
+                                &format!("指标「{code}」"),
+                                cur.version,
+                                actual,
+                            ));
+                        }
+                        changed_codes.insert(code);
+                        updated += 1;
                     }
-                    changed_codes.insert(code);
-                    updated += 1;
                 }
             }
-        }
-        store::insert_new_batch(conn, &created).map_err(|e| store::indicator_write_error("(导入)", e))?;
-        let total = created.len() + updated + unchanged;
-        Ok(Effect {
-            response: proto::ImportIndicatorsResponse {
-                rows: total as i32,
-                created: created.len() as i32,
-                updated: updated as i32,
-                unchanged: unchanged as i32,
-                errors: Vec::new(),
-            },
-            entity_type: "indicator_import",
-            entity_id: String::new(),
-            detail: format!("{} created, {updated} updated, {unchanged} unchanged", created.len()),
-        })
-    })
+            store::insert_new_batch(conn, &created)
+                .map_err(|e| store::indicator_write_error("(导入)", e))?;
+            let total = created.len() + updated + unchanged;
+            Ok(Effect {
+                response: proto::ImportIndicatorsResponse {
+                    rows: total as i32,
+                    created: created.len() as i32,
+                    updated: updated as i32,
+                    unchanged: unchanged as i32,
+                    errors: Vec::new(),
+                },
+                entity_type: "indicator_import",
+                entity_id: String::new(),
+                detail: format!(
+                    "{} created, {updated} updated, {unchanged} unchanged",
+                    created.len()
+                ),
+            })
+        },
+    )
     .await?;
     // Bring the search index up to date with everything the import wrote.
-    let all = state.db.read(|conn| store::all_current(conn, &Filter::default())).await?;
+    let all = state
+        .db
+        .read(|conn| store::all_current(conn, &Filter::default()))
+        .await?;
     state.index_written(all);
     Ok(response)
 }
 
 /// Column headers come back from pbm-xlsx as owned strings; map them to our static ones.
 fn header_static(header: &str) -> &'static str {
-    COLUMNS.iter().map(|c| c.header).find(|h| *h == header).unwrap_or("")
+    COLUMNS
+        .iter()
+        .map(|c| c.header)
+        .find(|h| *h == header)
+        .unwrap_or("")
 }

@@ -56,7 +56,10 @@ pub async fn open(args: &ServerArgs) -> anyhow::Result<AppState> {
 /// Applies this service's migrations and returns.
 pub async fn migrate(args: &ServerArgs) -> anyhow::Result<()> {
     let url = args.database_url("indicator")?;
-    let db = pbm_db::Db::connect(&url, &pbm_db::DbOptions::for_backend(pbm_db::Backend::of_url(&url)))?;
+    let db = pbm_db::Db::connect(
+        &url,
+        &pbm_db::DbOptions::for_backend(pbm_db::Backend::of_url(&url)),
+    )?;
     db.migrate(&store::ALL_MIGRATIONS).await?;
     Ok(())
 }

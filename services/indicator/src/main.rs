@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use pbm_server::config::ServerArgs;
 
 #[derive(Parser)]
-#[command(name = "pbm-indicator", version, about = "PBM 绩效指标库 (indicator library) service")]
+#[command(
+    name = "pbm-indicator",
+    version,
+    about = "PBM 绩效指标库 (indicator library) service"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -30,7 +34,13 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(args.listen).await?;
             tracing::info!(listen = %args.listen, "pbm-indicator serving");
             let options = args.serve_options(vec![pbm_indicator::HEALTH_NAME])?;
-            pbm_server::serve(listener, pbm_indicator::router(state), options, pbm_server::shutdown_signal()).await
+            pbm_server::serve(
+                listener,
+                pbm_indicator::router(state),
+                options,
+                pbm_server::shutdown_signal(),
+            )
+            .await
         }
         Command::Migrate(args) => {
             let _telemetry = pbm_telemetry::init("pbm-indicator", None)?;

@@ -132,12 +132,16 @@ impl Inner {
             }
             self.docs[old as usize].live = false;
         }
-        let id = u32::try_from(self.docs.len()).ok().filter(|id| *id <= ID_MASK).expect("fewer than 2^30 indexed versions");
+        let id = u32::try_from(self.docs.len())
+            .ok()
+            .filter(|id| *id <= ID_MASK)
+            .expect("fewer than 2^30 indexed versions");
         self.by_code.insert(indicator.code.clone(), id);
         let name = normalize(&indicator.spec.name);
         let explanation = normalize(&indicator.spec.explanation);
         let (name_grams, explanation_grams) = (grams(&name), grams(&explanation));
-        let mut flagged: HashMap<u64, u32> = HashMap::with_capacity(name_grams.len() + explanation_grams.len());
+        let mut flagged: HashMap<u64, u32> =
+            HashMap::with_capacity(name_grams.len() + explanation_grams.len());
         for g in name_grams {
             *flagged.entry(g).or_insert(id) |= IN_NAME;
         }
@@ -151,7 +155,14 @@ impl Inner {
         let code_prefix = code_prefix(&indicator.code);
         let name = self.push_text(&name);
         let explanation = self.push_text(&explanation);
-        self.docs.push(Doc { indicator, live: true, name, explanation, level1_code, code_prefix });
+        self.docs.push(Doc {
+            indicator,
+            live: true,
+            name,
+            explanation,
+            level1_code,
+            code_prefix,
+        });
     }
 }
 
@@ -173,14 +184,24 @@ fn is_empty_filter(f: &Filter) -> bool {
 fn matches_filter(doc: &Doc, f: &Filter) -> bool {
     let s = &doc.indicator.spec;
     f.fiscal_year.is_none_or(|y| s.fiscal_year.get() == y)
-        && f.frame_node_code.as_ref().is_none_or(|c| &s.frame_node_code == c)
+        && f.frame_node_code
+            .as_ref()
+            .is_none_or(|c| &s.frame_node_code == c)
         && f.level1_code.as_ref().is_none_or(|c| &doc.level1_code == c)
         && f.kind.is_none_or(|k| s.kind == k)
         && f.status.is_none_or(|st| doc.indicator.status == st)
-        && f.industry_tag.as_ref().is_none_or(|t| s.industry_tags.contains(t))
-        && f.field_tag.as_ref().is_none_or(|t| s.field_tags.contains(t))
-        && f.level_tag.as_ref().is_none_or(|t| s.level_tags.contains(t))
-        && f.owner_department.as_ref().is_none_or(|d| &s.owner_department == d)
+        && f.industry_tag
+            .as_ref()
+            .is_none_or(|t| s.industry_tags.contains(t))
+        && f.field_tag
+            .as_ref()
+            .is_none_or(|t| s.field_tags.contains(t))
+        && f.level_tag
+            .as_ref()
+            .is_none_or(|t| s.level_tags.contains(t))
+        && f.owner_department
+            .as_ref()
+            .is_none_or(|d| &s.owner_department == d)
 }
 
 impl SearchIndex {
@@ -200,7 +221,10 @@ impl SearchIndex {
     /// The indexed current version of an indicator.
     pub fn get(&self, code: &str) -> Option<Arc<Indicator>> {
         let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
-        inner.by_code.get(code).map(|&id| inner.docs[id as usize].indicator.clone())
+        inner
+            .by_code
+            .get(code)
+            .map(|&id| inner.docs[id as usize].indicator.clone())
     }
 
     /// The indexed version of an indicator, if indexed.
@@ -210,7 +234,11 @@ impl SearchIndex {
 
     /// Number of indicators indexed.
     pub fn len(&self) -> usize {
-        self.inner.read().unwrap_or_else(|p| p.into_inner()).by_code.len()
+        self.inner
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .by_code
+            .len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -245,7 +273,8 @@ impl SearchIndex {
         let mut cursors = vec![0usize; lists.len()];
         'candidates: for &entry in lists[0] {
             let id = entry & ID_MASK;
-            let (mut in_name, mut in_explanation) = (entry & IN_NAME != 0, entry & IN_EXPLANATION != 0);
+            let (mut in_name, mut in_explanation) =
+                (entry & IN_NAME != 0, entry & IN_EXPLANATION != 0);
             // Intersect with the other grams' lists by walking them alongside.
             for (list, cursor) in lists[1..].iter().zip(cursors[1..].iter_mut()) {
                 *cursor += gallop(&list[*cursor..], id);
@@ -263,10 +292,19 @@ impl SearchIndex {
             }
             let name = inner.text(doc.name).as_bytes();
             let kind = if in_name && name.starts_with(needle) {
-                if name.len() == needle.len() { MatchKind::NameExact } else { MatchKind::NamePrefix }
+                if name.len() == needle.len() {
+                    MatchKind::NameExact
+                } else {
+                    MatchKind::NamePrefix
+                }
             } else if in_name && (single_gram || finder.find(name).is_some()) {
                 MatchKind::NameContains
-            } else if in_explanation && (single_gram || finder.find(inner.text(doc.explanation).as_bytes()).is_some()) {
+            } else if in_explanation
+                && (single_gram
+                    || finder
+                        .find(inner.text(doc.explanation).as_bytes())
+                        .is_some())
+            {
                 MatchKind::Explanation
             } else {
                 continue;
@@ -279,7 +317,9 @@ impl SearchIndex {
         let limit = limit.min(total);
         let code = |id: u32| inner.docs[id as usize].indicator.code.as_str();
         let by_rank = |a: &(MatchKind, u64, u32), b: &(MatchKind, u64, u32)| {
-            (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| code(a.2).cmp(code(b.2)))
+            (a.0, a.1)
+                .cmp(&(b.0, b.1))
+                .then_with(|| code(a.2).cmp(code(b.2)))
         };
         if limit > 0 && limit < total {
             ranked.select_nth_unstable_by(limit - 1, by_rank);
@@ -288,7 +328,10 @@ impl SearchIndex {
         ranked.sort_unstable_by(by_rank);
         let hits = ranked
             .into_iter()
-            .map(|(kind, _, id)| Hit { indicator: inner.docs[id as usize].indicator.clone(), kind })
+            .map(|(kind, _, id)| Hit {
+                indicator: inner.docs[id as usize].indicator.clone(),
+                kind,
+            })
             .collect();
         (hits, total)
     }
@@ -383,9 +426,15 @@ mod tests {
         index.upsert_all([ind("A", "饮水人口", "", 1)]); // an older version never wins
         assert_eq!(index.search("饮水", &Filter::default(), 10).1, 0);
         assert_eq!(index.search("道路", &Filter::default(), 10).1, 1);
-        let other_year = Filter { fiscal_year: Some(2027), ..Filter::default() };
+        let other_year = Filter {
+            fiscal_year: Some(2027),
+            ..Filter::default()
+        };
         assert_eq!(index.search("道路", &other_year, 10).1, 0);
-        let tag = Filter { industry_tag: Some("水利".into()), ..Filter::default() };
+        let tag = Filter {
+            industry_tag: Some("水利".into()),
+            ..Filter::default()
+        };
         assert_eq!(index.search("道路", &tag, 10).1, 1);
         assert_eq!(index.len(), 1);
     }
@@ -411,7 +460,16 @@ mod timing {
     #[test]
     #[ignore]
     fn search_100k() {
-        let subjects = ["饮水", "道路", "学生", "医疗", "就业", "农田", "垃圾处理", "农村饮水安全"];
+        let subjects = [
+            "饮水",
+            "道路",
+            "学生",
+            "医疗",
+            "就业",
+            "农田",
+            "垃圾处理",
+            "农村饮水安全",
+        ];
         let measures = ["受益人口数量", "覆盖率", "完成率", "达标率", "满意度"];
         let index = SearchIndex::new();
         let mut docs = Vec::new();
@@ -442,7 +500,15 @@ mod timing {
                 owner_department: String::new(),
             };
             docs.push((
-                Indicator { code: format!("C{i:06}"), version: 1, status: Status::Enabled, spec, change_note: String::new(), changed_by: String::new(), changed_at: Default::default() },
+                Indicator {
+                    code: format!("C{i:06}"),
+                    version: 1,
+                    status: Status::Enabled,
+                    spec,
+                    change_note: String::new(),
+                    changed_by: String::new(),
+                    changed_at: Default::default(),
+                },
                 "1".to_string(),
             ));
         }
@@ -453,7 +519,10 @@ mod timing {
             for _ in 0..100 {
                 total = index.search(q, &Filter::default(), 20).1;
             }
-            println!("{q}: {total} matches, {:?} per search", start.elapsed() / 100);
+            println!(
+                "{q}: {total} matches, {:?} per search",
+                start.elapsed() / 100
+            );
         }
     }
 }

@@ -26,9 +26,18 @@ pub struct AppState {
 impl AppState {
     /// Migrates the database, seeds the national default frame for `seed_year` when the library
     /// has no frame at all, and loads the search index.
-    pub async fn open(db: Db, region: DivisionCode, seed_year: FiscalYear) -> anyhow::Result<AppState> {
+    pub async fn open(
+        db: Db,
+        region: DivisionCode,
+        seed_year: FiscalYear,
+    ) -> anyhow::Result<AppState> {
         db.migrate(&store::ALL_MIGRATIONS).await?;
-        let state = AppState { db, region, index: SearchIndex::new(), frames: Arc::default() };
+        let state = AppState {
+            db,
+            region,
+            index: SearchIndex::new(),
+            frames: Arc::default(),
+        };
         state.seed_default_frame(seed_year).await?;
         state.reload_frames().await?;
         state.rebuild_index().await?;
@@ -42,9 +51,16 @@ impl AppState {
                     return Ok(());
                 }
                 let template = Template::NationalDefault;
-                let frame = Frame { fiscal_year: year, name: template.default_name().into(), nodes: template.nodes() };
+                let frame = Frame {
+                    fiscal_year: year,
+                    name: template.default_name().into(),
+                    nodes: template.nodes(),
+                };
                 store::insert_frame(conn, &frame, "system", pbm_db::now())?;
-                tracing::info!(fiscal_year = year.get(), "seeded the national default indicator frame");
+                tracing::info!(
+                    fiscal_year = year.get(),
+                    "seeded the national default indicator frame"
+                );
                 Ok(())
             })
             .await
@@ -61,43 +77,73 @@ impl AppState {
 
     /// The frame of a fiscal year, if one was created.
     pub async fn frame(&self, year: i32) -> Result<Option<Arc<StoredFrame>>, ApiError> {
-        if let Some(f) = self.frames.read().unwrap_or_else(|p| p.into_inner()).get(&year) {
+        if let Some(f) = self
+            .frames
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&year)
+        {
             return Ok(Some(f.clone()));
         }
         // Another replica may have created it.
         self.reload_frames().await?;
-        Ok(self.frames.read().unwrap_or_else(|p| p.into_inner()).get(&year).cloned())
+        Ok(self
+            .frames
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&year)
+            .cloned())
     }
 
     /// All frames known to this process (cached).
     pub fn cached_frames(&self) -> Vec<Arc<StoredFrame>> {
-        let mut frames: Vec<_> = self.frames.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        let mut frames: Vec<_> = self
+            .frames
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
         frames.sort_by_key(|f| f.frame.fiscal_year);
         frames
     }
 
     pub fn cached_frame(&self, year: i32) -> Option<Arc<StoredFrame>> {
-        self.frames.read().unwrap_or_else(|p| p.into_inner()).get(&year).cloned()
+        self.frames
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&year)
+            .cloned()
     }
 
     /// Code of the first-level node above an indicator's second-level node.
     pub fn level1_code(&self, indicator: &Indicator) -> String {
         self.cached_frame(indicator.spec.fiscal_year.get())
-            .and_then(|f| f.frame.node(&indicator.spec.frame_node_code).map(|n| n.parent_code.clone()))
+            .and_then(|f| {
+                f.frame
+                    .node(&indicator.spec.frame_node_code)
+                    .map(|n| n.parent_code.clone())
+            })
             .unwrap_or_default()
     }
 
     /// Puts indicators just written into the search index.
     pub fn index_written(&self, indicators: impl IntoIterator<Item = Indicator>) {
-        let with_level1: Vec<_> = indicators.into_iter().map(|i| {
-            let l1 = self.level1_code(&i);
-            (i, l1)
-        }).collect();
+        let with_level1: Vec<_> = indicators
+            .into_iter()
+            .map(|i| {
+                let l1 = self.level1_code(&i);
+                (i, l1)
+            })
+            .collect();
         self.index.upsert_all(with_level1);
     }
 
     async fn rebuild_index(&self) -> Result<(), ApiError> {
-        let all = self.db.read(|conn| store::all_current(conn, &store::Filter::default())).await?;
+        let all = self
+            .db
+            .read(|conn| store::all_current(conn, &store::Filter::default()))
+            .await?;
         let count = all.len();
         self.index_written(all);
         tracing::info!(indicators = count, "search index loaded");
@@ -126,7 +172,10 @@ impl AppState {
     }
 
     async fn refresh_index_since(&self, since: chrono::NaiveDateTime) -> Result<(), ApiError> {
-        let versions = self.db.read(move |conn| store::versions_changed_since(conn, since)).await?;
+        let versions = self
+            .db
+            .read(move |conn| store::versions_changed_since(conn, since))
+            .await?;
         let stale: Vec<String> = versions
             .into_iter()
             .filter(|(code, version)| self.index.version_of(code).is_none_or(|v| v < *version))
@@ -135,8 +184,14 @@ impl AppState {
         if stale.is_empty() {
             return Ok(());
         }
-        let changed = self.db.read(move |conn| store::current_many(conn, &stale)).await?;
-        if changed.iter().any(|i| self.cached_frame(i.spec.fiscal_year.get()).is_none()) {
+        let changed = self
+            .db
+            .read(move |conn| store::current_many(conn, &stale))
+            .await?;
+        if changed
+            .iter()
+            .any(|i| self.cached_frame(i.spec.fiscal_year.get()).is_none())
+        {
             self.reload_frames().await?;
         }
         self.index_written(changed);

@@ -12,7 +12,10 @@ pub fn can_read(caller: &Caller, region: &DivisionCode) -> Result<(), ApiError> 
         return Err(ApiError::unauthenticated());
     }
     if caller.role == Role::Public {
-        return Err(ApiError::permission_denied("ROLE_NOT_ALLOWED", "社会公众不能访问绩效指标库"));
+        return Err(ApiError::permission_denied(
+            "ROLE_NOT_ALLOWED",
+            "社会公众不能访问绩效指标库",
+        ));
     }
     if !caller.mof_div_code.covers(region) {
         return Err(region_denied(caller, region));
@@ -26,7 +29,10 @@ pub fn can_write(caller: &Caller, region: &DivisionCode) -> Result<(), ApiError>
     if caller.role != Role::FinanceAdmin {
         return Err(ApiError::permission_denied(
             "ROLE_NOT_ALLOWED",
-            format!("只有财政部门绩效管理人员可以维护指标库（当前角色：{}）", caller.role),
+            format!(
+                "只有财政部门绩效管理人员可以维护指标库（当前角色：{}）",
+                caller.role
+            ),
         ));
     }
     same_region(caller, region)
@@ -42,9 +48,16 @@ pub fn can_propose(caller: &Caller, region: &DivisionCode) -> Result<String, Api
         ));
     }
     same_region(caller, region)?;
-    caller.department.clone().filter(|d| !d.is_empty()).ok_or_else(|| {
-        ApiError::permission_denied("DEPARTMENT_MISSING", "令牌中没有部门编码，无法申请个性指标")
-    })
+    caller
+        .department
+        .clone()
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| {
+            ApiError::permission_denied(
+                "DEPARTMENT_MISSING",
+                "令牌中没有部门编码，无法申请个性指标",
+            )
+        })
 }
 
 /// Reading proposals: finance, auditors and the province see all; a department its own.
@@ -59,18 +72,28 @@ pub fn proposal_scope(caller: &Caller, region: &DivisionCode) -> Result<Option<S
             .filter(|d| !d.is_empty())
             .map(Some)
             .ok_or_else(|| ApiError::permission_denied("DEPARTMENT_MISSING", "令牌中没有部门编码")),
-        _ => Err(ApiError::permission_denied("ROLE_NOT_ALLOWED", format!("当前角色（{}）不能查看个性指标申请", caller.role))),
+        _ => Err(ApiError::permission_denied(
+            "ROLE_NOT_ALLOWED",
+            format!("当前角色（{}）不能查看个性指标申请", caller.role),
+        )),
     }
 }
 
 fn same_region(caller: &Caller, region: &DivisionCode) -> Result<(), ApiError> {
-    if &caller.mof_div_code == region { Ok(()) } else { Err(region_denied(caller, region)) }
+    if &caller.mof_div_code == region {
+        Ok(())
+    } else {
+        Err(region_denied(caller, region))
+    }
 }
 
 fn region_denied(caller: &Caller, region: &DivisionCode) -> ApiError {
     ApiError::permission_denied(
         "REGION_MISMATCH",
-        format!("您属于财政区划 {}，不能操作财政区划 {} 的数据", caller.mof_div_code, region),
+        format!(
+            "您属于财政区划 {}，不能操作财政区划 {} 的数据",
+            caller.mof_div_code, region
+        ),
     )
 }
 
@@ -101,27 +124,49 @@ mod tests {
             let result = can_read(&caller(role, "140525"), &region());
             assert_eq!(result.is_ok(), role != Role::Public, "{role}");
         }
-        assert_eq!(can_read(&Caller::anonymous(), &region()).unwrap_err().reason, "UNAUTHENTICATED");
+        assert_eq!(
+            can_read(&Caller::anonymous(), &region())
+                .unwrap_err()
+                .reason,
+            "UNAUTHENTICATED"
+        );
     }
 
     #[test]
     fn upper_levels_read_but_other_regions_do_not() {
         assert!(can_read(&caller(Role::Province, "140000"), &region()).is_ok());
         assert!(can_read(&caller(Role::FinanceAdmin, "140500"), &region()).is_ok());
-        assert_eq!(can_read(&caller(Role::FinanceAdmin, "140600"), &region()).unwrap_err().reason, "REGION_MISMATCH");
+        assert_eq!(
+            can_read(&caller(Role::FinanceAdmin, "140600"), &region())
+                .unwrap_err()
+                .reason,
+            "REGION_MISMATCH"
+        );
     }
 
     #[test]
     fn only_local_finance_writes() {
         for role in Role::ALL {
-            assert_eq!(can_write(&caller(role, "140525"), &region()).is_ok(), role == Role::FinanceAdmin, "{role}");
+            assert_eq!(
+                can_write(&caller(role, "140525"), &region()).is_ok(),
+                role == Role::FinanceAdmin,
+                "{role}"
+            );
         }
-        assert_eq!(can_write(&caller(Role::FinanceAdmin, "140500"), &region()).unwrap_err().reason, "REGION_MISMATCH");
+        assert_eq!(
+            can_write(&caller(Role::FinanceAdmin, "140500"), &region())
+                .unwrap_err()
+                .reason,
+            "REGION_MISMATCH"
+        );
     }
 
     #[test]
     fn only_departments_propose() {
-        assert_eq!(can_propose(&caller(Role::Department, "140525"), &region()).unwrap(), "101");
+        assert_eq!(
+            can_propose(&caller(Role::Department, "140525"), &region()).unwrap(),
+            "101"
+        );
         assert!(can_propose(&caller(Role::BudgetUnit, "140525"), &region()).is_err());
         assert!(can_propose(&caller(Role::FinanceAdmin, "140525"), &region()).is_err());
     }

@@ -91,7 +91,12 @@ impl Frame {
             violations.push(("name".into(), "框架名称不能为空".into()));
         }
         let mut codes = HashSet::new();
-        let level1: HashSet<&str> = self.nodes.iter().filter(|n| n.level == 1).map(|n| n.code.as_str()).collect();
+        let level1: HashSet<&str> = self
+            .nodes
+            .iter()
+            .filter(|n| n.level == 1)
+            .map(|n| n.code.as_str())
+            .collect();
         for (i, n) in self.nodes.iter().enumerate() {
             let field = |f: &str| format!("nodes[{i}].{f}");
             if n.code.trim().is_empty() || n.code.len() > 16 {
@@ -108,7 +113,10 @@ impl Frame {
                     violations.push((field("parent_code"), "一级指标不能有上级".into()));
                 }
                 2 if !level1.contains(n.parent_code.as_str()) => {
-                    violations.push((field("parent_code"), format!("上级一级指标「{}」不存在", n.parent_code)));
+                    violations.push((
+                        field("parent_code"),
+                        format!("上级一级指标「{}」不存在", n.parent_code),
+                    ));
                 }
                 1 | 2 => {}
                 _ => violations.push((field("level"), "层级只能是 1 或 2".into())),
@@ -131,8 +139,13 @@ impl Frame {
 
     /// Finds a second-level node by its name and its first-level parent's name (Excel import).
     pub fn level2_by_names(&self, level1_name: &str, level2_name: &str) -> Option<&FrameNode> {
-        let parent = self.nodes.iter().find(|n| n.level == 1 && n.name == level1_name)?;
-        self.nodes.iter().find(|n| n.level == 2 && n.parent_code == parent.code && n.name == level2_name)
+        let parent = self
+            .nodes
+            .iter()
+            .find(|n| n.level == 1 && n.name == level1_name)?;
+        self.nodes
+            .iter()
+            .find(|n| n.level == 2 && n.parent_code == parent.code && n.name == level2_name)
     }
 }
 
@@ -141,7 +154,11 @@ mod tests {
     use super::*;
 
     fn frame(template: Template) -> Frame {
-        Frame { fiscal_year: FiscalYear::new(2026).unwrap(), name: template.default_name().into(), nodes: template.nodes() }
+        Frame {
+            fiscal_year: FiscalYear::new(2026).unwrap(),
+            name: template.default_name().into(),
+            nodes: template.nodes(),
+        }
     }
 
     #[test]
@@ -157,8 +174,14 @@ mod tests {
         assert_eq!(f.nodes.iter().filter(|n| n.level == 1).count(), 3);
         assert_eq!(f.nodes.iter().filter(|n| n.level == 2).count(), 9);
         assert_eq!(f.level2("101").unwrap().name, "数量指标");
-        assert_eq!(f.level2_by_names("效益指标", "社会效益指标").unwrap().code, "202");
-        assert!(f.level2("1").is_none(), "a first-level node is not a place for indicators");
+        assert_eq!(
+            f.level2_by_names("效益指标", "社会效益指标").unwrap().code,
+            "202"
+        );
+        assert!(
+            f.level2("1").is_none(),
+            "a first-level node is not a place for indicators"
+        );
     }
 
     #[test]
@@ -166,7 +189,12 @@ mod tests {
         let f = frame(Template::CostFirstLevel);
         assert!(f.level2("104").is_none());
         assert_eq!(f.node("4").unwrap().level, 1);
-        assert_eq!(f.level2_by_names("成本指标", "生态环境成本指标").unwrap().code, "403");
+        assert_eq!(
+            f.level2_by_names("成本指标", "生态环境成本指标")
+                .unwrap()
+                .code,
+            "403"
+        );
     }
 
     #[test]
@@ -174,10 +202,19 @@ mod tests {
         let mut f = frame(Template::NationalDefault);
         f.nodes.push(node("999", "孤儿", "9", 1));
         f.nodes.push(node("101", "重复", "1", 9));
-        f.nodes.push(FrameNode { level: 3, ..node("x", "三级", "1", 1) });
+        f.nodes.push(FrameNode {
+            level: 3,
+            ..node("x", "三级", "1", 1)
+        });
         let fields: Vec<String> = f.violations().into_iter().map(|(f, _)| f).collect();
-        assert!(fields.contains(&"nodes[12].parent_code".to_string()), "{fields:?}");
+        assert!(
+            fields.contains(&"nodes[12].parent_code".to_string()),
+            "{fields:?}"
+        );
         assert!(fields.contains(&"nodes[13].code".to_string()), "{fields:?}");
-        assert!(fields.contains(&"nodes[14].level".to_string()), "{fields:?}");
+        assert!(
+            fields.contains(&"nodes[14].level".to_string()),
+            "{fields:?}"
+        );
     }
 }

@@ -124,7 +124,9 @@ const MAX_TAG: usize = 32;
 pub fn code_violation(code: &str) -> Option<String> {
     let ok = !code.is_empty()
         && code.len() <= 32
-        && code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
     (!ok).then(|| format!("指标编码「{code}」无效：应为1–32位字母、数字或 . _ -"))
 }
 
@@ -155,7 +157,10 @@ impl Spec {
         if frame.level2(&self.frame_node_code).is_none() {
             v.push((
                 field("frame_node_code"),
-                format!("{}年度指标框架中没有二级指标「{}」", self.fiscal_year, self.frame_node_code),
+                format!(
+                    "{}年度指标框架中没有二级指标「{}」",
+                    self.fiscal_year, self.frame_node_code
+                ),
             ));
         }
         // DOMAIN.md: ≥, ≤ and = are measured against a number in a unit; 定性 is not.
@@ -163,11 +168,22 @@ impl Spec {
             if self.unit.trim().is_empty() {
                 v.push((field("unit"), "定量指标（≥、≤、=）必须填写计量单位".into()));
             }
-            if !self.reference_target.trim().is_empty() && pbm_types::decimal::parse(&self.reference_target).is_err() {
-                v.push((field("reference_target"), format!("定量指标的指标值必须是数字，「{}」不是数字", self.reference_target)));
+            if !self.reference_target.trim().is_empty()
+                && pbm_types::decimal::parse(&self.reference_target).is_err()
+            {
+                v.push((
+                    field("reference_target"),
+                    format!(
+                        "定量指标的指标值必须是数字，「{}」不是数字",
+                        self.reference_target
+                    ),
+                ));
             }
         } else if self.last_year_value.is_some() || self.year_before_value.is_some() {
-            v.push((field("last_year_value"), "定性指标没有数值型的历史值".into()));
+            v.push((
+                field("last_year_value"),
+                "定性指标没有数值型的历史值".into(),
+            ));
         }
         for (f, text) in [
             ("unit", &self.unit),
@@ -181,14 +197,24 @@ impl Spec {
                 v.push((field(f), format!("不能超过{MAX_TEXT}个字")));
             }
         }
-        for (f, tags) in [("industry_tags", &self.industry_tags), ("field_tags", &self.field_tags), ("level_tags", &self.level_tags)] {
+        for (f, tags) in [
+            ("industry_tags", &self.industry_tags),
+            ("field_tags", &self.field_tags),
+            ("level_tags", &self.level_tags),
+        ] {
             for (i, t) in tags.iter().enumerate() {
                 if t.chars().count() > MAX_TAG || t.contains('|') || t.trim().is_empty() {
-                    v.push((format!("{prefix}{f}[{i}]"), format!("标签不能为空、不能含「|」且不超过{MAX_TAG}个字")));
+                    v.push((
+                        format!("{prefix}{f}[{i}]"),
+                        format!("标签不能为空、不能含「|」且不超过{MAX_TAG}个字"),
+                    ));
                 }
             }
         }
-        for (f, year) in [("enabled_from_year", self.enabled_from_year), ("enabled_to_year", self.enabled_to_year)] {
+        for (f, year) in [
+            ("enabled_from_year", self.enabled_from_year),
+            ("enabled_to_year", self.enabled_to_year),
+        ] {
             if let Some(y) = year
                 && FiscalYear::new(y).is_err()
             {
@@ -198,14 +224,20 @@ impl Spec {
         if let (Some(from), Some(to)) = (self.enabled_from_year, self.enabled_to_year)
             && from > to
         {
-            v.push((field("enabled_to_year"), format!("启用期间无效：起始年度 {from} 晚于截止年度 {to}")));
+            v.push((
+                field("enabled_to_year"),
+                format!("启用期间无效：起始年度 {from} 晚于截止年度 {to}"),
+            ));
         }
         match self.kind {
             Kind::Specific if self.owner_department.trim().is_empty() => {
                 v.push((field("owner_department"), "个性指标必须注明所属部门".into()));
             }
             Kind::Common if !self.owner_department.trim().is_empty() => {
-                v.push((field("owner_department"), "共性指标由财政设置，不属于某个部门".into()));
+                v.push((
+                    field("owner_department"),
+                    "共性指标由财政设置，不属于某个部门".into(),
+                ));
             }
             _ => {}
         }
@@ -214,21 +246,34 @@ impl Spec {
 
     /// Whether the indicator's enabled period covers `year` (open ends are unbounded).
     pub fn in_period(&self, year: i32) -> bool {
-        self.enabled_from_year.is_none_or(|from| from <= year) && self.enabled_to_year.is_none_or(|to| year <= to)
+        self.enabled_from_year.is_none_or(|from| from <= year)
+            && self.enabled_to_year.is_none_or(|to| year <= to)
     }
 }
 
 /// Why an indicator may not be used in a declaration for `year`, if it may not.
 pub fn unusable_reason(indicator: &Indicator, year: i32) -> Option<(&'static str, String)> {
     if indicator.status == Status::Disabled {
-        return Some(("INDICATOR_DISABLED", format!("指标「{}」({}) 已停用", indicator.spec.name, indicator.code)));
+        return Some((
+            "INDICATOR_DISABLED",
+            format!("指标「{}」({}) 已停用", indicator.spec.name, indicator.code),
+        ));
     }
     if !indicator.spec.in_period(year) {
-        let from = indicator.spec.enabled_from_year.map_or("不限".to_string(), |y| y.to_string());
-        let to = indicator.spec.enabled_to_year.map_or("不限".to_string(), |y| y.to_string());
+        let from = indicator
+            .spec
+            .enabled_from_year
+            .map_or("不限".to_string(), |y| y.to_string());
+        let to = indicator
+            .spec
+            .enabled_to_year
+            .map_or("不限".to_string(), |y| y.to_string());
         return Some((
             "INDICATOR_OUT_OF_PERIOD",
-            format!("指标「{}」({}) 的启用期间为 {from}–{to}，不能用于 {year} 年度", indicator.spec.name, indicator.code),
+            format!(
+                "指标「{}」({}) 的启用期间为 {from}–{to}，不能用于 {year} 年度",
+                indicator.spec.name, indicator.code
+            ),
         ));
     }
     None
@@ -241,7 +286,11 @@ mod tests {
     use rust_decimal_macros::dec;
 
     pub(crate) fn frame() -> Frame {
-        Frame { fiscal_year: FiscalYear::new(2026).unwrap(), name: "f".into(), nodes: Template::NationalDefault.nodes() }
+        Frame {
+            fiscal_year: FiscalYear::new(2026).unwrap(),
+            name: "f".into(),
+            nodes: Template::NationalDefault.nodes(),
+        }
     }
 
     pub(crate) fn spec() -> Spec {
@@ -281,37 +330,67 @@ mod tests {
 
     #[test]
     fn quantitative_indicator_needs_unit_and_numeric_target() {
-        let s = Spec { unit: " ".into(), reference_target: "很多".into(), ..spec() };
-        assert_eq!(fields(s.violations(&frame(), "spec.")), vec!["spec.unit", "spec.reference_target"]);
+        let s = Spec {
+            unit: " ".into(),
+            reference_target: "很多".into(),
+            ..spec()
+        };
+        assert_eq!(
+            fields(s.violations(&frame(), "spec.")),
+            vec!["spec.unit", "spec.reference_target"]
+        );
     }
 
     #[test]
     fn qualitative_indicator_needs_no_unit_but_has_no_numeric_history() {
-        let s = Spec { direction: Direction::Qualitative, unit: String::new(), reference_target: "达成".into(), last_year_value: None, ..spec() };
+        let s = Spec {
+            direction: Direction::Qualitative,
+            unit: String::new(),
+            reference_target: "达成".into(),
+            last_year_value: None,
+            ..spec()
+        };
         assert!(s.violations(&frame(), "").is_empty());
-        let s = Spec { direction: Direction::Qualitative, ..spec() };
+        let s = Spec {
+            direction: Direction::Qualitative,
+            ..spec()
+        };
         assert_eq!(fields(s.violations(&frame(), "")), vec!["last_year_value"]);
     }
 
     #[test]
     fn unknown_or_first_level_frame_node_is_rejected() {
         for code in ["999", "1"] {
-            let s = Spec { frame_node_code: code.into(), ..spec() };
+            let s = Spec {
+                frame_node_code: code.into(),
+                ..spec()
+            };
             assert_eq!(fields(s.violations(&frame(), "")), vec!["frame_node_code"]);
         }
     }
 
     #[test]
     fn specific_indicator_belongs_to_a_department() {
-        let s = Spec { kind: Kind::Specific, ..spec() };
+        let s = Spec {
+            kind: Kind::Specific,
+            ..spec()
+        };
         assert_eq!(fields(s.violations(&frame(), "")), vec!["owner_department"]);
-        let s = Spec { kind: Kind::Specific, owner_department: "101".into(), ..spec() };
+        let s = Spec {
+            kind: Kind::Specific,
+            owner_department: "101".into(),
+            ..spec()
+        };
         assert!(s.violations(&frame(), "").is_empty());
     }
 
     #[test]
     fn period_must_be_ordered() {
-        let s = Spec { enabled_from_year: Some(2027), enabled_to_year: Some(2026), ..spec() };
+        let s = Spec {
+            enabled_from_year: Some(2027),
+            enabled_to_year: Some(2026),
+            ..spec()
+        };
         assert_eq!(fields(s.violations(&frame(), "")), vec!["enabled_to_year"]);
     }
 
@@ -321,16 +400,32 @@ mod tests {
             code: "A1".into(),
             version: 1,
             status: Status::Enabled,
-            spec: Spec { enabled_from_year: Some(2025), enabled_to_year: Some(2026), ..spec() },
+            spec: Spec {
+                enabled_from_year: Some(2025),
+                enabled_to_year: Some(2026),
+                ..spec()
+            },
             change_note: String::new(),
             changed_by: "u".into(),
             changed_at: NaiveDateTime::default(),
         };
         assert!(unusable_reason(&ind, 2026).is_none());
-        assert_eq!(unusable_reason(&ind, 2027).unwrap().0, "INDICATOR_OUT_OF_PERIOD");
-        assert_eq!(unusable_reason(&ind, 2024).unwrap().0, "INDICATOR_OUT_OF_PERIOD");
-        let disabled = Indicator { status: Status::Disabled, ..ind };
-        assert_eq!(unusable_reason(&disabled, 2026).unwrap().0, "INDICATOR_DISABLED");
+        assert_eq!(
+            unusable_reason(&ind, 2027).unwrap().0,
+            "INDICATOR_OUT_OF_PERIOD"
+        );
+        assert_eq!(
+            unusable_reason(&ind, 2024).unwrap().0,
+            "INDICATOR_OUT_OF_PERIOD"
+        );
+        let disabled = Indicator {
+            status: Status::Disabled,
+            ..ind
+        };
+        assert_eq!(
+            unusable_reason(&disabled, 2026).unwrap().0,
+            "INDICATOR_DISABLED"
+        );
     }
 
     #[test]
@@ -339,7 +434,10 @@ mod tests {
         for bad in ["", "有中文", "a b", &"x".repeat(33)] {
             assert!(code_violation(bad).is_some(), "{bad}");
         }
-        assert_eq!(normalize_tags(&[" 水利 ".into(), "".into(), "水利".into(), "农业".into()]), vec!["水利", "农业"]);
+        assert_eq!(
+            normalize_tags(&[" 水利 ".into(), "".into(), "水利".into(), "农业".into()]),
+            vec!["水利", "农业"]
+        );
     }
 
     #[test]

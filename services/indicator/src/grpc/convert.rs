@@ -13,11 +13,16 @@ use crate::state::AppState;
 use crate::store::{Filter, ProposalRecord, ProposalStatus, StoredFrame};
 
 pub fn stamp(actor: &str, at: chrono::NaiveDateTime) -> common::AuditStamp {
-    common::AuditStamp { actor: actor.to_owned(), at: format!("{}Z", at.format("%Y-%m-%dT%H:%M:%S%.6f")) }
+    common::AuditStamp {
+        actor: actor.to_owned(),
+        at: format!("{}Z", at.format("%Y-%m-%dT%H:%M:%S%.6f")),
+    }
 }
 
 fn decimal(d: Option<pbm_types::Decimal>) -> Option<common::Decimal> {
-    d.map(|v| common::Decimal { value: pbm_types::decimal::to_wire(v) })
+    d.map(|v| common::Decimal {
+        value: pbm_types::decimal::to_wire(v),
+    })
 }
 
 pub fn kind_from(v: i32) -> Option<Kind> {
@@ -96,7 +101,11 @@ pub fn proposal_status_from(v: i32) -> Result<Option<ProposalStatus>, ApiError> 
         Ok(proto::ProposalStatus::Pending) => Ok(Some(ProposalStatus::Pending)),
         Ok(proto::ProposalStatus::Approved) => Ok(Some(ProposalStatus::Approved)),
         Ok(proto::ProposalStatus::Rejected) => Ok(Some(ProposalStatus::Rejected)),
-        Err(_) => Err(ApiError::invalid_field("STATUS_INVALID", "status", "申请状态无效")),
+        Err(_) => Err(ApiError::invalid_field(
+            "STATUS_INVALID",
+            "status",
+            "申请状态无效",
+        )),
     }
 }
 
@@ -121,7 +130,11 @@ pub fn match_kind(k: MatchKind) -> proto::MatchKind {
 /// frame are checked later by [`Spec::violations`].
 pub fn spec_from_proto(p: Option<proto::IndicatorSpec>, prefix: &str) -> Result<Spec, ApiError> {
     let Some(p) = p else {
-        return Err(ApiError::invalid_field("SPEC_REQUIRED", prefix.trim_end_matches('.'), "缺少指标属性 spec"));
+        return Err(ApiError::invalid_field(
+            "SPEC_REQUIRED",
+            prefix.trim_end_matches('.'),
+            "缺少指标属性 spec",
+        ));
     };
     let proto::IndicatorSpec {
         fiscal_year,
@@ -148,7 +161,9 @@ pub fn spec_from_proto(p: Option<proto::IndicatorSpec>, prefix: &str) -> Result<
     } = p;
     let field = |f: &str| format!("{prefix}{f}");
     let mut v = Vec::new();
-    let fy = FiscalYear::new(fiscal_year).map_err(|e| v.push((field("fiscal_year"), e.message))).ok();
+    let fy = FiscalYear::new(fiscal_year)
+        .map_err(|e| v.push((field("fiscal_year"), e.message)))
+        .ok();
     let kind = kind_from(kind);
     if kind.is_none() {
         v.push((field("kind"), "请选择指标类型：共性或个性".into()));
@@ -157,10 +172,15 @@ pub fn spec_from_proto(p: Option<proto::IndicatorSpec>, prefix: &str) -> Result<
     if direction.is_none() {
         v.push((field("direction"), "请选择指标方向：≥、≤、= 或定性".into()));
     }
-    let value_standard = value_standard_from(value_standard).map_err(|()| v.push((field("value_standard"), "指标值设定依据无效".into()))).ok().flatten();
+    let value_standard = value_standard_from(value_standard)
+        .map_err(|()| v.push((field("value_standard"), "指标值设定依据无效".into())))
+        .ok()
+        .flatten();
     let mut number = |name: &str, d: Option<common::Decimal>| -> Option<pbm_types::Decimal> {
         let d = d.filter(|d| !d.value.trim().is_empty())?;
-        pbm_types::decimal::parse(&d.value).map_err(|e| v.push((field(name), e.message))).ok()
+        pbm_types::decimal::parse(&d.value)
+            .map_err(|e| v.push((field(name), e.message)))
+            .ok()
     };
     let last_year_value = number("last_year_value", last_year_value);
     let year_before_value = number("year_before_value", year_before_value);
@@ -224,8 +244,14 @@ pub fn spec_to_proto(s: &Spec) -> proto::IndicatorSpec {
 
 pub fn indicator_to_proto(i: &Indicator, state: &AppState) -> proto::Indicator {
     let frame = state.cached_frame(i.spec.fiscal_year.get());
-    let level2 = frame.as_ref().and_then(|f| f.frame.node(&i.spec.frame_node_code).cloned());
-    let level1 = level2.as_ref().and_then(|n| frame.as_ref().and_then(|f| f.frame.node(&n.parent_code).cloned()));
+    let level2 = frame
+        .as_ref()
+        .and_then(|f| f.frame.node(&i.spec.frame_node_code).cloned());
+    let level1 = level2.as_ref().and_then(|n| {
+        frame
+            .as_ref()
+            .and_then(|f| f.frame.node(&n.parent_code).cloned())
+    });
     proto::Indicator {
         code: i.code.clone(),
         version: i.version,
@@ -282,12 +308,19 @@ pub fn frame_to_proto(f: &StoredFrame, region: &DivisionCode) -> proto::Frame {
 
 /// A frame from a template or from explicit nodes (not both).
 pub fn frame_from_request(r: &proto::CreateFrameRequest) -> Result<Frame, ApiError> {
-    let fiscal_year = FiscalYear::new(r.fiscal_year).map_err(|e| ApiError::invalid_field(e.reason, "fiscal_year", e.message))?;
+    let fiscal_year = FiscalYear::new(r.fiscal_year)
+        .map_err(|e| ApiError::invalid_field(e.reason, "fiscal_year", e.message))?;
     let template = match proto::FrameTemplate::try_from(r.template) {
         Ok(proto::FrameTemplate::Unspecified) => None,
         Ok(proto::FrameTemplate::NationalDefault) => Some(Template::NationalDefault),
         Ok(proto::FrameTemplate::CostFirstLevel) => Some(Template::CostFirstLevel),
-        Err(_) => return Err(ApiError::invalid_field("TEMPLATE_INVALID", "template", "框架模板无效")),
+        Err(_) => {
+            return Err(ApiError::invalid_field(
+                "TEMPLATE_INVALID",
+                "template",
+                "框架模板无效",
+            ));
+        }
     };
     let nodes = match (template, r.nodes.is_empty()) {
         (Some(t), true) => t.nodes(),
@@ -303,26 +336,40 @@ pub fn frame_from_request(r: &proto::CreateFrameRequest) -> Result<Frame, ApiErr
             })
             .collect(),
         _ => {
-            return Err(ApiError::invalid_field("FRAME_SOURCE_INVALID", "template", "请选择一个框架模板，或逐个给出框架节点（二者选一）"));
+            return Err(ApiError::invalid_field(
+                "FRAME_SOURCE_INVALID",
+                "template",
+                "请选择一个框架模板，或逐个给出框架节点（二者选一）",
+            ));
         }
     };
     let name = match (r.name.trim(), template) {
         ("", Some(t)) => t.default_name().to_owned(),
         (n, _) => n.to_owned(),
     };
-    Ok(Frame { fiscal_year, name, nodes })
+    Ok(Frame {
+        fiscal_year,
+        name,
+        nodes,
+    })
 }
 
 pub fn filter_from_proto(f: Option<proto::IndicatorFilter>) -> Result<Filter, ApiError> {
-    let Some(f) = f else { return Ok(Filter::default()) };
+    let Some(f) = f else {
+        return Ok(Filter::default());
+    };
     let text = |s: String| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     let kind = match f.kind {
         0 => None,
-        k => Some(kind_from(k).ok_or_else(|| ApiError::invalid_field("KIND_INVALID", "filter.kind", "指标类型无效"))?),
+        k => Some(kind_from(k).ok_or_else(|| {
+            ApiError::invalid_field("KIND_INVALID", "filter.kind", "指标类型无效")
+        })?),
     };
     let status = match f.status {
         0 => None,
-        s => Some(status_from(s).ok_or_else(|| ApiError::invalid_field("STATUS_INVALID", "filter.status", "状态无效"))?),
+        s => Some(status_from(s).ok_or_else(|| {
+            ApiError::invalid_field("STATUS_INVALID", "filter.status", "状态无效")
+        })?),
     };
     Ok(Filter {
         fiscal_year: (f.fiscal_year != 0).then_some(f.fiscal_year),

@@ -25,7 +25,12 @@ pub static ALL_MIGRATIONS: [&pbm_db::Migrations; 2] = [&pbm_db::PLATFORM_MIGRATI
 // ---------------------------------------------------------------------------------------------
 // Frames
 
-pub fn insert_frame(conn: &mut AnyConnection, frame: &Frame, actor: &str, at: NaiveDateTime) -> Result<(), StoreError> {
+pub fn insert_frame(
+    conn: &mut AnyConnection,
+    frame: &Frame,
+    actor: &str,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
     let year = frame.fiscal_year.get();
     diesel::insert_into(frames::table)
         .values((
@@ -60,10 +65,21 @@ pub struct StoredFrame {
 pub fn load_frames(conn: &mut AnyConnection) -> Result<Vec<StoredFrame>, StoreError> {
     let heads: Vec<(i32, String, String, NaiveDateTime)> = frames::table
         .order(frames::fiscal_year.asc())
-        .select((frames::fiscal_year, frames::name, frames::created_by, frames::created_at))
+        .select((
+            frames::fiscal_year,
+            frames::name,
+            frames::created_by,
+            frames::created_at,
+        ))
         .load(conn)?;
     let nodes: Vec<(i32, String, String, i32, String, i32)> = frame_nodes::table
-        .order((frame_nodes::fiscal_year, frame_nodes::level, frame_nodes::parent_code, frame_nodes::sort_order, frame_nodes::code))
+        .order((
+            frame_nodes::fiscal_year,
+            frame_nodes::level,
+            frame_nodes::parent_code,
+            frame_nodes::sort_order,
+            frame_nodes::code,
+        ))
         .select((
             frame_nodes::fiscal_year,
             frame_nodes::code,
@@ -79,15 +95,25 @@ pub fn load_frames(conn: &mut AnyConnection) -> Result<Vec<StoredFrame>, StoreEr
         let nodes = nodes
             .iter()
             .filter(|n| n.0 == year)
-            .map(|(_, code, name, level, parent_code, sort_order)| FrameNode {
-                code: code.clone(),
-                name: name.clone(),
-                level: *level,
-                parent_code: parent_code.clone(),
-                sort_order: *sort_order,
-            })
+            .map(
+                |(_, code, name, level, parent_code, sort_order)| FrameNode {
+                    code: code.clone(),
+                    name: name.clone(),
+                    level: *level,
+                    parent_code: parent_code.clone(),
+                    sort_order: *sort_order,
+                },
+            )
             .collect();
-        out.push(StoredFrame { frame: Frame { fiscal_year, name, nodes }, created_by, created_at });
+        out.push(StoredFrame {
+            frame: Frame {
+                fiscal_year,
+                name,
+                nodes,
+            },
+            created_by,
+            created_at,
+        });
     }
     Ok(out)
 }
@@ -129,15 +155,24 @@ struct IndicatorRow {
 
 /// Tags are stored as `|a|b|` so one tag can be matched with `LIKE '%|a|%'`.
 fn join_tags(tags: &[String]) -> String {
-    if tags.is_empty() { String::new() } else { format!("|{}|", tags.join("|")) }
+    if tags.is_empty() {
+        String::new()
+    } else {
+        format!("|{}|", tags.join("|"))
+    }
 }
 
 fn split_tags(text: &str) -> Vec<String> {
-    text.split('|').filter(|t| !t.is_empty()).map(str::to_owned).collect()
+    text.split('|')
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn like_escape(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 impl From<&Indicator> for IndicatorRow {
@@ -179,16 +214,20 @@ impl TryFrom<IndicatorRow> for Indicator {
     type Error = StoreError;
 
     fn try_from(r: IndicatorRow) -> Result<Self, StoreError> {
-        let bad = |what: &str, v: &str| StoreError::Other(format!("indicator {} has bad {what} `{v}`", r.code));
+        let bad = |what: &str, v: &str| {
+            StoreError::Other(format!("indicator {} has bad {what} `{v}`", r.code))
+        };
         let spec = Spec {
-            fiscal_year: FiscalYear::new(r.fiscal_year).map_err(|_| bad("fiscal_year", &r.fiscal_year.to_string()))?,
+            fiscal_year: FiscalYear::new(r.fiscal_year)
+                .map_err(|_| bad("fiscal_year", &r.fiscal_year.to_string()))?,
             frame_node_code: r.frame_node_code.clone(),
             name: r.name.clone(),
             kind: Kind::from_db(&r.kind).ok_or_else(|| bad("kind", &r.kind))?,
             industry_tags: split_tags(&r.industry_tags),
             field_tags: split_tags(&r.field_tags),
             level_tags: split_tags(&r.level_tags),
-            direction: Direction::from_db(&r.direction).ok_or_else(|| bad("direction", &r.direction))?,
+            direction: Direction::from_db(&r.direction)
+                .ok_or_else(|| bad("direction", &r.direction))?,
             unit: r.unit.clone(),
             explanation: r.explanation.clone(),
             formula: r.formula.clone(),
@@ -196,7 +235,10 @@ impl TryFrom<IndicatorRow> for Indicator {
             value_standard: if r.value_standard.is_empty() {
                 None
             } else {
-                Some(ValueStandard::from_db(&r.value_standard).ok_or_else(|| bad("value_standard", &r.value_standard))?)
+                Some(
+                    ValueStandard::from_db(&r.value_standard)
+                        .ok_or_else(|| bad("value_standard", &r.value_standard))?,
+                )
             },
             value_standard_note: r.value_standard_note.clone(),
             reference_target: r.reference_target.clone(),
@@ -226,7 +268,9 @@ fn rows_to_domain(rows: Vec<IndicatorRow>) -> Result<Vec<Indicator>, StoreError>
 /// Writes a new indicator (version 1) and makes it current. Fails with UniqueViolation when the
 /// code exists.
 pub fn insert_new(conn: &mut AnyConnection, indicator: &Indicator) -> Result<(), StoreError> {
-    diesel::insert_into(iv::table).values(IndicatorRow::from(indicator)).execute(conn)?;
+    diesel::insert_into(iv::table)
+        .values(IndicatorRow::from(indicator))
+        .execute(conn)?;
     diesel::insert_into(indicators::table)
         .values((
             indicators::code.eq(&indicator.code),
@@ -240,7 +284,11 @@ pub fn insert_new(conn: &mut AnyConnection, indicator: &Indicator) -> Result<(),
 /// Writes `indicator` (whose version is `expected + 1`) as the next version, if the current
 /// version is still `expected`. Returns `Err(actual)` when it is not (the caller answers ABORTED
 /// and the transaction rolls back).
-pub fn insert_next_version(conn: &mut AnyConnection, indicator: &Indicator, expected: i64) -> Result<Result<(), i64>, StoreError> {
+pub fn insert_next_version(
+    conn: &mut AnyConnection,
+    indicator: &Indicator,
+    expected: i64,
+) -> Result<Result<(), i64>, StoreError> {
     debug_assert_eq!(indicator.version, expected + 1);
     let current: i64 = indicators::table
         .filter(indicators::code.eq(&indicator.code))
@@ -253,7 +301,10 @@ pub fn insert_next_version(conn: &mut AnyConnection, indicator: &Indicator, expe
     }
     // The version row goes in first: `indicators` references it. A concurrent writer of the same
     // next version makes this insert fail on the primary key: that writer won.
-    match diesel::insert_into(iv::table).values(IndicatorRow::from(indicator)).execute(conn) {
+    match diesel::insert_into(iv::table)
+        .values(IndicatorRow::from(indicator))
+        .execute(conn)
+    {
         Ok(_) => {}
         Err(e) => {
             return match StoreError::from(e) {
@@ -262,15 +313,30 @@ pub fn insert_next_version(conn: &mut AnyConnection, indicator: &Indicator, expe
             };
         }
     }
-    let updated = diesel::update(indicators::table.filter(indicators::code.eq(&indicator.code)).filter(indicators::version.eq(expected)))
-        .set((indicators::version.eq(indicator.version), indicators::changed_at.eq(indicator.changed_at)))
-        .execute(conn)?;
-    Ok(if updated == 1 { Ok(()) } else { Err(indicator.version) })
+    let updated = diesel::update(
+        indicators::table
+            .filter(indicators::code.eq(&indicator.code))
+            .filter(indicators::version.eq(expected)),
+    )
+    .set((
+        indicators::version.eq(indicator.version),
+        indicators::changed_at.eq(indicator.changed_at),
+    ))
+    .execute(conn)?;
+    Ok(if updated == 1 {
+        Ok(())
+    } else {
+        Err(indicator.version)
+    })
 }
 
 pub fn current(conn: &mut AnyConnection, code: &str) -> Result<Option<Indicator>, StoreError> {
     let row = indicators::table
-        .inner_join(iv::table.on(iv::code.eq(indicators::code).and(iv::version.eq(indicators::version))))
+        .inner_join(
+            iv::table.on(iv::code
+                .eq(indicators::code)
+                .and(iv::version.eq(indicators::version))),
+        )
         .filter(indicators::code.eq(code))
         .select(IndicatorRow::as_select())
         .first(conn)
@@ -278,7 +344,11 @@ pub fn current(conn: &mut AnyConnection, code: &str) -> Result<Option<Indicator>
     row.map(Indicator::try_from).transpose()
 }
 
-pub fn version(conn: &mut AnyConnection, code: &str, version: i64) -> Result<Option<Indicator>, StoreError> {
+pub fn version(
+    conn: &mut AnyConnection,
+    code: &str,
+    version: i64,
+) -> Result<Option<Indicator>, StoreError> {
     let row = iv::table
         .filter(iv::code.eq(code))
         .filter(iv::version.eq(version))
@@ -290,7 +360,13 @@ pub fn version(conn: &mut AnyConnection, code: &str, version: i64) -> Result<Opt
 
 /// Every version of one indicator, newest first.
 pub fn versions(conn: &mut AnyConnection, code: &str) -> Result<Vec<Indicator>, StoreError> {
-    rows_to_domain(iv::table.filter(iv::code.eq(code)).order(iv::version.desc()).select(IndicatorRow::as_select()).load(conn)?)
+    rows_to_domain(
+        iv::table
+            .filter(iv::code.eq(code))
+            .order(iv::version.desc())
+            .select(IndicatorRow::as_select())
+            .load(conn)?,
+    )
 }
 
 /// Filters of list, search and export (all optional).
@@ -311,14 +387,21 @@ type CurrentJoin = diesel::dsl::Filter<
     diesel::dsl::InnerJoinOn<
         indicators::table,
         iv::table,
-        diesel::dsl::And<diesel::dsl::Eq<iv::code, indicators::code>, diesel::dsl::Eq<iv::version, indicators::version>>,
+        diesel::dsl::And<
+            diesel::dsl::Eq<iv::code, indicators::code>,
+            diesel::dsl::Eq<iv::version, indicators::version>,
+        >,
     >,
     diesel::dsl::AsExprOf<bool, diesel::sql_types::Bool>,
 >;
 
 fn filtered(filter: &Filter) -> diesel::dsl::IntoBoxed<'static, CurrentJoin, pbm_db::MultiBackend> {
     let mut q = indicators::table
-        .inner_join(iv::table.on(iv::code.eq(indicators::code).and(iv::version.eq(indicators::version))))
+        .inner_join(
+            iv::table.on(iv::code
+                .eq(indicators::code)
+                .and(iv::version.eq(indicators::version))),
+        )
         .filter(true.into_sql::<diesel::sql_types::Bool>())
         .into_boxed();
     if let Some(y) = filter.fiscal_year {
@@ -348,13 +431,25 @@ fn filtered(filter: &Filter) -> diesel::dsl::IntoBoxed<'static, CurrentJoin, pbm
         q = q.filter(iv::status.eq(s.as_db()));
     }
     if let Some(t) = &filter.industry_tag {
-        q = q.filter(iv::industry_tags.like(format!("%|{}|%", like_escape(t))).escape('\\'));
+        q = q.filter(
+            iv::industry_tags
+                .like(format!("%|{}|%", like_escape(t)))
+                .escape('\\'),
+        );
     }
     if let Some(t) = &filter.field_tag {
-        q = q.filter(iv::field_tags.like(format!("%|{}|%", like_escape(t))).escape('\\'));
+        q = q.filter(
+            iv::field_tags
+                .like(format!("%|{}|%", like_escape(t)))
+                .escape('\\'),
+        );
     }
     if let Some(t) = &filter.level_tag {
-        q = q.filter(iv::level_tags.like(format!("%|{}|%", like_escape(t))).escape('\\'));
+        q = q.filter(
+            iv::level_tags
+                .like(format!("%|{}|%", like_escape(t)))
+                .escape('\\'),
+        );
     }
     if let Some(d) = &filter.owner_department {
         q = q.filter(iv::owner_department.eq(d.clone()));
@@ -363,20 +458,41 @@ fn filtered(filter: &Filter) -> diesel::dsl::IntoBoxed<'static, CurrentJoin, pbm
 }
 
 /// One page of current indicators matching `filter`, ordered by code, and the total count.
-pub fn list(conn: &mut AnyConnection, filter: &Filter, offset: i64, limit: i64) -> Result<(Vec<Indicator>, i64), StoreError> {
+pub fn list(
+    conn: &mut AnyConnection,
+    filter: &Filter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Indicator>, i64), StoreError> {
     let total: i64 = filtered(filter).count().get_result(conn)?;
-    let rows = filtered(filter).order(iv::code.asc()).offset(offset).limit(limit).select(IndicatorRow::as_select()).load(conn)?;
+    let rows = filtered(filter)
+        .order(iv::code.asc())
+        .offset(offset)
+        .limit(limit)
+        .select(IndicatorRow::as_select())
+        .load(conn)?;
     Ok((rows_to_domain(rows)?, total))
 }
 
 /// Every current indicator matching `filter`, ordered by code (export, index build).
-pub fn all_current(conn: &mut AnyConnection, filter: &Filter) -> Result<Vec<Indicator>, StoreError> {
-    rows_to_domain(filtered(filter).order(iv::code.asc()).select(IndicatorRow::as_select()).load(conn)?)
+pub fn all_current(
+    conn: &mut AnyConnection,
+    filter: &Filter,
+) -> Result<Vec<Indicator>, StoreError> {
+    rows_to_domain(
+        filtered(filter)
+            .order(iv::code.asc())
+            .select(IndicatorRow::as_select())
+            .load(conn)?,
+    )
 }
 
 /// (code, current version) of indicators whose current version was made at or after `since`:
 /// a light query for replicas to notice what changed.
-pub fn versions_changed_since(conn: &mut AnyConnection, since: NaiveDateTime) -> Result<Vec<(String, i64)>, StoreError> {
+pub fn versions_changed_since(
+    conn: &mut AnyConnection,
+    since: NaiveDateTime,
+) -> Result<Vec<(String, i64)>, StoreError> {
     Ok(indicators::table
         .filter(indicators::changed_at.ge(since))
         .select((indicators::code, indicators::version))
@@ -384,7 +500,10 @@ pub fn versions_changed_since(conn: &mut AnyConnection, since: NaiveDateTime) ->
 }
 
 /// Current versions of the given codes (missing codes are simply absent).
-pub fn current_many(conn: &mut AnyConnection, codes: &[String]) -> Result<Vec<Indicator>, StoreError> {
+pub fn current_many(
+    conn: &mut AnyConnection,
+    codes: &[String],
+) -> Result<Vec<Indicator>, StoreError> {
     let mut out = Vec::with_capacity(codes.len());
     for chunk in codes.chunks(500) {
         let rows = filtered(&Filter::default())
@@ -433,7 +552,13 @@ impl ProposalStatus {
     }
 
     fn from_db(s: &str) -> Option<Self> {
-        [ProposalStatus::Pending, ProposalStatus::Approved, ProposalStatus::Rejected].into_iter().find(|p| p.as_db() == s)
+        [
+            ProposalStatus::Pending,
+            ProposalStatus::Approved,
+            ProposalStatus::Rejected,
+        ]
+        .into_iter()
+        .find(|p| p.as_db() == s)
     }
 }
 
@@ -454,14 +579,16 @@ type ProposalTuple = (
 );
 
 fn proposal_from(t: ProposalTuple) -> Result<ProposalRecord, StoreError> {
-    let spec: Spec = serde_json::from_str(&t.2).map_err(|e| StoreError::Other(format!("proposal {} spec: {e}", t.0)))?;
+    let spec: Spec = serde_json::from_str(&t.2)
+        .map_err(|e| StoreError::Other(format!("proposal {} spec: {e}", t.0)))?;
     Ok(ProposalRecord {
         id: t.0,
         code: t.1,
         spec,
         department: t.3,
         reason: t.4,
-        status: ProposalStatus::from_db(&t.5).ok_or_else(|| StoreError::Other(format!("proposal status `{}`", t.5)))?,
+        status: ProposalStatus::from_db(&t.5)
+            .ok_or_else(|| StoreError::Other(format!("proposal status `{}`", t.5)))?,
         decision_comment: t.6,
         version: t.7,
         proposed_by: t.8,
@@ -515,13 +642,19 @@ pub fn insert_proposal(
     );
     match conn {
         // Concurrent transactions insert concurrently: only RETURNING names our row.
-        AnyConnection::Postgresql(pg) => {
-            Ok(diesel::insert_into(proposals::table).values(values).returning(proposals::id).get_result::<i64>(pg)?)
-        }
+        AnyConnection::Postgresql(pg) => Ok(diesel::insert_into(proposals::table)
+            .values(values)
+            .returning(proposals::id)
+            .get_result::<i64>(pg)?),
         AnyConnection::Sqlite(sqlite) => {
-            diesel::insert_into(proposals::table).values(values).execute(sqlite)?;
+            diesel::insert_into(proposals::table)
+                .values(values)
+                .execute(sqlite)?;
             // SQLite has one writer at a time: inside our transaction the newest row is ours.
-            proposals::table.select(diesel::dsl::max(proposals::id)).first::<Option<i64>>(sqlite)?.ok_or(StoreError::NotFound)
+            proposals::table
+                .select(diesel::dsl::max(proposals::id))
+                .first::<Option<i64>>(sqlite)?
+                .ok_or(StoreError::NotFound)
         }
     }
 }
@@ -554,9 +687,18 @@ pub fn list_proposals(
         q
     };
     let total: i64 = base().count().get_result(conn)?;
-    let rows: Vec<ProposalTuple> =
-        base().order(proposals::id.desc()).offset(offset).limit(limit).select(proposal_columns!()).load(conn)?;
-    Ok((rows.into_iter().map(proposal_from).collect::<Result<_, _>>()?, total))
+    let rows: Vec<ProposalTuple> = base()
+        .order(proposals::id.desc())
+        .offset(offset)
+        .limit(limit)
+        .select(proposal_columns!())
+        .load(conn)?;
+    Ok((
+        rows.into_iter()
+            .map(proposal_from)
+            .collect::<Result<_, _>>()?,
+        total,
+    ))
 }
 
 /// Finance's decision on a proposal.
@@ -570,7 +712,12 @@ pub struct Decision<'a> {
 }
 
 /// Records a decision if the proposal is still pending at `expected` version.
-pub fn decide_proposal(conn: &mut AnyConnection, id: i64, expected: i64, d: &Decision<'_>) -> Result<bool, StoreError> {
+pub fn decide_proposal(
+    conn: &mut AnyConnection,
+    id: i64,
+    expected: i64,
+    d: &Decision<'_>,
+) -> Result<bool, StoreError> {
     let n = diesel::update(
         proposals::table
             .filter(proposals::id.eq(id))
@@ -607,18 +754,28 @@ pub fn insert_new_batch(conn: &mut AnyConnection, new: &[Indicator]) -> Result<(
         let rows: Vec<IndicatorRow> = chunk.iter().map(IndicatorRow::from).collect();
         let heads: Vec<_> = chunk
             .iter()
-            .map(|i| (indicators::code.eq(&i.code), indicators::version.eq(i.version), indicators::changed_at.eq(i.changed_at)))
+            .map(|i| {
+                (
+                    indicators::code.eq(&i.code),
+                    indicators::version.eq(i.version),
+                    indicators::changed_at.eq(i.changed_at),
+                )
+            })
             .collect();
         // Multi-row INSERT is not available through MultiConnection (its backend cannot say how
         // DEFAULT is written), so dispatch to the concrete connection.
         match conn {
             AnyConnection::Postgresql(c) => {
                 diesel::insert_into(iv::table).values(&rows).execute(c)?;
-                diesel::insert_into(indicators::table).values(&heads).execute(c)?;
+                diesel::insert_into(indicators::table)
+                    .values(&heads)
+                    .execute(c)?;
             }
             AnyConnection::Sqlite(c) => {
                 diesel::insert_into(iv::table).values(&rows).execute(c)?;
-                diesel::insert_into(indicators::table).values(&heads).execute(c)?;
+                diesel::insert_into(indicators::table)
+                    .values(&heads)
+                    .execute(c)?;
             }
         }
     }

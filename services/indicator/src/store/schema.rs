@@ -82,4 +82,10 @@ diesel::table! {
 }
 
 diesel::joinable!(frame_nodes -> frames (fiscal_year));
-diesel::allow_tables_to_appear_in_same_query!(frames, frame_nodes, indicator_versions, indicators, proposals);
+diesel::allow_tables_to_appear_in_same_query!(
+    frames,
+    frame_nodes,
+    indicator_versions,
+    indicators,
+    proposals
+);

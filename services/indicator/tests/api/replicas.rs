@@ -12,15 +12,28 @@ use crate::common::{FY, REGION, spawn_app, spec};
 async fn wait_for_version(replica: &AppState, code: &str, version: i64) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while replica.index.version_of(code) != Some(version) {
-        assert!(tokio::time::Instant::now() < deadline, "replica never saw {code} v{version}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "replica never saw {code} v{version}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 async fn replicas_follow_each_others_writes(test_db: TestDatabase) {
     let a = spawn_app(test_db).await;
-    let db = pbm_db::Db::connect(a.database_url(), &pbm_db::DbOptions::for_backend(a.state.db.backend())).unwrap();
-    let b = AppState::open(db, DivisionCode::parse(REGION).unwrap(), FiscalYear::new(FY).unwrap()).await.unwrap();
+    let db = pbm_db::Db::connect(
+        a.database_url(),
+        &pbm_db::DbOptions::for_backend(a.state.db.backend()),
+    )
+    .unwrap();
+    let b = AppState::open(
+        db,
+        DivisionCode::parse(REGION).unwrap(),
+        FiscalYear::new(FY).unwrap(),
+    )
+    .await
+    .unwrap();
     b.spawn_index_refresher(Duration::from_millis(100));
 
     a.create("R1", spec("跨副本同步指标")).await.unwrap();
