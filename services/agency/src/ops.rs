@@ -467,9 +467,11 @@ fn expert_not_found(id: i64) -> ApiError {
     ApiError::not_found("EXPERT_NOT_FOUND", format!("专家 {id} 不存在"))
 }
 
-/// Checks a spec and the entry rules; returns the row to store (personal data encrypted).
+/// Checks a spec and the entry rules in force; returns the row to store (personal data
+/// encrypted).
 fn expert_row(
     state: &AppState,
+    rules: &RulesInForce,
     spec: ExpertSpec,
     keep: Option<&ExpertRow>,
     actor: &str,
@@ -508,13 +510,14 @@ fn expert_row(
         spec.years_in_field,
         birth_date,
         state.today(),
-        &state.rules,
+        &rules.rules,
     );
     if !entry.is_empty() {
         let mut e = ApiError::failed_precondition(
             "ENTRY_RULES_NOT_MET",
             format!(
-                "不符合专家入库条件：{}",
+                "不符合专家入库条件（{}）：{}",
+                rules.label(),
                 entry
                     .iter()
                     .map(|(_, m)| m.as_str())
@@ -571,7 +574,8 @@ pub async fn register_expert(
         ("expert", String::new()),
         move |conn, ctx| {
             access::can_manage(&ctx.caller, &st.region)?;
-            let mut row = expert_row(&st, spec?, None, &ctx.caller.subject)?;
+            let rules = rules_in_force(conn, st.today().year())?;
+            let mut row = expert_row(&st, &rules, spec?, None, &ctx.caller.subject)?;
             row.id = expert_store::insert_expert(conn, &row).map_err(duplicate_person)?;
             expert_store::insert_status_change(
                 conn,
@@ -579,7 +583,7 @@ pub async fn register_expert(
                     expert_id: row.id,
                     from_status: String::new(),
                     to_status: row.status.clone(),
-                    reason: "入库".into(),
+                    reason: format!("入库（依据{}）", rules.label()),
                     changed_by: ctx.caller.subject.clone(),
                     changed_at: row.changed_at,
                 },
@@ -625,7 +629,8 @@ pub async fn update_expert(
                     format!("专家 {id} 已退出，不能修改"),
                 ));
             }
-            let row = expert_row(&st, spec, Some(&current), &ctx.caller.subject)?;
+            let rules = rules_in_force(conn, st.today().year())?;
+            let row = expert_row(&st, &rules, spec, Some(&current), &ctx.caller.subject)?;
             if !expert_store::update_expert(conn, &row, expected).map_err(duplicate_person)? {
                 return Err(ApiError::stale_version(
                     &format!("专家 {id}"),
@@ -849,4 +854,155 @@ pub async fn reveal_contact(
         id_number: decrypt(&row.id_number_enc)?,
         phone: decrypt(&row.phone_enc)?,
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pool rules (configuration per region and fiscal year)
+
+use crate::domain::rules::PoolRules;
+use chrono::Datelike;
+
+/// The rules a result was produced under: a fiscal year's stored version, or the national
+/// defaults (version 0).
+pub struct RulesInForce {
+    pub rules: PoolRules,
+    pub fiscal_year: i32,
+    pub version: i64,
+}
+
+impl RulesInForce {
+    /// How results name the rules they used.
+    pub fn label(&self) -> String {
+        if self.version == 0 {
+            format!("{}年度全国默认规则", self.fiscal_year)
+        } else {
+            format!("{}年度规则第{}版", self.fiscal_year, self.version)
+        }
+    }
+}
+
+pub fn rules_in_force(
+    conn: &mut AnyConnection,
+    fiscal_year: i32,
+) -> Result<RulesInForce, ApiError> {
+    match store::current_rules(conn, fiscal_year)? {
+        None => Ok(RulesInForce {
+            rules: PoolRules::default(),
+            fiscal_year,
+            version: 0,
+        }),
+        Some(stored) => {
+            let rules = serde_json::from_str(&stored.rules).map_err(ApiError::internal)?;
+            Ok(RulesInForce {
+                rules,
+                fiscal_year,
+                version: stored.version,
+            })
+        }
+    }
+}
+
+fn rules_record(
+    r: &RulesInForce,
+    changed: Option<(&str, chrono::NaiveDateTime)>,
+) -> Result<proto::PoolRulesRecord, ApiError> {
+    Ok(proto::PoolRulesRecord {
+        fiscal_year: r.fiscal_year,
+        version: r.version,
+        rules_json: serde_json::to_string_pretty(&r.rules).map_err(ApiError::internal)?,
+        changed: changed.map(|(by, at)| convert::stamp(by, at)),
+    })
+}
+
+fn fiscal_year(year: i32) -> Result<i32, ApiError> {
+    pbm_types::FiscalYear::new(year)
+        .map(|y| y.get())
+        .map_err(|e| ApiError::invalid_field(e.reason, "fiscal_year", e.message))
+}
+
+pub async fn get_rules(
+    state: &AppState,
+    caller: &Caller,
+    year: i32,
+) -> Result<proto::PoolRulesRecord, ApiError> {
+    // Rules are not secret: every reader of the pool (agencies and experts included) may see them.
+    if access::read_scope(caller, &state.region).is_err() {
+        access::expert_scope(caller, &state.region)?;
+    }
+    let year = fiscal_year(year)?;
+    state
+        .db
+        .read(move |conn| -> Result<_, ApiError> {
+            let stored = store::current_rules(conn, year)?;
+            let r = rules_in_force(conn, year)?;
+            rules_record(
+                &r,
+                stored
+                    .as_ref()
+                    .map(|s| (s.changed_by.as_str(), s.changed_at)),
+            )
+        })
+        .await
+}
+
+pub async fn set_rules(
+    state: &AppState,
+    ctx: MutationContext,
+    year: i32,
+    expected: i64,
+    json: String,
+) -> Result<proto::PoolRulesRecord, ApiError> {
+    let region = state.region.clone();
+    run_mutation(
+        &state.db,
+        ctx,
+        ("pool_rules", year.to_string()),
+        move |conn, ctx| {
+            access::can_manage(&ctx.caller, &region)?;
+            let year = fiscal_year(year)?;
+            let rules: PoolRules = serde_json::from_str(&json).map_err(|e| {
+                ApiError::invalid_field("RULES_INVALID", "rules_json", format!("规则格式错误：{e}"))
+            })?;
+            let violations: Vec<(String, String)> = rules
+                .violations()
+                .into_iter()
+                .map(|(f, m)| (format!("rules_json.{f}"), m))
+                .collect();
+            ApiError::check(violations)?;
+            let current = rules_in_force(conn, year)?;
+            if current.version != expected {
+                return Err(ApiError::stale_version(
+                    &format!("{year}年度规则"),
+                    expected,
+                    current.version,
+                ));
+            }
+            let stored = store::StoredRules {
+                fiscal_year: year,
+                version: expected + 1,
+                rules: serde_json::to_string(&rules).map_err(ApiError::internal)?,
+                changed_by: ctx.caller.subject.clone(),
+                changed_at: pbm_db::now(),
+            };
+            store::insert_rules(conn, &stored).map_err(|e| match e {
+                pbm_db::StoreError::UniqueViolation(_) => {
+                    ApiError::stale_version(&format!("{year}年度规则"), expected, expected + 1)
+                }
+                other => other.into(),
+            })?;
+            let now = RulesInForce {
+                rules,
+                fiscal_year: year,
+                version: stored.version,
+            };
+            let response = rules_record(&now, Some((&stored.changed_by, stored.changed_at)))?;
+            Ok(Effect {
+                response,
+                entity_type: "pool_rules",
+                entity_id: year.to_string(),
+                detail: now.label(),
+            })
+        },
+    )
+    .await
 }

@@ -7,7 +7,6 @@ use pbm_db::Db;
 use pbm_server::pii::PiiCipher;
 use pbm_types::DivisionCode;
 
-use crate::domain::rules::PoolRules;
 use crate::domain::taxonomy::FieldTaxonomy;
 
 /// Today's date in China Standard Time (UTC+8, no daylight saving): qualification periods and
@@ -27,9 +26,6 @@ pub struct AppState {
     pub pii: PiiCipher,
     /// Expert fields (专家领域).
     pub taxonomy: Arc<FieldTaxonomy>,
-    /// The pool rules in force. The national defaults until per-region rule sets are stored
-    /// (issue 3, next slice); every result names the rules it used.
-    pub rules: Arc<PoolRules>,
 }
 
 impl AppState {
@@ -42,7 +38,6 @@ impl AppState {
             today: Arc::new(today_in_china),
             pii,
             taxonomy: Arc::new(FieldTaxonomy::default()),
-            rules: Arc::new(PoolRules::default()),
         })
     }
 

@@ -363,4 +363,37 @@ impl AgencyRegistryService for AgencyRegistryGrpc {
             .collect();
         Ok(Response::new(proto::GetFieldTaxonomyResponse { fields }))
     }
+
+    async fn get_pool_rules(
+        &self,
+        request: Request<proto::GetPoolRulesRequest>,
+    ) -> Result<Response<proto::GetPoolRulesResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        let rules = ops::get_rules(&self.state, &caller, request.get_ref().fiscal_year)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::GetPoolRulesResponse {
+            rules: Some(rules),
+        }))
+    }
+
+    async fn set_pool_rules(
+        &self,
+        request: Request<proto::SetPoolRulesRequest>,
+    ) -> Result<Response<proto::SetPoolRulesResponse>, Status> {
+        let ctx = mutation(&request, "SetPoolRules", &request.get_ref().request_id)?;
+        let r = request.into_inner();
+        let rules = ops::set_rules(
+            &self.state,
+            ctx,
+            r.fiscal_year,
+            r.expected_version,
+            r.rules_json,
+        )
+        .await
+        .map_err(status)?;
+        Ok(Response::new(proto::SetPoolRulesResponse {
+            rules: Some(rules),
+        }))
+    }
 }

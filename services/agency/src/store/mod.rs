@@ -426,3 +426,60 @@ pub fn violations_of(
         })
         .collect())
 }
+
+// ---------------------------------------------------------------------------------------------
+// Pool rules
+
+/// One stored version of a fiscal year's rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRules {
+    pub fiscal_year: i32,
+    pub version: i64,
+    /// JSON of `PoolRules`.
+    pub rules: String,
+    pub changed_by: String,
+    pub changed_at: NaiveDateTime,
+}
+
+/// The newest version of a fiscal year's rules.
+pub fn current_rules(
+    conn: &mut AnyConnection,
+    fiscal_year: i32,
+) -> Result<Option<StoredRules>, StoreError> {
+    use schema::pool_rules as r;
+    type Row = (i32, i64, String, String, NaiveDateTime);
+    let row: Option<Row> = r::table
+        .filter(r::fiscal_year.eq(fiscal_year))
+        .order(r::version.desc())
+        .select((
+            r::fiscal_year,
+            r::version,
+            r::rules,
+            r::changed_by,
+            r::changed_at,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|r| StoredRules {
+        fiscal_year: r.0,
+        version: r.1,
+        rules: r.2,
+        changed_by: r.3,
+        changed_at: r.4,
+    }))
+}
+
+/// Adds a version; the primary key makes two writers of the same version collide.
+pub fn insert_rules(conn: &mut AnyConnection, s: &StoredRules) -> Result<(), StoreError> {
+    use schema::pool_rules as r;
+    diesel::insert_into(r::table)
+        .values((
+            r::fiscal_year.eq(s.fiscal_year),
+            r::version.eq(s.version),
+            r::rules.eq(&s.rules),
+            r::changed_by.eq(&s.changed_by),
+            r::changed_at.eq(s.changed_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

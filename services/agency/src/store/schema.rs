@@ -98,3 +98,13 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(experts, expert_status_changes);
+
+diesel::table! {
+    pool_rules (fiscal_year, version) {
+        fiscal_year -> Integer,
+        version -> BigInt,
+        rules -> Text,
+        changed_by -> Text,
+        changed_at -> Timestamp,
+    }
+}
