@@ -8,33 +8,43 @@
 
 pub mod access;
 pub mod domain;
+mod engagements;
 pub mod grpc;
 mod ops;
 pub mod state;
 pub mod store;
 
 use pbm_proto::agency::v1::agency_registry_service_server::AgencyRegistryServiceServer;
+use pbm_proto::agency::v1::engagement_service_server::EngagementServiceServer;
 use pbm_server::config::ServerArgs;
 use tonic::service::Routes;
 
 pub use ops::SERVICE;
 pub use state::AppState;
 
-/// Name reported by grpc.health.v1.
+/// Names reported by grpc.health.v1.
 pub const HEALTH_NAME: &str = "pbm.agency.v1.AgencyRegistryService";
+pub const ENGAGEMENT_HEALTH_NAME: &str = "pbm.agency.v1.EngagementService";
 
 /// The agency service's routes, to serve alone or beside other services.
 pub fn router(state: AppState) -> Routes {
     Routes::new(AgencyRegistryServiceServer::new(
-        grpc::AgencyRegistryGrpc::new(state),
+        grpc::AgencyRegistryGrpc::new(state.clone()),
+    ))
+    .add_service(EngagementServiceServer::new(
+        grpc::engagements::EngagementGrpc::new(state),
     ))
 }
 
 /// Adds the agency service's routes to other services' routes (`pbm serve`).
 pub fn add_to(routes: Routes, state: AppState) -> Routes {
-    routes.add_service(AgencyRegistryServiceServer::new(
-        grpc::AgencyRegistryGrpc::new(state),
-    ))
+    routes
+        .add_service(AgencyRegistryServiceServer::new(
+            grpc::AgencyRegistryGrpc::new(state.clone()),
+        ))
+        .add_service(EngagementServiceServer::new(
+            grpc::engagements::EngagementGrpc::new(state),
+        ))
 }
 
 /// Connects to this service's database (migrating it) and prepares the state.

@@ -33,7 +33,10 @@ async fn main() -> anyhow::Result<()> {
             pbm_events::spawn_relay(state.db.clone(), args.redis_url.as_deref(), &bus).await?;
             let listener = tokio::net::TcpListener::bind(args.listen).await?;
             tracing::info!(listen = %args.listen, "pbm-agency serving");
-            let options = args.serve_options(vec![pbm_agency::HEALTH_NAME])?;
+            let options = args.serve_options(vec![
+                pbm_agency::HEALTH_NAME,
+                pbm_agency::ENGAGEMENT_HEALTH_NAME,
+            ])?;
             pbm_server::serve(
                 listener,
                 pbm_agency::router(state),

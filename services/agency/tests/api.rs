@@ -13,6 +13,7 @@ use pbm_auth::{AuthLayer, Claims, Ed25519Verifier, Role, TokenSigner};
 use pbm_db::testing::TestDatabase;
 use pbm_proto::agency::v1 as pb;
 use pbm_proto::agency::v1::agency_registry_service_client::AgencyRegistryServiceClient;
+use pbm_proto::agency::v1::engagement_service_client::EngagementServiceClient;
 use pbm_server::ServeOptions;
 use pbm_types::DivisionCode;
 use tonic::Code;
@@ -25,6 +26,7 @@ const CODE_A: &str = "91350100M000100Y43";
 
 struct App {
     client: AgencyRegistryServiceClient<Channel>,
+    engagements: EngagementServiceClient<Channel>,
     signer: TokenSigner,
     state: AppState,
     seq: std::sync::atomic::AtomicU64,
@@ -59,7 +61,8 @@ async fn spawn(test_db: TestDatabase, today: &'static str) -> App {
         .await
         .unwrap();
     App {
-        client: AgencyRegistryServiceClient::new(channel),
+        client: AgencyRegistryServiceClient::new(channel.clone()),
+        engagements: EngagementServiceClient::new(channel),
         signer,
         state,
         seq: Default::default(),
@@ -898,7 +901,276 @@ async fn pool_rules_are_configuration_per_year(db: TestDatabase) {
     );
 }
 
+fn dec(v: &str) -> Option<pbm_proto::common::v1::Decimal> {
+    Some(pbm_proto::common::v1::Decimal { value: v.into() })
+}
+
+impl App {
+    /// A batch qualified for 2025–2027 (engagements in 2026).
+    async fn current_batch(&self) -> pb::AdmissionBatch {
+        let r = pb::CreateAdmissionBatchRequest {
+            request_id: self.rid(),
+            name: "2025—2027年度第三方机构库".into(),
+            procurement_ref: "JCZC-2024-031".into(),
+            qualified_from: "2025-01-01".into(),
+            qualified_to: "2027-12-31".into(),
+        };
+        self.client
+            .clone()
+            .create_admission_batch(self.req(&self.finance(), r))
+            .await
+            .unwrap()
+            .into_inner()
+            .batch
+            .unwrap()
+    }
+
+    async fn commission(
+        &self,
+        kind: pb::EngagementKind,
+        commissioner: &str,
+        party: &str,
+        agency: &str,
+    ) -> Result<pb::Engagement, tonic::Status> {
+        let r = pb::CreateEngagementRequest {
+            request_id: self.rid(),
+            commissioner: commissioner.into(),
+            evaluated_party: party.into(),
+            kind: kind as i32,
+            agency_credit_code: agency.into(),
+            expert_ids: vec![],
+            started_on: "2026-01-10".into(),
+            ended_on: "2026-03-31".into(),
+        };
+        Ok(self
+            .engagements
+            .clone()
+            .create_engagement(self.req(&self.finance(), r))
+            .await?
+            .into_inner()
+            .engagement
+            .unwrap())
+    }
+
+    async fn rate(
+        &self,
+        id: i64,
+        version: i64,
+        quality: &str,
+        rest: &str,
+    ) -> Result<pb::RateEngagementResponse, tonic::Status> {
+        let scores = [
+            ("QUALITY", quality),
+            ("TIMELINESS", rest),
+            ("CONDUCT", rest),
+            ("SATISFACTION", rest),
+        ]
+        .into_iter()
+        .map(|(c, s)| pb::CriterionScore {
+            criterion: c.into(),
+            score: dec(s),
+        })
+        .collect();
+        let r = pb::RateEngagementRequest {
+            request_id: self.rid(),
+            engagement_id: id,
+            expected_version: version,
+            scores,
+        };
+        Ok(self
+            .engagements
+            .clone()
+            .rate_engagement(self.req(&self.finance(), r))
+            .await?
+            .into_inner())
+    }
+}
+
+async fn engagements_follow_the_independence_rules(db: TestDatabase) {
+    let app = spawn(db, "2026-06-01").await;
+    let batch = app.current_batch().await;
+    let mut tied = spec(batch.id);
+    tied.relations = vec![pb::Relation {
+        party_code: "D07".into(),
+        kind: pb::RelationKind::WorkedFor as i32,
+        from: "2025-01-01".into(),
+        to: String::new(),
+        note: "为该单位提供过审计服务".into(),
+    }];
+    app.register(tied).await.unwrap();
+    let refused = |e: tonic::Status| (e.code(), reason(&e));
+    assert_eq!(
+        refused(
+            app.commission(pb::EngagementKind::GoalSetting, "D01", "U0101", CODE_A)
+                .await
+                .unwrap_err()
+        ),
+        (Code::FailedPrecondition, "KIND_NOT_COMMISSIONABLE".into())
+    );
+    assert_eq!(
+        refused(
+            app.commission(pb::EngagementKind::Evaluation, "D01", "D01", CODE_A)
+                .await
+                .unwrap_err()
+        )
+        .1,
+        "SELF_EVALUATION_COMMISSION"
+    );
+    assert_eq!(
+        refused(
+            app.commission(pb::EngagementKind::Evaluation, "D01", "D07", CODE_A)
+                .await
+                .unwrap_err()
+        )
+        .1,
+        "NOT_INDEPENDENT"
+    );
+    let ok = app
+        .commission(pb::EngagementKind::Evaluation, "FIN", "D01", CODE_A)
+        .await
+        .unwrap();
+    assert!(!ok.rated);
+    let listed = app
+        .engagements
+        .clone()
+        .list_engagements(app.req(&app.finance(), pb::ListEngagementsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        listed.page.unwrap().total_size,
+        1,
+        "refused commissions wrote nothing"
+    );
+}
+
+async fn ratings_are_explainable_and_grades_act(db: TestDatabase) {
+    let app = spawn(db, "2026-06-01").await;
+    let batch = app.current_batch().await;
+    app.register(spec(batch.id)).await.unwrap();
+    let e = app
+        .commission(pb::EngagementKind::Evaluation, "FIN", "D01", CODE_A)
+        .await
+        .unwrap();
+    let incomplete = pb::RateEngagementRequest {
+        request_id: app.rid(),
+        engagement_id: e.id,
+        expected_version: 1,
+        scores: vec![pb::CriterionScore {
+            criterion: "QUALITY".into(),
+            score: dec("90"),
+        }],
+    };
+    let err = app
+        .engagements
+        .clone()
+        .rate_engagement(app.req(&app.finance(), incomplete))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        app.rate(e.id, 2, "30", "30").await.unwrap_err().code(),
+        Code::Aborted
+    );
+    let rated = app.rate(e.id, 1, "20", "40").await.unwrap();
+    let engagement = rated.engagement.unwrap();
+    // 20×40% + 40×60% = 32
+    assert_eq!(engagement.score.unwrap().value, "32");
+    assert_eq!(engagement.rules, "2026年度全国默认规则");
+    let rating = rated.agency_rating.unwrap();
+    assert_eq!(rating.final_score.unwrap().value, "32");
+    assert_eq!(
+        (rating.grade.as_str(), rating.action.as_str()),
+        ("D", "suspend")
+    );
+    assert_eq!(rating.contributions.len(), 1);
+    assert_eq!(
+        rating.contributions[0].decay_weight.as_ref().unwrap().value,
+        "1"
+    );
+    assert!(!rating.selectable);
+    // The grade acted by itself, and the history says why.
+    let agency = app
+        .client
+        .clone()
+        .get_agency(app.req(
+            &app.finance(),
+            pb::GetAgencyRequest {
+                credit_code: CODE_A.into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .agency
+        .unwrap();
+    assert_eq!(
+        (agency.status, agency.suspended_until.as_str()),
+        (pb::AgencyStatus::Suspended as i32, "2026-12-01")
+    );
+    let history = app
+        .client
+        .clone()
+        .list_status_history(app.req(
+            &app.finance(),
+            pb::ListStatusHistoryRequest {
+                credit_code: CODE_A.into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .changes;
+    assert!(
+        history.last().unwrap().reason.contains("信用等级D"),
+        "{:?}",
+        history.last()
+    );
+    assert_eq!(
+        app.rate(e.id, 2, "90", "90").await.unwrap_err().code(),
+        Code::FailedPrecondition,
+        "rated once"
+    );
+
+    // The agency sees its own rating, explained; another agency does not.
+    let explain = |token: String| {
+        let mut c = app.engagements.clone();
+        let r = app.req(
+            &token,
+            pb::ExplainRatingRequest {
+                agency_credit_code: CODE_A.into(),
+                expert_id: 0,
+                as_of: String::new(),
+            },
+        );
+        async move { c.explain_rating(r).await }
+    };
+    let own = explain(app.token(Role::Agency, REGION, Some(CODE_A)))
+        .await
+        .unwrap()
+        .into_inner()
+        .rating
+        .unwrap();
+    assert_eq!(own.pool_mean.unwrap().value, "32");
+    assert_eq!(
+        explain(app.token(Role::Agency, REGION, Some("91110000100000000A")))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    assert_eq!(
+        explain(app.token(Role::Department, REGION, None))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::PermissionDenied
+    );
+}
+
 pbm_db::backend_tests! {
+    engagement_independence => engagements_follow_the_independence_rules;
+    engagement_ratings => ratings_are_explainable_and_grades_act;
     pool_rules => pool_rules_are_configuration_per_year;
     experts_pii => experts_keep_personal_data_encrypted_and_masked;
     experts_entry => experts_must_meet_the_entry_rules;

@@ -117,8 +117,11 @@ async fn main() -> anyhow::Result<()> {
                 "sqlite"
             };
             tracing::info!(listen = %args.listen, backend, region = %args.mof_div_code, "pbm serving");
-            let options =
-                args.serve_options(vec![pbm_indicator::HEALTH_NAME, pbm_agency::HEALTH_NAME])?;
+            let options = args.serve_options(vec![
+                pbm_indicator::HEALTH_NAME,
+                pbm_agency::HEALTH_NAME,
+                pbm_agency::ENGAGEMENT_HEALTH_NAME,
+            ])?;
             pbm_server::serve(listener, routes, options, pbm_server::shutdown_signal()).await
         }
         Command::Migrate(args) => {

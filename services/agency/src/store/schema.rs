@@ -108,3 +108,36 @@ diesel::table! {
         changed_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use pbm_db::sql_types::Amount;
+
+    engagements (id) {
+        id -> BigInt,
+        commissioner -> Text,
+        evaluated_party -> Text,
+        kind -> Text,
+        agency_credit_code -> Nullable<Text>,
+        started_on -> Date,
+        ended_on -> Date,
+        scores -> Text,
+        score -> Nullable<Amount>,
+        rules -> Text,
+        version -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        rated_by -> Nullable<Text>,
+        rated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    engagement_experts (engagement_id, expert_id) {
+        engagement_id -> BigInt,
+        expert_id -> BigInt,
+    }
+}
+
+diesel::joinable!(engagement_experts -> engagements (engagement_id));
+diesel::allow_tables_to_appear_in_same_query!(engagements, engagement_experts);

@@ -1,0 +1,2 @@
+DROP TABLE engagement_experts;
+DROP TABLE engagements;

@@ -1,0 +1,684 @@
+//! Use cases of engagements and ratings: commission with the independence rules, rate on the
+//! rubric of the rules in force, recompute the agency's rating and let the grade act, explain.
+
+use chrono::{Datelike, NaiveDate};
+use pbm_auth::{Caller, Role};
+use pbm_db::{AnyConnection, Money};
+use pbm_proto::agency::v1 as proto;
+use pbm_proto::common::v1 as common;
+use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
+use pbm_types::Decimal;
+
+use crate::access;
+use crate::domain::eligibility::{self, AgencyFacts, AgencyStatus, ExpertFacts};
+use crate::domain::engagement::{EngagementKind, check_commission};
+use crate::domain::rating::{self, RatedEngagement, Rating, RatingInput};
+use crate::domain::registry::{self, Agency, EffectiveStatus, Status};
+use crate::domain::rules::{Action, Severity};
+use crate::grpc::convert;
+use crate::ops::{RulesInForce, SERVICE, rules_in_force};
+use crate::state::AppState;
+use crate::store::engagements::{self as store_e, EngagementRow};
+use crate::store::experts as store_x;
+use crate::store::{self, StatusChange};
+
+fn dec(d: Decimal) -> Option<common::Decimal> {
+    Some(common::Decimal {
+        value: pbm_types::decimal::to_wire(d),
+    })
+}
+
+fn not_found(id: i64) -> ApiError {
+    ApiError::not_found("ENGAGEMENT_NOT_FOUND", format!("委托 {id} 不存在"))
+}
+
+pub fn kind_from(v: i32) -> Option<EngagementKind> {
+    use proto::EngagementKind as P;
+    Some(match P::try_from(v).ok()? {
+        P::Unspecified => return None,
+        P::ExAnteAssessment => EngagementKind::ExAnteAssessment,
+        P::GoalReview => EngagementKind::GoalReview,
+        P::Evaluation => EngagementKind::Evaluation,
+        P::EvaluationReview => EngagementKind::EvaluationReview,
+        P::IndicatorSystem => EngagementKind::IndicatorSystem,
+        P::Research => EngagementKind::Research,
+        P::GoalSetting => EngagementKind::GoalSetting,
+        P::Monitoring => EngagementKind::Monitoring,
+        P::SelfEvaluation => EngagementKind::SelfEvaluation,
+    })
+}
+
+fn kind_to(k: EngagementKind) -> proto::EngagementKind {
+    use proto::EngagementKind as P;
+    match k {
+        EngagementKind::ExAnteAssessment => P::ExAnteAssessment,
+        EngagementKind::GoalReview => P::GoalReview,
+        EngagementKind::Evaluation => P::Evaluation,
+        EngagementKind::EvaluationReview => P::EvaluationReview,
+        EngagementKind::IndicatorSystem => P::IndicatorSystem,
+        EngagementKind::Research => P::Research,
+        EngagementKind::GoalSetting => P::GoalSetting,
+        EngagementKind::Monitoring => P::Monitoring,
+        EngagementKind::SelfEvaluation => P::SelfEvaluation,
+    }
+}
+
+fn to_proto(row: &EngagementRow, experts: &[i64]) -> Result<proto::Engagement, ApiError> {
+    let scores: Vec<(String, Decimal)> =
+        serde_json::from_str(&row.scores).map_err(ApiError::internal)?;
+    let kind =
+        EngagementKind::from_db(&row.kind).ok_or_else(|| ApiError::internal("engagement kind"))?;
+    Ok(proto::Engagement {
+        id: row.id,
+        commissioner: row.commissioner.clone(),
+        evaluated_party: row.evaluated_party.clone(),
+        kind: kind_to(kind) as i32,
+        agency_credit_code: row.agency_credit_code.clone().unwrap_or_default(),
+        expert_ids: experts.to_vec(),
+        started_on: row.started_on.to_string(),
+        ended_on: row.ended_on.to_string(),
+        rated: row.score.is_some(),
+        scores: scores
+            .into_iter()
+            .map(|(criterion, score)| proto::CriterionScore {
+                criterion,
+                score: dec(score),
+            })
+            .collect(),
+        score: row.score.and_then(|s| dec(s.0)),
+        rules: row.rules.clone(),
+        version: row.version,
+        created: Some(convert::stamp(&row.created_by, row.created_at)),
+        rated_by: match (&row.rated_by, row.rated_at) {
+            (Some(by), Some(at)) => Some(convert::stamp(by, at)),
+            _ => None,
+        },
+    })
+}
+
+/// The facts the independence and eligibility rules need about an agency.
+fn agency_facts(
+    conn: &mut AnyConnection,
+    agency: &Agency,
+    today: NaiveDate,
+) -> Result<AgencyFacts, ApiError> {
+    let batch = store::batch(conn, agency.spec.admission_batch_id)?
+        .ok_or_else(|| ApiError::internal("agency without batch"))?;
+    let status = match registry::effective_status(agency, batch.qualified_to, today) {
+        EffectiveStatus::Admitted => AgencyStatus::Admitted,
+        EffectiveStatus::Warned => AgencyStatus::Warned,
+        EffectiveStatus::Suspended => AgencyStatus::Suspended {
+            until: agency.suspended_until.unwrap_or(today),
+        },
+        EffectiveStatus::Removed => AgencyStatus::Removed,
+        EffectiveStatus::Expired => AgencyStatus::Expired,
+    };
+    let major_violation_on = store::violations_of(conn, agency.spec.credit_code.as_str())?
+        .iter()
+        .filter(|v| Severity::from_db(&v.severity) == Some(Severity::Major))
+        .map(|v| v.occurred_on)
+        .max();
+    Ok(AgencyFacts {
+        credit_code: agency.spec.credit_code.clone(),
+        status,
+        qualified_from: batch.qualified_from,
+        qualified_to: batch.qualified_to,
+        scopes: agency.spec.scopes.clone(),
+        lead_evaluators: u32::try_from(agency.spec.details.lead_evaluators.len())
+            .unwrap_or(u32::MAX),
+        relations: agency
+            .spec
+            .details
+            .relations
+            .iter()
+            .map(|r| eligibility::Relation {
+                party_code: r.party_code.clone(),
+                kind: r.kind,
+                from: r.from,
+                to: r.to,
+            })
+            .collect(),
+        major_violation_on,
+        drawn_for_task: false,
+    })
+}
+
+fn expert_facts(row: &store_x::ExpertRow) -> Result<ExpertFacts, ApiError> {
+    let details = row.details()?;
+    Ok(ExpertFacts {
+        id: row.id.to_string(),
+        status: row.status()?,
+        title: row.title()?,
+        years_in_field: u32::try_from(row.years_in_field).unwrap_or(0),
+        birth_date: row.birth_date,
+        fields: row.fields(),
+        relations: details
+            .relations
+            .iter()
+            .map(|r| eligibility::Relation {
+                party_code: r.party_code.clone(),
+                kind: r.kind,
+                from: r.from,
+                to: r.to,
+            })
+            .collect(),
+        engagements_this_year: 0,
+        drawn_for_task: false,
+        major_violation_on: None,
+    })
+}
+
+pub async fn create(
+    state: &AppState,
+    ctx: MutationContext,
+    r: proto::CreateEngagementRequest,
+) -> Result<proto::Engagement, ApiError> {
+    let st = state.clone();
+    run_mutation(
+        &state.db,
+        ctx,
+        ("engagement", String::new()),
+        move |conn, ctx| {
+            access::can_manage(&ctx.caller, &st.region)?;
+            let mut v = Vec::new();
+            let kind = kind_from(r.kind);
+            if kind.is_none() {
+                v.push(("kind".to_string(), "请选择委托事项".to_string()));
+            }
+            let started = convert::date(&r.started_on, "started_on")
+                .map_err(|e| v.extend(e.violations))
+                .ok();
+            let ended = convert::date(&r.ended_on, "ended_on")
+                .map_err(|e| v.extend(e.violations))
+                .ok();
+            if let (Some(s), Some(e)) = (started, ended)
+                && e < s
+            {
+                v.push(("ended_on".into(), "结束日期早于开始日期".into()));
+            }
+            let code = r.agency_credit_code.trim().to_uppercase();
+            if code.is_empty() && r.expert_ids.is_empty() {
+                v.push((
+                    "agency_credit_code".into(),
+                    "请指定受托的第三方机构或专家".into(),
+                ));
+            }
+            ApiError::check(v)?;
+            let (Some(kind), Some(started), Some(ended)) = (kind, started, ended) else {
+                return Err(ApiError::internal("unreachable"));
+            };
+            let today = st.today();
+            let rules = rules_in_force(conn, started.year())?;
+            let agency = if code.is_empty() {
+                None
+            } else {
+                let a = store::agency(conn, &code)?.ok_or_else(|| {
+                    ApiError::not_found("AGENCY_NOT_FOUND", format!("第三方机构「{code}」不存在"))
+                })?;
+                Some(agency_facts(conn, &a, today)?)
+            };
+            let mut experts = Vec::new();
+            for id in &r.expert_ids {
+                let row = store_x::expert(conn, *id)?.ok_or_else(|| {
+                    ApiError::not_found("EXPERT_NOT_FOUND", format!("专家 {id} 不存在"))
+                })?;
+                experts.push(expert_facts(&row)?);
+            }
+            let expert_refs: Vec<&ExpertFacts> = experts.iter().collect();
+            // DOMAIN.md: independence of the commissioner and the evaluated party; what may be commissioned.
+            check_commission(
+                &r.commissioner,
+                &r.evaluated_party,
+                kind,
+                agency.as_ref(),
+                &expert_refs,
+                &rules.rules,
+                started,
+            )
+            .map_err(|violations| {
+                let reason = violations
+                    .first()
+                    .map_or("NOT_COMMISSIONABLE", |(_, _, reason)| *reason);
+                let message = violations
+                    .iter()
+                    .map(|(_, m, _)| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join("；");
+                let mut e = ApiError::failed_precondition(reason, format!("不能委托：{message}"));
+                e.violations = violations.into_iter().map(|(f, m, _)| (f, m)).collect();
+                e
+            })?;
+            let mut row = EngagementRow {
+                id: 0,
+                commissioner: r.commissioner.trim().into(),
+                evaluated_party: r.evaluated_party.trim().into(),
+                kind: kind.as_db().into(),
+                agency_credit_code: (!code.is_empty()).then_some(code),
+                started_on: started,
+                ended_on: ended,
+                scores: "[]".into(),
+                score: None,
+                rules: String::new(),
+                version: 1,
+                created_by: ctx.caller.subject.clone(),
+                created_at: pbm_db::now(),
+                rated_by: None,
+                rated_at: None,
+            };
+            row.id = store_e::insert(conn, &row, &r.expert_ids)?;
+            let response = to_proto(&row, &r.expert_ids)?;
+            Ok(Effect {
+                response,
+                entity_type: "engagement",
+                entity_id: row.id.to_string(),
+                detail: format!("{} for {}", kind.as_db(), row.evaluated_party),
+            })
+        },
+    )
+    .await
+}
+
+/// The rating of an agency as of a date, under the rules in force that year.
+fn agency_rating(
+    conn: &mut AnyConnection,
+    code: &str,
+    as_of: NaiveDate,
+) -> Result<(Rating, RulesInForce), ApiError> {
+    let rules = rules_in_force(conn, as_of.year())?;
+    let engagements = store_e::rated_of_agency(conn, code)?
+        .into_iter()
+        .map(|(engagement_id, ended_on, score)| RatedEngagement {
+            engagement_id,
+            ended_on,
+            score: score.0,
+        })
+        .collect();
+    let violations = store::violations_of(conn, code)?
+        .into_iter()
+        .filter_map(|v| {
+            Some(rating::ViolationRecord {
+                id: v.id,
+                on: v.occurred_on,
+                severity: Severity::from_db(&v.severity)?,
+            })
+        })
+        .collect();
+    let last_suspended_on = store::status_history(conn, code)?
+        .iter()
+        .filter(|c| c.to_status == Status::Suspended.as_db())
+        .map(|c| c.changed_at.date())
+        .max();
+    let pool: Vec<Decimal> = store_e::pool_scores(conn, true)?
+        .into_iter()
+        .map(|m| m.0)
+        .collect();
+    let mean = rating::pool_mean(&pool).unwrap_or(rules.rules.shrinkage.prior_mean);
+    let input = RatingInput {
+        engagements,
+        violations,
+        last_suspended_on,
+    };
+    Ok((rating::rate(&input, &rules.rules, mean, as_of), rules))
+}
+
+fn expert_rating(
+    conn: &mut AnyConnection,
+    id: i64,
+    as_of: NaiveDate,
+) -> Result<(Rating, RulesInForce), ApiError> {
+    let rules = rules_in_force(conn, as_of.year())?;
+    let engagements = store_e::rated_of_expert(conn, id)?
+        .into_iter()
+        .map(|(engagement_id, ended_on, score)| RatedEngagement {
+            engagement_id,
+            ended_on,
+            score: score.0,
+        })
+        .collect();
+    let pool: Vec<Decimal> = store_e::pool_scores(conn, false)?
+        .into_iter()
+        .map(|m| m.0)
+        .collect();
+    let mean = rating::pool_mean(&pool).unwrap_or(rules.rules.shrinkage.prior_mean);
+    let input = RatingInput {
+        engagements,
+        violations: Vec::new(),
+        last_suspended_on: None,
+    };
+    Ok((rating::rate(&input, &rules.rules, mean, as_of), rules))
+}
+
+fn explanation(r: &Rating, rules: &RulesInForce) -> proto::RatingExplanation {
+    let (action, months) = match r.action {
+        Action::None => ("none", 0),
+        Action::Warning => ("warning", 0),
+        Action::Suspend { months } => ("suspend", i32::try_from(months).unwrap_or(i32::MAX)),
+        Action::Remove => ("remove", 0),
+    };
+    proto::RatingExplanation {
+        as_of: r.as_of.to_string(),
+        contributions: r
+            .contributions
+            .iter()
+            .map(|c| proto::RatingContribution {
+                engagement_id: c.engagement_id,
+                ended_on: c.ended_on.to_string(),
+                score: dec(c.score),
+                age_months: i32::try_from(c.age_months).unwrap_or(i32::MAX),
+                decay_weight: dec(c.decay_weight),
+                weighted: dec(c.weighted),
+            })
+            .collect(),
+        weighted_sum: dec(r.weighted_sum),
+        weight_total: dec(r.weight_total),
+        pool_mean: dec(r.pool_mean),
+        shrinkage_k: dec(r.shrinkage_k),
+        shrunk: dec(r.shrunk.round_dp(6)),
+        penalties: r
+            .penalties
+            .iter()
+            .map(|p| proto::RatingPenalty {
+                violation_id: p.violation_id,
+                occurred_on: p.on.to_string(),
+                severity: p.severity.as_db().into(),
+                points: dec(p.points),
+            })
+            .collect(),
+        final_score: dec(r.final_score),
+        grade: format!("{:?}", r.grade),
+        action: action.into(),
+        suspend_months: months,
+        selectable: r.selectable,
+        rules: rules.label(),
+    }
+}
+
+/// Applies the action a grade calls for (rules: credit.actions), recorded in the status history.
+fn apply_grade_action(
+    conn: &mut AnyConnection,
+    code: &str,
+    rating: &Rating,
+    rules: &RulesInForce,
+    actor: &str,
+    today: NaiveDate,
+) -> Result<(), ApiError> {
+    let Some(current) = store::agency(conn, code)? else {
+        return Ok(());
+    };
+    let target = match rating.action {
+        Action::None => return Ok(()),
+        Action::Warning if current.status == Status::Admitted => (Status::Warned, None),
+        Action::Suspend { months }
+            if matches!(current.status, Status::Admitted | Status::Warned) =>
+        {
+            (
+                Status::Suspended,
+                today.checked_add_months(chrono::Months::new(months)),
+            )
+        }
+        Action::Remove if current.status != Status::Removed => (Status::Removed, None),
+        _ => return Ok(()),
+    };
+    let next = Agency {
+        status: target.0,
+        suspended_until: target.1,
+        version: current.version + 1,
+        changed_by: actor.into(),
+        changed_at: pbm_db::now(),
+        ..current.clone()
+    };
+    if !store::update_agency(conn, &next, current.version)? {
+        return Err(ApiError::stale_version(
+            &format!("机构「{code}」"),
+            current.version,
+            current.version + 1,
+        ));
+    }
+    store::insert_status_change(
+        conn,
+        &StatusChange {
+            credit_code: code.into(),
+            from_status: current.status.as_db().into(),
+            to_status: target.0.as_db().into(),
+            reason: format!(
+                "信用等级{:?}（{}分），依据{}自动{}",
+                rating.grade,
+                rating.final_score,
+                rules.label(),
+                rating.action.chinese()
+            ),
+            until: target.1,
+            changed_by: actor.into(),
+            changed_at: next.changed_at,
+        },
+    )?;
+    Ok(())
+}
+
+pub async fn rate(
+    state: &AppState,
+    ctx: MutationContext,
+    r: proto::RateEngagementRequest,
+) -> Result<proto::RateEngagementResponse, ApiError> {
+    let st = state.clone();
+    run_mutation(
+        &state.db,
+        ctx,
+        ("engagement", r.engagement_id.to_string()),
+        move |conn, ctx| {
+            access::can_manage(&ctx.caller, &st.region)?;
+            let (row, experts) =
+                store_e::get(conn, r.engagement_id)?.ok_or_else(|| not_found(r.engagement_id))?;
+            if row.version != r.expected_version {
+                return Err(ApiError::stale_version(
+                    &format!("委托 {}", row.id),
+                    r.expected_version,
+                    row.version,
+                ));
+            }
+            if row.score.is_some() {
+                return Err(ApiError::failed_precondition(
+                    "ENGAGEMENT_RATED",
+                    format!("委托 {} 已评分", row.id),
+                ));
+            }
+            let today = st.today();
+            if row.ended_on > today {
+                return Err(ApiError::failed_precondition(
+                    "ENGAGEMENT_NOT_ENDED",
+                    format!("委托 {} 尚未结束（{}），结束后再评分", row.id, row.ended_on),
+                ));
+            }
+            let mut v = Vec::new();
+            let mut scores = Vec::new();
+            for (i, s) in r.scores.iter().enumerate() {
+                match s
+                    .score
+                    .as_ref()
+                    .map(|d| pbm_types::decimal::parse(&d.value))
+                {
+                    Some(Ok(d)) => scores.push((s.criterion.trim().to_uppercase(), d)),
+                    Some(Err(e)) => v.push((format!("scores[{i}].score"), e.message)),
+                    None => v.push((format!("scores[{i}].score"), "缺少分数".into())),
+                }
+            }
+            ApiError::check(v)?;
+            // The rubric of the year the engagement ended in.
+            let rules = rules_in_force(conn, row.ended_on.year())?;
+            let score = rating::engagement_score(&rules.rules.rubric, &scores)
+                .map_err(ApiError::validation)?;
+            let rated = EngagementRow {
+                scores: serde_json::to_string(&scores).map_err(ApiError::internal)?,
+                score: Some(Money(score)),
+                rules: rules.label(),
+                version: row.version + 1,
+                rated_by: Some(ctx.caller.subject.clone()),
+                rated_at: Some(pbm_db::now()),
+                ..row.clone()
+            };
+            if !store_e::update(conn, &rated, row.version)? {
+                return Err(ApiError::stale_version(
+                    &format!("委托 {}", row.id),
+                    r.expected_version,
+                    row.version + 1,
+                ));
+            }
+            let agency_rating = match &rated.agency_credit_code {
+                Some(code) => {
+                    let (rating, in_force) = agency_rating(conn, code, today)?;
+                    apply_grade_action(conn, code, &rating, &in_force, &ctx.caller.subject, today)?;
+                    Some(explanation(&rating, &in_force))
+                }
+                None => None,
+            };
+            let response = proto::RateEngagementResponse {
+                engagement: Some(to_proto(&rated, &experts)?),
+                agency_rating,
+            };
+            Ok(Effect {
+                response,
+                entity_type: "engagement",
+                entity_id: row.id.to_string(),
+                detail: format!("score {score} ({})", rules.label()),
+            })
+        },
+    )
+    .await
+}
+
+/// Who may read which engagements and ratings.
+enum Scope {
+    All,
+    Agency(String),
+    Expert(i64),
+}
+
+fn scope(caller: &Caller, state: &AppState) -> Result<Scope, ApiError> {
+    if caller.role == Role::Expert {
+        return match access::expert_scope(caller, &state.region)? {
+            access::ExpertScope::Own(id) => Ok(Scope::Expert(id)),
+            access::ExpertScope::All => Ok(Scope::All),
+        };
+    }
+    match access::read_scope(caller, &state.region)? {
+        access::ReadScope::All => Ok(Scope::All),
+        access::ReadScope::OwnAgency(code) => Ok(Scope::Agency(code)),
+    }
+}
+
+fn visible(scope: &Scope, row: &EngagementRow, experts: &[i64]) -> bool {
+    match scope {
+        Scope::All => true,
+        Scope::Agency(code) => row.agency_credit_code.as_deref() == Some(code.as_str()),
+        Scope::Expert(id) => experts.contains(id),
+    }
+}
+
+pub async fn get(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<proto::Engagement, ApiError> {
+    let scope = scope(caller, state)?;
+    let found = state.db.read(move |conn| store_e::get(conn, id)).await?;
+    match found {
+        Some((row, experts)) if visible(&scope, &row, &experts) => to_proto(&row, &experts),
+        _ => Err(not_found(id)),
+    }
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    r: proto::ListEngagementsRequest,
+) -> Result<proto::ListEngagementsResponse, ApiError> {
+    let p = r.page.unwrap_or_default();
+    let page = pbm_server::paging::Page::parse(p.page_size, &p.page_token)?;
+    let (agency, expert) = match scope(caller, state)? {
+        Scope::All => (
+            Some(r.agency_credit_code.trim().to_uppercase()).filter(|c| !c.is_empty()),
+            (r.expert_id > 0).then_some(r.expert_id),
+        ),
+        Scope::Agency(code) => (Some(code), None),
+        Scope::Expert(id) => (None, Some(id)),
+    };
+    let (rows, total) = state
+        .db
+        .read(move |conn| store_e::list(conn, agency.as_deref(), expert, page.offset, page.limit))
+        .await?;
+    Ok(proto::ListEngagementsResponse {
+        engagements: rows
+            .iter()
+            .map(|(row, experts)| to_proto(row, experts))
+            .collect::<Result<_, _>>()?,
+        page: Some(common::PageResponse {
+            next_page_token: page.next_token(total),
+            total_size: total,
+        }),
+    })
+}
+
+pub async fn explain(
+    state: &AppState,
+    caller: &Caller,
+    r: proto::ExplainRatingRequest,
+) -> Result<proto::RatingExplanation, ApiError> {
+    let scope = scope(caller, state)?;
+    let as_of = if r.as_of.trim().is_empty() {
+        state.today()
+    } else {
+        convert::date(&r.as_of, "as_of")?
+    };
+    let code = r.agency_credit_code.trim().to_uppercase();
+    match (code.is_empty(), r.expert_id) {
+        (false, 0) => {
+            if !matches!(&scope, Scope::All)
+                && !matches!(&scope, Scope::Agency(own) if *own == code)
+            {
+                return Err(ApiError::not_found(
+                    "AGENCY_NOT_FOUND",
+                    format!("第三方机构「{code}」不存在"),
+                ));
+            }
+            state
+                .db
+                .read(move |conn| -> Result<_, ApiError> {
+                    store::agency(conn, &code)?.ok_or_else(|| {
+                        ApiError::not_found(
+                            "AGENCY_NOT_FOUND",
+                            format!("第三方机构「{code}」不存在"),
+                        )
+                    })?;
+                    let (rating, rules) = agency_rating(conn, &code, as_of)?;
+                    Ok(explanation(&rating, &rules))
+                })
+                .await
+        }
+        (true, id) if id > 0 => {
+            if !matches!(&scope, Scope::All) && !matches!(&scope, Scope::Expert(own) if *own == id)
+            {
+                return Err(ApiError::not_found(
+                    "EXPERT_NOT_FOUND",
+                    format!("专家 {id} 不存在"),
+                ));
+            }
+            state
+                .db
+                .read(move |conn| -> Result<_, ApiError> {
+                    store_x::expert(conn, id)?.ok_or_else(|| {
+                        ApiError::not_found("EXPERT_NOT_FOUND", format!("专家 {id} 不存在"))
+                    })?;
+                    let (rating, rules) = expert_rating(conn, id, as_of)?;
+                    Ok(explanation(&rating, &rules))
+                })
+                .await
+        }
+        _ => Err(ApiError::invalid_field(
+            "PARTY_REQUIRED",
+            "agency_credit_code",
+            "请指定一个机构（统一社会信用代码）或一位专家（编号），二者选一",
+        )),
+    }
+}
+
+pub const ENGAGEMENT_SERVICE: &str = SERVICE;

@@ -1,0 +1,103 @@
+//! Transport of `pbm.agency.v1.EngagementService`.
+
+use pbm_proto::agency::v1 as proto;
+use pbm_proto::agency::v1::engagement_service_server::EngagementService;
+use pbm_server::{ApiError, MutationContext};
+use tonic::{Request, Response, Status};
+
+use crate::engagements;
+use crate::state::AppState;
+
+pub struct EngagementGrpc {
+    state: AppState,
+}
+
+impl EngagementGrpc {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+fn status(e: ApiError) -> Status {
+    e.into_status(engagements::ENGAGEMENT_SERVICE)
+}
+
+fn mutation<M: prost::Message>(
+    request: &Request<M>,
+    method: &'static str,
+    request_id: &str,
+) -> Result<MutationContext, Status> {
+    let caller = pbm_auth::caller(request)?;
+    MutationContext::new(
+        engagements::ENGAGEMENT_SERVICE,
+        method,
+        caller,
+        request_id,
+        request.get_ref(),
+    )
+    .map_err(status)
+}
+
+#[tonic::async_trait]
+impl EngagementService for EngagementGrpc {
+    async fn create_engagement(
+        &self,
+        request: Request<proto::CreateEngagementRequest>,
+    ) -> Result<Response<proto::CreateEngagementResponse>, Status> {
+        let ctx = mutation(&request, "CreateEngagement", &request.get_ref().request_id)?;
+        let engagement = engagements::create(&self.state, ctx, request.into_inner())
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::CreateEngagementResponse {
+            engagement: Some(engagement),
+        }))
+    }
+
+    async fn rate_engagement(
+        &self,
+        request: Request<proto::RateEngagementRequest>,
+    ) -> Result<Response<proto::RateEngagementResponse>, Status> {
+        let ctx = mutation(&request, "RateEngagement", &request.get_ref().request_id)?;
+        engagements::rate(&self.state, ctx, request.into_inner())
+            .await
+            .map(Response::new)
+            .map_err(status)
+    }
+
+    async fn get_engagement(
+        &self,
+        request: Request<proto::GetEngagementRequest>,
+    ) -> Result<Response<proto::GetEngagementResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        let engagement = engagements::get(&self.state, &caller, request.get_ref().engagement_id)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::GetEngagementResponse {
+            engagement: Some(engagement),
+        }))
+    }
+
+    async fn list_engagements(
+        &self,
+        request: Request<proto::ListEngagementsRequest>,
+    ) -> Result<Response<proto::ListEngagementsResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        engagements::list(&self.state, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+            .map_err(status)
+    }
+
+    async fn explain_rating(
+        &self,
+        request: Request<proto::ExplainRatingRequest>,
+    ) -> Result<Response<proto::ExplainRatingResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        let rating = engagements::explain(&self.state, &caller, request.into_inner())
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::ExplainRatingResponse {
+            rating: Some(rating),
+        }))
+    }
+}

@@ -1,0 +1,187 @@
+//! What do we store? Engagements (who commissioned whom to do what for which party, when), the
+//! experts on each, and — once rated — the criterion scores, the weighted score and the rules
+//! it was computed under.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use pbm_db::{AnyConnection, Money, StoreError};
+
+use super::schema::{engagement_experts as ee, engagements as e};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = e, treat_none_as_null = true)]
+pub struct EngagementRow {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub commissioner: String,
+    pub evaluated_party: String,
+    pub kind: String,
+    pub agency_credit_code: Option<String>,
+    pub started_on: NaiveDate,
+    pub ended_on: NaiveDate,
+    pub scores: String,
+    pub score: Option<Money>,
+    pub rules: String,
+    pub version: i64,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub rated_by: Option<String>,
+    pub rated_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(
+    conn: &mut AnyConnection,
+    row: &EngagementRow,
+    experts: &[i64],
+) -> Result<i64, StoreError> {
+    let id = match conn {
+        AnyConnection::Postgresql(c) => diesel::insert_into(e::table)
+            .values(row)
+            .returning(e::id)
+            .get_result::<i64>(c)?,
+        AnyConnection::Sqlite(c) => {
+            diesel::insert_into(e::table).values(row).execute(c)?;
+            diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "last_insert_rowid()",
+            ))
+            .get_result::<i64>(c)?
+        }
+    };
+    for expert in experts {
+        diesel::insert_into(ee::table)
+            .values((ee::engagement_id.eq(id), ee::expert_id.eq(*expert)))
+            .execute(conn)?;
+    }
+    Ok(id)
+}
+
+pub fn get(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> Result<Option<(EngagementRow, Vec<i64>)>, StoreError> {
+    let Some(row) = e::table
+        .filter(e::id.eq(id))
+        .select(EngagementRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let experts = ee::table
+        .filter(ee::engagement_id.eq(id))
+        .order(ee::expert_id)
+        .select(ee::expert_id)
+        .load(conn)?;
+    Ok(Some((row, experts)))
+}
+
+/// Replaces an engagement if its version is still `expected`.
+pub fn update(
+    conn: &mut AnyConnection,
+    row: &EngagementRow,
+    expected: i64,
+) -> Result<bool, StoreError> {
+    Ok(diesel::update(
+        e::table
+            .filter(e::id.eq(row.id))
+            .filter(e::version.eq(expected)),
+    )
+    .set(row)
+    .execute(conn)?
+        == 1)
+}
+
+/// Engagements with an agency, or with an expert (newest first), and the total.
+pub fn list(
+    conn: &mut AnyConnection,
+    agency: Option<&str>,
+    expert: Option<i64>,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<(EngagementRow, Vec<i64>)>, i64), StoreError> {
+    let query = || {
+        let mut q = e::table.into_boxed::<pbm_db::MultiBackend>();
+        if let Some(a) = agency {
+            q = q.filter(e::agency_credit_code.eq(a.to_owned()));
+        }
+        if let Some(x) = expert {
+            q = q.filter(
+                e::id.eq_any(
+                    ee::table
+                        .filter(ee::expert_id.eq(x))
+                        .select(ee::engagement_id),
+                ),
+            );
+        }
+        q
+    };
+    let total: i64 = query().count().get_result(conn)?;
+    let rows: Vec<EngagementRow> = query()
+        .order(e::id.desc())
+        .offset(offset)
+        .limit(limit)
+        .select(EngagementRow::as_select())
+        .load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let experts = ee::table
+            .filter(ee::engagement_id.eq(row.id))
+            .order(ee::expert_id)
+            .select(ee::expert_id)
+            .load(conn)?;
+        out.push((row, experts));
+    }
+    Ok((out, total))
+}
+
+/// (engagement id, ended on, score) of every rated engagement of an agency.
+pub fn rated_of_agency(
+    conn: &mut AnyConnection,
+    credit_code: &str,
+) -> Result<Vec<(i64, NaiveDate, Money)>, StoreError> {
+    let rows: Vec<(i64, NaiveDate, Option<Money>)> = e::table
+        .filter(e::agency_credit_code.eq(credit_code))
+        .filter(e::score.is_not_null())
+        .select((e::id, e::ended_on, e::score))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, d, s)| s.map(|s| (id, d, s)))
+        .collect())
+}
+
+/// (engagement id, ended on, score) of every rated engagement an expert took part in.
+pub fn rated_of_expert(
+    conn: &mut AnyConnection,
+    expert_id: i64,
+) -> Result<Vec<(i64, NaiveDate, Money)>, StoreError> {
+    let rows: Vec<(i64, NaiveDate, Option<Money>)> = e::table
+        .filter(
+            e::id.eq_any(
+                ee::table
+                    .filter(ee::expert_id.eq(expert_id))
+                    .select(ee::engagement_id),
+            ),
+        )
+        .filter(e::score.is_not_null())
+        .select((e::id, e::ended_on, e::score))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, d, s)| s.map(|s| (id, d, s)))
+        .collect())
+}
+
+/// Scores of every rated engagement with an agency (the agencies' pool) or with experts.
+pub fn pool_scores(conn: &mut AnyConnection, agencies: bool) -> Result<Vec<Money>, StoreError> {
+    let q = e::table
+        .filter(e::score.is_not_null())
+        .into_boxed::<pbm_db::MultiBackend>();
+    let q = if agencies {
+        q.filter(e::agency_credit_code.is_not_null())
+    } else {
+        q.filter(e::id.eq_any(ee::table.select(ee::engagement_id)))
+    };
+    let scores: Vec<Option<Money>> = q.select(e::score).load(conn)?;
+    Ok(scores.into_iter().flatten().collect())
+}
