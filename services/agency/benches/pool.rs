@@ -10,7 +10,9 @@ use std::time::Instant;
 
 use chrono::NaiveDate;
 use pbm_agency::domain::draw::{Candidate, Weighting, draw, fingerprint};
-use pbm_agency::domain::eligibility::{DrawTask, ExpertFacts, ExpertStatus, Relation, RelationKind, TitleLevel, expert_exclusions};
+use pbm_agency::domain::eligibility::{
+    DrawTask, ExpertFacts, ExpertStatus, Relation, RelationKind, TitleLevel, expert_exclusions,
+};
 use pbm_agency::domain::engagement::EngagementKind;
 use pbm_agency::domain::rating::{RatedEngagement, RatingInput, ViolationRecord, pool_mean, rate};
 use pbm_agency::domain::rules::{PoolRules, Severity};
@@ -26,18 +28,44 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn main() {
     let rules = PoolRules::default();
-    let fields = ["LAW", "ECON", "ACCT", "AUDIT", "IT", "CONSTRUCTION", "TRANSPORT", "WATER"];
-    let titles = [TitleLevel::Intermediate, TitleLevel::Senior, TitleLevel::FullSenior, TitleLevel::Junior];
+    let fields = [
+        "LAW",
+        "ECON",
+        "ACCT",
+        "AUDIT",
+        "IT",
+        "CONSTRUCTION",
+        "TRANSPORT",
+        "WATER",
+    ];
+    let titles = [
+        TitleLevel::Intermediate,
+        TitleLevel::Senior,
+        TitleLevel::FullSenior,
+        TitleLevel::Junior,
+    ];
     let experts: Vec<ExpertFacts> = (0..10_000u32)
         .map(|i| ExpertFacts {
             id: format!("E{i:05}"),
-            status: if i % 50 == 0 { ExpertStatus::UnderReview } else { ExpertStatus::Active },
+            status: if i % 50 == 0 {
+                ExpertStatus::UnderReview
+            } else {
+                ExpertStatus::Active
+            },
             title: titles[(i % 4) as usize],
             years_in_field: 5 + i % 20,
             birth_date: day(1950 + (i % 40) as i32, 1 + i % 12, 1 + i % 28),
-            fields: vec![fields[(i % 8) as usize].to_string(), fields[((i / 8) % 8) as usize].to_string()],
+            fields: vec![
+                fields[(i % 8) as usize].to_string(),
+                fields[((i / 8) % 8) as usize].to_string(),
+            ],
             relations: (0..(i % 3))
-                .map(|k| Relation { party_code: format!("U{:04}", (i * 7 + k) % 500), kind: RelationKind::WorkedFor, from: day(2022, 1, 1), to: None })
+                .map(|k| Relation {
+                    party_code: format!("U{:04}", (i * 7 + k) % 500),
+                    kind: RelationKind::WorkedFor,
+                    from: day(2022, 1, 1),
+                    to: None,
+                })
                 .collect(),
             engagements_this_year: i % 15,
             drawn_for_task: false,
@@ -56,10 +84,14 @@ fn main() {
         let candidates: Vec<Candidate> = experts
             .iter()
             .filter(|e| expert_exclusions(e, &task, &rules).is_empty())
-            .map(|e| Candidate { id: e.id.clone(), weight: Decimal::ONE })
+            .map(|e| Candidate {
+                id: e.id.clone(),
+                weight: Decimal::ONE,
+            })
             .collect();
         let print = fingerprint(&candidates);
-        let picked = draw(&candidates, 5, 0x5eed ^ round, Weighting::Uniform).expect("enough eligible");
+        let picked =
+            draw(&candidates, 5, 0x5eed ^ round, Weighting::Uniform).expect("enough eligible");
         draw_ms.push(start.elapsed().as_secs_f64() * 1e3);
         assert_eq!(picked.len(), 5);
         assert_eq!(print.len(), 64);
@@ -76,7 +108,15 @@ fn main() {
                 })
                 .collect(),
             violations: (0..(a % 3))
-                .map(|v| ViolationRecord { id: i64::from(a * 3 + v), on: day(2025, 1 + v, 10), severity: if v == 2 { Severity::Major } else { Severity::Minor } })
+                .map(|v| ViolationRecord {
+                    id: i64::from(a * 3 + v),
+                    on: day(2025, 1 + v, 10),
+                    severity: if v == 2 {
+                        Severity::Major
+                    } else {
+                        Severity::Minor
+                    },
+                })
                 .collect(),
             last_suspended_on: None,
         })
@@ -84,16 +124,33 @@ fn main() {
     let mut recompute_ms = Vec::new();
     for _ in 0..20 {
         let start = Instant::now();
-        let scores: Vec<Decimal> = agencies.iter().flat_map(|a| a.engagements.iter().map(|e| e.score)).collect();
+        let scores: Vec<Decimal> = agencies
+            .iter()
+            .flat_map(|a| a.engagements.iter().map(|e| e.score))
+            .collect();
         let mean = pool_mean(&scores).unwrap_or(rules.shrinkage.prior_mean);
-        let ratings: Vec<_> = agencies.iter().map(|a| rate(a, &rules, mean, day(2026, 6, 1))).collect();
+        let ratings: Vec<_> = agencies
+            .iter()
+            .map(|a| rate(a, &rules, mean, day(2026, 6, 1)))
+            .collect();
         recompute_ms.push(start.elapsed().as_secs_f64() * 1e3);
         assert_eq!(ratings.len(), 1_000);
     }
     recompute_ms.sort_by(f64::total_cmp);
 
-    println!("draw of 5 from 10,000 experts (eligibility + recusal + fingerprint + draw), 200 draws:");
-    println!("  p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms   target p99 ≤ 20 ms", percentile(&draw_ms, 0.5), percentile(&draw_ms, 0.99), draw_ms[draw_ms.len() - 1]);
+    println!(
+        "draw of 5 from 10,000 experts (eligibility + recusal + fingerprint + draw), 200 draws:"
+    );
+    println!(
+        "  p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms   target p99 ≤ 20 ms",
+        percentile(&draw_ms, 0.5),
+        percentile(&draw_ms, 0.99),
+        draw_ms[draw_ms.len() - 1]
+    );
     println!("recompute 1,000 agencies × 50 engagements (pool mean + rate), 20 runs:");
-    println!("  p50 {:.1} ms  max {:.1} ms   target ≤ 200 ms", percentile(&recompute_ms, 0.5), recompute_ms[recompute_ms.len() - 1]);
+    println!(
+        "  p50 {:.1} ms  max {:.1} ms   target ≤ 200 ms",
+        percentile(&recompute_ms, 0.5),
+        recompute_ms[recompute_ms.len() - 1]
+    );
 }

@@ -682,3 +682,85 @@ pub async fn explain(
 }
 
 pub const ENGAGEMENT_SERVICE: &str = SERVICE;
+
+fn counts(keys: impl IntoIterator<Item = String>) -> Vec<proto::CountByKey> {
+    let mut map = std::collections::BTreeMap::<String, i64>::new();
+    for k in keys {
+        *map.entry(k).or_default() += 1;
+    }
+    map.into_iter()
+        .map(|(key, count)| proto::CountByKey { key, count })
+        .collect()
+}
+
+/// Pool statistics for the provincial platform (issue 3, "Quality").
+pub async fn statistics(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<proto::GetPoolStatisticsResponse, ApiError> {
+    if access::read_scope(caller, &state.region)? != access::ReadScope::All {
+        return Err(ApiError::permission_denied(
+            "ROLE_NOT_ALLOWED",
+            "统计数据只对财政、审计和省级平台开放",
+        ));
+    }
+    let today = state.today();
+    let region = state.region.to_string();
+    state
+        .db
+        .read(move |conn| -> Result<_, ApiError> {
+            let agencies = store::all_agencies(conn)?;
+            let batches = store::batches(conn)?;
+            let mut statuses = Vec::with_capacity(agencies.len());
+            let mut grades = Vec::with_capacity(agencies.len());
+            let mut rules_label = String::new();
+            for a in &agencies {
+                let batch = batches
+                    .iter()
+                    .find(|b| b.id == a.spec.admission_batch_id)
+                    .ok_or_else(|| ApiError::internal("agency without batch"))?;
+                let status = match registry::effective_status(a, batch.qualified_to, today) {
+                    EffectiveStatus::Admitted => "admitted",
+                    EffectiveStatus::Warned => "warned",
+                    EffectiveStatus::Suspended => "suspended",
+                    EffectiveStatus::Removed => "removed",
+                    EffectiveStatus::Expired => "expired",
+                };
+                statuses.push(status.to_string());
+                let (rating, rules) = agency_rating(conn, a.spec.credit_code.as_str(), today)?;
+                grades.push(format!("{:?}", rating.grade));
+                rules_label = rules.label();
+            }
+            if rules_label.is_empty() {
+                rules_label = rules_in_force(conn, today.year())?.label();
+            }
+            let experts = store_x::field_and_status(conn)?;
+            let engagements = store_e::kinds_and_dates(conn)?;
+            Ok(proto::GetPoolStatisticsResponse {
+                mof_div_code: region,
+                as_of: today.to_string(),
+                agencies_by_type: counts(
+                    agencies
+                        .iter()
+                        .map(|a| a.spec.agency_type.as_db().to_string()),
+                ),
+                agencies_by_status: counts(statuses),
+                experts_by_field: counts(experts.iter().flat_map(|(fields, _)| {
+                    fields
+                        .split('|')
+                        .filter(|f| !f.is_empty())
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>()
+                })),
+                experts_by_status: counts(experts.iter().map(|(_, s)| s.clone())),
+                agency_grades: counts(grades),
+                engagements_by_year_and_kind: counts(
+                    engagements
+                        .iter()
+                        .map(|(kind, ended)| format!("{}/{kind}", ended.year())),
+                ),
+                rules: rules_label,
+            })
+        })
+        .await
+}

@@ -8,7 +8,7 @@
 
 pub mod access;
 pub mod domain;
-mod engagements;
+pub(crate) mod engagements;
 pub mod grpc;
 mod ops;
 pub mod state;

@@ -1168,7 +1168,52 @@ async fn ratings_are_explainable_and_grades_act(db: TestDatabase) {
     );
 }
 
+async fn statistics_for_the_province(db: TestDatabase) {
+    let app = spawn(db, "2026-06-01").await;
+    let batch = app.current_batch().await;
+    app.register(spec(batch.id)).await.unwrap();
+    app.register_expert(expert_spec(&id_number("19750505", "020")))
+        .await
+        .unwrap();
+    let e = app
+        .commission(pb::EngagementKind::Evaluation, "FIN", "D01", CODE_A)
+        .await
+        .unwrap();
+    app.rate(e.id, 1, "20", "40").await.unwrap();
+    let stats = |token: String| {
+        let mut c = app.client.clone();
+        let r = app.req(&token, pb::GetPoolStatisticsRequest {});
+        async move { c.get_pool_statistics(r).await }
+    };
+    let s = stats(app.token(Role::Province, "140000", None))
+        .await
+        .unwrap()
+        .into_inner();
+    let pairs = |v: &[pb::CountByKey]| {
+        v.iter()
+            .map(|c| (c.key.clone(), c.count))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        pairs(&s.agencies_by_type),
+        [("accounting_firm".to_string(), 1)]
+    );
+    assert_eq!(pairs(&s.agencies_by_status), [("suspended".to_string(), 1)]);
+    assert_eq!(pairs(&s.agency_grades), [("D".to_string(), 1)]);
+    assert_eq!(pairs(&s.experts_by_field), [("LAW".to_string(), 1)]);
+    assert_eq!(
+        pairs(&s.engagements_by_year_and_kind),
+        [("2026/evaluation".to_string(), 1)]
+    );
+    assert_eq!(s.rules, "2026年度全国默认规则");
+    let denied = stats(app.token(Role::Agency, REGION, Some(CODE_A)))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+}
+
 pbm_db::backend_tests! {
+    statistics => statistics_for_the_province;
     engagement_independence => engagements_follow_the_independence_rules;
     engagement_ratings => ratings_are_explainable_and_grades_act;
     pool_rules => pool_rules_are_configuration_per_year;

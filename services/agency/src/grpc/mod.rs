@@ -397,4 +397,15 @@ impl AgencyRegistryService for AgencyRegistryGrpc {
             rules: Some(rules),
         }))
     }
+
+    async fn get_pool_statistics(
+        &self,
+        request: Request<proto::GetPoolStatisticsRequest>,
+    ) -> Result<Response<proto::GetPoolStatisticsResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        crate::engagements::statistics(&self.state, &caller)
+            .await
+            .map(Response::new)
+            .map_err(status)
+    }
 }

@@ -185,3 +185,8 @@ pub fn pool_scores(conn: &mut AnyConnection, agencies: bool) -> Result<Vec<Money
     let scores: Vec<Option<Money>> = q.select(e::score).load(conn)?;
     Ok(scores.into_iter().flatten().collect())
 }
+
+/// (kind, ended on) of every engagement (statistics).
+pub fn kinds_and_dates(conn: &mut AnyConnection) -> Result<Vec<(String, NaiveDate)>, StoreError> {
+    Ok(e::table.select((e::kind, e::ended_on)).load(conn)?)
+}

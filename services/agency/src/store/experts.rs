@@ -207,3 +207,10 @@ pub fn status_history(
         })
         .collect())
 }
+
+/// (fields, status) of every expert (statistics).
+pub fn field_and_status(conn: &mut AnyConnection) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(experts::table
+        .select((experts::fields, experts::status))
+        .load(conn)?)
+}

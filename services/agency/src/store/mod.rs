@@ -484,3 +484,14 @@ pub fn insert_rules(conn: &mut AnyConnection, s: &StoredRules) -> Result<(), Sto
         .execute(conn)?;
     Ok(())
 }
+
+/// Every agency (statistics).
+pub fn all_agencies(conn: &mut AnyConnection) -> Result<Vec<Agency>, StoreError> {
+    agencies::table
+        .order(agencies::credit_code.asc())
+        .select(AgencyRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(AgencyRow::into_domain)
+        .collect()
+}
