@@ -98,7 +98,7 @@ pub fn list(
     expert: Option<i64>,
     offset: i64,
     limit: i64,
-) -> Result<(Vec<(EngagementRow, Vec<i64>)>, i64), StoreError> {
+) -> Result<(Vec<WithExperts>, i64), StoreError> {
     let query = || {
         let mut q = e::table.into_boxed::<pbm_db::MultiBackend>();
         if let Some(a) = agency {
