@@ -29,6 +29,9 @@ pub struct EngagementRow {
     pub rated_at: Option<NaiveDateTime>,
 }
 
+/// An engagement and the ids of its experts.
+pub type WithExperts = (EngagementRow, Vec<i64>);
+
 pub fn insert(
     conn: &mut AnyConnection,
     row: &EngagementRow,
