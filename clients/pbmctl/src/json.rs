@@ -1,0 +1,553 @@
+//! Proto ⇄ JSON, written out by hand for the messages pbmctl prints and reads (prost types
+//! have no serde). Field names are the proto field names; enums are their short keys
+//! (`accounting_firm`, see `names.rs`). The `spec` object printed by `agency show --json` /
+//! `expert show --json` is exactly what `agency add --file` / `expert add --file` read.
+
+use pbm_proto::agency::v1 as pb;
+use pbm_proto::common::v1 as common;
+use serde_json::{Map, Value, json};
+
+use crate::names::{self, Names};
+
+// ---------------------------------------------------------------- proto → JSON
+
+pub fn stamp(s: Option<&common::AuditStamp>) -> Value {
+    match s {
+        Some(s) => json!({ "actor": s.actor, "at": s.at }),
+        None => Value::Null,
+    }
+}
+
+pub fn batch(b: &pb::AdmissionBatch) -> Value {
+    json!({
+        "id": b.id,
+        "name": b.name,
+        "procurement_ref": b.procurement_ref,
+        "qualified_from": b.qualified_from,
+        "qualified_to": b.qualified_to,
+        "created": stamp(b.created.as_ref()),
+    })
+}
+
+fn person(p: &pb::Person) -> Value {
+    json!({ "name": p.name, "role": p.role, "phone": p.phone, "email": p.email })
+}
+
+fn relation(r: &pb::Relation) -> Value {
+    json!({
+        "party_code": r.party_code,
+        "kind": names::RELATION.key(r.kind),
+        "from": r.from,
+        "to": r.to,
+        "note": r.note,
+    })
+}
+
+pub fn agency_spec(s: &pb::AgencySpec) -> Value {
+    json!({
+        "credit_code": s.credit_code,
+        "name": s.name,
+        "type": names::AGENCY_TYPE.key(s.r#type),
+        "legal_representative": s.legal_representative,
+        "lead_evaluators": s.lead_evaluators.iter().map(|e| json!({
+            "name": e.name,
+            "qualifications": e.qualifications,
+        })).collect::<Vec<_>>(),
+        "branches": s.branches.iter().map(|b| json!({
+            "name": b.name,
+            "credit_code": b.credit_code,
+            "is_legal_person": b.is_legal_person,
+        })).collect::<Vec<_>>(),
+        "cooperating_experts": s.cooperating_experts.iter().map(person).collect::<Vec<_>>(),
+        "other_staff": s.other_staff.iter().map(person).collect::<Vec<_>>(),
+        "contacts": s.contacts.iter().map(person).collect::<Vec<_>>(),
+        "scopes": s.scopes.iter().map(|v| names::SCOPE.key(*v)).collect::<Vec<_>>(),
+        "admission_batch_id": s.admission_batch_id,
+        "relations": s.relations.iter().map(relation).collect::<Vec<_>>(),
+    })
+}
+
+pub fn agency(a: &pb::Agency) -> Value {
+    json!({
+        "spec": a.spec.as_ref().map_or(Value::Null, agency_spec),
+        "status": names::AGENCY_STATUS.key(a.status),
+        "suspended_until": a.suspended_until,
+        "qualified_from": a.qualified_from,
+        "qualified_to": a.qualified_to,
+        "version": a.version,
+        "mof_div_code": a.mof_div_code,
+        "changed": stamp(a.changed.as_ref()),
+    })
+}
+
+pub fn violation(v: &pb::Violation) -> Value {
+    json!({
+        "id": v.id,
+        "credit_code": v.credit_code,
+        "occurred_on": v.occurred_on,
+        "severity": names::SEVERITY.key(v.severity),
+        "description": v.description,
+        "recorded": stamp(v.recorded.as_ref()),
+    })
+}
+
+pub fn status_change(c: &pb::StatusChange) -> Value {
+    json!({
+        "from_status": c.from_status,
+        "to_status": c.to_status,
+        "reason": c.reason,
+        "until": c.until,
+        "changed": stamp(c.changed.as_ref()),
+    })
+}
+
+pub fn expert_spec(s: &pb::ExpertSpec) -> Value {
+    json!({
+        "name": s.name,
+        "id_number": s.id_number,
+        "phone": s.phone,
+        "title": names::TITLE.key(s.title),
+        "years_in_field": s.years_in_field,
+        "fields": s.fields,
+        "affiliation": s.affiliation,
+        "employment": s.employment.iter().map(|e| json!({
+            "organization": e.organization,
+            "position": e.position,
+            "from": e.from,
+            "to": e.to,
+        })).collect::<Vec<_>>(),
+        "relations": s.relations.iter().map(relation).collect::<Vec<_>>(),
+    })
+}
+
+pub fn expert(e: &pb::Expert) -> Value {
+    json!({
+        "id": e.id,
+        "spec": e.spec.as_ref().map_or(Value::Null, expert_spec),
+        "birth_date": e.birth_date,
+        "status": names::EXPERT_STATUS.key(e.status),
+        "version": e.version,
+        "mof_div_code": e.mof_div_code,
+        "changed": stamp(e.changed.as_ref()),
+    })
+}
+
+pub fn field(f: &pb::Field) -> Value {
+    json!({ "code": f.code, "name": f.name })
+}
+
+/// The rule set is itself JSON: it is embedded as an object (or as text if it does not parse).
+pub fn pool_rules(r: &pb::PoolRulesRecord) -> Value {
+    let rules = serde_json::from_str::<Value>(&r.rules_json)
+        .unwrap_or_else(|_| Value::String(r.rules_json.clone()));
+    json!({
+        "fiscal_year": r.fiscal_year,
+        "version": r.version,
+        "rules": rules,
+        "changed": stamp(r.changed.as_ref()),
+    })
+}
+
+pub fn print(value: &Value) {
+    // Serialising a Value cannot fail.
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+// ---------------------------------------------------------------- JSON → proto
+
+/// Reads JSON into proto fields, collecting every problem as `path: message`.
+#[derive(Default)]
+struct Reader {
+    errors: Vec<String>,
+}
+
+type Obj = Map<String, Value>;
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+impl Reader {
+    fn error(&mut self, path: &str, message: impl std::fmt::Display) {
+        self.errors.push(format!("{path}: {message}"));
+    }
+
+    /// `v` as an object whose keys are all in `allowed` (typos are errors, not ignored).
+    fn object<'v>(&mut self, v: &'v Value, path: &str, allowed: &[&str]) -> Option<&'v Obj> {
+        let Some(o) = v.as_object() else {
+            self.error(path, "应为对象 {…} / expected an object");
+            return None;
+        };
+        for key in o.keys() {
+            if !allowed.contains(&key.as_str()) {
+                self.error(
+                    &join(path, key),
+                    format!("未知字段 / unknown field; 可用: {}", allowed.join(", ")),
+                );
+            }
+        }
+        Some(o)
+    }
+
+    fn string(&mut self, o: &Obj, path: &str, key: &str) -> String {
+        match o.get(key) {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => {
+                self.error(&join(path, key), "应为字符串 / expected a string");
+                String::new()
+            }
+        }
+    }
+
+    fn int(&mut self, o: &Obj, path: &str, key: &str) -> i64 {
+        match o.get(key) {
+            None | Some(Value::Null) => 0,
+            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or_default(),
+            Some(Value::String(s)) if s.trim().parse::<i64>().is_ok() => {
+                s.trim().parse().unwrap_or_default()
+            }
+            Some(_) => {
+                self.error(&join(path, key), "应为整数 / expected an integer");
+                0
+            }
+        }
+    }
+
+    fn int32(&mut self, o: &Obj, path: &str, key: &str) -> i32 {
+        let v = self.int(o, path, key);
+        i32::try_from(v).unwrap_or_else(|_| {
+            self.error(&join(path, key), "数值过大 / out of range");
+            0
+        })
+    }
+
+    fn bool(&mut self, o: &Obj, path: &str, key: &str) -> bool {
+        match o.get(key) {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                self.error(&join(path, key), "应为 true 或 false / expected a boolean");
+                false
+            }
+        }
+    }
+
+    /// The items of an array field with their paths (`key[i]`).
+    fn array<'v>(&mut self, o: &'v Obj, path: &str, key: &str) -> Vec<(String, &'v Value)> {
+        match o.get(key) {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("{}[{i}]", join(path, key)), v))
+                .collect(),
+            Some(_) => {
+                self.error(&join(path, key), "应为数组 [...] / expected an array");
+                Vec::new()
+            }
+        }
+    }
+
+    fn strings(&mut self, o: &Obj, path: &str, key: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for (p, v) in self.array(o, path, key) {
+            match v.as_str() {
+                Some(s) => out.push(s.to_owned()),
+                None => self.error(&p, "应为字符串 / expected a string"),
+            }
+        }
+        out
+    }
+
+    fn enum_text(&mut self, text: &str, path: &str, names: &Names) -> i32 {
+        names.parse(text).unwrap_or_else(|| {
+            self.error(path, format!("「{text}」无效，可选: {}", names.choices()));
+            0
+        })
+    }
+
+    fn enum_value(&mut self, o: &Obj, path: &str, key: &str, names: &Names) -> i32 {
+        match o.get(key) {
+            None | Some(Value::Null) => 0,
+            Some(Value::String(s)) => self.enum_text(s, &join(path, key), names),
+            Some(_) => {
+                self.error(&join(path, key), "应为字符串 / expected a string");
+                0
+            }
+        }
+    }
+
+    fn enum_values(&mut self, o: &Obj, path: &str, key: &str, names: &Names) -> Vec<i32> {
+        let mut out = Vec::new();
+        for (p, v) in self.array(o, path, key) {
+            match v.as_str() {
+                Some(s) => out.push(self.enum_text(s, &p, names)),
+                None => self.error(&p, "应为字符串 / expected a string"),
+            }
+        }
+        out
+    }
+
+    fn people(&mut self, o: &Obj, path: &str, key: &str) -> Vec<pb::Person> {
+        let mut out = Vec::new();
+        for (p, v) in self.array(o, path, key) {
+            if let Some(o) = self.object(v, &p, &["name", "role", "phone", "email"]) {
+                out.push(pb::Person {
+                    name: self.string(o, &p, "name"),
+                    role: self.string(o, &p, "role"),
+                    phone: self.string(o, &p, "phone"),
+                    email: self.string(o, &p, "email"),
+                });
+            }
+        }
+        out
+    }
+
+    fn relations(&mut self, o: &Obj, path: &str) -> Vec<pb::Relation> {
+        let mut out = Vec::new();
+        for (p, v) in self.array(o, path, "relations") {
+            if let Some(o) = self.object(v, &p, &["party_code", "kind", "from", "to", "note"]) {
+                out.push(pb::Relation {
+                    party_code: self.string(o, &p, "party_code"),
+                    kind: self.enum_value(o, &p, "kind", &names::RELATION),
+                    from: self.string(o, &p, "from"),
+                    to: self.string(o, &p, "to"),
+                    note: self.string(o, &p, "note"),
+                });
+            }
+        }
+        out
+    }
+
+    fn finish<T>(self, value: T) -> Result<T, Vec<String>> {
+        if self.errors.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.errors)
+        }
+    }
+}
+
+/// The object holding the spec: the file itself, or its `spec` member when the file is the
+/// output of `show --json` (which also has `status`, `version`, …).
+fn spec_object(v: &Value) -> &Value {
+    match v.get("spec") {
+        Some(spec) if spec.is_object() => spec,
+        _ => v,
+    }
+}
+
+const AGENCY_SPEC_FIELDS: &[&str] = &[
+    "credit_code",
+    "name",
+    "type",
+    "legal_representative",
+    "lead_evaluators",
+    "branches",
+    "cooperating_experts",
+    "other_staff",
+    "contacts",
+    "scopes",
+    "admission_batch_id",
+    "relations",
+];
+
+/// An `AgencySpec` from JSON (see docs/PBMCTL.md for the format).
+pub fn agency_spec_from(v: &Value) -> Result<pb::AgencySpec, Vec<String>> {
+    let mut r = Reader::default();
+    let v = spec_object(v);
+    let path = "spec";
+    let Some(o) = r.object(v, path, AGENCY_SPEC_FIELDS) else {
+        return Err(r.errors);
+    };
+    let mut lead_evaluators = Vec::new();
+    for (p, v) in r.array(o, path, "lead_evaluators") {
+        match v {
+            // A bare name is accepted, too.
+            Value::String(name) => lead_evaluators.push(pb::LeadEvaluator {
+                name: name.clone(),
+                qualifications: Vec::new(),
+            }),
+            _ => {
+                if let Some(o) = r.object(v, &p, &["name", "qualifications"]) {
+                    lead_evaluators.push(pb::LeadEvaluator {
+                        name: r.string(o, &p, "name"),
+                        qualifications: r.strings(o, &p, "qualifications"),
+                    });
+                }
+            }
+        }
+    }
+    let mut branches = Vec::new();
+    for (p, v) in r.array(o, path, "branches") {
+        if let Some(o) = r.object(v, &p, &["name", "credit_code", "is_legal_person"]) {
+            branches.push(pb::Branch {
+                name: r.string(o, &p, "name"),
+                credit_code: r.string(o, &p, "credit_code"),
+                is_legal_person: r.bool(o, &p, "is_legal_person"),
+            });
+        }
+    }
+    let spec = pb::AgencySpec {
+        credit_code: r.string(o, path, "credit_code"),
+        name: r.string(o, path, "name"),
+        r#type: r.enum_value(o, path, "type", &names::AGENCY_TYPE),
+        legal_representative: r.string(o, path, "legal_representative"),
+        lead_evaluators,
+        branches,
+        cooperating_experts: r.people(o, path, "cooperating_experts"),
+        other_staff: r.people(o, path, "other_staff"),
+        contacts: r.people(o, path, "contacts"),
+        scopes: r.enum_values(o, path, "scopes", &names::SCOPE),
+        admission_batch_id: r.int(o, path, "admission_batch_id"),
+        relations: r.relations(o, path),
+    };
+    r.finish(spec)
+}
+
+const EXPERT_SPEC_FIELDS: &[&str] = &[
+    "name",
+    "id_number",
+    "phone",
+    "title",
+    "years_in_field",
+    "fields",
+    "affiliation",
+    "employment",
+    "relations",
+];
+
+/// An `ExpertSpec` from JSON (see docs/PBMCTL.md for the format).
+pub fn expert_spec_from(v: &Value) -> Result<pb::ExpertSpec, Vec<String>> {
+    let mut r = Reader::default();
+    let v = spec_object(v);
+    let path = "spec";
+    let Some(o) = r.object(v, path, EXPERT_SPEC_FIELDS) else {
+        return Err(r.errors);
+    };
+    let mut employment = Vec::new();
+    for (p, v) in r.array(o, path, "employment") {
+        if let Some(o) = r.object(v, &p, &["organization", "position", "from", "to"]) {
+            employment.push(pb::EmploymentRecord {
+                organization: r.string(o, &p, "organization"),
+                position: r.string(o, &p, "position"),
+                from: r.string(o, &p, "from"),
+                to: r.string(o, &p, "to"),
+            });
+        }
+    }
+    let spec = pb::ExpertSpec {
+        name: r.string(o, path, "name"),
+        id_number: r.string(o, path, "id_number"),
+        phone: r.string(o, path, "phone"),
+        title: r.enum_value(o, path, "title", &names::TITLE),
+        years_in_field: r.int32(o, path, "years_in_field"),
+        fields: r.strings(o, path, "fields"),
+        affiliation: r.string(o, path, "affiliation"),
+        employment,
+        relations: r.relations(o, path),
+    };
+    r.finish(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agency_spec_round_trips_through_json() {
+        let spec = pb::AgencySpec {
+            credit_code: "91350100M000100Y43".into(),
+            name: "晋城某会计师事务所有限公司".into(),
+            r#type: pb::AgencyType::AccountingFirm as i32,
+            legal_representative: "王某".into(),
+            lead_evaluators: vec![pb::LeadEvaluator {
+                name: "赵某".into(),
+                qualifications: vec!["注册会计师".into()],
+            }],
+            branches: vec![pb::Branch {
+                name: "阳城分所".into(),
+                credit_code: String::new(),
+                is_legal_person: false,
+            }],
+            contacts: vec![pb::Person {
+                name: "李某".into(),
+                role: "项目经理".into(),
+                phone: "13812345678".into(),
+                email: String::new(),
+            }],
+            scopes: vec![pb::ServiceScope::Evaluation as i32],
+            admission_batch_id: 3,
+            relations: vec![pb::Relation {
+                party_code: "DEPT-WATER".into(),
+                kind: pb::RelationKind::WorkedFor as i32,
+                from: "2020-01-01".into(),
+                to: String::new(),
+                note: String::new(),
+            }],
+            ..Default::default()
+        };
+        assert_eq!(agency_spec_from(&agency_spec(&spec)), Ok(spec.clone()));
+        // The output of `agency show --json` is accepted as is.
+        let shown = agency(&pb::Agency {
+            spec: Some(spec.clone()),
+            version: 2,
+            ..Default::default()
+        });
+        assert_eq!(agency_spec_from(&shown), Ok(spec));
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_path() {
+        let v = json!({
+            "name": 5,
+            "type": "bank",
+            "scopes": ["evaluation", "x"],
+            "lead_evaluators": ["赵某", {"nam": "钱某"}],
+            "admission_batch_id": "7",
+        });
+        let errors = agency_spec_from(&v).unwrap_err();
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        assert!(errors[0].starts_with("spec.lead_evaluators[1].nam: 未知字段"));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with("spec.name: 应为字符串"))
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with("spec.type: 「bank」无效"))
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with("spec.scopes[1]: 「x」无效"))
+        );
+    }
+
+    #[test]
+    fn expert_spec_reads_keys_and_chinese_labels() {
+        let v = json!({
+            "name": "张专家",
+            "id_number": "140502197003151234",
+            "phone": "13900001111",
+            "title": "副高级",
+            "years_in_field": 15,
+            "fields": ["LAW"],
+            "employment": [{"organization": "山西某大学", "position": "教授", "from": "2000-09-01"}],
+        });
+        let spec = expert_spec_from(&v).unwrap();
+        assert_eq!(spec.title, pb::TitleLevel::Senior as i32);
+        assert_eq!(spec.employment[0].to, "");
+        assert_eq!(expert_spec_from(&expert_spec(&spec)), Ok(spec));
+    }
+}

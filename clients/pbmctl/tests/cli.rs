@@ -1,0 +1,471 @@
+//! The built `pbmctl` binary against the real agency service, assembled as `pbm serve`
+//! assembles it (config, development-key auth, events relay) on SQLite in a temporary data
+//! directory: batches, agencies, status changes, .xlsx export/import, experts, reveals, roles.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use pbm_server::config::ServerArgs;
+
+const REGION: &str = "140500";
+/// A valid 统一社会信用代码 (GB 32100-2015 check character).
+const CODE_A: &str = "91350100M000100Y43";
+const AGENCY_NAME: &str = "晋城某会计师事务所有限公司";
+
+/// Serves the agency service on a free port from its own thread and runtime (the test drives
+/// the binary with blocking process calls).
+fn start_server(data_dir: &Path) -> SocketAddr {
+    let args = ServerArgs {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.to_owned(),
+        database_url: None,
+        mof_div_code: REGION.into(),
+        production: false,
+        auth_public_keys: None,
+        max_in_flight: 64,
+        request_timeout_secs: 10,
+        pii_key: None,
+        redis_url: None,
+        otlp_endpoint: None,
+        seed_fiscal_year: None,
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async move {
+            let state = pbm_agency::open(&args).await.unwrap();
+            let bus = pbm_events::InProcessBus::default();
+            pbm_events::spawn_relay(state.db.clone(), None, &bus)
+                .await
+                .unwrap();
+            let listener = tokio::net::TcpListener::bind(args.listen).await.unwrap();
+            let options = args
+                .serve_options(vec![
+                    pbm_agency::HEALTH_NAME,
+                    pbm_agency::ENGAGEMENT_HEALTH_NAME,
+                ])
+                .unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            pbm_server::serve(
+                listener,
+                pbm_agency::router(state),
+                options,
+                std::future::pending(),
+            )
+            .await
+            .unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+struct Ctl {
+    server: String,
+    data_dir: std::path::PathBuf,
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Ctl {
+    fn run_as(&self, role: &str, args: &[&str]) -> Run {
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = Command::new(env!("CARGO_BIN_EXE_pbmctl"))
+            .args(["--server", &self.server, "--dev-role", role])
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(["--mof-div-code", REGION])
+            .args(args)
+            .env_remove("PBM_TOKEN")
+            .env_remove("PBM_SERVER")
+            .output()
+            .unwrap();
+        let run = Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8(stdout).unwrap(),
+            stderr: String::from_utf8(stderr).unwrap(),
+        };
+        eprintln!(
+            "$ pbmctl --dev-role {role} {}\n{}{}[exit {}]",
+            args.join(" "),
+            run.stdout,
+            run.stderr,
+            run.code
+        );
+        run
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let run = self.run_as("finance_admin", args);
+        assert_eq!(run.code, 0, "pbmctl {args:?} failed: {}", run.stderr);
+        run.stdout
+    }
+
+    fn fails(&self, role: &str, args: &[&str]) -> Run {
+        let run = self.run_as(role, args);
+        assert_eq!(run.code, 1, "pbmctl {args:?} should fail with exit 1");
+        run
+    }
+}
+
+/// A valid 身份证号 (GB 11643 check digit) from its first 17 digits.
+fn id_number(first17: &str) -> String {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = first17
+        .chars()
+        .zip(W)
+        .map(|(c, w)| c.to_digit(10).unwrap() * w)
+        .sum();
+    format!("{first17}{}", b"10X98765432"[(sum % 11) as usize] as char)
+}
+
+/// A valid 统一社会信用代码 from its first 17 characters.
+fn credit_code(first17: &str) -> String {
+    const ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+    const W: [u32; 17] = [
+        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+    ];
+    let sum: u32 = first17
+        .chars()
+        .zip(W)
+        .map(|(c, w)| ALPHABET.find(c).unwrap() as u32 * w)
+        .sum();
+    let check = ALPHABET
+        .chars()
+        .nth(((31 - sum % 31) % 31) as usize)
+        .unwrap();
+    format!("{first17}{check}")
+}
+
+#[test]
+fn administers_the_pool_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = start_server(dir.path());
+    let ctl = Ctl {
+        server: format!("http://{addr}"),
+        data_dir: dir.path().to_owned(),
+    };
+    assert_eq!(credit_code(&CODE_A[..17]), CODE_A);
+
+    // No token at all: a usage error, exit 2, before any call.
+    let no_token = Command::new(env!("CARGO_BIN_EXE_pbmctl"))
+        .args(["--server", &ctl.server, "batch", "list"])
+        .env_remove("PBM_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(no_token.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_token.stderr).contains("--token"));
+
+    // Batch.
+    let out = ctl.ok(&[
+        "batch",
+        "add",
+        "--name",
+        "2020—2099年度预算绩效管理中介机构库",
+        "--procurement-ref",
+        "JCZC-2019-117",
+        "--from",
+        "2020-01-01",
+        "--to",
+        "2099-12-31",
+    ]);
+    assert!(out.contains("已新建入库批次 1"), "{out}");
+    assert!(ctl.ok(&["batch", "list"]).contains("JCZC-2019-117"));
+
+    // Agency from a JSON file.
+    let agency_json = dir.path().join("agency.json");
+    std::fs::write(
+        &agency_json,
+        serde_json::json!({
+            "credit_code": CODE_A,
+            "name": AGENCY_NAME,
+            "type": "accounting_firm",
+            "legal_representative": "王某",
+            "lead_evaluators": [{"name": "赵某", "qualifications": ["注册会计师"]}],
+            "contacts": [{"name": "李某", "role": "项目经理", "phone": "13812345678"}],
+            "scopes": ["evaluation", "事前绩效评估和绩效目标审核"],
+            "admission_batch_id": 1,
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let out = ctl.ok(&["agency", "add", "--file", agency_json.to_str().unwrap()]);
+    assert!(out.contains(CODE_A) && out.contains("入库"), "{out}");
+
+    let table = ctl.ok(&["agency", "list"]);
+    assert!(table.contains(AGENCY_NAME), "{table}");
+    assert!(table.contains("会计师事务所") && table.contains("共 1 家"));
+    let listed: serde_json::Value =
+        serde_json::from_str(&ctl.ok(&["agency", "list", "--all", "--json"])).unwrap();
+    assert_eq!(listed["agencies"][0]["spec"]["credit_code"], CODE_A);
+    assert_eq!(listed["agencies"][0]["status"], "admitted");
+    assert_eq!(
+        listed["agencies"][0]["spec"]["contacts"][0]["phone"],
+        "138****5678"
+    );
+
+    // Status change (reads the version first) and its history.
+    let out = ctl.ok(&[
+        "agency",
+        "suspend",
+        CODE_A,
+        "--reason",
+        "年度考评不合格",
+        "--until",
+        "2098-12-31",
+    ]);
+    assert!(
+        out.contains("暂停（至 2098-12-31）") && out.contains("版本 2"),
+        "{out}"
+    );
+    let history = ctl.ok(&["agency", "history", CODE_A]);
+    assert!(
+        history.contains("年度考评不合格") && history.contains("暂停"),
+        "{history}"
+    );
+    assert!(history.contains("dev-finance_admin"), "{history}");
+    let shown: serde_json::Value =
+        serde_json::from_str(&ctl.ok(&["agency", "show", CODE_A, "--json"])).unwrap();
+    assert_eq!(shown["status"], "suspended");
+    assert_eq!(shown["spec"]["contacts"][0]["phone"], "13812345678");
+
+    // Violations.
+    ctl.ok(&[
+        "agency",
+        "violation",
+        "add",
+        CODE_A,
+        "--on",
+        "2024-03-01",
+        "--severity",
+        "minor",
+        "--description",
+        "报告逾期提交",
+    ]);
+    assert!(
+        ctl.ok(&["agency", "violation", "list", CODE_A])
+            .contains("报告逾期提交")
+    );
+
+    // Export, then import the same workbook again: every row already exists.
+    let xlsx = dir.path().join("agencies.xlsx");
+    let out = ctl.ok(&["agency", "export", xlsx.to_str().unwrap()]);
+    assert!(out.contains("已导出 1 家机构"), "{out}");
+    let out = ctl.ok(&["agency", "import", xlsx.to_str().unwrap()]);
+    assert!(
+        out.contains("已存在") && out.contains("新增 0，已存在 1，失败 0"),
+        "{out}"
+    );
+
+    // A workbook with one bad row: every problem printed, nothing written, exit 1.
+    let code_b = credit_code("91140500MA0K00001");
+    let mut bad_code = code_a_with_wrong_check();
+    bad_code.make_ascii_uppercase();
+    let row = |code: &str, name: &str| {
+        vec![
+            code.to_owned(),
+            name.to_owned(),
+            "咨询机构".to_owned(),
+            "周某".to_owned(),
+            "吴某（注册会计师）".to_owned(),
+            "课题研究".to_owned(),
+            "1".to_owned(),
+            "郑某".to_owned(),
+            "13900002222".to_owned(),
+        ]
+    };
+    let columns: Vec<pbm_xlsx::Column> = [
+        "统一社会信用代码",
+        "机构名称",
+        "机构类型",
+        "法定代表人",
+        "主评人",
+        "服务范围",
+        "入库批次",
+        "联系人",
+        "联系电话",
+    ]
+    .into_iter()
+    .map(|header| pbm_xlsx::Column {
+        header,
+        required: false,
+        width: 14.0,
+    })
+    .collect();
+    let bad_xlsx = dir.path().join("bad.xlsx");
+    std::fs::write(
+        &bad_xlsx,
+        pbm_xlsx::write_table(
+            "机构库",
+            &columns,
+            &[row(&code_b, "某咨询有限公司"), row(&bad_code, "某研究院")],
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let run = ctl.fails(
+        "finance_admin",
+        &["agency", "import", bad_xlsx.to_str().unwrap()],
+    );
+    assert!(
+        run.stderr.contains("第3行「统一社会信用代码」") && run.stderr.contains("校验码错误"),
+        "{}",
+        run.stderr
+    );
+    let listed: serde_json::Value =
+        serde_json::from_str(&ctl.ok(&["agency", "list", "--json"])).unwrap();
+    assert_eq!(listed["page"]["total_size"], 1, "nothing was written");
+
+    // The good row alone imports; running it again is safe.
+    let good_xlsx = dir.path().join("good.xlsx");
+    std::fs::write(
+        &good_xlsx,
+        pbm_xlsx::write_table("机构库", &columns, &[row(&code_b, "某咨询有限公司")]).unwrap(),
+    )
+    .unwrap();
+    let out = ctl.ok(&["agency", "import", good_xlsx.to_str().unwrap()]);
+    assert!(out.contains("新增 1，已存在 0，失败 0"), "{out}");
+    let out = ctl.ok(&["agency", "import", good_xlsx.to_str().unwrap()]);
+    assert!(out.contains("新增 0，已存在 1，失败 0"), "{out}");
+    let shown: serde_json::Value =
+        serde_json::from_str(&ctl.ok(&["agency", "show", &code_b, "--json"])).unwrap();
+    assert_eq!(
+        shown["spec"]["lead_evaluators"][0]["qualifications"][0],
+        "注册会计师"
+    );
+
+    // Experts: masked in lists, in full only through an audited reveal.
+    let id = id_number("14050219700315123");
+    let expert_json = dir.path().join("expert.json");
+    std::fs::write(
+        &expert_json,
+        serde_json::json!({
+            "name": "张专家",
+            "id_number": id,
+            "phone": "13900001111",
+            "title": "senior",
+            "years_in_field": 15,
+            "fields": ["LAW"],
+            "affiliation": "山西某大学",
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let out = ctl.ok(&["expert", "add", "--file", expert_json.to_str().unwrap()]);
+    assert!(out.contains("已登记专家 1"), "{out}");
+    let masked = format!("{}***********{}", &id[..3], &id[14..]);
+    let table = ctl.ok(&["expert", "list", "--field", "LAW", "--min-title", "senior"]);
+    assert!(table.contains(&masked) && !table.contains(&id), "{table}");
+    assert!(table.contains("张专家") && table.contains("副高级"));
+    let run = ctl.run_as(
+        "finance_admin",
+        &["expert", "reveal", "1", "--reason", "核对抽取结果"],
+    );
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains(&id) && run.stdout.contains("13900001111"));
+    assert!(run.stderr.contains("审计"), "{}", run.stderr);
+    ctl.ok(&[
+        "expert",
+        "status",
+        "1",
+        "under-review",
+        "--reason",
+        "年度考评",
+    ]);
+    assert!(ctl.ok(&["expert", "history", "1"]).contains("考评"));
+    assert!(ctl.ok(&["expert", "fields"]).contains("LAW"));
+
+    // Rules: defaults until set; the output of `rules show --json` can be set back.
+    let shown = ctl.ok(&["rules", "show", "--year", "2026", "--json"]);
+    let rules: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(rules["version"], 0);
+    let rules_json = dir.path().join("rules.json");
+    std::fs::write(&rules_json, shown).unwrap();
+    let out = ctl.ok(&[
+        "rules",
+        "set",
+        "--year",
+        "2026",
+        "--file",
+        rules_json.to_str().unwrap(),
+    ]);
+    assert!(out.contains("第 1 版"), "{out}");
+    assert!(
+        ctl.ok(&["rules", "show", "--year", "2026"])
+            .contains("第 1 版")
+    );
+
+    // An auditor reads but may not change anything.
+    assert!(
+        ctl.run_as("auditor", &["agency", "list"])
+            .stdout
+            .contains(AGENCY_NAME)
+    );
+    let run = ctl.fails(
+        "auditor",
+        &["agency", "warn", CODE_A, "--reason", "试图修改"],
+    );
+    assert!(run.stderr.starts_with("错误: "), "{}", run.stderr);
+    assert!(run.stderr.contains("ROLE_NOT_ALLOWED"), "{}", run.stderr);
+
+    // A refused input names the field.
+    let run = ctl.fails(
+        "finance_admin",
+        &[
+            "agency",
+            "violation",
+            "add",
+            CODE_A,
+            "--on",
+            "2999-01-01",
+            "--severity",
+            "major",
+            "--description",
+            "x",
+        ],
+    );
+    assert!(run.stderr.contains("字段 "), "{}", run.stderr);
+
+    // A token that is not one: refused by the server, exit 1.
+    let bad_token = Command::new(env!("CARGO_BIN_EXE_pbmctl"))
+        .args([
+            "--server",
+            &ctl.server,
+            "--token",
+            "not-a-token",
+            "batch",
+            "list",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad_token.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad_token.stderr).contains("Unauthenticated"));
+
+    // Usage errors exit 2.
+    let run = ctl.run_as("finance_admin", &["agency", "list", "--type", "bank"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+
+    // No server: a clear message naming it.
+    let run = Ctl {
+        server: "http://127.0.0.1:1".into(),
+        data_dir: ctl.data_dir.clone(),
+    }
+    .fails("finance_admin", &["batch", "list"]);
+    assert!(
+        run.stderr.contains("无法连接服务器 http://127.0.0.1:1"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// CODE_A with its check character changed.
+fn code_a_with_wrong_check() -> String {
+    format!("{}4", &CODE_A[..17])
+}
