@@ -52,6 +52,19 @@ impl MutationContext {
         })
     }
 
+    /// The context of a tonic request: its caller (attached by the auth layer), its validated
+    /// request id and fingerprint. Errors are statuses of `service`'s domain.
+    pub fn from_request<M: Message>(
+        service: &'static str,
+        method: &'static str,
+        request: &tonic::Request<M>,
+        request_id: &str,
+    ) -> Result<Self, tonic::Status> {
+        let caller = pbm_auth::caller(request)?;
+        Self::new(service, method, caller, request_id, request.get_ref())
+            .map_err(|e| e.into_status(service))
+    }
+
     fn audit(&self, entity_type: &str, entity_id: &str, outcome: &str, detail: &str) -> AuditEntry {
         AuditEntry {
             occurred_at: pbm_db::now(),

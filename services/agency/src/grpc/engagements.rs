@@ -27,15 +27,7 @@ fn mutation<M: prost::Message>(
     method: &'static str,
     request_id: &str,
 ) -> Result<MutationContext, Status> {
-    let caller = pbm_auth::caller(request)?;
-    MutationContext::new(
-        engagements::ENGAGEMENT_SERVICE,
-        method,
-        caller,
-        request_id,
-        request.get_ref(),
-    )
-    .map_err(status)
+    MutationContext::from_request(engagements::ENGAGEMENT_SERVICE, method, request, request_id)
 }
 
 #[tonic::async_trait]

@@ -32,8 +32,7 @@ fn mutation<M: prost::Message>(
     method: &'static str,
     request_id: &str,
 ) -> Result<MutationContext, Status> {
-    let caller = pbm_auth::caller(request)?;
-    MutationContext::new(SERVICE, method, caller, request_id, request.get_ref()).map_err(status)
+    MutationContext::from_request(SERVICE, method, request, request_id)
 }
 
 fn code(text: &str) -> String {

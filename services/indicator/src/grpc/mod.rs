@@ -34,8 +34,7 @@ fn mutation<M: prost::Message>(
     method: &'static str,
     request_id: &str,
 ) -> Result<MutationContext, Status> {
-    let caller = pbm_auth::caller(request)?;
-    MutationContext::new(SERVICE, method, caller, request_id, request.get_ref()).map_err(status)
+    MutationContext::from_request(SERVICE, method, request, request_id)
 }
 
 fn page(p: Option<pbm_proto::common::v1::PageRequest>) -> Result<Page, Status> {
