@@ -48,7 +48,7 @@ pub fn kind_from(v: i32) -> Option<EngagementKind> {
     })
 }
 
-fn kind_to(k: EngagementKind) -> proto::EngagementKind {
+pub fn kind_to(k: EngagementKind) -> proto::EngagementKind {
     use proto::EngagementKind as P;
     match k {
         EngagementKind::ExAnteAssessment => P::ExAnteAssessment,
@@ -143,7 +143,7 @@ fn agency_facts(
     })
 }
 
-fn expert_facts(row: &store_x::ExpertRow) -> Result<ExpertFacts, ApiError> {
+pub fn expert_facts(row: &store_x::ExpertRow) -> Result<ExpertFacts, ApiError> {
     let details = row.details()?;
     Ok(ExpertFacts {
         id: row.id.to_string(),

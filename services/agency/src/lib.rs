@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod domain;
+mod draws;
 pub(crate) mod engagements;
 pub mod grpc;
 mod ops;
@@ -15,6 +16,7 @@ pub mod state;
 pub mod store;
 
 use pbm_proto::agency::v1::agency_registry_service_server::AgencyRegistryServiceServer;
+use pbm_proto::agency::v1::draw_service_server::DrawServiceServer;
 use pbm_proto::agency::v1::engagement_service_server::EngagementServiceServer;
 use pbm_server::config::ServerArgs;
 use tonic::service::Routes;
@@ -25,15 +27,11 @@ pub use state::AppState;
 /// Names reported by grpc.health.v1.
 pub const HEALTH_NAME: &str = "pbm.agency.v1.AgencyRegistryService";
 pub const ENGAGEMENT_HEALTH_NAME: &str = "pbm.agency.v1.EngagementService";
+pub const DRAW_HEALTH_NAME: &str = "pbm.agency.v1.DrawService";
 
 /// The agency service's routes, to serve alone or beside other services.
 pub fn router(state: AppState) -> Routes {
-    Routes::new(AgencyRegistryServiceServer::new(
-        grpc::AgencyRegistryGrpc::new(state.clone()),
-    ))
-    .add_service(EngagementServiceServer::new(
-        grpc::engagements::EngagementGrpc::new(state),
-    ))
+    add_to(Routes::default(), state)
 }
 
 /// Adds the agency service's routes to other services' routes (`pbm serve`).
@@ -43,8 +41,9 @@ pub fn add_to(routes: Routes, state: AppState) -> Routes {
             grpc::AgencyRegistryGrpc::new(state.clone()),
         ))
         .add_service(EngagementServiceServer::new(
-            grpc::engagements::EngagementGrpc::new(state),
+            grpc::engagements::EngagementGrpc::new(state.clone()),
         ))
+        .add_service(DrawServiceServer::new(grpc::draws::DrawGrpc::new(state)))
 }
 
 /// Connects to this service's database (migrating it) and prepares the state.

@@ -36,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
             let options = args.serve_options(vec![
                 pbm_agency::HEALTH_NAME,
                 pbm_agency::ENGAGEMENT_HEALTH_NAME,
+                pbm_agency::DRAW_HEALTH_NAME,
             ])?;
             pbm_server::serve(
                 listener,

@@ -13,6 +13,7 @@ use pbm_auth::{AuthLayer, Claims, Ed25519Verifier, Role, TokenSigner};
 use pbm_db::testing::TestDatabase;
 use pbm_proto::agency::v1 as pb;
 use pbm_proto::agency::v1::agency_registry_service_client::AgencyRegistryServiceClient;
+use pbm_proto::agency::v1::draw_service_client::DrawServiceClient;
 use pbm_proto::agency::v1::engagement_service_client::EngagementServiceClient;
 use pbm_server::ServeOptions;
 use pbm_types::DivisionCode;
@@ -27,6 +28,7 @@ const CODE_A: &str = "91350100M000100Y43";
 struct App {
     client: AgencyRegistryServiceClient<Channel>,
     engagements: EngagementServiceClient<Channel>,
+    draws: DrawServiceClient<Channel>,
     signer: TokenSigner,
     state: AppState,
     seq: std::sync::atomic::AtomicU64,
@@ -62,7 +64,8 @@ async fn spawn(test_db: TestDatabase, today: &'static str) -> App {
         .unwrap();
     App {
         client: AgencyRegistryServiceClient::new(channel.clone()),
-        engagements: EngagementServiceClient::new(channel),
+        engagements: EngagementServiceClient::new(channel.clone()),
+        draws: DrawServiceClient::new(channel),
         signer,
         state,
         seq: Default::default(),
@@ -1212,7 +1215,200 @@ async fn statistics_for_the_province(db: TestDatabase) {
     assert_eq!(denied.code(), Code::PermissionDenied);
 }
 
+impl App {
+    async fn draw(&self, task: &str, count: i32) -> Result<pb::Draw, tonic::Status> {
+        let r = pb::DrawExpertsRequest {
+            request_id: self.rid(),
+            task_ref: task.into(),
+            field: "LAW".into(),
+            count,
+            evaluated_party: "U0101".into(),
+            kind: pb::EngagementKind::GoalReview as i32,
+        };
+        Ok(self
+            .draws
+            .clone()
+            .draw_experts(self.req(&self.finance(), r))
+            .await?
+            .into_inner()
+            .draw
+            .unwrap())
+    }
+
+    async fn respond(
+        &self,
+        draw: &pb::Draw,
+        expert: i64,
+        accept: bool,
+    ) -> Result<pb::Draw, tonic::Status> {
+        let r = pb::RespondToDrawRequest {
+            request_id: self.rid(),
+            draw_id: draw.id,
+            expected_version: draw.version,
+            expert_id: expert,
+            accept,
+            reason: if accept {
+                String::new()
+            } else {
+                "时间冲突".into()
+            },
+        };
+        Ok(self
+            .draws
+            .clone()
+            .respond_to_draw(self.req(&self.finance(), r))
+            .await?
+            .into_inner()
+            .draw
+            .unwrap())
+    }
+
+    fn expert_token(&self, id: i64) -> String {
+        let now = chrono::Utc::now().timestamp();
+        self.signer.sign(&Claims {
+            sub: format!("expert-{id}"),
+            role: Role::Expert,
+            mof_div_code: REGION.into(),
+            unit: None,
+            department: None,
+            agency: None,
+            expert: Some(id.to_string()),
+            iat: now,
+            exp: now + 600,
+        })
+    }
+}
+
+async fn draws_are_fair_explicit_and_replayable(db: TestDatabase) {
+    let app = spawn(db, "2026-06-01").await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let mut spec = expert_spec(&id_number("19700101", &format!("{:03}", 100 + i)));
+        if i == 0 {
+            spec.relations = vec![pb::Relation {
+                party_code: "U0101".into(),
+                kind: pb::RelationKind::WorkedFor as i32,
+                from: "2024-01-01".into(),
+                to: String::new(),
+                note: String::new(),
+            }];
+        }
+        ids.push(app.register_expert(spec).await.unwrap().id);
+    }
+    let r = pb::ChangeExpertStatusRequest {
+        request_id: app.rid(),
+        expert_id: ids[1],
+        expected_version: 1,
+        status: pb::ExpertStatus::UnderReview as i32,
+        reason: "考评".into(),
+    };
+    app.client
+        .clone()
+        .change_expert_status(app.req(&app.finance(), r))
+        .await
+        .unwrap();
+    let eligible: Vec<i64> = ids[2..].to_vec();
+
+    let d = app.draw("T1", 3).await.unwrap();
+    assert_eq!(
+        (d.eligible, d.candidates_fingerprint.len(), d.drawn.len()),
+        (4, 64, 3)
+    );
+    assert!(
+        d.drawn.iter().all(|m| eligible.contains(&m.expert_id)),
+        "never an ineligible expert"
+    );
+    assert_eq!(d.rules, "2026年度全国默认规则");
+
+    let too_few = app.draw("T2", 5).await.unwrap_err();
+    assert_eq!(
+        (too_few.code(), reason(&too_few).as_str()),
+        (Code::FailedPrecondition, "TOO_FEW_ELIGIBLE")
+    );
+    assert!(
+        too_few.message().contains("只有 4 人"),
+        "{}",
+        too_few.message()
+    );
+    assert!(
+        too_few.message().contains("RECUSAL") && too_few.message().contains("NOT_ACTIVE"),
+        "{}",
+        too_few.message()
+    );
+
+    // A decline draws a replacement in round 1: the one eligible expert left.
+    let declined = d.drawn[0].expert_id;
+    let d2 = app.respond(&d, declined, false).await.unwrap();
+    let round1: Vec<i64> = d2
+        .drawn
+        .iter()
+        .filter(|m| m.round == 1)
+        .map(|m| m.expert_id)
+        .collect();
+    let left: Vec<i64> = eligible
+        .iter()
+        .copied()
+        .filter(|e| !d.drawn.iter().any(|m| m.expert_id == *e))
+        .collect();
+    assert_eq!(round1, left);
+    let pending: Vec<i64> = d2
+        .drawn
+        .iter()
+        .filter(|m| m.answer == pb::DrawAnswer::Pending as i32 && m.round == 0)
+        .map(|m| m.expert_id)
+        .collect();
+    let d3 = app.respond(&d2, pending[0], true).await.unwrap();
+    assert_eq!(
+        app.respond(&d2, pending[1], true).await.unwrap_err().code(),
+        Code::Aborted,
+        "stale version"
+    );
+    let no_more = app.respond(&d3, round1[0], false).await.unwrap_err();
+    assert_eq!(reason(&no_more), "TOO_FEW_ELIGIBLE");
+
+    // Replay from the record, by an auditor.
+    let replay = app
+        .draws
+        .clone()
+        .replay_draw(app.req(
+            &app.token(Role::Auditor, REGION, None),
+            pb::ReplayDrawRequest { draw_id: d.id },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(replay.matches);
+    assert_eq!(replay.candidates_fingerprint, d.candidates_fingerprint);
+    assert_eq!(replay.replayed.len(), 2);
+
+    // The same task never draws the same expert twice.
+    assert_eq!(
+        reason(&app.draw("T1", 1).await.unwrap_err()),
+        "TOO_FEW_ELIGIBLE"
+    );
+
+    // Experts see the draws they are in; agencies see none.
+    let get = |token: String| {
+        let mut c = app.draws.clone();
+        let r = app.req(&token, pb::GetDrawRequest { draw_id: d.id });
+        async move { c.get_draw(r).await }
+    };
+    assert!(get(app.expert_token(declined)).await.is_ok());
+    assert_eq!(
+        get(app.expert_token(ids[0])).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    assert_eq!(
+        get(app.token(Role::Agency, REGION, Some(CODE_A)))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::PermissionDenied
+    );
+}
+
 pbm_db::backend_tests! {
+    draws => draws_are_fair_explicit_and_replayable;
     statistics => statistics_for_the_province;
     engagement_independence => engagements_follow_the_independence_rules;
     engagement_ratings => ratings_are_explainable_and_grades_act;

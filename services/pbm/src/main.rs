@@ -121,6 +121,7 @@ async fn main() -> anyhow::Result<()> {
                 pbm_indicator::HEALTH_NAME,
                 pbm_agency::HEALTH_NAME,
                 pbm_agency::ENGAGEMENT_HEALTH_NAME,
+                pbm_agency::DRAW_HEALTH_NAME,
             ])?;
             pbm_server::serve(listener, routes, options, pbm_server::shutdown_signal()).await
         }

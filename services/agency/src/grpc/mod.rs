@@ -1,6 +1,7 @@
 //! Transport only: parse the request, call the use case, map the error.
 
 pub mod convert;
+pub mod draws;
 pub mod engagements;
 
 use pbm_proto::agency::v1 as proto;

@@ -2,6 +2,7 @@
 //! fields the national credit platform keeps; lists held as JSON), every status change with its
 //! reason, and violations. The only module with SQL.
 
+pub mod draws;
 pub mod engagements;
 pub mod experts;
 pub mod schema;

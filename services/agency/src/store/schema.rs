@@ -140,4 +140,35 @@ diesel::table! {
 }
 
 diesel::joinable!(engagement_experts -> engagements (engagement_id));
-diesel::allow_tables_to_appear_in_same_query!(engagements, engagement_experts);
+
+diesel::table! {
+    draws (id) {
+        id -> BigInt,
+        task_ref -> Text,
+        field -> Text,
+        count -> Integer,
+        evaluated_party -> Text,
+        kind -> Text,
+        on_date -> Date,
+        seed -> Text,
+        candidates -> Text,
+        fingerprint -> Text,
+        rules -> Text,
+        version -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    draw_members (draw_id, expert_id) {
+        draw_id -> BigInt,
+        expert_id -> BigInt,
+        round -> Integer,
+        answer -> Text,
+        reason -> Text,
+        answered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(draws, draw_members, engagements, engagement_experts);

@@ -1,0 +1,2 @@
+DROP TABLE draw_members;
+DROP TABLE draws;

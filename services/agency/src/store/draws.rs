@@ -1,0 +1,152 @@
+//! What do we store? Each draw with its eligible candidate set (and fingerprint), its seed and
+//! the rules it used; each drawn expert with the round that drew them and their answer.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use pbm_db::{AnyConnection, StoreError};
+
+use super::schema::{draw_members as m, draws as d, engagement_experts as ee, engagements as e};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = d)]
+pub struct DrawRow {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub task_ref: String,
+    pub field: String,
+    pub count: i32,
+    pub evaluated_party: String,
+    pub kind: String,
+    pub on_date: NaiveDate,
+    pub seed: String,
+    pub candidates: String,
+    pub fingerprint: String,
+    pub rules: String,
+    pub version: i64,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = m)]
+pub struct MemberRow {
+    pub draw_id: i64,
+    pub expert_id: i64,
+    pub round: i32,
+    pub answer: String,
+    pub reason: String,
+    pub answered_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut AnyConnection, row: &DrawRow) -> Result<i64, StoreError> {
+    Ok(match conn {
+        AnyConnection::Postgresql(c) => diesel::insert_into(d::table)
+            .values(row)
+            .returning(d::id)
+            .get_result::<i64>(c)?,
+        AnyConnection::Sqlite(c) => {
+            diesel::insert_into(d::table).values(row).execute(c)?;
+            diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "last_insert_rowid()",
+            ))
+            .get_result::<i64>(c)?
+        }
+    })
+}
+
+pub fn insert_member(conn: &mut AnyConnection, row: &MemberRow) -> Result<(), StoreError> {
+    diesel::insert_into(m::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn get(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> Result<Option<(DrawRow, Vec<MemberRow>)>, StoreError> {
+    let Some(row) = d::table
+        .filter(d::id.eq(id))
+        .select(DrawRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let members = m::table
+        .filter(m::draw_id.eq(id))
+        .order((m::round, m::expert_id))
+        .select(MemberRow::as_select())
+        .load(conn)?;
+    Ok(Some((row, members)))
+}
+
+/// Records an answer if the draw is still at `expected` version and the member still pending.
+pub fn answer(
+    conn: &mut AnyConnection,
+    draw_id: i64,
+    expected: i64,
+    expert_id: i64,
+    answer: &str,
+    reason: &str,
+    at: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let bumped = diesel::update(
+        d::table
+            .filter(d::id.eq(draw_id))
+            .filter(d::version.eq(expected)),
+    )
+    .set(d::version.eq(expected + 1))
+    .execute(conn)?;
+    if bumped != 1 {
+        return Ok(false);
+    }
+    let n = diesel::update(
+        m::table
+            .filter(m::draw_id.eq(draw_id))
+            .filter(m::expert_id.eq(expert_id))
+            .filter(m::answer.eq("pending")),
+    )
+    .set((
+        m::answer.eq(answer),
+        m::reason.eq(reason),
+        m::answered_at.eq(Some(at)),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Experts already drawn for a task (any draw, any answer).
+pub fn drawn_for_task(conn: &mut AnyConnection, task_ref: &str) -> Result<Vec<i64>, StoreError> {
+    Ok(m::table
+        .inner_join(d::table.on(d::id.eq(m::draw_id)))
+        .filter(d::task_ref.eq(task_ref))
+        .select(m::expert_id)
+        .load(conn)?)
+}
+
+/// Per expert: engagements ending in `year` plus accepted draws dated in `year` (workload).
+pub fn workload(conn: &mut AnyConnection, year: i32) -> Result<Vec<i64>, StoreError> {
+    let from = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(NaiveDate::MIN);
+    let to = NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(NaiveDate::MAX);
+    let mut ids: Vec<i64> = ee::table
+        .inner_join(e::table.on(e::id.eq(ee::engagement_id)))
+        .filter(e::ended_on.between(from, to))
+        .select(ee::expert_id)
+        .load(conn)?;
+    ids.extend(
+        m::table
+            .inner_join(d::table.on(d::id.eq(m::draw_id)))
+            .filter(d::on_date.between(from, to))
+            .filter(m::answer.eq("accepted"))
+            .select(m::expert_id)
+            .load::<i64>(conn)?,
+    );
+    Ok(ids)
+}
+
+/// Draws an expert was drawn in (an expert caller sees only those).
+pub fn draws_of_expert(conn: &mut AnyConnection, expert_id: i64) -> Result<Vec<i64>, StoreError> {
+    Ok(m::table
+        .filter(m::expert_id.eq(expert_id))
+        .select(m::draw_id)
+        .load(conn)?)
+}
