@@ -39,19 +39,7 @@ pub struct MemberRow {
 }
 
 pub fn insert(conn: &mut AnyConnection, row: &DrawRow) -> Result<i64, StoreError> {
-    Ok(match conn {
-        AnyConnection::Postgresql(c) => diesel::insert_into(d::table)
-            .values(row)
-            .returning(d::id)
-            .get_result::<i64>(c)?,
-        AnyConnection::Sqlite(c) => {
-            diesel::insert_into(d::table).values(row).execute(c)?;
-            diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                "last_insert_rowid()",
-            ))
-            .get_result::<i64>(c)?
-        }
-    })
+    Ok(insert_returning_id!(conn, d::table, row, d::id))
 }
 
 pub fn insert_member(conn: &mut AnyConnection, row: &MemberRow) -> Result<(), StoreError> {

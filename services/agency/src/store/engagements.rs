@@ -37,19 +37,7 @@ pub fn insert(
     row: &EngagementRow,
     experts: &[i64],
 ) -> Result<i64, StoreError> {
-    let id = match conn {
-        AnyConnection::Postgresql(c) => diesel::insert_into(e::table)
-            .values(row)
-            .returning(e::id)
-            .get_result::<i64>(c)?,
-        AnyConnection::Sqlite(c) => {
-            diesel::insert_into(e::table).values(row).execute(c)?;
-            diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                "last_insert_rowid()",
-            ))
-            .get_result::<i64>(c)?
-        }
-    };
+    let id = insert_returning_id!(conn, e::table, row, e::id);
     for expert in experts {
         diesel::insert_into(ee::table)
             .values((ee::engagement_id.eq(id), ee::expert_id.eq(*expert)))

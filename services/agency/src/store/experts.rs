@@ -65,20 +65,7 @@ pub fn join_fields(fields: &[String]) -> String {
 
 /// Inserts an expert and returns its id.
 pub fn insert_expert(conn: &mut AnyConnection, row: &ExpertRow) -> Result<i64, StoreError> {
-    Ok(match conn {
-        AnyConnection::Postgresql(c) => diesel::insert_into(experts::table)
-            .values(row)
-            .returning(experts::id)
-            .get_result::<i64>(c)?,
-        AnyConnection::Sqlite(c) => {
-            diesel::insert_into(experts::table).values(row).execute(c)?;
-            // Writes are serialised on SQLite: the last row id is ours.
-            diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                "last_insert_rowid()",
-            ))
-            .get_result::<i64>(c)?
-        }
-    })
+    Ok(insert_returning_id!(conn, experts::table, row, experts::id))
 }
 
 /// Replaces the expert if its version is still `expected`.

@@ -2,6 +2,26 @@
 //! fields the national credit platform keeps; lists held as JSON), every status change with its
 //! reason, and violations. The only module with SQL.
 
+/// Inserts a row into a table with a generated id and returns the id (RETURNING on PostgreSQL;
+/// on SQLite writes are serialised, so the last inserted row id is ours).
+macro_rules! insert_returning_id {
+    ($conn:expr, $table:expr, $values:expr, $id:expr) => {
+        match $conn {
+            ::pbm_db::AnyConnection::Postgresql(c) => diesel::insert_into($table)
+                .values($values)
+                .returning($id)
+                .get_result::<i64>(c)?,
+            ::pbm_db::AnyConnection::Sqlite(c) => {
+                diesel::insert_into($table).values($values).execute(c)?;
+                diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                    "last_insert_rowid()",
+                ))
+                .get_result::<i64>(c)?
+            }
+        }
+    };
+}
+
 pub mod draws;
 pub mod engagements;
 pub mod experts;
@@ -27,26 +47,6 @@ pub static ALL_MIGRATIONS: [&pbm_db::Migrations; 2] = [&pbm_db::PLATFORM_MIGRATI
 
 fn bad(what: &str, value: &str) -> StoreError {
     StoreError::Other(format!("stored {what} `{value}` is not valid"))
-}
-
-/// Inserts a row into a table with a generated id and returns the id (RETURNING on PostgreSQL;
-/// on SQLite writes are serialised, so the last inserted row id is ours).
-macro_rules! insert_returning_id {
-    ($conn:expr, $table:expr, $values:expr, $id:expr) => {
-        match $conn {
-            AnyConnection::Postgresql(c) => diesel::insert_into($table)
-                .values($values)
-                .returning($id)
-                .get_result::<i64>(c)?,
-            AnyConnection::Sqlite(c) => {
-                diesel::insert_into($table).values($values).execute(c)?;
-                diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                    "last_insert_rowid()",
-                ))
-                .get_result::<i64>(c)?
-            }
-        }
-    };
 }
 
 // ---------------------------------------------------------------------------------------------
