@@ -570,6 +570,7 @@ async fn violation(ctx: &Ctx, command: ViolationCommand) -> Outcome {
                     occurred_on: on,
                     severity,
                     description,
+                    ..Default::default()
                 }))
                 .await?
                 .into_inner()
@@ -591,7 +592,10 @@ async fn violation(ctx: &Ctx, command: ViolationCommand) -> Outcome {
         ViolationCommand::List { code } => {
             let violations = ctx
                 .api()
-                .list_violations(ctx.req(pb::ListViolationsRequest { credit_code: code }))
+                .list_violations(ctx.req(pb::ListViolationsRequest {
+                    credit_code: code,
+                    ..Default::default()
+                }))
                 .await?
                 .into_inner()
                 .violations;

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use pbm_auth::{Claims, Role};
 use pbm_proto::agency::v1::agency_registry_service_client::AgencyRegistryServiceClient;
+use pbm_proto::agency::v1::draw_service_client::DrawServiceClient;
+use pbm_proto::agency::v1::engagement_service_client::EngagementServiceClient;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 use tonic_types::StatusExt;
@@ -74,6 +76,12 @@ pub enum Failure {
     Usage(String),
     /// The server refused or failed the call (exit 1).
     Status(tonic::Status),
+    /// A mutating call whose outcome is unknown (timeout, lost connection): the request id is
+    /// printed so that the same call can be retried safely with `--request-id` (exit 1).
+    Unsettled {
+        status: tonic::Status,
+        request_id: String,
+    },
     /// The server could not be reached (exit 1).
     Connect { server: String, detail: String },
     /// Any other error, already phrased for the user (exit 1).
@@ -114,7 +122,31 @@ impl Failure {
                  请确认服务器正在运行（pbm serve），或用 --server / PBM_SERVER 指定地址"
             ),
             Failure::Status(status) => eprint!("{}", describe_status(status, server)),
+            Failure::Unsettled { status, request_id } => {
+                eprint!("{}", describe_status(status, server));
+                eprintln!(
+                    "  请求编号 request_id: {request_id}\n  \
+                     不确定服务器是否已执行；重试时加 --request-id {request_id}，\
+                     已执行的请求只返回第一次的结果，不会重复执行"
+                );
+            }
         }
+    }
+}
+
+/// For a mutating call sent with `request_id`: a refusal as is, but an unknown outcome
+/// (deadline, unavailable, cancelled, unknown) as [`Failure::Unsettled`], naming the request id
+/// to retry with.
+pub fn unsettled(request_id: &str) -> impl FnOnce(tonic::Status) -> Failure + '_ {
+    move |status| match status.code() {
+        tonic::Code::DeadlineExceeded
+        | tonic::Code::Unavailable
+        | tonic::Code::Cancelled
+        | tonic::Code::Unknown => Failure::Unsettled {
+            status,
+            request_id: request_id.to_owned(),
+        },
+        _ => Failure::Status(status),
     }
 }
 
@@ -185,9 +217,19 @@ pub fn request_id() -> String {
     format!("pbmctl-{}", hex::encode(rand::random::<[u8; 16]>()))
 }
 
-/// A connected client with the caller's token.
+/// The request id given with `--request-id` (trimmed; to retry a call whose outcome is
+/// unknown), else a fresh one.
+pub fn request_id_or_fresh(given: Option<String>) -> Outcome<String> {
+    match given.map(|g| g.trim().to_owned()) {
+        Some(g) if g.is_empty() => Err(Failure::Usage("--request-id 不能为空".into())),
+        Some(g) => Ok(g),
+        None => Ok(request_id()),
+    }
+}
+
+/// A connected channel with the caller's token; one client per gRPC service of the pool.
 pub struct Ctx {
-    client: AgencyRegistryServiceClient<Channel>,
+    channel: Channel,
     authorization: MetadataValue<Ascii>,
     pub json: bool,
 }
@@ -209,17 +251,31 @@ impl Ctx {
             detail: connect_detail(&e),
         })?;
         Ok(Ctx {
-            client: AgencyRegistryServiceClient::new(channel)
-                .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            channel,
             authorization,
             json: args.json,
         })
     }
 
-    /// The client (cheap to clone; calls need `&mut`).
+    /// The registry client (`AgencyRegistryService`; cheap to make, calls need `&mut`).
     pub fn api(&self) -> AgencyRegistryServiceClient<Channel> {
-        self.client.clone()
+        AgencyRegistryServiceClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
+    /// The engagements and ratings client (`EngagementService`).
+    pub fn engagements(&self) -> EngagementServiceClient<Channel> {
+        EngagementServiceClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
+    /// The draws client (`DrawService`).
+    pub fn draws(&self) -> DrawServiceClient<Channel> {
+        DrawServiceClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }
 
     /// A request carrying the bearer token.
@@ -321,4 +377,36 @@ fn dev_token(args: &GlobalArgs, role: Role) -> Outcome<String> {
         iat: now,
         exp: now + 3600,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_outcome_names_the_request_id_to_retry_with() {
+        let lost = unsettled("pbmctl-1")(tonic::Status::deadline_exceeded("timeout"));
+        assert!(
+            matches!(&lost, Failure::Unsettled { request_id, .. } if request_id == "pbmctl-1"),
+            "{lost:?}"
+        );
+        assert_eq!(lost.exit_code(), 1);
+        let refused = unsettled("pbmctl-1")(tonic::Status::failed_precondition("no"));
+        assert!(matches!(refused, Failure::Status(_)), "{refused:?}");
+    }
+
+    #[test]
+    fn a_given_request_id_is_kept_else_a_fresh_one() {
+        assert_eq!(
+            request_id_or_fresh(Some(" retry-7 ".into())).unwrap(),
+            "retry-7"
+        );
+        assert!(matches!(
+            request_id_or_fresh(Some("  ".into())),
+            Err(Failure::Usage(_))
+        ));
+        let fresh = request_id_or_fresh(None).unwrap();
+        assert!(fresh.starts_with("pbmctl-") && fresh.len() == 39, "{fresh}");
+        assert_ne!(fresh, request_id_or_fresh(None).unwrap());
+    }
 }

@@ -2,6 +2,8 @@
 //! have no serde). Field names are the proto field names; enums are their short keys
 //! (`accounting_firm`, see `names.rs`). The `spec` object printed by `agency show --json` /
 //! `expert show --json` is exactly what `agency add --file` / `expert add --file` read.
+//! Decimals (`pbm.common.v1.Decimal`) are printed as JSON strings, exactly as the server sent
+//! them (`"84.2"`), and `null` when absent.
 
 use pbm_proto::agency::v1 as pb;
 use pbm_proto::common::v1 as common;
@@ -145,6 +147,128 @@ pub fn pool_rules(r: &pb::PoolRulesRecord) -> Value {
         "version": r.version,
         "rules": rules,
         "changed": stamp(r.changed.as_ref()),
+    })
+}
+
+/// A decimal as its exact text, `null` when absent.
+pub fn decimal(d: Option<&common::Decimal>) -> Value {
+    match d {
+        Some(d) => Value::String(d.value.clone()),
+        None => Value::Null,
+    }
+}
+
+pub fn engagement(e: &pb::Engagement) -> Value {
+    json!({
+        "id": e.id,
+        "commissioner": e.commissioner,
+        "evaluated_party": e.evaluated_party,
+        "kind": names::ENGAGEMENT_KIND.key(e.kind),
+        "agency_credit_code": e.agency_credit_code,
+        "expert_ids": e.expert_ids,
+        "started_on": e.started_on,
+        "ended_on": e.ended_on,
+        "rated": e.rated,
+        "scores": e.scores.iter().map(|s| json!({
+            "criterion": s.criterion,
+            "score": decimal(s.score.as_ref()),
+        })).collect::<Vec<_>>(),
+        "score": decimal(e.score.as_ref()),
+        "rules": e.rules,
+        "version": e.version,
+        "created": stamp(e.created.as_ref()),
+        "rated_by": stamp(e.rated_by.as_ref()),
+    })
+}
+
+pub fn rating(r: &pb::RatingExplanation) -> Value {
+    json!({
+        "as_of": r.as_of,
+        "contributions": r.contributions.iter().map(|c| json!({
+            "engagement_id": c.engagement_id,
+            "ended_on": c.ended_on,
+            "score": decimal(c.score.as_ref()),
+            "age_months": c.age_months,
+            "decay_weight": decimal(c.decay_weight.as_ref()),
+            "weighted": decimal(c.weighted.as_ref()),
+        })).collect::<Vec<_>>(),
+        "weighted_sum": decimal(r.weighted_sum.as_ref()),
+        "weight_total": decimal(r.weight_total.as_ref()),
+        "pool_mean": decimal(r.pool_mean.as_ref()),
+        "shrinkage_k": decimal(r.shrinkage_k.as_ref()),
+        "shrunk": decimal(r.shrunk.as_ref()),
+        "penalties": r.penalties.iter().map(|p| json!({
+            "violation_id": p.violation_id,
+            "occurred_on": p.occurred_on,
+            "severity": p.severity,
+            "points": decimal(p.points.as_ref()),
+        })).collect::<Vec<_>>(),
+        "final_score": decimal(r.final_score.as_ref()),
+        "grade": r.grade,
+        "action": r.action,
+        "suspend_months": r.suspend_months,
+        "selectable": r.selectable,
+        "rules": r.rules,
+    })
+}
+
+pub fn draw_round(r: &pb::DrawRound) -> Value {
+    json!({ "round": r.round, "seed": r.seed, "picked": r.picked })
+}
+
+pub fn draw(d: &pb::Draw) -> Value {
+    json!({
+        "id": d.id,
+        "task_ref": d.task_ref,
+        "field": d.field,
+        "count": d.count,
+        "evaluated_party": d.evaluated_party,
+        "kind": names::ENGAGEMENT_KIND.key(d.kind),
+        "on_date": d.on_date,
+        "seed": d.seed,
+        "candidates_fingerprint": d.candidates_fingerprint,
+        "eligible": d.eligible,
+        "rounds": d.rounds.iter().map(draw_round).collect::<Vec<_>>(),
+        "drawn": d.drawn.iter().map(|m| json!({
+            "expert_id": m.expert_id,
+            "round": m.round,
+            "answer": names::DRAW_ANSWER.key(m.answer),
+            "reason": m.reason,
+        })).collect::<Vec<_>>(),
+        "rules": d.rules,
+        "version": d.version,
+        "created": stamp(d.created.as_ref()),
+    })
+}
+
+pub fn replay(r: &pb::ReplayDrawResponse) -> Value {
+    json!({
+        "matches": r.matches,
+        "candidates_fingerprint": r.candidates_fingerprint,
+        "replayed": r.replayed.iter().map(draw_round).collect::<Vec<_>>(),
+        "draw": r.draw.as_ref().map_or(Value::Null, draw),
+    })
+}
+
+fn counts(list: &[pb::CountByKey]) -> Value {
+    Value::Array(
+        list.iter()
+            .map(|c| json!({ "key": c.key, "count": c.count }))
+            .collect(),
+    )
+}
+
+pub fn statistics(s: &pb::GetPoolStatisticsResponse) -> Value {
+    json!({
+        "mof_div_code": s.mof_div_code,
+        "as_of": s.as_of,
+        "agencies_by_type": counts(&s.agencies_by_type),
+        "agencies_by_status": counts(&s.agencies_by_status),
+        "experts_by_field": counts(&s.experts_by_field),
+        "experts_by_status": counts(&s.experts_by_status),
+        "agency_grades": counts(&s.agency_grades),
+        "engagements_by_year_and_kind": counts(&s.engagements_by_year_and_kind),
+        "rules": s.rules,
     })
 }
 

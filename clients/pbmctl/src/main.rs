@@ -1,27 +1,33 @@
 //! `pbmctl`: the administrators' command line for the agency and expert pool
-//! (第三方机构/专家库), over gRPC (`pbm.agency.v1.AgencyRegistryService`).
+//! (第三方机构/专家库), over gRPC (`pbm.agency.v1.AgencyRegistryService`, `EngagementService`
+//! and `DrawService`).
 //!
 //! ```text
 //! pbmctl [--server URL] [--token T | --dev-role ROLE] [--json] <noun> <verb> …
-//!   batch    add | list
-//!   agency   list | show | add | update | warn | suspend | reinstate | remove | history
-//!            | violation add|list | import | export
-//!   expert   list | show | add | update | status | history | reveal | fields
-//!   rules    show | set
+//!   batch       add | list
+//!   agency      list | show | add | update | warn | suspend | reinstate | remove | history
+//!               | violation add|list | import | export
+//!   expert      list | show | add | update | status | history | reveal | fields
+//!   rules       show | set
+//!   engagement  add | show | list | rate | explain
+//!   draw        experts | respond | show | replay
+//!   stats
 //! ```
 //!
-//! Engagements, ratings and draws get their own nouns (`pbmctl engagement …`, `pbmctl draw …`)
-//! when their RPCs are served. Tables by default, `--json` for scripts. Exit codes: 0 success,
-//! 1 refused or failed (the message, reason code and field violations on stderr), 2 usage.
-//! See docs/PBMCTL.md.
+//! Tables by default, `--json` for scripts. Exit codes: 0 success, 1 refused or failed (the
+//! message, reason code and field violations on stderr; also a draw whose replay does not
+//! match), 2 usage. See docs/PBMCTL.md.
 
 mod agency;
 mod batch;
 mod client;
+mod draw;
+mod engagement;
 mod expert;
 mod json;
 mod names;
 mod rules;
+mod stats;
 mod table;
 mod transfer;
 
@@ -38,7 +44,8 @@ use crate::client::{Ctx, Failure, GlobalArgs, Outcome};
     version,
     about = "PBM 第三方机构/专家库管理命令行 / admin CLI for the agency and expert pool",
     long_about = "PBM 第三方机构/专家库管理命令行 / admin CLI for the agency and expert pool \
-                  (pbm.agency.v1.AgencyRegistryService over gRPC).\n\n\
+                  (pbm.agency.v1 AgencyRegistryService, EngagementService and DrawService \
+                  over gRPC).\n\n\
                   Every call needs a token: --token (PBM_TOKEN) from `pbm token`, or --dev-role \
                   ROLE to mint one with the development key in --data-dir (as `pbm token` does). \
                   Tables by default, --json for scripts. Exit codes: 0 ok, 1 refused/failed, \
@@ -66,8 +73,15 @@ enum Command {
     /// 年度规则 / Pool rules per fiscal year.
     #[command(subcommand)]
     Rules(rules::Command),
-    // Engagements (`engagement …`), ratings and draws (`draw …`) join here when
-    // AgencyRegistryService serves them.
+    /// 委托、评分与动态评分说明 / Engagements, their rating, and explained ratings
+    /// (EngagementService).
+    #[command(subcommand)]
+    Engagement(engagement::Command),
+    /// 随机抽取（可复现、可核对）/ Random draws, reproducible and auditable (DrawService).
+    #[command(subcommand)]
+    Draw(draw::Command),
+    /// 入库统计（供省级平台）/ Pool statistics (as the provincial platform reads them).
+    Stats,
 }
 
 /// Reads a JSON file (for `--file`).
@@ -98,6 +112,9 @@ async fn run(cli: Cli) -> Outcome {
         Command::Agency(c) => agency::run(&ctx, c).await,
         Command::Expert(c) => expert::run(&ctx, c).await,
         Command::Rules(c) => rules::run(&ctx, c).await,
+        Command::Engagement(c) => engagement::run(&ctx, c).await,
+        Command::Draw(c) => draw::run(&ctx, c).await,
+        Command::Stats => stats::run(&ctx).await,
     }
 }
 

@@ -1,7 +1,8 @@
 //! Names of the `pbm.agency.v1` enums: the short key used on the command line and in JSON
 //! (`accounting_firm`), the Chinese label shown in tables and written to spreadsheets
 //! (会计师事务所), and the proto value. Parsing accepts the key (with `-` or `_`), the Chinese
-//! label, or the full proto name (`AGENCY_TYPE_ACCOUNTING_FIRM`).
+//! label, or the full proto name (`AGENCY_TYPE_ACCOUNTING_FIRM`), and a few shorter aliases
+//! (`ex-ante` for `ex_ante_assessment`).
 
 use pbm_proto::agency::v1 as pb;
 
@@ -9,6 +10,8 @@ pub struct Name {
     pub value: i32,
     pub key: &'static str,
     pub zh: &'static str,
+    /// Other accepted keys (lower case, `_`), e.g. `ex_ante`.
+    pub aliases: &'static [&'static str],
 }
 
 pub struct Names {
@@ -18,7 +21,33 @@ pub struct Names {
 }
 
 const fn n(value: i32, key: &'static str, zh: &'static str) -> Name {
-    Name { value, key, zh }
+    Name {
+        value,
+        key,
+        zh,
+        aliases: &[],
+    }
+}
+
+/// A name with aliases.
+const fn na(
+    value: i32,
+    key: &'static str,
+    zh: &'static str,
+    aliases: &'static [&'static str],
+) -> Name {
+    Name {
+        value,
+        key,
+        zh,
+        aliases,
+    }
+}
+
+impl Name {
+    fn has_key(&self, key: &str) -> bool {
+        self.key == key || self.aliases.contains(&key)
+    }
 }
 
 impl Names {
@@ -31,7 +60,7 @@ impl Names {
             .unwrap_or(&key);
         self.names
             .iter()
-            .find(|n| n.key == key || n.zh == text)
+            .find(|n| n.has_key(key) || n.zh == text)
             .map(|n| n.value)
     }
 
@@ -41,11 +70,16 @@ impl Names {
             .ok_or_else(|| format!("「{text}」无效，可选: {}", self.choices()))
     }
 
-    /// The accepted keys and labels, for errors and help: `accounting_firm (会计师事务所), …`.
+    /// The accepted keys and labels, for errors and help: `accounting_firm (会计师事务所), …`
+    /// (aliases after the key: `ex_ante_assessment|ex_ante (事前绩效评估)`).
     pub fn choices(&self) -> String {
         self.names
             .iter()
-            .map(|n| format!("{} ({})", n.key, n.zh))
+            .map(|n| {
+                let mut keys = vec![n.key];
+                keys.extend(n.aliases);
+                format!("{} ({})", keys.join("|"), n.zh)
+            })
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -77,7 +111,7 @@ impl Names {
     pub fn zh_of_key(&self, key: &str) -> String {
         self.names
             .iter()
-            .find(|n| n.key == key)
+            .find(|n| n.has_key(key))
             .map_or_else(|| key.to_owned(), |n| n.zh.to_owned())
     }
 }
@@ -181,6 +215,76 @@ pub const SEVERITY: Names = Names {
     ],
 };
 
+pub const ENGAGEMENT_KIND: Names = Names {
+    prefix: "ENGAGEMENT_KIND_",
+    names: &[
+        na(
+            pb::EngagementKind::ExAnteAssessment as i32,
+            "ex_ante_assessment",
+            "事前绩效评估",
+            &["ex_ante"],
+        ),
+        n(
+            pb::EngagementKind::GoalReview as i32,
+            "goal_review",
+            "绩效目标审核",
+        ),
+        n(
+            pb::EngagementKind::Evaluation as i32,
+            "evaluation",
+            "绩效评价",
+        ),
+        n(
+            pb::EngagementKind::EvaluationReview as i32,
+            "evaluation_review",
+            "评价结果复核",
+        ),
+        n(
+            pb::EngagementKind::IndicatorSystem as i32,
+            "indicator_system",
+            "指标体系建设",
+        ),
+        n(pb::EngagementKind::Research as i32, "research", "课题研究"),
+        // Never commissionable: accepted here so that the server refuses them with its reason.
+        n(
+            pb::EngagementKind::GoalSetting as i32,
+            "goal_setting",
+            "绩效目标设定",
+        ),
+        n(
+            pb::EngagementKind::Monitoring as i32,
+            "monitoring",
+            "绩效运行监控",
+        ),
+        n(
+            pb::EngagementKind::SelfEvaluation as i32,
+            "self_evaluation",
+            "单位自评",
+        ),
+    ],
+};
+
+pub const DRAW_ANSWER: Names = Names {
+    prefix: "DRAW_ANSWER_",
+    names: &[
+        n(pb::DrawAnswer::Pending as i32, "pending", "待确认"),
+        n(pb::DrawAnswer::Accepted as i32, "accepted", "参加"),
+        n(pb::DrawAnswer::Declined as i32, "declined", "不参加"),
+    ],
+};
+
+/// What a credit grade does (`RatingExplanation.action`, a string on the wire).
+pub fn rating_action_zh(action: &str, suspend_months: i32) -> String {
+    match action {
+        "none" => "无".into(),
+        "warning" => "警告".into(),
+        "suspend" if suspend_months > 0 => format!("暂停 {suspend_months} 个月"),
+        "suspend" => "暂停".into(),
+        "remove" => "清退".into(),
+        other => other.into(),
+    }
+}
+
 /// clap value parsers (the value is the proto enum number).
 pub fn agency_type_arg(s: &str) -> Result<i32, String> {
     AGENCY_TYPE.parse_or_err(s)
@@ -199,6 +303,9 @@ pub fn title_arg(s: &str) -> Result<i32, String> {
 }
 pub fn severity_arg(s: &str) -> Result<i32, String> {
     SEVERITY.parse_or_err(s)
+}
+pub fn engagement_kind_arg(s: &str) -> Result<i32, String> {
+    ENGAGEMENT_KIND.parse_or_err(s)
 }
 
 /// clap value parser for `YYYY-MM-DD`.
@@ -224,5 +331,38 @@ mod tests {
         assert_eq!(AGENCY_STATUS.zh_of_key("suspended"), "暂停");
         assert_eq!(AGENCY_STATUS.zh_of_key(""), "");
         assert_eq!(SEVERITY.key(9), "unknown(9)");
+    }
+
+    #[test]
+    fn engagement_kinds_take_short_names_and_aliases() {
+        let ex_ante = pb::EngagementKind::ExAnteAssessment as i32;
+        assert_eq!(ENGAGEMENT_KIND.parse("ex-ante"), Some(ex_ante));
+        assert_eq!(ENGAGEMENT_KIND.parse("ex_ante_assessment"), Some(ex_ante));
+        assert_eq!(
+            ENGAGEMENT_KIND.parse("ENGAGEMENT_KIND_EX_ANTE_ASSESSMENT"),
+            Some(ex_ante)
+        );
+        assert_eq!(ENGAGEMENT_KIND.parse("事前绩效评估"), Some(ex_ante));
+        for (text, kind) in [
+            ("goal-review", pb::EngagementKind::GoalReview),
+            ("evaluation", pb::EngagementKind::Evaluation),
+            ("evaluation-review", pb::EngagementKind::EvaluationReview),
+            ("indicator-system", pb::EngagementKind::IndicatorSystem),
+            ("research", pb::EngagementKind::Research),
+            ("goal-setting", pb::EngagementKind::GoalSetting),
+            ("monitoring", pb::EngagementKind::Monitoring),
+            ("self-evaluation", pb::EngagementKind::SelfEvaluation),
+        ] {
+            assert_eq!(ENGAGEMENT_KIND.parse(text), Some(kind as i32), "{text}");
+        }
+        assert_eq!(ENGAGEMENT_KIND.parse("audit"), None);
+        assert_eq!(ENGAGEMENT_KIND.zh_of_key("ex_ante"), "事前绩效评估");
+        assert!(
+            ENGAGEMENT_KIND
+                .choices()
+                .starts_with("ex_ante_assessment|ex_ante (事前绩效评估), goal_review")
+        );
+        assert_eq!(rating_action_zh("suspend", 6), "暂停 6 个月");
+        assert_eq!(DRAW_ANSWER.zh(pb::DrawAnswer::Declined as i32), "不参加");
     }
 }

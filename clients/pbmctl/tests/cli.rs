@@ -1,6 +1,8 @@
 //! The built `pbmctl` binary against the real agency service, assembled as `pbm serve`
 //! assembles it (config, development-key auth, events relay) on SQLite in a temporary data
-//! directory: batches, agencies, status changes, .xlsx export/import, experts, reveals, roles.
+//! directory: batches, agencies, status changes, .xlsx export/import, experts, reveals, roles;
+//! engagements, ratings and their explanation, expert draws with replacement and replay, and
+//! the pool statistics.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -16,6 +18,13 @@ const AGENCY_NAME: &str = "晋城某会计师事务所有限公司";
 /// Serves the agency service on a free port from its own thread and runtime (the test drives
 /// the binary with blocking process calls).
 fn start_server(data_dir: &Path) -> SocketAddr {
+    start_server_on(data_dir, None)
+}
+
+/// As [`start_server`], with the service's calendar fixed to `today` when given (ratings decay
+/// by age and draws are dated, so the numbers stay the same whenever the test runs).
+fn start_server_on(data_dir: &Path, today: Option<&str>) -> SocketAddr {
+    let today = today.map(|t| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").unwrap());
     let args = ServerArgs {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.to_owned(),
@@ -34,7 +43,10 @@ fn start_server(data_dir: &Path) -> SocketAddr {
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async move {
-            let state = pbm_agency::open(&args).await.unwrap();
+            let mut state = pbm_agency::open(&args).await.unwrap();
+            if let Some(today) = today {
+                state.today = std::sync::Arc::new(move || today);
+            }
             let bus = pbm_events::InProcessBus::default();
             pbm_events::spawn_relay(state.db.clone(), None, &bus)
                 .await
@@ -468,4 +480,361 @@ fn administers_the_pool_through_the_cli() {
 /// CODE_A with its check character changed.
 fn code_a_with_wrong_check() -> String {
     format!("{}4", &CODE_A[..17])
+}
+
+/// Writes `value` to `dir/name` and returns the path as text (for `--file`).
+fn write_json(dir: &Path, name: &str, value: &serde_json::Value) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, value.to_string()).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// The keys and counts of one `CountByKey` list of `stats --json`.
+fn counts(stats: &serde_json::Value, list: &str) -> Vec<(String, i64)> {
+    stats[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list} in {stats}"))
+        .iter()
+        .map(|c| {
+            (
+                c["key"].as_str().unwrap().to_owned(),
+                c["count"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn commissions_rates_explains_and_draws_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = start_server_on(dir.path(), Some("2026-06-01"));
+    let ctl = Ctl {
+        server: format!("http://{addr}"),
+        data_dir: dir.path().to_owned(),
+    };
+
+    // The pool: a batch qualified for 2025–2027, an agency with a 主评人 admitted for
+    // evaluations, three LAW experts (副高级, 15 years).
+    ctl.ok(&[
+        "batch",
+        "add",
+        "--name",
+        "2025—2027年度第三方机构库",
+        "--procurement-ref",
+        "JCZC-2024-031",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2027-12-31",
+    ]);
+    let agency = write_json(
+        dir.path(),
+        "agency.json",
+        &serde_json::json!({
+            "credit_code": CODE_A,
+            "name": AGENCY_NAME,
+            "type": "accounting_firm",
+            "legal_representative": "王某",
+            "lead_evaluators": [{"name": "赵某", "qualifications": ["注册会计师"]}],
+            "contacts": [{"name": "李某", "role": "项目经理", "phone": "13812345678"}],
+            "scopes": ["evaluation", "ex_ante_and_goal_review"],
+            "admission_batch_id": 1,
+        }),
+    );
+    ctl.ok(&["agency", "add", "--file", &agency]);
+    for (i, last) in ["123", "135", "147"].into_iter().enumerate() {
+        let expert = write_json(
+            dir.path(),
+            &format!("expert{i}.json"),
+            &serde_json::json!({
+                "name": format!("专家{i}"),
+                "id_number": id_number(&format!("14050219700315{last}")),
+                "phone": format!("1390000111{i}"),
+                "title": "senior",
+                "years_in_field": 15,
+                "fields": ["LAW"],
+                "affiliation": "山西某大学",
+            }),
+        );
+        let out = ctl.ok(&["expert", "add", "--file", &expert]);
+        assert!(out.contains(&format!("已登记专家 {}", i + 1)), "{out}");
+    }
+
+    // Commission the agency and expert 1; the same request id again is the same engagement.
+    let add = [
+        "engagement",
+        "add",
+        "--commissioner",
+        "FIN",
+        "--evaluated-party",
+        "D01",
+        "--kind",
+        "evaluation",
+        "--agency",
+        CODE_A,
+        "--expert",
+        "1",
+        "--started-on",
+        "2026-01-10",
+        "--ended-on",
+        "2026-03-31",
+        "--request-id",
+        "cli-engagement-1",
+    ];
+    let out = ctl.ok(&add);
+    assert!(
+        out.contains("已登记委托 1：绩效评价") && out.contains(CODE_A) && out.contains("专家 1"),
+        "{out}"
+    );
+    assert!(
+        ctl.ok(&add).contains("已登记委托 1："),
+        "a retry is the same"
+    );
+    let listed: serde_json::Value =
+        serde_json::from_str(&ctl.ok(&["engagement", "list", "--agency", CODE_A, "--json"]))
+            .unwrap();
+    assert_eq!(listed["page"]["total_size"], 1, "recorded once");
+    assert_eq!(listed["engagements"][0]["kind"], "evaluation");
+    assert_eq!(listed["engagements"][0]["expert_ids"][0], 1);
+    let table = ctl.ok(&["engagement", "list", "--expert", "1"]);
+    assert!(
+        table.contains("未评分") && table.contains("共 1 项"),
+        "{table}"
+    );
+    let shown: serde_json::Value =
+        serde_json::from_str(&ctl.ok(&["engagement", "show", "1", "--json"])).unwrap();
+    assert_eq!(
+        (shown["version"].as_i64(), shown["rated"].as_bool()),
+        (Some(1), Some(false))
+    );
+    assert!(shown["score"].is_null());
+
+    // Rate it: 90.5×40% + 80×60% = 84.2, exactly; the agency's rating follows.
+    let rate = |version: &str| {
+        vec![
+            "engagement",
+            "rate",
+            "1",
+            "--expected-version",
+            version,
+            "--score",
+            "QUALITY=90.5",
+            "--score",
+            "TIMELINESS=80",
+            "--score",
+            "CONDUCT=80",
+            "--score",
+            "SATISFACTION=80",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>()
+    };
+    let args = rate("1");
+    let out = ctl.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        out.contains("已评分委托 1：得分 84.2（2026年度全国默认规则），版本 2"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("机构 {CODE_A} 评分后")), "{out}");
+    for line in [
+        ("信用等级 grade", "B"),
+        ("综合得分 final score", "84.2"),
+        ("处理 action", "无（none）"),
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.trim_start().starts_with(line.0) && l.ends_with(line.1)),
+            "{line:?} in {out}"
+        );
+    }
+    // A stale version is refused.
+    let run = ctl.fails(
+        "finance_admin",
+        &rate("1").iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert!(run.stderr.contains("Aborted"), "{}", run.stderr);
+    // A malformed score never reaches the server.
+    let run = ctl.run_as(
+        "finance_admin",
+        &[
+            "engagement",
+            "rate",
+            "1",
+            "--expected-version",
+            "2",
+            "--score",
+            "QUALITY=9e1",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+
+    // Explain: every number behind the grade.
+    let out = ctl.ok(&["engagement", "explain", "--agency", CODE_A]);
+    for expected in [
+        "委托编号",
+        "2026-03-31",
+        "84.2",
+        "库均值 pool mean",
+        "收缩系数 shrinkage k",
+        "2026年度全国默认规则",
+    ] {
+        assert!(out.contains(expected), "{expected} in {out}");
+    }
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("信用等级 grade") && l.ends_with(" B")),
+        "{out}"
+    );
+    let explained: serde_json::Value = serde_json::from_str(&ctl.ok(&[
+        "engagement",
+        "explain",
+        "--expert",
+        "1",
+        "--as-of",
+        "2026-06-01",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(explained["as_of"], "2026-06-01");
+    assert_eq!(explained["contributions"][0]["engagement_id"], 1);
+    assert_eq!(explained["contributions"][0]["score"], "84.2");
+    assert_eq!(explained["contributions"][0]["decay_weight"], "1");
+    assert_eq!(explained["final_score"], "84.2");
+    assert_eq!(explained["selectable"], true);
+    let run = ctl.run_as(
+        "finance_admin",
+        &["engagement", "explain", "--agency", CODE_A, "--expert", "1"],
+    );
+    assert_eq!(run.code, 2, "one of --agency / --expert: {}", run.stderr);
+
+    // Goal setting is the unit's own duty: the server refuses it, naming the field.
+    let run = ctl.fails(
+        "finance_admin",
+        &[
+            "engagement",
+            "add",
+            "--commissioner",
+            "D01",
+            "--evaluated-party",
+            "U0101",
+            "--kind",
+            "goal-setting",
+            "--agency",
+            CODE_A,
+            "--started-on",
+            "2026-01-10",
+            "--ended-on",
+            "2026-03-31",
+        ],
+    );
+    assert!(run.stderr.starts_with("错误: "), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("原因 reason: KIND_NOT_COMMISSIONABLE"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("字段 kind: "), "{}", run.stderr);
+
+    // Draw two of the three LAW experts for a goal review.
+    let drawn: serde_json::Value = serde_json::from_str(&ctl.ok(&[
+        "draw",
+        "experts",
+        "--task",
+        "GR-2026-001",
+        "--field",
+        "LAW",
+        "--count",
+        "2",
+        "--evaluated-party",
+        "U0101",
+        "--kind",
+        "goal-review",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(drawn["eligible"], 3);
+    assert_eq!(drawn["version"], 1);
+    assert_eq!(drawn["kind"], "goal_review");
+    assert_eq!(drawn["candidates_fingerprint"].as_str().unwrap().len(), 64);
+    let draw_id = drawn["id"].as_i64().unwrap().to_string();
+    let picked: Vec<i64> = drawn["drawn"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            assert_eq!(m["round"], 0);
+            assert_eq!(m["answer"], "pending");
+            m["expert_id"].as_i64().unwrap()
+        })
+        .collect();
+    assert_eq!(picked.len(), 2);
+    let left = (1..=3).find(|e| !picked.contains(e)).unwrap();
+    let shown = ctl.ok(&["draw", "show", &draw_id]);
+    assert!(
+        shown.contains("待确认") && shown.contains(drawn["seed"].as_str().unwrap()),
+        "{shown}"
+    );
+
+    // The first declines: the one left is drawn in round 1.
+    let declined = picked[0].to_string();
+    let out = ctl.ok(&[
+        "draw",
+        "respond",
+        &draw_id,
+        "--expected-version",
+        "1",
+        "--expert",
+        &declined,
+        "--decline",
+        "--reason",
+        "时间冲突",
+    ]);
+    assert!(
+        out.contains(&format!("已记录专家 {declined} 的答复：不参加")),
+        "{out}"
+    );
+    assert!(out.contains(&format!("第 1 轮补抽: 专家 {left}")), "{out}");
+    assert!(out.contains("时间冲突"), "{out}");
+
+    // Replay from the record: it matches.
+    let out = ctl.ok(&["draw", "replay", &draw_id]);
+    assert!(
+        out.contains("核对结果 matches") && out.contains("一致 yes"),
+        "{out}"
+    );
+    let replay: serde_json::Value =
+        serde_json::from_str(&ctl.ok(&["draw", "replay", &draw_id, "--json"])).unwrap();
+    assert_eq!(replay["matches"], true);
+    assert_eq!(
+        replay["candidates_fingerprint"],
+        drawn["candidates_fingerprint"]
+    );
+    assert_eq!(replay["replayed"].as_array().unwrap().len(), 2);
+    assert_eq!(replay["replayed"][1]["picked"][0], left);
+    assert_eq!(replay["draw"]["version"], 2);
+
+    // Statistics as the province reads them.
+    let stats: serde_json::Value = serde_json::from_str(&ctl.ok(&["stats", "--json"])).unwrap();
+    assert_eq!(stats["as_of"], "2026-06-01");
+    assert_eq!(stats["mof_div_code"], REGION);
+    assert_eq!(stats["rules"], "2026年度全国默认规则");
+    let one = |k: &str, n: i64| vec![(k.to_owned(), n)];
+    assert_eq!(
+        counts(&stats, "agencies_by_type"),
+        one("accounting_firm", 1)
+    );
+    assert_eq!(counts(&stats, "agencies_by_status"), one("admitted", 1));
+    assert_eq!(counts(&stats, "agency_grades"), one("B", 1));
+    assert_eq!(counts(&stats, "experts_by_field"), one("LAW", 3));
+    assert_eq!(counts(&stats, "experts_by_status"), one("active", 3));
+    assert_eq!(
+        counts(&stats, "engagements_by_year_and_kind"),
+        one("2026/evaluation", 1)
+    );
+    let table = ctl.ok(&["stats"]);
+    assert!(
+        table.contains("会计师事务所") && table.contains("2026年 绩效评价"),
+        "{table}"
+    );
 }

@@ -1,11 +1,13 @@
-//! Use cases of expert draws (DOMAIN.md: drawn at random by field with recusal; each draw keeps
-//! its seed, round and each expert's answer; a decline triggers a replacement round; too few
-//! eligible → an explicit error, never a silent fallback).
+//! Use cases of draws of experts and agencies (DOMAIN.md: drawn at random by field with recusal;
+//! each draw keeps its seed, round and each answer; a decline triggers a replacement round; too
+//! few eligible → an explicit error, never a silent fallback; issue 3: "Agencies may be weighted
+//! by rating; experts uniformly").
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use chrono::Datelike;
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use pbm_auth::{Caller, Role};
+use pbm_db::AnyConnection;
 use pbm_proto::agency::v1 as proto;
 use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
 use pbm_types::Decimal;
@@ -13,13 +15,16 @@ use rand::RngCore;
 
 use crate::access;
 use crate::domain::draw::{self as rules_draw, Candidate, Weighting};
-use crate::domain::eligibility::{self, DrawTask, expert_exclusions};
-use crate::engagements::{expert_facts, kind_from, kind_to};
+use crate::domain::eligibility::{self, DrawTask, agency_exclusions, expert_exclusions};
+use crate::domain::engagement::EngagementKind;
+use crate::engagements::{agency_facts_from, expert_facts, kind_from, kind_to};
 use crate::grpc::convert;
-use crate::ops::{SERVICE, rules_in_force};
+use crate::ops::SERVICE;
+use crate::ratings::RatingBook;
 use crate::state::AppState;
 use crate::store::draws::{self as store_d, DrawRow, MemberRow};
 use crate::store::experts as store_x;
+use crate::store::{self, Violator};
 
 fn not_found(id: i64) -> ApiError {
     ApiError::not_found("DRAW_NOT_FOUND", format!("抽取记录 {id} 不存在"))
@@ -42,6 +47,18 @@ fn candidates_of(row: &DrawRow) -> Result<Vec<Candidate>, ApiError> {
         .collect())
 }
 
+fn weighting_of(row: &DrawRow) -> Weighting {
+    if row.weighted {
+        Weighting::ByWeight
+    } else {
+        Weighting::Uniform
+    }
+}
+
+fn is_agencies(row: &DrawRow) -> bool {
+    row.subject == store_d::AGENCIES
+}
+
 fn seed_of(row: &DrawRow) -> Result<u64, ApiError> {
     row.seed.parse().map_err(ApiError::internal)
 }
@@ -51,6 +68,7 @@ fn seed_of(row: &DrawRow) -> Result<u64, ApiError> {
 fn replay_rounds(row: &DrawRow, rounds: u32) -> Result<Vec<Vec<String>>, ApiError> {
     let candidates = candidates_of(row)?;
     let seed = seed_of(row)?;
+    let weighting = weighting_of(row);
     let mut out: Vec<Vec<String>> = Vec::new();
     let mut already: Vec<String> = Vec::new();
     for round in 0..=rounds {
@@ -59,10 +77,10 @@ fn replay_rounds(row: &DrawRow, rounds: u32) -> Result<Vec<Vec<String>>, ApiErro
                 &candidates,
                 usize::try_from(row.count).unwrap_or(0),
                 seed,
-                Weighting::Uniform,
+                weighting,
             )
         } else {
-            rules_draw::draw_more(&candidates, &already, 1, seed, round, Weighting::Uniform)
+            rules_draw::draw_more(&candidates, &already, 1, seed, round, weighting)
         }
         .map_err(|e| ApiError::failed_precondition(e.reason(), format!("{e:?}")))?;
         already.extend(picked.iter().cloned());
@@ -73,20 +91,37 @@ fn replay_rounds(row: &DrawRow, rounds: u32) -> Result<Vec<Vec<String>>, ApiErro
 
 fn to_proto(row: &DrawRow, members: &[MemberRow]) -> Result<proto::Draw, ApiError> {
     let seed = seed_of(row)?;
+    let candidates = candidates_of(row)?;
+    let agencies = is_agencies(row);
     let mut members = members.to_vec();
-    members.sort_by_key(|m| (m.round, m.expert_id));
+    members.sort_by(|a, b| (a.round, &a.key).cmp(&(b.round, &b.key)));
     let max_round = members.iter().map(|m| m.round).max().unwrap_or(0);
+    let expert_id = |m: &MemberRow| m.key.parse::<i64>().unwrap_or_default();
     let rounds = (0..=max_round)
-        .map(|r| proto::DrawRound {
-            round: r,
-            seed: rules_draw::round_seed(seed, u32::try_from(r).unwrap_or(0)).to_string(),
-            picked: members
-                .iter()
-                .filter(|m| m.round == r)
-                .map(|m| m.expert_id)
-                .collect(),
+        .map(|r| {
+            let picked = members.iter().filter(|m| m.round == r);
+            proto::DrawRound {
+                round: r,
+                seed: rules_draw::round_seed(seed, u32::try_from(r).unwrap_or(0)).to_string(),
+                picked: if agencies {
+                    Vec::new()
+                } else {
+                    picked.clone().map(expert_id).collect()
+                },
+                picked_agencies: if agencies {
+                    picked.map(|m| m.key.clone()).collect()
+                } else {
+                    Vec::new()
+                },
+            }
         })
         .collect();
+    let weight = |key: &str| {
+        candidates
+            .iter()
+            .find(|c| c.id == key)
+            .and_then(|c| crate::ratings::dec(c.weight))
+    };
     Ok(proto::Draw {
         id: row.id,
         task_ref: row.task_ref.clone(),
@@ -98,21 +133,175 @@ fn to_proto(row: &DrawRow, members: &[MemberRow]) -> Result<proto::Draw, ApiErro
         on_date: row.on_date.to_string(),
         seed: row.seed.clone(),
         candidates_fingerprint: row.fingerprint.clone(),
-        eligible: i32::try_from(candidates_of(row)?.len()).unwrap_or(i32::MAX),
+        eligible: i32::try_from(candidates.len()).unwrap_or(i32::MAX),
         rounds,
-        drawn: members
-            .iter()
-            .map(|m| proto::DrawnExpert {
-                expert_id: m.expert_id,
-                round: m.round,
-                answer: answer_to(&m.answer) as i32,
-                reason: m.reason.clone(),
-            })
-            .collect(),
+        drawn: if agencies {
+            Vec::new()
+        } else {
+            members
+                .iter()
+                .map(|m| proto::DrawnExpert {
+                    expert_id: expert_id(m),
+                    round: m.round,
+                    answer: answer_to(&m.answer) as i32,
+                    reason: m.reason.clone(),
+                })
+                .collect()
+        },
+        drawn_agencies: if agencies {
+            members
+                .iter()
+                .map(|m| proto::DrawnAgency {
+                    credit_code: m.key.clone(),
+                    round: m.round,
+                    answer: answer_to(&m.answer) as i32,
+                    reason: m.reason.clone(),
+                    weight: weight(&m.key),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        subject: if agencies {
+            proto::DrawSubject::Agencies
+        } else {
+            proto::DrawSubject::Experts
+        } as i32,
+        weighted_by_rating: row.weighted,
         rules: row.rules.clone(),
         version: row.version,
         created: Some(convert::stamp(&row.created_by, row.created_at)),
     })
+}
+
+/// The common fields of a draw request.
+struct DrawAsk<'a> {
+    task_ref: &'a str,
+    count: i32,
+    evaluated_party: &'a str,
+    kind: i32,
+    max_count: i32,
+}
+
+/// Checks the common fields; every problem is a field violation.
+fn check_ask(ask: &DrawAsk<'_>, v: &mut Vec<(String, String)>) -> Option<EngagementKind> {
+    if ask.task_ref.trim().is_empty() {
+        v.push(("task_ref".to_string(), "请填写任务编号".to_string()));
+    }
+    if !(1..=ask.max_count).contains(&ask.count) {
+        v.push((
+            "count".into(),
+            format!("抽取数量应在 1–{} 之间", ask.max_count),
+        ));
+    }
+    if ask.evaluated_party.trim().is_empty() {
+        v.push((
+            "evaluated_party".into(),
+            "请填写被评价对象，用于回避".into(),
+        ));
+    }
+    let kind = kind_from(ask.kind);
+    if kind.is_none() {
+        v.push(("kind".into(), "请选择委托事项".into()));
+    }
+    kind
+}
+
+/// Records a draw of `count` among `candidates` (sorted by id, fingerprinted) and its round 0,
+/// or refuses with TOO_FEW_ELIGIBLE saying how many were eligible and why the others were not.
+#[allow(clippy::too_many_arguments)]
+fn record_draw(
+    conn: &mut AnyConnection,
+    ctx: &MutationContext,
+    mut row: DrawRow,
+    mut candidates: Vec<Candidate>,
+    exclusions: &[Vec<eligibility::Exclusion>],
+    what: &str,
+    unit: &str,
+) -> Result<Effect<proto::Draw>, ApiError> {
+    let needed = usize::try_from(row.count).unwrap_or(0);
+    if candidates.len() < needed {
+        let why = eligibility::tally(exclusions.iter().map(Vec::as_slice))
+            .into_iter()
+            .map(|(code, n)| format!("{code} {n}{unit}"))
+            .collect::<Vec<_>>()
+            .join("，");
+        return Err(ApiError::failed_precondition(
+            "TOO_FEW_ELIGIBLE",
+            format!(
+                "符合条件的{what}只有 {} {unit}，需要 {needed} {unit}；其余 {} {unit}被排除：{why}",
+                candidates.len(),
+                exclusions.len()
+            ),
+        )
+        .with_violation(
+            "count",
+            format!("eligible {}, needed {needed}", candidates.len()),
+        ));
+    }
+    candidates.sort_by(|a, b| a.id.cmp(&b.id));
+    row.fingerprint = rules_draw::fingerprint(&candidates);
+    row.candidates = serde_json::to_string(
+        &candidates
+            .iter()
+            .map(|c| (c.id.clone(), c.weight))
+            .collect::<Vec<_>>(),
+    )
+    .map_err(ApiError::internal)?;
+    row.created_by = ctx.caller.subject.clone();
+    row.created_at = pbm_db::now();
+    let picked = replay_rounds(&row, 0)?.remove(0);
+    row.id = store_d::insert(conn, &row)?;
+    let mut members = Vec::new();
+    for key in picked {
+        let m = MemberRow {
+            draw_id: row.id,
+            key,
+            round: 0,
+            answer: "pending".into(),
+            reason: String::new(),
+            answered_at: None,
+        };
+        store_d::insert_member(conn, &row.subject, &m)?;
+        members.push(m);
+    }
+    let response = to_proto(&row, &members)?;
+    Ok(Effect {
+        response,
+        entity_type: "draw",
+        entity_id: row.id.to_string(),
+        detail: format!(
+            "{} seed {} fingerprint {}",
+            row.subject, row.seed, row.fingerprint
+        ),
+    })
+}
+
+fn new_row(
+    task_ref: &str,
+    field: String,
+    count: i32,
+    party: &str,
+    kind: EngagementKind,
+) -> DrawRow {
+    DrawRow {
+        id: 0,
+        task_ref: task_ref.trim().into(),
+        field,
+        count,
+        evaluated_party: party.trim().into(),
+        kind: kind.as_db().into(),
+        on_date: NaiveDate::MIN,
+        seed: String::new(),
+        candidates: String::new(),
+        fingerprint: String::new(),
+        rules: String::new(),
+        version: 1,
+        created_by: String::new(),
+        created_at: NaiveDateTime::MIN,
+        subject: store_d::EXPERTS.into(),
+        weighted: false,
+    }
 }
 
 pub async fn draw_experts(
@@ -130,42 +319,35 @@ pub async fn draw_experts(
         move |conn, ctx| {
             access::can_manage(&ctx.caller, &st.region)?;
             let mut v = Vec::new();
-            if r.task_ref.trim().is_empty() {
-                v.push(("task_ref".to_string(), "请填写任务编号".to_string()));
-            }
-            if !(1..=50).contains(&r.count) {
-                v.push(("count".into(), "抽取人数应在 1–50 之间".into()));
-            }
+            let kind = check_ask(
+                &DrawAsk {
+                    task_ref: &r.task_ref,
+                    count: r.count,
+                    evaluated_party: &r.evaluated_party,
+                    kind: r.kind,
+                    max_count: 50,
+                },
+                &mut v,
+            );
             let field = r.field.trim().to_uppercase();
             if st.taxonomy.validate(&[field.as_str()]).is_err() {
                 v.push(("field".into(), format!("未知的专业领域「{}」", r.field)));
-            }
-            if r.evaluated_party.trim().is_empty() {
-                v.push((
-                    "evaluated_party".into(),
-                    "请填写被评价对象，用于回避".into(),
-                ));
-            }
-            let kind = kind_from(r.kind);
-            if kind.is_none() {
-                v.push(("kind".into(), "请选择委托事项".into()));
             }
             ApiError::check(v)?;
             let Some(kind) = kind else {
                 return Err(ApiError::internal("unreachable"));
             };
             let on = st.today();
-            let rules = rules_in_force(conn, on.year())?;
+            let book = RatingBook::load(conn, on)?;
             let task = DrawTask {
                 field: Some(field.clone()),
                 evaluated_party: r.evaluated_party.trim().into(),
                 on,
                 kind,
             };
-            let drawn: std::collections::HashSet<i64> =
-                store_d::drawn_for_task(conn, r.task_ref.trim())?
-                    .into_iter()
-                    .collect();
+            let drawn: HashSet<i64> = store_d::drawn_for_task(conn, r.task_ref.trim())?
+                .into_iter()
+                .collect();
             let mut workload: HashMap<i64, u32> = HashMap::new();
             for id in store_d::workload(conn, on.year())? {
                 *workload.entry(id).or_default() += 1;
@@ -177,7 +359,8 @@ pub async fn draw_experts(
                 let mut facts = expert_facts(row)?;
                 facts.drawn_for_task = drawn.contains(&row.id);
                 facts.engagements_this_year = workload.get(&row.id).copied().unwrap_or(0);
-                let excluded = expert_exclusions(&facts, &task, &rules.rules);
+                facts.major_violation_on = book.major_violation_on(&Violator::Expert(row.id));
+                let excluded = expert_exclusions(&facts, &task, &book.rules.rules);
                 if excluded.is_empty() {
                     candidates.push(Candidate {
                         id: row.id.to_string(),
@@ -187,72 +370,106 @@ pub async fn draw_experts(
                     exclusions.push(excluded);
                 }
             }
-            let needed = usize::try_from(r.count).unwrap_or(0);
-            if candidates.len() < needed {
-                let why = eligibility::tally(exclusions.iter().map(Vec::as_slice))
-                    .into_iter()
-                    .map(|(code, n)| format!("{code} {n}人"))
-                    .collect::<Vec<_>>()
-                    .join("，");
-                return Err(ApiError::failed_precondition(
-                    "TOO_FEW_ELIGIBLE",
-                    format!(
-                        "符合条件的专家只有 {} 人，需要 {needed} 人；其余 {} 人被排除：{why}",
-                        candidates.len(),
-                        exclusions.len()
-                    ),
-                )
-                .with_violation(
-                    "count",
-                    format!("eligible {}, needed {needed}", candidates.len()),
-                ));
-            }
-            candidates.sort_by(|a, b| a.id.cmp(&b.id));
-            let fingerprint = rules_draw::fingerprint(&candidates);
-            let mut row = DrawRow {
-                id: 0,
-                task_ref: r.task_ref.trim().into(),
-                field,
-                count: r.count,
-                evaluated_party: task.evaluated_party.clone(),
-                kind: kind.as_db().into(),
-                on_date: on,
-                seed: seed.to_string(),
-                candidates: serde_json::to_string(
-                    &candidates
-                        .iter()
-                        .map(|c| (c.id.clone(), c.weight))
-                        .collect::<Vec<_>>(),
-                )
-                .map_err(ApiError::internal)?,
-                fingerprint,
-                rules: rules.label(),
-                version: 1,
-                created_by: ctx.caller.subject.clone(),
-                created_at: pbm_db::now(),
+            let mut row = new_row(&r.task_ref, field, r.count, &r.evaluated_party, kind);
+            row.on_date = on;
+            row.seed = seed.to_string();
+            row.rules = book.rules.label();
+            record_draw(conn, ctx, row, candidates, &exclusions, "专家", "人")
+        },
+    )
+    .await
+}
+
+/// Weight of an agency in a draw by rating: its final score (0–100, two decimals), at least 1
+/// so that an eligible agency with a very low score keeps a (small) chance — eligibility, not
+/// weight, decides who may be drawn.
+fn rating_weight(score: Decimal) -> Decimal {
+    score.max(Decimal::ONE)
+}
+
+pub async fn draw_agencies(
+    state: &AppState,
+    ctx: MutationContext,
+    r: proto::DrawAgenciesRequest,
+) -> Result<proto::Draw, ApiError> {
+    let st = state.clone();
+    let seed = rand::rngs::OsRng.next_u64();
+    run_mutation(
+        &state.db,
+        ctx,
+        ("draw", r.task_ref.clone()),
+        move |conn, ctx| {
+            access::can_manage(&ctx.caller, &st.region)?;
+            let mut v = Vec::new();
+            let kind = check_ask(
+                &DrawAsk {
+                    task_ref: &r.task_ref,
+                    count: r.count,
+                    evaluated_party: &r.evaluated_party,
+                    kind: r.kind,
+                    max_count: 20,
+                },
+                &mut v,
+            );
+            ApiError::check(v)?;
+            let Some(kind) = kind else {
+                return Err(ApiError::internal("unreachable"));
             };
-            let picked = replay_rounds(&row, 0)?.remove(0);
-            row.id = store_d::insert(conn, &row)?;
-            let mut members = Vec::new();
-            for id in picked {
-                let m = MemberRow {
-                    draw_id: row.id,
-                    expert_id: id.parse().map_err(ApiError::internal)?,
-                    round: 0,
-                    answer: "pending".into(),
-                    reason: String::new(),
-                    answered_at: None,
-                };
-                store_d::insert_member(conn, &m)?;
-                members.push(m);
+            if kind.scope().is_none() {
+                return Err(ApiError::failed_precondition(
+                    "KIND_NOT_COMMISSIONABLE",
+                    format!("「{}」不能委托第三方机构，不能抽取机构", kind.chinese()),
+                )
+                .with_violation("kind", "not commissionable"));
             }
-            let response = to_proto(&row, &members)?;
-            Ok(Effect {
-                response,
-                entity_type: "draw",
-                entity_id: row.id.to_string(),
-                detail: format!("seed {} fingerprint {}", row.seed, row.fingerprint),
-            })
+            let on = st.today();
+            let book = RatingBook::load(conn, on)?;
+            let task = DrawTask {
+                field: None,
+                evaluated_party: r.evaluated_party.trim().into(),
+                on,
+                kind,
+            };
+            let drawn: HashSet<String> = store_d::agencies_drawn_for_task(conn, r.task_ref.trim())?
+                .into_iter()
+                .collect();
+            let batches = store::batches(conn)?;
+            let mut candidates = Vec::new();
+            let mut exclusions = Vec::new();
+            for agency in store::all_agencies(conn)? {
+                let code = agency.spec.credit_code.as_str().to_owned();
+                let batch = batches
+                    .iter()
+                    .find(|b| b.id == agency.spec.admission_batch_id)
+                    .ok_or_else(|| ApiError::internal("agency without batch"))?;
+                let major = book.major_violation_on(&Violator::Agency(code.clone()));
+                let mut facts = agency_facts_from(&agency, batch, major, on);
+                facts.drawn_for_task = drawn.contains(&code);
+                let excluded = agency_exclusions(&facts, &task, &book.rules.rules);
+                if excluded.is_empty() {
+                    let weight = if r.weighted_by_rating {
+                        rating_weight(book.agency(&code).final_score)
+                    } else {
+                        Decimal::ONE
+                    };
+                    candidates.push(Candidate { id: code, weight });
+                } else {
+                    exclusions.push(excluded);
+                }
+            }
+            let mut row = new_row(
+                &r.task_ref,
+                String::new(),
+                r.count,
+                &r.evaluated_party,
+                kind,
+            );
+            row.on_date = on;
+            row.seed = seed.to_string();
+            row.rules = book.rules.label();
+            row.subject = store_d::AGENCIES.into();
+            row.weighted = r.weighted_by_rating;
+            record_draw(conn, ctx, row, candidates, &exclusions, "机构", "家")
         },
     )
     .await
@@ -279,23 +496,43 @@ pub async fn respond(
                     row.version,
                 ));
             }
-            let Some(member) = members.iter().find(|m| m.expert_id == r.expert_id) else {
+            let (key, who) = if is_agencies(&row) {
+                let code = r.agency_credit_code.trim().to_uppercase();
+                if code.is_empty() {
+                    return Err(ApiError::invalid_field(
+                        "AGENCY_REQUIRED",
+                        "agency_credit_code",
+                        "这是机构抽取记录，请指定答复的机构（统一社会信用代码）",
+                    ));
+                }
+                (code.clone(), format!("机构「{code}」"))
+            } else {
+                if r.expert_id <= 0 {
+                    return Err(ApiError::invalid_field(
+                        "EXPERT_REQUIRED",
+                        "expert_id",
+                        "这是专家抽取记录，请指定答复的专家编号",
+                    ));
+                }
+                (r.expert_id.to_string(), format!("专家 {}", r.expert_id))
+            };
+            let Some(member) = members.iter().find(|m| m.key == key) else {
                 return Err(ApiError::failed_precondition(
                     "NOT_DRAWN",
-                    format!("专家 {} 不在抽取记录 {} 中", r.expert_id, row.id),
+                    format!("{who} 不在抽取记录 {} 中", row.id),
                 ));
             };
             if member.answer != "pending" {
                 return Err(ApiError::failed_precondition(
                     "ALREADY_ANSWERED",
-                    format!("专家 {} 已答复", r.expert_id),
+                    format!("{who} 已答复"),
                 ));
             }
             if !r.accept && r.reason.trim().is_empty() {
                 return Err(ApiError::invalid_field(
                     "REASON_REQUIRED",
                     "reason",
-                    "专家不参加时请记录原因",
+                    "不参加时请记录原因",
                 ));
             }
             let answer = if r.accept { "accepted" } else { "declined" };
@@ -303,7 +540,8 @@ pub async fn respond(
                 conn,
                 row.id,
                 row.version,
-                r.expert_id,
+                &row.subject,
+                &key,
                 answer,
                 r.reason.trim(),
                 pbm_db::now(),
@@ -315,25 +553,27 @@ pub async fn respond(
                 ));
             }
             if !r.accept {
-                // A decline triggers a replacement round on the same record (same candidates, derived seed).
+                // A decline triggers a replacement round on the same record (same candidates,
+                // derived seed).
                 let next_round = members.iter().map(|m| m.round).max().unwrap_or(0) + 1;
                 let rounds =
                     replay_rounds(&row, u32::try_from(next_round).unwrap_or(0)).map_err(|e| {
                         if e.reason == "TOO_FEW_ELIGIBLE" {
                             ApiError::failed_precondition(
                                 "TOO_FEW_ELIGIBLE",
-                                "候选专家已全部抽出，无法补抽；请扩大领域或重新抽取",
+                                "符合条件的候选已全部抽出，无法补抽；请扩大范围或重新抽取",
                             )
                         } else {
                             e
                         }
                     })?;
-                for id in rounds.last().cloned().unwrap_or_default() {
+                for key in rounds.last().cloned().unwrap_or_default() {
                     store_d::insert_member(
                         conn,
+                        &row.subject,
                         &MemberRow {
                             draw_id: row.id,
-                            expert_id: id.parse().map_err(ApiError::internal)?,
+                            key,
                             round: next_round,
                             answer: "pending".into(),
                             reason: String::new(),
@@ -348,40 +588,48 @@ pub async fn respond(
                 response,
                 entity_type: "draw",
                 entity_id: row.id.to_string(),
-                detail: format!("expert {} {answer}", r.expert_id),
+                detail: format!("{key} {answer}"),
             })
         },
     )
     .await
 }
 
-/// Finance, auditors and the province see every draw; an expert the draws it is in.
+/// Who may read a draw: finance, auditors and the province every draw; an expert or an agency
+/// the draws it was drawn in (others answer NOT_FOUND, so their existence does not leak).
+enum Reader {
+    All,
+    Expert(String),
+    Agency(String),
+}
+
 async fn load_visible(
     state: &AppState,
     caller: &Caller,
     id: i64,
 ) -> Result<(DrawRow, Vec<MemberRow>), ApiError> {
-    let own = match caller.role {
+    let reader = match caller.role {
         Role::Expert => match access::expert_scope(caller, &state.region)? {
-            access::ExpertScope::Own(e) => Some(e),
-            access::ExpertScope::All => None,
+            access::ExpertScope::Own(e) => Reader::Expert(e.to_string()),
+            access::ExpertScope::All => Reader::All,
         },
-        _ => {
-            if access::read_scope(caller, &state.region)? != access::ReadScope::All {
-                return Err(ApiError::permission_denied(
-                    "ROLE_NOT_ALLOWED",
-                    "当前角色不能查看专家抽取记录",
-                ));
-            }
-            None
-        }
+        _ => match access::read_scope(caller, &state.region)? {
+            access::ReadScope::All => Reader::All,
+            access::ReadScope::OwnAgency(code) => Reader::Agency(code),
+        },
     };
     let (row, members) = state
         .db
         .read(move |conn| store_d::get(conn, id))
         .await?
         .ok_or_else(|| not_found(id))?;
-    if own.is_some_and(|e| !members.iter().any(|m| m.expert_id == e)) {
+    let own = |key: &str| members.iter().any(|m| m.key == key);
+    let visible = match &reader {
+        Reader::All => true,
+        Reader::Expert(e) => !is_agencies(&row) && own(e),
+        Reader::Agency(code) => is_agencies(&row) && own(code),
+    };
+    if !visible {
         return Err(not_found(id));
     }
     Ok((row, members))
@@ -408,17 +656,23 @@ pub async fn replay(
     for (r, picked) in replayed.iter().enumerate() {
         let mut recorded: Vec<String> = members
             .iter()
-            .filter(|m| m.round as usize == r)
-            .map(|m| m.expert_id.to_string())
+            .filter(|m| usize::try_from(m.round).ok() == Some(r))
+            .map(|m| m.key.clone())
             .collect();
         let mut again = picked.clone();
         recorded.sort();
         again.sort();
         matches &= recorded == again;
+        let agencies = is_agencies(&row);
         rounds.push(proto::DrawRound {
             round: i32::try_from(r).unwrap_or(i32::MAX),
             seed: rules_draw::round_seed(seed, u32::try_from(r).unwrap_or(0)).to_string(),
-            picked: picked.iter().filter_map(|p| p.parse().ok()).collect(),
+            picked: if agencies {
+                Vec::new()
+            } else {
+                picked.iter().filter_map(|p| p.parse().ok()).collect()
+            },
+            picked_agencies: if agencies { picked.clone() } else { Vec::new() },
         });
     }
     Ok(proto::ReplayDrawResponse {

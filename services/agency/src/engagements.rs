@@ -12,21 +12,16 @@ use pbm_types::Decimal;
 use crate::access;
 use crate::domain::eligibility::{self, AgencyFacts, AgencyStatus, ExpertFacts};
 use crate::domain::engagement::{EngagementKind, check_commission};
-use crate::domain::rating::{self, RatedEngagement, Rating, RatingInput};
-use crate::domain::registry::{self, Agency, EffectiveStatus, Status};
-use crate::domain::rules::{Action, Severity};
+use crate::domain::rating;
+use crate::domain::registry::{self, Agency, EffectiveStatus};
+use crate::domain::rules::Severity;
 use crate::grpc::convert;
-use crate::ops::{RulesInForce, SERVICE, rules_in_force};
+use crate::ops::{SERVICE, rules_in_force};
+use crate::ratings::{RatingBook, apply_agency_action, apply_expert_action, dec, explanation};
 use crate::state::AppState;
 use crate::store::engagements::{self as store_e, EngagementRow};
 use crate::store::experts as store_x;
-use crate::store::{self, StatusChange};
-
-fn dec(d: Decimal) -> Option<common::Decimal> {
-    Some(common::Decimal {
-        value: pbm_types::decimal::to_wire(d),
-    })
-}
+use crate::store::{self, Violator};
 
 fn not_found(id: i64) -> ApiError {
     ApiError::not_found("ENGAGEMENT_NOT_FOUND", format!("委托 {id} 不存在"))
@@ -96,6 +91,18 @@ fn to_proto(row: &EngagementRow, experts: &[i64]) -> Result<proto::Engagement, A
     })
 }
 
+/// Date of the most recent major violation of an agency or expert.
+fn major_violation_on(
+    conn: &mut AnyConnection,
+    who: &Violator,
+) -> Result<Option<NaiveDate>, ApiError> {
+    Ok(store::violations_of(conn, Some(who))?
+        .iter()
+        .filter(|v| Severity::from_db(&v.severity) == Some(Severity::Major))
+        .map(|v| v.occurred_on)
+        .max())
+}
+
 /// The facts the independence and eligibility rules need about an agency.
 fn agency_facts(
     conn: &mut AnyConnection,
@@ -104,6 +111,18 @@ fn agency_facts(
 ) -> Result<AgencyFacts, ApiError> {
     let batch = store::batch(conn, agency.spec.admission_batch_id)?
         .ok_or_else(|| ApiError::internal("agency without batch"))?;
+    let code = Violator::Agency(agency.spec.credit_code.as_str().to_owned());
+    let major = major_violation_on(conn, &code)?;
+    Ok(agency_facts_from(agency, &batch, major, today))
+}
+
+/// The facts about an agency from its batch and its latest major violation (bulk draws).
+pub fn agency_facts_from(
+    agency: &Agency,
+    batch: &registry::Batch,
+    major_violation_on: Option<NaiveDate>,
+    today: NaiveDate,
+) -> AgencyFacts {
     let status = match registry::effective_status(agency, batch.qualified_to, today) {
         EffectiveStatus::Admitted => AgencyStatus::Admitted,
         EffectiveStatus::Warned => AgencyStatus::Warned,
@@ -113,12 +132,7 @@ fn agency_facts(
         EffectiveStatus::Removed => AgencyStatus::Removed,
         EffectiveStatus::Expired => AgencyStatus::Expired,
     };
-    let major_violation_on = store::violations_of(conn, agency.spec.credit_code.as_str())?
-        .iter()
-        .filter(|v| Severity::from_db(&v.severity) == Some(Severity::Major))
-        .map(|v| v.occurred_on)
-        .max();
-    Ok(AgencyFacts {
+    AgencyFacts {
         credit_code: agency.spec.credit_code.clone(),
         status,
         qualified_from: batch.qualified_from,
@@ -140,7 +154,7 @@ fn agency_facts(
             .collect(),
         major_violation_on,
         drawn_for_task: false,
-    })
+    }
 }
 
 pub fn expert_facts(row: &store_x::ExpertRow) -> Result<ExpertFacts, ApiError> {
@@ -222,7 +236,9 @@ pub async fn create(
                 let row = store_x::expert(conn, *id)?.ok_or_else(|| {
                     ApiError::not_found("EXPERT_NOT_FOUND", format!("专家 {id} 不存在"))
                 })?;
-                experts.push(expert_facts(&row)?);
+                let mut facts = expert_facts(&row)?;
+                facts.major_violation_on = major_violation_on(conn, &Violator::Expert(row.id))?;
+                experts.push(facts);
             }
             let expert_refs: Vec<&ExpertFacts> = experts.iter().collect();
             // DOMAIN.md: independence of the commissioner and the evaluated party; what may be commissioned.
@@ -276,183 +292,6 @@ pub async fn create(
         },
     )
     .await
-}
-
-/// The rating of an agency as of a date, under the rules in force that year.
-fn agency_rating(
-    conn: &mut AnyConnection,
-    code: &str,
-    as_of: NaiveDate,
-) -> Result<(Rating, RulesInForce), ApiError> {
-    let rules = rules_in_force(conn, as_of.year())?;
-    let engagements = store_e::rated_of_agency(conn, code)?
-        .into_iter()
-        .map(|(engagement_id, ended_on, score)| RatedEngagement {
-            engagement_id,
-            ended_on,
-            score: score.0,
-        })
-        .collect();
-    let violations = store::violations_of(conn, code)?
-        .into_iter()
-        .filter_map(|v| {
-            Some(rating::ViolationRecord {
-                id: v.id,
-                on: v.occurred_on,
-                severity: Severity::from_db(&v.severity)?,
-            })
-        })
-        .collect();
-    let last_suspended_on = store::status_history(conn, code)?
-        .iter()
-        .filter(|c| c.to_status == Status::Suspended.as_db())
-        .map(|c| c.changed_at.date())
-        .max();
-    let pool: Vec<Decimal> = store_e::pool_scores(conn, true)?
-        .into_iter()
-        .map(|m| m.0)
-        .collect();
-    let mean = rating::pool_mean(&pool).unwrap_or(rules.rules.shrinkage.prior_mean);
-    let input = RatingInput {
-        engagements,
-        violations,
-        last_suspended_on,
-    };
-    Ok((rating::rate(&input, &rules.rules, mean, as_of), rules))
-}
-
-fn expert_rating(
-    conn: &mut AnyConnection,
-    id: i64,
-    as_of: NaiveDate,
-) -> Result<(Rating, RulesInForce), ApiError> {
-    let rules = rules_in_force(conn, as_of.year())?;
-    let engagements = store_e::rated_of_expert(conn, id)?
-        .into_iter()
-        .map(|(engagement_id, ended_on, score)| RatedEngagement {
-            engagement_id,
-            ended_on,
-            score: score.0,
-        })
-        .collect();
-    let pool: Vec<Decimal> = store_e::pool_scores(conn, false)?
-        .into_iter()
-        .map(|m| m.0)
-        .collect();
-    let mean = rating::pool_mean(&pool).unwrap_or(rules.rules.shrinkage.prior_mean);
-    let input = RatingInput {
-        engagements,
-        violations: Vec::new(),
-        last_suspended_on: None,
-    };
-    Ok((rating::rate(&input, &rules.rules, mean, as_of), rules))
-}
-
-fn explanation(r: &Rating, rules: &RulesInForce) -> proto::RatingExplanation {
-    let (action, months) = match r.action {
-        Action::None => ("none", 0),
-        Action::Warning => ("warning", 0),
-        Action::Suspend { months } => ("suspend", i32::try_from(months).unwrap_or(i32::MAX)),
-        Action::Remove => ("remove", 0),
-    };
-    proto::RatingExplanation {
-        as_of: r.as_of.to_string(),
-        contributions: r
-            .contributions
-            .iter()
-            .map(|c| proto::RatingContribution {
-                engagement_id: c.engagement_id,
-                ended_on: c.ended_on.to_string(),
-                score: dec(c.score),
-                age_months: i32::try_from(c.age_months).unwrap_or(i32::MAX),
-                decay_weight: dec(c.decay_weight),
-                weighted: dec(c.weighted),
-            })
-            .collect(),
-        weighted_sum: dec(r.weighted_sum),
-        weight_total: dec(r.weight_total),
-        pool_mean: dec(r.pool_mean),
-        shrinkage_k: dec(r.shrinkage_k),
-        shrunk: dec(r.shrunk.round_dp(6)),
-        penalties: r
-            .penalties
-            .iter()
-            .map(|p| proto::RatingPenalty {
-                violation_id: p.violation_id,
-                occurred_on: p.on.to_string(),
-                severity: p.severity.as_db().into(),
-                points: dec(p.points),
-            })
-            .collect(),
-        final_score: dec(r.final_score),
-        grade: format!("{:?}", r.grade),
-        action: action.into(),
-        suspend_months: months,
-        selectable: r.selectable,
-        rules: rules.label(),
-    }
-}
-
-/// Applies the action a grade calls for (rules: credit.actions), recorded in the status history.
-fn apply_grade_action(
-    conn: &mut AnyConnection,
-    code: &str,
-    rating: &Rating,
-    rules: &RulesInForce,
-    actor: &str,
-    today: NaiveDate,
-) -> Result<(), ApiError> {
-    let Some(current) = store::agency(conn, code)? else {
-        return Ok(());
-    };
-    let target = match rating.action {
-        Action::None => return Ok(()),
-        Action::Warning if current.status == Status::Admitted => (Status::Warned, None),
-        Action::Suspend { months }
-            if matches!(current.status, Status::Admitted | Status::Warned) =>
-        {
-            (
-                Status::Suspended,
-                today.checked_add_months(chrono::Months::new(months)),
-            )
-        }
-        Action::Remove if current.status != Status::Removed => (Status::Removed, None),
-        _ => return Ok(()),
-    };
-    let next = Agency {
-        status: target.0,
-        suspended_until: target.1,
-        version: current.version + 1,
-        changed_by: actor.into(),
-        changed_at: pbm_db::now(),
-        ..current.clone()
-    };
-    if !store::update_agency(conn, &next, current.version)? {
-        return Err(ApiError::stale_version(
-            &format!("机构「{code}」"),
-            current.version,
-            current.version + 1,
-        ));
-    }
-    store::insert_status_change(
-        conn,
-        &StatusChange {
-            credit_code: code.into(),
-            from_status: current.status.as_db().into(),
-            to_status: target.0.as_db().into(),
-            reason: format!(
-                "信用等级{:?}（{}分），依据{}自动{}",
-                rating.grade,
-                rating.final_score,
-                rules.label(),
-                rating.action.chinese()
-            ),
-            until: target.1,
-            changed_by: actor.into(),
-            changed_at: next.changed_at,
-        },
-    )?;
-    Ok(())
 }
 
 pub async fn rate(
@@ -523,14 +362,31 @@ pub async fn rate(
                     row.version + 1,
                 ));
             }
+            // The ratings after this engagement; their grades act at once.
+            let book = RatingBook::load(conn, today)?;
             let agency_rating = match &rated.agency_credit_code {
                 Some(code) => {
-                    let (rating, in_force) = agency_rating(conn, code, today)?;
-                    apply_grade_action(conn, code, &rating, &in_force, &ctx.caller.subject, today)?;
-                    Some(explanation(&rating, &in_force))
+                    let rating = book.agency(code);
+                    if let Some(current) = store::agency(conn, code)? {
+                        apply_agency_action(
+                            conn,
+                            &current,
+                            &rating,
+                            &book.rules,
+                            &ctx.caller.subject,
+                            today,
+                        )?;
+                    }
+                    Some(explanation(&rating, &book.rules))
                 }
                 None => None,
             };
+            for id in &experts {
+                if let Some(current) = store_x::expert(conn, *id)? {
+                    let rating = book.expert(*id);
+                    apply_expert_action(conn, &current, &rating, &book.rules, &ctx.caller.subject)?;
+                }
+            }
             let response = proto::RateEngagementResponse {
                 engagement: Some(to_proto(&rated, &experts)?),
                 agency_rating,
@@ -649,8 +505,8 @@ pub async fn explain(
                             format!("第三方机构「{code}」不存在"),
                         )
                     })?;
-                    let (rating, rules) = agency_rating(conn, &code, as_of)?;
-                    Ok(explanation(&rating, &rules))
+                    let book = RatingBook::load(conn, as_of)?;
+                    Ok(explanation(&book.agency(&code), &book.rules))
                 })
                 .await
         }
@@ -668,8 +524,8 @@ pub async fn explain(
                     store_x::expert(conn, id)?.ok_or_else(|| {
                         ApiError::not_found("EXPERT_NOT_FOUND", format!("专家 {id} 不存在"))
                     })?;
-                    let (rating, rules) = expert_rating(conn, id, as_of)?;
-                    Ok(explanation(&rating, &rules))
+                    let book = RatingBook::load(conn, as_of)?;
+                    Ok(explanation(&book.expert(id), &book.rules))
                 })
                 .await
         }
@@ -713,7 +569,7 @@ pub async fn statistics(
             let batches = store::batches(conn)?;
             let mut statuses = Vec::with_capacity(agencies.len());
             let mut grades = Vec::with_capacity(agencies.len());
-            let mut rules_label = String::new();
+            let book = RatingBook::load(conn, today)?;
             for a in &agencies {
                 let batch = batches
                     .iter()
@@ -727,12 +583,10 @@ pub async fn statistics(
                     EffectiveStatus::Expired => "expired",
                 };
                 statuses.push(status.to_string());
-                let (rating, rules) = agency_rating(conn, a.spec.credit_code.as_str(), today)?;
-                grades.push(format!("{:?}", rating.grade));
-                rules_label = rules.label();
-            }
-            if rules_label.is_empty() {
-                rules_label = rules_in_force(conn, today.year())?.label();
+                grades.push(format!(
+                    "{:?}",
+                    book.agency(a.spec.credit_code.as_str()).grade
+                ));
             }
             let experts = store_x::field_and_status(conn)?;
             let engagements = store_e::kinds_and_dates(conn)?;
@@ -759,7 +613,7 @@ pub async fn statistics(
                         .iter()
                         .map(|(kind, ended)| format!("{}/{kind}", ended.year())),
                 ),
-                rules: rules_label,
+                rules: book.rules.label(),
             })
         })
         .await

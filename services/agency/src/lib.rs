@@ -12,6 +12,7 @@ mod draws;
 pub(crate) mod engagements;
 pub mod grpc;
 mod ops;
+mod ratings;
 pub mod state;
 pub mod store;
 

@@ -12,7 +12,7 @@ use crate::access::{self, ReadScope};
 use crate::domain::registry::{self, Action, Agency, AgencySpec, Batch, Status};
 use crate::grpc::convert;
 use crate::state::AppState;
-use crate::store::{self, AgencyFilter, StatusChange, ViolationRecord};
+use crate::store::{self, AgencyFilter, StatusChange, ViolationRecord, Violator};
 
 pub const SERVICE: &str = "pbm.agency";
 
@@ -366,22 +366,42 @@ pub async fn list(
     })
 }
 
+/// Whose violation a request names: exactly one of an agency's credit code and an expert id.
+pub fn violator(credit_code: &str, expert_id: i64) -> Result<Violator, ApiError> {
+    let code = credit_code.trim().to_uppercase();
+    match (code.is_empty(), expert_id) {
+        (false, 0) => Ok(Violator::Agency(code)),
+        (true, id) if id > 0 => Ok(Violator::Expert(id)),
+        _ => Err(ApiError::invalid_field(
+            "PARTY_REQUIRED",
+            "credit_code",
+            "请指定一个机构（统一社会信用代码）或一位专家（编号），二者选一",
+        )),
+    }
+}
+
 pub async fn record_violation(
     state: &AppState,
     ctx: MutationContext,
-    code: String,
+    who: Result<Violator, ApiError>,
     occurred_on: Result<NaiveDate, ApiError>,
     severity: Result<&'static str, ApiError>,
     description: String,
 ) -> Result<proto::Violation, ApiError> {
     let region = state.region.clone();
     let today = state.today();
+    let (entity_type, entity_id) = match &who {
+        Ok(Violator::Agency(code)) => ("agency", code.clone()),
+        Ok(Violator::Expert(id)) => ("expert", id.to_string()),
+        Err(_) => ("agency", String::new()),
+    };
     run_mutation(
         &state.db,
         ctx,
-        ("agency", code.clone()),
+        (entity_type, entity_id.clone()),
         move |conn, ctx| {
             access::can_manage(&ctx.caller, &region)?;
+            let who = who?;
             let mut violations = Vec::new();
             let occurred_on = occurred_on
                 .map_err(|e| violations.extend(e.violations))
@@ -397,10 +417,17 @@ pub async fn record_violation(
             let (Some(occurred_on), Some(severity)) = (occurred_on, severity) else {
                 return Err(ApiError::internal("unreachable"));
             };
-            store::agency(conn, &code)?.ok_or_else(|| agency_not_found(&code))?;
+            match &who {
+                Violator::Agency(code) => {
+                    store::agency(conn, code)?.ok_or_else(|| agency_not_found(code))?;
+                }
+                Violator::Expert(id) => {
+                    expert_store::expert(conn, *id)?.ok_or_else(|| expert_not_found(*id))?;
+                }
+            }
             let mut record = ViolationRecord {
                 id: 0,
-                credit_code: code.clone(),
+                violator: who.clone(),
                 occurred_on,
                 severity: severity.into(),
                 description: description.trim().into(),
@@ -410,8 +437,8 @@ pub async fn record_violation(
             record.id = store::insert_violation(conn, &record)?;
             Ok(Effect {
                 response: convert::violation_to_proto(&record),
-                entity_type: "agency",
-                entity_id: code,
+                entity_type,
+                entity_id,
                 detail: format!("violation {severity} on {occurred_on}"),
             })
         },
@@ -419,18 +446,45 @@ pub async fn record_violation(
     .await
 }
 
+/// Violations of one agency (finance, auditors, the province, the agency itself) or one expert
+/// (the same readers, the expert itself); others' records answer NOT_FOUND.
 pub async fn violations(
     state: &AppState,
     caller: &Caller,
-    code: String,
+    who: Result<Violator, ApiError>,
 ) -> Result<Vec<proto::Violation>, ApiError> {
-    let scope = access::read_scope(caller, &state.region)?;
-    if !access::may_see(&scope, &code) {
-        return Err(agency_not_found(&code));
+    // Whoever may read neither registry is refused before the request is examined.
+    if access::read_scope(caller, &state.region).is_err() {
+        access::expert_scope(caller, &state.region)?;
+    }
+    let who = who?;
+    match &who {
+        Violator::Agency(code) => {
+            if !access::may_see(&access::read_scope(caller, &state.region)?, code) {
+                return Err(agency_not_found(code));
+            }
+        }
+        Violator::Expert(id) => {
+            if !may_see_expert(&access::expert_scope(caller, &state.region)?, *id) {
+                return Err(expert_not_found(*id));
+            }
+        }
     }
     let rows = state
         .db
-        .read(move |conn| store::violations_of(conn, &code))
+        .read(move |conn| -> Result<_, ApiError> {
+            let exists = match &who {
+                Violator::Agency(code) => store::agency(conn, code)?.is_some(),
+                Violator::Expert(id) => expert_store::expert(conn, *id)?.is_some(),
+            };
+            if !exists {
+                return Err(match &who {
+                    Violator::Agency(code) => agency_not_found(code),
+                    Violator::Expert(id) => expert_not_found(*id),
+                });
+            }
+            Ok(store::violations_of(conn, Some(&who))?)
+        })
         .await?;
     Ok(rows.iter().map(convert::violation_to_proto).collect())
 }

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use super::eligibility::{ExpertFacts, ExpertStatus, TitleLevel, expert_standing};
 use super::ids::{IdNumber, Phone};
 use super::registry::Relation;
-use super::rules::PoolRules;
+use super::rules::{Action, PoolRules};
 use super::taxonomy::FieldTaxonomy;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -133,9 +133,47 @@ pub fn transition(
     }
 }
 
+/// The status a grade action moves an expert to (issue 3: "grade thresholds trigger actions
+/// automatically"). Experts have no warned or dated-suspension status (动态管理：入库、考评、
+/// 退出), so a suspension sends an active expert to 考评 (not drawn until finance decides) and a
+/// removal to 退出; a warning is recorded on the rating only. `None` = nothing to change.
+pub fn grade_action_target(current: ExpertStatus, action: Action) -> Option<ExpertStatus> {
+    match (current, action) {
+        (ExpertStatus::Active, Action::Suspend { .. }) => Some(ExpertStatus::UnderReview),
+        (ExpertStatus::Active | ExpertStatus::UnderReview, Action::Remove) => {
+            Some(ExpertStatus::Exited)
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grade_actions_move_experts_to_review_or_exit_and_never_back() {
+        use ExpertStatus::*;
+        let suspend = Action::Suspend { months: 6 };
+        assert_eq!(grade_action_target(Active, suspend), Some(UnderReview));
+        assert_eq!(grade_action_target(UnderReview, suspend), None);
+        assert_eq!(grade_action_target(Active, Action::Remove), Some(Exited));
+        assert_eq!(
+            grade_action_target(UnderReview, Action::Remove),
+            Some(Exited)
+        );
+        assert_eq!(grade_action_target(Exited, Action::Remove), None);
+        assert_eq!(grade_action_target(Active, Action::Warning), None);
+        assert_eq!(grade_action_target(Active, Action::None), None);
+        // Every target is a legal transition.
+        for from in [Active, UnderReview, Exited] {
+            for a in [Action::None, Action::Warning, suspend, Action::Remove] {
+                if let Some(to) = grade_action_target(from, a) {
+                    assert_eq!(transition(from, to), Ok(to));
+                }
+            }
+        }
+    }
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

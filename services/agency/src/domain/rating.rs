@@ -228,7 +228,14 @@ pub fn rate(
     let final_score =
         round_score((shrunk - penalty_total).clamp(Decimal::ZERO, Decimal::ONE_HUNDRED));
     let grade = rules.credit.grade(final_score);
-    let action = rules.credit.action(grade, input.last_suspended_on, as_of);
+    // Grade actions judge a record: an agency or expert with no counting engagement and no
+    // penalty stands at the pool mean by construction, and the pool's mean alone never warns,
+    // suspends or removes anyone (otherwise a weak pool would suspend every newcomer).
+    let action = if weight_total.is_zero() && penalties.is_empty() {
+        Action::None
+    } else {
+        rules.credit.action(grade, input.last_suspended_on, as_of)
+    };
     // DOMAIN.md: a major violation within 3 years → not selectable.
     let barred = input
         .violations
@@ -275,6 +282,26 @@ mod tests {
             ended_on,
             score,
         }
+    }
+
+    #[test]
+    fn no_record_means_no_action_even_in_a_weak_pool() {
+        let rules = PoolRules::default();
+        let weak_pool = dec!(10);
+        let r = rate(&RatingInput::default(), &rules, weak_pool, as_of());
+        assert_eq!(r.final_score, dec!(10));
+        assert_eq!(r.grade, CreditGrade::D);
+        assert_eq!(r.action, Action::None);
+        assert!(r.selectable);
+        // One poor engagement is a record: the grade acts.
+        let input = RatingInput {
+            engagements: vec![eng(1, d(2026, 1, 1), dec!(10))],
+            ..RatingInput::default()
+        };
+        assert_ne!(
+            rate(&input, &rules, weak_pool, as_of()).action,
+            Action::None
+        );
     }
 
     #[test]

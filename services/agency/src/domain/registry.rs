@@ -264,9 +264,68 @@ pub fn effective_status(
     }
 }
 
+/// The status a grade action moves an agency to on `today` (issue 3: "grade thresholds
+/// trigger actions automatically (warning, suspension for N months, removal)"): a warning only
+/// warns an admitted agency; a suspension applies to an admitted or warned one, until `today`
+/// plus the months; removal applies to any agency not yet removed. `None` = nothing to change
+/// (the agency is already there or further).
+pub fn grade_action_target(
+    current: Status,
+    action: super::rules::Action,
+    today: NaiveDate,
+) -> Option<(Status, Option<NaiveDate>)> {
+    use super::rules::Action;
+    match action {
+        Action::None => None,
+        Action::Warning if current == Status::Admitted => Some((Status::Warned, None)),
+        Action::Suspend { months } if matches!(current, Status::Admitted | Status::Warned) => {
+            Some((
+                Status::Suspended,
+                today.checked_add_months(chrono::Months::new(months)),
+            ))
+        }
+        Action::Remove if current != Status::Removed => Some((Status::Removed, None)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grade_actions_only_ever_tighten_an_agency_status() {
+        use super::super::rules::Action;
+        let today = NaiveDate::from_ymd_opt(2026, 1, 31).unwrap();
+        assert_eq!(
+            grade_action_target(Status::Admitted, Action::Warning, today),
+            Some((Status::Warned, None))
+        );
+        assert_eq!(
+            grade_action_target(Status::Warned, Action::Warning, today),
+            None
+        );
+        assert_eq!(
+            grade_action_target(Status::Warned, Action::Suspend { months: 1 }, today),
+            Some((Status::Suspended, NaiveDate::from_ymd_opt(2026, 2, 28)))
+        );
+        assert_eq!(
+            grade_action_target(Status::Suspended, Action::Suspend { months: 6 }, today),
+            None
+        );
+        assert_eq!(
+            grade_action_target(Status::Suspended, Action::Remove, today),
+            Some((Status::Removed, None))
+        );
+        assert_eq!(
+            grade_action_target(Status::Removed, Action::Remove, today),
+            None
+        );
+        assert_eq!(
+            grade_action_target(Status::Admitted, Action::None, today),
+            None
+        );
+    }
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

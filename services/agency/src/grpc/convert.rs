@@ -428,7 +428,14 @@ pub fn agency_to_proto(
 pub fn violation_to_proto(v: &ViolationRecord) -> proto::Violation {
     proto::Violation {
         id: v.id,
-        credit_code: v.credit_code.clone(),
+        credit_code: match &v.violator {
+            crate::store::Violator::Agency(code) => code.clone(),
+            crate::store::Violator::Expert(_) => String::new(),
+        },
+        expert_id: match &v.violator {
+            crate::store::Violator::Agency(_) => 0,
+            crate::store::Violator::Expert(id) => *id,
+        },
         occurred_on: v.occurred_on.to_string(),
         severity: match crate::domain::rules::Severity::from_db(&v.severity) {
             Some(crate::domain::rules::Severity::Major) => proto::Severity::Major,

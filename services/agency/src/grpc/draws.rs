@@ -45,6 +45,19 @@ impl DrawService for DrawGrpc {
         }))
     }
 
+    async fn draw_agencies(
+        &self,
+        request: Request<proto::DrawAgenciesRequest>,
+    ) -> Result<Response<proto::DrawAgenciesResponse>, Status> {
+        let ctx = mutation(&request, "DrawAgencies", &request.get_ref().request_id)?;
+        let draw = draws::draw_agencies(&self.state, ctx, request.into_inner())
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::DrawAgenciesResponse {
+            draw: Some(draw),
+        }))
+    }
+
     async fn respond_to_draw(
         &self,
         request: Request<proto::RespondToDrawRequest>,

@@ -56,6 +56,17 @@ impl EngagementService for EngagementGrpc {
             .map_err(status)
     }
 
+    async fn recompute_ratings(
+        &self,
+        request: Request<proto::RecomputeRatingsRequest>,
+    ) -> Result<Response<proto::RecomputeRatingsResponse>, Status> {
+        let ctx = mutation(&request, "RecomputeRatings", &request.get_ref().request_id)?;
+        crate::ratings::recompute(&self.state, ctx, request.into_inner())
+            .await
+            .map(Response::new)
+            .map_err(status)
+    }
+
     async fn get_engagement(
         &self,
         request: Request<proto::GetEngagementRequest>,

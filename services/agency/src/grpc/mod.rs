@@ -174,16 +174,10 @@ impl AgencyRegistryService for AgencyRegistryGrpc {
         let r = request.into_inner();
         let on = convert::date(&r.occurred_on, "occurred_on");
         let severity = convert::severity_from(r.severity);
-        let violation = ops::record_violation(
-            &self.state,
-            ctx,
-            code(&r.credit_code),
-            on,
-            severity,
-            r.description,
-        )
-        .await
-        .map_err(status)?;
+        let who = ops::violator(&r.credit_code, r.expert_id);
+        let violation = ops::record_violation(&self.state, ctx, who, on, severity, r.description)
+            .await
+            .map_err(status)?;
         Ok(Response::new(proto::RecordViolationResponse {
             violation: Some(violation),
         }))
@@ -194,10 +188,11 @@ impl AgencyRegistryService for AgencyRegistryGrpc {
         request: Request<proto::ListViolationsRequest>,
     ) -> Result<Response<proto::ListViolationsResponse>, Status> {
         let caller = pbm_auth::caller(&request)?;
-        let violations =
-            ops::violations(&self.state, &caller, code(&request.get_ref().credit_code))
-                .await
-                .map_err(status)?;
+        let r = request.get_ref();
+        let who = ops::violator(&r.credit_code, r.expert_id);
+        let violations = ops::violations(&self.state, &caller, who)
+            .await
+            .map_err(status)?;
         Ok(Response::new(proto::ListViolationsResponse { violations }))
     }
 

@@ -1,11 +1,14 @@
-//! What do we store? Each draw with its eligible candidate set (and fingerprint), its seed and
-//! the rules it used; each drawn expert with the round that drew them and their answer.
+//! What do we store? Each draw with its eligible candidate set (and fingerprint), its seed, the
+//! rules it used and whether it drew experts or agencies (and by weight); each drawn expert or
+//! agency with the round that drew it and its answer.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use pbm_db::{AnyConnection, StoreError};
 
-use super::schema::{draw_members as m, draws as d, engagement_experts as ee, engagements as e};
+use super::schema::{
+    draw_agencies as da, draw_members as m, draws as d, engagement_experts as ee, engagements as e,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = d)]
@@ -25,25 +28,76 @@ pub struct DrawRow {
     pub version: i64,
     pub created_by: String,
     pub created_at: NaiveDateTime,
+    /// `experts` or `agencies`.
+    pub subject: String,
+    /// Picks weighted by the candidates' weights (agency draws by rating).
+    pub weighted: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = m)]
+pub const EXPERTS: &str = "experts";
+pub const AGENCIES: &str = "agencies";
+
+/// One drawn expert (`key` = its id) or agency (`key` = its credit code).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberRow {
     pub draw_id: i64,
-    pub expert_id: i64,
+    pub key: String,
     pub round: i32,
     pub answer: String,
     pub reason: String,
     pub answered_at: Option<NaiveDateTime>,
 }
 
+type MemberTuple<K> = (i64, K, i32, String, String, Option<NaiveDateTime>);
+
+fn member<K: ToString>(t: MemberTuple<K>) -> MemberRow {
+    MemberRow {
+        draw_id: t.0,
+        key: t.1.to_string(),
+        round: t.2,
+        answer: t.3,
+        reason: t.4,
+        answered_at: t.5,
+    }
+}
+
+fn expert_key(key: &str) -> Result<i64, StoreError> {
+    key.parse()
+        .map_err(|_| StoreError::Other(format!("expert id `{key}` is not valid")))
+}
+
 pub fn insert(conn: &mut AnyConnection, row: &DrawRow) -> Result<i64, StoreError> {
     Ok(insert_returning_id!(conn, d::table, row, d::id))
 }
 
-pub fn insert_member(conn: &mut AnyConnection, row: &MemberRow) -> Result<(), StoreError> {
-    diesel::insert_into(m::table).values(row).execute(conn)?;
+pub fn insert_member(
+    conn: &mut AnyConnection,
+    subject: &str,
+    row: &MemberRow,
+) -> Result<(), StoreError> {
+    if subject == AGENCIES {
+        diesel::insert_into(da::table)
+            .values((
+                da::draw_id.eq(row.draw_id),
+                da::credit_code.eq(&row.key),
+                da::round.eq(row.round),
+                da::answer.eq(&row.answer),
+                da::reason.eq(&row.reason),
+                da::answered_at.eq(row.answered_at),
+            ))
+            .execute(conn)?;
+    } else {
+        diesel::insert_into(m::table)
+            .values((
+                m::draw_id.eq(row.draw_id),
+                m::expert_id.eq(expert_key(&row.key)?),
+                m::round.eq(row.round),
+                m::answer.eq(&row.answer),
+                m::reason.eq(&row.reason),
+                m::answered_at.eq(row.answered_at),
+            ))
+            .execute(conn)?;
+    }
     Ok(())
 }
 
@@ -59,20 +113,50 @@ pub fn get(
     else {
         return Ok(None);
     };
-    let members = m::table
-        .filter(m::draw_id.eq(id))
-        .order((m::round, m::expert_id))
-        .select(MemberRow::as_select())
-        .load(conn)?;
+    let members = if row.subject == AGENCIES {
+        da::table
+            .filter(da::draw_id.eq(id))
+            .order((da::round, da::credit_code))
+            .select((
+                da::draw_id,
+                da::credit_code,
+                da::round,
+                da::answer,
+                da::reason,
+                da::answered_at,
+            ))
+            .load::<MemberTuple<String>>(conn)?
+            .into_iter()
+            .map(member)
+            .collect()
+    } else {
+        m::table
+            .filter(m::draw_id.eq(id))
+            .order((m::round, m::expert_id))
+            .select((
+                m::draw_id,
+                m::expert_id,
+                m::round,
+                m::answer,
+                m::reason,
+                m::answered_at,
+            ))
+            .load::<MemberTuple<i64>>(conn)?
+            .into_iter()
+            .map(member)
+            .collect()
+    };
     Ok(Some((row, members)))
 }
 
 /// Records an answer if the draw is still at `expected` version and the member still pending.
+#[allow(clippy::too_many_arguments)]
 pub fn answer(
     conn: &mut AnyConnection,
     draw_id: i64,
     expected: i64,
-    expert_id: i64,
+    subject: &str,
+    key: &str,
     answer: &str,
     reason: &str,
     at: NaiveDateTime,
@@ -87,18 +171,33 @@ pub fn answer(
     if bumped != 1 {
         return Ok(false);
     }
-    let n = diesel::update(
-        m::table
-            .filter(m::draw_id.eq(draw_id))
-            .filter(m::expert_id.eq(expert_id))
-            .filter(m::answer.eq("pending")),
-    )
-    .set((
-        m::answer.eq(answer),
-        m::reason.eq(reason),
-        m::answered_at.eq(Some(at)),
-    ))
-    .execute(conn)?;
+    let n = if subject == AGENCIES {
+        diesel::update(
+            da::table
+                .filter(da::draw_id.eq(draw_id))
+                .filter(da::credit_code.eq(key))
+                .filter(da::answer.eq("pending")),
+        )
+        .set((
+            da::answer.eq(answer),
+            da::reason.eq(reason),
+            da::answered_at.eq(Some(at)),
+        ))
+        .execute(conn)?
+    } else {
+        diesel::update(
+            m::table
+                .filter(m::draw_id.eq(draw_id))
+                .filter(m::expert_id.eq(expert_key(key)?))
+                .filter(m::answer.eq("pending")),
+        )
+        .set((
+            m::answer.eq(answer),
+            m::reason.eq(reason),
+            m::answered_at.eq(Some(at)),
+        ))
+        .execute(conn)?
+    };
     Ok(n == 1)
 }
 
@@ -129,6 +228,18 @@ pub fn workload(conn: &mut AnyConnection, year: i32) -> Result<Vec<i64>, StoreEr
             .load::<i64>(conn)?,
     );
     Ok(ids)
+}
+
+/// Agencies already drawn for a task (any draw, any answer).
+pub fn agencies_drawn_for_task(
+    conn: &mut AnyConnection,
+    task_ref: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(da::table
+        .inner_join(d::table.on(d::id.eq(da::draw_id)))
+        .filter(d::task_ref.eq(task_ref))
+        .select(da::credit_code)
+        .load(conn)?)
 }
 
 /// Draws an expert was drawn in (an expert caller sees only those).

@@ -125,56 +125,28 @@ pub fn list(
     Ok((out, total))
 }
 
-/// (engagement id, ended on, score) of every rated engagement of an agency.
-pub fn rated_of_agency(
-    conn: &mut AnyConnection,
-    credit_code: &str,
-) -> Result<Vec<(i64, NaiveDate, Money)>, StoreError> {
-    let rows: Vec<(i64, NaiveDate, Option<Money>)> = e::table
-        .filter(e::agency_credit_code.eq(credit_code))
+/// (engagement id, agency, ended on, score) of a rated engagement.
+pub type RatedRow = (i64, Option<String>, NaiveDate, Money);
+
+/// Every rated engagement (bulk rating).
+pub fn rated(conn: &mut AnyConnection) -> Result<Vec<RatedRow>, StoreError> {
+    let rows: Vec<(i64, Option<String>, NaiveDate, Option<Money>)> = e::table
         .filter(e::score.is_not_null())
-        .select((e::id, e::ended_on, e::score))
+        .select((e::id, e::agency_credit_code, e::ended_on, e::score))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter_map(|(id, d, s)| s.map(|s| (id, d, s)))
+        .filter_map(|(id, a, d, s)| s.map(|s| (id, a, d, s)))
         .collect())
 }
 
-/// (engagement id, ended on, score) of every rated engagement an expert took part in.
-pub fn rated_of_expert(
-    conn: &mut AnyConnection,
-    expert_id: i64,
-) -> Result<Vec<(i64, NaiveDate, Money)>, StoreError> {
-    let rows: Vec<(i64, NaiveDate, Option<Money>)> = e::table
-        .filter(
-            e::id.eq_any(
-                ee::table
-                    .filter(ee::expert_id.eq(expert_id))
-                    .select(ee::engagement_id),
-            ),
-        )
+/// (engagement id, expert id) of every expert on a rated engagement (bulk rating).
+pub fn rated_expert_links(conn: &mut AnyConnection) -> Result<Vec<(i64, i64)>, StoreError> {
+    Ok(ee::table
+        .inner_join(e::table.on(e::id.eq(ee::engagement_id)))
         .filter(e::score.is_not_null())
-        .select((e::id, e::ended_on, e::score))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, d, s)| s.map(|s| (id, d, s)))
-        .collect())
-}
-
-/// Scores of every rated engagement with an agency (the agencies' pool) or with experts.
-pub fn pool_scores(conn: &mut AnyConnection, agencies: bool) -> Result<Vec<Money>, StoreError> {
-    let q = e::table
-        .filter(e::score.is_not_null())
-        .into_boxed::<pbm_db::MultiBackend>();
-    let q = if agencies {
-        q.filter(e::agency_credit_code.is_not_null())
-    } else {
-        q.filter(e::id.eq_any(ee::table.select(ee::engagement_id)))
-    };
-    let scores: Vec<Option<Money>> = q.select(e::score).load(conn)?;
-    Ok(scores.into_iter().flatten().collect())
+        .select((ee::engagement_id, ee::expert_id))
+        .load(conn)?)
 }
 
 /// (kind, ended on) of every engagement (statistics).

@@ -35,7 +35,7 @@ use crate::domain::ids::CreditCode;
 use crate::domain::registry::{Agency, AgencySpec, AgencyType, Batch, Details, Scope, Status};
 use schema::{
     admission_batches as batches, agencies, agency_status_changes as changes,
-    agency_violations as violations,
+    agency_violations as violations, expert_violations as xv,
 };
 
 pub const MIGRATIONS: pbm_db::Migrations = pbm_db::Migrations {
@@ -360,10 +360,17 @@ pub fn status_history(
         .collect())
 }
 
+/// Whose violation: an agency (by credit code) or an expert (by id).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Violator {
+    Agency(String),
+    Expert(i64),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViolationRecord {
     pub id: i64,
-    pub credit_code: String,
+    pub violator: Violator,
     pub occurred_on: NaiveDate,
     /// `minor` or `major`.
     pub severity: String,
@@ -373,60 +380,107 @@ pub struct ViolationRecord {
 }
 
 pub fn insert_violation(conn: &mut AnyConnection, v: &ViolationRecord) -> Result<i64, StoreError> {
-    let values = (
-        violations::credit_code.eq(&v.credit_code),
-        violations::occurred_on.eq(v.occurred_on),
-        violations::severity.eq(&v.severity),
-        violations::description.eq(&v.description),
-        violations::recorded_by.eq(&v.recorded_by),
-        violations::recorded_at.eq(v.recorded_at),
-    );
-    Ok(insert_returning_id!(
-        conn,
-        violations::table,
-        values,
-        violations::id
-    ))
+    Ok(match &v.violator {
+        Violator::Agency(code) => {
+            let values = (
+                violations::credit_code.eq(code),
+                violations::occurred_on.eq(v.occurred_on),
+                violations::severity.eq(&v.severity),
+                violations::description.eq(&v.description),
+                violations::recorded_by.eq(&v.recorded_by),
+                violations::recorded_at.eq(v.recorded_at),
+            );
+            insert_returning_id!(conn, violations::table, values, violations::id)
+        }
+        Violator::Expert(id) => {
+            let values = (
+                xv::expert_id.eq(id),
+                xv::occurred_on.eq(v.occurred_on),
+                xv::severity.eq(&v.severity),
+                xv::description.eq(&v.description),
+                xv::recorded_by.eq(&v.recorded_by),
+                xv::recorded_at.eq(v.recorded_at),
+            );
+            insert_returning_id!(conn, xv::table, values, xv::id)
+        }
+    })
 }
 
+type ViolationRow<K> = (i64, K, NaiveDate, String, String, String, NaiveDateTime);
+
+fn violation_record<K>(r: ViolationRow<K>, violator: impl Fn(K) -> Violator) -> ViolationRecord {
+    ViolationRecord {
+        id: r.0,
+        violator: violator(r.1),
+        occurred_on: r.2,
+        severity: r.3,
+        description: r.4,
+        recorded_by: r.5,
+        recorded_at: r.6,
+    }
+}
+
+/// Violations of one agency or expert (`Some`), or of every agency and expert (`None`, for
+/// bulk rating), oldest first.
 pub fn violations_of(
     conn: &mut AnyConnection,
-    credit_code: &str,
+    who: Option<&Violator>,
 ) -> Result<Vec<ViolationRecord>, StoreError> {
-    type Row = (
-        i64,
-        String,
-        NaiveDate,
-        String,
-        String,
-        String,
-        NaiveDateTime,
-    );
-    let rows: Vec<Row> = violations::table
-        .filter(violations::credit_code.eq(credit_code))
-        .order((violations::occurred_on.asc(), violations::id.asc()))
-        .select((
-            violations::id,
-            violations::credit_code,
-            violations::occurred_on,
-            violations::severity,
-            violations::description,
-            violations::recorded_by,
-            violations::recorded_at,
-        ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ViolationRecord {
-            id: r.0,
-            credit_code: r.1,
-            occurred_on: r.2,
-            severity: r.3,
-            description: r.4,
-            recorded_by: r.5,
-            recorded_at: r.6,
-        })
-        .collect())
+    let mut out = Vec::new();
+    if !matches!(who, Some(Violator::Expert(_))) {
+        let mut q = violations::table
+            .select((
+                violations::id,
+                violations::credit_code,
+                violations::occurred_on,
+                violations::severity,
+                violations::description,
+                violations::recorded_by,
+                violations::recorded_at,
+            ))
+            .order((violations::occurred_on.asc(), violations::id.asc()))
+            .into_boxed::<pbm_db::MultiBackend>();
+        if let Some(Violator::Agency(code)) = who {
+            q = q.filter(violations::credit_code.eq(code.clone()));
+        }
+        let rows: Vec<ViolationRow<String>> = q.load(conn)?;
+        out.extend(
+            rows.into_iter()
+                .map(|r| violation_record(r, Violator::Agency)),
+        );
+    }
+    if !matches!(who, Some(Violator::Agency(_))) {
+        let mut q = xv::table
+            .select((
+                xv::id,
+                xv::expert_id,
+                xv::occurred_on,
+                xv::severity,
+                xv::description,
+                xv::recorded_by,
+                xv::recorded_at,
+            ))
+            .order((xv::occurred_on.asc(), xv::id.asc()))
+            .into_boxed::<pbm_db::MultiBackend>();
+        if let Some(Violator::Expert(id)) = who {
+            q = q.filter(xv::expert_id.eq(*id));
+        }
+        let rows: Vec<ViolationRow<i64>> = q.load(conn)?;
+        out.extend(
+            rows.into_iter()
+                .map(|r| violation_record(r, Violator::Expert)),
+        );
+    }
+    Ok(out)
+}
+
+/// (agency, date) of every suspension in the status history (bulk rating: a suspension within
+/// the look-back turns the next one into removal).
+pub fn suspensions(conn: &mut AnyConnection) -> Result<Vec<(String, NaiveDateTime)>, StoreError> {
+    Ok(changes::table
+        .filter(changes::to_status.eq(Status::Suspended.as_db()))
+        .select((changes::credit_code, changes::changed_at))
+        .load(conn)?)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -157,6 +157,31 @@ diesel::table! {
         version -> BigInt,
         created_by -> Text,
         created_at -> Timestamp,
+        subject -> Text,
+        weighted -> Bool,
+    }
+}
+
+diesel::table! {
+    draw_agencies (draw_id, credit_code) {
+        draw_id -> BigInt,
+        credit_code -> Text,
+        round -> Integer,
+        answer -> Text,
+        reason -> Text,
+        answered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    expert_violations (id) {
+        id -> BigInt,
+        expert_id -> BigInt,
+        occurred_on -> Date,
+        severity -> Text,
+        description -> Text,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
     }
 }
 
@@ -171,4 +196,10 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(draws, draw_members, engagements, engagement_experts);
+diesel::allow_tables_to_appear_in_same_query!(
+    draws,
+    draw_members,
+    draw_agencies,
+    engagements,
+    engagement_experts
+);

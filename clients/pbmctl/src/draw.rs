@@ -1,0 +1,447 @@
+//! `pbmctl draw …`: random draws (随机抽取), reproducible and auditable
+//! (`pbm.agency.v1.DrawService`): draw experts for a task, record their answers (a decline draws
+//! a replacement in a new round), show a draw, and replay it from its record.
+//!
+//! What is drawn varies, the rest does not: every draw takes the task options ([`TaskArgs`]:
+//! task, count, evaluated party, kind, request id), and `respond`, `show` and `replay` work on
+//! any draw. The drawn parties are read through [`members`] and [`round_picks`], which is where
+//! a draw of agencies (`draw agencies`, listing credit codes) plugs in: a new variant beside
+//! [`Command::Experts`] flattening [`TaskArgs`], a respondent option beside `--expert`, and the
+//! agency members added in those two functions.
+
+use clap::{ArgGroup, Args, Subcommand};
+use pbm_proto::agency::v1 as pb;
+
+use crate::client::{Ctx, Failure, Outcome, fail, request_id, request_id_or_fresh, unsettled};
+use crate::json;
+use crate::names::{self, DRAW_ANSWER, ENGAGEMENT_KIND};
+use crate::table::{Table, fields, time};
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// 按专业领域随机抽取专家（只在符合条件者中抽取；人数不足时说明原因）/ Draw experts by
+    /// field, among the eligible only (too few eligible → refused, saying why).
+    #[command(after_long_help = "\
+Eligible: 入库 status, age cap, title and years, the field, the yearly workload cap, no major
+violation, no tie to the evaluated party (回避), not already drawn for the task. The seed and a
+fingerprint of the eligible set are recorded, so `draw replay` can recompute the draw.
+Example:
+  pbmctl draw experts --task GR-2026-001 --field LAW --count 3 --evaluated-party U0101 \\
+         --kind goal-review")]
+    Experts(ExpertsArgs),
+    /// 记录被抽中者的答复（不参加时自动补抽一轮）/ Record a drawn expert's answer (a decline
+    /// draws a replacement in a new round).
+    Respond(RespondArgs),
+    /// 查看抽取记录 / Show a draw.
+    Show {
+        /// 抽取编号 / Draw id.
+        draw_id: i64,
+    },
+    /// 按记录重新计算抽取结果并核对（不一致时退出码 1）/ Recompute a draw from its record
+    /// and check it (exit 1 if it does not match).
+    Replay {
+        /// 抽取编号 / Draw id.
+        draw_id: i64,
+    },
+}
+
+/// The options every draw takes: what the draw is for.
+#[derive(Args, Debug)]
+pub struct TaskArgs {
+    /// 任务编号（同一任务不会重复抽中同一人）/ The task drawn for (nobody is drawn twice for a
+    /// task), e.g. a goal review batch.
+    #[arg(long = "task", value_name = "TASK_REF")]
+    pub task_ref: String,
+    /// 抽取人数（1–50）/ How many to draw (1–50).
+    #[arg(long, value_name = "N")]
+    pub count: i32,
+    /// 被评价对象代码（用于回避）/ The evaluated party (for recusal).
+    #[arg(long, value_name = "CODE")]
+    pub evaluated_party: String,
+    /// 委托事项 / Kind: ex-ante, goal-review, evaluation, evaluation-review, indicator-system,
+    /// research.
+    #[arg(long, value_parser = names::engagement_kind_arg, value_name = "KIND")]
+    pub kind: i32,
+    /// 请求编号（默认新生成；结果不确定时用同一编号重试，得到同一次抽取）/ Request id
+    /// (default: a fresh one; retrying with the same id returns the same draw).
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExpertsArgs {
+    #[command(flatten)]
+    pub task: TaskArgs,
+    /// 专业领域代码（`pbmctl expert fields`）/ Field code (`pbmctl expert fields`).
+    #[arg(long, value_name = "CODE")]
+    pub field: String,
+}
+
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("answer").required(true).args(["accept", "decline"])))]
+pub struct RespondArgs {
+    /// 抽取编号 / Draw id.
+    pub draw_id: i64,
+    /// 读取到的版本（`draw show`）/ The version read (`draw show`).
+    #[arg(long, value_name = "N")]
+    pub expected_version: i64,
+    /// 答复的专家编号 / The expert answering.
+    #[arg(long, value_name = "ID")]
+    pub expert: i64,
+    /// 参加 / Takes part.
+    #[arg(long)]
+    pub accept: bool,
+    /// 不参加（需 --reason；随后补抽一人）/ Declines (needs --reason; a replacement is drawn).
+    #[arg(long, requires = "reason")]
+    pub decline: bool,
+    /// 原因（不参加时必填）/ Why (required with --decline).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
+    match command {
+        Command::Experts(args) => {
+            let request_id = request_id_or_fresh(args.task.request_id)?;
+            let draw = ctx
+                .draws()
+                .draw_experts(ctx.req(pb::DrawExpertsRequest {
+                    request_id: request_id.clone(),
+                    task_ref: args.task.task_ref.trim().to_owned(),
+                    field: args.field.trim().to_owned(),
+                    count: args.task.count,
+                    evaluated_party: args.task.evaluated_party.trim().to_owned(),
+                    kind: args.task.kind,
+                }))
+                .await
+                .map_err(unsettled(&request_id))?
+                .into_inner()
+                .draw;
+            let draw = returned(draw)?;
+            if ctx.json {
+                json::print(&json::draw(&draw));
+            } else {
+                println!(
+                    "已抽取 {} {} 人（抽取编号 {}）",
+                    subject_label(&draw),
+                    members(&draw).len(),
+                    draw.id
+                );
+                print!("{}", details(&draw, false));
+            }
+            Ok(())
+        }
+        Command::Respond(args) => respond(ctx, args).await,
+        Command::Show { draw_id } => {
+            let draw = ctx
+                .draws()
+                .get_draw(ctx.req(pb::GetDrawRequest { draw_id }))
+                .await?
+                .into_inner()
+                .draw;
+            let draw = returned(draw)?;
+            if ctx.json {
+                json::print(&json::draw(&draw));
+            } else {
+                print!("{}", details(&draw, true));
+            }
+            Ok(())
+        }
+        Command::Replay { draw_id } => {
+            let replay = ctx
+                .draws()
+                .replay_draw(ctx.req(pb::ReplayDrawRequest { draw_id }))
+                .await?
+                .into_inner();
+            if ctx.json {
+                json::print(&json::replay(&replay));
+            } else {
+                print!("{}", replay_text(&replay));
+            }
+            if replay.matches {
+                Ok(())
+            } else {
+                Err(Failure::Message(format!(
+                    "抽取记录 {draw_id} 重放结果与记录不一致（候选指纹或某轮抽中名单不同），\
+                     记录可能被改动，请核查 / the replay does not match the record"
+                )))
+            }
+        }
+    }
+}
+
+async fn respond(ctx: &Ctx, args: RespondArgs) -> Outcome {
+    let request_id = request_id();
+    let reason = args.reason.unwrap_or_default().trim().to_owned();
+    let draw = ctx
+        .draws()
+        .respond_to_draw(ctx.req(pb::RespondToDrawRequest {
+            request_id: request_id.clone(),
+            draw_id: args.draw_id,
+            expected_version: args.expected_version,
+            expert_id: args.expert,
+            accept: args.accept,
+            reason,
+            ..Default::default()
+        }))
+        .await
+        .map_err(unsettled(&request_id))?
+        .into_inner()
+        .draw;
+    let draw = returned(draw)?;
+    if ctx.json {
+        json::print(&json::draw(&draw));
+        return Ok(());
+    }
+    let answer = if args.accept { "参加" } else { "不参加" };
+    println!(
+        "已记录专家 {} 的答复：{answer}，抽取记录 {} 版本 {}",
+        args.expert, draw.id, draw.version
+    );
+    if args.decline {
+        let last_round = draw.rounds.iter().map(|r| r.round).max().unwrap_or(0);
+        let replacements: Vec<String> = members(&draw)
+            .into_iter()
+            .filter(|m| m.round == last_round && last_round > 0)
+            .map(|m| m.who)
+            .collect();
+        if !replacements.is_empty() {
+            println!(
+                "第 {last_round} 轮补抽: {} {}",
+                subject_label(&draw),
+                replacements.join("、")
+            );
+        }
+    }
+    print!("{}", details(&draw, false));
+    Ok(())
+}
+
+fn returned(draw: Option<pb::Draw>) -> Outcome<pb::Draw> {
+    match draw {
+        Some(d) => Ok(d),
+        None => fail("服务器未返回抽取记录"),
+    }
+}
+
+/// One drawn party of a draw, whatever was drawn.
+#[derive(Debug, PartialEq)]
+pub struct Member {
+    /// Expert id (or, for agency draws, the credit code).
+    pub who: String,
+    pub round: i32,
+    pub answer: i32,
+    pub reason: String,
+}
+
+/// The drawn parties of a draw, in round order.
+pub fn members(d: &pb::Draw) -> Vec<Member> {
+    let mut out: Vec<Member> = d
+        .drawn
+        .iter()
+        .map(|m| Member {
+            who: m.expert_id.to_string(),
+            round: m.round,
+            answer: m.answer,
+            reason: m.reason.clone(),
+        })
+        .collect();
+    out.sort_by_key(|m| m.round);
+    out
+}
+
+/// The parties a round picked, as text.
+pub fn round_picks(r: &pb::DrawRound) -> Vec<String> {
+    r.picked.iter().map(ToString::to_string).collect()
+}
+
+/// What the draw drew, for messages and headers.
+fn subject_label(_d: &pb::Draw) -> &'static str {
+    "专家"
+}
+
+/// The draw's record; with `rounds`, each round's seed and picks too.
+fn details(d: &pb::Draw, rounds: bool) -> String {
+    let created = d.created.clone().unwrap_or_default();
+    let mut out = fields(&[
+        ("抽取编号 draw", d.id.to_string()),
+        ("任务 task", d.task_ref.clone()),
+        ("专业领域 field", d.field.clone()),
+        ("委托事项 kind", ENGAGEMENT_KIND.zh(d.kind)),
+        ("被评价对象 evaluated", d.evaluated_party.clone()),
+        ("抽取人数 count", d.count.to_string()),
+        ("抽取日期 on", d.on_date.clone()),
+        ("随机种子 seed", d.seed.clone()),
+        ("候选指纹 fingerprint", d.candidates_fingerprint.clone()),
+        ("符合条件 eligible", d.eligible.to_string()),
+        ("规则 rules", d.rules.clone()),
+        ("版本 version", d.version.to_string()),
+        (
+            "抽取人 by",
+            format!("{} {}", time(&created.at), created.actor)
+                .trim()
+                .to_owned(),
+        ),
+    ]);
+    let who = format!("{}编号", subject_label(d));
+    let mut t = Table::new(&[who.as_str(), "轮次", "答复", "原因"]);
+    for m in members(d) {
+        t.row(vec![
+            m.who,
+            m.round.to_string(),
+            DRAW_ANSWER.zh(m.answer),
+            m.reason,
+        ]);
+    }
+    out.push_str(&t.render());
+    if rounds {
+        let mut t = Table::new(&["轮次", "种子", "抽中"]);
+        for r in &d.rounds {
+            t.row(vec![
+                r.round.to_string(),
+                r.seed.clone(),
+                round_picks(r).join("、"),
+            ]);
+        }
+        out.push_str(&t.render());
+    }
+    out
+}
+
+/// The replay beside the record: round by round, replayed and recorded picks.
+fn replay_text(r: &pb::ReplayDrawResponse) -> String {
+    let draw = r.draw.clone().unwrap_or_default();
+    let fingerprint_same = r.candidates_fingerprint == draw.candidates_fingerprint;
+    let mut out = fields(&[
+        ("抽取编号 draw", draw.id.to_string()),
+        (
+            "核对结果 matches",
+            if r.matches {
+                "一致 yes".into()
+            } else {
+                "不一致 no".into()
+            },
+        ),
+        ("重算指纹 fingerprint", r.candidates_fingerprint.clone()),
+        (
+            "记录指纹 recorded",
+            if fingerprint_same {
+                "相同 same".into()
+            } else {
+                draw.candidates_fingerprint.clone()
+            },
+        ),
+        ("随机种子 seed", draw.seed.clone()),
+    ]);
+    let mut t = Table::new(&["轮次", "种子", "重放抽中", "记录抽中", "一致"]);
+    for round in &r.replayed {
+        let mut again = round_picks(round);
+        let mut recorded: Vec<String> = draw
+            .rounds
+            .iter()
+            .find(|x| x.round == round.round)
+            .map(round_picks)
+            .unwrap_or_default();
+        let text = (again.join("、"), recorded.join("、"));
+        again.sort();
+        recorded.sort();
+        t.row(vec![
+            round.round.to_string(),
+            round.seed.clone(),
+            text.0,
+            text.1,
+            if again == recorded { "是" } else { "否" }.into(),
+        ]);
+    }
+    out.push_str(&t.render());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draw() -> pb::Draw {
+        pb::Draw {
+            id: 4,
+            seed: "123".into(),
+            candidates_fingerprint: "ab".repeat(32),
+            rounds: vec![
+                pb::DrawRound {
+                    round: 0,
+                    seed: "123".into(),
+                    picked: vec![5, 3],
+                    ..Default::default()
+                },
+                pb::DrawRound {
+                    round: 1,
+                    seed: "456".into(),
+                    picked: vec![6],
+                    ..Default::default()
+                },
+            ],
+            drawn: vec![
+                pb::DrawnExpert {
+                    expert_id: 6,
+                    round: 1,
+                    answer: pb::DrawAnswer::Pending as i32,
+                    reason: String::new(),
+                },
+                pb::DrawnExpert {
+                    expert_id: 3,
+                    round: 0,
+                    answer: pb::DrawAnswer::Declined as i32,
+                    reason: "时间冲突".into(),
+                },
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn members_come_in_round_order() {
+        let m = members(&draw());
+        assert_eq!(
+            m.iter()
+                .map(|m| (m.who.as_str(), m.round))
+                .collect::<Vec<_>>(),
+            [("3", 0), ("6", 1)]
+        );
+        let text = details(&draw(), true);
+        assert!(
+            text.contains("不参加") && text.contains("时间冲突"),
+            "{text}"
+        );
+        assert!(text.contains("5、3"), "{text}");
+    }
+
+    #[test]
+    fn a_replay_is_compared_round_by_round() {
+        let mut replay = pb::ReplayDrawResponse {
+            matches: true,
+            candidates_fingerprint: "ab".repeat(32),
+            replayed: draw().rounds,
+            draw: Some(draw()),
+        };
+        let text = replay_text(&replay);
+        assert!(
+            text.contains("一致 yes") && text.contains("相同 same"),
+            "{text}"
+        );
+        assert!(!text.contains(" 否"), "{text}");
+        replay.matches = false;
+        replay.candidates_fingerprint = "cd".repeat(32);
+        replay.replayed[1].picked = vec![7];
+        let text = replay_text(&replay);
+        assert!(text.contains("不一致 no"), "{text}");
+        assert!(
+            text.contains(&"ab".repeat(32)),
+            "recorded fingerprint shown"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with('1') && l.ends_with('否')),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,424 @@
+//! Ratings of the whole pool (issue 3, "Engagements and dynamic rating"). One loader,
+//! [`RatingBook::load`], reads every rated engagement, violation and suspension in a handful of
+//! queries; explaining one rating, rating an engagement, statistics, weighted agency draws and
+//! the recompute of every rating all go through it, so they cannot disagree. The arithmetic is
+//! the pure [`crate::domain::rating`]; what a grade does is
+//! [`crate::domain::registry::grade_action_target`] and
+//! [`crate::domain::experts::grade_action_target`].
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{Datelike, NaiveDate};
+use pbm_db::AnyConnection;
+use pbm_proto::agency::v1 as proto;
+use pbm_proto::common::v1 as common;
+use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
+use pbm_types::Decimal;
+
+use crate::access;
+use crate::domain::eligibility::ExpertStatus;
+use crate::domain::experts;
+use crate::domain::rating::{self, RatedEngagement, Rating, RatingInput};
+use crate::domain::registry::{self, Agency, Status};
+use crate::domain::rules::{Action, Severity};
+use crate::grpc::convert;
+use crate::ops::{RulesInForce, rules_in_force};
+use crate::state::AppState;
+use crate::store::engagements as store_e;
+use crate::store::experts::{self as store_x, ExpertRow, ExpertStatusChange};
+use crate::store::{self, StatusChange, Violator};
+
+pub fn dec(d: Decimal) -> Option<common::Decimal> {
+    Some(common::Decimal {
+        value: pbm_types::decimal::to_wire(d),
+    })
+}
+
+/// Everything the ratings of the pool need as of a date, loaded once.
+pub struct RatingBook {
+    pub as_of: NaiveDate,
+    pub rules: RulesInForce,
+    agency_mean: Decimal,
+    expert_mean: Decimal,
+    agency_engagements: HashMap<String, Vec<RatedEngagement>>,
+    expert_engagements: HashMap<i64, Vec<RatedEngagement>>,
+    violations: HashMap<Violator, Vec<rating::ViolationRecord>>,
+    last_suspended: HashMap<String, NaiveDate>,
+}
+
+impl RatingBook {
+    /// Loads the pool as of `as_of` under the rules in force that year. Engagements that ended
+    /// and violations that occurred after `as_of` do not count (a past rating can be
+    /// recomputed); the pool means are over engagements ended by `as_of`.
+    pub fn load(conn: &mut AnyConnection, as_of: NaiveDate) -> Result<Self, ApiError> {
+        let rules = rules_in_force(conn, as_of.year())?;
+        let rated = store_e::rated(conn)?;
+        let links = store_e::rated_expert_links(conn)?;
+        let mut scores: HashMap<i64, RatedEngagement> = HashMap::with_capacity(rated.len());
+        let mut agency_engagements: HashMap<String, Vec<RatedEngagement>> = HashMap::new();
+        let mut agency_pool = Vec::new();
+        for (id, agency, ended_on, score) in rated {
+            let e = RatedEngagement {
+                engagement_id: id,
+                ended_on,
+                score: score.0,
+            };
+            if let Some(code) = agency {
+                if ended_on <= as_of {
+                    agency_pool.push(score.0);
+                }
+                agency_engagements.entry(code).or_default().push(e.clone());
+            }
+            scores.insert(id, e);
+        }
+        let mut expert_engagements: HashMap<i64, Vec<RatedEngagement>> = HashMap::new();
+        let mut expert_pool_ids = HashSet::new();
+        for (engagement, expert) in links {
+            if let Some(e) = scores.get(&engagement) {
+                if e.ended_on <= as_of {
+                    expert_pool_ids.insert(engagement);
+                }
+                expert_engagements
+                    .entry(expert)
+                    .or_default()
+                    .push(e.clone());
+            }
+        }
+        let expert_pool: Vec<Decimal> = expert_pool_ids.iter().map(|id| scores[id].score).collect();
+        let mut violations: HashMap<Violator, Vec<rating::ViolationRecord>> = HashMap::new();
+        for v in store::violations_of(conn, None)? {
+            if let Some(severity) = Severity::from_db(&v.severity) {
+                violations
+                    .entry(v.violator)
+                    .or_default()
+                    .push(rating::ViolationRecord {
+                        id: v.id,
+                        on: v.occurred_on,
+                        severity,
+                    });
+            }
+        }
+        let mut last_suspended: HashMap<String, NaiveDate> = HashMap::new();
+        for (code, at) in store::suspensions(conn)? {
+            let on = at.date();
+            if on <= as_of {
+                let e = last_suspended.entry(code).or_insert(on);
+                *e = (*e).max(on);
+            }
+        }
+        let prior = rules.rules.shrinkage.prior_mean;
+        Ok(RatingBook {
+            as_of,
+            agency_mean: rating::pool_mean(&agency_pool).unwrap_or(prior),
+            expert_mean: rating::pool_mean(&expert_pool).unwrap_or(prior),
+            rules,
+            agency_engagements,
+            expert_engagements,
+            violations,
+            last_suspended,
+        })
+    }
+
+    fn rate(&self, engagements: Option<&Vec<RatedEngagement>>, who: &Violator) -> Rating {
+        let input = RatingInput {
+            engagements: engagements.cloned().unwrap_or_default(),
+            violations: self.violations.get(who).cloned().unwrap_or_default(),
+            last_suspended_on: match who {
+                Violator::Agency(code) => self.last_suspended.get(code).copied(),
+                Violator::Expert(_) => None,
+            },
+        };
+        let mean = match who {
+            Violator::Agency(_) => self.agency_mean,
+            Violator::Expert(_) => self.expert_mean,
+        };
+        rating::rate(&input, &self.rules.rules, mean, self.as_of)
+    }
+
+    pub fn agency(&self, code: &str) -> Rating {
+        self.rate(
+            self.agency_engagements.get(code),
+            &Violator::Agency(code.to_owned()),
+        )
+    }
+
+    pub fn expert(&self, id: i64) -> Rating {
+        self.rate(self.expert_engagements.get(&id), &Violator::Expert(id))
+    }
+
+    /// Number of rated engagements of an agency or expert (ended by `as_of`).
+    pub fn engagements_of(&self, who: &Violator) -> usize {
+        let list = match who {
+            Violator::Agency(code) => self.agency_engagements.get(code),
+            Violator::Expert(id) => self.expert_engagements.get(id),
+        };
+        list.map_or(0, |l| l.iter().filter(|e| e.ended_on <= self.as_of).count())
+    }
+
+    /// Date of the most recent major violation up to `as_of` (eligibility: a major violation
+    /// within the rules' window makes the agency or expert not selectable).
+    pub fn major_violation_on(&self, who: &Violator) -> Option<NaiveDate> {
+        self.violations
+            .get(who)?
+            .iter()
+            .filter(|v| v.severity == Severity::Major && v.on <= self.as_of)
+            .map(|v| v.on)
+            .max()
+    }
+}
+
+fn action_text(action: Action) -> (&'static str, i32) {
+    match action {
+        Action::None => ("none", 0),
+        Action::Warning => ("warning", 0),
+        Action::Suspend { months } => ("suspend", i32::try_from(months).unwrap_or(i32::MAX)),
+        Action::Remove => ("remove", 0),
+    }
+}
+
+/// Every number behind a rating, for ExplainRating and RateEngagement.
+pub fn explanation(r: &Rating, rules: &RulesInForce) -> proto::RatingExplanation {
+    let (action, months) = action_text(r.action);
+    proto::RatingExplanation {
+        as_of: r.as_of.to_string(),
+        contributions: r
+            .contributions
+            .iter()
+            .map(|c| proto::RatingContribution {
+                engagement_id: c.engagement_id,
+                ended_on: c.ended_on.to_string(),
+                score: dec(c.score),
+                age_months: i32::try_from(c.age_months).unwrap_or(i32::MAX),
+                decay_weight: dec(c.decay_weight),
+                weighted: dec(c.weighted),
+            })
+            .collect(),
+        weighted_sum: dec(r.weighted_sum),
+        weight_total: dec(r.weight_total),
+        pool_mean: dec(r.pool_mean),
+        shrinkage_k: dec(r.shrinkage_k),
+        shrunk: dec(r.shrunk.round_dp(6)),
+        penalties: r
+            .penalties
+            .iter()
+            .map(|p| proto::RatingPenalty {
+                violation_id: p.violation_id,
+                occurred_on: p.on.to_string(),
+                severity: p.severity.as_db().into(),
+                points: dec(p.points),
+            })
+            .collect(),
+        final_score: dec(r.final_score),
+        grade: format!("{:?}", r.grade),
+        action: action.into(),
+        suspend_months: months,
+        selectable: r.selectable,
+        rules: rules.label(),
+    }
+}
+
+fn action_reason(rating: &Rating, rules: &RulesInForce) -> String {
+    format!(
+        "信用等级{:?}（{}分），依据{}自动{}",
+        rating.grade,
+        rating.final_score,
+        rules.label(),
+        rating.action.chinese()
+    )
+}
+
+/// Applies the action an agency's grade calls for (rules: credit.actions), recorded in its
+/// status history. Returns the change made, if any.
+pub fn apply_agency_action(
+    conn: &mut AnyConnection,
+    current: &Agency,
+    rating: &Rating,
+    rules: &RulesInForce,
+    actor: &str,
+    today: NaiveDate,
+) -> Result<Option<(Status, Status)>, ApiError> {
+    let Some((to, until)) = registry::grade_action_target(current.status, rating.action, today)
+    else {
+        return Ok(None);
+    };
+    let code = current.spec.credit_code.as_str().to_owned();
+    let next = Agency {
+        status: to,
+        suspended_until: until,
+        version: current.version + 1,
+        changed_by: actor.into(),
+        changed_at: pbm_db::now(),
+        ..current.clone()
+    };
+    if !store::update_agency(conn, &next, current.version)? {
+        return Err(ApiError::stale_version(
+            &format!("机构「{code}」"),
+            current.version,
+            current.version + 1,
+        ));
+    }
+    store::insert_status_change(
+        conn,
+        &StatusChange {
+            credit_code: code,
+            from_status: current.status.as_db().into(),
+            to_status: to.as_db().into(),
+            reason: action_reason(rating, rules),
+            until,
+            changed_by: actor.into(),
+            changed_at: next.changed_at,
+        },
+    )?;
+    Ok(Some((current.status, to)))
+}
+
+/// Applies the action an expert's grade calls for (suspension → 考评, removal → 退出), recorded
+/// in its status history. Returns the change made, if any.
+pub fn apply_expert_action(
+    conn: &mut AnyConnection,
+    current: &ExpertRow,
+    rating: &Rating,
+    rules: &RulesInForce,
+    actor: &str,
+) -> Result<Option<(ExpertStatus, ExpertStatus)>, ApiError> {
+    let from = current.status()?;
+    let Some(to) = experts::grade_action_target(from, rating.action) else {
+        return Ok(None);
+    };
+    let next = ExpertRow {
+        status: to.as_db().into(),
+        version: current.version + 1,
+        changed_by: actor.into(),
+        changed_at: pbm_db::now(),
+        ..current.clone()
+    };
+    if !store_x::update_expert(conn, &next, current.version)? {
+        return Err(ApiError::stale_version(
+            &format!("专家 {}", current.id),
+            current.version,
+            current.version + 1,
+        ));
+    }
+    store_x::insert_status_change(
+        conn,
+        &ExpertStatusChange {
+            expert_id: current.id,
+            from_status: from.as_db().into(),
+            to_status: to.as_db().into(),
+            reason: action_reason(rating, rules),
+            changed_by: actor.into(),
+            changed_at: next.changed_at,
+        },
+    )?;
+    Ok(Some((from, to)))
+}
+
+fn subject(rating: &Rating, engagements: usize) -> proto::RatedSubject {
+    proto::RatedSubject {
+        final_score: dec(rating.final_score),
+        grade: format!("{:?}", rating.grade),
+        action: action_text(rating.action).0.into(),
+        selectable: rating.selectable,
+        engagements: i32::try_from(engagements).unwrap_or(i32::MAX),
+        ..Default::default()
+    }
+}
+
+/// Best first, then by key: the ranking finance publishes.
+fn rank(list: &mut [(Decimal, proto::RatedSubject)]) {
+    list.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| a.1.agency_credit_code.cmp(&b.1.agency_credit_code))
+            .then_with(|| a.1.expert_id.cmp(&b.1.expert_id))
+    });
+}
+
+/// RecomputeRatings: every agency and expert rated as of a date in one transaction, grade
+/// actions applied, the ranking returned. Removed agencies and exited experts are rated (their
+/// history stays explainable) but no action can touch them further.
+pub async fn recompute(
+    state: &AppState,
+    ctx: MutationContext,
+    r: proto::RecomputeRatingsRequest,
+) -> Result<proto::RecomputeRatingsResponse, ApiError> {
+    let st = state.clone();
+    let today = state.today();
+    let as_of = if r.as_of.trim().is_empty() {
+        Ok(today)
+    } else {
+        convert::date(&r.as_of, "as_of")
+    };
+    run_mutation(
+        &state.db,
+        ctx,
+        ("ratings", st.region.to_string()),
+        move |conn, ctx| {
+            access::can_manage(&ctx.caller, &st.region)?;
+            let as_of = as_of?;
+            if as_of > today {
+                return Err(ApiError::invalid_field(
+                    "AS_OF_IN_FUTURE",
+                    "as_of",
+                    format!("评级日期 {as_of} 不能晚于今天 {today}"),
+                ));
+            }
+            let book = RatingBook::load(conn, as_of)?;
+            let actor = ctx.caller.subject.clone();
+            let mut changes = 0;
+            let mut agencies = Vec::new();
+            for agency in store::all_agencies(conn)? {
+                let code = agency.spec.credit_code.as_str().to_owned();
+                let rating = book.agency(&code);
+                let mut s = subject(
+                    &rating,
+                    book.engagements_of(&Violator::Agency(code.clone())),
+                );
+                s.agency_credit_code = code;
+                if let Some((from, to)) =
+                    apply_agency_action(conn, &agency, &rating, &book.rules, &actor, today)?
+                {
+                    changes += 1;
+                    s.status_from = from.as_db().into();
+                    s.status_to = to.as_db().into();
+                }
+                agencies.push((rating.final_score, s));
+            }
+            let (rows, _) = store_x::list_experts(conn, &Default::default(), 0, i64::MAX)?;
+            let mut experts = Vec::new();
+            for row in &rows {
+                let rating = book.expert(row.id);
+                let mut s = subject(&rating, book.engagements_of(&Violator::Expert(row.id)));
+                s.expert_id = row.id;
+                if let Some((from, to)) =
+                    apply_expert_action(conn, row, &rating, &book.rules, &actor)?
+                {
+                    changes += 1;
+                    s.status_from = from.as_db().into();
+                    s.status_to = to.as_db().into();
+                }
+                experts.push((rating.final_score, s));
+            }
+            rank(&mut agencies);
+            rank(&mut experts);
+            let response = proto::RecomputeRatingsResponse {
+                as_of: as_of.to_string(),
+                rules: book.rules.label(),
+                agencies_rated: i32::try_from(agencies.len()).unwrap_or(i32::MAX),
+                experts_rated: i32::try_from(experts.len()).unwrap_or(i32::MAX),
+                status_changes: changes,
+                agencies: agencies.into_iter().map(|(_, s)| s).collect(),
+                experts: experts.into_iter().map(|(_, s)| s).collect(),
+            };
+            Ok(Effect {
+                entity_type: "ratings",
+                entity_id: st.region.to_string(),
+                detail: format!(
+                    "as of {as_of} ({}): {} agencies, {} experts, {changes} status changes",
+                    response.rules, response.agencies_rated, response.experts_rated
+                ),
+                response,
+            })
+        },
+    )
+    .await
+}
