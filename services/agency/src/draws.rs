@@ -20,7 +20,8 @@ use crate::domain::engagement::EngagementKind;
 use crate::engagements::{agency_facts_from, expert_facts, kind_from, kind_to};
 use crate::grpc::convert;
 use crate::ops::SERVICE;
-use crate::ratings::RatingBook;
+use crate::ops::rules_in_force;
+use crate::ratings::{RatingBook, major_violations};
 use crate::state::AppState;
 use crate::store::draws::{self as store_d, DrawRow, MemberRow};
 use crate::store::experts as store_x;
@@ -338,7 +339,8 @@ pub async fn draw_experts(
                 return Err(ApiError::internal("unreachable"));
             };
             let on = st.today();
-            let book = RatingBook::load(conn, on)?;
+            let rules = rules_in_force(conn, on.year())?;
+            let majors = major_violations(conn, on)?;
             let task = DrawTask {
                 field: Some(field.clone()),
                 evaluated_party: r.evaluated_party.trim().into(),
@@ -359,8 +361,8 @@ pub async fn draw_experts(
                 let mut facts = expert_facts(row)?;
                 facts.drawn_for_task = drawn.contains(&row.id);
                 facts.engagements_this_year = workload.get(&row.id).copied().unwrap_or(0);
-                facts.major_violation_on = book.major_violation_on(&Violator::Expert(row.id));
-                let excluded = expert_exclusions(&facts, &task, &book.rules.rules);
+                facts.major_violation_on = majors.get(&Violator::Expert(row.id)).copied();
+                let excluded = expert_exclusions(&facts, &task, &rules.rules);
                 if excluded.is_empty() {
                     candidates.push(Candidate {
                         id: row.id.to_string(),
@@ -373,7 +375,7 @@ pub async fn draw_experts(
             let mut row = new_row(&r.task_ref, field, r.count, &r.evaluated_party, kind);
             row.on_date = on;
             row.seed = seed.to_string();
-            row.rules = book.rules.label();
+            row.rules = rules.label();
             record_draw(conn, ctx, row, candidates, &exclusions, "专家", "人")
         },
     )
@@ -423,7 +425,14 @@ pub async fn draw_agencies(
                 .with_violation("kind", "not commissionable"));
             }
             let on = st.today();
-            let book = RatingBook::load(conn, on)?;
+            let rules = rules_in_force(conn, on.year())?;
+            let majors = major_violations(conn, on)?;
+            // Ratings are loaded only when they weigh the picks.
+            let book = if r.weighted_by_rating {
+                Some(RatingBook::load(conn, on)?)
+            } else {
+                None
+            };
             let task = DrawTask {
                 field: None,
                 evaluated_party: r.evaluated_party.trim().into(),
@@ -442,16 +451,14 @@ pub async fn draw_agencies(
                     .iter()
                     .find(|b| b.id == agency.spec.admission_batch_id)
                     .ok_or_else(|| ApiError::internal("agency without batch"))?;
-                let major = book.major_violation_on(&Violator::Agency(code.clone()));
+                let major = majors.get(&Violator::Agency(code.clone())).copied();
                 let mut facts = agency_facts_from(&agency, batch, major, on);
                 facts.drawn_for_task = drawn.contains(&code);
-                let excluded = agency_exclusions(&facts, &task, &book.rules.rules);
+                let excluded = agency_exclusions(&facts, &task, &rules.rules);
                 if excluded.is_empty() {
-                    let weight = if r.weighted_by_rating {
-                        rating_weight(book.agency(&code).final_score)
-                    } else {
-                        Decimal::ONE
-                    };
+                    let weight = book
+                        .as_ref()
+                        .map_or(Decimal::ONE, |b| rating_weight(b.agency(&code).final_score));
                     candidates.push(Candidate { id: code, weight });
                 } else {
                     exclusions.push(excluded);
@@ -466,7 +473,7 @@ pub async fn draw_agencies(
             );
             row.on_date = on;
             row.seed = seed.to_string();
-            row.rules = book.rules.label();
+            row.rules = rules.label();
             row.subject = store_d::AGENCIES.into();
             row.weighted = r.weighted_by_rating;
             record_draw(conn, ctx, row, candidates, &exclusions, "机构", "家")

@@ -363,7 +363,8 @@ pub async fn rate(
                 ));
             }
             // The ratings after this engagement; their grades act at once.
-            let book = RatingBook::load(conn, today)?;
+            let agencies: Vec<String> = rated.agency_credit_code.iter().cloned().collect();
+            let book = RatingBook::load_for(conn, today, &agencies, &experts)?;
             let agency_rating = match &rated.agency_credit_code {
                 Some(code) => {
                     let rating = book.agency(code);
@@ -505,7 +506,7 @@ pub async fn explain(
                             format!("第三方机构「{code}」不存在"),
                         )
                     })?;
-                    let book = RatingBook::load(conn, as_of)?;
+                    let book = RatingBook::load_for(conn, as_of, std::slice::from_ref(&code), &[])?;
                     Ok(explanation(&book.agency(&code), &book.rules))
                 })
                 .await
@@ -524,7 +525,7 @@ pub async fn explain(
                     store_x::expert(conn, id)?.ok_or_else(|| {
                         ApiError::not_found("EXPERT_NOT_FOUND", format!("专家 {id} 不存在"))
                     })?;
-                    let book = RatingBook::load(conn, as_of)?;
+                    let book = RatingBook::load_for(conn, as_of, &[], &[id])?;
                     Ok(explanation(&book.expert(id), &book.rules))
                 })
                 .await

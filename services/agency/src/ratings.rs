@@ -28,6 +28,10 @@ use crate::store::engagements as store_e;
 use crate::store::experts::{self as store_x, ExpertRow, ExpertStatusChange};
 use crate::store::{self, StatusChange, Violator};
 
+fn money(list: Vec<pbm_db::Money>) -> Vec<Decimal> {
+    list.into_iter().map(|m| m.0).collect()
+}
+
 pub fn dec(d: Decimal) -> Option<common::Decimal> {
     Some(common::Decimal {
         value: pbm_types::decimal::to_wire(d),
@@ -47,13 +51,33 @@ pub struct RatingBook {
 }
 
 impl RatingBook {
-    /// Loads the pool as of `as_of` under the rules in force that year. Engagements that ended
-    /// and violations that occurred after `as_of` do not count (a past rating can be
+    /// Loads the whole pool as of `as_of` under the rules in force that year. Engagements that
+    /// ended and violations that occurred after `as_of` do not count (a past rating can be
     /// recomputed); the pool means are over engagements ended by `as_of`.
     pub fn load(conn: &mut AnyConnection, as_of: NaiveDate) -> Result<Self, ApiError> {
+        Self::load_scoped(conn, as_of, None)
+    }
+
+    /// Loads what the ratings of the given agencies and experts need (the pool means still
+    /// cover the whole pool), so rating one engagement does not read every engagement's
+    /// details.
+    pub fn load_for(
+        conn: &mut AnyConnection,
+        as_of: NaiveDate,
+        agencies: &[String],
+        experts: &[i64],
+    ) -> Result<Self, ApiError> {
+        Self::load_scoped(conn, as_of, Some((agencies, experts)))
+    }
+
+    fn load_scoped(
+        conn: &mut AnyConnection,
+        as_of: NaiveDate,
+        only: Option<(&[String], &[i64])>,
+    ) -> Result<Self, ApiError> {
         let rules = rules_in_force(conn, as_of.year())?;
-        let rated = store_e::rated(conn)?;
-        let links = store_e::rated_expert_links(conn)?;
+        let rated = store_e::rated(conn, only)?;
+        let links = store_e::rated_expert_links(conn, only.map(|(_, experts)| experts))?;
         let mut scores: HashMap<i64, RatedEngagement> = HashMap::with_capacity(rated.len());
         let mut agency_engagements: HashMap<String, Vec<RatedEngagement>> = HashMap::new();
         let mut agency_pool = Vec::new();
@@ -84,9 +108,29 @@ impl RatingBook {
                     .push(e.clone());
             }
         }
-        let expert_pool: Vec<Decimal> = expert_pool_ids.iter().map(|id| scores[id].score).collect();
+        let mut expert_pool: Vec<Decimal> =
+            expert_pool_ids.iter().map(|id| scores[id].score).collect();
+        if only.is_some() {
+            // The loaded engagements are a part of the pool: take the means over all of it.
+            agency_pool = money(store_e::pool_scores(conn, true, as_of)?);
+            expert_pool = money(store_e::pool_scores(conn, false, as_of)?);
+        }
         let mut violations: HashMap<Violator, Vec<rating::ViolationRecord>> = HashMap::new();
-        for v in store::violations_of(conn, None)? {
+        let records = match only {
+            None => store::violations_of(conn, None)?,
+            Some((agencies, experts)) => {
+                let mut all = Vec::new();
+                for who in agencies
+                    .iter()
+                    .map(|c| Violator::Agency(c.clone()))
+                    .chain(experts.iter().map(|id| Violator::Expert(*id)))
+                {
+                    all.extend(store::violations_of(conn, Some(&who))?);
+                }
+                all
+            }
+        };
+        for v in records {
             if let Some(severity) = Severity::from_db(&v.severity) {
                 violations
                     .entry(v.violator)
@@ -154,17 +198,22 @@ impl RatingBook {
         };
         list.map_or(0, |l| l.iter().filter(|e| e.ended_on <= self.as_of).count())
     }
+}
 
-    /// Date of the most recent major violation up to `as_of` (eligibility: a major violation
-    /// within the rules' window makes the agency or expert not selectable).
-    pub fn major_violation_on(&self, who: &Violator) -> Option<NaiveDate> {
-        self.violations
-            .get(who)?
-            .iter()
-            .filter(|v| v.severity == Severity::Major && v.on <= self.as_of)
-            .map(|v| v.on)
-            .max()
+/// Date of the most recent major violation up to `as_of` of every agency and expert that has one
+/// (eligibility for draws, without loading any rating).
+pub fn major_violations(
+    conn: &mut AnyConnection,
+    as_of: NaiveDate,
+) -> Result<HashMap<Violator, NaiveDate>, ApiError> {
+    let mut out: HashMap<Violator, NaiveDate> = HashMap::new();
+    for v in store::violations_of(conn, None)? {
+        if Severity::from_db(&v.severity) == Some(Severity::Major) && v.occurred_on <= as_of {
+            let e = out.entry(v.violator).or_insert(v.occurred_on);
+            *e = (*e).max(v.occurred_on);
+        }
     }
+    Ok(out)
 }
 
 fn action_text(action: Action) -> (&'static str, i32) {

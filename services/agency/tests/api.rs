@@ -1535,7 +1535,10 @@ async fn agency_draws_are_weighted_by_rating_and_replayable(db: TestDatabase) {
     // The weight is the agency's rating, as ExplainRating tells it.
     let rating = app.explain_agency(&picked.credit_code).await;
     assert_eq!(picked.weight, rating.final_score);
-    assert_eq!(d.rounds[0].picked_agencies, std::slice::from_ref(&picked.credit_code));
+    assert_eq!(
+        d.rounds[0].picked_agencies,
+        std::slice::from_ref(&picked.credit_code)
+    );
 
     // Too few: the message counts the eligible and names why the others were left out.
     let too_few = app
@@ -1617,7 +1620,10 @@ async fn agency_draws_are_weighted_by_rating_and_replayable(db: TestDatabase) {
         .into_inner();
     assert!(replayed.matches);
     assert_eq!(replayed.candidates_fingerprint, d.candidates_fingerprint);
-    assert_eq!(replayed.replayed[1].picked_agencies, std::slice::from_ref(other));
+    assert_eq!(
+        replayed.replayed[1].picked_agencies,
+        std::slice::from_ref(other)
+    );
     // A drawn agency sees the draw; an agency not drawn, an expert and a department do not.
     assert!(
         replay(app.token(Role::Agency, REGION, Some(other)))

@@ -128,25 +128,68 @@ pub fn list(
 /// (engagement id, agency, ended on, score) of a rated engagement.
 pub type RatedRow = (i64, Option<String>, NaiveDate, Money);
 
-/// Every rated engagement (bulk rating).
-pub fn rated(conn: &mut AnyConnection) -> Result<Vec<RatedRow>, StoreError> {
-    let rows: Vec<(i64, Option<String>, NaiveDate, Option<Money>)> = e::table
+/// Rated engagements: all of them (`None`, bulk rating), or those of the given agencies and
+/// experts.
+pub fn rated(
+    conn: &mut AnyConnection,
+    only: Option<(&[String], &[i64])>,
+) -> Result<Vec<RatedRow>, StoreError> {
+    let mut q = e::table
         .filter(e::score.is_not_null())
         .select((e::id, e::agency_credit_code, e::ended_on, e::score))
-        .load(conn)?;
+        .into_boxed::<pbm_db::MultiBackend>();
+    if let Some((agencies, experts)) = only {
+        q = q.filter(
+            e::agency_credit_code
+                .eq_any(agencies.to_vec())
+                .or(e::id.eq_any(
+                    ee::table
+                        .filter(ee::expert_id.eq_any(experts.to_vec()))
+                        .select(ee::engagement_id),
+                )),
+        );
+    }
+    let rows: Vec<(i64, Option<String>, NaiveDate, Option<Money>)> = q.load(conn)?;
     Ok(rows
         .into_iter()
         .filter_map(|(id, a, d, s)| s.map(|s| (id, a, d, s)))
         .collect())
 }
 
-/// (engagement id, expert id) of every expert on a rated engagement (bulk rating).
-pub fn rated_expert_links(conn: &mut AnyConnection) -> Result<Vec<(i64, i64)>, StoreError> {
-    Ok(ee::table
+/// (engagement id, expert id) of the experts on rated engagements: all, or the given experts.
+pub fn rated_expert_links(
+    conn: &mut AnyConnection,
+    experts: Option<&[i64]>,
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    let mut q = ee::table
         .inner_join(e::table.on(e::id.eq(ee::engagement_id)))
         .filter(e::score.is_not_null())
         .select((ee::engagement_id, ee::expert_id))
-        .load(conn)?)
+        .into_boxed::<pbm_db::MultiBackend>();
+    if let Some(experts) = experts {
+        q = q.filter(ee::expert_id.eq_any(experts.to_vec()));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// Scores of the rated engagements ended by `as_of` that had an agency (`agencies`) or at
+/// least one expert (otherwise): the pools the means are taken over.
+pub fn pool_scores(
+    conn: &mut AnyConnection,
+    agencies: bool,
+    as_of: NaiveDate,
+) -> Result<Vec<Money>, StoreError> {
+    let q = e::table
+        .filter(e::score.is_not_null())
+        .filter(e::ended_on.le(as_of))
+        .into_boxed::<pbm_db::MultiBackend>();
+    let q = if agencies {
+        q.filter(e::agency_credit_code.is_not_null())
+    } else {
+        q.filter(e::id.eq_any(ee::table.select(ee::engagement_id)))
+    };
+    let scores: Vec<Option<Money>> = q.select(e::score).load(conn)?;
+    Ok(scores.into_iter().flatten().collect())
 }
 
 /// (kind, ended on) of every engagement (statistics).
