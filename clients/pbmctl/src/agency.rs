@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::client::{Ctx, Outcome, fail, request_id};
 use crate::names::{self, date_arg};
 use crate::table::{Table, fields, time};
-use crate::{json, transfer};
+use crate::{json, transfer, violation};
 
 const AGENCY_FILE_HELP: &str = "\
 JSON 文件格式 / file format (an AgencySpec; `agency show CODE --json` prints one in its \"spec\"):
@@ -77,7 +77,7 @@ pub enum Command {
     },
     /// 违规记录 / Violations.
     #[command(subcommand)]
-    Violation(ViolationCommand),
+    Violation(violation::Command<violation::Agency>),
     /// 从 .xlsx 导入机构（先在本地校验全部行）/ Import agencies from .xlsx (every row is
     /// checked locally first; re-running is safe).
     #[command(after_long_help = transfer::IMPORT_HELP)]
@@ -146,29 +146,6 @@ pub struct SuspendArgs {
     pub until: String,
 }
 
-#[derive(Subcommand, Debug)]
-pub enum ViolationCommand {
-    /// 记录违规 / Record a violation.
-    Add {
-        /// 统一社会信用代码 / Credit code.
-        code: String,
-        /// 发生日期（不能晚于今天）/ Date it happened, YYYY-MM-DD (not in the future).
-        #[arg(long, value_parser = date_arg, value_name = "YYYY-MM-DD")]
-        on: String,
-        /// 严重程度 / Severity: minor (一般) or major (严重).
-        #[arg(long, value_parser = names::severity_arg)]
-        severity: i32,
-        /// 违规情况描述 / Description.
-        #[arg(long)]
-        description: String,
-    },
-    /// 列出违规记录 / List violations.
-    List {
-        /// 统一社会信用代码 / Credit code.
-        code: String,
-    },
-}
-
 pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
     match command {
         Command::List(args) => list_command(ctx, args).await,
@@ -231,7 +208,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
             print_history(ctx, &changes, &names::AGENCY_STATUS);
             Ok(())
         }
-        Command::Violation(v) => violation(ctx, v).await,
+        Command::Violation(v) => violation::run(ctx, v).await,
         Command::Import { file } => transfer::import(ctx, &file).await,
         Command::Export { file, full_phones } => transfer::export(ctx, &file, full_phones).await,
     }
@@ -552,74 +529,4 @@ pub fn print_history(ctx: &Ctx, changes: &[pb::StatusChange], statuses: &names::
         ]);
     }
     t.print();
-}
-
-async fn violation(ctx: &Ctx, command: ViolationCommand) -> Outcome {
-    match command {
-        ViolationCommand::Add {
-            code,
-            on,
-            severity,
-            description,
-        } => {
-            let v = ctx
-                .api()
-                .record_violation(ctx.req(pb::RecordViolationRequest {
-                    request_id: request_id(),
-                    credit_code: code,
-                    occurred_on: on,
-                    severity,
-                    description,
-                    ..Default::default()
-                }))
-                .await?
-                .into_inner()
-                .violation
-                .unwrap_or_default();
-            if ctx.json {
-                json::print(&json::violation(&v));
-            } else {
-                println!(
-                    "已记录违规 #{}：{} {} {}（{}）",
-                    v.id,
-                    v.credit_code,
-                    v.occurred_on,
-                    names::SEVERITY.zh(v.severity),
-                    v.description
-                );
-            }
-        }
-        ViolationCommand::List { code } => {
-            let violations = ctx
-                .api()
-                .list_violations(ctx.req(pb::ListViolationsRequest {
-                    credit_code: code,
-                    ..Default::default()
-                }))
-                .await?
-                .into_inner()
-                .violations;
-            if ctx.json {
-                json::print(&json!({
-                    "violations": violations.iter().map(json::violation).collect::<Vec<_>>()
-                }));
-            } else {
-                let mut t =
-                    Table::new(&["ID", "发生日期", "严重程度", "描述", "记录人", "记录时间"]);
-                for v in &violations {
-                    let stamp = v.recorded.clone().unwrap_or_default();
-                    t.row(vec![
-                        v.id.to_string(),
-                        v.occurred_on.clone(),
-                        names::SEVERITY.zh(v.severity),
-                        v.description.clone(),
-                        stamp.actor,
-                        time(&stamp.at),
-                    ]);
-                }
-                t.print();
-            }
-        }
-    }
-    Ok(())
 }

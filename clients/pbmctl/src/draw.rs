@@ -1,18 +1,18 @@
 //! `pbmctl draw …`: random draws (随机抽取), reproducible and auditable
-//! (`pbm.agency.v1.DrawService`): draw experts for a task, record their answers (a decline draws
-//! a replacement in a new round), show a draw, and replay it from its record.
+//! (`pbm.agency.v1.DrawService`): draw experts or agencies for a task, record their answers (a
+//! decline draws a replacement in a new round), show a draw, and replay it from its record.
 //!
 //! What is drawn varies, the rest does not: every draw takes the task options ([`TaskArgs`]:
 //! task, count, evaluated party, kind, request id), and `respond`, `show` and `replay` work on
-//! any draw. The drawn parties are read through [`members`] and [`round_picks`], which is where
-//! a draw of agencies (`draw agencies`, listing credit codes) plugs in: a new variant beside
-//! [`Command::Experts`] flattening [`TaskArgs`], a respondent option beside `--expert`, and the
-//! agency members added in those two functions.
+//! any draw. The drawn parties (expert ids, or agency credit codes with the weight each was
+//! drawn with) are read through [`members`] and [`round_picks`], whatever the subject.
 
 use clap::{ArgGroup, Args, Subcommand};
 use pbm_proto::agency::v1 as pb;
+use pbm_proto::common::v1::Decimal;
 
-use crate::client::{Ctx, Failure, Outcome, fail, request_id, request_id_or_fresh, unsettled};
+use crate::client::{Ctx, Failure, Outcome, fail, request_id_or_fresh, unsettled};
+use crate::engagement::decimal_text;
 use crate::json;
 use crate::names::{self, DRAW_ANSWER, ENGAGEMENT_KIND};
 use crate::table::{Table, fields, time};
@@ -29,8 +29,27 @@ Example:
   pbmctl draw experts --task GR-2026-001 --field LAW --count 3 --evaluated-party U0101 \\
          --kind goal-review")]
     Experts(ExpertsArgs),
-    /// 记录被抽中者的答复（不参加时自动补抽一轮）/ Record a drawn expert's answer (a decline
-    /// draws a replacement in a new round).
+    /// 随机抽取第三方机构（服务范围覆盖委托事项且符合条件者；可按动态评分加权）/ Draw
+    /// agencies whose scopes cover the kind, among the eligible only, uniformly or weighted by
+    /// rating.
+    #[command(after_long_help = "\
+Eligible: status (入库 or 警告; not suspended, removed or out of its qualification period), the
+scopes cover the kind, a 主评人 for evaluations, no major violation, no tie to the evaluated
+party (回避), not already drawn for the task. With --weighted each eligible agency's chance is
+proportional to its rating (final score, at least 1) as of the draw date; without it every
+eligible agency has the same chance (weight 1). Each drawn agency's weight is recorded with the
+seed and a fingerprint of the eligible set, so `draw replay` can recompute the draw.
+Example:
+  pbmctl draw agencies --task EV-2026-01 --count 1 --evaluated-party D07 --kind evaluation \\
+         --weighted")]
+    Agencies(AgenciesArgs),
+    /// 记录被抽中专家或机构的答复（不参加时自动补抽一轮）/ Record a drawn expert's or
+    /// agency's answer (a decline draws a replacement in a new round).
+    #[command(after_long_help = "\
+--expert for a draw of experts, --agency for a draw of agencies (exactly one). Examples:
+  pbmctl draw respond 1 --expected-version 1 --expert 4 --accept
+  pbmctl draw respond 2 --expected-version 1 --agency 91350100M000100Y43 --decline \\
+         --reason 人手不足")]
     Respond(RespondArgs),
     /// 查看抽取记录 / Show a draw.
     Show {
@@ -48,11 +67,11 @@ Example:
 /// The options every draw takes: what the draw is for.
 #[derive(Args, Debug)]
 pub struct TaskArgs {
-    /// 任务编号（同一任务不会重复抽中同一人）/ The task drawn for (nobody is drawn twice for a
-    /// task), e.g. a goal review batch.
+    /// 任务编号（同一任务不会重复抽中同一专家或机构）/ The task drawn for (no expert or agency
+    /// is drawn twice for a task), e.g. a goal review batch.
     #[arg(long = "task", value_name = "TASK_REF")]
     pub task_ref: String,
-    /// 抽取人数（1–50）/ How many to draw (1–50).
+    /// 抽取数量（1–50）/ How many to draw (1–50).
     #[arg(long, value_name = "N")]
     pub count: i32,
     /// 被评价对象代码（用于回避）/ The evaluated party (for recusal).
@@ -78,16 +97,31 @@ pub struct ExpertsArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct AgenciesArgs {
+    #[command(flatten)]
+    pub task: TaskArgs,
+    /// 按动态评分加权（默认等概率）/ Weight each agency's chance by its rating (default:
+    /// uniform).
+    #[arg(long)]
+    pub weighted: bool,
+}
+
+#[derive(Args, Debug)]
 #[command(group(ArgGroup::new("answer").required(true).args(["accept", "decline"])))]
+#[command(group(ArgGroup::new("respondent").required(true).args(["expert", "agency"])))]
 pub struct RespondArgs {
     /// 抽取编号 / Draw id.
     pub draw_id: i64,
     /// 读取到的版本（`draw show`）/ The version read (`draw show`).
     #[arg(long, value_name = "N")]
     pub expected_version: i64,
-    /// 答复的专家编号 / The expert answering.
+    /// 答复的专家编号（专家抽取）/ The expert answering (a draw of experts).
     #[arg(long, value_name = "ID")]
-    pub expert: i64,
+    pub expert: Option<i64>,
+    /// 答复的机构统一社会信用代码（机构抽取）/ The agency answering (a draw of agencies), by
+    /// credit code.
+    #[arg(long, value_name = "CREDIT_CODE")]
+    pub agency: Option<String>,
     /// 参加 / Takes part.
     #[arg(long)]
     pub accept: bool,
@@ -97,6 +131,10 @@ pub struct RespondArgs {
     /// 原因（不参加时必填）/ Why (required with --decline).
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+    /// 请求编号（默认新生成；结果不确定时用同一编号重试，不会重复记录）/ Request id (default:
+    /// a fresh one; retry with the same id when the outcome was unknown).
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
 }
 
 pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
@@ -117,18 +155,26 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
                 .map_err(unsettled(&request_id))?
                 .into_inner()
                 .draw;
-            let draw = returned(draw)?;
-            if ctx.json {
-                json::print(&json::draw(&draw));
-            } else {
-                println!(
-                    "已抽取 {} {} 人（抽取编号 {}）",
-                    subject_label(&draw),
-                    members(&draw).len(),
-                    draw.id
-                );
-                print!("{}", details(&draw, false));
-            }
+            drawn(ctx, returned(draw)?);
+            Ok(())
+        }
+        Command::Agencies(args) => {
+            let request_id = request_id_or_fresh(args.task.request_id)?;
+            let draw = ctx
+                .draws()
+                .draw_agencies(ctx.req(pb::DrawAgenciesRequest {
+                    request_id: request_id.clone(),
+                    task_ref: args.task.task_ref.trim().to_owned(),
+                    count: args.task.count,
+                    evaluated_party: args.task.evaluated_party.trim().to_owned(),
+                    kind: args.task.kind,
+                    weighted_by_rating: args.weighted,
+                }))
+                .await
+                .map_err(unsettled(&request_id))?
+                .into_inner()
+                .draw;
+            drawn(ctx, returned(draw)?);
             Ok(())
         }
         Command::Respond(args) => respond(ctx, args).await,
@@ -170,19 +216,47 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
     }
 }
 
+/// Prints a new draw: how many of what were drawn, then the record.
+fn drawn(ctx: &Ctx, draw: pb::Draw) {
+    if ctx.json {
+        json::print(&json::draw(&draw));
+    } else {
+        println!(
+            "已抽取 {} {} {}（抽取编号 {}）",
+            subject_label(&draw),
+            members(&draw).len(),
+            count_unit(&draw),
+            draw.id
+        );
+        print!("{}", details(&draw, false));
+    }
+}
+
 async fn respond(ctx: &Ctx, args: RespondArgs) -> Outcome {
-    let request_id = request_id();
+    let request_id = request_id_or_fresh(args.request_id)?;
     let reason = args.reason.unwrap_or_default().trim().to_owned();
+    let (who, expert_id, agency_credit_code) = match (args.expert, args.agency) {
+        (Some(id), None) => (format!("专家 {id}"), id, String::new()),
+        (None, Some(code)) => {
+            let code = code.trim().to_owned();
+            (format!("机构 {code}"), 0, code)
+        }
+        _ => {
+            return Err(Failure::Usage(
+                "请用 --expert 或 --agency 指定答复者（二者选一）".into(),
+            ));
+        }
+    };
     let draw = ctx
         .draws()
         .respond_to_draw(ctx.req(pb::RespondToDrawRequest {
             request_id: request_id.clone(),
             draw_id: args.draw_id,
             expected_version: args.expected_version,
-            expert_id: args.expert,
+            expert_id,
             accept: args.accept,
             reason,
-            ..Default::default()
+            agency_credit_code,
         }))
         .await
         .map_err(unsettled(&request_id))?
@@ -195,8 +269,8 @@ async fn respond(ctx: &Ctx, args: RespondArgs) -> Outcome {
     }
     let answer = if args.accept { "参加" } else { "不参加" };
     println!(
-        "已记录专家 {} 的答复：{answer}，抽取记录 {} 版本 {}",
-        args.expert, draw.id, draw.version
+        "已记录{who} 的答复：{answer}，抽取记录 {} 版本 {}",
+        draw.id, draw.version
     );
     if args.decline {
         let last_round = draw.rounds.iter().map(|r| r.round).max().unwrap_or(0);
@@ -227,49 +301,90 @@ fn returned(draw: Option<pb::Draw>) -> Outcome<pb::Draw> {
 /// One drawn party of a draw, whatever was drawn.
 #[derive(Debug, PartialEq)]
 pub struct Member {
-    /// Expert id (or, for agency draws, the credit code).
+    /// Expert id, or for agency draws the credit code.
     pub who: String,
     pub round: i32,
     pub answer: i32,
     pub reason: String,
+    /// Agency draws: the weight it was drawn with (its rating when weighted, 1 when uniform).
+    pub weight: Option<Decimal>,
 }
 
-/// The drawn parties of a draw, in round order.
+/// The drawn parties of a draw, in round order: its experts, or its agencies.
 pub fn members(d: &pb::Draw) -> Vec<Member> {
-    let mut out: Vec<Member> = d
-        .drawn
-        .iter()
-        .map(|m| Member {
-            who: m.expert_id.to_string(),
-            round: m.round,
-            answer: m.answer,
-            reason: m.reason.clone(),
-        })
-        .collect();
+    let experts = d.drawn.iter().map(|m| Member {
+        who: m.expert_id.to_string(),
+        round: m.round,
+        answer: m.answer,
+        reason: m.reason.clone(),
+        weight: None,
+    });
+    let agencies = d.drawn_agencies.iter().map(|m| Member {
+        who: m.credit_code.clone(),
+        round: m.round,
+        answer: m.answer,
+        reason: m.reason.clone(),
+        weight: m.weight.clone(),
+    });
+    let mut out: Vec<Member> = experts.chain(agencies).collect();
     out.sort_by_key(|m| m.round);
     out
 }
 
-/// The parties a round picked, as text.
+/// The parties a round picked, as text: expert ids, or agency credit codes.
 pub fn round_picks(r: &pb::DrawRound) -> Vec<String> {
-    r.picked.iter().map(ToString::to_string).collect()
+    r.picked
+        .iter()
+        .map(ToString::to_string)
+        .chain(r.picked_agencies.iter().cloned())
+        .collect()
 }
 
-/// What the draw drew, for messages and headers.
-fn subject_label(_d: &pb::Draw) -> &'static str {
-    "专家"
+fn is_agencies(d: &pb::Draw) -> bool {
+    d.subject == pb::DrawSubject::Agencies as i32
+}
+
+/// What the draw drew, for messages and headers (a draw recorded before agency draws existed
+/// has no subject: experts).
+fn subject_label(d: &pb::Draw) -> &'static str {
+    if is_agencies(d) { "机构" } else { "专家" }
+}
+
+/// The measure word of the count: 专家 2 人, 机构 1 家.
+fn count_unit(d: &pb::Draw) -> &'static str {
+    if is_agencies(d) { "家" } else { "人" }
+}
+
+/// `抽取对象 subject` and, for agency draws, `按评分加权 weighted`: the header lines saying
+/// what was drawn and how.
+fn subject_fields(d: &pb::Draw) -> Vec<(&'static str, String)> {
+    if !is_agencies(d) {
+        return vec![("抽取对象 subject", "专家 experts".into())];
+    }
+    vec![
+        ("抽取对象 subject", "机构 agencies".into()),
+        (
+            "按评分加权 weighted",
+            if d.weighted_by_rating {
+                "是 yes（按动态评分）".into()
+            } else {
+                "否 no（等概率）".into()
+            },
+        ),
+    ]
 }
 
 /// The draw's record; with `rounds`, each round's seed and picks too.
 fn details(d: &pb::Draw, rounds: bool) -> String {
     let created = d.created.clone().unwrap_or_default();
-    let mut out = fields(&[
-        ("抽取编号 draw", d.id.to_string()),
+    let mut header = vec![("抽取编号 draw", d.id.to_string())];
+    header.extend(subject_fields(d));
+    header.extend([
         ("任务 task", d.task_ref.clone()),
         ("专业领域 field", d.field.clone()),
         ("委托事项 kind", ENGAGEMENT_KIND.zh(d.kind)),
         ("被评价对象 evaluated", d.evaluated_party.clone()),
-        ("抽取人数 count", d.count.to_string()),
+        ("抽取数量 count", d.count.to_string()),
         ("抽取日期 on", d.on_date.clone()),
         ("随机种子 seed", d.seed.clone()),
         ("候选指纹 fingerprint", d.candidates_fingerprint.clone()),
@@ -283,15 +398,20 @@ fn details(d: &pb::Draw, rounds: bool) -> String {
                 .to_owned(),
         ),
     ]);
-    let who = format!("{}编号", subject_label(d));
-    let mut t = Table::new(&[who.as_str(), "轮次", "答复", "原因"]);
+    let mut out = fields(&header);
+    let agencies = is_agencies(d);
+    let mut t = if agencies {
+        Table::new(&["统一社会信用代码", "轮次", "答复", "权重", "原因"])
+    } else {
+        Table::new(&["专家编号", "轮次", "答复", "原因"])
+    };
     for m in members(d) {
-        t.row(vec![
-            m.who,
-            m.round.to_string(),
-            DRAW_ANSWER.zh(m.answer),
-            m.reason,
-        ]);
+        let mut row = vec![m.who, m.round.to_string(), DRAW_ANSWER.zh(m.answer)];
+        if agencies {
+            row.push(decimal_text(m.weight.as_ref()));
+        }
+        row.push(m.reason);
+        t.row(row);
     }
     out.push_str(&t.render());
     if rounds {
@@ -312,8 +432,9 @@ fn details(d: &pb::Draw, rounds: bool) -> String {
 fn replay_text(r: &pb::ReplayDrawResponse) -> String {
     let draw = r.draw.clone().unwrap_or_default();
     let fingerprint_same = r.candidates_fingerprint == draw.candidates_fingerprint;
-    let mut out = fields(&[
-        ("抽取编号 draw", draw.id.to_string()),
+    let mut header = vec![("抽取编号 draw", draw.id.to_string())];
+    header.extend(subject_fields(&draw));
+    header.extend([
         (
             "核对结果 matches",
             if r.matches {
@@ -333,6 +454,7 @@ fn replay_text(r: &pb::ReplayDrawResponse) -> String {
         ),
         ("随机种子 seed", draw.seed.clone()),
     ]);
+    let mut out = fields(&header);
     let mut t = Table::new(&["轮次", "种子", "重放抽中", "记录抽中", "一致"]);
     for round in &r.replayed {
         let mut again = round_picks(round);
@@ -396,6 +518,147 @@ mod tests {
             ],
             ..Default::default()
         }
+    }
+
+    fn agency_draw() -> pb::Draw {
+        let d = |v: &str| Some(Decimal { value: v.into() });
+        pb::Draw {
+            id: 5,
+            subject: pb::DrawSubject::Agencies as i32,
+            weighted_by_rating: true,
+            seed: "77".into(),
+            rounds: vec![
+                pb::DrawRound {
+                    round: 0,
+                    seed: "77".into(),
+                    picked_agencies: vec!["A1".into()],
+                    ..Default::default()
+                },
+                pb::DrawRound {
+                    round: 1,
+                    seed: "88".into(),
+                    picked_agencies: vec!["B2".into()],
+                    ..Default::default()
+                },
+            ],
+            drawn_agencies: vec![
+                pb::DrawnAgency {
+                    credit_code: "B2".into(),
+                    round: 1,
+                    answer: pb::DrawAnswer::Pending as i32,
+                    reason: String::new(),
+                    weight: d("70.5"),
+                },
+                pb::DrawnAgency {
+                    credit_code: "A1".into(),
+                    round: 0,
+                    answer: pb::DrawAnswer::Declined as i32,
+                    reason: "人手不足".into(),
+                    weight: d("95"),
+                },
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn agency_draws_list_credit_codes_with_their_weights() {
+        let d = agency_draw();
+        let m = members(&d);
+        assert_eq!(
+            m.iter()
+                .map(|m| (
+                    m.who.as_str(),
+                    m.round,
+                    m.weight.as_ref().map(|w| w.value.as_str())
+                ))
+                .collect::<Vec<_>>(),
+            [("A1", 0, Some("95")), ("B2", 1, Some("70.5"))]
+        );
+        assert_eq!(round_picks(&d.rounds[1]), ["B2"]);
+        assert_eq!((subject_label(&d), count_unit(&d)), ("机构", "家"));
+        let text = details(&d, true);
+        let line = |start: &str| {
+            text.lines()
+                .find(|l| l.starts_with(start))
+                .unwrap_or_else(|| panic!("{start} in\n{text}"))
+                .to_owned()
+        };
+        assert!(
+            line("抽取对象 subject").ends_with("机构 agencies"),
+            "{text}"
+        );
+        assert!(line("按评分加权 weighted").contains("是 yes"), "{text}");
+        assert!(line("统一社会信用代码").contains("权重"), "{text}");
+        let a1 = line("A1 ");
+        for cell in ["不参加", "95", "人手不足"] {
+            assert!(a1.contains(cell), "{cell} in {a1}");
+        }
+        assert!(line("B2 ").contains("70.5"), "{text}");
+        assert!(line("1 ").ends_with("B2"), "round 1 picked B2: {text}");
+
+        let uniform = pb::Draw {
+            weighted_by_rating: false,
+            ..agency_draw()
+        };
+        assert!(details(&uniform, false).contains("否 no（等概率）"));
+        let replay = replay_text(&pb::ReplayDrawResponse {
+            matches: true,
+            candidates_fingerprint: String::new(),
+            replayed: d.rounds.clone(),
+            draw: Some(d),
+        });
+        assert!(
+            replay.contains("机构 agencies")
+                && replay
+                    .lines()
+                    .any(|l| l.starts_with('1') && l.contains("B2  ") && l.ends_with('是')),
+            "{replay}"
+        );
+    }
+
+    #[test]
+    fn an_expert_draw_says_so_and_has_no_weights() {
+        let text = details(&draw(), false);
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("抽取对象 subject") && l.ends_with("专家 experts")),
+            "{text}"
+        );
+        assert!(
+            !text.contains("按评分加权") && !text.contains("权重"),
+            "{text}"
+        );
+        assert_eq!(count_unit(&draw()), "人");
+    }
+
+    #[test]
+    fn exactly_one_respondent() {
+        use clap::Parser;
+        #[derive(Parser, Debug)]
+        struct Draw {
+            #[command(subcommand)]
+            command: Command,
+        }
+        let respond = |extra: &[&str]| {
+            let mut args = vec!["x", "respond", "3", "--expected-version", "1", "--accept"];
+            args.extend(extra);
+            Draw::try_parse_from(args)
+        };
+        let both = respond(&["--expert", "1", "--agency", "A1"]).unwrap_err();
+        assert_eq!(both.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let neither = respond(&[]).unwrap_err();
+        assert_eq!(
+            neither.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
+        let Draw {
+            command: Command::Respond(args),
+        } = respond(&["--agency", "A1"]).unwrap()
+        else {
+            panic!("respond")
+        };
+        assert_eq!((args.agency.as_deref(), args.expert), (Some("A1"), None));
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! `pbmctl engagement …`: commissions (委托) of agencies and experts, their rating (评分) and
-//! the explained dynamic rating (`pbm.agency.v1.EngagementService`).
+//! `pbmctl engagement …`: commissions (委托) of agencies and experts, their rating (评分), the
+//! explained dynamic rating, and the recompute of every rating with its ranking
+//! (`pbm.agency.v1.EngagementService`).
 
 use clap::{ArgGroup, Args, Subcommand};
 use pbm_proto::agency::v1 as pb;
@@ -71,6 +72,27 @@ QUALITY 报告质量 40%, TIMELINESS 及时性 20%, CONDUCT 执业规范 20%, SA
     /// 说明机构或专家的动态评分：每项委托的得分、时间衰减、收缩、扣分、等级 / Explain an
     /// agency's or expert's rating: every engagement, decay, shrinkage, penalties, grade.
     Explain(ExplainArgs),
+    /// 重算全部机构和专家的动态评分，执行等级处理，输出排名 / Recompute every agency's and
+    /// expert's rating as of a date, apply the grade actions, print the ranking.
+    #[command(after_long_help = "\
+Every agency and expert is rated as of the date (default today) under the rules in force, and
+the grade actions are applied at once: agencies warning (警告), suspension (暂停) or removal
+(清退); experts suspension → 考评, removal → 退出. It prints how many were rated and how many
+statuses changed, then the ranking, best first: every agency, then the experts the server
+lists (it may leave out experts without engagements, violations or a status change: they stand
+at the pool mean and are only counted). Retrying with the same --request-id returns the first
+result; a new recompute changes nothing more. Example:
+  pbmctl engagement recompute --as-of 2026-06-01")]
+    Recompute {
+        /// 评分基准日（默认今天，不能晚于今天）/ Rate as of this date (default: today; not
+        /// after today), YYYY-MM-DD.
+        #[arg(long, value_parser = date_arg, value_name = "YYYY-MM-DD")]
+        as_of: Option<String>,
+        /// 请求编号（默认新生成；结果不确定时用同一编号重试，得到同一次重算）/ Request id
+        /// (default: a fresh one; retrying with the same id returns the same recompute).
+        #[arg(long, value_name = "ID")]
+        request_id: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -198,6 +220,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
             expected_version,
             scores,
         } => rate(ctx, id, expected_version, scores).await,
+        Command::Recompute { as_of, request_id } => recompute(ctx, as_of, request_id).await,
         Command::Explain(args) => {
             let rating = ctx
                 .engagements()
@@ -324,6 +347,25 @@ async fn rate(ctx: &Ctx, id: i64, expected_version: i64, scores: Vec<CriterionAr
                 ("  可选用 selectable", yes_no(r.selectable).into()),
             ])
         );
+    }
+    Ok(())
+}
+
+async fn recompute(ctx: &Ctx, as_of: Option<String>, request_id: Option<String>) -> Outcome {
+    let request_id = request_id_or_fresh(request_id)?;
+    let response = ctx
+        .engagements()
+        .recompute_ratings(ctx.req(pb::RecomputeRatingsRequest {
+            request_id: request_id.clone(),
+            as_of: as_of.unwrap_or_default(),
+        }))
+        .await
+        .map_err(unsettled(&request_id))?
+        .into_inner();
+    if ctx.json {
+        json::print(&json::recompute(&response));
+    } else {
+        print!("{}", ranking(&response));
     }
     Ok(())
 }
@@ -506,6 +548,78 @@ fn details(e: &pb::Engagement) -> String {
     out
 }
 
+/// A recompute: the summary, then the agencies' and the experts' ranking, best first.
+fn ranking(r: &pb::RecomputeRatingsResponse) -> String {
+    let mut out = format!("已重算截至 {} 的动态评分（{}）\n", r.as_of, r.rules);
+    out.push_str(&fields(&[
+        ("机构 agencies rated", r.agencies_rated.to_string()),
+        ("专家 experts rated", r.experts_rated.to_string()),
+        ("状态变更 status changes", r.status_changes.to_string()),
+    ]));
+    out.push_str("机构排名 / agencies:\n");
+    out.push_str(&ranking_table(
+        "统一社会信用代码",
+        &r.agencies,
+        |s| s.agency_credit_code.clone(),
+        &names::AGENCY_STATUS,
+    ));
+    out.push_str("专家排名 / experts:\n");
+    out.push_str(&ranking_table(
+        "专家编号",
+        &r.experts,
+        |s| s.expert_id.to_string(),
+        &names::EXPERT_STATUS,
+    ));
+    let unlisted = i64::from(r.experts_rated) - r.experts.len() as i64;
+    if unlisted > 0 {
+        out.push_str(&format!(
+            "（另有 {unlisted} 位专家无委托或违规记录，按库均值计，未列出 / {unlisted} more \
+             without engagements or violations, not listed）\n"
+        ));
+    }
+    out
+}
+
+fn ranking_table(
+    party: &str,
+    subjects: &[pb::RatedSubject],
+    who: impl Fn(&pb::RatedSubject) -> String,
+    statuses: &names::Names,
+) -> String {
+    let mut t = Table::new(&[
+        "名次",
+        party,
+        "综合得分",
+        "信用等级",
+        "处理",
+        "可选用",
+        "委托数",
+        "状态变更",
+    ]);
+    for (i, s) in subjects.iter().enumerate() {
+        let change = if s.status_from.is_empty() && s.status_to.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "{} → {}",
+                statuses.zh_of_key(&s.status_from),
+                statuses.zh_of_key(&s.status_to)
+            )
+        };
+        t.row(vec![
+            (i + 1).to_string(),
+            who(s),
+            decimal_text(s.final_score.as_ref()),
+            s.grade.clone(),
+            names::rating_action_zh(&s.action, 0),
+            if s.selectable { "是" } else { "否" }.into(),
+            s.engagements.to_string(),
+            change,
+        ]);
+    }
+    t.render()
+}
+
 /// Every number behind a rating: the contributions table, then the totals.
 pub fn explanation(r: &pb::RatingExplanation) -> String {
     let mut out = String::new();
@@ -608,6 +722,74 @@ mod tests {
         ] {
             assert!(score_arg(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_recompute_ranks_agencies_then_experts() {
+        let d = |v: &str| Some(Decimal { value: v.into() });
+        let r = pb::RecomputeRatingsResponse {
+            as_of: "2026-06-01".into(),
+            rules: "2026年度全国默认规则".into(),
+            agencies_rated: 2,
+            experts_rated: 3,
+            status_changes: 1,
+            agencies: vec![
+                pb::RatedSubject {
+                    agency_credit_code: "A1".into(),
+                    final_score: d("95"),
+                    grade: "A".into(),
+                    action: "none".into(),
+                    selectable: true,
+                    engagements: 1,
+                    ..Default::default()
+                },
+                pb::RatedSubject {
+                    agency_credit_code: "B2".into(),
+                    final_score: d("52.35"),
+                    grade: "D".into(),
+                    action: "suspend".into(),
+                    selectable: false,
+                    engagements: 1,
+                    status_from: "warned".into(),
+                    status_to: "suspended".into(),
+                    ..Default::default()
+                },
+            ],
+            experts: vec![pb::RatedSubject {
+                expert_id: 7,
+                final_score: d("64.2"),
+                grade: "C".into(),
+                action: "warning".into(),
+                selectable: true,
+                ..Default::default()
+            }],
+        };
+        let text = ranking(&r);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "已重算截至 2026-06-01 的动态评分（2026年度全国默认规则）"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("状态变更 status changes") && l.ends_with(" 1")),
+            "{text}"
+        );
+        let at = |start: &str| {
+            lines
+                .iter()
+                .position(|l| l.starts_with(start))
+                .unwrap_or_else(|| panic!("{start} in\n{text}"))
+        };
+        assert!(at("机构排名") < at("1     A1") && at("1     A1") < at("2     B2"));
+        assert!(at("2     B2") < at("专家排名") && at("专家排名") < at("1     7"));
+        let b2 = lines[at("2     B2")];
+        for cell in ["52.35", "D", "暂停", "否", "警告 → 暂停"] {
+            assert!(b2.contains(cell), "{cell} in {b2}");
+        }
+        assert!(lines[at("1     7")].contains("警告"), "{text}");
+        assert!(text.contains("另有 2 位专家"), "{text}");
     }
 
     #[test]

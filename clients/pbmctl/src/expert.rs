@@ -1,4 +1,5 @@
-//! `pbmctl expert …`: the expert pool (专家库).
+//! `pbmctl expert …`: the expert pool (专家库), and experts' violations (shared with agencies,
+//! `violation.rs`).
 
 use std::path::PathBuf;
 
@@ -9,9 +10,9 @@ use serde_json::json;
 
 use crate::agency::{print_history, relations_text};
 use crate::client::{Ctx, Outcome, fail, request_id};
-use crate::json;
 use crate::names::{self, EXPERT_STATUS, TITLE};
 use crate::table::{Table, fields, time};
+use crate::{json, violation};
 
 const EXPERT_FILE_HELP: &str = "\
 JSON 文件格式 / file format (an ExpertSpec; `expert show ID --json` prints one in its \"spec\"):
@@ -102,6 +103,10 @@ pub enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// 违规记录（严重违规的专家不得被抽取）/ Violations (a major one bars the expert from
+    /// draws).
+    #[command(subcommand)]
+    Violation(violation::Command<violation::Expert>),
     /// 专业领域分类 / The field taxonomy.
     Fields,
 }
@@ -234,6 +239,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
             }
             Ok(())
         }
+        Command::Violation(v) => violation::run(ctx, v).await,
         Command::Fields => {
             let fields = ctx
                 .api()

@@ -86,6 +86,7 @@ pub fn violation(v: &pb::Violation) -> Value {
     json!({
         "id": v.id,
         "credit_code": v.credit_code,
+        "expert_id": v.expert_id,
         "occurred_on": v.occurred_on,
         "severity": names::SEVERITY.key(v.severity),
         "description": v.description,
@@ -213,12 +214,19 @@ pub fn rating(r: &pb::RatingExplanation) -> Value {
 }
 
 pub fn draw_round(r: &pb::DrawRound) -> Value {
-    json!({ "round": r.round, "seed": r.seed, "picked": r.picked })
+    json!({
+        "round": r.round,
+        "seed": r.seed,
+        "picked": r.picked,
+        "picked_agencies": r.picked_agencies,
+    })
 }
 
 pub fn draw(d: &pb::Draw) -> Value {
     json!({
         "id": d.id,
+        "subject": names::DRAW_SUBJECT.key(d.subject),
+        "weighted_by_rating": d.weighted_by_rating,
         "task_ref": d.task_ref,
         "field": d.field,
         "count": d.count,
@@ -235,6 +243,13 @@ pub fn draw(d: &pb::Draw) -> Value {
             "answer": names::DRAW_ANSWER.key(m.answer),
             "reason": m.reason,
         })).collect::<Vec<_>>(),
+        "drawn_agencies": d.drawn_agencies.iter().map(|m| json!({
+            "credit_code": m.credit_code,
+            "round": m.round,
+            "answer": names::DRAW_ANSWER.key(m.answer),
+            "reason": m.reason,
+            "weight": decimal(m.weight.as_ref()),
+        })).collect::<Vec<_>>(),
         "rules": d.rules,
         "version": d.version,
         "created": stamp(d.created.as_ref()),
@@ -247,6 +262,32 @@ pub fn replay(r: &pb::ReplayDrawResponse) -> Value {
         "candidates_fingerprint": r.candidates_fingerprint,
         "replayed": r.replayed.iter().map(draw_round).collect::<Vec<_>>(),
         "draw": r.draw.as_ref().map_or(Value::Null, draw),
+    })
+}
+
+pub fn rated_subject(s: &pb::RatedSubject) -> Value {
+    json!({
+        "agency_credit_code": s.agency_credit_code,
+        "expert_id": s.expert_id,
+        "final_score": decimal(s.final_score.as_ref()),
+        "grade": s.grade,
+        "action": s.action,
+        "selectable": s.selectable,
+        "engagements": s.engagements,
+        "status_from": s.status_from,
+        "status_to": s.status_to,
+    })
+}
+
+pub fn recompute(r: &pb::RecomputeRatingsResponse) -> Value {
+    json!({
+        "as_of": r.as_of,
+        "rules": r.rules,
+        "agencies_rated": r.agencies_rated,
+        "experts_rated": r.experts_rated,
+        "status_changes": r.status_changes,
+        "agencies": r.agencies.iter().map(rated_subject).collect::<Vec<_>>(),
+        "experts": r.experts.iter().map(rated_subject).collect::<Vec<_>>(),
     })
 }
 

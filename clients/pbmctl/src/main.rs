@@ -7,16 +7,24 @@
 //!   batch       add | list
 //!   agency      list | show | add | update | warn | suspend | reinstate | remove | history
 //!               | violation add|list | import | export
-//!   expert      list | show | add | update | status | history | reveal | fields
+//!   expert      list | show | add | update | status | history | reveal
+//!               | violation add|list | fields
 //!   rules       show | set
-//!   engagement  add | show | list | rate | explain
-//!   draw        experts | respond | show | replay
+//!   engagement  add | show | list | rate | explain | recompute
+//!   draw        experts | agencies | respond | show | replay
 //!   stats
 //! ```
 //!
+//! Violations are one command for both parties (`violation.rs`: an agency by credit code, an
+//! expert by id). Draws of experts and of agencies (uniform or weighted by rating) share the
+//! task options, `respond` (`--expert` or `--agency`), `show` and `replay`. `engagement
+//! recompute` rates every agency and expert as of a date, applies the grade actions and prints
+//! the ranking.
+//!
 //! Tables by default, `--json` for scripts. Exit codes: 0 success, 1 refused or failed (the
 //! message, reason code and field violations on stderr; also a draw whose replay does not
-//! match), 2 usage. See docs/PBMCTL.md.
+//! match), 2 usage. Mutating calls whose outcome may be unknown take `--request-id` to retry
+//! safely. See docs/PBMCTL.md.
 
 mod agency;
 mod batch;
@@ -30,6 +38,7 @@ mod rules;
 mod stats;
 mod table;
 mod transfer;
+mod violation;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -73,11 +82,12 @@ enum Command {
     /// 年度规则 / Pool rules per fiscal year.
     #[command(subcommand)]
     Rules(rules::Command),
-    /// 委托、评分与动态评分说明 / Engagements, their rating, and explained ratings
-    /// (EngagementService).
+    /// 委托、评分、动态评分说明与重算排名 / Engagements, their rating, explained ratings and
+    /// the recompute of every rating (EngagementService).
     #[command(subcommand)]
     Engagement(engagement::Command),
-    /// 随机抽取（可复现、可核对）/ Random draws, reproducible and auditable (DrawService).
+    /// 随机抽取专家或机构（可复现、可核对）/ Random draws of experts or agencies, reproducible
+    /// and auditable (DrawService).
     #[command(subcommand)]
     Draw(draw::Command),
     /// 入库统计（供省级平台）/ Pool statistics (as the provincial platform reads them).

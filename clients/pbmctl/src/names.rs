@@ -273,6 +273,14 @@ pub const DRAW_ANSWER: Names = Names {
     ],
 };
 
+pub const DRAW_SUBJECT: Names = Names {
+    prefix: "DRAW_SUBJECT_",
+    names: &[
+        n(pb::DrawSubject::Experts as i32, "experts", "专家"),
+        n(pb::DrawSubject::Agencies as i32, "agencies", "机构"),
+    ],
+};
+
 /// What a credit grade does (`RatingExplanation.action`, a string on the wire).
 pub fn rating_action_zh(action: &str, suspend_months: i32) -> String {
     match action {
@@ -364,5 +372,10 @@ mod tests {
         );
         assert_eq!(rating_action_zh("suspend", 6), "暂停 6 个月");
         assert_eq!(DRAW_ANSWER.zh(pb::DrawAnswer::Declined as i32), "不参加");
+        assert_eq!(
+            DRAW_SUBJECT.key(pb::DrawSubject::Agencies as i32),
+            "agencies"
+        );
+        assert_eq!(DRAW_SUBJECT.zh(pb::DrawSubject::Experts as i32), "专家");
     }
 }

@@ -1,8 +1,9 @@
 //! The built `pbmctl` binary against the real agency service, assembled as `pbm serve`
 //! assembles it (config, development-key auth, events relay) on SQLite in a temporary data
 //! directory: batches, agencies, status changes, .xlsx export/import, experts, reveals, roles;
-//! engagements, ratings and their explanation, expert draws with replacement and replay, and
-//! the pool statistics.
+//! engagements, ratings and their explanation, expert draws with replacement and replay, the
+//! pool statistics; agency draws weighted by rating (answered by `--agency`, replayed), the
+//! recompute of every rating with its ranking, and experts' violations.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -836,5 +837,440 @@ fn commissions_rates_explains_and_draws_through_the_cli() {
     assert!(
         table.contains("会计师事务所") && table.contains("2026年 绩效评价"),
         "{table}"
+    );
+}
+
+/// An agency admitted in batch 1 for evaluations, with a 主评人 (so eligible for evaluation
+/// draws), as an `agency add --file` file.
+fn evaluation_agency(dir: &Path, code: &str, name: &str) -> String {
+    write_json(
+        dir,
+        &format!("agency-{code}.json"),
+        &serde_json::json!({
+            "credit_code": code,
+            "name": name,
+            "type": "accounting_firm",
+            "legal_representative": "王某",
+            "lead_evaluators": [{"name": "赵某", "qualifications": ["注册会计师"]}],
+            "scopes": ["evaluation"],
+            "admission_batch_id": 1,
+        }),
+    )
+}
+
+/// The stdout of a successful command, parsed as JSON.
+fn json_of(ctl: &Ctl, args: &[&str]) -> serde_json::Value {
+    let out = ctl.ok(args);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}\n{out}"))
+}
+
+#[test]
+fn draws_agencies_by_rating_recomputes_and_records_expert_violations_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = start_server_on(dir.path(), Some("2026-06-01"));
+    let ctl = Ctl {
+        server: format!("http://{addr}"),
+        data_dir: dir.path().to_owned(),
+    };
+    let code_b = credit_code("91140500MA0K00001");
+
+    // Two agencies eligible for evaluations, rated 95 and 70 through `engagement rate`; one
+    // LAW expert.
+    ctl.ok(&[
+        "batch",
+        "add",
+        "--name",
+        "2025—2027年度第三方机构库",
+        "--procurement-ref",
+        "JCZC-2024-031",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2027-12-31",
+    ]);
+    for (code, name) in [(CODE_A, AGENCY_NAME), (code_b.as_str(), "某咨询有限公司")] {
+        let file = evaluation_agency(dir.path(), code, name);
+        ctl.ok(&["agency", "add", "--file", &file]);
+    }
+    let expert = write_json(
+        dir.path(),
+        "expert.json",
+        &serde_json::json!({
+            "name": "张专家",
+            "id_number": id_number("14050219700315123"),
+            "phone": "13900001111",
+            "title": "senior",
+            "years_in_field": 15,
+            "fields": ["LAW"],
+            "affiliation": "山西某大学",
+        }),
+    );
+    assert!(
+        ctl.ok(&["expert", "add", "--file", &expert])
+            .contains("已登记专家 1")
+    );
+    for (id, code, score) in [("1", CODE_A, "95"), ("2", code_b.as_str(), "70")] {
+        let out = ctl.ok(&[
+            "engagement",
+            "add",
+            "--commissioner",
+            "FIN",
+            "--evaluated-party",
+            "D01",
+            "--kind",
+            "evaluation",
+            "--agency",
+            code,
+            "--started-on",
+            "2026-01-10",
+            "--ended-on",
+            "2026-03-31",
+        ]);
+        assert!(out.contains(&format!("已登记委托 {id}：")), "{out}");
+        let scores: Vec<String> = ["QUALITY", "TIMELINESS", "CONDUCT", "SATISFACTION"]
+            .iter()
+            .map(|c| format!("{c}={score}"))
+            .collect();
+        let mut rate = vec!["engagement", "rate", id, "--expected-version", "1"];
+        for s in &scores {
+            rate.extend(["--score", s.as_str()]);
+        }
+        let out = ctl.ok(&rate);
+        assert!(out.contains(&format!("得分 {score}（")), "{out}");
+    }
+
+    // Draw one of the two, weighted by rating: the weight is the agency's rating.
+    let drawn = json_of(
+        &ctl,
+        &[
+            "draw",
+            "agencies",
+            "--task",
+            "EV-2026-01",
+            "--count",
+            "1",
+            "--evaluated-party",
+            "D07",
+            "--kind",
+            "evaluation",
+            "--weighted",
+            "--request-id",
+            "cli-agency-draw-1",
+            "--json",
+        ],
+    );
+    assert_eq!(drawn["subject"], "agencies");
+    assert_eq!(drawn["weighted_by_rating"], true);
+    assert_eq!(drawn["eligible"], 2);
+    assert_eq!(drawn["drawn"].as_array().unwrap().len(), 0);
+    let members = drawn["drawn_agencies"].as_array().unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!(
+        (&members[0]["round"], &members[0]["answer"]),
+        (&serde_json::json!(0), &serde_json::json!("pending"))
+    );
+    let picked = members[0]["credit_code"].as_str().unwrap().to_owned();
+    let other = if picked == CODE_A {
+        code_b.clone()
+    } else {
+        CODE_A.to_owned()
+    };
+    assert_eq!(drawn["rounds"][0]["picked_agencies"][0], picked.as_str());
+    let rating = json_of(
+        &ctl,
+        &["engagement", "explain", "--agency", &picked, "--json"],
+    );
+    assert!(members[0]["weight"].is_string(), "a decimal is a string");
+    assert_eq!(members[0]["weight"], rating["final_score"]);
+    let draw_id = drawn["id"].as_i64().unwrap().to_string();
+    // The same request id again is the same draw.
+    let again = json_of(
+        &ctl,
+        &[
+            "draw",
+            "agencies",
+            "--task",
+            "EV-2026-01",
+            "--count",
+            "1",
+            "--evaluated-party",
+            "D07",
+            "--kind",
+            "evaluation",
+            "--weighted",
+            "--request-id",
+            "cli-agency-draw-1",
+            "--json",
+        ],
+    );
+    assert_eq!(again["id"], drawn["id"]);
+
+    let shown = ctl.ok(&["draw", "show", &draw_id]);
+    let line = |text: &str, start: &str| -> String {
+        text.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("{start} in\n{text}"))
+            .to_owned()
+    };
+    assert!(line(&shown, "抽取对象 subject").ends_with("机构 agencies"));
+    assert!(line(&shown, "按评分加权 weighted").contains("是 yes"));
+    let row = line(&shown, &picked);
+    assert!(
+        row.contains("待确认") && row.contains(rating["final_score"].as_str().unwrap()),
+        "{row}"
+    );
+
+    // Exactly one respondent (usage, exit 2); an agency draw is answered by --agency.
+    let both = ctl.run_as(
+        "finance_admin",
+        &[
+            "draw",
+            "respond",
+            &draw_id,
+            "--expected-version",
+            "1",
+            "--expert",
+            "1",
+            "--agency",
+            &picked,
+            "--accept",
+        ],
+    );
+    assert_eq!(both.code, 2, "{}", both.stderr);
+    let neither = ctl.run_as(
+        "finance_admin",
+        &[
+            "draw",
+            "respond",
+            &draw_id,
+            "--expected-version",
+            "1",
+            "--accept",
+        ],
+    );
+    assert_eq!(neither.code, 2, "{}", neither.stderr);
+    let run = ctl.fails(
+        "finance_admin",
+        &[
+            "draw",
+            "respond",
+            &draw_id,
+            "--expected-version",
+            "1",
+            "--expert",
+            "1",
+            "--accept",
+        ],
+    );
+    assert!(
+        run.stderr.contains("原因 reason: AGENCY_REQUIRED")
+            && run.stderr.contains("字段 agency_credit_code: "),
+        "{}",
+        run.stderr
+    );
+
+    // The drawn agency declines: the other is drawn in round 1.
+    let out = ctl.ok(&[
+        "draw",
+        "respond",
+        &draw_id,
+        "--expected-version",
+        "1",
+        "--agency",
+        &picked,
+        "--decline",
+        "--reason",
+        "人手不足",
+    ]);
+    assert!(
+        out.contains(&format!("已记录机构 {picked} 的答复：不参加")),
+        "{out}"
+    );
+    assert!(out.contains(&format!("第 1 轮补抽: 机构 {other}")), "{out}");
+    assert!(line(&out, &picked).contains("人手不足"), "{out}");
+
+    // The replay matches the record, round by round.
+    let out = ctl.ok(&["draw", "replay", &draw_id]);
+    assert!(
+        line(&out, "核对结果 matches").ends_with("一致 yes"),
+        "{out}"
+    );
+    assert!(line(&out, "抽取对象 subject").ends_with("机构 agencies"));
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with('1') && l.contains(other.as_str()) && l.ends_with('是')),
+        "{out}"
+    );
+    let replay = json_of(&ctl, &["draw", "replay", &draw_id, "--json"]);
+    assert_eq!(replay["matches"], true);
+    assert_eq!(
+        replay["candidates_fingerprint"],
+        drawn["candidates_fingerprint"]
+    );
+    assert_eq!(replay["replayed"][0]["picked_agencies"][0], picked.as_str());
+    assert_eq!(replay["replayed"][1]["picked_agencies"][0], other.as_str());
+    assert_eq!(replay["draw"]["version"], 2);
+    assert_eq!(replay["draw"]["drawn_agencies"][0]["answer"], "declined");
+
+    // An expert's violation, recorded and listed by expert id; it is not the agency's.
+    let v = json_of(
+        &ctl,
+        &[
+            "expert",
+            "violation",
+            "add",
+            "1",
+            "--on",
+            "2026-02-01",
+            "--severity",
+            "major",
+            "--description",
+            "评审中泄露评审信息",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        (&v["expert_id"], &v["credit_code"]),
+        (&1.into(), &"".into())
+    );
+    assert_eq!(v["severity"], "major");
+    let table = ctl.ok(&["expert", "violation", "list", "1"]);
+    assert!(
+        line(&table, &v["id"].to_string()).contains("评审中泄露评审信息") && table.contains("严重"),
+        "{table}"
+    );
+    let listed = json_of(&ctl, &["expert", "violation", "list", "1", "--json"]);
+    assert_eq!(listed["violations"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["violations"][0]["expert_id"], 1);
+    let listed = json_of(&ctl, &["agency", "violation", "list", CODE_A, "--json"]);
+    assert_eq!(listed["violations"], serde_json::json!([]));
+    let run = ctl.fails(
+        "finance_admin",
+        &[
+            "expert",
+            "violation",
+            "add",
+            "99",
+            "--on",
+            "2026-02-01",
+            "--severity",
+            "minor",
+            "--description",
+            "x",
+        ],
+    );
+    assert!(run.stderr.contains("NotFound"), "{}", run.stderr);
+
+    // A major violation of the 70-rated agency after its rating: the recompute lowers it and
+    // its grade acts.
+    ctl.ok(&[
+        "agency",
+        "violation",
+        "add",
+        &code_b,
+        "--on",
+        "2026-05-01",
+        "--severity",
+        "major",
+        "--description",
+        "报告抄袭",
+    ]);
+    let out = ctl.ok(&["engagement", "recompute", "--request-id", "cli-recompute-1"]);
+    assert_eq!(
+        out.lines().next(),
+        Some("已重算截至 2026-06-01 的动态评分（2026年度全国默认规则）"),
+        "{out}"
+    );
+    // A (95, shrunk toward the pool mean) ranks first, as ExplainRating rates it.
+    let a_score = json_of(
+        &ctl,
+        &["engagement", "explain", "--agency", CODE_A, "--json"],
+    )["final_score"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a_row = line(&out, &format!("1     {CODE_A}  {a_score}  "));
+    let b_row = line(&out, &format!("2     {code_b}"));
+    assert!(a_row.contains('是') && !a_row.contains('→'), "{a_row}");
+    assert!(
+        b_row.contains("暂停") && b_row.contains("警告 → 暂停") && b_row.contains('否'),
+        "{b_row}"
+    );
+    assert!(
+        out.find(&b_row) < out.find("专家排名"),
+        "agencies first: {out}"
+    );
+    // The same request id again: the same recompute, as JSON.
+    let first = json_of(
+        &ctl,
+        &[
+            "engagement",
+            "recompute",
+            "--request-id",
+            "cli-recompute-1",
+            "--json",
+        ],
+    );
+    assert_eq!(first["as_of"], "2026-06-01");
+    assert_eq!(
+        (&first["agencies_rated"], &first["experts_rated"]),
+        (&2.into(), &1.into())
+    );
+    let order: Vec<&str> = first["agencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["agency_credit_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, [CODE_A, code_b.as_str()], "best first");
+    assert_eq!(first["agencies"][0]["final_score"], a_score.as_str());
+    assert_eq!(first["agencies"][0]["engagements"], 1);
+    let b = &first["agencies"][1];
+    assert!(b["final_score"].is_string(), "{b}");
+    assert_eq!(
+        (&b["status_from"], &b["status_to"], &b["selectable"]),
+        (&"warned".into(), &"suspended".into(), &false.into())
+    );
+    // The expert has no engagement but a major violation: ranked, not selectable, and a
+    // warning does not change an expert's status.
+    let e = &first["experts"][0];
+    assert_eq!(
+        (
+            &e["expert_id"],
+            &e["engagements"],
+            &e["selectable"],
+            &e["status_to"]
+        ),
+        (&1.into(), &0.into(), &false.into(), &"".into())
+    );
+    assert_eq!(first["status_changes"], 1, "only B's");
+    let changed = first["agencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(first["experts"].as_array().unwrap())
+        .filter(|s| s["status_to"] != "")
+        .count();
+    assert_eq!(first["status_changes"], changed);
+    assert!(
+        line(&out, "状态变更 status changes").ends_with(&format!(" {changed}")),
+        "{out}"
+    );
+    // A new recompute finds nothing more to change.
+    let again = json_of(
+        &ctl,
+        &["engagement", "recompute", "--as-of", "2026-06-01", "--json"],
+    );
+    assert_eq!(again["status_changes"], 0);
+    assert_eq!(again["agencies"][1]["final_score"], b["final_score"]);
+    // A date after today is refused, naming the field.
+    let run = ctl.fails(
+        "finance_admin",
+        &["engagement", "recompute", "--as-of", "2027-01-01"],
+    );
+    assert!(
+        run.stderr.contains("原因 reason: AS_OF_IN_FUTURE") && run.stderr.contains("字段 as_of: "),
+        "{}",
+        run.stderr
     );
 }

@@ -3,8 +3,8 @@
 //!   fingerprint and seeded draw: p99 over 200 draws;
 //! * recomputing the ratings of 1,000 agencies with 50 rated engagements each (plus violations).
 //!
-//! `cargo bench -p pbm-agency --bench pool` (release build). Loading the facts from the database
-//! is not included here: the draw and recompute RPCs that load them are not built yet.
+//! `cargo bench -p pbm-agency --bench pool` (release build). The computations alone; the RPC-level
+//! numbers, with the database, are `benches/rpc.rs` (`scripts/bench-agency.sh`).
 
 use std::time::Instant;
 

@@ -15,7 +15,9 @@ use rand::RngCore;
 
 use crate::access;
 use crate::domain::draw::{self as rules_draw, Candidate, Weighting};
-use crate::domain::eligibility::{self, DrawTask, agency_exclusions, expert_exclusions};
+use crate::domain::eligibility::{
+    self, DrawTask, ExpertStatus, agency_exclusions, expert_exclusions,
+};
 use crate::domain::engagement::EngagementKind;
 use crate::engagements::{agency_facts_from, expert_facts, kind_from, kind_to};
 use crate::grpc::convert;
@@ -253,19 +255,18 @@ fn record_draw(
     row.created_at = pbm_db::now();
     let picked = replay_rounds(&row, 0)?.remove(0);
     row.id = store_d::insert(conn, &row)?;
-    let mut members = Vec::new();
-    for key in picked {
-        let m = MemberRow {
+    let members: Vec<MemberRow> = picked
+        .into_iter()
+        .map(|key| MemberRow {
             draw_id: row.id,
             key,
             round: 0,
             answer: "pending".into(),
             reason: String::new(),
             answered_at: None,
-        };
-        store_d::insert_member(conn, &row.subject, &m)?;
-        members.push(m);
-    }
+        })
+        .collect();
+    store_d::insert_members(conn, &row.subject, &members)?;
     let response = to_proto(&row, &members)?;
     Ok(Effect {
         response,
@@ -354,23 +355,48 @@ pub async fn draw_experts(
             for id in store_d::workload(conn, on.year())? {
                 *workload.entry(id).or_default() += 1;
             }
-            let (rows, _) = store_x::list_experts(conn, &Default::default(), 0, i64::MAX)?;
-            let mut candidates = Vec::new();
-            let mut exclusions = Vec::new();
-            for row in &rows {
-                let mut facts = expert_facts(row)?;
-                facts.drawn_for_task = drawn.contains(&row.id);
-                facts.engagements_this_year = workload.get(&row.id).copied().unwrap_or(0);
-                facts.major_violation_on = majors.get(&Violator::Expert(row.id)).copied();
-                let excluded = expert_exclusions(&facts, &task, &rules.rules);
-                if excluded.is_empty() {
-                    candidates.push(Candidate {
-                        id: row.id.to_string(),
-                        weight: Decimal::ONE,
-                    });
-                } else {
-                    exclusions.push(excluded);
+            // Every expert's standing facts, reloaded only when the registry changed.
+            let stamp = store_x::pool_stamp(conn)?;
+            let pool = st
+                .expert_pool
+                .get_or_load(&stamp, || -> Result<_, ApiError> {
+                    store_x::eligibility_rows(conn, None)?
+                        .iter()
+                        .map(expert_facts)
+                        .collect::<Result<Vec<_>, _>>()
+                })?;
+            // Experts who are not active or not in the field are ineligible whatever else
+            // holds, so the common case skips them; only a refusal examines every expert, to
+            // say why each was excluded. The candidate set is the same either way.
+            let assess = |everyone: bool| {
+                let mut candidates = Vec::new();
+                let mut exclusions = Vec::new();
+                for base in pool.iter() {
+                    if !everyone
+                        && (base.status != ExpertStatus::Active || !base.fields.contains(&field))
+                    {
+                        continue;
+                    }
+                    let id: i64 = base.id.parse().unwrap_or_default();
+                    let mut facts = base.clone();
+                    facts.drawn_for_task = drawn.contains(&id);
+                    facts.engagements_this_year = workload.get(&id).copied().unwrap_or(0);
+                    facts.major_violation_on = majors.get(&Violator::Expert(id)).copied();
+                    let excluded = expert_exclusions(&facts, &task, &rules.rules);
+                    if excluded.is_empty() {
+                        candidates.push(Candidate {
+                            id: facts.id,
+                            weight: Decimal::ONE,
+                        });
+                    } else {
+                        exclusions.push(excluded);
+                    }
                 }
+                (candidates, exclusions)
+            };
+            let (candidates, mut exclusions) = assess(false);
+            if candidates.len() < usize::try_from(r.count).unwrap_or(0) {
+                exclusions = assess(true).1;
             }
             let mut row = new_row(&r.task_ref, field, r.count, &r.evaluated_party, kind);
             row.on_date = on;
@@ -574,20 +600,21 @@ pub async fn respond(
                             e
                         }
                     })?;
-                for key in rounds.last().cloned().unwrap_or_default() {
-                    store_d::insert_member(
-                        conn,
-                        &row.subject,
-                        &MemberRow {
-                            draw_id: row.id,
-                            key,
-                            round: next_round,
-                            answer: "pending".into(),
-                            reason: String::new(),
-                            answered_at: None,
-                        },
-                    )?;
-                }
+                let added: Vec<MemberRow> = rounds
+                    .last()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|key| MemberRow {
+                        draw_id: row.id,
+                        key,
+                        round: next_round,
+                        answer: "pending".into(),
+                        reason: String::new(),
+                        answered_at: None,
+                    })
+                    .collect();
+                store_d::insert_members(conn, &row.subject, &added)?;
             }
             let (row, members) = store_d::get(conn, row.id)?.ok_or_else(|| not_found(r.draw_id))?;
             let response = to_proto(&row, &members)?;

@@ -17,7 +17,9 @@ use crate::domain::registry::{self, Agency, EffectiveStatus};
 use crate::domain::rules::Severity;
 use crate::grpc::convert;
 use crate::ops::{SERVICE, rules_in_force};
-use crate::ratings::{RatingBook, apply_agency_action, apply_expert_action, dec, explanation};
+use crate::ratings::{
+    RatingBook, agency_action, apply_expert_action, dec, explanation, write_agency_actions,
+};
 use crate::state::AppState;
 use crate::store::engagements::{self as store_e, EngagementRow};
 use crate::store::experts as store_x;
@@ -157,7 +159,7 @@ pub fn agency_facts_from(
     }
 }
 
-pub fn expert_facts(row: &store_x::ExpertRow) -> Result<ExpertFacts, ApiError> {
+pub fn expert_facts(row: &store_x::EligibilityRow) -> Result<ExpertFacts, ApiError> {
     let details = row.details()?;
     Ok(ExpertFacts {
         id: row.id.to_string(),
@@ -236,7 +238,7 @@ pub async fn create(
                 let row = store_x::expert(conn, *id)?.ok_or_else(|| {
                     ApiError::not_found("EXPERT_NOT_FOUND", format!("专家 {id} 不存在"))
                 })?;
-                let mut facts = expert_facts(&row)?;
+                let mut facts = expert_facts(&row.eligibility())?;
                 facts.major_violation_on = major_violation_on(conn, &Violator::Expert(row.id))?;
                 experts.push(facts);
             }
@@ -368,15 +370,16 @@ pub async fn rate(
             let agency_rating = match &rated.agency_credit_code {
                 Some(code) => {
                     let rating = book.agency(code);
-                    if let Some(current) = store::agency(conn, code)? {
-                        apply_agency_action(
-                            conn,
+                    if let Some(current) = store::agency(conn, code)?
+                        && let Some(change) = agency_action(
                             &current,
                             &rating,
                             &book.rules,
                             &ctx.caller.subject,
                             today,
-                        )?;
+                        )
+                    {
+                        write_agency_actions(conn, &[change])?;
                     }
                     Some(explanation(&rating, &book.rules))
                 }

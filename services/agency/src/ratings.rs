@@ -19,7 +19,7 @@ use crate::access;
 use crate::domain::eligibility::ExpertStatus;
 use crate::domain::experts;
 use crate::domain::rating::{self, RatedEngagement, Rating, RatingInput};
-use crate::domain::registry::{self, Agency, Status};
+use crate::domain::registry::{self, Agency};
 use crate::domain::rules::{Action, Severity};
 use crate::grpc::convert;
 use crate::ops::{RulesInForce, rules_in_force};
@@ -276,49 +276,55 @@ fn action_reason(rating: &Rating, rules: &RulesInForce) -> String {
     )
 }
 
-/// Applies the action an agency's grade calls for (rules: credit.actions), recorded in its
-/// status history. Returns the change made, if any.
-pub fn apply_agency_action(
-    conn: &mut AnyConnection,
+/// The status change an agency's grade calls for on `today` (rules: credit.actions), if any.
+pub fn agency_action(
     current: &Agency,
     rating: &Rating,
     rules: &RulesInForce,
     actor: &str,
     today: NaiveDate,
-) -> Result<Option<(Status, Status)>, ApiError> {
-    let Some((to, until)) = registry::grade_action_target(current.status, rating.action, today)
-    else {
-        return Ok(None);
-    };
-    let code = current.spec.credit_code.as_str().to_owned();
-    let next = Agency {
-        status: to,
-        suspended_until: until,
-        version: current.version + 1,
+) -> Option<StatusChange> {
+    let (to, until) = registry::grade_action_target(current.status, rating.action, today)?;
+    Some(StatusChange {
+        credit_code: current.spec.credit_code.as_str().to_owned(),
+        from_status: current.status.as_db().into(),
+        to_status: to.as_db().into(),
+        reason: action_reason(rating, rules),
+        until,
         changed_by: actor.into(),
         changed_at: pbm_db::now(),
-        ..current.clone()
-    };
-    if !store::update_agency(conn, &next, current.version)? {
-        return Err(ApiError::stale_version(
-            &format!("机构「{code}」"),
-            current.version,
-            current.version + 1,
-        ));
+    })
+}
+
+/// Applies grade actions: each group of agencies moving between the same statuses in one
+/// statement that only moves those still in the status they were read in (any other writer
+/// in between → ABORTED, nothing applied), then every history entry.
+pub fn write_agency_actions(
+    conn: &mut AnyConnection,
+    changes: &[StatusChange],
+) -> Result<(), ApiError> {
+    let mut groups: HashMap<(&str, &str, Option<NaiveDate>), Vec<String>> = HashMap::new();
+    for c in changes {
+        groups
+            .entry((c.from_status.as_str(), c.to_status.as_str(), c.until))
+            .or_default()
+            .push(c.credit_code.clone());
     }
-    store::insert_status_change(
-        conn,
-        &StatusChange {
-            credit_code: code,
-            from_status: current.status.as_db().into(),
-            to_status: to.as_db().into(),
-            reason: action_reason(rating, rules),
-            until,
-            changed_by: actor.into(),
-            changed_at: next.changed_at,
-        },
-    )?;
-    Ok(Some((current.status, to)))
+    let Some(first) = changes.first() else {
+        return Ok(());
+    };
+    for (key, codes) in &groups {
+        let moved = store::move_statuses(conn, codes, *key, (&first.changed_by, first.changed_at))?;
+        if moved != codes.len() {
+            return Err(ApiError::new(
+                pbm_server::ErrorKind::Aborted,
+                "CONCURRENT_CHANGE",
+                "评级期间有机构状态被其他操作修改，请重新计算",
+            ));
+        }
+    }
+    store::insert_status_changes(conn, changes)?;
+    Ok(())
 }
 
 /// Applies the action an expert's grade calls for (suspension → 考评, removal → 退出), recorded
@@ -415,6 +421,7 @@ pub async fn recompute(
             let actor = ctx.caller.subject.clone();
             let mut changes = 0;
             let mut agencies = Vec::new();
+            let mut history = Vec::new();
             for agency in store::all_agencies(conn)? {
                 let code = agency.spec.credit_code.as_str().to_owned();
                 let rating = book.agency(&code);
@@ -423,29 +430,39 @@ pub async fn recompute(
                     book.engagements_of(&Violator::Agency(code.clone())),
                 );
                 s.agency_credit_code = code;
-                if let Some((from, to)) =
-                    apply_agency_action(conn, &agency, &rating, &book.rules, &actor, today)?
-                {
+                if let Some(change) = agency_action(&agency, &rating, &book.rules, &actor, today) {
                     changes += 1;
-                    s.status_from = from.as_db().into();
-                    s.status_to = to.as_db().into();
+                    s.status_from.clone_from(&change.from_status);
+                    s.status_to.clone_from(&change.to_status);
+                    history.push(change);
                 }
                 agencies.push((rating.final_score, s));
             }
-            let (rows, _) = store_x::list_experts(conn, &Default::default(), 0, i64::MAX)?;
+            write_agency_actions(conn, &history)?;
             let mut experts = Vec::new();
-            for row in &rows {
-                let rating = book.expert(row.id);
-                let mut s = subject(&rating, book.engagements_of(&Violator::Expert(row.id)));
-                s.expert_id = row.id;
-                if let Some((from, to)) =
-                    apply_expert_action(conn, row, &rating, &book.rules, &actor)?
+            let mut experts_rated = 0usize;
+            for (id, status) in store_x::statuses(conn)? {
+                let rating = book.expert(id);
+                let engaged = book.engagements_of(&Violator::Expert(id));
+                let mut s = subject(&rating, engaged);
+                s.expert_id = id;
+                // The full record is read only for the few a grade acts on.
+                let mut changed = None;
+                if experts::grade_action_target(status, rating.action).is_some()
+                    && let Some(full) = store_x::expert(conn, id)?
                 {
+                    changed = apply_expert_action(conn, &full, &rating, &book.rules, &actor)?;
+                }
+                if let Some((from, to)) = changed {
                     changes += 1;
                     s.status_from = from.as_db().into();
                     s.status_to = to.as_db().into();
                 }
-                experts.push((rating.final_score, s));
+                // The ranking lists the experts that need attention; the others are counted.
+                if changed.is_some() || !rating.selectable || !rating.penalties.is_empty() {
+                    experts.push((rating.final_score, s));
+                }
+                experts_rated += 1;
             }
             rank(&mut agencies);
             rank(&mut experts);
@@ -453,7 +470,7 @@ pub async fn recompute(
                 as_of: as_of.to_string(),
                 rules: book.rules.label(),
                 agencies_rated: i32::try_from(agencies.len()).unwrap_or(i32::MAX),
-                experts_rated: i32::try_from(experts.len()).unwrap_or(i32::MAX),
+                experts_rated: i32::try_from(experts_rated).unwrap_or(i32::MAX),
                 status_changes: changes,
                 agencies: agencies.into_iter().map(|(_, s)| s).collect(),
                 experts: experts.into_iter().map(|(_, s)| s).collect(),

@@ -1949,7 +1949,177 @@ async fn draws_never_pick_the_ineligible(db: TestDatabase) {
     }
 }
 
+type Call<'a> = Box<
+    dyn Fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Code> + Send + 'a>> + 'a,
+>;
+
+/// Every RPC of the three services, called by every role with an empty request: authorisation
+/// is decided before the request is examined, so the refusals below hold whatever the input.
+async fn every_rpc_authorises_its_caller(db: TestDatabase) {
+    let app = spawn(db, "2026-06-01").await;
+    // Mutations carry a request id (its absence is refused before anything else, as a
+    // malformed envelope); everything else is empty.
+    macro_rules! rpc {
+        ($client:ident, $method:ident, $req:ty) => {
+            rpc!($client, $method, $req, |_: &App| <$req>::default())
+        };
+        ($client:ident, $method:ident, $req:ty, id) => {
+            rpc!($client, $method, $req, |app: &App| {
+                let mut m = <$req>::default();
+                m.request_id = app.rid();
+                m
+            })
+        };
+        ($client:ident, $method:ident, $req:ty, $make:expr) => {{
+            let app = &app;
+            let call: Call<'_> = Box::new(move |token: String| {
+                let mut c = app.$client.clone();
+                let r = app.req(&token, ($make)(app));
+                Box::pin(async move {
+                    match c.$method(r).await {
+                        Ok(_) => Code::Ok,
+                        Err(e) => e.code(),
+                    }
+                })
+            });
+            (stringify!($method), call)
+        }};
+    }
+    let mutations: Vec<(&str, Call<'_>)> = vec![
+        rpc!(
+            client,
+            create_admission_batch,
+            pb::CreateAdmissionBatchRequest,
+            id
+        ),
+        rpc!(client, register_agency, pb::RegisterAgencyRequest, id),
+        rpc!(client, update_agency, pb::UpdateAgencyRequest, id),
+        rpc!(
+            client,
+            change_agency_status,
+            pb::ChangeAgencyStatusRequest,
+            id
+        ),
+        rpc!(client, register_expert, pb::RegisterExpertRequest, id),
+        rpc!(client, update_expert, pb::UpdateExpertRequest, id),
+        rpc!(
+            client,
+            change_expert_status,
+            pb::ChangeExpertStatusRequest,
+            id
+        ),
+        rpc!(
+            client,
+            reveal_expert_contact,
+            pb::RevealExpertContactRequest
+        ),
+        rpc!(client, set_pool_rules, pb::SetPoolRulesRequest, id),
+        rpc!(client, record_violation, pb::RecordViolationRequest, id),
+        rpc!(
+            engagements,
+            create_engagement,
+            pb::CreateEngagementRequest,
+            id
+        ),
+        rpc!(engagements, rate_engagement, pb::RateEngagementRequest, id),
+        rpc!(
+            engagements,
+            recompute_ratings,
+            pb::RecomputeRatingsRequest,
+            id
+        ),
+        rpc!(draws, draw_experts, pb::DrawExpertsRequest, id),
+        rpc!(draws, draw_agencies, pb::DrawAgenciesRequest, id),
+        rpc!(draws, respond_to_draw, pb::RespondToDrawRequest, id),
+    ];
+    let reads: Vec<(&str, Call<'_>)> = vec![
+        rpc!(
+            client,
+            list_admission_batches,
+            pb::ListAdmissionBatchesRequest
+        ),
+        rpc!(client, get_agency, pb::GetAgencyRequest),
+        rpc!(client, list_agencies, pb::ListAgenciesRequest),
+        rpc!(client, list_status_history, pb::ListStatusHistoryRequest),
+        rpc!(client, list_violations, pb::ListViolationsRequest),
+        rpc!(client, get_expert, pb::GetExpertRequest),
+        rpc!(client, list_experts, pb::ListExpertsRequest),
+        rpc!(
+            client,
+            list_expert_status_history,
+            pb::ListExpertStatusHistoryRequest
+        ),
+        rpc!(client, get_field_taxonomy, pb::GetFieldTaxonomyRequest),
+        rpc!(client, get_pool_rules, pb::GetPoolRulesRequest),
+        rpc!(client, get_pool_statistics, pb::GetPoolStatisticsRequest),
+        rpc!(engagements, get_engagement, pb::GetEngagementRequest),
+        rpc!(engagements, list_engagements, pb::ListEngagementsRequest),
+        rpc!(engagements, explain_rating, pb::ExplainRatingRequest),
+        rpc!(draws, get_draw, pb::GetDrawRequest),
+        rpc!(draws, replay_draw, pb::ReplayDrawRequest),
+    ];
+    assert_eq!(
+        mutations.len() + reads.len(),
+        32,
+        "every RPC of the three services"
+    );
+    let outsiders = [
+        ("department", app.token(Role::Department, REGION, None)),
+        ("budget unit", app.token(Role::BudgetUnit, REGION, None)),
+        ("public", app.token(Role::Public, REGION, None)),
+        (
+            "finance of another city",
+            app.token(Role::FinanceAdmin, "140100", None),
+        ),
+    ];
+    let readers = [
+        ("auditor", app.token(Role::Auditor, REGION, None)),
+        ("province", app.token(Role::Province, "140000", None)),
+        ("agency", app.token(Role::Agency, REGION, Some(CODE_A))),
+        ("expert", app.expert_token(1)),
+    ];
+    for (name, call) in mutations.iter().chain(reads.iter()) {
+        for (who, token) in &outsiders {
+            assert_eq!(
+                call(token.clone()).await,
+                Code::PermissionDenied,
+                "{name} by {who}"
+            );
+        }
+        assert_eq!(
+            call("not-a-token".into()).await,
+            Code::Unauthenticated,
+            "{name} with a bad token"
+        );
+        // Finance is never refused for its role (the empty request may be invalid).
+        assert_ne!(
+            call(app.finance()).await,
+            Code::PermissionDenied,
+            "{name} by finance"
+        );
+    }
+    for (name, call) in &mutations {
+        for (who, token) in &readers {
+            assert_eq!(
+                call(token.clone()).await,
+                Code::PermissionDenied,
+                "{name} by {who}"
+            );
+        }
+    }
+    for (name, call) in &reads {
+        for (who, token) in &readers[..2] {
+            assert_ne!(
+                call(token.clone()).await,
+                Code::PermissionDenied,
+                "{name} by {who}"
+            );
+        }
+    }
+}
+
 pbm_db::backend_tests! {
+    rpc_roles => every_rpc_authorises_its_caller;
     agency_draws => agency_draws_are_weighted_by_rating_and_replayable;
     expert_violations => expert_violations_bar_draws_and_lower_ratings;
     recompute => recompute_ranks_every_rating_and_lets_grades_act;

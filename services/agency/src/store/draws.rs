@@ -6,9 +6,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use pbm_db::{AnyConnection, StoreError};
 
-use super::schema::{
-    draw_agencies as da, draw_members as m, draws as d, engagement_experts as ee, engagements as e,
-};
+use super::schema::{draw_agencies as da, draw_members as m, draws as d, engagement_experts as ee};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = d)]
@@ -70,33 +68,55 @@ pub fn insert(conn: &mut AnyConnection, row: &DrawRow) -> Result<i64, StoreError
     Ok(insert_returning_id!(conn, d::table, row, d::id))
 }
 
-pub fn insert_member(
+/// Writes drawn members in one statement.
+pub fn insert_members(
     conn: &mut AnyConnection,
     subject: &str,
-    row: &MemberRow,
+    rows: &[MemberRow],
 ) -> Result<(), StoreError> {
-    if subject == AGENCIES {
-        diesel::insert_into(da::table)
-            .values((
-                da::draw_id.eq(row.draw_id),
-                da::credit_code.eq(&row.key),
-                da::round.eq(row.round),
-                da::answer.eq(&row.answer),
-                da::reason.eq(&row.reason),
-                da::answered_at.eq(row.answered_at),
-            ))
-            .execute(conn)?;
-    } else {
-        diesel::insert_into(m::table)
-            .values((
-                m::draw_id.eq(row.draw_id),
-                m::expert_id.eq(expert_key(&row.key)?),
-                m::round.eq(row.round),
-                m::answer.eq(&row.answer),
-                m::reason.eq(&row.reason),
-                m::answered_at.eq(row.answered_at),
-            ))
-            .execute(conn)?;
+    // Multi-row INSERT goes through the concrete connection (MultiConnection cannot say how
+    // DEFAULT is written); no column here uses DEFAULT.
+    macro_rules! insert_all {
+        ($c:expr) => {
+            if subject == AGENCIES {
+                let values: Vec<_> = rows
+                    .iter()
+                    .map(|row| {
+                        (
+                            da::draw_id.eq(row.draw_id),
+                            da::credit_code.eq(&row.key),
+                            da::round.eq(row.round),
+                            da::answer.eq(&row.answer),
+                            da::reason.eq(&row.reason),
+                            da::answered_at.eq(row.answered_at),
+                        )
+                    })
+                    .collect();
+                diesel::insert_into(da::table).values(values).execute($c)?;
+            } else {
+                let values = rows
+                    .iter()
+                    .map(|row| {
+                        Ok((
+                            m::draw_id.eq(row.draw_id),
+                            m::expert_id.eq(expert_key(&row.key)?),
+                            m::round.eq(row.round),
+                            m::answer.eq(&row.answer),
+                            m::reason.eq(&row.reason),
+                            m::answered_at.eq(row.answered_at),
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                diesel::insert_into(m::table).values(values).execute($c)?;
+            }
+        };
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    match conn {
+        AnyConnection::Postgresql(c) => insert_all!(c),
+        AnyConnection::Sqlite(c) => insert_all!(c),
     }
     Ok(())
 }
@@ -215,8 +235,7 @@ pub fn workload(conn: &mut AnyConnection, year: i32) -> Result<Vec<i64>, StoreEr
     let from = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(NaiveDate::MIN);
     let to = NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(NaiveDate::MAX);
     let mut ids: Vec<i64> = ee::table
-        .inner_join(e::table.on(e::id.eq(ee::engagement_id)))
-        .filter(e::ended_on.between(from, to))
+        .filter(ee::ended_on.between(from, to))
         .select(ee::expert_id)
         .load(conn)?;
     ids.extend(

@@ -33,30 +33,128 @@ pub struct ExpertRow {
     pub changed_at: NaiveDateTime,
 }
 
+fn parse_title(id: i64, title: &str) -> Result<TitleLevel, StoreError> {
+    TitleLevel::from_db(title)
+        .ok_or_else(|| StoreError::Other(format!("expert {id} title `{title}`")))
+}
+
+fn parse_status(id: i64, status: &str) -> Result<ExpertStatus, StoreError> {
+    ExpertStatus::from_db(status)
+        .ok_or_else(|| StoreError::Other(format!("expert {id} status `{status}`")))
+}
+
+fn split_fields(fields: &str) -> Vec<String> {
+    fields
+        .split('|')
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn parse_details(id: i64, details: &str) -> Result<ExpertDetails, StoreError> {
+    serde_json::from_str(details)
+        .map_err(|e| StoreError::Other(format!("expert {id} details: {e}")))
+}
+
 impl ExpertRow {
     pub fn title(&self) -> Result<TitleLevel, StoreError> {
-        TitleLevel::from_db(&self.title)
-            .ok_or_else(|| StoreError::Other(format!("expert {} title `{}`", self.id, self.title)))
+        parse_title(self.id, &self.title)
     }
 
     pub fn status(&self) -> Result<ExpertStatus, StoreError> {
-        ExpertStatus::from_db(&self.status).ok_or_else(|| {
-            StoreError::Other(format!("expert {} status `{}`", self.id, self.status))
-        })
+        parse_status(self.id, &self.status)
     }
 
     pub fn fields(&self) -> Vec<String> {
-        self.fields
-            .split('|')
-            .filter(|f| !f.is_empty())
-            .map(str::to_owned)
-            .collect()
+        split_fields(&self.fields)
     }
 
     pub fn details(&self) -> Result<ExpertDetails, StoreError> {
-        serde_json::from_str(&self.details)
-            .map_err(|e| StoreError::Other(format!("expert {} details: {e}", self.id)))
+        parse_details(self.id, &self.details)
     }
+
+    /// The columns eligibility reads.
+    pub fn eligibility(&self) -> EligibilityRow {
+        EligibilityRow {
+            id: self.id,
+            status: self.status.clone(),
+            title: self.title.clone(),
+            years_in_field: self.years_in_field,
+            birth_date: self.birth_date,
+            fields: self.fields.clone(),
+            details: self.details.clone(),
+        }
+    }
+}
+
+/// Only the columns eligibility needs (no personal data): what a draw reads for every expert.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = experts)]
+pub struct EligibilityRow {
+    pub id: i64,
+    pub status: String,
+    pub title: String,
+    pub years_in_field: i32,
+    pub birth_date: NaiveDate,
+    pub fields: String,
+    pub details: String,
+}
+
+impl EligibilityRow {
+    pub fn title(&self) -> Result<TitleLevel, StoreError> {
+        parse_title(self.id, &self.title)
+    }
+
+    pub fn status(&self) -> Result<ExpertStatus, StoreError> {
+        parse_status(self.id, &self.status)
+    }
+
+    pub fn fields(&self) -> Vec<String> {
+        split_fields(&self.fields)
+    }
+
+    pub fn details(&self) -> Result<ExpertDetails, StoreError> {
+        parse_details(self.id, &self.details)
+    }
+}
+
+/// A stamp of the experts table, bumped by a trigger on every insert, update and delete (same
+/// transaction): equal stamps mean an unchanged registry.
+pub fn pool_stamp(conn: &mut AnyConnection) -> Result<i64, StoreError> {
+    use super::schema::pool_stamps as ps;
+    Ok(ps::table
+        .filter(ps::name.eq("experts"))
+        .select(ps::stamp)
+        .first(conn)?)
+}
+
+/// (id, status) of every expert (a recompute rates them all).
+pub fn statuses(conn: &mut AnyConnection) -> Result<Vec<(i64, ExpertStatus)>, StoreError> {
+    experts::table
+        .select((experts::id, experts::status))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .map(|(id, s)| Ok((id, parse_status(id, &s)?)))
+        .collect()
+}
+
+/// Eligibility columns of the experts a draw considers: the active experts of a field (the
+/// others are ineligible by status or field whatever else holds), or every expert (`None`,
+/// to say why each was left out), by id.
+pub fn eligibility_rows(
+    conn: &mut AnyConnection,
+    active_in_field: Option<&str>,
+) -> Result<Vec<EligibilityRow>, StoreError> {
+    let mut q = experts::table
+        .order(experts::id.asc())
+        .select(EligibilityRow::as_select())
+        .into_boxed::<pbm_db::MultiBackend>();
+    if let Some(field) = active_in_field {
+        q = q
+            .filter(experts::status.eq(ExpertStatus::Active.as_db()))
+            .filter(experts::fields.like(format!("%|{field}|%")));
+    }
+    Ok(q.load(conn)?)
 }
 
 pub fn join_fields(fields: &[String]) -> String {

@@ -231,6 +231,34 @@ pub fn update_agency(
     Ok(n == 1)
 }
 
+/// Moves the agencies `codes` that still have status `from` to `to` (until a date, for a
+/// suspension), bumping their versions; returns how many moved (fewer than `codes.len()` means
+/// one changed since it was read).
+pub fn move_statuses(
+    conn: &mut AnyConnection,
+    codes: &[String],
+    (from, to, until): (&str, &str, Option<NaiveDate>),
+    (by, at): (&str, NaiveDateTime),
+) -> Result<usize, StoreError> {
+    let mut moved = 0;
+    for chunk in codes.chunks(500) {
+        moved += diesel::update(
+            agencies::table
+                .filter(agencies::credit_code.eq_any(chunk))
+                .filter(agencies::status.eq(from)),
+        )
+        .set((
+            agencies::status.eq(to),
+            agencies::suspended_until.eq(until),
+            agencies::version.eq(agencies::version + 1),
+            agencies::changed_by.eq(by),
+            agencies::changed_at.eq(at),
+        ))
+        .execute(conn)?;
+    }
+    Ok(moved)
+}
+
 pub fn agency(conn: &mut AnyConnection, credit_code: &str) -> Result<Option<Agency>, StoreError> {
     agencies::table
         .filter(agencies::credit_code.eq(credit_code))
@@ -306,17 +334,45 @@ pub struct StatusChange {
 }
 
 pub fn insert_status_change(conn: &mut AnyConnection, c: &StatusChange) -> Result<(), StoreError> {
-    diesel::insert_into(changes::table)
-        .values((
-            changes::credit_code.eq(&c.credit_code),
-            changes::from_status.eq(&c.from_status),
-            changes::to_status.eq(&c.to_status),
-            changes::reason.eq(&c.reason),
-            changes::until.eq(c.until),
-            changes::changed_by.eq(&c.changed_by),
-            changes::changed_at.eq(c.changed_at),
-        ))
-        .execute(conn)?;
+    insert_status_changes(conn, std::slice::from_ref(c))
+}
+
+/// Writes many status changes in few statements (a recompute of every rating may change many).
+pub fn insert_status_changes(
+    conn: &mut AnyConnection,
+    list: &[StatusChange],
+) -> Result<(), StoreError> {
+    // 7 columns × 500 rows stays under both backends' bind-parameter limits.
+    for chunk in list.chunks(500) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|c| {
+                (
+                    changes::credit_code.eq(&c.credit_code),
+                    changes::from_status.eq(&c.from_status),
+                    changes::to_status.eq(&c.to_status),
+                    changes::reason.eq(&c.reason),
+                    changes::until.eq(c.until),
+                    changes::changed_by.eq(&c.changed_by),
+                    changes::changed_at.eq(c.changed_at),
+                )
+            })
+            .collect();
+        // Multi-row INSERT goes through the concrete connection (MultiConnection cannot say
+        // how DEFAULT is written).
+        match conn {
+            AnyConnection::Postgresql(c) => {
+                diesel::insert_into(changes::table)
+                    .values(&values)
+                    .execute(c)?;
+            }
+            AnyConnection::Sqlite(c) => {
+                diesel::insert_into(changes::table)
+                    .values(&values)
+                    .execute(c)?;
+            }
+        }
+    }
     Ok(())
 }
 

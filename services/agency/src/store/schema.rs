@@ -136,6 +136,8 @@ diesel::table! {
     engagement_experts (engagement_id, expert_id) {
         engagement_id -> BigInt,
         expert_id -> BigInt,
+        /// The engagement's end date, kept here for the workload count.
+        ended_on -> Nullable<Date>,
     }
 }
 
@@ -203,3 +205,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     engagements,
     engagement_experts
 );
+
+diesel::table! {
+    pool_stamps (name) {
+        name -> Text,
+        stamp -> BigInt,
+    }
+}

@@ -1,3 +1,9 @@
+DROP TRIGGER experts_stamp ON experts;
+DROP FUNCTION bump_experts_stamp();
+DROP TABLE pool_stamps;
+DROP INDEX draws_on_date;
+DROP INDEX engagement_experts_ended_on;
+ALTER TABLE engagement_experts DROP COLUMN ended_on;
 DROP TABLE draw_agencies;
 ALTER TABLE draws DROP COLUMN weighted;
 ALTER TABLE draws DROP COLUMN subject;

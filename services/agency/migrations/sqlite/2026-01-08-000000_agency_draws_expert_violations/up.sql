@@ -27,3 +27,32 @@ CREATE TABLE draw_agencies (
     PRIMARY KEY (draw_id, credit_code)
 );
 CREATE INDEX draw_agencies_agency ON draw_agencies (credit_code);
+
+-- Draws count each expert's workload in the fiscal year (engagements ended, draws accepted) on
+-- every draw: the engagement's end date is kept beside each of its experts (it never changes
+-- after the engagement is recorded), so the count reads one index.
+ALTER TABLE engagement_experts ADD COLUMN ended_on DATE;
+UPDATE engagement_experts
+    SET ended_on = (SELECT e.ended_on FROM engagements e WHERE e.id = engagement_experts.engagement_id);
+CREATE INDEX engagement_experts_ended_on ON engagement_experts (ended_on, expert_id);
+CREATE INDEX draws_on_date ON draws (on_date);
+
+-- A counter bumped by every write to the experts table: draws keep the experts' eligibility
+-- facts in memory and reload them only when this stamp moved.
+CREATE TABLE pool_stamps (
+    name  TEXT PRIMARY KEY,
+    stamp BIGINT NOT NULL
+);
+INSERT INTO pool_stamps (name, stamp) VALUES ('experts', 0);
+CREATE TRIGGER experts_stamp_insert AFTER INSERT ON experts
+BEGIN
+    UPDATE pool_stamps SET stamp = stamp + 1 WHERE name = 'experts';
+END;
+CREATE TRIGGER experts_stamp_update AFTER UPDATE ON experts
+BEGIN
+    UPDATE pool_stamps SET stamp = stamp + 1 WHERE name = 'experts';
+END;
+CREATE TRIGGER experts_stamp_delete AFTER DELETE ON experts
+BEGIN
+    UPDATE pool_stamps SET stamp = stamp + 1 WHERE name = 'experts';
+END;
