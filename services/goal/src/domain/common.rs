@@ -1,0 +1,329 @@
+//! Primitives shared by the goal rules: the budget year, field violations, and exact parsing
+//! of the numbers a budget unit types into a goal table.
+//!
+//! DOMAIN.md ("Scoring"): money is exact decimal (元, two places), scores are exact decimals;
+//! never floating point. Numbers typed by people are parsed here once ("parse, don't
+//! validate", STYLE.md §3.2), so every other module works on `Decimal`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// A budget year (预算年度, `FISCAL_YEAR`), 2000–2100. Same range and API as
+/// `pbm_types::FiscalYear`, which replaces it when this crate moves into the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "i32", into = "i32")]
+pub struct FiscalYear(i32);
+
+impl FiscalYear {
+    /// Earliest accepted year.
+    pub const MIN: i32 = 2000;
+    /// Latest accepted year.
+    pub const MAX: i32 = 2100;
+
+    /// Returns the year, or a `FISCAL_YEAR_INVALID` violation on field `fiscal_year`.
+    pub fn new(year: i32) -> Result<Self, FieldViolation> {
+        if (Self::MIN..=Self::MAX).contains(&year) {
+            Ok(Self(year))
+        } else {
+            Err(FieldViolation::new(
+                "fiscal_year",
+                FISCAL_YEAR_INVALID,
+                format!(
+                    "预算年度 {year} 无效，应在 {}–{} 之间",
+                    Self::MIN,
+                    Self::MAX
+                ),
+            ))
+        }
+    }
+
+    /// The year as a number.
+    pub fn get(self) -> i32 {
+        self.0
+    }
+}
+
+impl TryFrom<i32> for FiscalYear {
+    type Error = String;
+
+    fn try_from(year: i32) -> Result<Self, Self::Error> {
+        Self::new(year).map_err(|v| v.message)
+    }
+}
+
+impl From<FiscalYear> for i32 {
+    fn from(year: FiscalYear) -> i32 {
+        year.0
+    }
+}
+
+impl fmt::Display for FiscalYear {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Reason code of an out-of-range fiscal year.
+pub const FISCAL_YEAR_INVALID: &str = "FISCAL_YEAR_INVALID";
+
+/// One refused field: where (`indicators[3].target_value`), why as a stable machine code
+/// (`MISSING_OUTPUT_INDICATOR`, sent as `google.rpc.ErrorInfo.reason`), and a Chinese message
+/// a finance clerk understands (sent as the `BadRequest.FieldViolation` description).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldViolation {
+    /// Path of the field, with 0-based indexes (`indicators[0].unit`).
+    pub field: String,
+    /// Stable reason code, SCREAMING_SNAKE_CASE.
+    pub reason: &'static str,
+    /// Message for people, in Chinese; indicators are numbered from 1 (第1条指标).
+    pub message: String,
+}
+
+impl FieldViolation {
+    /// Builds a violation.
+    pub fn new(field: impl Into<String>, reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} ({})", self.field, self.message, self.reason)
+    }
+}
+
+/// Most fractional digits accepted in a declared target value (the database keeps 4, as in
+/// `pbm_types::decimal::MAX_SCALE`).
+pub const MAX_TARGET_SCALE: u32 = 4;
+
+/// Why a declared text is not a plain number. Each variant carries what the Chinese hint
+/// needs, so the clerk learns how to fix the cell, not only that it is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NumberProblem {
+    /// Nothing was typed.
+    Empty,
+    /// The text starts with a comparison sign (`≥95`): the direction has its own column.
+    StartsWithDirection,
+    /// A number followed by a unit (`95%`, `3万元`): the unit has its own column.
+    HasUnit {
+        /// The number before the unit.
+        number: Decimal,
+        /// What followed the number.
+        suffix: String,
+    },
+    /// Thousands separators (`1,000`).
+    ThousandsSeparator,
+    /// More than [`MAX_TARGET_SCALE`] fractional digits.
+    TooPrecise,
+    /// Anything else (`很多`, `1e5`, `1.2.3`).
+    NotANumber,
+}
+
+impl NumberProblem {
+    /// A Chinese hint for the clerk.
+    pub fn chinese(&self) -> String {
+        match self {
+            NumberProblem::Empty => "未填写".into(),
+            NumberProblem::StartsWithDirection => {
+                "不要在指标值中填写“≥、≤、=”等符号，请在“指标方向”中选择，指标值只填数字".into()
+            }
+            NumberProblem::HasUnit { number, suffix } => {
+                format!("指标值应只填数字，“{suffix}”请填入计量单位（例如指标值填 {number}）")
+            }
+            NumberProblem::ThousandsSeparator => "不要使用千位分隔符“,”".into(),
+            NumberProblem::TooPrecise => format!("最多保留{MAX_TARGET_SCALE}位小数"),
+            NumberProblem::NotANumber => "不是有效的数字".into(),
+        }
+    }
+}
+
+/// Maps full-width digits, point and signs (common when typing in a Chinese IME or pasting
+/// from Word) to ASCII; other characters are kept.
+fn to_half_width(c: char) -> char {
+    match c {
+        '０'..='９' => {
+            char::from_u32(u32::from(c) - u32::from('０') + u32::from('0')).unwrap_or(c)
+        }
+        '．' | '。' => '.',
+        '－' | '−' => '-',
+        '＋' => '+',
+        '，' => ',',
+        other => other,
+    }
+}
+
+fn is_plain_number(s: &str) -> bool {
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && digits.chars().filter(|c| *c == '.').count() <= 1
+        && digits.chars().any(|c| c.is_ascii_digit())
+}
+
+/// Parses a number typed into a goal table: optional sign, digits, at most one decimal point,
+/// at most [`MAX_TARGET_SCALE`] fractional digits. Full-width digits are accepted; exponents,
+/// thousands separators, units and comparison signs are refused with a hint.
+pub fn parse_declared_number(text: &str) -> Result<Decimal, NumberProblem> {
+    let normalized: String = text.trim().chars().map(to_half_width).collect();
+    let s = normalized.trim();
+    if s.is_empty() {
+        return Err(NumberProblem::Empty);
+    }
+    if s.starts_with(['≥', '≤', '=', '>', '<', '＞', '＜', '＝']) {
+        return Err(NumberProblem::StartsWithDirection);
+    }
+    if s.contains(',') {
+        return Err(NumberProblem::ThousandsSeparator);
+    }
+    if !is_plain_number(s) {
+        // "95%" or "3万元": the longest plain-number prefix followed by a non-numeric suffix.
+        let split = s
+            .char_indices()
+            .find(|(i, c)| {
+                !(c.is_ascii_digit() || *c == '.' || (*i == 0 && matches!(c, '-' | '+')))
+            })
+            .map(|(i, _)| i);
+        if let Some(at) = split {
+            let (number, suffix) = s.split_at(at);
+            let suffix = suffix.trim();
+            let looks_like_unit = !suffix.is_empty() && !suffix.starts_with(['e', 'E', '.']);
+            if is_plain_number(number)
+                && looks_like_unit
+                && let Ok(number) = Decimal::from_str(number)
+            {
+                return Err(NumberProblem::HasUnit {
+                    number,
+                    suffix: suffix.to_owned(),
+                });
+            }
+        }
+        return Err(NumberProblem::NotANumber);
+    }
+    let value = Decimal::from_str(s).map_err(|_| NumberProblem::NotANumber)?;
+    if value.scale() > MAX_TARGET_SCALE {
+        return Err(NumberProblem::TooPrecise);
+    }
+    Ok(value)
+}
+
+/// True when `value` needs at most `places` fractional digits (`1.50` and `1.5000` both need
+/// one).
+pub fn has_at_most_places(value: Decimal, places: u32) -> bool {
+    value.normalize().scale() <= places
+}
+
+/// Number of characters (not bytes): limits in the rules are in characters (字), and one
+/// Chinese character is three bytes in UTF-8.
+pub fn char_count(text: &str) -> usize {
+    text.chars().count()
+}
+
+/// Shows a decimal without insignificant trailing zeros (`6.6000` → `6.6`).
+pub fn show(value: Decimal) -> String {
+    value.normalize().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn fiscal_year_accepts_the_supported_range_only() {
+        assert_eq!(FiscalYear::new(2026).unwrap().get(), 2026);
+        for bad in [0, 1999, 2101] {
+            let v = FiscalYear::new(bad).unwrap_err();
+            assert_eq!(
+                (v.field.as_str(), v.reason),
+                ("fiscal_year", FISCAL_YEAR_INVALID)
+            );
+        }
+        let json = serde_json::to_string(&FiscalYear::new(2026).unwrap()).unwrap();
+        assert_eq!(json, "2026");
+        assert!(serde_json::from_str::<FiscalYear>("1999").is_err());
+    }
+
+    #[test]
+    fn parses_plain_and_full_width_numbers() {
+        assert_eq!(parse_declared_number(" 95 "), Ok(dec!(95)));
+        assert_eq!(parse_declared_number("-3.5"), Ok(dec!(-3.5)));
+        assert_eq!(parse_declared_number("０．５"), Ok(dec!(0.5)));
+        assert_eq!(parse_declared_number("１２００"), Ok(dec!(1200)));
+        assert_eq!(parse_declared_number("0.0001"), Ok(dec!(0.0001)));
+    }
+
+    #[test]
+    fn refuses_non_numbers_with_a_hint() {
+        assert_eq!(parse_declared_number("  "), Err(NumberProblem::Empty));
+        assert_eq!(
+            parse_declared_number("≥95"),
+            Err(NumberProblem::StartsWithDirection)
+        );
+        assert_eq!(
+            parse_declared_number("1,000"),
+            Err(NumberProblem::ThousandsSeparator)
+        );
+        assert_eq!(
+            parse_declared_number("1，000"),
+            Err(NumberProblem::ThousandsSeparator)
+        );
+        assert_eq!(
+            parse_declared_number("0.00001"),
+            Err(NumberProblem::TooPrecise)
+        );
+        assert_eq!(
+            parse_declared_number("95%"),
+            Err(NumberProblem::HasUnit {
+                number: dec!(95),
+                suffix: "%".into()
+            })
+        );
+        let hint = parse_declared_number("3 万元").unwrap_err().chinese();
+        assert!(hint.contains("“万元”请填入计量单位"), "{hint}");
+        for bad in ["很多", "1e5", "1.2.3", "-", ".", "NaN", "e5"] {
+            assert_eq!(
+                parse_declared_number(bad),
+                Err(NumberProblem::NotANumber),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn counts_characters_not_bytes() {
+        assert_eq!(char_count("立项必要性"), 5);
+        assert_eq!("立项必要性".len(), 15);
+    }
+
+    #[test]
+    fn places_ignore_trailing_zeros() {
+        assert!(has_at_most_places(dec!(1.5000), 2));
+        assert!(has_at_most_places(dec!(100), 0));
+        assert!(!has_at_most_places(dec!(0.001), 2));
+        assert_eq!(show(dec!(6.6000)), "6.6");
+    }
+
+    proptest! {
+        #[test]
+        fn every_plain_decimal_round_trips(
+            units in -1_000_000_000i64..1_000_000_000,
+            scale in 0u32..=4
+        ) {
+            let value = Decimal::new(units, scale);
+            prop_assert_eq!(parse_declared_number(&value.to_string()), Ok(value));
+        }
+
+        #[test]
+        fn parsing_never_panics(text in "\\PC{0,12}") {
+            let _ = parse_declared_number(&text);
+        }
+    }
+}

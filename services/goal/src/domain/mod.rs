@@ -1,0 +1,177 @@
+//! Pure domain rules of the goal-management service (绩效目标管理): projects, goal
+//! declarations, submission quality checks, the 二上二下 review workflow, ex-ante assessment
+//! (事前绩效评估), the funding gate and statistics. No transport, no database, no I/O, no
+//! floating point: money is `rust_decimal::Decimal` in 元, scores are `Decimal`.
+//!
+//! The rule the whole service hangs on (DOMAIN.md §2, issue 4): **a project without an
+//! approved performance goal gets no budget** (晋城 2019: "对未申报绩效目标或最终未通过审核的有关
+//! 项目原则上不安排预算").
+//!
+//! # Layout
+//! * [`common`] – [`FiscalYear`], [`FieldViolation`], exact decimal parsing of declared
+//!   values (full-width digits accepted, floats and exponents refused).
+//! * [`project`] – projects as the budget system knows them (`PRO_CODE`, `AGENCY_CODE`, 四本预算,
+//!   special fields, new or continuing, requested amount in 元, mid-term period) and the
+//!   declaration target (project or 部门整体支出). Rule: issue 4 "Projects"; DOMAIN.md §"The
+//!   closed loop" last paragraph (四本预算 and special fields).
+//! * [`goal`] – a goal declaration: year goal, optional mid-term goal, indicators picked from
+//!   the library (pinned version) or specific, with levels, direction, target, unit, weight
+//!   and the 固化 flag; the library facts the checks need; amendment diffs. Rule: DOMAIN.md
+//!   §"The indicator library", §2 "绩效目标管理".
+//! * [`quality`] – the submission checks, each a field violation with a stable reason code
+//!   and a Chinese message; all violations are returned. Rule: issue 4 "Quality checks".
+//! * [`workflow`] – the 二上二下 state machine: submit (二上), review 优/良/中/差, amendment,
+//!   approval (二下), publication, adjustment with a budget-adjustment reference; role
+//!   guards; optimistic revision. Rule: DOMAIN.md §2, 晋城 and 洛龙 seeds ("与部门预算'二上二下'
+//!   同步"), issue 4 "Workflow".
+//! * [`access`] – which goals a viewer may read (all versions, the published one, or none)
+//!   and write: units their own, departments their units', finance its region, reviewers
+//!   what is assigned to them, the public published goals. Rule: issue 4 "Roles".
+//! * [`exante`] – when ex-ante assessment is required (per-region threshold, e.g. 500万元 in
+//!   赣州, 50万元 in 埇桥), the five dimensions, methods, conclusion, the eight mandatory items
+//!   of 专项债 projects, and the gate (no report → not reviewed; insufficient → returned with
+//!   a written opinion; 不予支持 → not fundable). Rule: DOMAIN.md §1, 埇桥 and 赣州 seeds,
+//!   财预〔2021〕61号 第八条.
+//! * [`funding`] – `check_funding_eligibility`: allowed, or every reason why not. Rule:
+//!   DOMAIN.md §2 ("the budget system asks 'may this project be funded?'"), 青岛 seed
+//!   ("将绩效目标设置作为申请预算的前置条件"), 埇桥 seed (ex-ante results).
+//! * [`stats`] – counts and amounts by year, department, fund source and special field:
+//!   declared, passed first review, returned, blocked, approved. Rule: issue 4 "Statistics";
+//!   晋城 seed ("共申报了900个项目绩效目标,初次审核通过492个,未通过408个").
+//!
+//! # Example: the funding gate of a new 60万元 project in 埇桥
+//!
+//! ```
+//! use pbm_goal::domain::exante::{self, ExAnteFacts, ExAnteRules};
+//! use pbm_goal::domain::funding::{FundingFacts, check_funding_eligibility};
+//! use pbm_goal::domain::project::{Continuity, FundSource, Nature, Project, ProjectInput, SpecialField};
+//! use pbm_goal::domain::workflow::{Action, Actor, GoalState, ReviewOutcome, Role, apply};
+//! use pbm_goal::domain::FiscalYear;
+//! use rust_decimal_macros::dec;
+//!
+//! let project = Project::parse(ProjectInput {
+//!     pro_code: "341302-2022-0042".into(),
+//!     name: "农村饮水安全巩固提升工程".into(),
+//!     agency_code: "341302101".into(),
+//!     department_code: "341302101".into(),
+//!     fiscal_year: 2022,
+//!     fund_source: FundSource::GeneralPublic,
+//!     special_field: SpecialField::None,
+//!     continuity: Continuity::New,
+//!     nature: Nature::Project,
+//!     requested_amount: dec!(600000),
+//!     mid_term: None,
+//! })
+//! .expect("a valid project");
+//!
+//! // 埇桥区 (341302): new projects of 50万元 and above need an ex-ante assessment.
+//! let year = FiscalYear::new(2022).unwrap();
+//! let rules = ExAnteRules::new("341302-2022", "341302", year, dec!(500000));
+//! let required = exante::requirement(&project, &rules).required;
+//! let ex_ante = ExAnteFacts { required, report: None };
+//!
+//! // The goal is declared (二上), reviewed 优 and approved (二下).
+//! let unit = Actor::new(Role::BudgetUnit, "341302101");
+//! let finance = Actor::new(Role::Finance, "fin");
+//! let mut goal = GoalState::new();
+//! for (action, actor) in [
+//!     (Action::Submit, &unit),
+//!     (Action::Review { outcome: ReviewOutcome::Excellent, comments: String::new() }, &finance),
+//!     (Action::Approve, &finance),
+//! ] {
+//!     goal = apply(&goal, &action, actor).expect("a legal step").to;
+//! }
+//!
+//! // Approved goal, but no ex-ante report: not fundable yet.
+//! let answer = check_funding_eligibility(&FundingFacts { goal: Some(goal), ex_ante });
+//! assert!(!answer.allowed);
+//! assert_eq!(answer.reasons[0].code(), "EX_ANTE_MISSING");
+//! ```
+//!
+//! When this crate moves into `services/goal/src/domain/`, this file becomes `mod.rs`, and
+//! [`common::FiscalYear`] should be replaced by `pbm_types::FiscalYear` (same API).
+
+/// Text forms of a plain enum for the database (`as_db`/`from_db`) and for people
+/// (`chinese`/`from_chinese`), one table per enum so both directions stay in step (the
+/// house style of `services/agency/src/domain/mod.rs`).
+macro_rules! text_enum {
+    ($ty:ty { $($variant:ident => $db:literal, $zh:literal;)* }) => {
+        impl $ty {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$ty] = &[$(<$ty>::$variant),*];
+
+            /// The stable text stored in the database and sent on the wire.
+            pub fn as_db(self) -> &'static str {
+                match self { $(<$ty>::$variant => $db,)* }
+            }
+
+            /// Parses the database text; `None` for unknown text.
+            pub fn from_db(s: &str) -> Option<Self> {
+                match s { $($db => Some(<$ty>::$variant),)* _ => None }
+            }
+
+            /// The Chinese name a finance clerk reads (and types in Excel).
+            pub fn chinese(self) -> &'static str {
+                match self { $(<$ty>::$variant => $zh,)* }
+            }
+
+            /// Parses the Chinese name (surrounding whitespace ignored).
+            pub fn from_chinese(s: &str) -> Option<Self> {
+                match s.trim() { $($zh => Some(<$ty>::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+pub mod access;
+pub mod common;
+pub mod exante;
+pub mod funding;
+pub mod goal;
+pub mod project;
+pub mod quality;
+pub mod stats;
+pub mod workflow;
+
+pub use common::{FieldViolation, FiscalYear};
+pub use exante::{ExAnteGate, ExAnteRules};
+pub use funding::{Eligibility, FundingFacts, Reason, check_funding_eligibility};
+pub use goal::{DeclaredIndicator, GoalDeclaration};
+pub use project::{DeclarationTarget, Project};
+pub use quality::check_declaration;
+pub use workflow::{Action, Actor, GoalState, Role, Status, Transition, WorkflowError, apply};
+
+#[cfg(test)]
+mod tests {
+    /// DOMAIN.md ("Scoring"): never floating point. Clippy denies float arithmetic; this test
+    /// also keeps the float *types* out of every source file of the crate.
+    #[test]
+    fn no_floating_point_types_anywhere() {
+        let sources = [
+            ("mod.rs", include_str!("mod.rs")),
+            ("access.rs", include_str!("access.rs")),
+            ("common.rs", include_str!("common.rs")),
+            ("project.rs", include_str!("project.rs")),
+            ("goal.rs", include_str!("goal.rs")),
+            ("quality.rs", include_str!("quality.rs")),
+            ("workflow.rs", include_str!("workflow.rs")),
+            ("exante.rs", include_str!("exante.rs")),
+            ("funding.rs", include_str!("funding.rs")),
+            ("stats.rs", include_str!("stats.rs")),
+        ];
+        // Built at run time so that this file does not contain the words it looks for.
+        let banned = [format!("{}{}", 'f', 32), format!("{}{}", 'f', 64)];
+        for (file, text) in sources {
+            for word in &banned {
+                let found = text.match_indices(word.as_str()).any(|(i, _)| {
+                    let before = text[..i].chars().next_back();
+                    let after = text[i + word.len()..].chars().next();
+                    let ident =
+                        |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+                    !ident(before) && !ident(after)
+                });
+                assert!(!found, "{file} mentions the float type `{word}`");
+            }
+        }
+    }
+}
