@@ -27,6 +27,12 @@ pub mod agency {
     }
 }
 
+pub mod goal {
+    pub mod v1 {
+        tonic::include_proto!("pbm.goal.v1");
+    }
+}
+
 pub mod bench {
     pub mod v1 {
         tonic::include_proto!("pbm.bench.v1");

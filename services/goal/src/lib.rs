@@ -4,5 +4,57 @@
 //! # Layout
 //! * [`domain`] – pure rules: projects, declarations, quality checks, the 二上二下 workflow,
 //!   ex-ante assessment, the funding gate, statistics.
+//! * [`library`] – the indicator library over gRPC (`ResolveIndicators`).
+//! * [`store`] – diesel queries on this service's own database (the only SQL).
+//! * `ops` – the use cases; `grpc` / `convert` – the transport.
 
+mod convert;
 pub mod domain;
+mod grpc;
+pub mod library;
+mod ops;
+pub mod state;
+pub mod store;
+
+use pbm_proto::goal::v1::goal_service_server::GoalServiceServer;
+use pbm_server::config::ServerArgs;
+use tonic::service::Routes;
+
+pub use library::Library;
+pub use ops::SERVICE;
+pub use state::AppState;
+
+/// Name reported by grpc.health.v1.
+pub const HEALTH_NAME: &str = "pbm.goal.v1.GoalService";
+
+/// The goal service's routes, to serve alone or beside other services.
+pub fn router(state: AppState) -> Routes {
+    add_to(Routes::default(), state)
+}
+
+/// Adds the goal service's routes to other services' routes (`pbm serve`).
+pub fn add_to(routes: Routes, state: AppState) -> Routes {
+    routes.add_service(GoalServiceServer::new(grpc::GoalGrpc::new(state)))
+}
+
+/// Connects to this service's database (migrating it) and prepares the state. The indicator
+/// service is reached at `indicator_url`.
+pub async fn open(args: &ServerArgs, indicator_url: &str) -> anyhow::Result<AppState> {
+    let url = args.database_url("goal")?;
+    let db = pbm_db::Db::connect(
+        &url,
+        &pbm_db::DbOptions::for_backend(pbm_db::Backend::of_url(&url)),
+    )?;
+    AppState::open(db, args.region()?, Library::new(indicator_url)?).await
+}
+
+/// Applies this service's migrations and returns.
+pub async fn migrate(args: &ServerArgs) -> anyhow::Result<()> {
+    let url = args.database_url("goal")?;
+    let db = pbm_db::Db::connect(
+        &url,
+        &pbm_db::DbOptions::for_backend(pbm_db::Backend::of_url(&url)),
+    )?;
+    db.migrate(&store::ALL_MIGRATIONS).await?;
+    Ok(())
+}

@@ -1,0 +1,321 @@
+//! Transport of `pbm.goal.v1.GoalService`: parse, call the use case, map errors.
+
+use pbm_proto::goal::v1 as proto;
+use pbm_proto::goal::v1::goal_service_server::GoalService;
+use pbm_server::{ApiError, MutationContext};
+use tonic::{Request, Response, Status};
+
+use crate::convert;
+use crate::domain::workflow::Action;
+use crate::ops::{self, SERVICE, Stored};
+use crate::state::AppState;
+
+pub struct GoalGrpc {
+    state: AppState,
+}
+
+impl GoalGrpc {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+fn status(e: ApiError) -> Status {
+    e.into_status(SERVICE)
+}
+
+fn mutation<M: prost::Message>(
+    request: &Request<M>,
+    method: &'static str,
+    request_id: &str,
+) -> Result<MutationContext, Status> {
+    MutationContext::from_request(SERVICE, method, request, request_id)
+}
+
+/// The caller's `authorization` header, forwarded to the indicator service.
+fn authorization<M>(request: &Request<M>) -> String {
+    request
+        .metadata()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn stored(d: Option<proto::GoalDeclaration>) -> Result<Stored, ApiError> {
+    let d = d.unwrap_or_default();
+    let target = convert::target_from(&d)?;
+    let department_budget = match d.department_budget.as_ref().map(|b| b.value.trim()) {
+        Some(v) if !v.is_empty() => Some(pbm_types::decimal::parse(v).map_err(|e| {
+            ApiError::invalid_field(e.reason, "declaration.department_budget", e.message)
+        })?),
+        _ => None,
+    };
+    Ok(Stored {
+        declaration: convert::declaration_from(&d, target)?,
+        department_budget,
+    })
+}
+
+fn goal(g: proto::Goal) -> Option<proto::Goal> {
+    Some(g)
+}
+
+#[tonic::async_trait]
+impl GoalService for GoalGrpc {
+    async fn declare_project(
+        &self,
+        request: Request<proto::DeclareProjectRequest>,
+    ) -> Result<Response<proto::DeclareProjectResponse>, Status> {
+        let ctx = mutation(&request, "DeclareProject", &request.get_ref().request_id)?;
+        let r = request.into_inner();
+        let project = ops::declare_project(
+            &self.state,
+            ctx,
+            convert::project_from(r.spec),
+            r.expected_version,
+        )
+        .await
+        .map_err(status)?;
+        Ok(Response::new(proto::DeclareProjectResponse {
+            project: Some(project),
+        }))
+    }
+
+    async fn get_project(
+        &self,
+        request: Request<proto::GetProjectRequest>,
+    ) -> Result<Response<proto::GetProjectResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        let r = request.into_inner();
+        let project = ops::get_project(&self.state, &caller, r.pro_code, r.fiscal_year)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::GetProjectResponse {
+            project: Some(project),
+        }))
+    }
+
+    async fn save_goal(
+        &self,
+        request: Request<proto::SaveGoalRequest>,
+    ) -> Result<Response<proto::SaveGoalResponse>, Status> {
+        let ctx = mutation(&request, "SaveGoal", &request.get_ref().request_id)?;
+        let auth = authorization(&request);
+        let r = request.into_inner();
+        let g = ops::save_goal(
+            &self.state,
+            ctx,
+            auth,
+            stored(r.declaration),
+            r.expected_revision,
+        )
+        .await
+        .map_err(status)?;
+        Ok(Response::new(proto::SaveGoalResponse { goal: goal(g) }))
+    }
+
+    async fn submit_goal(
+        &self,
+        request: Request<proto::SubmitGoalRequest>,
+    ) -> Result<Response<proto::SubmitGoalResponse>, Status> {
+        let ctx = mutation(&request, "SubmitGoal", &request.get_ref().request_id)?;
+        let auth = authorization(&request);
+        let r = request.into_inner();
+        let g = ops::submit(&self.state, ctx, auth, r.goal_id, r.expected_revision)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::SubmitGoalResponse { goal: goal(g) }))
+    }
+
+    async fn review_goal(
+        &self,
+        request: Request<proto::ReviewGoalRequest>,
+    ) -> Result<Response<proto::ReviewGoalResponse>, Status> {
+        let ctx = mutation(&request, "ReviewGoal", &request.get_ref().request_id)?;
+        let r = request.into_inner();
+        let g = ops::review(
+            &self.state,
+            ctx,
+            r.goal_id,
+            r.expected_revision,
+            convert::outcome_from(r.outcome),
+            r.comments,
+        )
+        .await
+        .map_err(status)?;
+        Ok(Response::new(proto::ReviewGoalResponse { goal: goal(g) }))
+    }
+
+    async fn amend_goal(
+        &self,
+        request: Request<proto::AmendGoalRequest>,
+    ) -> Result<Response<proto::AmendGoalResponse>, Status> {
+        let ctx = mutation(&request, "AmendGoal", &request.get_ref().request_id)?;
+        let auth = authorization(&request);
+        let r = request.into_inner();
+        ops::amend(
+            &self.state,
+            ctx,
+            auth,
+            r.goal_id,
+            r.expected_revision,
+            stored(r.declaration),
+            r.comments,
+        )
+        .await
+        .map(Response::new)
+        .map_err(status)
+    }
+
+    async fn approve_goal(
+        &self,
+        request: Request<proto::ApproveGoalRequest>,
+    ) -> Result<Response<proto::ApproveGoalResponse>, Status> {
+        let ctx = mutation(&request, "ApproveGoal", &request.get_ref().request_id)?;
+        let r = request.into_inner();
+        let g = ops::simple(
+            &self.state,
+            ctx,
+            r.goal_id,
+            r.expected_revision,
+            Action::Approve,
+        )
+        .await
+        .map_err(status)?;
+        Ok(Response::new(proto::ApproveGoalResponse { goal: goal(g) }))
+    }
+
+    async fn publish_goal(
+        &self,
+        request: Request<proto::PublishGoalRequest>,
+    ) -> Result<Response<proto::PublishGoalResponse>, Status> {
+        let ctx = mutation(&request, "PublishGoal", &request.get_ref().request_id)?;
+        let r = request.into_inner();
+        let g = ops::simple(
+            &self.state,
+            ctx,
+            r.goal_id,
+            r.expected_revision,
+            Action::Publish,
+        )
+        .await
+        .map_err(status)?;
+        Ok(Response::new(proto::PublishGoalResponse { goal: goal(g) }))
+    }
+
+    async fn request_adjustment(
+        &self,
+        request: Request<proto::RequestAdjustmentRequest>,
+    ) -> Result<Response<proto::RequestAdjustmentResponse>, Status> {
+        let ctx = mutation(&request, "RequestAdjustment", &request.get_ref().request_id)?;
+        let r = request.into_inner();
+        let action = Action::RequestAdjustment {
+            budget_adjustment_ref: r.budget_adjustment_ref.trim().to_owned(),
+            reason: r.reason.trim().to_owned(),
+        };
+        let g = ops::simple(&self.state, ctx, r.goal_id, r.expected_revision, action)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::RequestAdjustmentResponse {
+            goal: goal(g),
+        }))
+    }
+
+    async fn cancel_adjustment(
+        &self,
+        request: Request<proto::CancelAdjustmentRequest>,
+    ) -> Result<Response<proto::CancelAdjustmentResponse>, Status> {
+        let ctx = mutation(&request, "CancelAdjustment", &request.get_ref().request_id)?;
+        let r = request.into_inner();
+        let action = Action::CancelAdjustment {
+            reason: r.reason.trim().to_owned(),
+        };
+        let g = ops::simple(&self.state, ctx, r.goal_id, r.expected_revision, action)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::CancelAdjustmentResponse {
+            goal: goal(g),
+        }))
+    }
+
+    async fn get_goal(
+        &self,
+        request: Request<proto::GetGoalRequest>,
+    ) -> Result<Response<proto::GetGoalResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        let r = request.into_inner();
+        let g = ops::get(&self.state, &caller, r.goal_id, r.version)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::GetGoalResponse { goal: goal(g) }))
+    }
+
+    async fn list_goals(
+        &self,
+        request: Request<proto::ListGoalsRequest>,
+    ) -> Result<Response<proto::ListGoalsResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        ops::list(&self.state, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+            .map_err(status)
+    }
+
+    async fn get_goal_history(
+        &self,
+        request: Request<proto::GetGoalHistoryRequest>,
+    ) -> Result<Response<proto::GetGoalHistoryResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        let events = ops::history(&self.state, &caller, request.get_ref().goal_id)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::GetGoalHistoryResponse { events }))
+    }
+
+    async fn check_funding_eligibility(
+        &self,
+        request: Request<proto::CheckFundingEligibilityRequest>,
+    ) -> Result<Response<proto::CheckFundingEligibilityResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        let r = request.into_inner();
+        let results = ops::funding(&self.state, &caller, r.fiscal_year, r.pro_codes)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::CheckFundingEligibilityResponse {
+            results,
+        }))
+    }
+
+    async fn get_goal_rules(
+        &self,
+        request: Request<proto::GetGoalRulesRequest>,
+    ) -> Result<Response<proto::GetGoalRulesResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        let rules = ops::get_rules(&self.state, &caller, request.get_ref().fiscal_year)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::GetGoalRulesResponse {
+            rules: Some(rules),
+        }))
+    }
+
+    async fn set_goal_rules(
+        &self,
+        request: Request<proto::SetGoalRulesRequest>,
+    ) -> Result<Response<proto::SetGoalRulesResponse>, Status> {
+        let ctx = mutation(&request, "SetGoalRules", &request.get_ref().request_id)?;
+        let r = request.into_inner();
+        let rules = ops::set_rules(
+            &self.state,
+            ctx,
+            r.rules.unwrap_or_default(),
+            r.expected_version,
+        )
+        .await
+        .map_err(status)?;
+        Ok(Response::new(proto::SetGoalRulesResponse {
+            rules: Some(rules),
+        }))
+    }
+}

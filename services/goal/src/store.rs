@@ -1,0 +1,449 @@
+//! What do we store? Projects from the budget system, one goal per project (or per department
+//! as a whole) and fiscal year with its workflow state, every declaration version, every
+//! transition of its history, and the rules per fiscal year. The only module with SQL.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use pbm_db::{AnyConnection, Money, StoreError};
+
+pub mod schema {
+    diesel::table! {
+        use diesel::sql_types::*;
+        use pbm_db::sql_types::Amount;
+
+        projects (pro_code, fiscal_year) {
+            pro_code -> Text,
+            fiscal_year -> Integer,
+            name -> Text,
+            agency_code -> Text,
+            department_code -> Text,
+            fund_source -> Text,
+            special_field -> Text,
+            continuity -> Text,
+            nature -> Text,
+            requested_amount -> Amount,
+            mid_term_from -> Nullable<Integer>,
+            mid_term_to -> Nullable<Integer>,
+            version -> BigInt,
+            changed_by -> Text,
+            changed_at -> Timestamp,
+        }
+    }
+
+    diesel::table! {
+        goals (id) {
+            id -> BigInt,
+            fiscal_year -> Integer,
+            target_kind -> Text,
+            target_code -> Text,
+            agency_code -> Text,
+            department_code -> Text,
+            status -> Text,
+            approved_version -> Nullable<Integer>,
+            published_version -> Nullable<Integer>,
+            state -> Text,
+            revision -> BigInt,
+            changed_by -> Text,
+            changed_at -> Timestamp,
+        }
+    }
+
+    diesel::table! {
+        goal_versions (goal_id, version) {
+            goal_id -> BigInt,
+            version -> Integer,
+            declaration -> Text,
+            saved_by -> Text,
+            saved_at -> Timestamp,
+        }
+    }
+
+    diesel::table! {
+        goal_events (id) {
+            id -> BigInt,
+            goal_id -> BigInt,
+            action -> Text,
+            from_status -> Text,
+            to_status -> Text,
+            version -> Integer,
+            comments -> Text,
+            changes -> Text,
+            budget_adjustment_ref -> Text,
+            role -> Text,
+            actor -> Text,
+            at -> Timestamp,
+        }
+    }
+
+    diesel::table! {
+        use diesel::sql_types::*;
+        use pbm_db::sql_types::Amount;
+
+        goal_rules (fiscal_year, version) {
+            fiscal_year -> Integer,
+            version -> BigInt,
+            ex_ante_threshold -> Nullable<Amount>,
+            weight_total -> Amount,
+            changed_by -> Text,
+            changed_at -> Timestamp,
+        }
+    }
+
+    diesel::allow_tables_to_appear_in_same_query!(goals, goal_versions, goal_events, projects);
+}
+
+use schema::{goal_events as ev, goal_rules as gr, goal_versions as gv, goals as g, projects as p};
+
+pub const MIGRATIONS: pbm_db::Migrations = pbm_db::Migrations {
+    postgres: diesel_migrations::embed_migrations!("migrations/postgres"),
+    sqlite: diesel_migrations::embed_migrations!("migrations/sqlite"),
+};
+
+pub static ALL_MIGRATIONS: [&pbm_db::Migrations; 2] = [&pbm_db::PLATFORM_MIGRATIONS, &MIGRATIONS];
+
+// ---------------------------------------------------------------------------------------------
+// Projects
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = p, treat_none_as_null = true)]
+pub struct ProjectRow {
+    pub pro_code: String,
+    pub fiscal_year: i32,
+    pub name: String,
+    pub agency_code: String,
+    pub department_code: String,
+    pub fund_source: String,
+    pub special_field: String,
+    pub continuity: String,
+    pub nature: String,
+    pub requested_amount: Money,
+    pub mid_term_from: Option<i32>,
+    pub mid_term_to: Option<i32>,
+    pub version: i64,
+    pub changed_by: String,
+    pub changed_at: NaiveDateTime,
+}
+
+pub fn insert_project(conn: &mut AnyConnection, row: &ProjectRow) -> Result<(), StoreError> {
+    diesel::insert_into(p::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+/// Replaces a project if its version is still `expected`.
+pub fn update_project(
+    conn: &mut AnyConnection,
+    row: &ProjectRow,
+    expected: i64,
+) -> Result<bool, StoreError> {
+    Ok(diesel::update(
+        p::table
+            .filter(p::pro_code.eq(&row.pro_code))
+            .filter(p::fiscal_year.eq(row.fiscal_year))
+            .filter(p::version.eq(expected)),
+    )
+    .set(row)
+    .execute(conn)?
+        == 1)
+}
+
+pub fn project(
+    conn: &mut AnyConnection,
+    pro_code: &str,
+    year: i32,
+) -> Result<Option<ProjectRow>, StoreError> {
+    Ok(p::table
+        .filter(p::pro_code.eq(pro_code))
+        .filter(p::fiscal_year.eq(year))
+        .select(ProjectRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Projects of a year by code (the funding gate's batch), in chunks under the bind limits.
+pub fn projects(
+    conn: &mut AnyConnection,
+    year: i32,
+    codes: &[String],
+) -> Result<Vec<ProjectRow>, StoreError> {
+    let mut out = Vec::with_capacity(codes.len());
+    for chunk in codes.chunks(1000) {
+        out.extend(
+            p::table
+                .filter(p::fiscal_year.eq(year))
+                .filter(p::pro_code.eq_any(chunk))
+                .select(ProjectRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Goals
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = g, treat_none_as_null = true)]
+pub struct GoalRow {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub fiscal_year: i32,
+    pub target_kind: String,
+    pub target_code: String,
+    pub agency_code: String,
+    pub department_code: String,
+    /// The workflow status kind (`draft`, `submitted`, …).
+    pub status: String,
+    /// Copies of the state's approved and published versions, for lists.
+    pub approved_version: Option<i32>,
+    pub published_version: Option<i32>,
+    /// The workflow state as JSON.
+    pub state: String,
+    pub revision: i64,
+    pub changed_by: String,
+    pub changed_at: NaiveDateTime,
+}
+
+pub fn insert_goal(conn: &mut AnyConnection, row: &GoalRow) -> Result<i64, StoreError> {
+    Ok(match conn {
+        AnyConnection::Postgresql(c) => diesel::insert_into(g::table)
+            .values(row)
+            .returning(g::id)
+            .get_result::<i64>(c)?,
+        AnyConnection::Sqlite(c) => {
+            diesel::insert_into(g::table).values(row).execute(c)?;
+            // SQLite writes are serialised, so the last inserted row id is ours.
+            diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "last_insert_rowid()",
+            ))
+            .get_result::<i64>(c)?
+        }
+    })
+}
+
+/// Writes a goal's new state if its revision is still `expected`.
+pub fn update_goal(
+    conn: &mut AnyConnection,
+    row: &GoalRow,
+    expected: i64,
+) -> Result<bool, StoreError> {
+    Ok(diesel::update(
+        g::table
+            .filter(g::id.eq(row.id))
+            .filter(g::revision.eq(expected)),
+    )
+    .set(row)
+    .execute(conn)?
+        == 1)
+}
+
+pub fn goal(conn: &mut AnyConnection, id: i64) -> Result<Option<GoalRow>, StoreError> {
+    Ok(g::table
+        .filter(g::id.eq(id))
+        .select(GoalRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn goal_of_target(
+    conn: &mut AnyConnection,
+    year: i32,
+    kind: &str,
+    code: &str,
+) -> Result<Option<GoalRow>, StoreError> {
+    Ok(g::table
+        .filter(g::fiscal_year.eq(year))
+        .filter(g::target_kind.eq(kind))
+        .filter(g::target_code.eq(code))
+        .select(GoalRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The project goals of a year for the given codes (the funding gate's batch).
+pub fn goals_of_projects(
+    conn: &mut AnyConnection,
+    year: i32,
+    codes: &[String],
+) -> Result<Vec<GoalRow>, StoreError> {
+    let mut out = Vec::with_capacity(codes.len());
+    for chunk in codes.chunks(1000) {
+        out.extend(
+            g::table
+                .filter(g::fiscal_year.eq(year))
+                .filter(g::target_kind.eq("project"))
+                .filter(g::target_code.eq_any(chunk))
+                .select(GoalRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// Which goals a list may show (decided by the caller's role).
+#[derive(Debug, Clone, Default)]
+pub struct GoalFilter {
+    pub fiscal_year: Option<i32>,
+    pub agency_code: Option<String>,
+    pub department_code: Option<String>,
+    pub status: Option<String>,
+    /// Only goals with a published version.
+    pub published_only: bool,
+}
+
+pub fn list_goals(
+    conn: &mut AnyConnection,
+    f: &GoalFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<GoalRow>, i64), StoreError> {
+    let query = || {
+        let mut q = g::table.into_boxed::<pbm_db::MultiBackend>();
+        if let Some(y) = f.fiscal_year {
+            q = q.filter(g::fiscal_year.eq(y));
+        }
+        if let Some(a) = &f.agency_code {
+            q = q.filter(g::agency_code.eq(a.clone()));
+        }
+        if let Some(d) = &f.department_code {
+            q = q.filter(g::department_code.eq(d.clone()));
+        }
+        if let Some(s) = &f.status {
+            q = q.filter(g::status.eq(s.clone()));
+        }
+        if f.published_only {
+            q = q.filter(g::published_version.is_not_null());
+        }
+        q
+    };
+    let total: i64 = query().count().get_result(conn)?;
+    let rows = query()
+        .order(g::id.asc())
+        .offset(offset)
+        .limit(limit)
+        .select(GoalRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Declaration versions and history
+
+pub fn insert_version(
+    conn: &mut AnyConnection,
+    goal_id: i64,
+    version: i32,
+    declaration: &str,
+    by: &str,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::insert_into(gv::table)
+        .values((
+            gv::goal_id.eq(goal_id),
+            gv::version.eq(version),
+            gv::declaration.eq(declaration),
+            gv::saved_by.eq(by),
+            gv::saved_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Replaces the text of a declaration version that is still being edited.
+pub fn replace_version(
+    conn: &mut AnyConnection,
+    goal_id: i64,
+    version: i32,
+    declaration: &str,
+    by: &str,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let n = diesel::update(
+        gv::table
+            .filter(gv::goal_id.eq(goal_id))
+            .filter(gv::version.eq(version)),
+    )
+    .set((
+        gv::declaration.eq(declaration),
+        gv::saved_by.eq(by),
+        gv::saved_at.eq(at),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        insert_version(conn, goal_id, version, declaration, by, at)?;
+    }
+    Ok(())
+}
+
+/// (declaration JSON, saved by, saved at) of one version.
+pub fn version(
+    conn: &mut AnyConnection,
+    goal_id: i64,
+    version: i32,
+) -> Result<Option<(String, String, NaiveDateTime)>, StoreError> {
+    Ok(gv::table
+        .filter(gv::goal_id.eq(goal_id))
+        .filter(gv::version.eq(version))
+        .select((gv::declaration, gv::saved_by, gv::saved_at))
+        .first(conn)
+        .optional()?)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = ev)]
+pub struct EventRow {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub goal_id: i64,
+    pub action: String,
+    pub from_status: String,
+    pub to_status: String,
+    pub version: i32,
+    pub comments: String,
+    /// JSON list of field changes (amendments).
+    pub changes: String,
+    pub budget_adjustment_ref: String,
+    pub role: String,
+    pub actor: String,
+    pub at: NaiveDateTime,
+}
+
+pub fn insert_event(conn: &mut AnyConnection, row: &EventRow) -> Result<(), StoreError> {
+    diesel::insert_into(ev::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn events(conn: &mut AnyConnection, goal_id: i64) -> Result<Vec<EventRow>, StoreError> {
+    Ok(ev::table
+        .filter(ev::goal_id.eq(goal_id))
+        .order(ev::id.asc())
+        .select(EventRow::as_select())
+        .load(conn)?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = gr)]
+pub struct RulesRow {
+    pub fiscal_year: i32,
+    pub version: i64,
+    pub ex_ante_threshold: Option<Money>,
+    pub weight_total: Money,
+    pub changed_by: String,
+    pub changed_at: NaiveDateTime,
+}
+
+pub fn current_rules(conn: &mut AnyConnection, year: i32) -> Result<Option<RulesRow>, StoreError> {
+    Ok(gr::table
+        .filter(gr::fiscal_year.eq(year))
+        .order(gr::version.desc())
+        .select(RulesRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_rules(conn: &mut AnyConnection, row: &RulesRow) -> Result<(), StoreError> {
+    diesel::insert_into(gr::table).values(row).execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,846 @@
+//! The goal service over real gRPC, beside the indicator service it calls over gRPC (one
+//! server, as `pbm serve` hosts them), on SQLite and PostgreSQL: projects, declarations checked
+//! against the library, the 二上二下 workflow with history, adjustments, the funding gate, roles.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use ed25519_dalek::SigningKey;
+use pbm_auth::{AuthLayer, Claims, Ed25519Verifier, Role, TokenSigner};
+use pbm_db::testing::TestDatabase;
+use pbm_proto::common::v1::Decimal;
+use pbm_proto::goal::v1 as pb;
+use pbm_proto::goal::v1::goal_service_client::GoalServiceClient;
+use pbm_proto::indicator::v1 as ind;
+use pbm_proto::indicator::v1::indicator_service_client::IndicatorServiceClient;
+use pbm_server::ServeOptions;
+use pbm_types::{DivisionCode, FiscalYear};
+use tonic::Code;
+use tonic::transport::Channel;
+use tonic_types::StatusExt;
+
+const REGION: &str = "140500";
+const FY: i32 = 2026;
+const UNIT: &str = "140500101";
+const DEPT: &str = "140500100";
+
+struct App {
+    goals: GoalServiceClient<Channel>,
+    library: IndicatorServiceClient<Channel>,
+    signer: TokenSigner,
+    seq: AtomicU64,
+    _dbs: (TestDatabase, TestDatabase),
+}
+
+/// Serves the indicator and goal services on one port; the goal service reaches the library
+/// at `library_url`, or at that same port when `None`.
+async fn spawn_with(db: TestDatabase, library_url: Option<&str>) -> App {
+    let library_db = TestDatabase::sqlite();
+    let indicator = pbm_indicator::AppState::open(
+        library_db.connect(),
+        DivisionCode::parse(REGION).unwrap(),
+        FiscalYear::new(FY).unwrap(),
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let url = library_url.map_or_else(|| format!("http://{addr}"), str::to_owned);
+    let mut goal = pbm_goal::AppState::open(
+        db.connect(),
+        DivisionCode::parse(REGION).unwrap(),
+        pbm_goal::Library::new(&url).unwrap(),
+    )
+    .await
+    .unwrap();
+    let today = NaiveDate::from_ymd_opt(FY, 1, 15).unwrap();
+    goal.today = Arc::new(move || today);
+    let signer = TokenSigner::new("t", SigningKey::from_bytes(&[5u8; 32]));
+    let options = ServeOptions {
+        auth: AuthLayer::new(Ed25519Verifier::new().with_key("t", signer.verifying_key())),
+        max_in_flight: 64,
+        request_timeout: Duration::from_secs(10),
+        health_services: vec![pbm_goal::HEALTH_NAME],
+    };
+    let routes = pbm_goal::add_to(pbm_indicator::router(indicator), goal);
+    tokio::spawn(pbm_server::serve(
+        listener,
+        routes,
+        options,
+        std::future::pending(),
+    ));
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    App {
+        goals: GoalServiceClient::new(channel.clone()),
+        library: IndicatorServiceClient::new(channel),
+        signer,
+        seq: AtomicU64::new(0),
+        _dbs: (db, library_db),
+    }
+}
+
+async fn spawn(db: TestDatabase) -> App {
+    spawn_with(db, None).await
+}
+
+fn reason(s: &tonic::Status) -> String {
+    s.get_details_error_info()
+        .map(|i| i.reason)
+        .unwrap_or_default()
+}
+
+fn violations(s: &tonic::Status) -> Vec<(String, String)> {
+    s.get_details_bad_request()
+        .map(|b| {
+            b.field_violations
+                .into_iter()
+                .map(|v| (v.field, v.description))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn dec(v: &str) -> Option<Decimal> {
+    Some(Decimal { value: v.into() })
+}
+
+impl App {
+    fn token(&self, role: Role, region: &str, unit: Option<&str>, dept: Option<&str>) -> String {
+        let now = chrono::Utc::now().timestamp();
+        self.signer.sign(&Claims {
+            sub: format!("{role}-{}", unit.or(dept).unwrap_or("user")),
+            role,
+            mof_div_code: region.into(),
+            unit: unit.map(Into::into),
+            department: dept.map(Into::into),
+            agency: None,
+            expert: None,
+            iat: now,
+            exp: now + 600,
+        })
+    }
+
+    fn finance(&self) -> String {
+        self.token(Role::FinanceAdmin, REGION, None, None)
+    }
+
+    fn unit(&self) -> String {
+        self.token(Role::BudgetUnit, REGION, Some(UNIT), Some(DEPT))
+    }
+
+    fn req<T>(&self, token: &str, msg: T) -> tonic::Request<T> {
+        let mut r = tonic::Request::new(msg);
+        r.metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        r
+    }
+
+    fn rid(&self) -> String {
+        format!("g-{}", self.seq.fetch_add(1, Ordering::SeqCst))
+    }
+
+    /// A library indicator of 2026 under a second-level node.
+    async fn indicator(&self, code: &str, node: &str, name: &str, unit: &str, fixed: bool) {
+        let r = ind::CreateIndicatorRequest {
+            request_id: self.rid(),
+            code: code.into(),
+            spec: Some(ind::IndicatorSpec {
+                fiscal_year: FY,
+                frame_node_code: node.into(),
+                name: name.into(),
+                kind: ind::IndicatorKind::Common as i32,
+                direction: ind::Direction::Ge as i32,
+                unit: unit.into(),
+                explanation: format!("{name}的说明"),
+                reference_target: "90".into(),
+                fixed,
+                ..Default::default()
+            }),
+        };
+        self.library
+            .clone()
+            .create_indicator(self.req(&self.finance(), r))
+            .await
+            .unwrap();
+    }
+
+    async fn library(&self) {
+        self.indicator("OUT-001", "101", "新建农村饮水工程数量", "处", false)
+            .await;
+        self.indicator("BEN-001", "202", "受益人口", "人", false)
+            .await;
+        // 固化: the library's target (90) may not be changed.
+        self.indicator("SAT-001", "301", "受益群众满意度", "%", true)
+            .await;
+    }
+
+    async fn project(
+        &self,
+        code: &str,
+        amount: &str,
+        continuity: pb::Continuity,
+    ) -> Result<pb::Project, tonic::Status> {
+        let r = pb::DeclareProjectRequest {
+            request_id: self.rid(),
+            spec: Some(pb::ProjectSpec {
+                pro_code: code.into(),
+                name: format!("{code} 农村饮水安全巩固提升工程"),
+                agency_code: UNIT.into(),
+                department_code: DEPT.into(),
+                fiscal_year: FY,
+                fund_source: pb::FundSource::GeneralPublic as i32,
+                special_field: pb::SpecialField::None as i32,
+                continuity: continuity as i32,
+                nature: pb::Nature::Project as i32,
+                requested_amount: dec(amount),
+                mid_term_from: 0,
+                mid_term_to: 0,
+            }),
+            expected_version: 0,
+        };
+        Ok(self
+            .goals
+            .clone()
+            .declare_project(self.req(&self.unit(), r))
+            .await?
+            .into_inner()
+            .project
+            .unwrap())
+    }
+
+    async fn save(
+        &self,
+        token: &str,
+        declaration: pb::GoalDeclaration,
+        revision: i64,
+    ) -> Result<pb::Goal, tonic::Status> {
+        let r = pb::SaveGoalRequest {
+            request_id: self.rid(),
+            declaration: Some(declaration),
+            expected_revision: revision,
+        };
+        Ok(self
+            .goals
+            .clone()
+            .save_goal(self.req(token, r))
+            .await?
+            .into_inner()
+            .goal
+            .unwrap())
+    }
+
+    async fn submit(&self, goal: &pb::Goal) -> Result<pb::Goal, tonic::Status> {
+        let r = pb::SubmitGoalRequest {
+            request_id: self.rid(),
+            goal_id: goal.id,
+            expected_revision: goal.revision,
+        };
+        Ok(self
+            .goals
+            .clone()
+            .submit_goal(self.req(&self.unit(), r))
+            .await?
+            .into_inner()
+            .goal
+            .unwrap())
+    }
+
+    async fn review(
+        &self,
+        goal: &pb::Goal,
+        outcome: pb::ReviewOutcome,
+        comments: &str,
+    ) -> Result<pb::Goal, tonic::Status> {
+        let r = pb::ReviewGoalRequest {
+            request_id: self.rid(),
+            goal_id: goal.id,
+            expected_revision: goal.revision,
+            outcome: outcome as i32,
+            comments: comments.into(),
+        };
+        Ok(self
+            .goals
+            .clone()
+            .review_goal(self.req(&self.finance(), r))
+            .await?
+            .into_inner()
+            .goal
+            .unwrap())
+    }
+
+    async fn approve(&self, goal: &pb::Goal) -> Result<pb::Goal, tonic::Status> {
+        let r = pb::ApproveGoalRequest {
+            request_id: self.rid(),
+            goal_id: goal.id,
+            expected_revision: goal.revision,
+        };
+        Ok(self
+            .goals
+            .clone()
+            .approve_goal(self.req(&self.finance(), r))
+            .await?
+            .into_inner()
+            .goal
+            .unwrap())
+    }
+
+    async fn funding(&self, codes: &[&str]) -> Vec<pb::FundingEligibility> {
+        let r = pb::CheckFundingEligibilityRequest {
+            fiscal_year: FY,
+            pro_codes: codes.iter().map(|c| (*c).to_owned()).collect(),
+        };
+        self.goals
+            .clone()
+            .check_funding_eligibility(self.req(&self.finance(), r))
+            .await
+            .unwrap()
+            .into_inner()
+            .results
+    }
+}
+
+fn lib(code: &str, target: &str) -> pb::GoalIndicator {
+    pb::GoalIndicator {
+        library_code: code.into(),
+        target_value: target.into(),
+        ..Default::default()
+    }
+}
+
+fn declaration(code: &str, indicators: Vec<pb::GoalIndicator>) -> pb::GoalDeclaration {
+    pb::GoalDeclaration {
+        pro_code: code.into(),
+        fiscal_year: FY,
+        year_goal: "完成12处农村饮水工程，巩固提升3.2万人饮水安全".into(),
+        serves_people: true,
+        indicators,
+        ..Default::default()
+    }
+}
+
+fn full(code: &str) -> pb::GoalDeclaration {
+    declaration(
+        code,
+        vec![
+            lib("OUT-001", "12"),
+            lib("BEN-001", "32000"),
+            lib("SAT-001", "90"),
+        ],
+    )
+}
+
+async fn goals_move_in_step_with_the_budget(db: TestDatabase) {
+    let app = spawn(db).await;
+    app.library().await;
+    app.project("P-2026-002", "800000", pb::Continuity::Continuing)
+        .await
+        .unwrap();
+
+    // A declaration without benefit and satisfaction indicators is refused at 二上, all at once.
+    let draft = app
+        .save(
+            &app.unit(),
+            declaration("P-2026-002", vec![lib("OUT-001", "12")]),
+            0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(draft.status, pb::GoalStatus::Draft as i32);
+    let d = draft.declaration.clone().unwrap();
+    // The library filled in levels, name, unit and pinned the version.
+    assert_eq!(
+        (
+            d.indicators[0].level2_name.as_str(),
+            d.indicators[0].unit.as_str(),
+            d.indicators[0].library_version
+        ),
+        ("数量指标", "处", 1)
+    );
+    let refused = app.submit(&draft).await.unwrap_err();
+    assert_eq!(
+        (refused.code(), reason(&refused).as_str()),
+        (Code::InvalidArgument, "GOAL_QUALITY_FAILED")
+    );
+    let found = violations(&refused);
+    assert!(
+        found
+            .iter()
+            .any(|(_, m)| m.contains("MISSING_BENEFIT_INDICATOR"))
+            && found
+                .iter()
+                .any(|(_, m)| m.contains("MISSING_SATISFACTION_INDICATOR")),
+        "{found:?}"
+    );
+    // Nothing changed: the same revision submits after the fix.
+    let fixed = app
+        .save(&app.unit(), full("P-2026-002"), draft.revision)
+        .await
+        .unwrap();
+    let submitted = app.submit(&fixed).await.unwrap();
+    assert_eq!(submitted.status, pb::GoalStatus::Submitted as i32);
+    // A stale revision is ABORTED; a retried request returns the first result.
+    let stale = app.submit(&fixed).await.unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted);
+
+    // 良: finance must amend before approving; the amendment keeps its diff.
+    let reviewed = app
+        .review(
+            &submitted,
+            pb::ReviewOutcome::Good,
+            "受益人口口径需与统计局一致",
+        )
+        .await
+        .unwrap();
+    assert_eq!(reviewed.status_text, "已审核（良）");
+    let early = app.approve(&reviewed).await.unwrap_err();
+    assert_eq!(early.code(), Code::FailedPrecondition);
+    let mut amended_decl = full("P-2026-002");
+    amended_decl.indicators[1].target_value = "31500".into();
+    let amend = pb::AmendGoalRequest {
+        request_id: app.rid(),
+        goal_id: reviewed.id,
+        expected_revision: reviewed.revision,
+        declaration: Some(amended_decl),
+        comments: "按统计口径修正".into(),
+    };
+    let amended = app
+        .goals
+        .clone()
+        .amend_goal(app.req(&app.finance(), amend.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        amended
+            .changes
+            .iter()
+            .map(|c| (c.field.as_str(), c.before.as_str(), c.after.as_str()))
+            .collect::<Vec<_>>(),
+        [("indicators[1].target_value", "32000", "31500")]
+    );
+    // The same request id replays the first answer.
+    let replay = app
+        .goals
+        .clone()
+        .amend_goal(app.req(&app.finance(), amend))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(replay, amended);
+    let goal = amended.goal.unwrap();
+    // A unit may not approve (二下 is finance's).
+    let r = pb::ApproveGoalRequest {
+        request_id: app.rid(),
+        goal_id: goal.id,
+        expected_revision: goal.revision,
+    };
+    let denied = app
+        .goals
+        .clone()
+        .approve_goal(app.req(&app.unit(), r))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let approved = app.approve(&goal).await.unwrap();
+    assert_eq!(
+        (approved.status, approved.approved_version),
+        (pb::GoalStatus::Approved as i32, 1)
+    );
+    let r = pb::PublishGoalRequest {
+        request_id: app.rid(),
+        goal_id: approved.id,
+        expected_revision: approved.revision,
+    };
+    let published = app
+        .goals
+        .clone()
+        .publish_goal(app.req(&app.finance(), r))
+        .await
+        .unwrap()
+        .into_inner()
+        .goal
+        .unwrap();
+    assert_eq!(published.published_version, 1);
+
+    // After approval the goal changes only through an adjustment with its reference.
+    let mut adjust = pb::RequestAdjustmentRequest {
+        request_id: app.rid(),
+        goal_id: published.id,
+        expected_revision: published.revision,
+        budget_adjustment_ref: String::new(),
+        reason: "追加资金".into(),
+    };
+    let missing_ref = app
+        .goals
+        .clone()
+        .request_adjustment(app.req(&app.unit(), adjust.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(missing_ref.code(), Code::InvalidArgument);
+    adjust.request_id = app.rid();
+    adjust.budget_adjustment_ref = "晋市财预〔2026〕15号".into();
+    let adjusting = app
+        .goals
+        .clone()
+        .request_adjustment(app.req(&app.unit(), adjust))
+        .await
+        .unwrap()
+        .into_inner()
+        .goal
+        .unwrap();
+    assert_eq!(
+        (
+            adjusting.status,
+            adjusting.latest_version,
+            adjusting.approved_version
+        ),
+        (pb::GoalStatus::Adjusting as i32, 2, 1)
+    );
+    // Both versions stay readable; the approved one stays in force for funding.
+    let v1 = app
+        .goals
+        .clone()
+        .get_goal(app.req(
+            &app.unit(),
+            pb::GetGoalRequest {
+                goal_id: adjusting.id,
+                version: 1,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .goal
+        .unwrap();
+    assert_eq!(v1.declaration.unwrap().indicators[1].target_value, "31500");
+    let answers = app.funding(&["P-2026-002"]).await;
+    assert!(answers[0].allowed, "{:?}", answers[0]);
+
+    // Full history: who did what, with comments, diffs and the adjustment reference.
+    let history = app
+        .goals
+        .clone()
+        .get_goal_history(app.req(
+            &app.finance(),
+            pb::GetGoalHistoryRequest {
+                goal_id: adjusting.id,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "edit",
+            "edit",
+            "submit",
+            "review",
+            "amend",
+            "approve",
+            "publish",
+            "request_adjustment"
+        ]
+    );
+    assert_eq!(history[4].changes.len(), 1);
+    assert_eq!(history[3].comments, "受益人口口径需与统计局一致");
+    assert_eq!(history[7].budget_adjustment_ref, "晋市财预〔2026〕15号");
+}
+
+async fn review_outcomes_route_and_the_gate_answers(db: TestDatabase) {
+    let app = spawn(db).await;
+    app.library().await;
+    // Rules of the year: new projects of 500万元 and above need an ex-ante assessment.
+    let r = pb::SetGoalRulesRequest {
+        request_id: app.rid(),
+        rules: Some(pb::GoalRules {
+            fiscal_year: FY,
+            ex_ante_threshold: dec("5000000"),
+            ..Default::default()
+        }),
+        expected_version: 0,
+    };
+    let rules = app
+        .goals
+        .clone()
+        .set_goal_rules(app.req(&app.finance(), r))
+        .await
+        .unwrap()
+        .into_inner()
+        .rules
+        .unwrap();
+    assert_eq!(
+        rules.label,
+        "2026年度目标规则第1版（事前评估门槛 5000000 元）"
+    );
+    for (code, amount, c) in [
+        ("P-A", "6000000", pb::Continuity::New),
+        ("P-B", "300000", pb::Continuity::Continuing),
+        ("P-C", "300000", pb::Continuity::Continuing),
+    ] {
+        app.project(code, amount, c).await.unwrap();
+    }
+    // 中 returns the goal to the unit with comments; it is resubmitted.
+    let b = app.save(&app.unit(), full("P-B"), 0).await.unwrap();
+    let b = app.submit(&b).await.unwrap();
+    let no_comment = app
+        .review(&b, pb::ReviewOutcome::Fair, "")
+        .await
+        .unwrap_err();
+    assert_eq!(no_comment.code(), Code::InvalidArgument);
+    let returned = app
+        .review(&b, pb::ReviewOutcome::Fair, "产出指标应细化到乡镇")
+        .await
+        .unwrap();
+    assert_eq!(returned.status, pb::GoalStatus::Returned as i32);
+    let again = app
+        .save(&app.unit(), full("P-B"), returned.revision)
+        .await
+        .unwrap();
+    let again = app.submit(&again).await.unwrap();
+    let passed = app
+        .review(&again, pb::ReviewOutcome::Excellent, "")
+        .await
+        .unwrap();
+    assert_eq!(passed.first_review, pb::ReviewOutcome::Fair as i32);
+    app.approve(&passed).await.unwrap();
+    // 差 blocks the goal for this cycle.
+    let c = app.save(&app.unit(), full("P-C"), 0).await.unwrap();
+    let c = app.submit(&c).await.unwrap();
+    let blocked = app
+        .review(&c, pb::ReviewOutcome::Poor, "项目必要性不足")
+        .await
+        .unwrap();
+    assert_eq!(blocked.status, pb::GoalStatus::Blocked as i32);
+    let stuck = app
+        .save(&app.unit(), full("P-C"), blocked.revision)
+        .await
+        .unwrap_err();
+    assert_eq!(stuck.code(), Code::FailedPrecondition);
+
+    let answers = app.funding(&["P-A", "P-B", "P-C", "P-404"]).await;
+    let codes = |i: usize| {
+        answers[i]
+            .reasons
+            .iter()
+            .map(|r| r.code.as_str())
+            .collect::<Vec<_>>()
+    };
+    assert!(!answers[0].allowed);
+    assert_eq!(codes(0), ["NO_GOAL", "EX_ANTE_MISSING"]);
+    assert!(answers[1].allowed, "{:?}", answers[1]);
+    assert_eq!(codes(2), ["GOAL_BLOCKED"]);
+    assert_eq!(codes(3)[0], "PROJECT_NOT_FOUND");
+    assert_eq!(answers[1].rules, rules.label);
+    // The gate is for finance, auditors and the province.
+    let r = pb::CheckFundingEligibilityRequest {
+        fiscal_year: FY,
+        pro_codes: vec!["P-B".into()],
+    };
+    let denied = app
+        .goals
+        .clone()
+        .check_funding_eligibility(app.req(&app.unit(), r))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+}
+
+async fn every_caller_sees_only_its_goals(db: TestDatabase) {
+    let app = spawn(db).await;
+    app.library().await;
+    app.project("P-1", "300000", pb::Continuity::Continuing)
+        .await
+        .unwrap();
+    let goal = app.save(&app.unit(), full("P-1"), 0).await.unwrap();
+    let get = |token: String| {
+        let mut c = app.goals.clone();
+        let r = app.req(
+            &token,
+            pb::GetGoalRequest {
+                goal_id: goal.id,
+                version: 0,
+            },
+        );
+        async move { c.get_goal(r).await.map(|g| g.into_inner().goal.unwrap()) }
+    };
+    let list = |token: String| {
+        let mut c = app.goals.clone();
+        let r = app.req(&token, pb::ListGoalsRequest::default());
+        async move { c.list_goals(r).await.map(|g| g.into_inner()) }
+    };
+    let other_unit = app.token(Role::BudgetUnit, REGION, Some("140500999"), Some(DEPT));
+    let other_dept = app.token(Role::Department, REGION, None, Some("140500900"));
+    let dept = app.token(Role::Department, REGION, None, Some(DEPT));
+    let public = app.token(Role::Public, REGION, None, None);
+    let auditor = app.token(Role::Auditor, REGION, None, None);
+    // Owner, its department, finance and auditors read; others are told it does not exist.
+    for t in [app.unit(), dept.clone(), app.finance(), auditor.clone()] {
+        assert!(get(t).await.is_ok());
+    }
+    for t in [other_unit.clone(), other_dept.clone(), public.clone()] {
+        assert_eq!(get(t).await.unwrap_err().code(), Code::NotFound);
+    }
+    // Lists leak nothing: neither rows nor counts.
+    for t in [other_unit.clone(), other_dept, public.clone()] {
+        let l = list(t).await.unwrap();
+        assert!(l.goals.is_empty());
+        assert_eq!(l.page.unwrap().total_size, 0);
+    }
+    assert_eq!(list(dept).await.unwrap().goals.len(), 1);
+    // Another unit cannot edit it (and learns nothing); auditors never write.
+    let err = app
+        .save(&other_unit, full("P-1"), goal.revision)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    let err = app
+        .save(&auditor, full("P-1"), goal.revision)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err.code(),
+        Code::NotFound | Code::PermissionDenied
+    ));
+    // A unit cannot register another unit's project.
+    let r = pb::DeclareProjectRequest {
+        request_id: app.rid(),
+        spec: Some(pb::ProjectSpec {
+            pro_code: "P-X".into(),
+            name: "他单位项目".into(),
+            agency_code: "140500999".into(),
+            department_code: DEPT.into(),
+            fiscal_year: FY,
+            fund_source: pb::FundSource::GeneralPublic as i32,
+            special_field: pb::SpecialField::None as i32,
+            continuity: pb::Continuity::New as i32,
+            nature: pb::Nature::Project as i32,
+            requested_amount: dec("1000"),
+            ..Default::default()
+        }),
+        expected_version: 0,
+    };
+    let err = app
+        .goals
+        .clone()
+        .declare_project(app.req(&app.unit(), r))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // Finance of another region is refused; the public sees a goal once it is published.
+    let outsider = app.token(Role::FinanceAdmin, "140100", None, None);
+    assert_eq!(
+        get(outsider).await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
+    let g = app.submit(&goal).await.unwrap();
+    let g = app
+        .review(&g, pb::ReviewOutcome::Excellent, "")
+        .await
+        .unwrap();
+    let g = app.approve(&g).await.unwrap();
+    let r = pb::PublishGoalRequest {
+        request_id: app.rid(),
+        goal_id: g.id,
+        expected_revision: g.revision,
+    };
+    app.goals
+        .clone()
+        .publish_goal(app.req(&app.finance(), r))
+        .await
+        .unwrap();
+    let seen = get(public.clone()).await.unwrap();
+    assert_eq!(seen.version, 1);
+    assert_eq!(list(public).await.unwrap().goals.len(), 1);
+    // Unauthenticated callers are refused.
+    let mut c = app.goals.clone();
+    let anonymous = c
+        .get_goal(tonic::Request::new(pb::GetGoalRequest {
+            goal_id: goal.id,
+            version: 0,
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(anonymous.code(), Code::Unauthenticated);
+}
+
+async fn the_library_is_consulted_and_its_absence_is_explicit(db: TestDatabase) {
+    let app = spawn(db).await;
+    app.library().await;
+    app.project("P-9", "300000", pb::Continuity::Continuing)
+        .await
+        .unwrap();
+    // An unknown library code is refused at once, per indicator.
+    let bad = app
+        .save(
+            &app.unit(),
+            declaration("P-9", vec![lib("NOPE-1", "1"), lib("OUT-001", "3")]),
+            0,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&bad)[0].0, "declaration.indicators[0]");
+    let goal = app.save(&app.unit(), full("P-9"), 0).await.unwrap();
+    // The library disables an indicator: the pinned version no longer passes 二上.
+    let r = ind::SetIndicatorStatusRequest {
+        request_id: app.rid(),
+        code: "SAT-001".into(),
+        expected_version: 1,
+        status: ind::IndicatorStatus::Disabled as i32,
+        reason: "指标合并".into(),
+    };
+    app.library
+        .clone()
+        .set_indicator_status(app.req(&app.finance(), r))
+        .await
+        .unwrap();
+    let refused = app.submit(&goal).await.unwrap_err();
+    let found = violations(&refused);
+    assert!(
+        found
+            .iter()
+            .any(|(f, m)| f == "declaration.indicators[2]" && m.contains("INDICATOR_NOT_ENABLED")),
+        "{found:?}"
+    );
+
+    // With the indicator service unreachable, the answer says so and nothing is written.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let offline = spawn_with(TestDatabase::sqlite(), Some(&dead)).await;
+    offline
+        .project("P-9", "300000", pb::Continuity::Continuing)
+        .await
+        .unwrap();
+    let err = offline
+        .save(&offline.unit(), full("P-9"), 0)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::Unavailable, "INDICATOR_SERVICE_UNAVAILABLE")
+    );
+    let listed = offline
+        .goals
+        .clone()
+        .list_goals(offline.req(&offline.finance(), pb::ListGoalsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.goals.is_empty());
+}
+
+pbm_db::backend_tests! {
+    lifecycle => goals_move_in_step_with_the_budget;
+    outcomes_and_gate => review_outcomes_route_and_the_gate_answers;
+    scopes => every_caller_sees_only_its_goals;
+    library => the_library_is_consulted_and_its_absence_is_explicit;
+}
