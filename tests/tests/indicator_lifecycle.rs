@@ -42,6 +42,7 @@ async fn deploy(db: TestDatabase) -> Deployment {
         redis_url: redis_url.clone(),
         otlp_endpoint: None,
         seed_fiscal_year: Some(2026),
+        indicator_url: None,
     };
     let state = pbm_indicator::open(&args).await.unwrap();
     let bus = pbm_events::InProcessBus::default();

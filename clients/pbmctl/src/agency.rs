@@ -8,7 +8,7 @@ use pbm_proto::agency::v1 as pb;
 use pbm_proto::common::v1::PageRequest;
 use serde_json::json;
 
-use crate::client::{Ctx, Outcome, fail, request_id};
+use crate::client::{Ctx, Outcome, all_pages, fail, request_id};
 use crate::names::{self, date_arg};
 use crate::table::{Table, fields, time};
 use crate::{json, transfer, violation};
@@ -80,13 +80,13 @@ pub enum Command {
     Violation(violation::Command<violation::Agency>),
     /// 从 .xlsx 导入机构（先在本地校验全部行）/ Import agencies from .xlsx (every row is
     /// checked locally first; re-running is safe).
-    #[command(after_long_help = transfer::IMPORT_HELP)]
+    #[command(after_long_help = transfer::agency::IMPORT_HELP)]
     Import {
         /// .xlsx 文件 / The workbook.
         file: PathBuf,
     },
     /// 导出机构到 .xlsx（可再导入）/ Export agencies to .xlsx (re-importable).
-    #[command(after_long_help = transfer::IMPORT_HELP)]
+    #[command(after_long_help = transfer::agency::IMPORT_HELP)]
     Export {
         /// 输出的 .xlsx 文件 / Output workbook.
         file: PathBuf,
@@ -209,8 +209,10 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
             Ok(())
         }
         Command::Violation(v) => violation::run(ctx, v).await,
-        Command::Import { file } => transfer::import(ctx, &file).await,
-        Command::Export { file, full_phones } => transfer::export(ctx, &file, full_phones).await,
+        Command::Import { file } => transfer::agency::import(ctx, &file).await,
+        Command::Export { file, full_phones } => {
+            transfer::agency::export(ctx, &file, full_phones).await
+        }
     }
 }
 
@@ -309,16 +311,14 @@ pub async fn page(
 
 /// Every agency matching `filter`, following `next_page_token`.
 pub async fn list_all(ctx: &Ctx, filter: &Filter, page_size: i32) -> Outcome<Vec<pb::Agency>> {
-    let mut all = Vec::new();
-    let mut token = String::new();
-    loop {
+    all_pages(String::new(), move |token| async move {
         let response = page(ctx, filter, page_size, token).await?;
-        all.extend(response.agencies);
-        token = response.page.unwrap_or_default().next_page_token;
-        if token.is_empty() {
-            return Ok(all);
-        }
-    }
+        Ok((
+            response.agencies,
+            response.page.unwrap_or_default().next_page_token,
+        ))
+    })
+    .await
 }
 
 async fn list_command(ctx: &Ctx, args: ListArgs) -> Outcome {

@@ -212,6 +212,25 @@ pub fn reason(status: &tonic::Status) -> String {
         .unwrap_or_default()
 }
 
+/// Every item of a paged list, from the page `start` on: `page` gets each page token and returns
+/// the items and the `next_page_token`; an empty one ends the list.
+pub async fn all_pages<T, F, Fut>(start: String, mut page: F) -> Outcome<Vec<T>>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Outcome<(Vec<T>, String)>>,
+{
+    let mut all = Vec::new();
+    let mut token = start;
+    loop {
+        let (items, next) = page(token).await?;
+        all.extend(items);
+        if next.is_empty() {
+            return Ok(all);
+        }
+        token = next;
+    }
+}
+
 /// A fresh request id for a mutating call: `pbmctl-` and 32 random hex digits.
 pub fn request_id() -> String {
     format!("pbmctl-{}", hex::encode(rand::random::<[u8; 16]>()))

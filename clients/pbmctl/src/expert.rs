@@ -1,5 +1,5 @@
-//! `pbmctl expert …`: the expert pool (专家库), and experts' violations (shared with agencies,
-//! `violation.rs`).
+//! `pbmctl expert …`: the expert pool (专家库), experts' violations (shared with agencies,
+//! `violation.rs`), and .xlsx import/export (`transfer/expert.rs`).
 
 use std::path::PathBuf;
 
@@ -9,10 +9,10 @@ use pbm_proto::common::v1::PageRequest;
 use serde_json::json;
 
 use crate::agency::{print_history, relations_text};
-use crate::client::{Ctx, Outcome, fail, request_id};
+use crate::client::{Ctx, Outcome, all_pages, fail, request_id};
 use crate::names::{self, EXPERT_STATUS, TITLE};
 use crate::table::{Table, fields, time};
-use crate::{json, violation};
+use crate::{json, transfer, violation};
 
 const EXPERT_FILE_HELP: &str = "\
 JSON 文件格式 / file format (an ExpertSpec; `expert show ID --json` prints one in its \"spec\"):
@@ -109,6 +109,20 @@ pub enum Command {
     Violation(violation::Command<violation::Expert>),
     /// 专业领域分类 / The field taxonomy.
     Fields,
+    /// 从 .xlsx 导入专家（先在本地校验全部行；可安全重跑）/ Import experts from .xlsx (every
+    /// row is checked locally first; re-running is safe).
+    #[command(after_long_help = transfer::expert::IMPORT_HELP)]
+    Import {
+        /// .xlsx 文件 / The workbook.
+        file: PathBuf,
+    },
+    /// 导出全部专家到 .xlsx（身份证号、手机号脱敏）/ Export every expert to .xlsx (ID numbers
+    /// and phones masked).
+    #[command(after_long_help = transfer::expert::IMPORT_HELP)]
+    Export {
+        /// 输出的 .xlsx 文件 / Output workbook.
+        file: PathBuf,
+    },
 }
 
 pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
@@ -240,13 +254,10 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
             Ok(())
         }
         Command::Violation(v) => violation::run(ctx, v).await,
+        Command::Import { file } => transfer::expert::import(ctx, &file).await,
+        Command::Export { file } => transfer::expert::export(ctx, &file).await,
         Command::Fields => {
-            let fields = ctx
-                .api()
-                .get_field_taxonomy(ctx.req(pb::GetFieldTaxonomyRequest {}))
-                .await?
-                .into_inner()
-                .fields;
+            let fields = taxonomy(ctx).await?;
             if ctx.json {
                 json::print(&json!({
                     "fields": fields.iter().map(json::field).collect::<Vec<_>>()
@@ -261,6 +272,16 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
             Ok(())
         }
     }
+}
+
+/// The field taxonomy (codes and Chinese names), in display order.
+pub async fn taxonomy(ctx: &Ctx) -> Outcome<Vec<pb::Field>> {
+    Ok(ctx
+        .api()
+        .get_field_taxonomy(ctx.req(pb::GetFieldTaxonomyRequest {}))
+        .await?
+        .into_inner()
+        .fields)
 }
 
 fn read_spec(file: &std::path::Path) -> Outcome<pb::ExpertSpec> {
@@ -296,6 +317,44 @@ fn done(ctx: &Ctx, expert: &pb::Expert, verb: &str) {
     }
 }
 
+/// One page of experts.
+async fn page(
+    ctx: &Ctx,
+    filter: &pb::ListExpertsRequest,
+    page_size: i32,
+    page_token: String,
+) -> Outcome<pb::ListExpertsResponse> {
+    Ok(ctx
+        .api()
+        .list_experts(ctx.req(pb::ListExpertsRequest {
+            page: Some(PageRequest {
+                page_size,
+                page_token,
+            }),
+            ..filter.clone()
+        }))
+        .await?
+        .into_inner())
+}
+
+/// Every expert matching `filter` (personal data masked, as lists show it), from the page
+/// `start` on.
+pub async fn list_all(
+    ctx: &Ctx,
+    filter: &pb::ListExpertsRequest,
+    page_size: i32,
+    start: String,
+) -> Outcome<Vec<pb::Expert>> {
+    all_pages(start, move |token| async move {
+        let response = page(ctx, filter, page_size, token).await?;
+        Ok((
+            response.experts,
+            response.page.unwrap_or_default().next_page_token,
+        ))
+    })
+    .await
+}
+
 async fn list(
     ctx: &Ctx,
     filter: pb::ListExpertsRequest,
@@ -303,37 +362,16 @@ async fn list(
     page_token: String,
     all: bool,
 ) -> Outcome {
-    let page_size = if all && page_size <= 0 {
-        500
+    let (experts, token, total) = if all {
+        let size = if page_size > 0 { page_size } else { 500 };
+        let experts = list_all(ctx, &filter, size, page_token).await?;
+        let total = experts.len() as i64;
+        (experts, String::new(), total)
     } else {
-        page_size
+        let response = page(ctx, &filter, page_size, page_token).await?;
+        let p = response.page.unwrap_or_default();
+        (response.experts, p.next_page_token, p.total_size)
     };
-    let mut experts = Vec::new();
-    let mut token = page_token;
-    let mut total;
-    loop {
-        let response = ctx
-            .api()
-            .list_experts(ctx.req(pb::ListExpertsRequest {
-                page: Some(PageRequest {
-                    page_size,
-                    page_token: token,
-                }),
-                ..filter.clone()
-            }))
-            .await?
-            .into_inner();
-        experts.extend(response.experts);
-        let page = response.page.unwrap_or_default();
-        token = page.next_page_token;
-        total = page.total_size;
-        if !all || token.is_empty() {
-            break;
-        }
-    }
-    if all {
-        total = experts.len() as i64;
-    }
     if ctx.json {
         json::print(&json!({
             "experts": experts.iter().map(json::expert).collect::<Vec<_>>(),

@@ -35,7 +35,7 @@ fn person(p: &pb::Person) -> Value {
     json!({ "name": p.name, "role": p.role, "phone": p.phone, "email": p.email })
 }
 
-fn relation(r: &pb::Relation) -> Value {
+pub fn relation(r: &pb::Relation) -> Value {
     json!({
         "party_code": r.party_code,
         "kind": names::RELATION.key(r.kind),
@@ -113,13 +113,17 @@ pub fn expert_spec(s: &pb::ExpertSpec) -> Value {
         "years_in_field": s.years_in_field,
         "fields": s.fields,
         "affiliation": s.affiliation,
-        "employment": s.employment.iter().map(|e| json!({
-            "organization": e.organization,
-            "position": e.position,
-            "from": e.from,
-            "to": e.to,
-        })).collect::<Vec<_>>(),
+        "employment": s.employment.iter().map(employment).collect::<Vec<_>>(),
         "relations": s.relations.iter().map(relation).collect::<Vec<_>>(),
+    })
+}
+
+pub fn employment(e: &pb::EmploymentRecord) -> Value {
+    json!({
+        "organization": e.organization,
+        "position": e.position,
+        "from": e.from,
+        "to": e.to,
     })
 }
 
@@ -409,13 +413,20 @@ impl Reader {
     fn array<'v>(&mut self, o: &'v Obj, path: &str, key: &str) -> Vec<(String, &'v Value)> {
         match o.get(key) {
             None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items
+            Some(v) => self.items(v, &join(path, key)),
+        }
+    }
+
+    /// The items of `v`, which must be an array, with their paths (`path[i]`).
+    fn items<'v>(&mut self, v: &'v Value, path: &str) -> Vec<(String, &'v Value)> {
+        match v {
+            Value::Array(items) => items
                 .iter()
                 .enumerate()
-                .map(|(i, v)| (format!("{}[{i}]", join(path, key)), v))
+                .map(|(i, v)| (format!("{path}[{i}]"), v))
                 .collect(),
-            Some(_) => {
-                self.error(&join(path, key), "应为数组 [...] / expected an array");
+            _ => {
+                self.error(path, "应为数组 [...] / expected an array");
                 Vec::new()
             }
         }
@@ -461,35 +472,59 @@ impl Reader {
         out
     }
 
-    fn people(&mut self, o: &Obj, path: &str, key: &str) -> Vec<pb::Person> {
+    /// Each of `items` that is an object with no keys but `keys`, made into a `T` by `make`
+    /// (given the reader, the object and its path).
+    fn objects<T>(
+        &mut self,
+        items: Vec<(String, &Value)>,
+        keys: &[&str],
+        mut make: impl FnMut(&mut Self, &Obj, &str) -> T,
+    ) -> Vec<T> {
         let mut out = Vec::new();
-        for (p, v) in self.array(o, path, key) {
-            if let Some(o) = self.object(v, &p, &["name", "role", "phone", "email"]) {
-                out.push(pb::Person {
-                    name: self.string(o, &p, "name"),
-                    role: self.string(o, &p, "role"),
-                    phone: self.string(o, &p, "phone"),
-                    email: self.string(o, &p, "email"),
-                });
+        for (p, v) in items {
+            if let Some(o) = self.object(v, &p, keys) {
+                out.push(make(self, o, &p));
             }
         }
         out
     }
 
-    fn relations(&mut self, o: &Obj, path: &str) -> Vec<pb::Relation> {
-        let mut out = Vec::new();
-        for (p, v) in self.array(o, path, "relations") {
-            if let Some(o) = self.object(v, &p, &["party_code", "kind", "from", "to", "note"]) {
-                out.push(pb::Relation {
-                    party_code: self.string(o, &p, "party_code"),
-                    kind: self.enum_value(o, &p, "kind", &names::RELATION),
-                    from: self.string(o, &p, "from"),
-                    to: self.string(o, &p, "to"),
-                    note: self.string(o, &p, "note"),
-                });
+    fn people(&mut self, o: &Obj, path: &str, key: &str) -> Vec<pb::Person> {
+        let items = self.array(o, path, key);
+        self.objects(items, &["name", "role", "phone", "email"], |r, o, p| {
+            pb::Person {
+                name: r.string(o, p, "name"),
+                role: r.string(o, p, "role"),
+                phone: r.string(o, p, "phone"),
+                email: r.string(o, p, "email"),
             }
-        }
-        out
+        })
+    }
+
+    fn relations(&mut self, o: &Obj, path: &str) -> Vec<pb::Relation> {
+        let items = self.array(o, path, "relations");
+        self.relation_items(items)
+    }
+
+    fn relation_items(&mut self, items: Vec<(String, &Value)>) -> Vec<pb::Relation> {
+        let keys = ["party_code", "kind", "from", "to", "note"];
+        self.objects(items, &keys, |r, o, p| pb::Relation {
+            party_code: r.string(o, p, "party_code"),
+            kind: r.enum_value(o, p, "kind", &names::RELATION),
+            from: r.string(o, p, "from"),
+            to: r.string(o, p, "to"),
+            note: r.string(o, p, "note"),
+        })
+    }
+
+    fn employment_items(&mut self, items: Vec<(String, &Value)>) -> Vec<pb::EmploymentRecord> {
+        let keys = ["organization", "position", "from", "to"];
+        self.objects(items, &keys, |r, o, p| pb::EmploymentRecord {
+            organization: r.string(o, p, "organization"),
+            position: r.string(o, p, "position"),
+            from: r.string(o, p, "from"),
+            to: r.string(o, p, "to"),
+        })
     }
 
     fn finish<T>(self, value: T) -> Result<T, Vec<String>> {
@@ -551,16 +586,13 @@ pub fn agency_spec_from(v: &Value) -> Result<pb::AgencySpec, Vec<String>> {
             }
         }
     }
-    let mut branches = Vec::new();
-    for (p, v) in r.array(o, path, "branches") {
-        if let Some(o) = r.object(v, &p, &["name", "credit_code", "is_legal_person"]) {
-            branches.push(pb::Branch {
-                name: r.string(o, &p, "name"),
-                credit_code: r.string(o, &p, "credit_code"),
-                is_legal_person: r.bool(o, &p, "is_legal_person"),
-            });
-        }
-    }
+    let items = r.array(o, path, "branches");
+    let keys = ["name", "credit_code", "is_legal_person"];
+    let branches = r.objects(items, &keys, |r, o, p| pb::Branch {
+        name: r.string(o, p, "name"),
+        credit_code: r.string(o, p, "credit_code"),
+        is_legal_person: r.bool(o, p, "is_legal_person"),
+    });
     let spec = pb::AgencySpec {
         credit_code: r.string(o, path, "credit_code"),
         name: r.string(o, path, "name"),
@@ -598,17 +630,8 @@ pub fn expert_spec_from(v: &Value) -> Result<pb::ExpertSpec, Vec<String>> {
     let Some(o) = r.object(v, path, EXPERT_SPEC_FIELDS) else {
         return Err(r.errors);
     };
-    let mut employment = Vec::new();
-    for (p, v) in r.array(o, path, "employment") {
-        if let Some(o) = r.object(v, &p, &["organization", "position", "from", "to"]) {
-            employment.push(pb::EmploymentRecord {
-                organization: r.string(o, &p, "organization"),
-                position: r.string(o, &p, "position"),
-                from: r.string(o, &p, "from"),
-                to: r.string(o, &p, "to"),
-            });
-        }
-    }
+    let items = r.array(o, path, "employment");
+    let employment = r.employment_items(items);
     let spec = pb::ExpertSpec {
         name: r.string(o, path, "name"),
         id_number: r.string(o, path, "id_number"),
@@ -621,6 +644,25 @@ pub fn expert_spec_from(v: &Value) -> Result<pb::ExpertSpec, Vec<String>> {
         relations: r.relations(o, path),
     };
     r.finish(spec)
+}
+
+/// A JSON array of `EmploymentRecord`s (an .xlsx cell); problems as `path[i].key: message`.
+pub fn employment_list_from(
+    v: &Value,
+    path: &str,
+) -> Result<Vec<pb::EmploymentRecord>, Vec<String>> {
+    let mut r = Reader::default();
+    let items = r.items(v, path);
+    let list = r.employment_items(items);
+    r.finish(list)
+}
+
+/// A JSON array of `Relation`s (an .xlsx cell); problems as `path[i].key: message`.
+pub fn relation_list_from(v: &Value, path: &str) -> Result<Vec<pb::Relation>, Vec<String>> {
+    let mut r = Reader::default();
+    let items = r.items(v, path);
+    let list = r.relation_items(items);
+    r.finish(list)
 }
 
 #[cfg(test)]

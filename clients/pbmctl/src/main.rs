@@ -8,7 +8,7 @@
 //!   agency      list | show | add | update | warn | suspend | reinstate | remove | history
 //!               | violation add|list | import | export
 //!   expert      list | show | add | update | status | history | reveal
-//!               | violation add|list | fields
+//!               | violation add|list | fields | import | export
 //!   rules       show | set
 //!   engagement  add | show | list | rate | explain | recompute
 //!   draw        experts | agencies | respond | show | replay
@@ -20,6 +20,14 @@
 //! task options, `respond` (`--expert` or `--agency`), `show` and `replay`. `engagement
 //! recompute` rates every agency and expert as of a date, applies the grade actions and prints
 //! the ranking.
+//!
+//! Agencies and experts are imported from and exported to .xlsx with Chinese headers by one
+//! code path (`transfer.rs`: reading, per-cell problems as sheet row + column header + message,
+//! writing, the summary): every row is checked locally first and nothing is sent if any cell is
+//! wrong; rows are then registered with request ids derived from the file's content, so
+//! re-running an import is safe; each row is reported as created, already existing (with the server's reason,
+//! e.g. `EXPERT_EXISTS`) or refused (exit 1). Expert exports are masked (身份证号, 手机号): they
+//! never call `RevealExpertContact`.
 //!
 //! Tables by default, `--json` for scripts. Exit codes: 0 success, 1 refused or failed (the
 //! message, reason code and field violations on stderr; also a draw whose replay does not

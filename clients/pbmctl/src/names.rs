@@ -84,6 +84,15 @@ impl Names {
             .join(", ")
     }
 
+    /// The Chinese labels, as spreadsheets take them: `初级、中级、副高级、正高级`.
+    pub fn zh_list(&self) -> String {
+        self.names
+            .iter()
+            .map(|n| n.zh)
+            .collect::<Vec<_>>()
+            .join("、")
+    }
+
     fn find(&self, value: i32) -> Option<&Name> {
         self.names.iter().find(|n| n.value == value)
     }

@@ -1,43 +1,29 @@
-//! `pbmctl agency import|export FILE.xlsx`: agencies as a workbook with Chinese headers, done
-//! on the client with `pbm_xlsx` and the registry RPCs.
+//! `.xlsx` import and export of the pool (`agency import|export`, `expert import|export`),
+//! done on the client with `pbm_xlsx` and the registry RPCs. This module holds what both share:
+//! reading a workbook and reporting every bad cell (sheet row + column header + message) before
+//! anything is sent, writing one, the cell checks, the request ids derived from the file, how a
+//! refused registration is classified, and the summary of an import.
 //!
-//! Import checks every row locally first (credit code check digit, type, scopes, batch, phone)
-//! and sends nothing if any cell is wrong; then registers row by row with a request id derived
-//! from the row (`import-<credit code>-<hash>`), so running the same import again is safe: rows
-//! whose agency exists are reported as such.
+//! Every import is all-or-nothing on the client: every row is checked first, and if any cell is
+//! wrong every problem is printed and nothing is sent (exit 1). Then each row is registered with
+//! a request id derived from the file, so that running the same import again is safe; each row
+//! is reported as 已新增 (created), 已存在 (already existed) or 失败 (refused; exit 1).
+
+pub mod agency;
+pub mod expert;
 
 use std::path::Path;
 
-use pbm_proto::agency::v1 as pb;
 use pbm_xlsx::{Column, Row};
-use serde_json::json;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::agency::{self, Filter};
 use crate::client::{Ctx, Failure, Outcome, fail, reason, status_message};
-use crate::names::{AGENCY_TYPE, SCOPE};
+use crate::json;
+use crate::names::Names;
 use crate::table::Table;
-use crate::{batch, json};
 
-pub const IMPORT_HELP: &str = "\
-工作表格式 / Workbook layout (first sheet; row 1 = headers, matched by text, any order):
-  统一社会信用代码 (必填)  18 位，校验码按 GB 32100-2015 检查
-  机构名称 (必填)
-  机构类型 (必填)          会计师事务所、资产评估机构、律师事务所、咨询机构、科研院所、高等院校
-  法定代表人 (必填)
-  主评人                   姓名以「、」分隔，资格可写在括号中：赵某（注册会计师/资产评估师）、钱某
-  服务范围 (必填)          以「、」分隔：事前绩效评估和绩效目标审核、绩效评价或评价结果复核、
-                           指标体系建设、课题研究
-  入库批次 (必填)          批次名称或批次 ID（pbmctl batch list）
-  联系人                   第一位联系人姓名
-  联系电话                 11 位手机号（导出时默认脱敏，如 138****5678）
-Import: every row is checked first; if any cell is wrong, every problem is printed with its row
-and column and nothing is sent (exit 1). Then each row is registered with a request id derived
-from the row, so re-running an import is safe; each row is reported as 已新增 (created),
-已存在 (already existed) or 失败 (failed; exit 1). A masked phone is accepted only for agencies
-that already exist. Export writes every agency in this layout.";
-
-const fn col(header: &'static str, required: bool, width: f64) -> Column {
+pub const fn col(header: &'static str, required: bool, width: f64) -> Column {
     Column {
         header,
         required,
@@ -45,333 +31,34 @@ const fn col(header: &'static str, required: bool, width: f64) -> Column {
     }
 }
 
-pub const COLUMNS: [Column; 9] = [
-    col("统一社会信用代码", true, 22.0),
-    col("机构名称", true, 32.0),
-    col("机构类型", true, 14.0),
-    col("法定代表人", true, 12.0),
-    col("主评人", false, 30.0),
-    col("服务范围", true, 40.0),
-    col("入库批次", true, 30.0),
-    col("联系人", false, 12.0),
-    col("联系电话", false, 16.0),
-];
-
-const CODE: usize = 0;
-const NAME: usize = 1;
-const TYPE: usize = 2;
-const LEGAL: usize = 3;
-const LEADS: usize = 4;
-const SCOPES: usize = 5;
-const BATCH: usize = 6;
-const CONTACT: usize = 7;
-const PHONE: usize = 8;
-
-/// Characters of a 统一社会信用代码 by value 0–30 (GB 32100-2015, 表1).
-const CREDIT_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-/// Weights of positions 1–17 (GB 32100-2015, 5.2).
-const CREDIT_WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
-
-/// Checks a credit code as the server does (length, characters, check character); the
-/// normalised (upper-case) code, or why it is wrong.
-pub fn check_credit_code(text: &str) -> Result<String, String> {
-    let code = text.trim().to_uppercase();
-    let chars: Vec<char> = code.chars().collect();
-    if chars.len() != 18 {
-        return Err(format!(
-            "统一社会信用代码「{code}」长度错误：应为18位，实为{}位",
-            chars.len()
-        ));
-    }
-    let mut values = Vec::with_capacity(18);
-    for (i, c) in chars.iter().enumerate() {
-        match CREDIT_ALPHABET.chars().position(|a| a == *c) {
-            Some(v) => values.push(v as u32),
-            None => {
-                return Err(format!(
-                    "统一社会信用代码「{code}」第{}位字符「{c}」无效：只能使用数字和除 I、O、S、V、Z 以外的大写字母",
-                    i + 1
-                ));
-            }
-        }
-    }
-    let sum: u32 = values[..17]
-        .iter()
-        .zip(CREDIT_WEIGHTS)
-        .map(|(v, w)| v * w)
-        .sum();
-    if values[17] != (31 - sum % 31) % 31 {
-        return Err(format!(
-            "统一社会信用代码「{code}」校验码错误：第18位与前17位不符，请核对"
-        ));
-    }
-    Ok(code)
+/// A problem with a cell: its 1-based sheet row (0 = the whole file) and its column header
+/// (`""` = the whole row or sheet).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub row: u32,
+    pub column: String,
+    pub message: String,
 }
 
-fn is_mobile(s: &str) -> bool {
-    s.len() == 11 && s.starts_with('1') && s.bytes().all(|b| b.is_ascii_digit())
+/// The layout of one kind of workbook.
+pub struct Sheet {
+    /// The sheet name an export writes (`机构库`).
+    pub name: &'static str,
+    /// What a row is, for messages (`机构`, `专家`), and its measure word (`家`, `位`).
+    pub noun: &'static str,
+    pub counter: &'static str,
+    /// The key counting the rows in an export's `--json` output (`agencies`).
+    pub key: &'static str,
+    pub columns: &'static [Column],
 }
 
-/// A phone as lists show it: first 3 and last 4 digits, `*` between.
-fn is_masked(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 11
-        && b[..3].iter().all(u8::is_ascii_digit)
-        && b[7..].iter().all(u8::is_ascii_digit)
-        && b[3..7].iter().all(|c| *c == b'*')
-}
-
-/// Splits on `、` outside parentheses.
-fn split_list(text: &str) -> Vec<String> {
-    let mut items = Vec::new();
-    let mut depth = 0usize;
-    let mut current = String::new();
-    for c in text.chars() {
-        match c {
-            '（' | '(' => depth += 1,
-            '）' | ')' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        if c == '、' && depth == 0 {
-            items.push(std::mem::take(&mut current));
-        } else {
-            current.push(c);
-        }
-    }
-    items.push(current);
-    items
-        .into_iter()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
-/// `赵某（注册会计师/资产评估师）` → name and qualifications.
-fn parse_lead(text: &str) -> Result<pb::LeadEvaluator, String> {
-    let (name, rest) = match text.find(['（', '(']) {
-        Some(i) => (&text[..i], Some(&text[i..])),
-        None => (text, None),
-    };
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(format!("主评人「{text}」缺少姓名"));
-    }
-    let qualifications = match rest {
-        None => Vec::new(),
-        Some(rest) => {
-            let inner = rest
-                .trim_start_matches(['（', '('])
-                .trim_end()
-                .trim_end_matches(['）', ')']);
-            inner
-                .split(['/', '／', '、', '，', ','])
-                .map(str::trim)
-                .filter(|q| !q.is_empty())
-                .map(str::to_owned)
-                .collect()
-        }
-    };
-    Ok(pb::LeadEvaluator {
-        name: name.to_owned(),
-        qualifications,
-    })
-}
-
-/// The batch a cell names: its exact name, else its id.
-fn resolve_batch(text: &str, batches: &[pb::AdmissionBatch]) -> Result<i64, String> {
-    let by_name: Vec<&pb::AdmissionBatch> = batches.iter().filter(|b| b.name == text).collect();
-    match by_name.as_slice() {
-        [one] => return Ok(one.id),
-        [] => {}
-        _ => {
-            return Err(format!(
-                "有多个名为「{text}」的入库批次，请改填批次 ID（pbmctl batch list）"
-            ));
-        }
-    }
-    let id = text.trim_start_matches('#').parse::<i64>().ok();
-    match id.and_then(|id| batches.iter().find(|b| b.id == id)) {
-        Some(b) => Ok(b.id),
-        None => Err(format!(
-            "未找到入库批次「{text}」：请填写批次名称或 ID（pbmctl batch list）"
-        )),
-    }
-}
-
-/// What an export writes for a batch: its name, or its id when the name is not unique.
-fn batch_cell(id: i64, batches: &[pb::AdmissionBatch]) -> String {
-    match batches.iter().find(|b| b.id == id) {
-        Some(b) if batches.iter().filter(|o| o.name == b.name).count() == 1 => b.name.clone(),
-        _ => id.to_string(),
-    }
-}
-
-/// A problem with a cell: 1-based row and its column header.
-struct Problem {
-    row: u32,
-    column: String,
-    message: String,
-}
-
-struct Planned {
-    row: u32,
-    spec: pb::AgencySpec,
-    masked_phone: bool,
-    request_id: String,
-}
-
-fn plan_row(row: &Row, batches: &[pb::AdmissionBatch], problems: &mut Vec<Problem>) -> Planned {
-    let cell = |i: usize| row.cells.get(i).map(String::as_str).unwrap_or_default();
-    let mut problem = |i: usize, message: String| {
-        problems.push(Problem {
-            row: row.number,
-            column: COLUMNS[i].header.to_owned(),
-            message,
-        });
-    };
-    let credit_code = match check_credit_code(cell(CODE)) {
-        Ok(code) => code,
-        Err(m) => {
-            if !cell(CODE).is_empty() {
-                problem(CODE, m);
-            }
-            cell(CODE).to_owned()
-        }
-    };
-    let agency_type = match AGENCY_TYPE.parse(cell(TYPE)) {
-        Some(t) => t,
-        None => {
-            if !cell(TYPE).is_empty() {
-                problem(
-                    TYPE,
-                    format!(
-                        "机构类型「{}」无效，应为：{}",
-                        cell(TYPE),
-                        AGENCY_TYPE
-                            .names
-                            .iter()
-                            .map(|n| n.zh)
-                            .collect::<Vec<_>>()
-                            .join("、")
-                    ),
-                );
-            }
-            0
-        }
-    };
-    let mut lead_evaluators = Vec::new();
-    for item in split_list(cell(LEADS)) {
-        match parse_lead(&item) {
-            Ok(e) => lead_evaluators.push(e),
-            Err(m) => problem(LEADS, m),
-        }
-    }
-    let mut scopes = Vec::new();
-    for item in cell(SCOPES)
-        .split(['、', '，', ',', '；', ';'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        match SCOPE.parse(item) {
-            Some(s) if scopes.contains(&s) => problem(SCOPES, format!("服务范围「{item}」重复")),
-            Some(s) => scopes.push(s),
-            None => problem(
-                SCOPES,
-                format!(
-                    "服务范围「{item}」无效，应为：{}",
-                    SCOPE
-                        .names
-                        .iter()
-                        .map(|n| n.zh)
-                        .collect::<Vec<_>>()
-                        .join("、")
-                ),
-            ),
-        }
-    }
-    let batch_id = if cell(BATCH).is_empty() {
-        0
-    } else {
-        resolve_batch(cell(BATCH), batches).unwrap_or_else(|m| {
-            problem(BATCH, m);
-            0
-        })
-    };
-    let phone = cell(PHONE).replace([' ', '-'], "");
-    let masked_phone = is_masked(&phone);
-    if !phone.is_empty() && !is_mobile(&phone) && !masked_phone {
-        problem(
-            PHONE,
-            format!("联系电话「{}」无效：应为 11 位手机号", cell(PHONE)),
-        );
-    }
-    let mut contacts = Vec::new();
-    if !cell(CONTACT).is_empty() {
-        contacts.push(pb::Person {
-            name: cell(CONTACT).to_owned(),
-            role: String::new(),
-            phone: phone.clone(),
-            email: String::new(),
-        });
-    } else if !phone.is_empty() {
-        problem(CONTACT, "填写了联系电话时，联系人不能为空".to_owned());
-    }
-    let mut hash = Sha256::new();
-    for c in &row.cells {
-        hash.update(c.as_bytes());
-        hash.update([0x1f]);
-    }
-    hash.update(batch_id.to_string().as_bytes());
-    let digest = hex::encode(hash.finalize());
-    Planned {
-        row: row.number,
-        request_id: format!("import-{credit_code}-{}", &digest[..16]),
-        masked_phone,
-        spec: pb::AgencySpec {
-            credit_code,
-            name: cell(NAME).to_owned(),
-            r#type: agency_type,
-            legal_representative: cell(LEGAL).to_owned(),
-            lead_evaluators,
-            contacts,
-            scopes,
-            admission_batch_id: batch_id,
-            ..Default::default()
-        },
-    }
-}
-
-fn print_problems(file: &Path, problems: &[Problem]) {
-    for p in problems {
-        let place = match (p.row, p.column.is_empty()) {
-            (0, _) => String::new(),
-            (row, true) => format!("第{row}行: "),
-            (row, false) => format!("第{row}行「{}」: ", p.column),
-        };
-        eprintln!("{}: {place}{}", file.display(), p.message);
-    }
-    eprintln!(
-        "错误: {} 有 {} 处问题，未导入任何机构（nothing was sent）",
-        file.display(),
-        problems.len()
-    );
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum RowResult {
-    Created,
-    Existed,
-    Failed,
-}
-
-pub async fn import(ctx: &Ctx, file: &Path) -> Outcome {
-    let bytes = std::fs::read(file)
-        .map_err(|e| Failure::Message(format!("无法读取 {}: {e}", file.display())))?;
-    let rows = match pbm_xlsx::read_table(&bytes, &COLUMNS) {
-        Ok(rows) => rows,
-        Err(errors) => {
+impl Sheet {
+    /// Every data row of `file`; if the workbook or a required cell is wrong, every problem is
+    /// printed and the import stops.
+    pub fn read(&self, file: &Path) -> Outcome<Vec<Row>> {
+        let bytes = std::fs::read(file)
+            .map_err(|e| Failure::Message(format!("无法读取 {}: {e}", file.display())))?;
+        let rows = pbm_xlsx::read_table(&bytes, self.columns).map_err(|errors| {
             let problems: Vec<Problem> = errors
                 .into_iter()
                 .map(|e| Problem {
@@ -380,211 +67,408 @@ pub async fn import(ctx: &Ctx, file: &Path) -> Outcome {
                     message: format!("{} ({})", e.message, e.reason),
                 })
                 .collect();
-            print_problems(file, &problems);
-            return Err(Failure::Reported);
+            self.reject(file, &problems)
+        })?;
+        if rows.is_empty() {
+            return fail(format!("{} 没有数据行", file.display()));
         }
-    };
-    if rows.is_empty() {
-        return fail(format!("{} 没有数据行", file.display()));
+        Ok(rows)
     }
-    let batches = batch::list(ctx).await?;
-    let mut problems = Vec::new();
-    let mut planned: Vec<Planned> = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let p = plan_row(row, &batches, &mut problems);
-        if let Some(first) = planned
-            .iter()
-            .find(|o| !p.spec.credit_code.is_empty() && o.spec.credit_code == p.spec.credit_code)
-        {
+
+    /// Prints every problem as `FILE: 第3行「列」: message` and stops the import (nothing was
+    /// sent).
+    pub fn reject(&self, file: &Path, problems: &[Problem]) -> Failure {
+        for p in problems {
+            let place = match (p.row, p.column.is_empty()) {
+                (0, _) => String::new(),
+                (row, true) => format!("第{row}行: "),
+                (row, false) => format!("第{row}行「{}」: ", p.column),
+            };
+            eprintln!("{}: {place}{}", file.display(), p.message);
+        }
+        eprintln!(
+            "错误: {} 有 {} 处问题，未导入任何{}（nothing was sent）",
+            file.display(),
+            problems.len(),
+            self.noun
+        );
+        Failure::Reported
+    }
+
+    /// Checks every row with `plan` (which records the problems of its cells), then that no two
+    /// rows share a key (`key` of a planned row; `""` = none) in column `column` (`repeat`
+    /// phrases the problem from the key and the first row with it). The planned rows, or every
+    /// problem in row order.
+    pub fn plan<P>(
+        &self,
+        rows: &[Row],
+        mut plan: impl FnMut(&Row, &mut Vec<Problem>) -> P,
+        column: usize,
+        key: impl Fn(&P) -> &str,
+        repeat: impl Fn(&str, u32) -> String,
+    ) -> Result<Vec<P>, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let planned: Vec<P> = rows.iter().map(|row| plan(row, &mut problems)).collect();
+        let keys = rows.iter().zip(&planned).map(|(r, p)| (r.number, key(p)));
+        for (row, first, k) in repeated(keys) {
             problems.push(Problem {
-                row: p.row,
-                column: COLUMNS[CODE].header.to_owned(),
-                message: format!(
-                    "统一社会信用代码「{}」与第{}行重复",
-                    p.spec.credit_code, first.row
-                ),
+                row,
+                column: self.columns[column].header.to_owned(),
+                message: repeat(k, first),
             });
         }
-        planned.push(p);
-    }
-    if !problems.is_empty() {
-        print_problems(file, &problems);
-        return Err(Failure::Reported);
+        if problems.is_empty() {
+            Ok(planned)
+        } else {
+            problems.sort_by_key(|p| p.row);
+            Err(problems)
+        }
     }
 
-    let mut results = Vec::with_capacity(planned.len());
-    for p in planned {
-        let (result, error) = register_row(ctx, &p).await?;
-        results.push((p, result, error));
-    }
-    let count = |r: RowResult| results.iter().filter(|(_, x, _)| *x == r).count();
-    let (created, existed, failed) = (
-        count(RowResult::Created),
-        count(RowResult::Existed),
-        count(RowResult::Failed),
-    );
-    if ctx.json {
-        json::print(&json!({
-            "rows": results.iter().map(|(p, r, e)| json!({
-                "row": p.row,
-                "credit_code": p.spec.credit_code,
-                "name": p.spec.name,
-                "result": match r {
-                    RowResult::Created => "created",
-                    RowResult::Existed => "already_existed",
-                    RowResult::Failed => "failed",
-                },
-                "error": e,
-            })).collect::<Vec<_>>(),
-            "created": created,
-            "already_existed": existed,
-            "failed": failed,
-        }));
-    } else {
-        let mut t = Table::new(&["行", "统一社会信用代码", "机构名称", "结果"]);
-        for (p, r, e) in &results {
-            t.row(vec![
-                p.row.to_string(),
-                p.spec.credit_code.clone(),
-                p.spec.name.clone(),
-                match r {
-                    RowResult::Created => "已新增".to_owned(),
-                    RowResult::Existed => "已存在".to_owned(),
-                    RowResult::Failed => format!("失败: {e}"),
-                },
-            ]);
+    /// The cells of `row`, recording problems into `problems`.
+    pub fn cells<'a>(&'a self, row: &'a Row, problems: &'a mut Vec<Problem>) -> Cells<'a> {
+        Cells {
+            row,
+            columns: self.columns,
+            problems,
         }
-        t.print();
-        println!("新增 {created}，已存在 {existed}，失败 {failed}");
     }
-    if failed > 0 {
-        if !ctx.json {
-            eprintln!("错误: {failed} 行导入失败");
+
+    /// Writes `rows` (one cell per column) to `file` and says so: `已导出 3 位专家到 FILE` and
+    /// `note` on stderr, or with `--json` `{"file", "<key>": 3}` and the `extra` members.
+    pub fn export(
+        &self,
+        ctx: &Ctx,
+        file: &Path,
+        rows: &[Vec<String>],
+        extra: &[(&str, Value)],
+        note: &str,
+    ) -> Outcome {
+        let bytes = pbm_xlsx::write_table(self.name, self.columns, rows)
+            .map_err(|e| Failure::Message(format!("无法生成工作簿: {e}")))?;
+        std::fs::write(file, bytes)
+            .map_err(|e| Failure::Message(format!("无法写入 {}: {e}", file.display())))?;
+        if ctx.json {
+            let mut o = serde_json::Map::new();
+            o.insert("file".into(), json!(file.display().to_string()));
+            o.insert(self.key.into(), json!(rows.len()));
+            for (key, value) in extra {
+                o.insert((*key).into(), value.clone());
+            }
+            json::print(&Value::Object(o));
+        } else {
+            println!(
+                "已导出 {} {}{}到 {}",
+                rows.len(),
+                self.counter,
+                self.noun,
+                file.display()
+            );
+            eprintln!("{note}");
         }
-        return Err(Failure::Reported);
+        Ok(())
     }
-    Ok(())
 }
 
-/// Registers one planned row; errors that concern every row (token, server down) abort.
-async fn register_row(ctx: &Ctx, p: &Planned) -> Outcome<(RowResult, String)> {
-    let fatal = |s: &tonic::Status| {
-        matches!(
-            s.code(),
+/// One row being checked: its cells by column index, and the problems found so far.
+pub struct Cells<'a> {
+    row: &'a Row,
+    columns: &'a [Column],
+    problems: &'a mut Vec<Problem>,
+}
+
+impl<'a> Cells<'a> {
+    /// The (trimmed) text of column `i`, `""` when empty.
+    pub fn get(&self, i: usize) -> &'a str {
+        self.row
+            .cells
+            .get(i)
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+
+    /// Records a problem with column `i` of this row.
+    pub fn problem(&mut self, i: usize, message: impl Into<String>) {
+        self.problems.push(Problem {
+            row: self.row.number,
+            column: self.columns[i].header.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// The value a non-empty cell names in `names` (`label` for the message); `0` and a
+    /// problem when it names none, `0` for an empty cell (required cells are checked on
+    /// reading).
+    pub fn name(&mut self, i: usize, label: &str, names: &Names) -> i32 {
+        self.item_name(i, self.get(i), label, names)
+    }
+
+    /// As [`Cells::name`], for one item `text` of a list in column `i`.
+    pub fn item_name(&mut self, i: usize, text: &str, label: &str, names: &Names) -> i32 {
+        if text.is_empty() {
+            return 0;
+        }
+        names.parse(text).unwrap_or_else(|| {
+            self.problem(
+                i,
+                format!("{label}「{text}」无效，应为：{}", names.zh_list()),
+            );
+            0
+        })
+    }
+}
+
+/// The items of a list cell, separated by `、`, `，`, `,`, `；` or `;`.
+pub fn items(text: &str) -> impl Iterator<Item = &str> {
+    text.split(['、', '，', ',', '；', ';'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// The rows whose key repeats an earlier row's (empty keys aside): `(row, first row, key)`.
+pub fn repeated<'k>(keys: impl IntoIterator<Item = (u32, &'k str)>) -> Vec<(u32, u32, &'k str)> {
+    let mut seen: Vec<(u32, &str)> = Vec::new();
+    let mut out = Vec::new();
+    for (row, key) in keys {
+        if key.is_empty() {
+            continue;
+        }
+        match seen.iter().find(|(_, k)| *k == key) {
+            Some((first, _)) => out.push((row, *first, key)),
+            None => seen.push((row, key)),
+        }
+    }
+    out
+}
+
+/// An 11-digit mainland mobile number.
+pub fn is_mobile(s: &str) -> bool {
+    s.len() == 11 && s.starts_with('1') && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A personal number of `len` characters as lists show it: the first 3 and last 4 kept (digits,
+/// or `X` for the check character of a 身份证号), `*` between.
+pub fn is_masked(s: &str, len: usize) -> bool {
+    let b = s.as_bytes();
+    b.len() == len
+        && len > 7
+        && b[..3].iter().all(u8::is_ascii_digit)
+        && b[len - 4..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || *c == b'X')
+        && b[3..len - 4].iter().all(|c| *c == b'*')
+}
+
+/// Masks a personal number as the server does in lists: first 3 and last 4 characters kept,
+/// each one between replaced by `*` (7 characters or fewer: all masked).
+pub fn mask(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let n = chars.len();
+    if n <= 7 {
+        return "*".repeat(n);
+    }
+    let mut out: String = chars[..3].iter().collect();
+    out.push_str(&"*".repeat(n - 7));
+    out.extend(&chars[n - 4..]);
+    out
+}
+
+/// SHA-256 (hex) of `parts` joined by the unit separator (0x1f): the stable fingerprint behind
+/// the request ids of an import.
+pub fn digest<'p>(parts: impl IntoIterator<Item = &'p str>) -> String {
+    let mut hash = Sha256::new();
+    for (i, part) in parts.into_iter().enumerate() {
+        if i > 0 {
+            hash.update([0x1f]);
+        }
+        hash.update(part.as_bytes());
+    }
+    hex::encode(hash.finalize())
+}
+
+/// Fingerprint of a whole sheet (every row's number and cells).
+pub fn sheet_digest(rows: &[Row]) -> String {
+    let numbers: Vec<String> = rows.iter().map(|r| r.number.to_string()).collect();
+    digest(
+        rows.iter().zip(&numbers).flat_map(|(r, n)| {
+            std::iter::once(n.as_str()).chain(r.cells.iter().map(String::as_str))
+        }),
+    )
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowResult {
+    Created,
+    Existed,
+    Failed,
+}
+
+/// What became of one row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reported {
+    pub result: RowResult,
+    /// The server's reason code (`EXPERT_EXISTS`, `ENTRY_RULES_NOT_MET`, …), when it gave one.
+    pub reason: String,
+    /// Why the row failed, or how it is known to exist already (may be empty).
+    pub text: String,
+}
+
+impl Reported {
+    pub fn created() -> Self {
+        Self {
+            result: RowResult::Created,
+            reason: String::new(),
+            text: String::new(),
+        }
+    }
+
+    pub fn existed(text: impl Into<String>) -> Self {
+        Self {
+            result: RowResult::Existed,
+            reason: String::new(),
+            text: text.into(),
+        }
+    }
+
+    pub fn failed(text: impl Into<String>) -> Self {
+        Self {
+            result: RowResult::Failed,
+            reason: String::new(),
+            text: text.into(),
+        }
+    }
+
+    /// A refused call for one row: `exists` is the reason code meaning the record is already
+    /// there (`AGENCY_EXISTS`). Refusals that concern every row (the token, the server down)
+    /// stop the import.
+    pub fn refused(status: tonic::Status, exists: &str) -> Outcome<Self> {
+        if matches!(
+            status.code(),
             tonic::Code::Unauthenticated | tonic::Code::Unavailable
-        )
-    };
-    let refused = |s: &tonic::Status| {
-        let r = reason(s);
-        let mut text = status_message(s);
-        if !r.is_empty() && !text.contains(&r) {
-            text.push_str(&format!(" ({r})"));
+        ) {
+            return Err(status.into());
         }
-        text
-    };
-    match ctx
-        .api()
-        .get_agency(ctx.req(pb::GetAgencyRequest {
-            credit_code: p.spec.credit_code.clone(),
-        }))
-        .await
-    {
-        Ok(_) => return Ok((RowResult::Existed, String::new())),
-        Err(s) if s.code() == tonic::Code::NotFound => {}
-        Err(s) if fatal(&s) => return Err(s.into()),
-        Err(s) => return Ok((RowResult::Failed, refused(&s))),
-    }
-    if p.masked_phone {
-        return Ok((
-            RowResult::Failed,
-            "联系电话已脱敏，新增机构须填写完整手机号".to_owned(),
-        ));
-    }
-    match ctx
-        .api()
-        .register_agency(ctx.req(pb::RegisterAgencyRequest {
-            request_id: p.request_id.clone(),
-            spec: Some(p.spec.clone()),
-        }))
-        .await
-    {
-        Ok(_) => Ok((RowResult::Created, String::new())),
-        Err(s) if s.code() == tonic::Code::AlreadyExists && reason(&s) == "AGENCY_EXISTS" => {
-            Ok((RowResult::Existed, String::new()))
+        let code = reason(&status);
+        let mut text = status_message(&status);
+        if !code.is_empty() && !text.contains(&code) {
+            text.push_str(&format!(" ({code})"));
         }
-        Err(s) if fatal(&s) => Err(s.into()),
-        Err(s) => {
-            let mut text = refused(&s);
-            if let Some(bad) = tonic_types::StatusExt::get_details_bad_request(&s) {
+        let result = if status.code() == tonic::Code::AlreadyExists && code == exists {
+            RowResult::Existed
+        } else {
+            if let Some(bad) = tonic_types::StatusExt::get_details_bad_request(&status) {
                 for v in bad.field_violations {
                     text.push_str(&format!("；{}: {}", v.field, v.description));
                 }
             }
-            Ok((RowResult::Failed, text))
+            RowResult::Failed
+        };
+        Ok(Self {
+            result,
+            reason: code,
+            text,
+        })
+    }
+
+    /// The result as the summary table shows it.
+    fn cell(&self) -> String {
+        match self.result {
+            RowResult::Created => "已新增".to_owned(),
+            RowResult::Existed if self.text.is_empty() => "已存在".to_owned(),
+            RowResult::Existed => format!("已存在（{}）", self.text),
+            RowResult::Failed => format!("失败: {}", self.text),
         }
     }
 }
 
-pub async fn export(ctx: &Ctx, file: &Path, full_phones: bool) -> Outcome {
-    let filter = Filter {
-        agency_type: 0,
-        status: 0,
-        scope: 0,
-        batch: 0,
-    };
-    let mut agencies = agency::list_all(ctx, &filter, 500).await?;
-    if full_phones {
-        for a in &mut agencies {
-            let code = a.spec.clone().unwrap_or_default().credit_code;
-            *a = agency::get(ctx, &code).await?;
+/// The rows of an import and what became of each, printed as a table or as JSON.
+pub struct Summary {
+    /// JSON key and table header of each value that identifies a row.
+    keys: &'static [(&'static str, &'static str)],
+    rows: Vec<(u32, Vec<Value>, Reported)>,
+}
+
+impl Summary {
+    pub fn new(keys: &'static [(&'static str, &'static str)]) -> Self {
+        Self {
+            keys,
+            rows: Vec::new(),
         }
     }
-    let batches = batch::list(ctx).await?;
-    let rows: Vec<Vec<String>> = agencies
-        .iter()
-        .map(|a| {
-            let spec = a.spec.clone().unwrap_or_default();
-            let contact = spec.contacts.first().cloned().unwrap_or_default();
-            vec![
-                spec.credit_code.clone(),
-                spec.name.clone(),
-                AGENCY_TYPE.zh(spec.r#type),
-                spec.legal_representative.clone(),
-                spec.lead_evaluators
-                    .iter()
-                    .map(agency::lead_evaluator_text)
-                    .collect::<Vec<_>>()
-                    .join("、"),
-                spec.scopes
-                    .iter()
-                    .map(|s| SCOPE.zh(*s))
-                    .collect::<Vec<_>>()
-                    .join("、"),
-                batch_cell(spec.admission_batch_id, &batches),
-                contact.name,
-                contact.phone,
-            ]
-        })
-        .collect();
-    let bytes = pbm_xlsx::write_table("机构库", &COLUMNS, &rows)
-        .map_err(|e| Failure::Message(format!("无法生成工作簿: {e}")))?;
-    std::fs::write(file, bytes)
-        .map_err(|e| Failure::Message(format!("无法写入 {}: {e}", file.display())))?;
-    if ctx.json {
-        json::print(&json!({
-            "file": file.display().to_string(),
-            "agencies": rows.len(),
-            "full_phones": full_phones,
-        }));
-    } else {
-        println!("已导出 {} 家机构到 {}", rows.len(), file.display());
-        if full_phones {
-            eprintln!("注意: 文件含完整联系电话，请妥善保管");
+
+    /// Row `row` (sheet row number), identified by `values` (one per key).
+    pub fn push(&mut self, row: u32, values: Vec<Value>, reported: Reported) {
+        self.rows.push((row, values, reported));
+    }
+
+    fn count(&self, result: RowResult) -> usize {
+        self.rows
+            .iter()
+            .filter(|(_, _, r)| r.result == result)
+            .count()
+    }
+
+    /// Prints every row and the totals; fails (exit 1) if any row failed.
+    pub fn finish(self, ctx: &Ctx) -> Outcome {
+        let (created, existed, failed) = (
+            self.count(RowResult::Created),
+            self.count(RowResult::Existed),
+            self.count(RowResult::Failed),
+        );
+        if ctx.json {
+            let rows: Vec<Value> = self
+                .rows
+                .iter()
+                .map(|(row, values, r)| {
+                    let mut o = serde_json::Map::new();
+                    o.insert("row".into(), json!(row));
+                    for ((key, _), v) in self.keys.iter().zip(values) {
+                        o.insert((*key).into(), v.clone());
+                    }
+                    let (result, error, note) = match r.result {
+                        RowResult::Created => ("created", "", ""),
+                        RowResult::Existed => ("already_existed", "", r.text.as_str()),
+                        RowResult::Failed => ("failed", r.text.as_str(), ""),
+                    };
+                    o.insert("result".into(), json!(result));
+                    o.insert("reason".into(), json!(r.reason));
+                    o.insert("error".into(), json!(error));
+                    o.insert("note".into(), json!(note));
+                    Value::Object(o)
+                })
+                .collect();
+            json::print(&json!({
+                "rows": rows,
+                "created": created,
+                "already_existed": existed,
+                "failed": failed,
+            }));
         } else {
-            eprintln!("注意: 联系电话已脱敏（需要完整号码时加 --full-phones）");
+            let mut headers = vec!["行"];
+            headers.extend(self.keys.iter().map(|(_, h)| *h));
+            headers.push("结果");
+            let mut t = Table::new(&headers);
+            for (row, values, r) in &self.rows {
+                let mut cells = vec![row.to_string()];
+                cells.extend(values.iter().map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                }));
+                cells.push(r.cell());
+                t.row(cells);
+            }
+            t.print();
+            println!("新增 {created}，已存在 {existed}，失败 {failed}");
         }
+        if failed > 0 {
+            if !ctx.json {
+                eprintln!("错误: {failed} 行导入失败");
+            }
+            return Err(Failure::Reported);
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -592,67 +476,78 @@ mod tests {
     use super::*;
 
     #[test]
-    fn credit_codes_are_checked_like_the_server() {
-        assert_eq!(
-            check_credit_code(" 91350100m000100y43 "),
-            Ok("91350100M000100Y43".into())
-        );
-        assert!(
-            check_credit_code("91350100M000100Y44")
-                .unwrap_err()
-                .contains("校验码错误")
-        );
-        assert!(check_credit_code("9135").unwrap_err().contains("长度错误"));
-        assert!(
-            check_credit_code("91350100M000100YI3")
-                .unwrap_err()
-                .contains("第17位")
-        );
-    }
-
-    #[test]
-    fn lead_evaluators_and_lists() {
-        assert_eq!(
-            split_list("赵某（注册会计师、资产评估师）、钱某、 "),
-            ["赵某（注册会计师、资产评估师）", "钱某"]
-        );
-        let e = parse_lead("赵某（注册会计师/资产评估师）").unwrap();
-        assert_eq!(e.name, "赵某");
-        assert_eq!(e.qualifications, ["注册会计师", "资产评估师"]);
-        assert_eq!(parse_lead("钱某").unwrap().qualifications.len(), 0);
-        assert!(parse_lead("（注册会计师）").is_err());
-        let text = agency::lead_evaluator_text(&e);
-        assert_eq!(parse_lead(&text).unwrap(), e);
-    }
-
-    #[test]
-    fn phones_and_batches() {
+    fn phones_and_masks() {
         assert!(is_mobile("13812345678"));
-        assert!(is_masked("138****5678"));
         assert!(!is_mobile("138****5678"));
-        assert!(!is_masked("1381234567"));
-        let batches = vec![
-            pb::AdmissionBatch {
-                id: 1,
-                name: "A".into(),
-                ..Default::default()
-            },
-            pb::AdmissionBatch {
-                id: 2,
-                name: "B".into(),
-                ..Default::default()
-            },
-            pb::AdmissionBatch {
-                id: 3,
-                name: "B".into(),
-                ..Default::default()
-            },
-        ];
-        assert_eq!(resolve_batch("A", &batches), Ok(1));
-        assert_eq!(resolve_batch("3", &batches), Ok(3));
-        assert!(resolve_batch("B", &batches).is_err());
-        assert!(resolve_batch("9", &batches).is_err());
-        assert_eq!(batch_cell(1, &batches), "A");
-        assert_eq!(batch_cell(2, &batches), "2");
+        assert!(is_masked("138****5678", 11));
+        assert!(!is_masked("1381234567", 11));
+        assert!(!is_masked("13812345678", 11));
+        assert_eq!(mask("13812345678"), "138****5678");
+        assert_eq!(mask("14050219700315123X"), "140***********123X");
+        assert!(is_masked(&mask("14050219700315123X"), 18));
+        assert_eq!(mask("1234567"), "*******");
+    }
+
+    #[test]
+    fn digests_separate_their_parts() {
+        assert_eq!(digest(["ab", "c"]), digest(["ab", "c"]));
+        assert_ne!(digest(["ab", "c"]), digest(["a", "bc"]));
+        assert_eq!(digest(["a"]).len(), 64);
+        let rows = |second: &str| {
+            vec![
+                Row {
+                    number: 2,
+                    cells: vec!["x".into(), "y".into()],
+                },
+                Row {
+                    number: 3,
+                    cells: vec!["z".into(), second.into()],
+                },
+            ]
+        };
+        assert_eq!(sheet_digest(&rows("w")), sheet_digest(&rows("w")));
+        assert_ne!(sheet_digest(&rows("w")), sheet_digest(&rows("v")));
+        assert_eq!(
+            items(" LAW、ACCT，, IT ;").collect::<Vec<_>>(),
+            ["LAW", "ACCT", "IT"]
+        );
+        assert_eq!(
+            repeated([(2, "A"), (3, ""), (4, "B"), (5, "A"), (6, ""), (7, "A")]),
+            [(5, 2, "A"), (7, 2, "A")]
+        );
+    }
+
+    #[test]
+    fn refusals_are_classified() {
+        use tonic_types::{ErrorDetails, StatusExt};
+        let status = |code, reason: &str| {
+            tonic::Status::with_error_details(
+                code,
+                "该身份证号的专家已在库中",
+                ErrorDetails::with_error_info(reason, "pbm", std::collections::HashMap::new()),
+            )
+        };
+        let existed = Reported::refused(
+            status(tonic::Code::AlreadyExists, "EXPERT_EXISTS"),
+            "EXPERT_EXISTS",
+        )
+        .unwrap();
+        assert_eq!(existed.result, RowResult::Existed);
+        assert_eq!(existed.reason, "EXPERT_EXISTS");
+        assert_eq!(
+            existed.cell(),
+            "已存在（该身份证号的专家已在库中 (EXPERT_EXISTS)）"
+        );
+        let refused = Reported::refused(
+            status(tonic::Code::FailedPrecondition, "ENTRY_RULES_NOT_MET"),
+            "EXPERT_EXISTS",
+        )
+        .unwrap();
+        assert_eq!(refused.result, RowResult::Failed);
+        assert!(refused.cell().starts_with("失败: "), "{}", refused.cell());
+        assert!(
+            Reported::refused(tonic::Status::unavailable("down"), "EXPERT_EXISTS").is_err(),
+            "a server that is down stops the import"
+        );
     }
 }

@@ -3,7 +3,9 @@
 //! directory: batches, agencies, status changes, .xlsx export/import, experts, reveals, roles;
 //! engagements, ratings and their explanation, expert draws with replacement and replay, the
 //! pool statistics; agency draws weighted by rating (answered by `--agency`, replayed), the
-//! recompute of every rating with its ranking, and experts' violations.
+//! recompute of every rating with its ranking, and experts' violations; experts' .xlsx import
+//! (all-or-nothing check, idempotent re-runs, server refusals) and masked export, round-tripped
+//! into a second server.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -17,13 +19,9 @@ const CODE_A: &str = "91350100M000100Y43";
 const AGENCY_NAME: &str = "晋城某会计师事务所有限公司";
 
 /// Serves the agency service on a free port from its own thread and runtime (the test drives
-/// the binary with blocking process calls).
-fn start_server(data_dir: &Path) -> SocketAddr {
-    start_server_on(data_dir, None)
-}
-
-/// As [`start_server`], with the service's calendar fixed to `today` when given (ratings decay
-/// by age and draws are dated, so the numbers stay the same whenever the test runs).
+/// the binary with blocking process calls), with the service's calendar fixed to `today` when
+/// given (ratings decay by age and draws are dated, so the numbers stay the same whenever the
+/// test runs).
 fn start_server_on(data_dir: &Path, today: Option<&str>) -> SocketAddr {
     let today = today.map(|t| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").unwrap());
     let args = ServerArgs {
@@ -39,6 +37,7 @@ fn start_server_on(data_dir: &Path, today: Option<&str>) -> SocketAddr {
         redis_url: None,
         otlp_endpoint: None,
         seed_fiscal_year: None,
+        indicator_url: None,
     };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -85,6 +84,14 @@ struct Run {
 }
 
 impl Ctl {
+    /// A server on `data_dir` (see [`start_server_on`]) and the CLI pointed at it.
+    fn serve(data_dir: &Path, today: Option<&str>) -> Ctl {
+        Ctl {
+            server: format!("http://{}", start_server_on(data_dir, today)),
+            data_dir: data_dir.to_owned(),
+        }
+    }
+
     fn run_as(&self, role: &str, args: &[&str]) -> Run {
         let Output {
             status,
@@ -160,11 +167,7 @@ fn credit_code(first17: &str) -> String {
 #[test]
 fn administers_the_pool_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
-    let addr = start_server(dir.path());
-    let ctl = Ctl {
-        server: format!("http://{addr}"),
-        data_dir: dir.path().to_owned(),
-    };
+    let ctl = Ctl::serve(dir.path(), None);
     assert_eq!(credit_code(&CODE_A[..17]), CODE_A);
 
     // No token at all: a usage error, exit 2, before any call.
@@ -508,11 +511,7 @@ fn counts(stats: &serde_json::Value, list: &str) -> Vec<(String, i64)> {
 #[test]
 fn commissions_rates_explains_and_draws_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
-    let addr = start_server_on(dir.path(), Some("2026-06-01"));
-    let ctl = Ctl {
-        server: format!("http://{addr}"),
-        data_dir: dir.path().to_owned(),
-    };
+    let ctl = Ctl::serve(dir.path(), Some("2026-06-01"));
 
     // The pool: a batch qualified for 2025–2027, an agency with a 主评人 admitted for
     // evaluations, three LAW experts (副高级, 15 years).
@@ -867,11 +866,7 @@ fn json_of(ctl: &Ctl, args: &[&str]) -> serde_json::Value {
 #[test]
 fn draws_agencies_by_rating_recomputes_and_records_expert_violations_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
-    let addr = start_server_on(dir.path(), Some("2026-06-01"));
-    let ctl = Ctl {
-        server: format!("http://{addr}"),
-        data_dir: dir.path().to_owned(),
-    };
+    let ctl = Ctl::serve(dir.path(), Some("2026-06-01"));
     let code_b = credit_code("91140500MA0K00001");
 
     // Two agencies eligible for evaluations, rated 95 and 70 through `engagement rate`; one
@@ -1273,4 +1268,287 @@ fn draws_agencies_by_rating_recomputes_and_records_expert_violations_through_the
         "{}",
         run.stderr
     );
+}
+
+/// The headers of `expert import|export`, in the order the test writes them.
+const EXPERT_HEADERS: [&str; 13] = [
+    "专家编号",
+    "姓名",
+    "身份证号",
+    "手机号",
+    "职称",
+    "从业年限",
+    "出生日期",
+    "专业领域",
+    "专业领域名称",
+    "工作单位",
+    "工作经历",
+    "关联关系",
+    "状态",
+];
+
+fn expert_columns() -> Vec<pbm_xlsx::Column> {
+    EXPERT_HEADERS
+        .into_iter()
+        .map(|header| pbm_xlsx::Column {
+            header,
+            required: false,
+            width: 14.0,
+        })
+        .collect()
+}
+
+/// One expert row (no 专家编号, 出生日期, field names, employment, relations or status: import
+/// does not need them).
+fn expert_row(
+    name: &str,
+    id: &str,
+    phone: &str,
+    title: &str,
+    years: &str,
+    fields: &str,
+) -> Vec<String> {
+    let mut row = vec![String::new(); EXPERT_HEADERS.len()];
+    for (i, text) in [
+        (1, name),
+        (2, id),
+        (3, phone),
+        (4, title),
+        (5, years),
+        (7, fields),
+        (9, "山西某大学"),
+    ] {
+        row[i] = text.to_owned();
+    }
+    row
+}
+
+fn write_experts(dir: &Path, name: &str, rows: &[Vec<String>]) -> String {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        pbm_xlsx::write_table("专家库", &expert_columns(), rows).unwrap(),
+    )
+    .unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// Every expert's `spec`, birth date and status as `expert list --all --json` prints them.
+fn expert_specs(ctl: &Ctl) -> Vec<serde_json::Value> {
+    json_of(ctl, &["expert", "list", "--all", "--json"])["experts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| serde_json::json!([e["spec"], e["birth_date"], e["status"]]))
+        .collect()
+}
+
+#[test]
+fn imports_and_exports_experts_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctl = Ctl::serve(dir.path(), Some("2026-06-01"));
+    let (id_a, id_b, id_c) = (
+        id_number("14050219700315123"),
+        id_number("14052219800101456"),
+        id_number("14050219650720789"),
+    );
+    let mut with_lists = expert_row("张专家", &id_a, "13900001111", "副高级", "15", "LAW、ACCT");
+    with_lists[10] =
+        r#"[{"organization":"山西某大学","position":"教授","from":"2005-09-01","to":""}]"#.into();
+    with_lists[11] = r#"[{"party_code":"DEPT-WATER","kind":"任职","from":"2018-01-01","to":"2020-12-31","note":"借调"}]"#.into();
+    let good = vec![
+        with_lists,
+        expert_row("王专家", &id_b, "13900002222", "中级", "10", "审计"),
+        expert_row("赵专家", &id_c, "13900003333", "full_senior", "30", "IT"),
+    ];
+
+    // One bad row among good ones: every bad cell reported, nothing registered, exit 1.
+    let wrong_check = format!(
+        "{}{}",
+        &id_c[..17],
+        if id_c.ends_with('0') { '1' } else { '0' }
+    );
+    let mut bad_rows = good.clone();
+    let mut bad_row = expert_row(
+        "钱专家",
+        &wrong_check,
+        "13900004444",
+        "教授",
+        "十",
+        "LAW、MAGIC",
+    );
+    bad_row[10] = r#"[{"organization":"某单位","from":"2020-13-01"}]"#.into();
+    bad_rows.push(bad_row);
+    let bad = write_experts(dir.path(), "bad-experts.xlsx", &bad_rows);
+    let run = ctl.fails("finance_admin", &["expert", "import", &bad]);
+    for expected in [
+        "第5行「身份证号」: 身份证号「140***********",
+        "校验码错误",
+        "第5行「职称」: 职称「教授」无效，应为：初级、中级、副高级、正高级",
+        "第5行「从业年限」",
+        "第5行「专业领域」: 专业领域「MAGIC」无效",
+        "第5行「工作经历」: [0].from: 日期「2020-13-01」无效",
+        "有 5 处问题，未导入任何专家",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}\n{}", run.stderr);
+    }
+    assert!(
+        !run.stderr.contains(&wrong_check),
+        "ID numbers are masked in messages"
+    );
+    assert!(expert_specs(&ctl).is_empty(), "nothing was registered");
+
+    // The good file registers every row; running it again registers nothing more.
+    let good_file = write_experts(dir.path(), "experts.xlsx", &good);
+    let out = ctl.ok(&["expert", "import", &good_file]);
+    assert!(out.contains("新增 3，已存在 0，失败 0"), "{out}");
+    assert!(
+        out.contains("140***********") && !out.contains(&id_a),
+        "{out}"
+    );
+    let again = json_of(&ctl, &["expert", "import", &good_file, "--json"]);
+    assert_eq!(
+        (
+            &again["created"],
+            &again["already_existed"],
+            &again["failed"]
+        ),
+        (
+            &serde_json::json!(0),
+            &serde_json::json!(3),
+            &serde_json::json!(0)
+        ),
+        "{again}"
+    );
+    assert_eq!(again["rows"][0]["expert_id"], 1);
+    assert!(
+        again["rows"][0]["note"]
+            .as_str()
+            .unwrap()
+            .contains("expert-import-"),
+        "{again}"
+    );
+    let pool = expert_specs(&ctl);
+    assert_eq!(pool.len(), 3, "no duplicates");
+    assert_eq!(pool[0][0]["fields"], serde_json::json!(["LAW", "ACCT"]));
+    assert_eq!(pool[0][0]["relations"][0]["kind"], "worked_for");
+    assert_eq!(pool[1][0]["fields"], serde_json::json!(["AUDIT"]));
+    assert_eq!(pool[2][0]["title"], "full_senior");
+
+    // Another file: a person already in the pool (the server's EXPERT_EXISTS) and one the
+    // entry rules refuse (初级) — reported row by row, exit 1.
+    let mut known = good[1].clone();
+    known[9] = "晋城某研究院".into();
+    let junior = expert_row(
+        "孙专家",
+        &id_number("14050219900101234"),
+        "13900005555",
+        "初级",
+        "20",
+        "LAW",
+    );
+    let mixed = write_experts(dir.path(), "mixed.xlsx", &[known, junior]);
+    let run = ctl.run_as("finance_admin", &["expert", "import", &mixed, "--json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["rows"][0]["result"], "already_existed");
+    assert_eq!(report["rows"][0]["reason"], "EXPERT_EXISTS");
+    assert_eq!(report["rows"][0]["expert_id"], 2);
+    assert_eq!(report["rows"][1]["result"], "failed");
+    assert_eq!(report["rows"][1]["reason"], "ENTRY_RULES_NOT_MET");
+    assert!(
+        report["rows"][1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("不符合专家入库条件"),
+        "{report}"
+    );
+    let run = ctl.fails("finance_admin", &["expert", "import", &mixed]);
+    assert!(
+        run.stdout.contains("EXPERT_EXISTS") && run.stdout.contains("新增 0，已存在 1，失败 1"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stderr.contains("1 行导入失败"), "{}", run.stderr);
+    assert_eq!(expert_specs(&ctl).len(), 3);
+
+    // Export: every expert, masked, with field names and the lists as JSON.
+    ctl.ok(&[
+        "expert",
+        "status",
+        "3",
+        "under-review",
+        "--reason",
+        "年度考评",
+    ]);
+    let exported = dir.path().join("export.xlsx");
+    let out = ctl.ok(&["expert", "export", exported.to_str().unwrap()]);
+    assert!(out.contains("已导出 3 位专家"), "{out}");
+    let rows = pbm_xlsx::read_table(&std::fs::read(&exported).unwrap(), &expert_columns()).unwrap();
+    assert_eq!(rows.len(), 3);
+    let first = &rows[0].cells;
+    assert_eq!(first[0], "1");
+    assert_eq!(first[2], format!("140***********{}", &id_a[14..]));
+    assert_eq!(first[3], "139****1111");
+    assert_eq!(first[4], "副高级");
+    assert_eq!(first[6], "1970-03-15");
+    assert_eq!(first[7], "LAW、ACCT");
+    assert_eq!(first[8], "法律、财务会计");
+    assert!(
+        first[10].contains("\"organization\":\"山西某大学\""),
+        "{}",
+        first[10]
+    );
+    assert!(first[11].contains("\"worked_for\""), "{}", first[11]);
+    assert_eq!(rows[2].cells[12], "考评");
+    for row in &rows {
+        for id in [&id_a, &id_b, &id_c] {
+            assert!(!row.cells.iter().any(|c| c.contains(id.as_str())), "masked");
+        }
+    }
+
+    // Read back into the same server: every masked row matches its expert; nothing is sent.
+    let out = ctl.ok(&["expert", "import", exported.to_str().unwrap()]);
+    assert!(out.contains("新增 0，已存在 3，失败 0"), "{out}");
+    assert_eq!(expert_specs(&ctl).len(), 3);
+
+    // Into a fresh server: masked rows cannot register anyone; with the full numbers filled in
+    // (the export's only gap), the pool is rebuilt as it was.
+    let dir2 = tempfile::tempdir().unwrap();
+    let fresh = Ctl::serve(dir2.path(), Some("2026-06-01"));
+    let run = fresh.fails(
+        "finance_admin",
+        &["expert", "import", exported.to_str().unwrap()],
+    );
+    assert!(
+        run.stdout.contains("新增 0，已存在 0，失败 3") && run.stdout.contains("已脱敏"),
+        "{}",
+        run.stdout
+    );
+    assert!(expert_specs(&fresh).is_empty());
+    let filled: Vec<Vec<String>> = rows
+        .iter()
+        .zip([
+            (&id_a, "13900001111"),
+            (&id_b, "13900002222"),
+            (&id_c, "13900003333"),
+        ])
+        .map(|(row, (id, phone))| {
+            let mut cells = row.cells.clone();
+            cells[2] = id.to_string();
+            cells[3] = phone.to_owned();
+            cells
+        })
+        .collect();
+    let filled = write_experts(dir2.path(), "filled.xlsx", &filled);
+    let out = fresh.ok(&["expert", "import", &filled]);
+    assert!(out.contains("新增 3，已存在 0，失败 0"), "{out}");
+    let (before, after) = (expert_specs(&ctl), expert_specs(&fresh));
+    for (a, b) in before.iter().zip(&after) {
+        assert_eq!(a[0], b[0], "the same spec");
+        assert_eq!(a[1], b[1], "the same birth date");
+    }
+    // 状态 is not imported: everyone enters the new pool as 入库.
+    assert_eq!(before[2][2], "under_review");
+    assert_eq!(after[2][2], "active");
 }

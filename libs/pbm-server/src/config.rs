@@ -51,6 +51,10 @@ pub struct ServerArgs {
     /// (default: the current year).
     #[arg(long, env = "PBM_SEED_FISCAL_YEAR")]
     pub seed_fiscal_year: Option<i32>,
+    /// gRPC URL of the indicator service, which the goal service calls (e.g.
+    /// http://pbm-indicator:50051). Default in `pbm serve`: this very process.
+    #[arg(long, env = "PBM_INDICATOR_URL")]
+    pub indicator_url: Option<String>,
 }
 
 /// The region of an unconfigured development deployment: 晋城市, the city of the seeds. Every
@@ -58,6 +62,23 @@ pub struct ServerArgs {
 pub const DEFAULT_REGION: &str = "140500";
 
 impl ServerArgs {
+    /// The indicator service's URL: `PBM_INDICATOR_URL`, else this process's own listen address
+    /// (an unspecified listen address is reached on loopback).
+    pub fn indicator_url_or_self(&self) -> String {
+        if let Some(url) = self.indicator_url.as_deref().filter(|u| !u.is_empty()) {
+            return url.to_owned();
+        }
+        let mut addr = self.listen;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            });
+        }
+        format!("http://{addr}")
+    }
+
     pub fn region(&self) -> anyhow::Result<DivisionCode> {
         DivisionCode::parse(&self.mof_div_code)
             .map_err(|e| anyhow::anyhow!("PBM_MOF_DIV_CODE: {e}"))

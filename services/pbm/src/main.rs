@@ -104,10 +104,15 @@ async fn main() -> anyhow::Result<()> {
             let _telemetry = pbm_telemetry::init("pbm", args.otlp_endpoint.as_deref())?;
             let indicator = pbm_indicator::open(&args).await?;
             let agency = pbm_agency::open(&args).await?;
+            let goal = pbm_goal::open(&args, &args.indicator_url_or_self()).await?;
             let bus = pbm_events::InProcessBus::default();
             pbm_events::spawn_relay(indicator.db.clone(), args.redis_url.as_deref(), &bus).await?;
             pbm_events::spawn_relay(agency.db.clone(), args.redis_url.as_deref(), &bus).await?;
-            let routes = pbm_agency::add_to(pbm_indicator::router(indicator), agency);
+            pbm_events::spawn_relay(goal.db.clone(), args.redis_url.as_deref(), &bus).await?;
+            let routes = pbm_goal::add_to(
+                pbm_agency::add_to(pbm_indicator::router(indicator), agency),
+                goal,
+            );
             let listener = tokio::net::TcpListener::bind(args.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -122,6 +127,7 @@ async fn main() -> anyhow::Result<()> {
                 pbm_agency::HEALTH_NAME,
                 pbm_agency::ENGAGEMENT_HEALTH_NAME,
                 pbm_agency::DRAW_HEALTH_NAME,
+                pbm_goal::HEALTH_NAME,
             ])?;
             pbm_server::serve(listener, routes, options, pbm_server::shutdown_signal()).await
         }
@@ -129,6 +135,7 @@ async fn main() -> anyhow::Result<()> {
             let _telemetry = pbm_telemetry::init("pbm", None)?;
             pbm_indicator::migrate(&args).await?;
             pbm_agency::migrate(&args).await?;
+            pbm_goal::migrate(&args).await?;
             tracing::info!("migrations applied");
             Ok(())
         }
