@@ -113,6 +113,24 @@ fn workflow_error(e: WorkflowError) -> ApiError {
     ApiError::new(kind, e.reason(), e.chinese())
 }
 
+/// The role half of authorisation, decided before anything of the request is examined: may
+/// this role ever take `kind` (issue 4 "Roles"; the workflow's role table)?
+fn ensure_can(
+    caller: &Caller,
+    region: &pbm_types::DivisionCode,
+    kind: ActionKind,
+) -> Result<Viewer, ApiError> {
+    let v = viewer(caller, region)?;
+    if kind.roles().contains(&v.role) {
+        Ok(v)
+    } else {
+        Err(ApiError::permission_denied(
+            "ROLE_NOT_ALLOWED",
+            format!("「{}」不能{}绩效目标", v.role.chinese(), kind.chinese()),
+        ))
+    }
+}
+
 fn goal_not_found(id: i64) -> ApiError {
     ApiError::not_found("GOAL_NOT_FOUND", format!("绩效目标 {id} 不存在"))
 }
@@ -665,7 +683,7 @@ pub async fn save_goal(
     expected_revision: i64,
 ) -> Result<proto::Goal, ApiError> {
     // Authorise before calling the library on the caller's behalf.
-    viewer(&ctx.caller, &state.region)?;
+    ensure_can(&ctx.caller, &state.region, ActionKind::Edit)?;
     let mut stored = declaration?;
     let (_, refused) = with_library(state, &auth, &mut stored.declaration).await?;
     if !refused.is_empty() {
@@ -838,7 +856,7 @@ where
         ctx,
         ("goal", id.to_string()),
         move |conn, ctx| {
-            let v = viewer(&ctx.caller, &st.region)?;
+            let v = ensure_can(&ctx.caller, &st.region, action.kind())?;
             let region = st.region.to_string();
             let mut row = store::goal(conn, id)?.ok_or_else(|| goal_not_found(id))?;
             let s = state_of(&row)?;
@@ -909,6 +927,7 @@ pub async fn submit(
     id: i64,
     expected_revision: i64,
 ) -> Result<proto::Goal, ApiError> {
+    ensure_can(&ctx.caller, &state.region, ActionKind::Submit)?;
     let (_, _, stored) = load_for_action(state, &ctx.caller, id).await?;
     let mut resolved = stored.clone();
     let (facts, refused) = with_library(state, &auth, &mut resolved.declaration).await?;
@@ -969,7 +988,7 @@ pub async fn review(
 ) -> Result<proto::Goal, ApiError> {
     let Some(outcome) = outcome else {
         // Authorisation first: a caller who may not review learns nothing about the goal.
-        viewer(&ctx.caller, &state.region)?;
+        ensure_can(&ctx.caller, &state.region, ActionKind::Review)?;
         return Err(ApiError::invalid_field(
             "OUTCOME_REQUIRED",
             "outcome",
@@ -1004,6 +1023,7 @@ pub async fn amend(
     declaration: Result<Stored, ApiError>,
     comments: String,
 ) -> Result<proto::AmendGoalResponse, ApiError> {
+    ensure_can(&ctx.caller, &state.region, ActionKind::Amend)?;
     let (_, _, before) = load_for_action(state, &ctx.caller, id).await?;
     let mut after = declaration?;
     if after.declaration.target != before.declaration.target

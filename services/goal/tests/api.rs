@@ -838,7 +838,215 @@ async fn the_library_is_consulted_and_its_absence_is_explicit(db: TestDatabase) 
     assert!(listed.goals.is_empty());
 }
 
+type Call<'a> = Box<
+    dyn Fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Code> + Send + 'a>> + 'a,
+>;
+
+/// Every RPC of the goal service called by every role with an empty request: a role that may
+/// never take the action is refused before the request is examined; callers of another region
+/// and bad tokens are refused everywhere.
+async fn every_rpc_authorises_its_caller(db: TestDatabase) {
+    let app = spawn(db).await;
+    macro_rules! rpc {
+        ($method:ident, $req:ty) => {
+            rpc!($method, $req, |_: &App| <$req>::default())
+        };
+        ($method:ident, $req:ty, id) => {
+            rpc!($method, $req, |app: &App| {
+                let mut m = <$req>::default();
+                m.request_id = app.rid();
+                m
+            })
+        };
+        ($method:ident, $req:ty, $make:expr) => {{
+            let app = &app;
+            let call: Call<'_> = Box::new(move |token: String| {
+                let mut c = app.goals.clone();
+                let r = app.req(&token, ($make)(app));
+                Box::pin(async move {
+                    match c.$method(r).await {
+                        Ok(_) => Code::Ok,
+                        Err(e) => e.code(),
+                    }
+                })
+            });
+            (stringify!($method), call)
+        }};
+    }
+    let roles = [
+        ("unit", app.unit()),
+        (
+            "department",
+            app.token(Role::Department, REGION, None, Some(DEPT)),
+        ),
+        ("finance", app.finance()),
+        ("auditor", app.token(Role::Auditor, REGION, None, None)),
+        ("province", app.token(Role::Province, "140000", None, None)),
+        (
+            "finance of the province",
+            app.token(Role::FinanceAdmin, "140000", None, None),
+        ),
+        ("public", app.token(Role::Public, REGION, None, None)),
+    ];
+    let calls: Vec<(&str, Call<'_>, &[&str])> = vec![
+        {
+            let (n, c) = rpc!(declare_project, pb::DeclareProjectRequest, id);
+            (n, c, &["unit", "department", "finance"])
+        },
+        {
+            let (n, c) = rpc!(save_goal, pb::SaveGoalRequest, id);
+            (n, c, &["unit", "department"])
+        },
+        {
+            let (n, c) = rpc!(submit_goal, pb::SubmitGoalRequest, id);
+            (n, c, &["unit", "department"])
+        },
+        {
+            let (n, c) = rpc!(review_goal, pb::ReviewGoalRequest, id);
+            (n, c, &["finance"])
+        },
+        {
+            let (n, c) = rpc!(amend_goal, pb::AmendGoalRequest, id);
+            (n, c, &["finance"])
+        },
+        {
+            let (n, c) = rpc!(approve_goal, pb::ApproveGoalRequest, id);
+            (n, c, &["finance"])
+        },
+        {
+            let (n, c) = rpc!(publish_goal, pb::PublishGoalRequest, id);
+            (n, c, &["finance", "department"])
+        },
+        {
+            let (n, c) = rpc!(request_adjustment, pb::RequestAdjustmentRequest, id);
+            (n, c, &["unit", "department"])
+        },
+        {
+            let (n, c) = rpc!(cancel_adjustment, pb::CancelAdjustmentRequest, id);
+            (n, c, &["unit", "department", "finance"])
+        },
+        {
+            let (n, c) = rpc!(set_goal_rules, pb::SetGoalRulesRequest, id);
+            (n, c, &["finance"])
+        },
+        {
+            let (n, c) = rpc!(
+                check_funding_eligibility,
+                pb::CheckFundingEligibilityRequest
+            );
+            (
+                n,
+                c,
+                &["finance", "auditor", "province", "finance of the province"],
+            )
+        },
+        {
+            let (n, c) = rpc!(get_project, pb::GetProjectRequest);
+            (
+                n,
+                c,
+                &[
+                    "unit",
+                    "department",
+                    "finance",
+                    "auditor",
+                    "province",
+                    "finance of the province",
+                    "public",
+                ],
+            )
+        },
+        {
+            let (n, c) = rpc!(get_goal, pb::GetGoalRequest);
+            (
+                n,
+                c,
+                &[
+                    "unit",
+                    "department",
+                    "finance",
+                    "auditor",
+                    "province",
+                    "finance of the province",
+                    "public",
+                ],
+            )
+        },
+        {
+            let (n, c) = rpc!(list_goals, pb::ListGoalsRequest);
+            (
+                n,
+                c,
+                &[
+                    "unit",
+                    "department",
+                    "finance",
+                    "auditor",
+                    "province",
+                    "finance of the province",
+                    "public",
+                ],
+            )
+        },
+        {
+            let (n, c) = rpc!(get_goal_history, pb::GetGoalHistoryRequest);
+            (
+                n,
+                c,
+                &[
+                    "unit",
+                    "department",
+                    "finance",
+                    "auditor",
+                    "province",
+                    "finance of the province",
+                    "public",
+                ],
+            )
+        },
+        {
+            let (n, c) = rpc!(get_goal_rules, pb::GetGoalRulesRequest);
+            (
+                n,
+                c,
+                &[
+                    "unit",
+                    "department",
+                    "finance",
+                    "auditor",
+                    "province",
+                    "finance of the province",
+                    "public",
+                ],
+            )
+        },
+    ];
+    assert_eq!(calls.len(), 16, "every RPC of the goal service");
+    let other_city = app.token(Role::FinanceAdmin, "140100", None, None);
+    for (name, call, allowed) in &calls {
+        for (who, token) in &roles {
+            let code = call(token.clone()).await;
+            if allowed.contains(who) {
+                assert_ne!(code, Code::PermissionDenied, "{name} by {who}");
+            } else {
+                assert_eq!(code, Code::PermissionDenied, "{name} by {who}");
+            }
+        }
+        assert_eq!(
+            call(other_city.clone()).await,
+            Code::PermissionDenied,
+            "{name} by finance of another city"
+        );
+        assert_eq!(
+            call("not-a-token".into()).await,
+            Code::Unauthenticated,
+            "{name} with a bad token"
+        );
+    }
+}
+
 pbm_db::backend_tests! {
+    rpc_roles => every_rpc_authorises_its_caller;
     lifecycle => goals_move_in_step_with_the_budget;
     outcomes_and_gate => review_outcomes_route_and_the_gate_answers;
     scopes => every_caller_sees_only_its_goals;
