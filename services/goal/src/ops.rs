@@ -809,6 +809,22 @@ pub async fn save_goal(
     .await
 }
 
+/// A goal the viewer may read in full (its unit, department, finance, readers of the region);
+/// NOT_FOUND otherwise, so its existence does not leak.
+fn visible_goal(
+    conn: &mut AnyConnection,
+    v: &Viewer,
+    region: &str,
+    id: i64,
+) -> Result<(GoalRow, GoalState), ApiError> {
+    let row = store::goal(conn, id)?.ok_or_else(|| goal_not_found(id))?;
+    let s = state_of(&row)?;
+    if visibility(v, &scope_of(&row, &s, region)) != Visibility::Full {
+        return Err(goal_not_found(id));
+    }
+    Ok((row, s))
+}
+
 /// Loads a goal for a writer (NOT_FOUND outside the writer's scope).
 async fn load_for_action(
     state: &AppState,
@@ -820,11 +836,7 @@ async fn load_for_action(
     state
         .db
         .read(move |conn| -> Result<_, ApiError> {
-            let row = store::goal(conn, id)?.ok_or_else(|| goal_not_found(id))?;
-            let s = state_of(&row)?;
-            if visibility(&v, &scope_of(&row, &s, &region)) != Visibility::Full {
-                return Err(goal_not_found(id));
-            }
+            let (row, s) = visible_goal(conn, &v, &region, id)?;
             let stored = load_version(conn, id, as_i32(s.version))?;
             Ok((row, s, stored))
         })
@@ -858,11 +870,7 @@ where
         move |conn, ctx| {
             let v = ensure_can(&ctx.caller, &st.region, action.kind())?;
             let region = st.region.to_string();
-            let mut row = store::goal(conn, id)?.ok_or_else(|| goal_not_found(id))?;
-            let s = state_of(&row)?;
-            if visibility(&v, &scope_of(&row, &s, &region)) != Visibility::Full {
-                return Err(goal_not_found(id));
-            }
+            let (mut row, s) = visible_goal(conn, &v, &region, id)?;
             if !may_write(&v, &scope_of(&row, &s, &region)) {
                 return Err(ApiError::permission_denied(
                     "ROLE_NOT_ALLOWED",
@@ -1232,11 +1240,7 @@ pub async fn history(
     state
         .db
         .read(move |conn| -> Result<_, ApiError> {
-            let row = store::goal(conn, id)?.ok_or_else(|| goal_not_found(id))?;
-            let s = state_of(&row)?;
-            if visibility(&v, &scope_of(&row, &s, &region)) != Visibility::Full {
-                return Err(goal_not_found(id));
-            }
+            visible_goal(conn, &v, &region, id)?;
             store::events(conn, id)?
                 .into_iter()
                 .enumerate()

@@ -159,23 +159,33 @@ pub fn project(
         .optional()?)
 }
 
-/// Projects of a year by code (the funding gate's batch), in chunks under the bind limits.
+/// Above this many codes a batch reads the whole year and keeps the asked ones: one plain
+/// index range scan instead of a list of thousands of parameters, which costs far more on
+/// the client side than the rows do.
+const WHOLE_YEAR_ABOVE: usize = 200;
+
+/// Projects of a year by code (the funding gate's batch; at most 5,000 codes).
 pub fn projects(
     conn: &mut AnyConnection,
     year: i32,
     codes: &[String],
 ) -> Result<Vec<ProjectRow>, StoreError> {
-    let mut out = Vec::with_capacity(codes.len());
-    for chunk in codes.chunks(1000) {
-        out.extend(
-            p::table
-                .filter(p::fiscal_year.eq(year))
-                .filter(p::pro_code.eq_any(chunk))
-                .select(ProjectRow::as_select())
-                .load(conn)?,
-        );
+    if codes.len() > WHOLE_YEAR_ABOVE {
+        let asked: std::collections::HashSet<&str> = codes.iter().map(String::as_str).collect();
+        let all: Vec<ProjectRow> = p::table
+            .filter(p::fiscal_year.eq(year))
+            .select(ProjectRow::as_select())
+            .load(conn)?;
+        return Ok(all
+            .into_iter()
+            .filter(|r| asked.contains(r.pro_code.as_str()))
+            .collect());
     }
-    Ok(out)
+    Ok(p::table
+        .filter(p::fiscal_year.eq(year))
+        .filter(p::pro_code.eq_any(codes))
+        .select(ProjectRow::as_select())
+        .load(conn)?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -265,18 +275,21 @@ pub fn goals_of_projects(
     year: i32,
     codes: &[String],
 ) -> Result<Vec<GoalRow>, StoreError> {
-    let mut out = Vec::with_capacity(codes.len());
-    for chunk in codes.chunks(1000) {
-        out.extend(
-            g::table
-                .filter(g::fiscal_year.eq(year))
-                .filter(g::target_kind.eq("project"))
-                .filter(g::target_code.eq_any(chunk))
-                .select(GoalRow::as_select())
-                .load(conn)?,
-        );
+    let q = g::table
+        .filter(g::fiscal_year.eq(year))
+        .filter(g::target_kind.eq("project"))
+        .into_boxed::<pbm_db::MultiBackend>();
+    if codes.len() > WHOLE_YEAR_ABOVE {
+        let asked: std::collections::HashSet<&str> = codes.iter().map(String::as_str).collect();
+        let all: Vec<GoalRow> = q.select(GoalRow::as_select()).load(conn)?;
+        return Ok(all
+            .into_iter()
+            .filter(|r| asked.contains(r.target_code.as_str()))
+            .collect());
     }
-    Ok(out)
+    Ok(q.filter(g::target_code.eq_any(codes))
+        .select(GoalRow::as_select())
+        .load(conn)?)
 }
 
 /// Which goals a list may show (decided by the caller's role).

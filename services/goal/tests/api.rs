@@ -640,6 +640,20 @@ async fn review_outcomes_route_and_the_gate_answers(db: TestDatabase) {
     assert_eq!(codes(2), ["GOAL_BLOCKED"]);
     assert_eq!(codes(3)[0], "PROJECT_NOT_FOUND");
     assert_eq!(answers[1].rules, rules.label);
+    // A large batch (read as the whole year, filtered) answers the same.
+    let many: Vec<String> = std::iter::once("P-B".to_owned())
+        .chain((0..250).map(|i| format!("P-MISSING-{i}")))
+        .collect();
+    let big = app
+        .funding(&many.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    assert_eq!(big.len(), 251);
+    assert!(big[0].allowed);
+    assert!(
+        big[1..]
+            .iter()
+            .all(|a| !a.allowed && a.reasons[0].code == "PROJECT_NOT_FOUND")
+    );
     // The gate is for finance, auditors and the province.
     let r = pb::CheckFundingEligibilityRequest {
         fiscal_year: FY,
