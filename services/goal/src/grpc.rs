@@ -273,6 +273,60 @@ impl GoalService for GoalGrpc {
         Ok(Response::new(proto::GetGoalHistoryResponse { events }))
     }
 
+    async fn submit_ex_ante_report(
+        &self,
+        request: Request<proto::SubmitExAnteReportRequest>,
+    ) -> Result<Response<proto::SubmitExAnteReportResponse>, Status> {
+        let ctx = mutation(
+            &request,
+            "SubmitExAnteReport",
+            &request.get_ref().request_id,
+        )?;
+        let r = request.into_inner();
+        let report = crate::exante_ops::submit(
+            &self.state,
+            ctx,
+            r.report.unwrap_or_default(),
+            r.expected_version,
+        )
+        .await
+        .map_err(status)?;
+        Ok(Response::new(proto::SubmitExAnteReportResponse {
+            report: Some(report),
+        }))
+    }
+
+    async fn review_ex_ante_report(
+        &self,
+        request: Request<proto::ReviewExAnteReportRequest>,
+    ) -> Result<Response<proto::ReviewExAnteReportResponse>, Status> {
+        let ctx = mutation(
+            &request,
+            "ReviewExAnteReport",
+            &request.get_ref().request_id,
+        )?;
+        let report = crate::exante_ops::review(&self.state, ctx, request.into_inner())
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::ReviewExAnteReportResponse {
+            report: Some(report),
+        }))
+    }
+
+    async fn get_ex_ante_report(
+        &self,
+        request: Request<proto::GetExAnteReportRequest>,
+    ) -> Result<Response<proto::GetExAnteReportResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        let r = request.into_inner();
+        let report = crate::exante_ops::get(&self.state, &caller, r.pro_code, r.fiscal_year)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::GetExAnteReportResponse {
+            report: Some(report),
+        }))
+    }
+
     async fn check_funding_eligibility(
         &self,
         request: Request<proto::CheckFundingEligibilityRequest>,

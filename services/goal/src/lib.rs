@@ -10,6 +10,7 @@
 
 mod convert;
 pub mod domain;
+mod exante_ops;
 mod grpc;
 pub mod library;
 mod ops;

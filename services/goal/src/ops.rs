@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::convert;
 use crate::domain::access::{GoalScope, Viewer, Visibility, may_write, visibility};
-use crate::domain::exante::{self, ExAnteFacts, ExAnteRules};
+use crate::domain::exante::{self, Conclusion, ExAnteFacts, ReportFacts, ReviewState};
 use crate::domain::funding::{FundingFacts, check_funding_eligibility};
 use crate::domain::goal::{GoalDeclaration, IndicatorSource, LibraryFacts, diff_declarations};
 use crate::domain::project::{
@@ -1309,10 +1309,20 @@ pub async fn funding(
         .read(move |conn| -> Result<_, ApiError> {
             let rules = rules_in_force(conn, year)?;
             let label = rules_label(&rules);
-            let ex_ante_rules = rules
-                .ex_ante_threshold
-                .as_ref()
-                .map(|t| ExAnteRules::new(label.clone(), region.clone(), fy, t.0));
+            let ex_ante_rules = crate::exante_ops::ex_ante_rules(&rules, &region, fy);
+            let reports: std::collections::HashMap<String, ReportFacts> =
+                store::ex_ante_facts(conn, year, &codes)?
+                    .into_iter()
+                    .filter_map(|(code, conclusion, review)| {
+                        Some((
+                            code,
+                            ReportFacts {
+                                conclusion: Conclusion::from_db(&conclusion)?,
+                                review: ReviewState::from_db(&review)?,
+                            },
+                        ))
+                    })
+                    .collect();
             let projects: std::collections::HashMap<String, ProjectRow> =
                 store::projects(conn, year, &codes)?
                     .into_iter()
@@ -1326,19 +1336,18 @@ pub async fn funding(
             codes
                 .iter()
                 .map(|code| {
-                    let required = match (projects.get(code), &ex_ante_rules) {
-                        (Some(p), Some(rules)) => {
-                            exante::requirement(&project_from_row(p)?, rules).required
+                    let required = match projects.get(code) {
+                        Some(p) => {
+                            exante::requirement(&project_from_row(p)?, &ex_ante_rules).required
                         }
-                        _ => false,
+                        None => false,
                     };
                     let goal = goals.get(code).map(state_of).transpose()?;
-                    // Ex-ante reports are not recorded yet: a required assessment is missing.
                     let answer = check_funding_eligibility(&FundingFacts {
                         goal,
                         ex_ante: ExAnteFacts {
                             required,
-                            report: None,
+                            report: reports.get(code).copied(),
                         },
                     });
                     let mut reasons: Vec<proto::FundingReason> = answer

@@ -89,10 +89,30 @@ pub mod schema {
         }
     }
 
+    diesel::table! {
+        ex_ante_reports (pro_code, fiscal_year) {
+            pro_code -> Text,
+            fiscal_year -> Integer,
+            report -> Text,
+            conclusion -> Text,
+            review_state -> Text,
+            review_opinion -> Text,
+            rules -> Text,
+            version -> BigInt,
+            submitted_by -> Text,
+            submitted_at -> Timestamp,
+            reviewed_by -> Nullable<Text>,
+            reviewed_at -> Nullable<Timestamp>,
+        }
+    }
+
     diesel::allow_tables_to_appear_in_same_query!(goals, goal_versions, goal_events, projects);
 }
 
-use schema::{goal_events as ev, goal_rules as gr, goal_versions as gv, goals as g, projects as p};
+use schema::{
+    ex_ante_reports as xr, goal_events as ev, goal_rules as gr, goal_versions as gv, goals as g,
+    projects as p,
+};
 
 pub const MIGRATIONS: pbm_db::Migrations = pbm_db::Migrations {
     postgres: diesel_migrations::embed_migrations!("migrations/postgres"),
@@ -459,4 +479,81 @@ pub fn current_rules(conn: &mut AnyConnection, year: i32) -> Result<Option<Rules
 pub fn insert_rules(conn: &mut AnyConnection, row: &RulesRow) -> Result<(), StoreError> {
     diesel::insert_into(gr::table).values(row).execute(conn)?;
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ex-ante assessment reports
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = xr, treat_none_as_null = true)]
+pub struct ExAnteRow {
+    pub pro_code: String,
+    pub fiscal_year: i32,
+    /// The checked report as JSON.
+    pub report: String,
+    pub conclusion: String,
+    pub review_state: String,
+    pub review_opinion: String,
+    pub rules: String,
+    pub version: i64,
+    pub submitted_by: String,
+    pub submitted_at: NaiveDateTime,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<NaiveDateTime>,
+}
+
+pub fn ex_ante(
+    conn: &mut AnyConnection,
+    pro_code: &str,
+    year: i32,
+) -> Result<Option<ExAnteRow>, StoreError> {
+    Ok(xr::table
+        .filter(xr::pro_code.eq(pro_code))
+        .filter(xr::fiscal_year.eq(year))
+        .select(ExAnteRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_ex_ante(conn: &mut AnyConnection, row: &ExAnteRow) -> Result<(), StoreError> {
+    diesel::insert_into(xr::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+/// Replaces a report if its version is still `expected`.
+pub fn update_ex_ante(
+    conn: &mut AnyConnection,
+    row: &ExAnteRow,
+    expected: i64,
+) -> Result<bool, StoreError> {
+    Ok(diesel::update(
+        xr::table
+            .filter(xr::pro_code.eq(&row.pro_code))
+            .filter(xr::fiscal_year.eq(row.fiscal_year))
+            .filter(xr::version.eq(expected)),
+    )
+    .set(row)
+    .execute(conn)?
+        == 1)
+}
+
+/// (project, conclusion, review state) of the reports of a year for the given projects.
+pub fn ex_ante_facts(
+    conn: &mut AnyConnection,
+    year: i32,
+    codes: &[String],
+) -> Result<Vec<(String, String, String)>, StoreError> {
+    let q = xr::table
+        .filter(xr::fiscal_year.eq(year))
+        .select((xr::pro_code, xr::conclusion, xr::review_state))
+        .into_boxed::<pbm_db::MultiBackend>();
+    if codes.len() > WHOLE_YEAR_ABOVE {
+        let asked: std::collections::HashSet<&str> = codes.iter().map(String::as_str).collect();
+        let all: Vec<(String, String, String)> = q.load(conn)?;
+        return Ok(all
+            .into_iter()
+            .filter(|r| asked.contains(r.0.as_str()))
+            .collect());
+    }
+    Ok(q.filter(xr::pro_code.eq_any(codes)).load(conn)?)
 }

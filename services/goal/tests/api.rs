@@ -852,6 +852,227 @@ async fn the_library_is_consulted_and_its_absence_is_explicit(db: TestDatabase) 
     assert!(listed.goals.is_empty());
 }
 
+impl App {
+    async fn ex_ante(
+        &self,
+        token: &str,
+        report: pb::ExAnteReport,
+        expected_version: i64,
+    ) -> Result<pb::ExAnteReport, tonic::Status> {
+        let r = pb::SubmitExAnteReportRequest {
+            request_id: self.rid(),
+            report: Some(report),
+            expected_version,
+        };
+        Ok(self
+            .goals
+            .clone()
+            .submit_ex_ante_report(self.req(token, r))
+            .await?
+            .into_inner()
+            .report
+            .unwrap())
+    }
+
+    async fn review_ex_ante(
+        &self,
+        report: &pb::ExAnteReport,
+        sufficient: bool,
+        opinion: &str,
+    ) -> Result<pb::ExAnteReport, tonic::Status> {
+        let r = pb::ReviewExAnteReportRequest {
+            request_id: self.rid(),
+            pro_code: report.pro_code.clone(),
+            fiscal_year: report.fiscal_year,
+            expected_version: report.version,
+            sufficient,
+            opinion: opinion.into(),
+        };
+        Ok(self
+            .goals
+            .clone()
+            .review_ex_ante_report(self.req(&self.finance(), r))
+            .await?
+            .into_inner()
+            .report
+            .unwrap())
+    }
+}
+
+fn report(code: &str, conclusion: &str, summary: &str) -> pb::ExAnteReport {
+    pb::ExAnteReport {
+        pro_code: code.into(),
+        fiscal_year: FY,
+        assessor: pb::Assessor::Agency as i32,
+        assessor_agency_code: "91140500000000001X".into(),
+        completed_on: "2025-11-20".into(),
+        methods: vec!["cost_benefit".into(), "比较法".into()],
+        scores: [
+            ("necessity", "18"),
+            ("input_economy", "16.5"),
+            ("goal_reasonableness", "17"),
+            ("plan_feasibility", "18"),
+            ("financing_compliance", "19"),
+        ]
+        .into_iter()
+        .map(|(d, s)| pb::DimensionScore {
+            dimension: d.into(),
+            score: dec(s),
+        })
+        .collect(),
+        conclusion: conclusion.into(),
+        summary: summary.into(),
+        ..Default::default()
+    }
+}
+
+async fn ex_ante_reports_gate_the_budget(db: TestDatabase) {
+    let app = spawn(db).await;
+    app.library().await;
+    let r = pb::SetGoalRulesRequest {
+        request_id: app.rid(),
+        rules: Some(pb::GoalRules {
+            fiscal_year: FY,
+            ex_ante_threshold: dec("5000000"),
+            ..Default::default()
+        }),
+        expected_version: 0,
+    };
+    app.goals
+        .clone()
+        .set_goal_rules(app.req(&app.finance(), r))
+        .await
+        .unwrap();
+    app.project("P-NEW", "6000000", pb::Continuity::New)
+        .await
+        .unwrap();
+    let g = app.save(&app.unit(), full("P-NEW"), 0).await.unwrap();
+    let g = app.submit(&g).await.unwrap();
+    let g = app
+        .review(&g, pb::ReviewOutcome::Excellent, "")
+        .await
+        .unwrap();
+    app.approve(&g).await.unwrap();
+    let reasons =
+        |a: &pb::FundingEligibility| a.reasons.iter().map(|r| r.code.clone()).collect::<Vec<_>>();
+    // Approved goal, no report: no budget.
+    assert_eq!(
+        reasons(&app.funding(&["P-NEW"]).await[0]),
+        ["EX_ANTE_MISSING"]
+    );
+
+    // A report missing a dimension is refused with the field, and nothing is filed.
+    let mut incomplete = report("P-NEW", "support", "");
+    incomplete.scores.pop();
+    let err = app.ex_ante(&app.unit(), incomplete, 0).await.unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::InvalidArgument, "EX_ANTE_REPORT_INVALID")
+    );
+    assert!(
+        violations(&err)
+            .iter()
+            .any(|(_, m)| m.contains("DIMENSION_MISSING")),
+        "{:?}",
+        violations(&err)
+    );
+    // 不予支持 needs its reason.
+    let err = app
+        .ex_ante(&app.unit(), report("P-NEW", "不予支持", ""), 0)
+        .await
+        .unwrap_err();
+    assert!(violations(&err).iter().any(|(f, _)| f == "report.summary"));
+
+    let filed = app
+        .ex_ante(&app.unit(), report("P-NEW", "support", ""), 0)
+        .await
+        .unwrap();
+    assert_eq!((filed.review_state.as_str(), filed.version), ("pending", 1));
+    assert_eq!(filed.total.as_ref().unwrap().value, "88.5");
+    assert_eq!(
+        reasons(&app.funding(&["P-NEW"]).await[0]),
+        ["EX_ANTE_PENDING_REVIEW"]
+    );
+    // Insufficient needs a written opinion; then the report is returned.
+    assert_eq!(
+        app.review_ex_ante(&filed, false, "")
+            .await
+            .unwrap_err()
+            .code(),
+        Code::InvalidArgument
+    );
+    let returned = app
+        .review_ex_ante(&filed, false, "成本测算依据不足")
+        .await
+        .unwrap();
+    assert_eq!(returned.review_state, "insufficient");
+    assert_eq!(
+        reasons(&app.funding(&["P-NEW"]).await[0]),
+        ["EX_ANTE_INSUFFICIENT"]
+    );
+    // Resubmitted as 不予支持: not fundable.
+    let not_supported = app
+        .ex_ante(
+            &app.unit(),
+            report("P-NEW", "not_supported", "同类项目已由省级资金覆盖"),
+            returned.version,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        reasons(&app.funding(&["P-NEW"]).await[0]),
+        ["EX_ANTE_NOT_SUPPORTED"]
+    );
+    // Resubmitted with support and found sufficient: fundable.
+    let supported = app
+        .ex_ante(
+            &app.unit(),
+            report("P-NEW", "support", ""),
+            not_supported.version,
+        )
+        .await
+        .unwrap();
+    let reviewed = app.review_ex_ante(&supported, true, "").await.unwrap();
+    assert_eq!(reviewed.gate, "事前绩效评估予以支持");
+    assert!(app.funding(&["P-NEW"]).await[0].allowed);
+    // Stale versions are ABORTED; other units and the public do not see or file reports.
+    assert_eq!(
+        app.ex_ante(&app.unit(), report("P-NEW", "support", ""), 1)
+            .await
+            .unwrap_err()
+            .code(),
+        Code::Aborted
+    );
+    let other = app.token(Role::BudgetUnit, REGION, Some("140500999"), Some(DEPT));
+    assert_eq!(
+        app.ex_ante(&other, report("P-NEW", "support", ""), reviewed.version)
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    let get = |token: String| {
+        let mut c = app.goals.clone();
+        let r = app.req(
+            &token,
+            pb::GetExAnteReportRequest {
+                pro_code: "P-NEW".into(),
+                fiscal_year: FY,
+            },
+        );
+        async move { c.get_ex_ante_report(r).await }
+    };
+    assert!(get(app.unit()).await.is_ok());
+    assert_eq!(get(other).await.unwrap_err().code(), Code::NotFound);
+    assert_eq!(
+        get(app.token(Role::Public, REGION, None, None))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+}
+
 type Call<'a> = Box<
     dyn Fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Code> + Send + 'a>> + 'a,
 >;
@@ -942,6 +1163,30 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
         {
             let (n, c) = rpc!(set_goal_rules, pb::SetGoalRulesRequest, id);
             (n, c, &["finance"])
+        },
+        {
+            let (n, c) = rpc!(submit_ex_ante_report, pb::SubmitExAnteReportRequest, id);
+            (n, c, &["unit", "department", "finance"])
+        },
+        {
+            let (n, c) = rpc!(review_ex_ante_report, pb::ReviewExAnteReportRequest, id);
+            (n, c, &["finance"])
+        },
+        {
+            let (n, c) = rpc!(get_ex_ante_report, pb::GetExAnteReportRequest);
+            (
+                n,
+                c,
+                &[
+                    "unit",
+                    "department",
+                    "finance",
+                    "auditor",
+                    "province",
+                    "finance of the province",
+                    "public",
+                ],
+            )
         },
         {
             let (n, c) = rpc!(
@@ -1035,7 +1280,7 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
             )
         },
     ];
-    assert_eq!(calls.len(), 16, "every RPC of the goal service");
+    assert_eq!(calls.len(), 19, "every RPC of the goal service");
     let other_city = app.token(Role::FinanceAdmin, "140100", None, None);
     for (name, call, allowed) in &calls {
         for (who, token) in &roles {
@@ -1060,6 +1305,7 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
 }
 
 pbm_db::backend_tests! {
+    ex_ante => ex_ante_reports_gate_the_budget;
     rpc_roles => every_rpc_authorises_its_caller;
     lifecycle => goals_move_in_step_with_the_budget;
     outcomes_and_gate => review_outcomes_route_and_the_gate_answers;
