@@ -57,7 +57,7 @@ pub fn fund_source_from(v: i32) -> Option<FundSource> {
     })
 }
 
-fn fund_source_to(f: FundSource) -> proto::FundSource {
+pub fn fund_source_to(f: FundSource) -> proto::FundSource {
     use proto::FundSource as P;
     match f {
         FundSource::GeneralPublic => P::GeneralPublic,
@@ -81,7 +81,7 @@ fn special_field_from(v: i32) -> Option<SpecialField> {
     })
 }
 
-fn special_field_to(f: SpecialField) -> proto::SpecialField {
+pub fn special_field_to(f: SpecialField) -> proto::SpecialField {
     use proto::SpecialField as P;
     match f {
         SpecialField::None => P::None,

@@ -341,6 +341,17 @@ impl GoalService for GoalGrpc {
         }))
     }
 
+    async fn get_goal_statistics(
+        &self,
+        request: Request<proto::GetGoalStatisticsRequest>,
+    ) -> Result<Response<proto::GetGoalStatisticsResponse>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        ops::statistics(&self.state, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+            .map_err(status)
+    }
+
     async fn get_goal_rules(
         &self,
         request: Request<proto::GetGoalRulesRequest>,

@@ -557,3 +557,32 @@ pub fn ex_ante_facts(
     }
     Ok(q.filter(xr::pro_code.eq_any(codes)).load(conn)?)
 }
+
+/// Every project (of a year, or all) with its goal's state JSON, for statistics.
+pub fn projects_with_goals(
+    conn: &mut AnyConnection,
+    year: Option<i32>,
+) -> Result<Vec<(ProjectRow, Option<String>)>, StoreError> {
+    let mut pq = p::table.into_boxed::<pbm_db::MultiBackend>();
+    let mut gq = g::table
+        .filter(g::target_kind.eq("project"))
+        .into_boxed::<pbm_db::MultiBackend>();
+    if let Some(y) = year {
+        pq = pq.filter(p::fiscal_year.eq(y));
+        gq = gq.filter(g::fiscal_year.eq(y));
+    }
+    let projects: Vec<ProjectRow> = pq.select(ProjectRow::as_select()).load(conn)?;
+    let goals: std::collections::HashMap<(i32, String), String> = gq
+        .select((g::fiscal_year, g::target_code, g::state))
+        .load::<(i32, String, String)>(conn)?
+        .into_iter()
+        .map(|(y, c, s)| ((y, c), s))
+        .collect();
+    Ok(projects
+        .into_iter()
+        .map(|p| {
+            let state = goals.get(&(p.fiscal_year, p.pro_code.clone())).cloned();
+            (p, state)
+        })
+        .collect())
+}

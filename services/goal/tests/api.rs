@@ -640,6 +640,39 @@ async fn review_outcomes_route_and_the_gate_answers(db: TestDatabase) {
     assert_eq!(codes(2), ["GOAL_BLOCKED"]);
     assert_eq!(codes(3)[0], "PROJECT_NOT_FOUND");
     assert_eq!(answers[1].rules, rules.label);
+    // Statistics for the province: counts and amounts, as the seeds report them.
+    let r = pb::GetGoalStatisticsRequest {
+        fiscal_year: FY,
+        by_fund_source: true,
+        ..Default::default()
+    };
+    let stats = app
+        .goals
+        .clone()
+        .get_goal_statistics(app.req(&app.token(Role::Province, "140000", None, None), r.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stats.rows.len(), 1);
+    let row = &stats.rows[0];
+    assert_eq!(row.fund_source, pb::FundSource::GeneralPublic as i32);
+    let t = |t: &Option<pb::Tally>| {
+        let t = t.as_ref().unwrap();
+        (t.count, t.amount.as_ref().unwrap().value.clone())
+    };
+    assert_eq!(t(&row.projects), (3, "6600000".into()));
+    assert_eq!(t(&row.declared), (2, "600000".into()));
+    assert_eq!(t(&row.passed_first_review), (0, "0".into()));
+    assert_eq!(t(&row.returned), (1, "300000".into()));
+    assert_eq!(t(&row.blocked), (1, "300000".into()));
+    assert_eq!(t(&row.approved), (1, "300000".into()));
+    let denied = app
+        .goals
+        .clone()
+        .get_goal_statistics(app.req(&app.unit(), r))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
     // A large batch (read as the whole year, filtered) answers the same.
     let many: Vec<String> = std::iter::once("P-B".to_owned())
         .chain((0..250).map(|i| format!("P-MISSING-{i}")))
@@ -1165,6 +1198,14 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
             (n, c, &["finance"])
         },
         {
+            let (n, c) = rpc!(get_goal_statistics, pb::GetGoalStatisticsRequest);
+            (
+                n,
+                c,
+                &["finance", "auditor", "province", "finance of the province"],
+            )
+        },
+        {
             let (n, c) = rpc!(submit_ex_ante_report, pb::SubmitExAnteReportRequest, id);
             (n, c, &["unit", "department", "finance"])
         },
@@ -1280,7 +1321,7 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
             )
         },
     ];
-    assert_eq!(calls.len(), 19, "every RPC of the goal service");
+    assert_eq!(calls.len(), 20, "every RPC of the goal service");
     let other_city = app.token(Role::FinanceAdmin, "140100", None, None);
     for (name, call, allowed) in &calls {
         for (who, token) in &roles {
