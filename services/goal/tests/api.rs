@@ -649,7 +649,7 @@ async fn review_outcomes_route_and_the_gate_answers(db: TestDatabase) {
     let stats = app
         .goals
         .clone()
-        .get_goal_statistics(app.req(&app.token(Role::Province, "140000", None, None), r.clone()))
+        .get_goal_statistics(app.req(&app.token(Role::Province, "140000", None, None), r))
         .await
         .unwrap()
         .into_inner();
