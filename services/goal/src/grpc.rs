@@ -5,9 +5,10 @@ use pbm_proto::goal::v1::goal_service_server::GoalService;
 use pbm_server::{ApiError, MutationContext};
 use tonic::{Request, Response, Status};
 
+use crate::bulk::stored;
 use crate::convert;
 use crate::domain::workflow::Action;
-use crate::ops::{self, SERVICE, Stored};
+use crate::ops::{self, SERVICE};
 use crate::state::AppState;
 
 pub struct GoalGrpc {
@@ -42,27 +43,51 @@ fn authorization<M>(request: &Request<M>) -> String {
         .to_owned()
 }
 
-fn stored(d: Option<proto::GoalDeclaration>) -> Result<Stored, ApiError> {
-    let d = d.unwrap_or_default();
-    let target = convert::target_from(&d)?;
-    let department_budget = match d.department_budget.as_ref().map(|b| b.value.trim()) {
-        Some(v) if !v.is_empty() => Some(pbm_types::decimal::parse(v).map_err(|e| {
-            ApiError::invalid_field(e.reason, "declaration.department_budget", e.message)
-        })?),
-        _ => None,
-    };
-    Ok(Stored {
-        declaration: convert::declaration_from(&d, target)?,
-        department_budget,
-    })
-}
-
 fn goal(g: proto::Goal) -> Option<proto::Goal> {
     Some(g)
 }
 
+type DeclareGoalsStream = std::pin::Pin<
+    Box<dyn tokio_stream::Stream<Item = Result<proto::DeclareGoalsResult, Status>> + Send>,
+>;
+
 #[tonic::async_trait]
 impl GoalService for GoalGrpc {
+    type DeclareGoalsStream = DeclareGoalsStream;
+
+    async fn declare_goals(
+        &self,
+        request: Request<tonic::Streaming<proto::DeclareGoalsItem>>,
+    ) -> Result<Response<Self::DeclareGoalsStream>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        // The stream as a whole is for those who declare goals: units and departments.
+        ops::ensure_declarer(&caller, &self.state.region).map_err(status)?;
+        let auth = authorization(&request);
+        let mut input = request.into_inner();
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            let mut index = 0i32;
+            loop {
+                let next = match input.message().await {
+                    Ok(Some(item)) => {
+                        Ok(crate::bulk::declare(&state, &caller, &auth, index, item).await)
+                    }
+                    Ok(None) => break,
+                    Err(e) => Err(e),
+                };
+                let stop = next.is_err();
+                if tx.send(next).await.is_err() || stop {
+                    break;
+                }
+                index = index.saturating_add(1);
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+
     async fn declare_project(
         &self,
         request: Request<proto::DeclareProjectRequest>,

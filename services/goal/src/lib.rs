@@ -8,6 +8,7 @@
 //! * [`store`] – diesel queries on this service's own database (the only SQL).
 //! * `ops` – the use cases; `grpc` / `convert` – the transport.
 
+mod bulk;
 mod convert;
 pub mod domain;
 mod exante_ops;

@@ -131,6 +131,11 @@ fn ensure_can(
     }
 }
 
+/// Units and departments declare goals (the bulk stream is authorised once, as a whole).
+pub fn ensure_declarer(caller: &Caller, region: &pbm_types::DivisionCode) -> Result<(), ApiError> {
+    ensure_can(caller, region, ActionKind::Edit).map(|_| ())
+}
+
 fn goal_not_found(id: i64) -> ApiError {
     ApiError::not_found("GOAL_NOT_FOUND", format!("绩效目标 {id} 不存在"))
 }

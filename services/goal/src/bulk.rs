@@ -1,0 +1,128 @@
+//! Bulk declaration (issue 4 "Bulk: declare goals for a whole department in one streaming
+//! call (thousands), each result reported per item"): each item is its own pair of idempotent
+//! mutations — register the project when unknown, create the draft goal — so one bad item never
+//! stops the others and a re-sent stream creates nothing twice.
+
+use pbm_auth::Caller;
+use pbm_proto::goal::v1 as proto;
+use pbm_server::{ApiError, MutationContext};
+
+use crate::convert;
+use crate::ops::{self, Stored};
+use crate::state::AppState;
+use crate::store;
+
+fn failure(index: i32, request_id: &str, e: ApiError) -> proto::DeclareGoalsResult {
+    let violations = e
+        .violations
+        .iter()
+        .map(|(field, description)| proto::FieldError {
+            field: field.clone(),
+            description: description.clone(),
+        })
+        .collect();
+    let reason = e.reason.to_owned();
+    let message = e.message.clone();
+    let code = format!("{:?}", e.into_status(ops::SERVICE).code());
+    proto::DeclareGoalsResult {
+        index,
+        request_id: request_id.to_owned(),
+        ok: false,
+        goal: None,
+        code,
+        reason,
+        message,
+        violations,
+    }
+}
+
+fn context<M: prost::Message>(
+    caller: &Caller,
+    request_id: &str,
+    message: &M,
+) -> Result<MutationContext, ApiError> {
+    MutationContext::new(
+        ops::SERVICE,
+        "DeclareGoals",
+        caller.clone(),
+        request_id,
+        message,
+    )
+}
+
+/// The declaration of one item, parsed once.
+pub fn stored(d: Option<proto::GoalDeclaration>) -> Result<Stored, ApiError> {
+    let d = d.unwrap_or_default();
+    let target = convert::target_from(&d)?;
+    let department_budget = match d.department_budget.as_ref().map(|b| b.value.trim()) {
+        Some(v) if !v.is_empty() => Some(pbm_types::decimal::parse(v).map_err(|e| {
+            ApiError::invalid_field(e.reason, "declaration.department_budget", e.message)
+        })?),
+        _ => None,
+    };
+    Ok(Stored {
+        declaration: convert::declaration_from(&d, target)?,
+        department_budget,
+    })
+}
+
+async fn item(
+    state: &AppState,
+    caller: &Caller,
+    auth: &str,
+    it: proto::DeclareGoalsItem,
+) -> Result<proto::Goal, ApiError> {
+    let rid = it.request_id.trim().to_owned();
+    if let Some(spec) = it.project.clone() {
+        let project = convert::project_from(Some(spec.clone()))?;
+        let code = project.pro_code.as_str().to_owned();
+        let year = project.fiscal_year.get();
+        let known = state
+            .db
+            .read(move |conn| store::project(conn, &code, year))
+            .await?;
+        match known {
+            None => {
+                let ctx = context(caller, &format!("{rid}#project"), &spec)?;
+                ops::declare_project(state, ctx, Ok(project), 0).await?;
+            }
+            Some(row) => {
+                let same = convert::project_to(&ops::project_from_row(&row)?)
+                    == convert::project_to(&project);
+                if !same {
+                    return Err(ApiError::failed_precondition(
+                        "PROJECT_DIFFERS",
+                        format!(
+                            "{year}年度项目「{}」已登记且内容不同；请用 DeclareProject 修改",
+                            row.pro_code
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    let declaration = it.declaration.clone().unwrap_or_default();
+    let ctx = context(caller, &format!("{rid}#goal"), &declaration)?;
+    ops::save_goal(state, ctx, auth.to_owned(), stored(Some(declaration)), 0).await
+}
+
+/// One item's result.
+pub async fn declare(
+    state: &AppState,
+    caller: &Caller,
+    auth: &str,
+    index: i32,
+    it: proto::DeclareGoalsItem,
+) -> proto::DeclareGoalsResult {
+    let rid = it.request_id.clone();
+    match item(state, caller, auth, it).await {
+        Ok(goal) => proto::DeclareGoalsResult {
+            index,
+            request_id: rid,
+            ok: true,
+            goal: Some(goal),
+            ..Default::default()
+        },
+        Err(e) => failure(index, &rid, e),
+    }
+}
