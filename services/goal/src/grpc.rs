@@ -51,9 +51,46 @@ type DeclareGoalsStream = std::pin::Pin<
     Box<dyn tokio_stream::Stream<Item = Result<proto::DeclareGoalsResult, Status>> + Send>,
 >;
 
+type ExportStream = std::pin::Pin<
+    Box<dyn tokio_stream::Stream<Item = Result<proto::ExportApprovedGoalsChunk, Status>> + Send>,
+>;
+
 #[tonic::async_trait]
 impl GoalService for GoalGrpc {
     type DeclareGoalsStream = DeclareGoalsStream;
+    type ExportApprovedGoalsStream = ExportStream;
+
+    async fn export_approved_goals(
+        &self,
+        request: Request<proto::ExportApprovedGoalsRequest>,
+    ) -> Result<Response<Self::ExportApprovedGoalsStream>, Status> {
+        let caller = pbm_auth::caller(&request)?;
+        let auth = authorization(&request);
+        let (bytes, goals, rows) =
+            crate::export::export(&self.state, &caller, &auth, request.into_inner())
+                .await
+                .map_err(status)?;
+        const CHUNK: usize = 1 << 20;
+        let first = |i: usize, n: usize| {
+            if i == 0 {
+                i32::try_from(n).unwrap_or(i32::MAX)
+            } else {
+                0
+            }
+        };
+        let chunks: Vec<Result<proto::ExportApprovedGoalsChunk, Status>> = bytes
+            .chunks(CHUNK)
+            .enumerate()
+            .map(|(i, c)| {
+                Ok(proto::ExportApprovedGoalsChunk {
+                    data: c.to_vec(),
+                    goals: first(i, goals),
+                    rows: first(i, rows),
+                })
+            })
+            .collect();
+        Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
+    }
 
     async fn declare_goals(
         &self,

@@ -12,6 +12,7 @@ mod bulk;
 mod convert;
 pub mod domain;
 mod exante_ops;
+mod export;
 mod grpc;
 pub mod library;
 mod ops;
@@ -22,6 +23,7 @@ use pbm_proto::goal::v1::goal_service_server::GoalServiceServer;
 use pbm_server::config::ServerArgs;
 use tonic::service::Routes;
 
+pub use export::COLUMNS as EXPORT_COLUMNS;
 pub use library::Library;
 pub use ops::SERVICE;
 pub use state::AppState;

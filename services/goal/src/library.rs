@@ -22,6 +22,8 @@ pub struct Library {
 #[derive(Debug, Default)]
 pub struct Resolution {
     pub found: Vec<(usize, LibraryIndicator)>,
+    /// The library's 评分规则 of each found reference (for exports: KPI_EVALSTD).
+    pub scoring_rules: Vec<(usize, String)>,
     /// (reference index, reason code, message) of references the library refused.
     pub refused: Vec<(usize, &'static str, String)>,
 }
@@ -96,7 +98,13 @@ impl Library {
                 Ok(indicators) => {
                     for (k, indicator) in indicators.into_iter().enumerate() {
                         if let Some(i) = pending.get(k) {
+                            let rule = indicator
+                                .spec
+                                .as_ref()
+                                .map(|s| s.scoring_rule.clone())
+                                .unwrap_or_default();
                             out.found.push((*i, library_indicator(&indicator)?));
+                            out.scoring_rules.push((*i, rule));
                         }
                     }
                     return Ok(out);

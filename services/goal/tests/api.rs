@@ -159,6 +159,7 @@ impl App {
                 unit: unit.into(),
                 explanation: format!("{name}的说明"),
                 reference_target: "90".into(),
+                scoring_rule: format!("{name}达到目标值得满分，每低1%扣0.5分"),
                 fixed,
                 ..Default::default()
             }),
@@ -467,6 +468,49 @@ async fn goals_move_in_step_with_the_budget(db: TestDatabase) {
         .goal
         .unwrap();
     assert_eq!(published.published_version, 1);
+
+    // The approved goal exports with the national element names, one row per indicator.
+    let export = |token: String| {
+        let mut c = app.goals.clone();
+        let r = app.req(
+            &token,
+            pb::ExportApprovedGoalsRequest {
+                fiscal_year: FY,
+                department_code: String::new(),
+            },
+        );
+        async move {
+            use tokio_stream::StreamExt;
+            let chunks: Vec<pb::ExportApprovedGoalsChunk> = c
+                .export_approved_goals(r)
+                .await?
+                .into_inner()
+                .collect::<Result<_, _>>()
+                .await?;
+            Ok::<_, tonic::Status>(chunks)
+        }
+    };
+    let chunks = export(app.finance()).await.unwrap();
+    assert_eq!((chunks[0].goals, chunks[0].rows), (1, 3));
+    let bytes: Vec<u8> = chunks.iter().flat_map(|c| c.data.clone()).collect();
+    let table = pbm_xlsx::read_table(&bytes, &pbm_goal::EXPORT_COLUMNS).unwrap();
+    let benefit = &table[1].cells;
+    assert_eq!(
+        (
+            benefit[4].as_str(),
+            benefit[8].as_str(),
+            benefit[10].as_str()
+        ),
+        ("P-2026-002", "受益人口", "31500")
+    );
+    assert_eq!(benefit[13], "受益人口达到目标值得满分，每低1%扣0.5分");
+    assert_eq!(
+        export(app.token(Role::Public, REGION, None, None))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::PermissionDenied
+    );
 
     // After approval the goal changes only through an adjustment with its reference.
     let mut adjust = pb::RequestAdjustmentRequest {
@@ -1313,6 +1357,30 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
             (n, c, &["finance"])
         },
         {
+            let (n, c) = rpc!(
+                export_approved_goals,
+                pb::ExportApprovedGoalsRequest,
+                |_: &App| {
+                    pb::ExportApprovedGoalsRequest {
+                        fiscal_year: FY,
+                        department_code: String::new(),
+                    }
+                }
+            );
+            (
+                n,
+                c,
+                &[
+                    "unit",
+                    "department",
+                    "finance",
+                    "auditor",
+                    "province",
+                    "finance of the province",
+                ],
+            )
+        },
+        {
             let (n, c) = rpc!(get_goal_statistics, pb::GetGoalStatisticsRequest);
             (
                 n,
@@ -1436,7 +1504,11 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
             )
         },
     ];
-    assert_eq!(calls.len(), 20, "every RPC of the goal service");
+    assert_eq!(
+        calls.len(),
+        21,
+        "every unary and server-streaming RPC of the goal service"
+    );
     let other_city = app.token(Role::FinanceAdmin, "140100", None, None);
     for (name, call, allowed) in &calls {
         for (who, token) in &roles {
