@@ -1,0 +1,349 @@
+//! SubmitGoal under load (issue 4): a declaration with 10 indicators (8 from the library,
+//! re-resolved over gRPC at submission, 2 specific) submitted by 16 concurrent clients on
+//! PostgreSQL — target p99 ≤ 25 ms — and the throughput compared with a single-row-insert
+//! `pgbench` on the same PostgreSQL in the same run — target ≥ 30 %.
+//!
+//! ```text
+//! PBM_TEST_DATABASE_URL=postgres://… cargo bench -p pbm-goal --bench submit
+//! ```
+//! The indicator service runs in the same server on SQLite (as `pbm serve` embeds it);
+//! `pgbench` is looked up on PATH and in /usr/lib/postgresql/*/bin. Knobs: `BENCH_CLIENTS`
+//! (16), `BENCH_GOALS_PER_CLIENT` (60), `BENCH_PGBENCH_SECS` (10). Exit code 3 when a target is
+//! missed.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use ed25519_dalek::SigningKey;
+use pbm_auth::{AuthLayer, Claims, Ed25519Verifier, Role, TokenSigner};
+use pbm_db::testing::TestDatabase;
+use pbm_proto::common::v1::Decimal;
+use pbm_proto::goal::v1 as pb;
+use pbm_proto::goal::v1::goal_service_client::GoalServiceClient;
+use pbm_proto::indicator::v1 as ind;
+use pbm_proto::indicator::v1::indicator_service_client::IndicatorServiceClient;
+use pbm_server::ServeOptions;
+use pbm_types::{DivisionCode, FiscalYear};
+use tonic::transport::Channel;
+
+const REGION: &str = "140500";
+const FY: i32 = 2026;
+
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn req<T>(token: &str, msg: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    r
+}
+
+fn dec(v: &str) -> Option<Decimal> {
+    Some(Decimal { value: v.into() })
+}
+
+fn pgbench() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("pgbench"));
+    let debian = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin/pgbench"));
+    on_path.chain(debian).find(|p| p.is_file())
+}
+
+/// Single-row inserts with `clients` connections for `secs` seconds: transactions per second.
+fn pgbench_tps(url: &str, clients: usize, secs: usize) -> Option<f64> {
+    let bin = pgbench()?;
+    let dir = tempfile_dir();
+    let script = dir.join("insert.sql");
+    std::fs::write(&script, "INSERT INTO bench_rows (payload) VALUES ('x');\n").ok()?;
+    let psql = bin.with_file_name("psql");
+    let setup = std::process::Command::new(&psql)
+        .args([url, "-q", "-c"])
+        .arg("CREATE TABLE IF NOT EXISTS bench_rows (id BIGSERIAL PRIMARY KEY, payload TEXT)")
+        .status()
+        .ok()?;
+    if !setup.success() {
+        return None;
+    }
+    let out = std::process::Command::new(&bin)
+        .args(["-n", "-c", &clients.to_string(), "-j", "2", "-T", &secs.to_string(), "-f"])
+        .arg(&script)
+        .arg(url)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l["tps = ".len()..].split_whitespace().next()?.parse().ok())
+}
+
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pbm-submit-bench-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+#[tokio::main]
+async fn main() {
+    let clients = knob("BENCH_CLIENTS", 16);
+    let per_client = knob("BENCH_GOALS_PER_CLIENT", 60);
+    let pg_secs = knob("BENCH_PGBENCH_SECS", 10);
+    let goal_db = TestDatabase::postgres().expect("set PBM_TEST_DATABASE_URL (PostgreSQL)");
+    let library_db = TestDatabase::sqlite();
+    let indicator = pbm_indicator::AppState::open(
+        library_db.connect(),
+        DivisionCode::parse(REGION).unwrap(),
+        FiscalYear::new(FY).unwrap(),
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut goal = pbm_goal::AppState::open(
+        goal_db.connect(),
+        DivisionCode::parse(REGION).unwrap(),
+        pbm_goal::Library::new(&format!("http://{addr}")).unwrap(),
+    )
+    .await
+    .unwrap();
+    let today = NaiveDate::from_ymd_opt(FY, 1, 15).unwrap();
+    goal.today = Arc::new(move || today);
+    let signer = TokenSigner::new("b", SigningKey::from_bytes(&[3u8; 32]));
+    let options = ServeOptions {
+        auth: AuthLayer::new(Ed25519Verifier::new().with_key("b", signer.verifying_key())),
+        max_in_flight: 256,
+        request_timeout: Duration::from_secs(30),
+        health_services: vec![pbm_goal::HEALTH_NAME],
+    };
+    tokio::spawn(pbm_server::serve(
+        listener,
+        pbm_goal::add_to(pbm_indicator::router(indicator), goal),
+        options,
+        std::future::pending(),
+    ));
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let token = |role: Role, unit: Option<&str>| {
+        signer.sign(&Claims {
+            sub: format!("bench-{role}"),
+            role,
+            mof_div_code: REGION.into(),
+            unit: unit.map(Into::into),
+            department: Some("140500100".into()),
+            agency: None,
+            expert: None,
+            iat: now,
+            exp: now + 3600,
+        })
+    };
+    let finance = token(Role::FinanceAdmin, None);
+
+    // --- The library: 8 indicators (4 产出, 3 效益, 1 满意度) ---------------------------------
+    let library = IndicatorServiceClient::new(channel.clone());
+    let picks = [
+        ("O1", "101", "新建工程数量", "处"),
+        ("O2", "101", "培训人次", "人次"),
+        ("O3", "102", "工程验收合格率", "%"),
+        ("O4", "103", "按期完工率", "%"),
+        ("B1", "202", "受益人口", "人"),
+        ("B2", "202", "新增就业人数", "人"),
+        ("B3", "204", "设施持续使用年限", "年"),
+        ("S1", "301", "受益群众满意度", "%"),
+    ];
+    for (code, node, name, unit) in picks {
+        library
+            .clone()
+            .create_indicator(req(
+                &finance,
+                ind::CreateIndicatorRequest {
+                    request_id: format!("lib-{code}"),
+                    code: code.into(),
+                    spec: Some(ind::IndicatorSpec {
+                        fiscal_year: FY,
+                        frame_node_code: node.into(),
+                        name: name.into(),
+                        kind: ind::IndicatorKind::Common as i32,
+                        direction: ind::Direction::Ge as i32,
+                        unit: unit.into(),
+                        explanation: format!("{name}的说明"),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+            .unwrap();
+    }
+    let declaration = |code: &str| pb::GoalDeclaration {
+        pro_code: code.into(),
+        fiscal_year: FY,
+        year_goal: "完成年度建设任务，受益群众满意度达到90%以上".into(),
+        serves_people: true,
+        indicators: picks
+            .iter()
+            .map(|(c, ..)| pb::GoalIndicator {
+                library_code: (*c).into(),
+                target_value: "90".into(),
+                ..Default::default()
+            })
+            .chain([
+                pb::GoalIndicator {
+                    level2: pb::Level2::Quality as i32,
+                    name: "资料归档完整率".into(),
+                    direction: ind::Direction::Ge as i32,
+                    unit: "%".into(),
+                    target_value: "100".into(),
+                    ..Default::default()
+                },
+                pb::GoalIndicator {
+                    level2: pb::Level2::Social as i32,
+                    name: "群众反映问题办结率".into(),
+                    direction: ind::Direction::Ge as i32,
+                    unit: "%".into(),
+                    target_value: "95".into(),
+                    ..Default::default()
+                },
+            ])
+            .collect(),
+        ..Default::default()
+    };
+
+    // --- Drafts: every client has its own unit and goals --------------------------------------
+    let goals_client = GoalServiceClient::new(channel.clone());
+    let seeded = Instant::now();
+    let mut drafts: Vec<Vec<pb::Goal>> = Vec::new();
+    for c in 0..clients {
+        let unit = format!("1405001{c:02}");
+        let unit_token = token(Role::BudgetUnit, Some(&unit));
+        let mut mine = Vec::new();
+        for k in 0..per_client {
+            let code = format!("P-{c:02}-{k:04}");
+            goals_client
+                .clone()
+                .declare_project(req(
+                    &unit_token,
+                    pb::DeclareProjectRequest {
+                        request_id: format!("p-{code}"),
+                        spec: Some(pb::ProjectSpec {
+                            pro_code: code.clone(),
+                            name: format!("{code} 项目"),
+                            agency_code: unit.clone(),
+                            department_code: "140500100".into(),
+                            fiscal_year: FY,
+                            fund_source: pb::FundSource::GeneralPublic as i32,
+                            special_field: pb::SpecialField::None as i32,
+                            continuity: pb::Continuity::Continuing as i32,
+                            nature: pb::Nature::Project as i32,
+                            requested_amount: dec("500000"),
+                            ..Default::default()
+                        }),
+                        expected_version: 0,
+                    },
+                ))
+                .await
+                .unwrap();
+            let g = goals_client
+                .clone()
+                .save_goal(req(
+                    &unit_token,
+                    pb::SaveGoalRequest {
+                        request_id: format!("g-{code}"),
+                        declaration: Some(declaration(&code)),
+                        expected_revision: 0,
+                    },
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .goal
+                .unwrap();
+            mine.push(g);
+        }
+        drafts.push(mine);
+    }
+    eprintln!(
+        "seeded {} drafts with 10 indicators in {:.1} s",
+        clients * per_client,
+        seeded.elapsed().as_secs_f64()
+    );
+
+    // --- 16 clients submit concurrently -----------------------------------------------------
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (c, mine) in drafts.into_iter().enumerate() {
+        let client = goals_client.clone();
+        let unit_token = token(Role::BudgetUnit, Some(&format!("1405001{c:02}")));
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(mine.len());
+            for g in mine {
+                let t = Instant::now();
+                client
+                    .clone()
+                    .submit_goal(req(
+                        &unit_token,
+                        pb::SubmitGoalRequest {
+                            request_id: format!("s-{}", g.id),
+                            goal_id: g.id,
+                            expected_revision: g.revision,
+                        },
+                    ))
+                    .await
+                    .unwrap();
+                latencies.push(t.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    let pick = |p: f64| {
+        let n = latencies.len() as f64 - 1.0;
+        latencies[(n * p).round() as usize]
+    };
+    let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1000.0);
+    let rate = latencies.len() as f64 / elapsed.as_secs_f64();
+    let tps = pgbench_tps(goal_db.url(), clients, pg_secs);
+    println!(
+        "| SubmitGoal, 10 indicators (8 resolved in the library over gRPC), {clients} clients, PostgreSQL | {} submits | p50 {} ms | p99 {} ms | max {} ms | {rate:.0} submits/s | target p99 ≤ 25 ms |",
+        latencies.len(),
+        ms(pick(0.5)),
+        ms(pick(0.99)),
+        ms(*latencies.last().unwrap()),
+    );
+    let ratio = tps.map(|t| rate / t);
+    match (tps, ratio) {
+        (Some(t), Some(r)) => println!(
+            "| pgbench single-row INSERT, {clients} clients, same PostgreSQL, {pg_secs} s | {t:.0} tps | SubmitGoal / pgbench = {:.1} % | target ≥ 30 % |",
+            r * 100.0
+        ),
+        _ => println!("| pgbench | not found or failed | — | target ≥ 30 % |"),
+    }
+    let met = pick(0.99) <= Duration::from_millis(25) && ratio.is_some_and(|r| r >= 0.30);
+    println!(
+        "PostgreSQL: {}",
+        if met { "ALL TARGETS MET" } else { "SOME TARGETS MISSED" }
+    );
+    if !met {
+        std::process::exit(3);
+    }
+}
