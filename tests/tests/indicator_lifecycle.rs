@@ -43,6 +43,7 @@ async fn deploy(db: TestDatabase) -> Deployment {
         otlp_endpoint: None,
         seed_fiscal_year: Some(2026),
         indicator_url: None,
+        agency_url: None,
     };
     let state = pbm_indicator::open(&args).await.unwrap();
     let bus = pbm_events::InProcessBus::default();

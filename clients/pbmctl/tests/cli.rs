@@ -38,6 +38,7 @@ fn start_server_on(data_dir: &Path, today: Option<&str>) -> SocketAddr {
         otlp_endpoint: None,
         seed_fiscal_year: None,
         indicator_url: None,
+        agency_url: None,
     };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

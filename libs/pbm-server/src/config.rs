@@ -55,6 +55,10 @@ pub struct ServerArgs {
     /// http://pbm-indicator:50051). Default in `pbm serve`: this very process.
     #[arg(long, env = "PBM_INDICATOR_URL")]
     pub indicator_url: Option<String>,
+    /// gRPC URL of the agency service, which the goal service calls to draw reviewers (e.g.
+    /// http://pbm-agency:50051). Default in `pbm serve`: this very process.
+    #[arg(long, env = "PBM_AGENCY_URL")]
+    pub agency_url: Option<String>,
 }
 
 /// The region of an unconfigured development deployment: 晋城市, the city of the seeds. Every
@@ -62,10 +66,20 @@ pub struct ServerArgs {
 pub const DEFAULT_REGION: &str = "140500";
 
 impl ServerArgs {
-    /// The indicator service's URL: `PBM_INDICATOR_URL`, else this process's own listen address
-    /// (an unspecified listen address is reached on loopback).
+    /// The indicator service's URL: `PBM_INDICATOR_URL`, else this process's own address.
     pub fn indicator_url_or_self(&self) -> String {
-        if let Some(url) = self.indicator_url.as_deref().filter(|u| !u.is_empty()) {
+        self.url_or_self(self.indicator_url.as_deref())
+    }
+
+    /// The agency service's URL: `PBM_AGENCY_URL`, else this process's own address.
+    pub fn agency_url_or_self(&self) -> String {
+        self.url_or_self(self.agency_url.as_deref())
+    }
+
+    /// `url`, else this process's own listen address (an unspecified listen address is
+    /// reached on loopback): `pbm serve` hosts every service, so they call each other there.
+    fn url_or_self(&self, url: Option<&str>) -> String {
+        if let Some(url) = url.filter(|u| !u.is_empty()) {
             return url.to_owned();
         }
         let mut addr = self.listen;

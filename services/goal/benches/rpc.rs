@@ -83,6 +83,7 @@ async fn main() {
         test_db.connect(),
         DivisionCode::parse(REGION).unwrap(),
         library,
+        pbm_goal::Pool::new("http://127.0.0.1:9").unwrap(),
     )
     .await
     .unwrap();

@@ -78,7 +78,16 @@ fn pgbench_tps(url: &str, clients: usize, secs: usize) -> Option<f64> {
         return None;
     }
     let out = std::process::Command::new(&bin)
-        .args(["-n", "-c", &clients.to_string(), "-j", "2", "-T", &secs.to_string(), "-f"])
+        .args([
+            "-n",
+            "-c",
+            &clients.to_string(),
+            "-j",
+            "2",
+            "-T",
+            &secs.to_string(),
+            "-f",
+        ])
         .arg(&script)
         .arg(url)
         .output()
@@ -115,6 +124,7 @@ async fn main() {
         goal_db.connect(),
         DivisionCode::parse(REGION).unwrap(),
         pbm_goal::Library::new(&format!("http://{addr}")).unwrap(),
+        pbm_goal::Pool::new(&format!("http://{addr}")).unwrap(),
     )
     .await
     .unwrap();
@@ -341,7 +351,11 @@ async fn main() {
     let met = pick(0.99) <= Duration::from_millis(25) && ratio.is_some_and(|r| r >= 0.30);
     println!(
         "PostgreSQL: {}",
-        if met { "ALL TARGETS MET" } else { "SOME TARGETS MISSED" }
+        if met {
+            "ALL TARGETS MET"
+        } else {
+            "SOME TARGETS MISSED"
+        }
     );
     if !met {
         std::process::exit(3);

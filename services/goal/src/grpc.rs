@@ -190,6 +190,18 @@ impl GoalService for GoalGrpc {
         Ok(Response::new(proto::SubmitGoalResponse { goal: goal(g) }))
     }
 
+    async fn assign_reviewers(
+        &self,
+        request: Request<proto::AssignReviewersRequest>,
+    ) -> Result<Response<proto::AssignReviewersResponse>, Status> {
+        let ctx = mutation(&request, "AssignReviewers", &request.get_ref().request_id)?;
+        let auth = authorization(&request);
+        ops::assign(&self.state, ctx, auth, request.into_inner())
+            .await
+            .map(Response::new)
+            .map_err(status)
+    }
+
     async fn review_goal(
         &self,
         request: Request<proto::ReviewGoalRequest>,

@@ -16,6 +16,7 @@ mod export;
 mod grpc;
 pub mod library;
 mod ops;
+pub mod pool;
 pub mod state;
 pub mod store;
 
@@ -26,6 +27,7 @@ use tonic::service::Routes;
 pub use export::COLUMNS as EXPORT_COLUMNS;
 pub use library::Library;
 pub use ops::SERVICE;
+pub use pool::Pool;
 pub use state::AppState;
 
 /// Name reported by grpc.health.v1.
@@ -42,14 +44,24 @@ pub fn add_to(routes: Routes, state: AppState) -> Routes {
 }
 
 /// Connects to this service's database (migrating it) and prepares the state. The indicator
-/// service is reached at `indicator_url`.
-pub async fn open(args: &ServerArgs, indicator_url: &str) -> anyhow::Result<AppState> {
+/// and agency services are reached at their URLs.
+pub async fn open(
+    args: &ServerArgs,
+    indicator_url: &str,
+    agency_url: &str,
+) -> anyhow::Result<AppState> {
     let url = args.database_url("goal")?;
     let db = pbm_db::Db::connect(
         &url,
         &pbm_db::DbOptions::for_backend(pbm_db::Backend::of_url(&url)),
     )?;
-    AppState::open(db, args.region()?, Library::new(indicator_url)?).await
+    AppState::open(
+        db,
+        args.region()?,
+        Library::new(indicator_url)?,
+        Pool::new(agency_url)?,
+    )
+    .await
 }
 
 /// Applies this service's migrations and returns.

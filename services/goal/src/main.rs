@@ -1,5 +1,5 @@
 //! `pbm-goal`: goal management as its own process (one container per service). It calls the
-//! indicator service at `PBM_INDICATOR_URL`.
+//! indicator service at `PBM_INDICATOR_URL` and the agency service at `PBM_AGENCY_URL`.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -37,7 +37,12 @@ async fn main() -> anyhow::Result<()> {
                 .context(
                     "PBM_INDICATOR_URL is required: the goal service calls the indicator service",
                 )?;
-            let state = pbm_goal::open(&args, &indicator_url).await?;
+            let agency_url = args
+                .agency_url
+                .clone()
+                .filter(|u| !u.is_empty())
+                .context("PBM_AGENCY_URL is required: the goal service draws reviewers from the agency service")?;
+            let state = pbm_goal::open(&args, &indicator_url, &agency_url).await?;
             let bus = pbm_events::InProcessBus::default();
             pbm_events::spawn_relay(state.db.clone(), args.redis_url.as_deref(), &bus).await?;
             let listener = tokio::net::TcpListener::bind(args.listen).await?;

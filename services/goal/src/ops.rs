@@ -369,12 +369,17 @@ fn goal_to_proto(
     g
 }
 
-fn scope_of<'a>(row: &'a GoalRow, s: &GoalState, region: &'a str) -> GoalScope<'a> {
+fn scope_of<'a>(
+    row: &'a GoalRow,
+    s: &GoalState,
+    region: &'a str,
+    reviewers: &'a [String],
+) -> GoalScope<'a> {
     GoalScope {
         mof_div_code: region,
         agency_code: (row.target_kind == "project").then_some(row.agency_code.as_str()),
         department_code: &row.department_code,
-        assigned_reviewers: &[],
+        assigned_reviewers: reviewers,
         has_published_version: s.published_version.is_some(),
     }
 }
@@ -742,7 +747,7 @@ pub async fn save_goal(
             }
         };
         let scope_state = from.unwrap_or_default();
-        if !may_write(&v, &scope_of(&row, &scope_state, &region)) {
+        if !may_write(&v, &scope_of(&row, &scope_state, &region, &[])) {
             return Err(if from.is_some() {
                 goal_not_found(row.id)
             } else {
@@ -821,13 +826,14 @@ fn visible_goal(
     v: &Viewer,
     region: &str,
     id: i64,
-) -> Result<(GoalRow, GoalState), ApiError> {
+) -> Result<(GoalRow, GoalState, Vec<String>), ApiError> {
     let row = store::goal(conn, id)?.ok_or_else(|| goal_not_found(id))?;
     let s = state_of(&row)?;
-    if visibility(v, &scope_of(&row, &s, region)) != Visibility::Full {
+    let reviewers = store::reviewers_of(conn, id)?;
+    if visibility(v, &scope_of(&row, &s, region, &reviewers)) != Visibility::Full {
         return Err(goal_not_found(id));
     }
-    Ok((row, s))
+    Ok((row, s, reviewers))
 }
 
 /// Loads a goal for a writer (NOT_FOUND outside the writer's scope).
@@ -841,7 +847,7 @@ async fn load_for_action(
     state
         .db
         .read(move |conn| -> Result<_, ApiError> {
-            let (row, s) = visible_goal(conn, &v, &region, id)?;
+            let (row, s, _) = visible_goal(conn, &v, &region, id)?;
             let stored = load_version(conn, id, as_i32(s.version))?;
             Ok((row, s, stored))
         })
@@ -875,8 +881,8 @@ where
         move |conn, ctx| {
             let v = ensure_can(&ctx.caller, &st.region, action.kind())?;
             let region = st.region.to_string();
-            let (mut row, s) = visible_goal(conn, &v, &region, id)?;
-            if !may_write(&v, &scope_of(&row, &s, &region)) {
+            let (mut row, s, reviewers) = visible_goal(conn, &v, &region, id)?;
+            if !may_write(&v, &scope_of(&row, &s, &region, &reviewers)) {
                 return Err(ApiError::permission_denied(
                     "ROLE_NOT_ALLOWED",
                     format!("当前角色不能对绩效目标执行「{}」", action.kind().chinese()),
@@ -1139,7 +1145,8 @@ pub async fn get(
         .read(move |conn| -> Result<_, ApiError> {
             let row = store::goal(conn, id)?.ok_or_else(|| goal_not_found(id))?;
             let s = state_of(&row)?;
-            let shown = match visibility(&v, &scope_of(&row, &s, &region)) {
+            let reviewers = store::reviewers_of(conn, id)?;
+            let shown = match visibility(&v, &scope_of(&row, &s, &region, &reviewers)) {
                 Visibility::None => return Err(goal_not_found(id)),
                 // 信息公开: only the published version, whatever was asked.
                 Visibility::PublishedVersion => {
@@ -1188,6 +1195,7 @@ pub async fn list(
         department_code: Some(r.department_code.trim().to_owned()).filter(|c| !c.is_empty()),
         status,
         published_only: false,
+        reviewer: None,
     };
     // The caller's scope narrows the filter, so nothing outside it can be listed or counted.
     match v.role {
@@ -1204,7 +1212,11 @@ pub async fn list(
             f.department_code = Some(v.org_code.clone());
         }
         Role::Finance | Role::Auditor | Role::Province => {}
-        Role::Expert | Role::Agency | Role::Public => f.published_only = true,
+        Role::Expert | Role::Agency => {
+            f.published_only = true;
+            f.reviewer = Some(v.org_code.clone());
+        }
+        Role::Public => f.published_only = true,
     }
     let published_only = f.published_only;
     let region = state.region.to_string();
@@ -1457,4 +1469,122 @@ pub async fn statistics(
             })
             .collect(),
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Review assignment
+
+/// AssignReviewers: the pool's draw first (its own idempotent mutation in the agency service,
+/// request id derived from ours, so a retry replays the same draw), then one transaction that
+/// records every reviewer as a workflow step.
+pub async fn assign(
+    state: &AppState,
+    ctx: MutationContext,
+    auth: Authorization,
+    r: proto::AssignReviewersRequest,
+) -> Result<proto::AssignReviewersResponse, ApiError> {
+    use crate::domain::workflow::{Reviewer, ReviewerKind};
+    use crate::pool::Ask;
+    ensure_can(&ctx.caller, &state.region, ActionKind::AssignReviewer)?;
+    let ask = match (r.agency, r.experts) {
+        (true, 0) => Ask::Agency {
+            weighted_by_rating: r.weighted_by_rating,
+        },
+        (false, n) if (1..=9).contains(&n) && !r.field.trim().is_empty() => Ask::Experts {
+            field: r.field.trim().to_owned(),
+            count: n,
+        },
+        _ => {
+            return Err(ApiError::invalid_field(
+                "REVIEWERS_INVALID",
+                "experts",
+                "请指定抽取的专家人数（1–9）和专业领域，或选择抽取一家第三方机构，二者选一",
+            ));
+        }
+    };
+    let (row, s, _) = load_for_action(state, &ctx.caller, r.goal_id).await?;
+    let drawn = state
+        .pool
+        .draw(
+            &auth,
+            format!("{}#draw", ctx.request_id),
+            format!("goal-review/{}/v{}", row.id, s.version),
+            row.agency_code.clone(),
+            &ask,
+        )
+        .await?;
+    let st = state.clone();
+    let goal_id = r.goal_id;
+    let expected_revision = r.expected_revision;
+    run_mutation(
+        &state.db,
+        ctx,
+        ("goal", goal_id.to_string()),
+        move |conn, ctx| {
+            let v = ensure_can(&ctx.caller, &st.region, ActionKind::AssignReviewer)?;
+            let region = st.region.to_string();
+            let (mut row, s, reviewers) = visible_goal(conn, &v, &region, goal_id)?;
+            if !may_write(&v, &scope_of(&row, &s, &region, &reviewers)) {
+                return Err(goal_not_found(goal_id));
+            }
+            let actor = Actor::new(v.role, ctx.caller.subject.clone());
+            let mut expected = u64::try_from(expected_revision).unwrap_or(u64::MAX);
+            let mut to = s;
+            for (kind, id) in &drawn.reviewers {
+                let action = Action::AssignReviewer {
+                    reviewer: Reviewer {
+                        kind: if *kind == "agency" {
+                            ReviewerKind::Agency
+                        } else {
+                            ReviewerKind::Expert
+                        },
+                        id: id.clone(),
+                    },
+                };
+                let t = apply_expecting(&to, expected, &action, &actor).map_err(workflow_error)?;
+                store::insert_event(
+                    conn,
+                    &event(
+                        goal_id,
+                        &t,
+                        &format!("抽取记录 {}：{kind} {id}", drawn.draw_id),
+                        "",
+                        "",
+                        &ctx.caller,
+                    ),
+                )?;
+                store::insert_reviewer(
+                    conn,
+                    goal_id,
+                    kind,
+                    id,
+                    drawn.draw_id,
+                    &ctx.caller.subject,
+                    pbm_db::now(),
+                )?;
+                to = t.to;
+                expected = to.revision;
+            }
+            write_state(&mut row, &to, &ctx.caller.subject)?;
+            if !store::update_goal(conn, &row, expected_revision)? {
+                return Err(ApiError::stale_version(
+                    &format!("绩效目标 {goal_id}"),
+                    expected_revision,
+                    expected_revision + 1,
+                ));
+            }
+            let stored = load_version(conn, goal_id, as_i32(to.version))?;
+            Ok(Effect {
+                response: proto::AssignReviewersResponse {
+                    goal: Some(goal_to_proto(&row, &to, &stored, to.version, &region)),
+                    draw_id: drawn.draw_id,
+                    reviewers: drawn.reviewers.iter().map(|(_, id)| id.clone()).collect(),
+                },
+                entity_type: "goal",
+                entity_id: goal_id.to_string(),
+                detail: format!("reviewers from draw {}", drawn.draw_id),
+            })
+        },
+    )
+    .await
 }

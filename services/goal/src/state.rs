@@ -7,6 +7,7 @@ use pbm_db::Db;
 use pbm_types::DivisionCode;
 
 use crate::library::Library;
+use crate::pool::Pool;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,6 +16,8 @@ pub struct AppState {
     pub region: DivisionCode,
     /// The indicator library, over gRPC.
     pub library: Library,
+    /// The agency and expert pool (reviewer draws), over gRPC.
+    pub pool: Pool,
     /// The calendar (China Standard Time); tests fix it.
     pub today: Arc<dyn Fn() -> NaiveDate + Send + Sync>,
 }
@@ -26,12 +29,18 @@ pub fn today_in_china() -> NaiveDate {
 
 impl AppState {
     /// Migrates the database and prepares the state.
-    pub async fn open(db: Db, region: DivisionCode, library: Library) -> anyhow::Result<AppState> {
+    pub async fn open(
+        db: Db,
+        region: DivisionCode,
+        library: Library,
+        pool: Pool,
+    ) -> anyhow::Result<AppState> {
         db.migrate(&crate::store::ALL_MIGRATIONS).await?;
         Ok(AppState {
             db,
             region,
             library,
+            pool,
             today: Arc::new(today_in_china),
         })
     }

@@ -106,12 +106,29 @@ pub mod schema {
         }
     }
 
-    diesel::allow_tables_to_appear_in_same_query!(goals, goal_versions, goal_events, projects);
+    diesel::table! {
+        goal_reviewers (goal_id, kind, reviewer_id) {
+            goal_id -> BigInt,
+            kind -> Text,
+            reviewer_id -> Text,
+            draw_id -> BigInt,
+            assigned_by -> Text,
+            assigned_at -> Timestamp,
+        }
+    }
+
+    diesel::allow_tables_to_appear_in_same_query!(
+        goals,
+        goal_versions,
+        goal_events,
+        goal_reviewers,
+        projects
+    );
 }
 
 use schema::{
-    ex_ante_reports as xr, goal_events as ev, goal_rules as gr, goal_versions as gv, goals as g,
-    projects as p,
+    ex_ante_reports as xr, goal_events as ev, goal_reviewers as rv, goal_rules as gr,
+    goal_versions as gv, goals as g, projects as p,
 };
 
 pub const MIGRATIONS: pbm_db::Migrations = pbm_db::Migrations {
@@ -319,8 +336,10 @@ pub struct GoalFilter {
     pub agency_code: Option<String>,
     pub department_code: Option<String>,
     pub status: Option<String>,
-    /// Only goals with a published version.
+    /// Only goals with a published version (or assigned to `reviewer`).
     pub published_only: bool,
+    /// With `published_only`: also the goals this reviewer (expert id or credit code) reviews.
+    pub reviewer: Option<String>,
 }
 
 pub fn list_goals(
@@ -344,7 +363,16 @@ pub fn list_goals(
             q = q.filter(g::status.eq(s.clone()));
         }
         if f.published_only {
-            q = q.filter(g::published_version.is_not_null());
+            q = match &f.reviewer {
+                Some(r) => q.filter(
+                    g::published_version.is_not_null().or(g::id.eq_any(
+                        rv::table
+                            .filter(rv::reviewer_id.eq(r.clone()))
+                            .select(rv::goal_id),
+                    )),
+                ),
+                None => q.filter(g::published_version.is_not_null()),
+            };
         }
         q
     };
@@ -585,4 +613,38 @@ pub fn projects_with_goals(
             (p, state)
         })
         .collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reviewers
+
+pub fn insert_reviewer(
+    conn: &mut AnyConnection,
+    goal_id: i64,
+    kind: &str,
+    reviewer_id: &str,
+    draw_id: i64,
+    by: &str,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::insert_into(rv::table)
+        .values((
+            rv::goal_id.eq(goal_id),
+            rv::kind.eq(kind),
+            rv::reviewer_id.eq(reviewer_id),
+            rv::draw_id.eq(draw_id),
+            rv::assigned_by.eq(by),
+            rv::assigned_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Ids (expert ids, agency credit codes) of a goal's reviewers.
+pub fn reviewers_of(conn: &mut AnyConnection, goal_id: i64) -> Result<Vec<String>, StoreError> {
+    Ok(rv::table
+        .filter(rv::goal_id.eq(goal_id))
+        .order(rv::reviewer_id)
+        .select(rv::reviewer_id)
+        .load(conn)?)
 }

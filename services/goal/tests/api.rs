@@ -29,14 +29,22 @@ const DEPT: &str = "140500100";
 struct App {
     goals: GoalServiceClient<Channel>,
     library: IndicatorServiceClient<Channel>,
+    registry:
+        pbm_proto::agency::v1::agency_registry_service_client::AgencyRegistryServiceClient<Channel>,
     signer: TokenSigner,
     seq: AtomicU64,
-    _dbs: (TestDatabase, TestDatabase),
+    _dbs: (TestDatabase, TestDatabase, TestDatabase),
 }
 
 /// Serves the indicator and goal services on one port; the goal service reaches the library
 /// at `library_url`, or at that same port when `None`.
 async fn spawn_with(db: TestDatabase, library_url: Option<&str>) -> App {
+    spawn_full(db, library_url, None).await
+}
+
+/// As [`spawn_with`], with the agency service in the same server too, or reached at
+/// `pool_url`.
+async fn spawn_full(db: TestDatabase, library_url: Option<&str>, pool_url: Option<&str>) -> App {
     let library_db = TestDatabase::sqlite();
     let indicator = pbm_indicator::AppState::open(
         library_db.connect(),
@@ -48,10 +56,22 @@ async fn spawn_with(db: TestDatabase, library_url: Option<&str>) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let url = library_url.map_or_else(|| format!("http://{addr}"), str::to_owned);
+    let pool_url = pool_url.map_or_else(|| format!("http://{addr}"), str::to_owned);
+    let pool_db = TestDatabase::sqlite();
+    let mut agency = pbm_agency::AppState::open(
+        pool_db.connect(),
+        DivisionCode::parse(REGION).unwrap(),
+        pbm_server::pii::PiiCipher::from_key(&[7u8; 32]),
+    )
+    .await
+    .unwrap();
+    let agency_today = NaiveDate::from_ymd_opt(FY, 1, 15).unwrap();
+    agency.today = Arc::new(move || agency_today);
     let mut goal = pbm_goal::AppState::open(
         db.connect(),
         DivisionCode::parse(REGION).unwrap(),
         pbm_goal::Library::new(&url).unwrap(),
+        pbm_goal::Pool::new(&pool_url).unwrap(),
     )
     .await
     .unwrap();
@@ -64,7 +84,10 @@ async fn spawn_with(db: TestDatabase, library_url: Option<&str>) -> App {
         request_timeout: Duration::from_secs(10),
         health_services: vec![pbm_goal::HEALTH_NAME],
     };
-    let routes = pbm_goal::add_to(pbm_indicator::router(indicator), goal);
+    let routes = pbm_goal::add_to(
+        pbm_agency::add_to(pbm_indicator::router(indicator), agency),
+        goal,
+    );
     tokio::spawn(pbm_server::serve(
         listener,
         routes,
@@ -78,10 +101,14 @@ async fn spawn_with(db: TestDatabase, library_url: Option<&str>) -> App {
         .unwrap();
     App {
         goals: GoalServiceClient::new(channel.clone()),
-        library: IndicatorServiceClient::new(channel),
+        library: IndicatorServiceClient::new(channel.clone()),
+        registry:
+            pbm_proto::agency::v1::agency_registry_service_client::AgencyRegistryServiceClient::new(
+                channel,
+            ),
         signer,
         seq: AtomicU64::new(0),
-        _dbs: (db, library_db),
+        _dbs: (db, library_db, pool_db),
     }
 }
 
@@ -1265,6 +1292,182 @@ async fn bulk_declaration_reports_every_item(db: TestDatabase) {
     }
 }
 
+/// A valid 身份证号 (GB 11643 check digit).
+fn id_number(birth: &str, seq: u32) -> String {
+    let first17 = format!("140502{birth}{seq:03}");
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = first17
+        .chars()
+        .zip(W)
+        .map(|(c, w)| c.to_digit(10).unwrap() * w)
+        .sum();
+    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    format!("{first17}{check}")
+}
+
+impl App {
+    fn expert(&self, id: i64) -> String {
+        let now = chrono::Utc::now().timestamp();
+        self.signer.sign(&Claims {
+            sub: format!("expert-{id}"),
+            role: Role::Expert,
+            mof_div_code: REGION.into(),
+            unit: None,
+            department: None,
+            agency: None,
+            expert: Some(id.to_string()),
+            iat: now,
+            exp: now + 600,
+        })
+    }
+
+    async fn register_expert(&self, seq: u32) -> i64 {
+        use pbm_proto::agency::v1 as ag;
+        let r = ag::RegisterExpertRequest {
+            request_id: self.rid(),
+            spec: Some(ag::ExpertSpec {
+                name: format!("专家{seq}"),
+                id_number: id_number("19750505", seq),
+                phone: "13900001111".into(),
+                title: ag::TitleLevel::Senior as i32,
+                years_in_field: 15,
+                fields: vec!["LAW".into()],
+                affiliation: "山西某大学".into(),
+                ..Default::default()
+            }),
+        };
+        self.registry
+            .clone()
+            .register_expert(self.req(&self.finance(), r))
+            .await
+            .unwrap()
+            .into_inner()
+            .expert
+            .unwrap()
+            .id
+    }
+
+    async fn assign(
+        &self,
+        goal: &pb::Goal,
+        request_id: &str,
+        experts: i32,
+    ) -> Result<pb::AssignReviewersResponse, tonic::Status> {
+        let r = pb::AssignReviewersRequest {
+            request_id: request_id.into(),
+            goal_id: goal.id,
+            expected_revision: goal.revision,
+            experts,
+            field: "LAW".into(),
+            ..Default::default()
+        };
+        Ok(self
+            .goals
+            .clone()
+            .assign_reviewers(self.req(&self.finance(), r))
+            .await?
+            .into_inner())
+    }
+}
+
+async fn reviews_are_assigned_from_the_pool(db: TestDatabase) {
+    let app = spawn(db).await;
+    app.library().await;
+    app.project("P-R", "300000", pb::Continuity::Continuing)
+        .await
+        .unwrap();
+    let g = app.save(&app.unit(), full("P-R"), 0).await.unwrap();
+    let g = app.submit(&g).await.unwrap();
+    let mut experts = Vec::new();
+    for seq in 0..3 {
+        experts.push(app.register_expert(100 + seq).await);
+    }
+    // Too many asked: the pool's refusal comes back with its reason; nothing changes.
+    let too_many = app.assign(&g, "assign-0", 5).await.unwrap_err();
+    assert_eq!(
+        (too_many.code(), reason(&too_many).as_str()),
+        (Code::FailedPrecondition, "TOO_FEW_ELIGIBLE")
+    );
+    let assigned = app.assign(&g, "assign-1", 2).await.unwrap();
+    assert_eq!(assigned.reviewers.len(), 2);
+    assert!(assigned.draw_id > 0);
+    // A retry replays the same draw and assignment.
+    assert_eq!(app.assign(&g, "assign-1", 2).await.unwrap(), assigned);
+    let goal = assigned.goal.unwrap();
+    assert_eq!(goal.status, pb::GoalStatus::Submitted as i32);
+    let drawn: i64 = assigned.reviewers[0].parse().unwrap();
+    let other = *experts
+        .iter()
+        .find(|e| !assigned.reviewers.contains(&e.to_string()))
+        .unwrap();
+    // The drawn expert reads and reviews the goal; another expert does not see it.
+    let get = |token: String| {
+        let mut c = app.goals.clone();
+        let r = app.req(
+            &token,
+            pb::GetGoalRequest {
+                goal_id: goal.id,
+                version: 0,
+            },
+        );
+        async move { c.get_goal(r).await }
+    };
+    assert!(get(app.expert(drawn)).await.is_ok());
+    assert_eq!(
+        get(app.expert(other)).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    let review =
+        |outcome: pb::ReviewOutcome, comments: &str, revision: i64| pb::ReviewGoalRequest {
+            request_id: app.rid(),
+            goal_id: goal.id,
+            expected_revision: revision,
+            outcome: outcome as i32,
+            comments: comments.into(),
+        };
+    let poor = app
+        .goals
+        .clone()
+        .review_goal(app.req(
+            &app.expert(drawn),
+            review(pb::ReviewOutcome::Poor, "不同意", goal.revision),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(poor.code(), Code::PermissionDenied, "差 is finance's");
+    let reviewed = app
+        .goals
+        .clone()
+        .review_goal(app.req(
+            &app.expert(drawn),
+            review(pb::ReviewOutcome::Excellent, "", goal.revision),
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .goal
+        .unwrap();
+    assert_eq!(reviewed.status_text, "已审核（优）");
+
+    // With the agency service unreachable, the answer says so and nothing changes.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let offline = spawn_full(TestDatabase::sqlite(), None, Some(&dead)).await;
+    offline.library().await;
+    offline
+        .project("P-R", "300000", pb::Continuity::Continuing)
+        .await
+        .unwrap();
+    let g = offline.save(&offline.unit(), full("P-R"), 0).await.unwrap();
+    let g = offline.submit(&g).await.unwrap();
+    let err = offline.assign(&g, "assign-x", 2).await.unwrap_err();
+    assert_eq!(
+        (err.code(), reason(&err).as_str()),
+        (Code::Unavailable, "AGENCY_SERVICE_UNAVAILABLE")
+    );
+}
+
 type Call<'a> = Box<
     dyn Fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Code> + Send + 'a>> + 'a,
 >;
@@ -1327,6 +1530,10 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
         {
             let (n, c) = rpc!(submit_goal, pb::SubmitGoalRequest, id);
             (n, c, &["unit", "department"])
+        },
+        {
+            let (n, c) = rpc!(assign_reviewers, pb::AssignReviewersRequest, id);
+            (n, c, &["finance"])
         },
         {
             let (n, c) = rpc!(review_goal, pb::ReviewGoalRequest, id);
@@ -1506,7 +1713,7 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
     ];
     assert_eq!(
         calls.len(),
-        21,
+        22,
         "every unary and server-streaming RPC of the goal service"
     );
     let other_city = app.token(Role::FinanceAdmin, "140100", None, None);
@@ -1533,6 +1740,7 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
 }
 
 pbm_db::backend_tests! {
+    reviewers => reviews_are_assigned_from_the_pool;
     bulk => bulk_declaration_reports_every_item;
     ex_ante => ex_ante_reports_gate_the_budget;
     rpc_roles => every_rpc_authorises_its_caller;

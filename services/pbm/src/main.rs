@@ -104,7 +104,12 @@ async fn main() -> anyhow::Result<()> {
             let _telemetry = pbm_telemetry::init("pbm", args.otlp_endpoint.as_deref())?;
             let indicator = pbm_indicator::open(&args).await?;
             let agency = pbm_agency::open(&args).await?;
-            let goal = pbm_goal::open(&args, &args.indicator_url_or_self()).await?;
+            let goal = pbm_goal::open(
+                &args,
+                &args.indicator_url_or_self(),
+                &args.agency_url_or_self(),
+            )
+            .await?;
             let bus = pbm_events::InProcessBus::default();
             pbm_events::spawn_relay(indicator.db.clone(), args.redis_url.as_deref(), &bus).await?;
             pbm_events::spawn_relay(agency.db.clone(), args.redis_url.as_deref(), &bus).await?;

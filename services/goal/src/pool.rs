@@ -1,0 +1,172 @@
+//! The agency and expert pool as the goal service sees it: reviewers of a goal are drawn by the
+//! agency service over gRPC (issue 4: "Review may be assigned to experts or an agency drawn from
+//! the pool (calls the agency service; degrade with a clear error when it is unreachable)").
+//! The call carries the original caller's token; its request id is derived from the caller's,
+//! so a retried assignment replays the same draw.
+
+use pbm_proto::agency::v1 as ag;
+use pbm_proto::agency::v1::draw_service_client::DrawServiceClient;
+use pbm_server::{ApiError, ErrorKind};
+use tonic::transport::{Channel, Endpoint};
+use tonic_types::StatusExt;
+
+/// A lazily connected client of the agency service's draws.
+#[derive(Clone)]
+pub struct Pool {
+    channel: Channel,
+}
+
+/// Who reviews: drawn experts (by id) or a drawn agency (by credit code), and the draw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drawn {
+    pub draw_id: i64,
+    /// (`expert` | `agency`, id).
+    pub reviewers: Vec<(&'static str, String)>,
+}
+
+/// What to draw.
+pub enum Ask {
+    Experts { field: String, count: i32 },
+    Agency { weighted_by_rating: bool },
+}
+
+fn reason_of(status: &tonic::Status) -> &'static str {
+    // The agency's reason codes the goal service passes on; anything else keeps a generic one.
+    const KNOWN: [&str; 6] = [
+        "TOO_FEW_ELIGIBLE",
+        "KIND_NOT_COMMISSIONABLE",
+        "VALIDATION_FAILED",
+        "ROLE_NOT_ALLOWED",
+        "REGION_NOT_ALLOWED",
+        "REQUEST_ID_REUSED",
+    ];
+    let reason = status
+        .get_details_error_info()
+        .map(|i| i.reason)
+        .unwrap_or_default();
+    KNOWN
+        .into_iter()
+        .find(|k| *k == reason)
+        .unwrap_or("POOL_DRAW_REFUSED")
+}
+
+fn refused(status: tonic::Status) -> ApiError {
+    let kind = match status.code() {
+        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Unknown => {
+            tracing::warn!(error = %status.message(), "agency service unreachable");
+            return ApiError::unavailable(
+                "AGENCY_SERVICE_UNAVAILABLE",
+                "第三方机构/专家库服务暂时无法访问，无法抽取评审专家或机构；请稍后重试（绩效目标未做任何修改）",
+            );
+        }
+        tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => ErrorKind::PermissionDenied,
+        tonic::Code::InvalidArgument => ErrorKind::InvalidArgument,
+        tonic::Code::NotFound => ErrorKind::NotFound,
+        _ => ErrorKind::FailedPrecondition,
+    };
+    let mut e = ApiError::new(
+        kind,
+        reason_of(&status),
+        format!("专家库抽取未完成：{}", status.message()),
+    );
+    e.violations = status
+        .get_details_bad_request()
+        .map(|b| {
+            b.field_violations
+                .into_iter()
+                .map(|v| (v.field, v.description))
+                .collect()
+        })
+        .unwrap_or_default();
+    e
+}
+
+impl Pool {
+    /// A client of the agency service at `url` (connected on first use).
+    pub fn new(url: &str) -> anyhow::Result<Pool> {
+        let channel = Endpoint::from_shared(url.to_owned())?
+            .connect_timeout(std::time::Duration::from_secs(2))
+            .timeout(std::time::Duration::from_secs(10))
+            .tcp_nodelay(true)
+            .connect_lazy();
+        Ok(Pool { channel })
+    }
+
+    /// Draws reviewers for `task_ref` against `evaluated_party` (recusal), as the caller.
+    pub async fn draw(
+        &self,
+        authorization: &str,
+        request_id: String,
+        task_ref: String,
+        evaluated_party: String,
+        ask: &Ask,
+    ) -> Result<Drawn, ApiError> {
+        let mut client = DrawServiceClient::new(self.channel.clone());
+        let kind = ag::EngagementKind::GoalReview as i32;
+        let auth: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>> =
+            authorization.parse().ok();
+        fn with<T>(
+            auth: &Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
+            message: T,
+        ) -> tonic::Request<T> {
+            let mut r = tonic::Request::new(message);
+            if let Some(v) = auth.clone() {
+                r.metadata_mut().insert("authorization", v);
+            }
+            r
+        }
+        let draw = match ask {
+            Ask::Experts { field, count } => {
+                client
+                    .draw_experts(with(
+                        &auth,
+                        ag::DrawExpertsRequest {
+                            request_id,
+                            task_ref,
+                            field: field.clone(),
+                            count: *count,
+                            evaluated_party,
+                            kind,
+                        },
+                    ))
+                    .await
+                    .map_err(refused)?
+                    .into_inner()
+                    .draw
+            }
+            Ask::Agency { weighted_by_rating } => {
+                client
+                    .draw_agencies(with(
+                        &auth,
+                        ag::DrawAgenciesRequest {
+                            request_id,
+                            task_ref,
+                            count: 1,
+                            evaluated_party,
+                            kind,
+                            weighted_by_rating: *weighted_by_rating,
+                        },
+                    ))
+                    .await
+                    .map_err(refused)?
+                    .into_inner()
+                    .draw
+            }
+        }
+        .ok_or_else(|| ApiError::internal("draw without a record"))?;
+        let mut reviewers: Vec<(&'static str, String)> = draw
+            .drawn
+            .iter()
+            .map(|m| ("expert", m.expert_id.to_string()))
+            .collect();
+        reviewers.extend(
+            draw.drawn_agencies
+                .iter()
+                .map(|a| ("agency", a.credit_code.clone())),
+        );
+        Ok(Drawn {
+            draw_id: draw.id,
+            reviewers,
+        })
+    }
+}
