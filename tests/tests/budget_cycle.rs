@@ -1,0 +1,377 @@
+//! DOMAIN.md, "The closed loop" §2: a project without an approved performance goal gets no
+//! budget. Across three services over real gRPC, assembled as `pbm serve` assembles them (one
+//! port, one database URL, dev-key auth): the library (indicator service) defines indicators,
+//! the unit declares a goal that pins them (goal → indicator over gRPC), finance has it reviewed
+//! by an expert drawn from the pool (goal → agency over gRPC), approves it, and the budget
+//! system's question is answered — before and after the library changes.
+
+use pbm_auth::{Claims, Role};
+use pbm_db::testing::TestDatabase;
+use pbm_proto::agency::v1 as ag;
+use pbm_proto::agency::v1::agency_registry_service_client::AgencyRegistryServiceClient;
+use pbm_proto::common::v1::Decimal;
+use pbm_proto::goal::v1 as pb;
+use pbm_proto::goal::v1::goal_service_client::GoalServiceClient;
+use pbm_proto::indicator::v1 as ind;
+use pbm_proto::indicator::v1::indicator_service_client::IndicatorServiceClient;
+use pbm_server::config::ServerArgs;
+use tonic::transport::Channel;
+
+const REGION: &str = "140525";
+const FY: i32 = 2026;
+
+struct Deployment {
+    library: IndicatorServiceClient<Channel>,
+    registry: AgencyRegistryServiceClient<Channel>,
+    goals: GoalServiceClient<Channel>,
+    data_dir: tempfile::TempDir,
+    _db: TestDatabase,
+}
+
+async fn deploy(db: TestDatabase) -> Deployment {
+    let data_dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let args = ServerArgs {
+        listen: addr,
+        data_dir: data_dir.path().to_owned(),
+        database_url: Some(db.url().to_owned()),
+        mof_div_code: REGION.into(),
+        production: false,
+        auth_public_keys: None,
+        max_in_flight: 64,
+        request_timeout_secs: 10,
+        pii_key: None,
+        redis_url: None,
+        otlp_endpoint: None,
+        seed_fiscal_year: Some(FY),
+        indicator_url: None,
+        agency_url: None,
+    };
+    // As `pbm serve`: every service on one port, the goal service calling the others there.
+    let indicator = pbm_indicator::open(&args).await.unwrap();
+    let agency = pbm_agency::open(&args).await.unwrap();
+    let goal = pbm_goal::open(
+        &args,
+        &args.indicator_url_or_self(),
+        &args.agency_url_or_self(),
+    )
+    .await
+    .unwrap();
+    let routes = pbm_goal::add_to(
+        pbm_agency::add_to(pbm_indicator::router(indicator), agency),
+        goal,
+    );
+    let options = args
+        .serve_options(vec![pbm_indicator::HEALTH_NAME, pbm_goal::HEALTH_NAME])
+        .unwrap();
+    tokio::spawn(pbm_server::serve(
+        listener,
+        routes,
+        options,
+        std::future::pending(),
+    ));
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    Deployment {
+        library: IndicatorServiceClient::new(channel.clone()),
+        registry: AgencyRegistryServiceClient::new(channel.clone()),
+        goals: GoalServiceClient::new(channel),
+        data_dir,
+        _db: db,
+    }
+}
+
+impl Deployment {
+    /// A token as `pbm token` would print it.
+    fn token(&self, role: Role, unit: Option<&str>, expert: Option<i64>) -> String {
+        let signer = pbm_auth::dev::load_or_create(self.data_dir.path()).unwrap();
+        let now = chrono::Utc::now().timestamp();
+        signer.sign(&Claims {
+            sub: format!("e2e-{role}"),
+            role,
+            mof_div_code: REGION.into(),
+            unit: unit.map(Into::into),
+            department: Some("D01".into()),
+            agency: None,
+            expert: expert.map(|e| e.to_string()),
+            iat: now,
+            exp: now + 600,
+        })
+    }
+}
+
+fn req<T>(token: &str, msg: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    r
+}
+
+fn dec(v: &str) -> Option<Decimal> {
+    Some(Decimal { value: v.into() })
+}
+
+/// A valid 身份证号 (GB 11643 check digit).
+fn id_number(first17: &str) -> String {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = first17
+        .chars()
+        .zip(W)
+        .map(|(c, w)| c.to_digit(10).unwrap() * w)
+        .sum();
+    format!("{first17}{}", b"10X98765432"[(sum % 11) as usize] as char)
+}
+
+async fn a_goal_goes_from_the_library_to_the_budget(db: TestDatabase) {
+    let d = deploy(db).await;
+    let finance = d.token(Role::FinanceAdmin, None, None);
+    let unit = d.token(Role::BudgetUnit, Some("D01001"), None);
+
+    // The library: one indicator under each first level.
+    for (code, node, name, unit_of) in [
+        ("E2E-O", "101", "新建农村饮水工程数量", "处"),
+        ("E2E-B", "202", "受益人口", "人"),
+        ("E2E-S", "301", "受益群众满意度", "%"),
+    ] {
+        d.library
+            .clone()
+            .create_indicator(req(
+                &finance,
+                ind::CreateIndicatorRequest {
+                    request_id: format!("lib-{code}"),
+                    code: code.into(),
+                    spec: Some(ind::IndicatorSpec {
+                        fiscal_year: FY,
+                        frame_node_code: node.into(),
+                        name: name.into(),
+                        kind: ind::IndicatorKind::Common as i32,
+                        direction: ind::Direction::Ge as i32,
+                        unit: unit_of.into(),
+                        explanation: format!("{name}的说明"),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+            .unwrap();
+    }
+    // The unit's project and its goal, pinned to the library.
+    d.goals
+        .clone()
+        .declare_project(req(
+            &unit,
+            pb::DeclareProjectRequest {
+                request_id: "e2e-project".into(),
+                spec: Some(pb::ProjectSpec {
+                    pro_code: "P-E2E-1".into(),
+                    name: "农村饮水安全巩固提升工程".into(),
+                    agency_code: "D01001".into(),
+                    department_code: "D01".into(),
+                    fiscal_year: FY,
+                    fund_source: pb::FundSource::GeneralPublic as i32,
+                    special_field: pb::SpecialField::None as i32,
+                    continuity: pb::Continuity::Continuing as i32,
+                    nature: pb::Nature::Project as i32,
+                    requested_amount: dec("800000"),
+                    ..Default::default()
+                }),
+                expected_version: 0,
+            },
+        ))
+        .await
+        .unwrap();
+    let funding = |token: String| {
+        let mut c = d.goals.clone();
+        let r = req(
+            &token,
+            pb::CheckFundingEligibilityRequest {
+                fiscal_year: FY,
+                pro_codes: vec!["P-E2E-1".into()],
+            },
+        );
+        async move {
+            c.check_funding_eligibility(r)
+                .await
+                .unwrap()
+                .into_inner()
+                .results
+                .remove(0)
+        }
+    };
+    assert_eq!(funding(finance.clone()).await.reasons[0].code, "NO_GOAL");
+    let lib = |code: &str, target: &str| pb::GoalIndicator {
+        library_code: code.into(),
+        target_value: target.into(),
+        ..Default::default()
+    };
+    let goal = d
+        .goals
+        .clone()
+        .save_goal(req(
+            &unit,
+            pb::SaveGoalRequest {
+                request_id: "e2e-goal".into(),
+                declaration: Some(pb::GoalDeclaration {
+                    pro_code: "P-E2E-1".into(),
+                    fiscal_year: FY,
+                    year_goal: "完成12处农村饮水工程".into(),
+                    serves_people: true,
+                    indicators: vec![
+                        lib("E2E-O", "12"),
+                        lib("E2E-B", "32000"),
+                        lib("E2E-S", "90"),
+                    ],
+                    ..Default::default()
+                }),
+                expected_revision: 0,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .goal
+        .unwrap();
+    let goal = d
+        .goals
+        .clone()
+        .submit_goal(req(
+            &unit,
+            pb::SubmitGoalRequest {
+                request_id: "e2e-submit".into(),
+                goal_id: goal.id,
+                expected_revision: goal.revision,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .goal
+        .unwrap();
+    assert_eq!(
+        funding(finance.clone()).await.reasons[0].code,
+        "GOAL_NOT_APPROVED"
+    );
+
+    // An expert of the pool reviews it.
+    let expert = d
+        .registry
+        .clone()
+        .register_expert(req(
+            &finance,
+            ag::RegisterExpertRequest {
+                request_id: "e2e-expert".into(),
+                spec: Some(ag::ExpertSpec {
+                    name: "张专家".into(),
+                    id_number: id_number("14050219750505001"),
+                    phone: "13900001111".into(),
+                    title: ag::TitleLevel::Senior as i32,
+                    years_in_field: 15,
+                    fields: vec!["LAW".into()],
+                    affiliation: "山西某大学".into(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .expert
+        .unwrap()
+        .id;
+    let assigned = d
+        .goals
+        .clone()
+        .assign_reviewers(req(
+            &finance,
+            pb::AssignReviewersRequest {
+                request_id: "e2e-assign".into(),
+                goal_id: goal.id,
+                expected_revision: goal.revision,
+                experts: 1,
+                field: "LAW".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(assigned.reviewers, [expert.to_string()]);
+    let goal = assigned.goal.unwrap();
+    let reviewed = d
+        .goals
+        .clone()
+        .review_goal(req(
+            &d.token(Role::Expert, None, Some(expert)),
+            pb::ReviewGoalRequest {
+                request_id: "e2e-review".into(),
+                goal_id: goal.id,
+                expected_revision: goal.revision,
+                outcome: pb::ReviewOutcome::Excellent as i32,
+                comments: String::new(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .goal
+        .unwrap();
+    d.goals
+        .clone()
+        .approve_goal(req(
+            &finance,
+            pb::ApproveGoalRequest {
+                request_id: "e2e-approve".into(),
+                goal_id: reviewed.id,
+                expected_revision: reviewed.revision,
+            },
+        ))
+        .await
+        .unwrap();
+    assert!(funding(finance.clone()).await.allowed);
+
+    // The library disables an indicator: the approved goal keeps its pinned version, and the
+    // project stays fundable.
+    d.library
+        .clone()
+        .set_indicator_status(req(
+            &finance,
+            ind::SetIndicatorStatusRequest {
+                request_id: "e2e-disable".into(),
+                code: "E2E-S".into(),
+                expected_version: 1,
+                status: ind::IndicatorStatus::Disabled as i32,
+                reason: "指标合并".into(),
+            },
+        ))
+        .await
+        .unwrap();
+    let kept = d
+        .goals
+        .clone()
+        .get_goal(req(
+            &unit,
+            pb::GetGoalRequest {
+                goal_id: goal.id,
+                version: 0,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .goal
+        .unwrap();
+    let pinned = &kept.declaration.unwrap().indicators[2];
+    assert_eq!(
+        (pinned.library_code.as_str(), pinned.library_version),
+        ("E2E-S", 1)
+    );
+    assert!(funding(finance).await.allowed);
+}
+
+pbm_db::backend_tests! {
+    budget_cycle => a_goal_goes_from_the_library_to_the_budget;
+}
