@@ -34,3 +34,33 @@ pub fn now() -> chrono::NaiveDateTime {
     let now = chrono::Utc::now().naive_utc();
     chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1)).unwrap_or(now)
 }
+
+/// Inserts a row into a table with a generated id and returns the id: `RETURNING` on
+/// PostgreSQL; on SQLite writes are serialised (one writer, `Db::write`), so the last inserted
+/// row id is ours. Evaluates to `i64`; errors propagate with `?` (the caller returns a type
+/// `diesel::result::Error` converts into).
+#[macro_export]
+macro_rules! insert_returning_id {
+    ($conn:expr, $table:expr, $values:expr, $id:expr) => {
+        match $conn {
+            $crate::AnyConnection::Postgresql(c) => $crate::diesel::RunQueryDsl::get_result::<i64>(
+                $crate::diesel::insert_into($table)
+                    .values($values)
+                    .returning($id),
+                c,
+            )?,
+            $crate::AnyConnection::Sqlite(c) => {
+                $crate::diesel::RunQueryDsl::execute(
+                    $crate::diesel::insert_into($table).values($values),
+                    c,
+                )?;
+                $crate::diesel::RunQueryDsl::get_result::<i64>(
+                    $crate::diesel::select($crate::diesel::dsl::sql::<
+                        $crate::diesel::sql_types::BigInt,
+                    >("last_insert_rowid()")),
+                    c,
+                )?
+            }
+        }
+    };
+}

@@ -201,6 +201,12 @@ pub fn project(
 /// the client side than the rows do.
 const WHOLE_YEAR_ABOVE: usize = 200;
 
+/// The rows of `all` whose key is one of `codes` (a batch read as the whole year).
+fn keep_asked<T>(all: Vec<T>, codes: &[String], key: impl Fn(&T) -> &str) -> Vec<T> {
+    let asked: std::collections::HashSet<&str> = codes.iter().map(String::as_str).collect();
+    all.into_iter().filter(|r| asked.contains(key(r))).collect()
+}
+
 /// Projects of a year by code (the funding gate's batch; at most 5,000 codes).
 pub fn projects(
     conn: &mut AnyConnection,
@@ -208,15 +214,11 @@ pub fn projects(
     codes: &[String],
 ) -> Result<Vec<ProjectRow>, StoreError> {
     if codes.len() > WHOLE_YEAR_ABOVE {
-        let asked: std::collections::HashSet<&str> = codes.iter().map(String::as_str).collect();
         let all: Vec<ProjectRow> = p::table
             .filter(p::fiscal_year.eq(year))
             .select(ProjectRow::as_select())
             .load(conn)?;
-        return Ok(all
-            .into_iter()
-            .filter(|r| asked.contains(r.pro_code.as_str()))
-            .collect());
+        return Ok(keep_asked(all, codes, |r| &r.pro_code));
     }
     Ok(p::table
         .filter(p::fiscal_year.eq(year))
@@ -251,20 +253,7 @@ pub struct GoalRow {
 }
 
 pub fn insert_goal(conn: &mut AnyConnection, row: &GoalRow) -> Result<i64, StoreError> {
-    Ok(match conn {
-        AnyConnection::Postgresql(c) => diesel::insert_into(g::table)
-            .values(row)
-            .returning(g::id)
-            .get_result::<i64>(c)?,
-        AnyConnection::Sqlite(c) => {
-            diesel::insert_into(g::table).values(row).execute(c)?;
-            // SQLite writes are serialised, so the last inserted row id is ours.
-            diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                "last_insert_rowid()",
-            ))
-            .get_result::<i64>(c)?
-        }
-    })
+    Ok(pbm_db::insert_returning_id!(conn, g::table, row, g::id))
 }
 
 /// Writes a goal's new state if its revision is still `expected`.
@@ -317,12 +306,8 @@ pub fn goals_of_projects(
         .filter(g::target_kind.eq("project"))
         .into_boxed::<pbm_db::MultiBackend>();
     if codes.len() > WHOLE_YEAR_ABOVE {
-        let asked: std::collections::HashSet<&str> = codes.iter().map(String::as_str).collect();
         let all: Vec<GoalRow> = q.select(GoalRow::as_select()).load(conn)?;
-        return Ok(all
-            .into_iter()
-            .filter(|r| asked.contains(r.target_code.as_str()))
-            .collect());
+        return Ok(keep_asked(all, codes, |r| &r.target_code));
     }
     Ok(q.filter(g::target_code.eq_any(codes))
         .select(GoalRow::as_select())
@@ -576,12 +561,8 @@ pub fn ex_ante_facts(
         .select((xr::pro_code, xr::conclusion, xr::review_state))
         .into_boxed::<pbm_db::MultiBackend>();
     if codes.len() > WHOLE_YEAR_ABOVE {
-        let asked: std::collections::HashSet<&str> = codes.iter().map(String::as_str).collect();
         let all: Vec<(String, String, String)> = q.load(conn)?;
-        return Ok(all
-            .into_iter()
-            .filter(|r| asked.contains(r.0.as_str()))
-            .collect());
+        return Ok(keep_asked(all, codes, |r| &r.0));
     }
     Ok(q.filter(xr::pro_code.eq_any(codes)).load(conn)?)
 }

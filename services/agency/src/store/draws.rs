@@ -4,7 +4,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use pbm_db::{AnyConnection, StoreError};
+use pbm_db::{AnyConnection, StoreError, insert_returning_id};
 
 use super::schema::{draw_agencies as da, draw_members as m, draws as d, engagement_experts as ee};
 
@@ -258,13 +258,5 @@ pub fn agencies_drawn_for_task(
         .inner_join(d::table.on(d::id.eq(da::draw_id)))
         .filter(d::task_ref.eq(task_ref))
         .select(da::credit_code)
-        .load(conn)?)
-}
-
-/// Draws an expert was drawn in (an expert caller sees only those).
-pub fn draws_of_expert(conn: &mut AnyConnection, expert_id: i64) -> Result<Vec<i64>, StoreError> {
-    Ok(m::table
-        .filter(m::expert_id.eq(expert_id))
-        .select(m::draw_id)
         .load(conn)?)
 }

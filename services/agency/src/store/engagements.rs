@@ -4,7 +4,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use pbm_db::{AnyConnection, Money, StoreError};
+use pbm_db::{AnyConnection, Money, StoreError, insert_returning_id};
 
 use super::schema::{engagement_experts as ee, engagements as e};
 

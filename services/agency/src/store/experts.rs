@@ -3,7 +3,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use pbm_db::{AnyConnection, StoreError};
+use pbm_db::{AnyConnection, StoreError, insert_returning_id};
 
 use super::schema::{expert_status_changes as changes, experts};
 use crate::domain::eligibility::{ExpertStatus, TitleLevel};

@@ -2,26 +2,6 @@
 //! fields the national credit platform keeps; lists held as JSON), every status change with its
 //! reason, and violations. The only module with SQL.
 
-/// Inserts a row into a table with a generated id and returns the id (RETURNING on PostgreSQL;
-/// on SQLite writes are serialised, so the last inserted row id is ours).
-macro_rules! insert_returning_id {
-    ($conn:expr, $table:expr, $values:expr, $id:expr) => {
-        match $conn {
-            ::pbm_db::AnyConnection::Postgresql(c) => diesel::insert_into($table)
-                .values($values)
-                .returning($id)
-                .get_result::<i64>(c)?,
-            ::pbm_db::AnyConnection::Sqlite(c) => {
-                diesel::insert_into($table).values($values).execute(c)?;
-                diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                    "last_insert_rowid()",
-                ))
-                .get_result::<i64>(c)?
-            }
-        }
-    };
-}
-
 pub mod draws;
 pub mod engagements;
 pub mod experts;
@@ -29,7 +9,7 @@ pub mod schema;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use pbm_db::{AnyConnection, StoreError};
+use pbm_db::{AnyConnection, StoreError, insert_returning_id};
 
 use crate::domain::ids::CreditCode;
 use crate::domain::registry::{Agency, AgencySpec, AgencyType, Batch, Details, Scope, Status};
