@@ -16,6 +16,7 @@ pub mod mutation;
 pub mod paging;
 pub mod pii;
 mod serve;
+pub mod wire;
 
 pub use error::{ApiError, ErrorKind};
 pub use mutation::{Effect, MutationContext, audit_refusal, run_mutation};

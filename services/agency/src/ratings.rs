@@ -11,9 +11,10 @@ use std::collections::{HashMap, HashSet};
 use chrono::{Datelike, NaiveDate};
 use pbm_db::AnyConnection;
 use pbm_proto::agency::v1 as proto;
-use pbm_proto::common::v1 as common;
 use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
 use pbm_types::Decimal;
+
+pub use pbm_server::wire::decimal as dec;
 
 use crate::access;
 use crate::domain::eligibility::ExpertStatus;
@@ -30,12 +31,6 @@ use crate::store::{self, StatusChange, Violator};
 
 fn money(list: Vec<pbm_db::Money>) -> Vec<Decimal> {
     list.into_iter().map(|m| m.0).collect()
-}
-
-pub fn dec(d: Decimal) -> Option<common::Decimal> {
-    Some(common::Decimal {
-        value: pbm_types::decimal::to_wire(d),
-    })
 }
 
 /// Everything the ratings of the pool need as of a date, loaded once.

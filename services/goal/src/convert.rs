@@ -16,19 +16,7 @@ use crate::domain::project::{
     ProjectInput, SpecialField,
 };
 use crate::domain::workflow::{GoalState, ReviewOutcome, Status, StatusKind};
-
-pub fn dec(d: Decimal) -> Option<common::Decimal> {
-    Some(common::Decimal {
-        value: pbm_types::decimal::to_wire(d),
-    })
-}
-
-pub fn stamp(actor: &str, at: chrono::NaiveDateTime) -> common::AuditStamp {
-    common::AuditStamp {
-        actor: actor.to_owned(),
-        at: at.and_utc().to_rfc3339(),
-    }
-}
+pub use pbm_server::wire::{decimal as dec, stamp};
 
 /// Domain violations as the API's field violations (reason codes kept in the message).
 pub fn violations(list: Vec<FieldViolation>) -> Vec<(String, String)> {

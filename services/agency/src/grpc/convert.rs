@@ -2,7 +2,6 @@
 
 use chrono::NaiveDate;
 use pbm_proto::agency::v1 as proto;
-use pbm_proto::common::v1 as common;
 use pbm_server::ApiError;
 use pbm_types::DivisionCode;
 
@@ -12,13 +11,7 @@ use crate::domain::registry::{
     Person, Relation, RelationKind, Scope, effective_status,
 };
 use crate::store::{StatusChange, ViolationRecord};
-
-pub fn stamp(actor: &str, at: chrono::NaiveDateTime) -> common::AuditStamp {
-    common::AuditStamp {
-        actor: actor.to_owned(),
-        at: format!("{}Z", at.format("%Y-%m-%dT%H:%M:%S%.6f")),
-    }
-}
+pub use pbm_server::wire::stamp;
 
 /// Parses `YYYY-MM-DD`; `field` names it in the violation.
 pub fn date(text: &str, field: &str) -> Result<NaiveDate, ApiError> {

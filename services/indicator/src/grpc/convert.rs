@@ -4,6 +4,7 @@
 use pbm_proto::common::v1 as common;
 use pbm_proto::indicator::v1 as proto;
 use pbm_server::ApiError;
+use pbm_server::wire::stamp;
 use pbm_types::{DivisionCode, FiscalYear};
 
 use crate::domain::frame::{Frame, FrameNode, Template};
@@ -12,17 +13,8 @@ use crate::search::MatchKind;
 use crate::state::AppState;
 use crate::store::{Filter, ProposalRecord, ProposalStatus, StoredFrame};
 
-pub fn stamp(actor: &str, at: chrono::NaiveDateTime) -> common::AuditStamp {
-    common::AuditStamp {
-        actor: actor.to_owned(),
-        at: format!("{}Z", at.format("%Y-%m-%dT%H:%M:%S%.6f")),
-    }
-}
-
 fn decimal(d: Option<pbm_types::Decimal>) -> Option<common::Decimal> {
-    d.map(|v| common::Decimal {
-        value: pbm_types::decimal::to_wire(v),
-    })
+    d.and_then(pbm_server::wire::decimal)
 }
 
 pub fn kind_from(v: i32) -> Option<Kind> {
