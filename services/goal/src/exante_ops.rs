@@ -14,9 +14,11 @@ use crate::domain::exante::{
     self, Assessor, Conclusion, Dimension, DimensionScore, ExAnteFacts, ExAnteReport, ExAnteReview,
     ExAnteRules, Method, ReportFacts, ReviewState, SpecialBondItem, SpecialBondItemText,
 };
-use crate::domain::project::{ProCode, Project};
+use crate::domain::project::ProCode;
 use crate::domain::workflow::Role;
-use crate::ops::{project_from_row, rules_in_force, rules_label, viewer};
+use crate::ops::{
+    project_from_row, project_not_found, project_scope, rules_in_force, rules_label, viewer,
+};
 use crate::state::AppState;
 use crate::store::{self, ExAnteRow, RulesRow};
 
@@ -24,13 +26,6 @@ fn not_found(code: &str, year: i32) -> ApiError {
     ApiError::not_found(
         "EX_ANTE_REPORT_NOT_FOUND",
         format!("{year}年度项目「{code}」没有事前绩效评估报告"),
-    )
-}
-
-fn project_not_found(code: &str, year: i32) -> ApiError {
-    ApiError::not_found(
-        "PROJECT_NOT_FOUND",
-        format!("{year}年度项目「{code}」不存在，请先从预算系统登记项目"),
     )
 }
 
@@ -233,17 +228,6 @@ fn to_proto(row: &ExAnteRow, required: bool) -> Result<proto::ExAnteReport, ApiE
     })
 }
 
-/// Who may file or read a project's report: its unit, its department, finance (readers of the
-/// region read). Others answer NOT_FOUND.
-fn may_see(role: Role, org: &str, project: &Project) -> bool {
-    match role {
-        Role::BudgetUnit => project.agency_code.as_str() == org,
-        Role::Department => project.department_code.as_str() == org,
-        Role::Finance | Role::Auditor | Role::Province => true,
-        Role::Expert | Role::Agency | Role::Public => false,
-    }
-}
-
 pub async fn submit(
     state: &AppState,
     ctx: MutationContext,
@@ -272,7 +256,11 @@ pub async fn submit(
             let row =
                 store::project(conn, &code, year)?.ok_or_else(|| project_not_found(&code, year))?;
             let project = project_from_row(&row)?;
-            if !may_see(v.role, &v.org_code, &project) {
+            if !project_scope(
+                &v,
+                project.agency_code.as_str(),
+                project.department_code.as_str(),
+            ) {
                 return Err(project_not_found(&code, year));
             }
             let rules_row = rules_in_force(conn, year)?;
@@ -423,7 +411,11 @@ pub async fn get(
             let row =
                 store::project(conn, &code, year)?.ok_or_else(|| project_not_found(&code, year))?;
             let project = project_from_row(&row)?;
-            if !may_see(v.role, &v.org_code, &project) {
+            if !project_scope(
+                &v,
+                project.agency_code.as_str(),
+                project.department_code.as_str(),
+            ) {
                 return Err(project_not_found(&code, year));
             }
             let report =

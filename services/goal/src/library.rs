@@ -28,6 +28,26 @@ pub struct Resolution {
     pub refused: Vec<(usize, &'static str, String)>,
 }
 
+/// A channel to another PBM service at `url`, connected on first use, with the deadlines every
+/// service-to-service call uses.
+pub(crate) fn lazy_channel(url: &str) -> anyhow::Result<Channel> {
+    Ok(Endpoint::from_shared(url.to_owned())?
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .timeout(std::time::Duration::from_secs(10))
+        .tcp_nodelay(true)
+        .connect_lazy())
+}
+
+/// A request to another service carrying the original caller's `authorization` header
+/// (ARCHITECTURE.md: service-to-service calls carry the original caller).
+pub(crate) fn as_caller<T>(authorization: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Ok(value) = authorization.parse() {
+        request.metadata_mut().insert("authorization", value);
+    }
+    request
+}
+
 fn unavailable(detail: impl std::fmt::Display) -> ApiError {
     tracing::warn!(error = %detail, "indicator service unreachable");
     ApiError::unavailable(
@@ -44,12 +64,9 @@ fn ref_index(field: &str) -> Option<usize> {
 impl Library {
     /// A client of the indicator service at `url` (connected on first use).
     pub fn new(url: &str) -> anyhow::Result<Library> {
-        let channel = Endpoint::from_shared(url.to_owned())?
-            .connect_timeout(std::time::Duration::from_secs(2))
-            .timeout(std::time::Duration::from_secs(10))
-            .tcp_nodelay(true)
-            .connect_lazy();
-        Ok(Library { channel })
+        Ok(Library {
+            channel: lazy_channel(url)?,
+        })
     }
 
     async fn call(
@@ -58,19 +75,19 @@ impl Library {
         year: i32,
         refs: &[(String, i64)],
     ) -> Result<Vec<ind::Indicator>, tonic::Status> {
-        let mut request = tonic::Request::new(ind::ResolveIndicatorsRequest {
-            fiscal_year: year,
-            refs: refs
-                .iter()
-                .map(|(code, version)| ind::IndicatorRef {
-                    code: code.clone(),
-                    version: *version,
-                })
-                .collect(),
-        });
-        if let Ok(value) = authorization.parse() {
-            request.metadata_mut().insert("authorization", value);
-        }
+        let request = as_caller(
+            authorization,
+            ind::ResolveIndicatorsRequest {
+                fiscal_year: year,
+                refs: refs
+                    .iter()
+                    .map(|(code, version)| ind::IndicatorRef {
+                        code: code.clone(),
+                        version: *version,
+                    })
+                    .collect(),
+            },
+        );
         Ok(IndicatorServiceClient::new(self.channel.clone())
             .resolve_indicators(request)
             .await?

@@ -53,17 +53,16 @@ pub fn viewer(caller: &Caller, region: &pbm_types::DivisionCode) -> Result<Viewe
             .filter(|c| !c.is_empty())
             .ok_or_else(|| ApiError::permission_denied("ORG_MISSING", format!("令牌中没有{what}")))
     };
-    if caller.role == AuthRole::Public {
-        return Ok(Viewer {
-            role: Role::Public,
-            org_code: String::new(),
-        });
-    }
-    if !caller.mof_div_code.covers(region) {
+    // The public is of no region: it reads what is published, wherever it is.
+    if caller.role != AuthRole::Public && !caller.mof_div_code.covers(region) {
         return Err(denied());
     }
     let here = region.to_string();
     Ok(match caller.role {
+        AuthRole::Public => Viewer {
+            role: Role::Public,
+            org_code: String::new(),
+        },
         AuthRole::FinanceAdmin if &caller.mof_div_code == region => Viewer {
             role: Role::Finance,
             org_code: here,
@@ -92,15 +91,7 @@ pub fn viewer(caller: &Caller, region: &pbm_types::DivisionCode) -> Result<Viewe
             role: Role::Agency,
             org_code: code(&caller.agency, "机构代码")?,
         },
-        AuthRole::Public => unreachable_public(),
     })
-}
-
-fn unreachable_public() -> Viewer {
-    Viewer {
-        role: Role::Public,
-        org_code: String::new(),
-    }
 }
 
 fn workflow_error(e: WorkflowError) -> ApiError {
@@ -140,7 +131,7 @@ fn goal_not_found(id: i64) -> ApiError {
     ApiError::not_found("GOAL_NOT_FOUND", format!("绩效目标 {id} 不存在"))
 }
 
-fn project_not_found(code: &str, year: i32) -> ApiError {
+pub(crate) fn project_not_found(code: &str, year: i32) -> ApiError {
     ApiError::not_found(
         "PROJECT_NOT_FOUND",
         format!("{year}年度项目「{code}」不存在，请先从预算系统登记项目"),
@@ -203,9 +194,9 @@ fn project_to_proto(r: &ProjectRow, region: &str) -> Result<proto::Project, ApiE
     })
 }
 
-/// Who may declare or read a project: its unit, its department, finance (and readers of the
-/// region). Others' projects answer NOT_FOUND.
-fn project_scope(v: &Viewer, agency: &str, department: &str) -> bool {
+/// Who may declare or read a project (and its ex-ante report): its unit, its department,
+/// finance (and readers of the region). Others' projects answer NOT_FOUND.
+pub(crate) fn project_scope(v: &Viewer, agency: &str, department: &str) -> bool {
     match v.role {
         Role::BudgetUnit => v.org_code == agency,
         Role::Department => v.org_code == department,

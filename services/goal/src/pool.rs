@@ -7,7 +7,9 @@
 use pbm_proto::agency::v1 as ag;
 use pbm_proto::agency::v1::draw_service_client::DrawServiceClient;
 use pbm_server::{ApiError, ErrorKind};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
+
+use crate::library::{as_caller, lazy_channel};
 use tonic_types::StatusExt;
 
 /// A lazily connected client of the agency service's draws.
@@ -84,12 +86,9 @@ fn refused(status: tonic::Status) -> ApiError {
 impl Pool {
     /// A client of the agency service at `url` (connected on first use).
     pub fn new(url: &str) -> anyhow::Result<Pool> {
-        let channel = Endpoint::from_shared(url.to_owned())?
-            .connect_timeout(std::time::Duration::from_secs(2))
-            .timeout(std::time::Duration::from_secs(10))
-            .tcp_nodelay(true)
-            .connect_lazy();
-        Ok(Pool { channel })
+        Ok(Pool {
+            channel: lazy_channel(url)?,
+        })
     }
 
     /// Draws reviewers for `task_ref` against `evaluated_party` (recusal), as the caller.
@@ -103,23 +102,11 @@ impl Pool {
     ) -> Result<Drawn, ApiError> {
         let mut client = DrawServiceClient::new(self.channel.clone());
         let kind = ag::EngagementKind::GoalReview as i32;
-        let auth: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>> =
-            authorization.parse().ok();
-        fn with<T>(
-            auth: &Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
-            message: T,
-        ) -> tonic::Request<T> {
-            let mut r = tonic::Request::new(message);
-            if let Some(v) = auth.clone() {
-                r.metadata_mut().insert("authorization", v);
-            }
-            r
-        }
         let draw = match ask {
             Ask::Experts { field, count } => {
                 client
-                    .draw_experts(with(
-                        &auth,
+                    .draw_experts(as_caller(
+                        authorization,
                         ag::DrawExpertsRequest {
                             request_id,
                             task_ref,
@@ -136,8 +123,8 @@ impl Pool {
             }
             Ask::Agency { weighted_by_rating } => {
                 client
-                    .draw_agencies(with(
-                        &auth,
+                    .draw_agencies(as_caller(
+                        authorization,
                         ag::DrawAgenciesRequest {
                             request_id,
                             task_ref,
