@@ -47,6 +47,7 @@ async fn deploy(db: TestDatabase) -> Deployment {
         seed_fiscal_year: Some(FY),
         indicator_url: None,
         agency_url: None,
+        library_cache_secs: 5,
     };
     // As `pbm serve`: every service on one port, the goal service calling the others there.
     let indicator = pbm_indicator::open(&args).await.unwrap();

@@ -44,6 +44,7 @@ async fn deploy(db: TestDatabase) -> Deployment {
         seed_fiscal_year: Some(2026),
         indicator_url: None,
         agency_url: None,
+        library_cache_secs: 5,
     };
     let state = pbm_indicator::open(&args).await.unwrap();
     let bus = pbm_events::InProcessBus::default();

@@ -59,6 +59,10 @@ pub struct ServerArgs {
     /// http://pbm-agency:50051). Default in `pbm serve`: this very process.
     #[arg(long, env = "PBM_AGENCY_URL")]
     pub agency_url: Option<String>,
+    /// Seconds the goal service reuses the indicator library's answers (pinned versions, the
+    /// 固化 list) before asking again; 0 = ask on every submission.
+    #[arg(long, env = "PBM_LIBRARY_CACHE_SECS", default_value_t = 5)]
+    pub library_cache_secs: u64,
 }
 
 /// The region of an unconfigured development deployment: 晋城市, the city of the seeds. Every

@@ -58,7 +58,8 @@ pub async fn open(
     AppState::open(
         db,
         args.region()?,
-        Library::new(indicator_url)?,
+        Library::new(indicator_url)?
+            .with_cache_ttl(std::time::Duration::from_secs(args.library_cache_secs)),
         Pool::new(agency_url)?,
     )
     .await

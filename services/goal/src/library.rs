@@ -4,19 +4,54 @@
 //! original caller). When the indicator service cannot be reached the answer is UNAVAILABLE with
 //! `INDICATOR_SERVICE_UNAVAILABLE` — never a declaration checked against a guessed library.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pbm_proto::common::v1::PageRequest;
 use pbm_proto::indicator::v1 as ind;
 use pbm_proto::indicator::v1::indicator_service_client::IndicatorServiceClient;
 use pbm_server::{ApiError, ErrorKind};
 use tonic::transport::{Channel, Endpoint};
 use tonic_types::StatusExt;
 
+use crate::domain::fixed::FixedIndicator;
 use crate::domain::goal::{Direction, Level1, Level2, LibraryIndicator, LibraryStatus};
 
-/// A lazily connected client of the indicator service.
+/// How long a library answer is reused when no `PBM_LIBRARY_CACHE_SECS` is set.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// A lazily connected client of the indicator service, with a short-lived memory of its
+/// answers.
+///
+/// A pinned `code@version` never changes in the library (every change makes a new version);
+/// only whether the indicator may still be used does (停用 / 启用). Resolutions of pinned
+/// versions and the list of 固化 indicators are therefore reused for `ttl` (default 5 s, the
+/// same order as the indicator service's own in-memory view, docs/GOAL.md): a library change
+/// reaches submissions within that time, and a burst of submissions against the same library
+/// costs no call to the indicator service. References to the current version (version 0, as
+/// SaveGoal pins them) and refusals are never reused. `ttl` zero turns the memory off.
 #[derive(Clone)]
 pub struct Library {
     channel: Channel,
+    ttl: Duration,
+    memory: Arc<Memory>,
 }
+
+/// (fiscal year, code, version).
+type PinnedKey = (i32, String, i64);
+
+#[derive(Default)]
+struct Memory {
+    /// When, the version's facts and its 评分规则.
+    pinned: Mutex<HashMap<PinnedKey, (Instant, LibraryIndicator, String)>>,
+    /// When, and every 固化 indicator the library lists as enabled.
+    fixed: Mutex<Option<(Instant, Arc<Vec<FixedIndicator>>)>>,
+}
+
+/// Entries kept at most (a region's library has thousands of indicators, a year's goals pin a
+/// few thousand versions); beyond it the memory starts afresh.
+const MEMORY_LIMIT: usize = 100_000;
 
 /// What resolving a declaration's library references gave, by reference index.
 #[derive(Debug, Default)]
@@ -66,7 +101,70 @@ impl Library {
     pub fn new(url: &str) -> anyhow::Result<Library> {
         Ok(Library {
             channel: lazy_channel(url)?,
+            ttl: DEFAULT_CACHE_TTL,
+            memory: Arc::default(),
         })
+    }
+
+    /// The same client reusing answers for `ttl` (zero: never).
+    #[must_use]
+    pub fn with_cache_ttl(mut self, ttl: Duration) -> Library {
+        self.ttl = ttl;
+        self
+    }
+
+    fn fresh(&self, at: Instant) -> bool {
+        !self.ttl.is_zero() && at.elapsed() < self.ttl
+    }
+
+    /// Every 固化 indicator the library lists as enabled (whatever their period; the domain
+    /// decides which apply to a declaration, [`crate::domain::fixed`]).
+    pub async fn fixed(&self, authorization: &str) -> Result<Arc<Vec<FixedIndicator>>, ApiError> {
+        if let Some((at, list)) = self.memory.fixed.lock().expect("memory").as_ref()
+            && self.fresh(*at)
+        {
+            return Ok(Arc::clone(list));
+        }
+        let mut out = Vec::new();
+        let mut token = String::new();
+        loop {
+            let request = as_caller(
+                authorization,
+                ind::ListIndicatorsRequest {
+                    filter: Some(ind::IndicatorFilter {
+                        status: ind::IndicatorStatus::Enabled as i32,
+                        fixed_only: true,
+                        ..Default::default()
+                    }),
+                    page: Some(PageRequest {
+                        page_size: 500,
+                        page_token: token,
+                    }),
+                },
+            );
+            let page = IndicatorServiceClient::new(self.channel.clone())
+                .list_indicators(request)
+                .await
+                .map_err(refusal)?
+                .into_inner();
+            for i in &page.indicators {
+                let spec = i.spec.clone().unwrap_or_default();
+                out.push(FixedIndicator {
+                    indicator: library_indicator(i)?,
+                    industry_tags: spec.industry_tags,
+                    field_tags: spec.field_tags,
+                    level_tags: spec.level_tags,
+                    owner_department: spec.owner_department,
+                });
+            }
+            token = page.page.map(|p| p.next_page_token).unwrap_or_default();
+            if token.is_empty() {
+                break;
+            }
+        }
+        let list = Arc::new(out);
+        *self.memory.fixed.lock().expect("memory") = Some((Instant::now(), Arc::clone(&list)));
+        Ok(list)
     }
 
     async fn call(
@@ -104,10 +202,22 @@ impl Library {
         refs: &[(String, i64)],
     ) -> Result<Resolution, ApiError> {
         let mut out = Resolution::default();
-        if refs.is_empty() {
+        let mut pending: Vec<usize> = Vec::with_capacity(refs.len());
+        {
+            let memory = self.memory.pinned.lock().expect("memory");
+            for (i, (code, version)) in refs.iter().enumerate() {
+                match memory.get(&(year, code.clone(), *version)) {
+                    Some((at, facts, rule)) if *version != 0 && self.fresh(*at) => {
+                        out.found.push((i, facts.clone()));
+                        out.scoring_rules.push((i, rule.clone()));
+                    }
+                    _ => pending.push(i),
+                }
+            }
+        }
+        if pending.is_empty() {
             return Ok(out);
         }
-        let mut pending: Vec<usize> = (0..refs.len()).collect();
         // At most two rounds: all references, then the ones the library did not refuse.
         for _ in 0..2 {
             let asked: Vec<(String, i64)> = pending.iter().map(|i| refs[*i].clone()).collect();
@@ -120,28 +230,23 @@ impl Library {
                                 .as_ref()
                                 .map(|s| s.scoring_rule.clone())
                                 .unwrap_or_default();
-                            out.found.push((*i, library_indicator(&indicator)?));
+                            let facts = library_indicator(&indicator)?;
+                            if refs[*i].1 != 0 && !self.ttl.is_zero() {
+                                self.remember(year, &facts, &rule);
+                            }
+                            out.found.push((*i, facts));
                             out.scoring_rules.push((*i, rule));
                         }
                     }
+                    out.found.sort_by_key(|(i, _)| *i);
+                    out.scoring_rules.sort_by_key(|(i, _)| *i);
                     return Ok(out);
                 }
                 Err(status) => {
                     let reason = match status.code() {
                         tonic::Code::NotFound => "INDICATOR_NOT_IN_LIBRARY",
                         tonic::Code::FailedPrecondition => "INDICATOR_NOT_ENABLED",
-                        tonic::Code::Unavailable
-                        | tonic::Code::DeadlineExceeded
-                        | tonic::Code::Unknown
-                        | tonic::Code::Internal => return Err(unavailable(status.message())),
-                        tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => {
-                            return Err(ApiError::new(
-                                ErrorKind::PermissionDenied,
-                                "LIBRARY_ACCESS_DENIED",
-                                format!("无权读取绩效指标库：{}", status.message()),
-                            ));
-                        }
-                        _ => return Err(unavailable(status.message())),
+                        _ => return Err(refusal(status)),
                     };
                     let refused: Vec<(usize, String)> = status
                         .get_details_bad_request()
@@ -168,6 +273,32 @@ impl Library {
             }
         }
         Err(unavailable("the library refused references twice"))
+    }
+}
+
+impl Library {
+    fn remember(&self, year: i32, facts: &LibraryIndicator, rule: &str) {
+        let mut memory = self.memory.pinned.lock().expect("memory");
+        if memory.len() >= MEMORY_LIMIT {
+            memory.clear();
+        }
+        memory.insert(
+            (year, facts.code.clone(), facts.version),
+            (Instant::now(), facts.clone(), rule.to_owned()),
+        );
+    }
+}
+
+/// A failed call to the library that is not a per-reference refusal: access denied, or the
+/// service unreachable.
+fn refusal(status: tonic::Status) -> ApiError {
+    match status.code() {
+        tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => ApiError::new(
+            ErrorKind::PermissionDenied,
+            "LIBRARY_ACCESS_DENIED",
+            format!("无权读取绩效指标库：{}", status.message()),
+        ),
+        _ => unavailable(status.message()),
     }
 }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::convert;
 use crate::domain::access::{GoalScope, Viewer, Visibility, may_write, visibility};
 use crate::domain::exante::{self, Conclusion, ExAnteFacts, ReportFacts, ReviewState};
+use crate::domain::fixed::{Placement, required_fixed};
 use crate::domain::funding::{FundingFacts, check_funding_eligibility};
 use crate::domain::goal::{GoalDeclaration, IndicatorSource, LibraryFacts, diff_declarations};
 use crate::domain::project::{
@@ -601,6 +602,8 @@ struct Subject {
     facts: SubjectFacts,
     agency_code: String,
     department_code: String,
+    /// Where the subject sits for the library's tags (which 固化 indicators apply).
+    placement: Placement,
 }
 
 fn subject_of(conn: &mut AnyConnection, stored: &Stored) -> Result<Subject, ApiError> {
@@ -614,6 +617,10 @@ fn subject_of(conn: &mut AnyConnection, stored: &Stored) -> Result<Subject, ApiE
                 facts: SubjectFacts::from(&project),
                 agency_code: row.agency_code,
                 department_code: row.department_code,
+                placement: Placement {
+                    department_code: project.department_code.clone(),
+                    project: Some((project.fund_source, project.special_field, project.nature)),
+                },
             })
         }
         DeclarationTarget::DepartmentOverall { department_code } => {
@@ -637,6 +644,10 @@ fn subject_of(conn: &mut AnyConnection, stored: &Stored) -> Result<Subject, ApiE
                 facts: SubjectFacts::from(&budget),
                 agency_code: department_code.as_str().into(),
                 department_code: department_code.as_str().into(),
+                placement: Placement {
+                    department_code: department_code.clone(),
+                    project: None,
+                },
             })
         }
     }
@@ -940,7 +951,8 @@ pub async fn submit(
     ensure_can(&ctx.caller, &state.region, ActionKind::Submit)?;
     let (_, _, stored) = load_for_action(state, &ctx.caller, id).await?;
     let mut resolved = stored.clone();
-    let (facts, refused) = with_library(state, &auth, &mut resolved.declaration).await?;
+    let (mut facts, refused) = with_library(state, &auth, &mut resolved.declaration).await?;
+    let fixed = state.library.fixed(&auth).await?;
     let refused_fields: Vec<String> = refused.iter().map(|v| v.field.clone()).collect();
     let check = move |conn: &mut AnyConnection, current: &Stored| -> Result<(), ApiError> {
         if *current != stored {
@@ -952,6 +964,8 @@ pub async fn submit(
             ));
         }
         let subject = subject_of(conn, current)?;
+        facts.required_fixed =
+            required_fixed(&fixed, &subject.placement, current.declaration.fiscal_year);
         let rules = rules_in_force(conn, current.declaration.fiscal_year.get())?;
         let quality = QualityRules {
             label: rules_label(&rules),

@@ -1739,7 +1739,242 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
     }
 }
 
+impl App {
+    /// A 固化 library indicator with tags; `owner` makes it a department's 个性 indicator.
+    async fn fixed_indicator(&self, code: &str, field_tags: &[&str], owner: &str) {
+        let r = ind::CreateIndicatorRequest {
+            request_id: self.rid(),
+            code: code.into(),
+            spec: Some(ind::IndicatorSpec {
+                fiscal_year: FY,
+                frame_node_code: "102".into(),
+                name: format!("{code} 固化质量指标"),
+                kind: if owner.is_empty() {
+                    ind::IndicatorKind::Common
+                } else {
+                    ind::IndicatorKind::Specific
+                } as i32,
+                field_tags: field_tags.iter().map(|t| (*t).to_owned()).collect(),
+                direction: ind::Direction::Ge as i32,
+                unit: "%".into(),
+                explanation: "验收合格率".into(),
+                fixed: true,
+                owner_department: owner.into(),
+                ..Default::default()
+            }),
+        };
+        self.library
+            .clone()
+            .create_indicator(self.req(&self.finance(), r))
+            .await
+            .unwrap();
+    }
+
+    async fn project_in(&self, code: &str, field: pb::SpecialField) {
+        let r = pb::DeclareProjectRequest {
+            request_id: self.rid(),
+            spec: Some(pb::ProjectSpec {
+                pro_code: code.into(),
+                name: format!("{code} 办公设备集中采购"),
+                agency_code: UNIT.into(),
+                department_code: DEPT.into(),
+                fiscal_year: FY,
+                fund_source: pb::FundSource::GeneralPublic as i32,
+                special_field: field as i32,
+                continuity: pb::Continuity::Continuing as i32,
+                nature: pb::Nature::Project as i32,
+                requested_amount: dec("300000"),
+                ..Default::default()
+            }),
+            expected_version: 0,
+        };
+        self.goals
+            .clone()
+            .declare_project(self.req(&self.unit(), r))
+            .await
+            .unwrap();
+    }
+}
+
+/// 固化 indicators the library marks for a field or a department must be kept in every
+/// declaration they apply to (issue 4 "Quality checks"; domain::fixed for the tag rules).
+async fn fixed_indicators_of_the_library_must_be_kept(db: TestDatabase) {
+    let app = spawn(db).await;
+    app.library().await;
+    // For every 政府采购 project; and a 个性 one of another department.
+    app.fixed_indicator("PROC-001", &["政府采购"], "").await;
+    app.fixed_indicator("OTHER-001", &[], "140500200").await;
+    app.project_in("P-PROC", pb::SpecialField::GovernmentProcurement)
+        .await;
+    app.project_in("P-PLAIN", pb::SpecialField::None).await;
+
+    // The procurement project's declaration without PROC-001 is refused at 二上, naming it.
+    let goal = app.save(&app.unit(), full("P-PROC"), 0).await.unwrap();
+    let refused = app.submit(&goal).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    let found = violations(&refused);
+    assert!(
+        found.iter().any(|(f, m)| f == "declaration.indicators"
+            && m.contains("FIXED_INDICATOR_MISSING")
+            && m.contains("PROC-001")),
+        "{found:?}"
+    );
+    assert!(
+        !found.iter().any(|(_, m)| m.contains("OTHER-001")),
+        "another department's 固化 indicator does not apply: {found:?}"
+    );
+    let still = app
+        .goals
+        .clone()
+        .get_goal(app.req(
+            &app.unit(),
+            pb::GetGoalRequest {
+                goal_id: goal.id,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .goal
+        .unwrap();
+    assert_eq!(
+        still.revision, goal.revision,
+        "a refused submission changes nothing"
+    );
+
+    // Kept, the declaration passes.
+    let mut with = full("P-PROC");
+    with.indicators.push(lib("PROC-001", "98"));
+    let goal = app.save(&app.unit(), with, goal.revision).await.unwrap();
+    let submitted = app.submit(&goal).await.unwrap();
+    assert_eq!(submitted.status, pb::GoalStatus::Submitted as i32);
+
+    // An ordinary project owes only the untagged common 固化 indicator (SAT-001).
+    let plain = app.save(&app.unit(), full("P-PLAIN"), 0).await.unwrap();
+    app.submit(&plain).await.unwrap();
+    app.project_in("P-PLAIN-2", pb::SpecialField::None).await;
+    let mut without = full("P-PLAIN-2");
+    without.indicators.retain(|i| i.library_code != "SAT-001");
+    let g = app.save(&app.unit(), without, 0).await.unwrap();
+    let refused = app.submit(&g).await.unwrap_err();
+    assert!(
+        violations(&refused)
+            .iter()
+            .any(|(_, m)| m.contains("FIXED_INDICATOR_MISSING") && m.contains("SAT-001")),
+        "{:?}",
+        violations(&refused)
+    );
+}
+
+/// The goal service's memory of library answers: pinned versions and the 固化 list are reused
+/// within the configured time (a burst of submissions costs no library call), current-version
+/// references never are, and with the memory off every answer comes from the library.
+#[tokio::test]
+async fn library_answers_are_reused_within_the_cache_time() {
+    let library_db = TestDatabase::sqlite();
+    let indicator = pbm_indicator::AppState::open(
+        library_db.connect(),
+        DivisionCode::parse(REGION).unwrap(),
+        FiscalYear::new(FY).unwrap(),
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let signer = TokenSigner::new("t", SigningKey::from_bytes(&[5u8; 32]));
+    let options = ServeOptions {
+        auth: AuthLayer::new(Ed25519Verifier::new().with_key("t", signer.verifying_key())),
+        max_in_flight: 64,
+        request_timeout: Duration::from_secs(10),
+        health_services: vec![],
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(pbm_server::serve(
+        listener,
+        pbm_indicator::router(indicator),
+        options,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let now = chrono::Utc::now().timestamp();
+    let finance = signer.sign(&Claims {
+        sub: "finance".into(),
+        role: Role::FinanceAdmin,
+        mof_div_code: REGION.into(),
+        unit: None,
+        department: None,
+        agency: None,
+        expert: None,
+        iat: now,
+        exp: now + 600,
+    });
+    let auth = format!("Bearer {finance}");
+    let mut client = IndicatorServiceClient::connect(url.clone()).await.unwrap();
+    let mut create = tonic::Request::new(ind::CreateIndicatorRequest {
+        request_id: "c-1".into(),
+        code: "FIX-1".into(),
+        spec: Some(ind::IndicatorSpec {
+            fiscal_year: FY,
+            frame_node_code: "101".into(),
+            name: "验收合格率".into(),
+            kind: ind::IndicatorKind::Common as i32,
+            direction: ind::Direction::Ge as i32,
+            unit: "%".into(),
+            fixed: true,
+            ..Default::default()
+        }),
+    });
+    create
+        .metadata_mut()
+        .insert("authorization", auth.parse().unwrap());
+    client.create_indicator(create).await.unwrap();
+
+    let remembering = pbm_goal::Library::new(&url)
+        .unwrap()
+        .with_cache_ttl(Duration::from_secs(600));
+    let forgetting = pbm_goal::Library::new(&url)
+        .unwrap()
+        .with_cache_ttl(Duration::ZERO);
+    let pinned = [("FIX-1".to_owned(), 1_i64)];
+    let first = remembering.resolve(&auth, FY, &pinned).await.unwrap();
+    assert_eq!(first.found[0].1.code, "FIX-1");
+    assert_eq!(remembering.fixed(&auth).await.unwrap().len(), 1);
+    forgetting.resolve(&auth, FY, &pinned).await.unwrap();
+
+    // The library goes away.
+    drop(client);
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), server)
+        .await
+        .expect("the library stops")
+        .unwrap()
+        .unwrap();
+    let again = remembering.resolve(&auth, FY, &pinned).await.unwrap();
+    assert_eq!(
+        again.found, first.found,
+        "a pinned version is answered from memory"
+    );
+    assert_eq!(remembering.fixed(&auth).await.unwrap().len(), 1);
+    let current = remembering
+        .resolve(&auth, FY, &[("FIX-1".to_owned(), 0)])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        current.reason, "INDICATOR_SERVICE_UNAVAILABLE",
+        "version 0 is never reused"
+    );
+    let off = forgetting.resolve(&auth, FY, &pinned).await.unwrap_err();
+    assert_eq!(off.reason, "INDICATOR_SERVICE_UNAVAILABLE");
+    assert_eq!(
+        forgetting.fixed(&auth).await.unwrap_err().reason,
+        "INDICATOR_SERVICE_UNAVAILABLE"
+    );
+}
+
 pbm_db::backend_tests! {
+    fixed => fixed_indicators_of_the_library_must_be_kept;
     reviewers => reviews_are_assigned_from_the_pool;
     bulk => bulk_declaration_reports_every_item;
     ex_ante => ex_ante_reports_gate_the_budget;

@@ -452,24 +452,36 @@ pub async fn resolve(
         .db
         .read(
             move |conn| -> Result<Vec<(String, i64, Option<Indicator>)>, ApiError> {
-                let mut out = Vec::with_capacity(refs.len());
-                for (code, version) in refs {
-                    let current = store::current(conn, &code)?;
-                    let found = match (version, current) {
-                        (0, current) => current,
-                        // A pinned version is usable only while the indicator itself is enabled:
-                        // a disabled indicator may not enter a new declaration at any version.
-                        (v, Some(current)) => store::version(conn, &code, v)?.map(|mut pinned| {
-                            if current.status == Status::Disabled {
-                                pinned.status = Status::Disabled;
-                            }
-                            pinned
-                        }),
-                        (_, None) => None,
-                    };
-                    out.push((code, version, found));
-                }
-                Ok(out)
+                let mut codes: Vec<String> = refs.iter().map(|(c, _)| c.clone()).collect();
+                codes.sort();
+                codes.dedup();
+                let pinned: Vec<(String, i64)> =
+                    refs.iter().filter(|(_, v)| *v != 0).cloned().collect();
+                let (current, pinned) = store::current_and_pinned(conn, &codes, &pinned)?;
+                Ok(refs
+                    .into_iter()
+                    .map(|(code, version)| {
+                        let now = current.iter().find(|i| i.code == code);
+                        let found = match (version, now) {
+                            (0, now) => now.cloned(),
+                            // A pinned version is usable only while the indicator itself is
+                            // enabled: a disabled indicator may not enter a new declaration at
+                            // any version.
+                            (v, Some(now)) => pinned
+                                .iter()
+                                .find(|p| p.code == code && p.version == v)
+                                .map(|p| {
+                                    let mut p = p.clone();
+                                    if now.status == Status::Disabled {
+                                        p.status = Status::Disabled;
+                                    }
+                                    p
+                                }),
+                            (_, None) => None,
+                        };
+                        (code, version, found)
+                    })
+                    .collect())
             },
         )
         .await?;

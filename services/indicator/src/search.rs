@@ -202,6 +202,7 @@ fn matches_filter(doc: &Doc, f: &Filter) -> bool {
         && f.owner_department
             .as_ref()
             .is_none_or(|d| &s.owner_department == d)
+        && (!f.fixed_only || s.fixed)
 }
 
 impl SearchIndex {

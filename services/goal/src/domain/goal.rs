@@ -299,8 +299,8 @@ impl LibraryIndicator {
 pub struct LibraryFacts {
     /// Every library version the declaration pins (missing ones are reported).
     pub pinned: Vec<LibraryIndicator>,
-    /// The 固化 indicators that apply to this declaration (by the subject's industry, field
-    /// and level tags, chosen by the indicator service): each must be present.
+    /// The 固化 indicators that apply to this declaration ([`super::fixed::required_fixed`]:
+    /// by the indicator's owner department and its field and level tags): each must be present.
     pub required_fixed: Vec<LibraryIndicator>,
 }
 

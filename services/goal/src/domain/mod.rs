@@ -18,6 +18,9 @@
 //!   the library (pinned version) or specific, with levels, direction, target, unit, weight
 //!   and the 固化 flag; the library facts the checks need; amendment diffs. Rule: DOMAIN.md
 //!   §"The indicator library", §2 "绩效目标管理".
+//! * [`fixed`] – which 固化 indicators of the library a declaration must carry (by the
+//!   indicator's owner department and its field and level tags). Rule: DOMAIN.md §"The
+//!   indicator library" (分行业、分领域、分层次; 固化), issue 4 "Quality checks".
 //! * [`quality`] – the submission checks, each a field violation with a stable reason code
 //!   and a Chinese message; all violations are returned. Rule: issue 4 "Quality checks".
 //! * [`workflow`] – the 二上二下 state machine: submit (二上), review 优/良/中/差, amendment,
@@ -126,6 +129,7 @@ macro_rules! text_enum {
 pub mod access;
 pub mod common;
 pub mod exante;
+pub mod fixed;
 pub mod funding;
 pub mod goal;
 pub mod project;
@@ -153,6 +157,7 @@ mod tests {
             ("common.rs", include_str!("common.rs")),
             ("project.rs", include_str!("project.rs")),
             ("goal.rs", include_str!("goal.rs")),
+            ("fixed.rs", include_str!("fixed.rs")),
             ("quality.rs", include_str!("quality.rs")),
             ("workflow.rs", include_str!("workflow.rs")),
             ("exante.rs", include_str!("exante.rs")),

@@ -373,5 +373,6 @@ pub fn filter_from_proto(f: Option<proto::IndicatorFilter>) -> Result<Filter, Ap
         field_tag: text(f.field_tag),
         level_tag: text(f.level_tag),
         owner_department: text(f.owner_department),
+        fixed_only: f.fixed_only,
     })
 }

@@ -358,6 +358,46 @@ pub fn version(
     row.map(Indicator::try_from).transpose()
 }
 
+/// The current versions of `codes` and the versions `pinned` asks for, in two statements
+/// (ResolveIndicators answers a whole declaration at once).
+pub fn current_and_pinned(
+    conn: &mut AnyConnection,
+    codes: &[String],
+    pinned: &[(String, i64)],
+) -> Result<(Vec<Indicator>, Vec<Indicator>), StoreError> {
+    if codes.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let current = rows_to_domain(
+        indicators::table
+            .inner_join(
+                iv::table.on(iv::code
+                    .eq(indicators::code)
+                    .and(iv::version.eq(indicators::version))),
+            )
+            .filter(indicators::code.eq_any(codes))
+            .select(IndicatorRow::as_select())
+            .load(conn)?,
+    )?;
+    let pinned = if pinned.is_empty() {
+        Vec::new()
+    } else {
+        let versions: Vec<i64> = pinned.iter().map(|(_, v)| *v).collect();
+        let pinned_codes: Vec<&str> = pinned.iter().map(|(c, _)| c.as_str()).collect();
+        rows_to_domain(
+            iv::table
+                .filter(iv::code.eq_any(pinned_codes))
+                .filter(iv::version.eq_any(versions))
+                .select(IndicatorRow::as_select())
+                .load(conn)?,
+        )?
+        .into_iter()
+        .filter(|i| pinned.iter().any(|(c, v)| *c == i.code && *v == i.version))
+        .collect()
+    };
+    Ok((current, pinned))
+}
+
 /// Every version of one indicator, newest first.
 pub fn versions(conn: &mut AnyConnection, code: &str) -> Result<Vec<Indicator>, StoreError> {
     rows_to_domain(
@@ -381,6 +421,8 @@ pub struct Filter {
     pub field_tag: Option<String>,
     pub level_tag: Option<String>,
     pub owner_department: Option<String>,
+    /// Only 固化 indicators.
+    pub fixed_only: bool,
 }
 
 type CurrentJoin = diesel::dsl::Filter<
@@ -453,6 +495,9 @@ fn filtered(filter: &Filter) -> diesel::dsl::IntoBoxed<'static, CurrentJoin, pbm
     }
     if let Some(d) = &filter.owner_department {
         q = q.filter(iv::owner_department.eq(d.clone()));
+    }
+    if filter.fixed_only {
+        q = q.filter(iv::fixed.eq(true));
     }
     q
 }
