@@ -131,6 +131,52 @@ pub fn insert_audit(conn: &mut AnyConnection, entry: &AuditEntry) -> Result<(), 
     Ok(())
 }
 
+/// Records a mutation's outcome: its audit line and its idempotency record, in one statement on
+/// PostgreSQL (a data-modifying `WITH`, one round trip instead of two), two on SQLite. A request
+/// id committed concurrently surfaces as [`StoreError::UniqueViolation`] and nothing is written.
+pub fn record_outcome(
+    conn: &mut AnyConnection,
+    entry: &AuditEntry,
+    record: &IdempotencyRecord,
+) -> Result<(), StoreError> {
+    use diesel::sql_types::{Binary, Text, Timestamp};
+    match conn {
+        AnyConnection::Postgresql(pg) => {
+            diesel::sql_query(
+                "WITH audit AS (INSERT INTO pbm_audit_log (occurred_at, service, method, \
+                 request_id, subject, role, mof_div_code, entity_type, entity_id, outcome, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)) \
+                 INSERT INTO pbm_idempotency (service, request_id, subject, method, request_hash, \
+                 response, created_at) VALUES ($12, $13, $14, $15, $16, $17, $18)",
+            )
+            .bind::<Timestamp, _>(entry.occurred_at)
+            .bind::<Text, _>(&entry.service)
+            .bind::<Text, _>(&entry.method)
+            .bind::<Text, _>(&entry.request_id)
+            .bind::<Text, _>(&entry.subject)
+            .bind::<Text, _>(&entry.role)
+            .bind::<Text, _>(&entry.mof_div_code)
+            .bind::<Text, _>(&entry.entity_type)
+            .bind::<Text, _>(&entry.entity_id)
+            .bind::<Text, _>(&entry.outcome)
+            .bind::<Text, _>(&entry.detail)
+            .bind::<Text, _>(&record.service)
+            .bind::<Text, _>(&record.request_id)
+            .bind::<Text, _>(&record.subject)
+            .bind::<Text, _>(&record.method)
+            .bind::<Text, _>(&record.request_hash)
+            .bind::<Binary, _>(&record.response)
+            .bind::<Timestamp, _>(record.created_at)
+            .execute(pg)?;
+            Ok(())
+        }
+        AnyConnection::Sqlite(_) => {
+            insert_audit(conn, entry)?;
+            insert_idempotency(conn, record)
+        }
+    }
+}
+
 /// The audit trail of one entity, oldest first.
 pub fn audit_of(
     conn: &mut AnyConnection,

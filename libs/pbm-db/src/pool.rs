@@ -85,11 +85,55 @@ struct Manager {
     backend: Backend,
 }
 
+/// A pooled connection and whether it was found dead.
+struct Pooled {
+    conn: AnyConnection,
+    broken: bool,
+}
+
+impl Pooled {
+    /// After a failed use: a connection that no longer answers is not returned to the pool
+    /// (the pool does not ping before each use; a ping only follows an error).
+    fn check_after_error(&mut self) {
+        if diesel::sql_query("SELECT 1")
+            .execute(&mut self.conn)
+            .is_err()
+        {
+            self.broken = true;
+        }
+    }
+}
+
 impl ManageConnection for Manager {
-    type Connection = AnyConnection;
+    type Connection = Pooled;
     type Error = StoreError;
 
-    fn connect(&self) -> Result<AnyConnection, StoreError> {
+    fn connect(&self) -> Result<Pooled, StoreError> {
+        let conn = self.open()?;
+        Ok(Pooled {
+            conn,
+            broken: false,
+        })
+    }
+
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), StoreError> {
+        diesel::sql_query("SELECT 1")
+            .execute(&mut pooled.conn)
+            .map(|_| ())
+            .map_err(StoreError::from)
+    }
+
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        // A connection whose server went away (restart, failover) or whose transaction state
+        // is broken is not returned to the pool.
+        pooled.broken
+            || std::thread::panicking()
+            || r2d2::R2D2Connection::is_broken(&mut pooled.conn)
+    }
+}
+
+impl Manager {
+    fn open(&self) -> Result<AnyConnection, StoreError> {
         match self.backend {
             Backend::Postgres => PgConnection::establish(&self.url)
                 .map(AnyConnection::Postgresql)
@@ -106,17 +150,6 @@ impl ManageConnection for Manager {
                 Ok(AnyConnection::Sqlite(conn))
             }
         }
-    }
-
-    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
-        diesel::sql_query("SELECT 1")
-            .execute(conn)
-            .map(|_| ())
-            .map_err(StoreError::from)
-    }
-
-    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
-        false
     }
 }
 
@@ -149,6 +182,11 @@ impl Db {
         let pool = Pool::builder()
             .max_size(options.max_connections)
             .min_idle(Some(1))
+            // No `SELECT 1` before every use (a round trip per request): a connection that
+            // broke is dropped by `has_broken` after its failed statement, and connections are
+            // renewed after `max_lifetime`.
+            .test_on_check_out(false)
+            .max_lifetime(Some(Duration::from_secs(30 * 60)))
             .connection_timeout(options.connect_timeout)
             .build(manager)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
@@ -172,7 +210,8 @@ impl Db {
     /// Applies pending migrations of every set, in order. On PostgreSQL an advisory lock keeps
     /// concurrent replicas from migrating at the same time.
     pub fn migrate_blocking(&self, sets: &[&Migrations]) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
+        let mut pooled = self.conn()?;
+        let conn = &mut pooled.conn;
         let run = |conn: &mut AnyConnection| -> Result<(), StoreError> {
             for set in sets {
                 let result = match conn {
@@ -190,11 +229,11 @@ impl Db {
         match self.backend {
             Backend::Postgres => {
                 diesel::sql_query("SELECT pg_advisory_lock(727274)").execute(&mut *conn)?;
-                let result = run(&mut conn);
+                let result = run(conn);
                 diesel::sql_query("SELECT pg_advisory_unlock(727274)").execute(&mut *conn)?;
                 result
             }
-            Backend::Sqlite => run(&mut conn),
+            Backend::Sqlite => run(conn),
         }
     }
 
@@ -215,8 +254,12 @@ impl Db {
     {
         let db = self.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = db.conn()?;
-            f(&mut conn)
+            let mut pooled = db.conn()?;
+            let result = f(&mut pooled.conn);
+            if result.is_err() {
+                pooled.check_after_error();
+            }
+            result
         })
         .await
         .map_err(|e| E::from(StoreError::Other(e.to_string())))?
@@ -241,11 +284,15 @@ impl Db {
         E: From<StoreError> + From<diesel::result::Error>,
         F: FnOnce(&mut AnyConnection) -> Result<T, E>,
     {
-        let mut conn = self.conn()?;
+        let mut pooled = self.conn()?;
         let _guard = match self.backend {
             Backend::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),
             Backend::Postgres => None,
         };
-        conn.transaction(|c| f(c))
+        let result = pooled.conn.transaction(|c| f(c));
+        if result.is_err() {
+            pooled.check_after_error();
+        }
+        result
     }
 }

@@ -111,6 +111,58 @@ async fn failed_transaction_writes_nothing(test_db: TestDatabase) {
     assert!(idem.is_none());
 }
 
+#[derive(QueryableByName)]
+struct Pid {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+fn backend_pid(c: &mut AnyConnection) -> Result<i32, StoreError> {
+    Ok(diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Pid>(c)?
+        .pid)
+}
+
+/// The pool does not ping before each use; a connection whose server side went away fails
+/// the one request that finds it dead and is then replaced, not handed out again.
+#[tokio::test]
+async fn a_dead_connection_is_replaced_after_one_failure() {
+    let Some(test_db) = TestDatabase::postgres() else {
+        return;
+    };
+    let options = pbm_db::DbOptions {
+        max_connections: 1,
+        ..pbm_db::DbOptions::for_backend(pbm_db::Backend::Postgres)
+    };
+    let db = pbm_db::Db::connect(test_db.url(), &options).unwrap();
+    let admin = test_db.connect();
+    let first = db.read(backend_pid).await.unwrap();
+    assert_eq!(
+        db.read(backend_pid).await.unwrap(),
+        first,
+        "the pool reuses it"
+    );
+    admin
+        .read(move |c| -> Result<(), StoreError> {
+            diesel::sql_query(format!("SELECT pg_terminate_backend({first})")).execute(c)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        db.read(backend_pid).await.is_err(),
+        "the dead connection fails once"
+    );
+    let second = db.read(backend_pid).await.unwrap();
+    assert_ne!(second, first, "then a new connection serves");
+    let written = db
+        .write(|c| -> Result<i32, StoreError> { backend_pid(c) })
+        .await
+        .unwrap();
+    assert_eq!(written, second);
+}
+
 pbm_db::backend_tests! {
     decimal_round_trip => decimals_round_trip_exactly;
     rollback => failed_transaction_writes_nothing;

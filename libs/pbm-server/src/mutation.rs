@@ -120,10 +120,7 @@ where
                 return replay(&ctx, previous).map(Outcome::Replayed);
             }
             let effect = effect(conn, &ctx)?;
-            platform::insert_audit(
-                conn,
-                &ctx.audit(effect.entity_type, &effect.entity_id, "OK", &effect.detail),
-            )?;
+            let audit = ctx.audit(effect.entity_type, &effect.entity_id, "OK", &effect.detail);
             let record = IdempotencyRecord {
                 service: ctx.service.to_owned(),
                 request_id: ctx.request_id.clone(),
@@ -133,7 +130,7 @@ where
                 response: effect.response.encode_to_vec(),
                 created_at: pbm_db::now(),
             };
-            match platform::insert_idempotency(conn, &record) {
+            match platform::record_outcome(conn, &audit, &record) {
                 Ok(()) => Ok(Outcome::Done(effect.response)),
                 // The same request id committed concurrently: roll ours back, return theirs.
                 Err(StoreError::UniqueViolation(_)) => Err(ApiError::new(

@@ -11,7 +11,9 @@ use pbm_types::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::convert;
-use crate::domain::access::{GoalScope, Viewer, Visibility, may_write, visibility};
+use crate::domain::access::{
+    GoalScope, Viewer, Visibility, may_write, scope_needs_reviewers, visibility,
+};
 use crate::domain::exante::{self, Conclusion, ExAnteFacts, ReportFacts, ReviewState};
 use crate::domain::fixed::{Placement, required_fixed};
 use crate::domain::funding::{FundingFacts, check_funding_eligibility};
@@ -831,7 +833,11 @@ fn visible_goal(
 ) -> Result<(GoalRow, GoalState, Vec<String>), ApiError> {
     let row = store::goal(conn, id)?.ok_or_else(|| goal_not_found(id))?;
     let s = state_of(&row)?;
-    let reviewers = store::reviewers_of(conn, id)?;
+    let reviewers = if scope_needs_reviewers(v.role) {
+        store::reviewers_of(conn, id)?
+    } else {
+        Vec::new()
+    };
     if visibility(v, &scope_of(&row, &s, region, &reviewers)) != Visibility::Full {
         return Err(goal_not_found(id));
     }

@@ -74,6 +74,12 @@ fn in_scope(viewer: &Viewer, goal: &GoalScope<'_>) -> bool {
     }
 }
 
+/// Whether a goal's assigned reviewers decide `role`'s scope (only experts' and agencies' do),
+/// so that the others' requests skip reading them.
+pub fn scope_needs_reviewers(role: Role) -> bool {
+    matches!(role, Role::Expert | Role::Agency)
+}
+
 /// What `viewer` may read of the goal.
 pub fn visibility(viewer: &Viewer, goal: &GoalScope<'_>) -> Visibility {
     if in_scope(viewer, goal) {
