@@ -131,50 +131,28 @@ pub fn insert_audit(conn: &mut AnyConnection, entry: &AuditEntry) -> Result<(), 
     Ok(())
 }
 
-/// Records a mutation's outcome: its audit line and its idempotency record, in one statement on
-/// PostgreSQL (a data-modifying `WITH`, one round trip instead of two), two on SQLite. A request
-/// id committed concurrently surfaces as [`StoreError::UniqueViolation`] and nothing is written.
-pub fn record_outcome(
-    conn: &mut AnyConnection,
-    entry: &AuditEntry,
-    record: &IdempotencyRecord,
-) -> Result<(), StoreError> {
-    use diesel::sql_types::{Binary, Text, Timestamp};
-    match conn {
-        AnyConnection::Postgresql(pg) => {
-            diesel::sql_query(
-                "WITH audit AS (INSERT INTO pbm_audit_log (occurred_at, service, method, \
-                 request_id, subject, role, mof_div_code, entity_type, entity_id, outcome, detail) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)) \
-                 INSERT INTO pbm_idempotency (service, request_id, subject, method, request_hash, \
-                 response, created_at) VALUES ($12, $13, $14, $15, $16, $17, $18)",
-            )
-            .bind::<Timestamp, _>(entry.occurred_at)
-            .bind::<Text, _>(&entry.service)
-            .bind::<Text, _>(&entry.method)
-            .bind::<Text, _>(&entry.request_id)
-            .bind::<Text, _>(&entry.subject)
-            .bind::<Text, _>(&entry.role)
-            .bind::<Text, _>(&entry.mof_div_code)
-            .bind::<Text, _>(&entry.entity_type)
-            .bind::<Text, _>(&entry.entity_id)
-            .bind::<Text, _>(&entry.outcome)
-            .bind::<Text, _>(&entry.detail)
-            .bind::<Text, _>(&record.service)
-            .bind::<Text, _>(&record.request_id)
-            .bind::<Text, _>(&record.subject)
-            .bind::<Text, _>(&record.method)
-            .bind::<Text, _>(&record.request_hash)
-            .bind::<Binary, _>(&record.response)
-            .bind::<Timestamp, _>(record.created_at)
-            .execute(pg)?;
-            Ok(())
-        }
-        AnyConnection::Sqlite(_) => {
-            insert_audit(conn, entry)?;
-            insert_idempotency(conn, record)
-        }
+mod lock_sql {
+    use diesel::sql_types::{Integer, Text};
+
+    diesel::define_sql_function! {
+        /// PostgreSQL's 32-bit hash of a text.
+        fn hashtext(t: Text) -> Integer;
     }
+    diesel::define_sql_function! {
+        /// Waits for, then holds until commit, the advisory lock `key` (its result is `void`;
+        /// the statement is only executed, never loaded).
+        fn pg_advisory_xact_lock(key: Integer) -> Bool;
+    }
+}
+
+/// Holds, until the transaction ends, a lock on `key` (PostgreSQL advisory lock; SQLite writes
+/// are serialised anyway). Built with the query DSL rather than as SQL text so that PostgreSQL
+/// keeps it as a prepared statement (diesel caches DSL queries, not `sql_query`).
+pub fn lock_request(conn: &mut AnyConnection, key: &str) -> Result<(), StoreError> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        diesel::select(lock_sql::pg_advisory_xact_lock(lock_sql::hashtext(key))).execute(pg)?;
+    }
+    Ok(())
 }
 
 /// The audit trail of one entity, oldest first.

@@ -120,7 +120,10 @@ where
                 return replay(&ctx, previous).map(Outcome::Replayed);
             }
             let effect = effect(conn, &ctx)?;
-            let audit = ctx.audit(effect.entity_type, &effect.entity_id, "OK", &effect.detail);
+            platform::insert_audit(
+                conn,
+                &ctx.audit(effect.entity_type, &effect.entity_id, "OK", &effect.detail),
+            )?;
             let record = IdempotencyRecord {
                 service: ctx.service.to_owned(),
                 request_id: ctx.request_id.clone(),
@@ -130,7 +133,7 @@ where
                 response: effect.response.encode_to_vec(),
                 created_at: pbm_db::now(),
             };
-            match platform::record_outcome(conn, &audit, &record) {
+            match platform::insert_idempotency(conn, &record) {
                 Ok(()) => Ok(Outcome::Done(effect.response)),
                 // The same request id committed concurrently: roll ours back, return theirs.
                 Err(StoreError::UniqueViolation(_)) => Err(ApiError::new(
@@ -179,15 +182,7 @@ pub async fn audit_refusal(
 /// the first one's committed record and replays it instead of failing inside the effect (a stale
 /// version, a duplicate code). SQLite writes are already serialised by `Db::write`.
 fn serialize_same_request(conn: &mut AnyConnection, ctx: &MutationContext) -> Result<(), ApiError> {
-    if let AnyConnection::Postgresql(pg) = conn {
-        use pbm_db::diesel::RunQueryDsl;
-        pbm_db::diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind::<pbm_db::diesel::sql_types::Text, _>(format!(
-                "{}:{}",
-                ctx.service, ctx.request_id
-            ))
-            .execute(pg)?;
-    }
+    platform::lock_request(conn, &format!("{}:{}", ctx.service, ctx.request_id))?;
     Ok(())
 }
 

@@ -193,6 +193,25 @@ impl Library {
             .indicators)
     }
 
+    /// The resolution of `refs` from memory alone, when every reference is a pinned version
+    /// seen within the cache time; `None` otherwise (then [`Library::resolve`] asks).
+    pub fn remembered(&self, year: i32, refs: &[(String, i64)]) -> Option<Resolution> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let memory = self.memory.pinned.lock().expect("memory");
+        let mut out = Resolution::default();
+        for (i, (code, version)) in refs.iter().enumerate() {
+            let (at, facts, rule) = memory.get(&(year, code.clone(), *version))?;
+            if *version == 0 || !self.fresh(*at) {
+                return None;
+            }
+            out.found.push((i, facts.clone()));
+            out.scoring_rules.push((i, rule.clone()));
+        }
+        Some(out)
+    }
+
     /// Resolves `refs` (code, version; 0 = current) for `year`. References the library refuses
     /// (unknown, disabled, outside their period) are reported by index; the others resolve.
     pub async fn resolve(

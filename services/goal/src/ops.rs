@@ -27,6 +27,7 @@ use crate::domain::workflow::{
     apply_expecting,
 };
 use crate::domain::{FieldViolation, FiscalYear};
+use crate::library::Resolution;
 use crate::state::AppState;
 use crate::store::{self, EventRow, GoalFilter, GoalRow, ProjectRow, RulesRow};
 
@@ -384,6 +385,18 @@ fn scope_of<'a>(
 /// The caller's bearer token, forwarded to the indicator service.
 pub type Authorization = String;
 
+/// The library references of `d`: (indicator position, (code, version; 0 = current)).
+fn library_refs(d: &GoalDeclaration) -> (Vec<usize>, Vec<(String, i64)>) {
+    d.indicators
+        .iter()
+        .enumerate()
+        .filter_map(|(k, i)| match &i.source {
+            IndicatorSource::Library { code, version } => Some((k, (code.clone(), *version))),
+            IndicatorSource::Specific => None,
+        })
+        .unzip()
+}
+
 /// Resolves the library indicators of `d` (pinning the current version where none is given)
 /// and fills in the library's levels, name, direction, unit and 固化. Returns the pinned
 /// library facts and a violation per reference the library refused.
@@ -392,24 +405,20 @@ async fn with_library(
     auth: &str,
     d: &mut GoalDeclaration,
 ) -> Result<(LibraryFacts, Vec<FieldViolation>), ApiError> {
-    let positions: Vec<usize> = d
-        .indicators
-        .iter()
-        .enumerate()
-        .filter(|(_, i)| matches!(i.source, IndicatorSource::Library { .. }))
-        .map(|(k, _)| k)
-        .collect();
-    let refs: Vec<(String, i64)> = positions
-        .iter()
-        .filter_map(|k| match &d.indicators[*k].source {
-            IndicatorSource::Library { code, version } => Some((code.clone(), *version)),
-            IndicatorSource::Specific => None,
-        })
-        .collect();
+    let (positions, refs) = library_refs(d);
     let resolution = state
         .library
         .resolve(auth, d.fiscal_year.get(), &refs)
         .await?;
+    Ok(apply_resolution(d, &positions, resolution))
+}
+
+/// Fills `d`'s library indicators at `positions` from `resolution` (see [`with_library`]).
+fn apply_resolution(
+    d: &mut GoalDeclaration,
+    positions: &[usize],
+    resolution: Resolution,
+) -> (LibraryFacts, Vec<FieldViolation>) {
     let mut facts = LibraryFacts::default();
     for (r, lib) in resolution.found {
         let Some(k) = positions.get(r) else { continue };
@@ -441,7 +450,7 @@ async fn with_library(
             ))
         })
         .collect();
-    Ok((facts, refused))
+    (facts, refused)
 }
 
 fn refuse_declaration(list: Vec<FieldViolation>) -> ApiError {
@@ -947,6 +956,11 @@ where
 
 /// SubmitGoal (二上): every quality check against the library versions pinned in the
 /// declaration, as one list of field violations; nothing changes when any fails.
+///
+/// One transaction reads the declaration and checks it: the pinned versions usually come from
+/// the library client's memory ([`crate::library::Library`]); only when it has not seen them
+/// lately is the indicator service asked, from inside the transaction (which then holds no row
+/// lock, only the request id's).
 pub async fn submit(
     state: &AppState,
     ctx: MutationContext,
@@ -955,33 +969,31 @@ pub async fn submit(
     expected_revision: i64,
 ) -> Result<proto::Goal, ApiError> {
     ensure_can(&ctx.caller, &state.region, ActionKind::Submit)?;
-    let (_, _, stored) = load_for_action(state, &ctx.caller, id).await?;
-    let mut resolved = stored.clone();
-    let (mut facts, refused) = with_library(state, &auth, &mut resolved.declaration).await?;
     let fixed = state.library.fixed(&auth).await?;
-    let refused_fields: Vec<String> = refused.iter().map(|v| v.field.clone()).collect();
+    let library = state.library.clone();
+    let runtime = tokio::runtime::Handle::current();
     let check = move |conn: &mut AnyConnection, current: &Stored| -> Result<(), ApiError> {
-        if *current != stored {
-            // The declaration changed since it was checked: let the caller retry.
-            return Err(ApiError::new(
-                ErrorKind::Aborted,
-                "GOAL_CHANGED",
-                "申报内容在校验期间被修改，请刷新后重新申报",
-            ));
-        }
+        let year = current.declaration.fiscal_year;
+        let (positions, refs) = library_refs(&current.declaration);
+        let resolution = match library.remembered(year.get(), &refs) {
+            Some(known) => known,
+            None => runtime.block_on(library.resolve(&auth, year.get(), &refs))?,
+        };
+        let mut resolved = current.declaration.clone();
+        let (mut facts, refused) = apply_resolution(&mut resolved, &positions, resolution);
         let subject = subject_of(conn, current)?;
-        facts.required_fixed =
-            required_fixed(&fixed, &subject.placement, current.declaration.fiscal_year);
-        let rules = rules_in_force(conn, current.declaration.fiscal_year.get())?;
+        facts.required_fixed = required_fixed(&fixed, &subject.placement, year);
+        let rules = rules_in_force(conn, year.get())?;
         let quality = QualityRules {
             label: rules_label(&rules),
             weight_total: rules.weight_total.0,
         };
+        // A reference the library refused is reported once, with the library's reason.
+        let refused_fields: Vec<String> = refused.iter().map(|v| v.field.clone()).collect();
         let mut all = refused;
         all.extend(
             check_declaration(&current.declaration, &subject.facts, &facts, &quality)
                 .into_iter()
-                // A reference the library refused is reported once, with the library's reason.
                 .filter(|v| {
                     !refused_fields
                         .iter()

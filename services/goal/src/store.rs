@@ -454,7 +454,23 @@ pub struct EventRow {
 }
 
 pub fn insert_event(conn: &mut AnyConnection, row: &EventRow) -> Result<(), StoreError> {
-    diesel::insert_into(ev::table).values(row).execute(conn)?;
+    // Column by column (not the struct, whose skipped id makes diesel re-send the SQL text each
+    // time) so that PostgreSQL keeps the statement prepared.
+    diesel::insert_into(ev::table)
+        .values((
+            ev::goal_id.eq(row.goal_id),
+            ev::action.eq(&row.action),
+            ev::from_status.eq(&row.from_status),
+            ev::to_status.eq(&row.to_status),
+            ev::version.eq(row.version),
+            ev::comments.eq(&row.comments),
+            ev::changes.eq(&row.changes),
+            ev::budget_adjustment_ref.eq(&row.budget_adjustment_ref),
+            ev::role.eq(&row.role),
+            ev::actor.eq(&row.actor),
+            ev::at.eq(row.at),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 
