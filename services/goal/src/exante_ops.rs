@@ -14,13 +14,13 @@ use crate::domain::exante::{
     self, Assessor, Conclusion, Dimension, DimensionScore, ExAnteFacts, ExAnteReport, ExAnteReview,
     ExAnteRules, Method, ReportFacts, ReviewState, SpecialBondItem, SpecialBondItemText,
 };
-use crate::domain::project::ProCode;
+use crate::domain::project::{ProCode, Project};
 use crate::domain::workflow::Role;
 use crate::ops::{
-    project_from_row, project_not_found, project_scope, rules_in_force, rules_label, viewer,
+    project_from_row, project_not_found, rules_in_force, rules_label, sees_project, viewer,
 };
 use crate::state::AppState;
-use crate::store::{self, ExAnteRow, RulesRow};
+use crate::store::{self, CommissionRow, ExAnteRow, RulesRow};
 
 fn not_found(code: &str, year: i32) -> ApiError {
     ApiError::not_found(
@@ -244,23 +244,36 @@ pub async fn submit(
         ),
         move |conn, ctx| {
             let v = viewer(&ctx.caller, &st.region)?;
-            if !matches!(v.role, Role::BudgetUnit | Role::Department | Role::Finance) {
+            if !matches!(
+                v.role,
+                Role::BudgetUnit | Role::Department | Role::Finance | Role::Agency
+            ) {
                 return Err(ApiError::permission_denied(
                     "ROLE_NOT_ALLOWED",
-                    "事前绩效评估报告由预算单位、主管部门或财政部门提交",
+                    "事前绩效评估报告由预算单位、主管部门、财政部门或受托的第三方机构提交",
                 ));
             }
             let report = report_from(&r)?;
             let code = report.pro_code.as_str().to_owned();
             let year = report.fiscal_year.get();
-            let row =
-                store::project(conn, &code, year)?.ok_or_else(|| project_not_found(&code, year))?;
-            let project = project_from_row(&row)?;
-            if !project_scope(
-                &v,
-                project.agency_code.as_str(),
-                project.department_code.as_str(),
-            ) {
+            let (project, commission) = project_in_scope(conn, &v, &code, year)?;
+            if let Some(c) = &commission {
+                // A commissioned assessment is reported by the commissioned agency.
+                let named = match &report.assessor {
+                    Assessor::Agency { credit_code } => credit_code.as_str(),
+                    _ => "",
+                };
+                if named != c.agency_credit_code {
+                    return Err(ApiError::invalid_field(
+                        "ASSESSOR_NOT_COMMISSIONED",
+                        "report.assessor_agency_code",
+                        format!(
+                            "该项目的事前绩效评估已委托第三方机构「{}」，报告的评估主体应为该机构",
+                            c.agency_credit_code
+                        ),
+                    ));
+                }
+            } else if v.role == Role::Agency {
                 return Err(project_not_found(&code, year));
             }
             let rules_row = rules_in_force(conn, year)?;
@@ -401,27 +414,190 @@ pub async fn get(
     caller: &Caller,
     code: String,
     year: i32,
-) -> Result<proto::ExAnteReport, ApiError> {
+) -> Result<(proto::ExAnteReport, Option<proto::ExAnteCommission>), ApiError> {
     let v = viewer(caller, &state.region)?;
     let region = state.region.to_string();
     let code = code.trim().to_owned();
     state
         .db
         .read(move |conn| -> Result<_, ApiError> {
-            let row =
-                store::project(conn, &code, year)?.ok_or_else(|| project_not_found(&code, year))?;
-            let project = project_from_row(&row)?;
-            if !project_scope(
-                &v,
-                project.agency_code.as_str(),
-                project.department_code.as_str(),
-            ) {
-                return Err(project_not_found(&code, year));
-            }
+            let (project, commission) = project_in_scope(conn, &v, &code, year)?;
             let report =
                 store::ex_ante(conn, &code, year)?.ok_or_else(|| not_found(&code, year))?;
             let rules = ex_ante_rules(&rules_in_force(conn, year)?, &region, project.fiscal_year);
-            to_proto(&report, exante::requirement(&project, &rules).required)
+            Ok((
+                to_proto(&report, exante::requirement(&project, &rules).required)?,
+                commission.as_ref().map(commission_to_proto),
+            ))
         })
         .await
+}
+
+/// The project `code` of `year` and its commission, if `v` may see them: the project's unit,
+/// department, finance (and the province, auditors) — and the agency it was commissioned to.
+/// Anyone else gets NOT_FOUND.
+fn project_in_scope(
+    conn: &mut pbm_db::AnyConnection,
+    v: &crate::domain::access::Viewer,
+    code: &str,
+    year: i32,
+) -> Result<(Project, Option<CommissionRow>), ApiError> {
+    let row = store::project(conn, code, year)?.ok_or_else(|| project_not_found(code, year))?;
+    if !sees_project(conn, v, &row)? {
+        return Err(project_not_found(code, year));
+    }
+    let project = project_from_row(&row)?;
+    let commission = store::commission(conn, code, year)?;
+    Ok((project, commission))
+}
+
+fn commission_to_proto(c: &CommissionRow) -> proto::ExAnteCommission {
+    proto::ExAnteCommission {
+        pro_code: c.pro_code.clone(),
+        fiscal_year: c.fiscal_year,
+        agency_credit_code: c.agency_credit_code.clone(),
+        draw_id: c.draw_id,
+        engagement_id: c.engagement_id,
+        due_on: c.due_on.to_string(),
+        commissioned: Some(convert::stamp(&c.commissioned_by, c.commissioned_at)),
+    }
+}
+
+/// CommissionExAnteAssessment: finance draws an agency from the pool for the project's ex-ante
+/// assessment and records the engagement there (issue 4: "May be commissioned to an agency";
+/// DOMAIN.md: commissioned work includes ex-ante assessment, the agency independent of the
+/// commissioner and of the evaluated unit — checked by the agency service). The agency service
+/// is called first, with request ids derived from the caller's, so that a retry replays the
+/// same draw and engagement; the commission is recorded in one transaction after.
+pub async fn commission(
+    state: &AppState,
+    ctx: MutationContext,
+    auth: String,
+    r: proto::CommissionExAnteAssessmentRequest,
+) -> Result<proto::ExAnteCommission, ApiError> {
+    use pbm_proto::agency::v1 as ag;
+    let v = viewer(&ctx.caller, &state.region)?;
+    if v.role != Role::Finance {
+        return Err(ApiError::permission_denied(
+            "ROLE_NOT_ALLOWED",
+            "事前绩效评估由财政部门委托第三方机构",
+        ));
+    }
+    let mut problems: Vec<(String, String)> = Vec::new();
+    let code = ProCode::parse(&r.pro_code)
+        .map_err(|e| problems.push(("pro_code".into(), e.message)))
+        .ok();
+    let year = FiscalYear::new(r.fiscal_year)
+        .map_err(|e| problems.push(("fiscal_year".into(), e.message)))
+        .ok();
+    let today = state.today();
+    let due_on = match NaiveDate::parse_from_str(r.due_on.trim(), "%Y-%m-%d") {
+        Ok(d) if d >= today => Some(d),
+        Ok(_) => {
+            problems.push((
+                "due_on".into(),
+                format!("报告截止日期不能早于今天（{today}）"),
+            ));
+            None
+        }
+        Err(_) => {
+            problems.push((
+                "due_on".into(),
+                format!("报告截止日期「{}」应为 YYYY-MM-DD", r.due_on),
+            ));
+            None
+        }
+    };
+    ApiError::check(problems)?;
+    let (Some(code), Some(year), Some(due_on)) = (code, year, due_on) else {
+        return Err(ApiError::internal("unreachable"));
+    };
+    let (code, year) = (code.as_str().to_owned(), year.get());
+    // Before asking the pool: the project exists and is not commissioned by another request.
+    let (lookup, request_id) = (code.clone(), ctx.request_id.clone());
+    let (unit, earlier) = state
+        .db
+        .read(move |conn| -> Result<_, ApiError> {
+            let row = store::project(conn, &lookup, year)?
+                .ok_or_else(|| project_not_found(&lookup, year))?;
+            Ok((row.agency_code, store::commission(conn, &lookup, year)?))
+        })
+        .await?;
+    if let Some(c) = earlier.filter(|c| c.request_id != request_id) {
+        return Err(already_commissioned(&c));
+    }
+    let drawn = state
+        .pool
+        .draw(
+            &auth,
+            format!("{}#draw", ctx.request_id),
+            format!("ex-ante/{year}/{code}"),
+            unit.clone(),
+            ag::EngagementKind::ExAnteAssessment,
+            &crate::pool::Ask::Agency {
+                weighted_by_rating: r.weighted_by_rating,
+            },
+        )
+        .await?;
+    let Some((_, agency)) = drawn.reviewers.first().cloned() else {
+        return Err(ApiError::internal("agency draw without an agency"));
+    };
+    let engagement_id = state
+        .pool
+        .engage(
+            &auth,
+            ag::CreateEngagementRequest {
+                request_id: format!("{}#engagement", ctx.request_id),
+                commissioner: state.region.to_string(),
+                evaluated_party: unit,
+                kind: ag::EngagementKind::ExAnteAssessment as i32,
+                agency_credit_code: agency.clone(),
+                expert_ids: Vec::new(),
+                started_on: today.to_string(),
+                ended_on: due_on.to_string(),
+            },
+        )
+        .await?;
+    run_mutation(
+        &state.db,
+        ctx,
+        ("ex_ante_commission", format!("{year}/{code}")),
+        move |conn, ctx| {
+            if let Some(c) = store::commission(conn, &code, year)? {
+                return Err(already_commissioned(&c));
+            }
+            let row = CommissionRow {
+                pro_code: code.clone(),
+                fiscal_year: year,
+                agency_credit_code: agency,
+                draw_id: drawn.draw_id,
+                engagement_id,
+                due_on,
+                request_id: ctx.request_id.clone(),
+                commissioned_by: ctx.caller.subject.clone(),
+                commissioned_at: pbm_db::now(),
+            };
+            store::insert_commission(conn, &row)?;
+            Ok(Effect {
+                response: commission_to_proto(&row),
+                entity_type: "ex_ante_commission",
+                entity_id: format!("{year}/{code}"),
+                detail: format!(
+                    "agency {} draw {} engagement {} due {}",
+                    row.agency_credit_code, row.draw_id, row.engagement_id, row.due_on
+                ),
+            })
+        },
+    )
+    .await
+}
+
+fn already_commissioned(c: &CommissionRow) -> ApiError {
+    ApiError::failed_precondition(
+        "EX_ANTE_ALREADY_COMMISSIONED",
+        format!(
+            "{}年度项目「{}」的事前绩效评估已委托第三方机构「{}」（抽取记录 {}）",
+            c.fiscal_year, c.pro_code, c.agency_credit_code, c.draw_id
+        ),
+    )
 }

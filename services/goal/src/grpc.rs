@@ -393,11 +393,32 @@ impl GoalService for GoalGrpc {
     ) -> Result<Response<proto::GetExAnteReportResponse>, Status> {
         let caller = pbm_auth::caller(&request)?;
         let r = request.into_inner();
-        let report = crate::exante_ops::get(&self.state, &caller, r.pro_code, r.fiscal_year)
-            .await
-            .map_err(status)?;
+        let (report, commission) =
+            crate::exante_ops::get(&self.state, &caller, r.pro_code, r.fiscal_year)
+                .await
+                .map_err(status)?;
         Ok(Response::new(proto::GetExAnteReportResponse {
             report: Some(report),
+            commission,
+        }))
+    }
+
+    async fn commission_ex_ante_assessment(
+        &self,
+        request: Request<proto::CommissionExAnteAssessmentRequest>,
+    ) -> Result<Response<proto::CommissionExAnteAssessmentResponse>, Status> {
+        let ctx = mutation(
+            &request,
+            "CommissionExAnteAssessment",
+            &request.get_ref().request_id,
+        )?;
+        let auth = authorization(&request);
+        let commission =
+            crate::exante_ops::commission(&self.state, ctx, auth, request.into_inner())
+                .await
+                .map_err(status)?;
+        Ok(Response::new(proto::CommissionExAnteAssessmentResponse {
+            commission: Some(commission),
         }))
     }
 

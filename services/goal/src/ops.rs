@@ -294,11 +294,30 @@ pub async fn get_project(
     let lookup = code.clone();
     let row = state
         .db
-        .read(move |conn| store::project(conn, &lookup, year))
+        .read(move |conn| -> Result<_, ApiError> {
+            match store::project(conn, &lookup, year)? {
+                Some(row) if sees_project(conn, &v, &row)? => Ok(Some(row)),
+                _ => Ok(None),
+            }
+        })
         .await?
-        .filter(|r| project_scope(&v, &r.agency_code, &r.department_code))
         .ok_or_else(|| project_not_found(&code, year))?;
     project_to_proto(&row, &state.region.to_string())
+}
+
+/// Whether `v` may see a project: its unit, its department, finance, auditors and the
+/// province ([`project_scope`]) — and the agency its ex-ante assessment was commissioned to.
+pub(crate) fn sees_project(
+    conn: &mut AnyConnection,
+    v: &Viewer,
+    row: &store::ProjectRow,
+) -> Result<bool, ApiError> {
+    if project_scope(v, &row.agency_code, &row.department_code) {
+        return Ok(true);
+    }
+    Ok(v.role == Role::Agency
+        && store::commission(conn, &row.pro_code, row.fiscal_year)?
+            .is_some_and(|c| c.agency_credit_code == v.org_code))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1533,6 +1552,7 @@ pub async fn assign(
             format!("{}#draw", ctx.request_id),
             format!("goal-review/{}/v{}", row.id, s.version),
             row.agency_code.clone(),
+            pbm_proto::agency::v1::EngagementKind::GoalReview,
             &ask,
         )
         .await?;

@@ -6,6 +6,7 @@
 
 use pbm_proto::agency::v1 as ag;
 use pbm_proto::agency::v1::draw_service_client::DrawServiceClient;
+use pbm_proto::agency::v1::engagement_service_client::EngagementServiceClient;
 use pbm_server::{ApiError, ErrorKind};
 use tonic::transport::Channel;
 
@@ -34,9 +35,11 @@ pub enum Ask {
 
 fn reason_of(status: &tonic::Status) -> &'static str {
     // The agency's reason codes the goal service passes on; anything else keeps a generic one.
-    const KNOWN: [&str; 6] = [
+    const KNOWN: [&str; 8] = [
         "TOO_FEW_ELIGIBLE",
         "KIND_NOT_COMMISSIONABLE",
+        "NOT_INDEPENDENT",
+        "NOT_COMMISSIONABLE",
         "VALIDATION_FAILED",
         "ROLE_NOT_ALLOWED",
         "REGION_NOT_ALLOWED",
@@ -58,7 +61,7 @@ fn refused(status: tonic::Status) -> ApiError {
             tracing::warn!(error = %status.message(), "agency service unreachable");
             return ApiError::unavailable(
                 "AGENCY_SERVICE_UNAVAILABLE",
-                "第三方机构/专家库服务暂时无法访问，无法抽取评审专家或机构；请稍后重试（绩效目标未做任何修改）",
+                "第三方机构/专家库服务暂时无法访问，无法抽取或委托；请稍后重试（未做任何修改）",
             );
         }
         tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => ErrorKind::PermissionDenied,
@@ -69,7 +72,7 @@ fn refused(status: tonic::Status) -> ApiError {
     let mut e = ApiError::new(
         kind,
         reason_of(&status),
-        format!("专家库抽取未完成：{}", status.message()),
+        format!("第三方机构/专家库未完成抽取或委托：{}", status.message()),
     );
     e.violations = status
         .get_details_bad_request()
@@ -91,17 +94,19 @@ impl Pool {
         })
     }
 
-    /// Draws reviewers for `task_ref` against `evaluated_party` (recusal), as the caller.
+    /// Draws reviewers (or an assessor) of `kind` for `task_ref` against `evaluated_party`
+    /// (recusal), as the caller.
     pub async fn draw(
         &self,
         authorization: &str,
         request_id: String,
         task_ref: String,
         evaluated_party: String,
+        kind: ag::EngagementKind,
         ask: &Ask,
     ) -> Result<Drawn, ApiError> {
         let mut client = DrawServiceClient::new(self.channel.clone());
-        let kind = ag::EngagementKind::GoalReview as i32;
+        let kind = kind as i32;
         let draw = match ask {
             Ask::Experts { field, count } => {
                 client
@@ -155,5 +160,22 @@ impl Pool {
             draw_id: draw.id,
             reviewers,
         })
+    }
+
+    /// Records the engagement of a drawn agency in the agency service (its independence rules
+    /// apply there; the engagement is rated later), as the caller. Returns its id.
+    pub async fn engage(
+        &self,
+        authorization: &str,
+        request: ag::CreateEngagementRequest,
+    ) -> Result<i64, ApiError> {
+        EngagementServiceClient::new(self.channel.clone())
+            .create_engagement(as_caller(authorization, request))
+            .await
+            .map_err(refused)?
+            .into_inner()
+            .engagement
+            .map(|e| e.id)
+            .ok_or_else(|| ApiError::internal("engagement without a record"))
     }
 }

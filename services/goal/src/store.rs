@@ -117,6 +117,20 @@ pub mod schema {
         }
     }
 
+    diesel::table! {
+        ex_ante_commissions (pro_code, fiscal_year) {
+            pro_code -> Text,
+            fiscal_year -> Integer,
+            agency_credit_code -> Text,
+            draw_id -> BigInt,
+            engagement_id -> BigInt,
+            due_on -> Date,
+            request_id -> Text,
+            commissioned_by -> Text,
+            commissioned_at -> Timestamp,
+        }
+    }
+
     diesel::allow_tables_to_appear_in_same_query!(
         goals,
         goal_versions,
@@ -127,8 +141,8 @@ pub mod schema {
 }
 
 use schema::{
-    ex_ante_reports as xr, goal_events as ev, goal_reviewers as rv, goal_rules as gr,
-    goal_versions as gv, goals as g, projects as p,
+    ex_ante_commissions as xc, ex_ante_reports as xr, goal_events as ev, goal_reviewers as rv,
+    goal_rules as gr, goal_versions as gv, goals as g, projects as p,
 };
 
 pub const MIGRATIONS: pbm_db::Migrations = pbm_db::Migrations {
@@ -644,4 +658,41 @@ pub fn reviewers_of(conn: &mut AnyConnection, goal_id: i64) -> Result<Vec<String
         .order(rv::reviewer_id)
         .select(rv::reviewer_id)
         .load(conn)?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ex-ante commissions
+
+/// An ex-ante assessment commissioned to an agency of the pool.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = xc)]
+pub struct CommissionRow {
+    pub pro_code: String,
+    pub fiscal_year: i32,
+    pub agency_credit_code: String,
+    pub draw_id: i64,
+    pub engagement_id: i64,
+    pub due_on: chrono::NaiveDate,
+    /// The request that commissioned it (a retry replays; another request is refused).
+    pub request_id: String,
+    pub commissioned_by: String,
+    pub commissioned_at: NaiveDateTime,
+}
+
+pub fn commission(
+    conn: &mut AnyConnection,
+    code: &str,
+    year: i32,
+) -> Result<Option<CommissionRow>, StoreError> {
+    Ok(xc::table
+        .filter(xc::pro_code.eq(code))
+        .filter(xc::fiscal_year.eq(year))
+        .select(CommissionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_commission(conn: &mut AnyConnection, row: &CommissionRow) -> Result<(), StoreError> {
+    diesel::insert_into(xc::table).values(row).execute(conn)?;
+    Ok(())
 }

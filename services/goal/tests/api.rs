@@ -27,6 +27,7 @@ const UNIT: &str = "140500101";
 const DEPT: &str = "140500100";
 
 struct App {
+    channel: Channel,
     goals: GoalServiceClient<Channel>,
     library: IndicatorServiceClient<Channel>,
     registry:
@@ -100,6 +101,7 @@ async fn spawn_full(db: TestDatabase, library_url: Option<&str>, pool_url: Optio
         .await
         .unwrap();
     App {
+        channel: channel.clone(),
         goals: GoalServiceClient::new(channel.clone()),
         library: IndicatorServiceClient::new(channel.clone()),
         registry:
@@ -1604,6 +1606,14 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
             (n, c, &["finance"])
         },
         {
+            let (n, c) = rpc!(
+                commission_ex_ante_assessment,
+                pb::CommissionExAnteAssessmentRequest,
+                id
+            );
+            (n, c, &["finance"])
+        },
+        {
             let (n, c) = rpc!(get_ex_ante_report, pb::GetExAnteReportRequest);
             (
                 n,
@@ -1713,7 +1723,7 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
     ];
     assert_eq!(
         calls.len(),
-        22,
+        23,
         "every unary and server-streaming RPC of the goal service"
     );
     let other_city = app.token(Role::FinanceAdmin, "140100", None, None);
@@ -1973,7 +1983,264 @@ async fn library_answers_are_reused_within_the_cache_time() {
     );
 }
 
+/// 统一社会信用代码 of the agency the commissioning test admits to the pool.
+const POOL_AGENCY: &str = "91350100M000100Y43";
+
+impl App {
+    fn agency_token(&self, code: &str) -> String {
+        let now = chrono::Utc::now().timestamp();
+        self.signer.sign(&Claims {
+            sub: format!("agency-{code}"),
+            role: Role::Agency,
+            mof_div_code: REGION.into(),
+            unit: None,
+            department: None,
+            agency: Some(code.into()),
+            expert: None,
+            iat: now,
+            exp: now + 600,
+        })
+    }
+
+    /// Admits one agency for ex-ante assessment to the pool (procured for 2025–2027).
+    async fn admit_agency(&self) {
+        use pbm_proto::agency::v1 as ag;
+        let batch = self
+            .registry
+            .clone()
+            .create_admission_batch(self.req(
+                &self.finance(),
+                ag::CreateAdmissionBatchRequest {
+                    request_id: self.rid(),
+                    name: "2025—2027年度预算绩效管理第三方机构库".into(),
+                    procurement_ref: "JCZC-2024-031".into(),
+                    qualified_from: "2025-01-01".into(),
+                    qualified_to: "2027-12-31".into(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .batch
+            .unwrap();
+        let spec = ag::AgencySpec {
+            credit_code: POOL_AGENCY.into(),
+            name: "晋城某会计师事务所有限公司".into(),
+            r#type: ag::AgencyType::AccountingFirm as i32,
+            legal_representative: "王某".into(),
+            lead_evaluators: vec![ag::LeadEvaluator {
+                name: "赵某".into(),
+                qualifications: vec!["注册会计师".into()],
+            }],
+            contacts: vec![ag::Person {
+                name: "李某".into(),
+                role: "项目经理".into(),
+                phone: "13812345678".into(),
+                email: String::new(),
+            }],
+            scopes: vec![ag::ServiceScope::ExAnteAndGoalReview as i32],
+            admission_batch_id: batch.id,
+            ..Default::default()
+        };
+        self.registry
+            .clone()
+            .register_agency(self.req(
+                &self.finance(),
+                ag::RegisterAgencyRequest {
+                    request_id: self.rid(),
+                    spec: Some(spec),
+                },
+            ))
+            .await
+            .unwrap();
+    }
+
+    async fn commission(
+        &self,
+        token: &str,
+        request_id: &str,
+        code: &str,
+        due_on: &str,
+    ) -> Result<pb::ExAnteCommission, tonic::Status> {
+        let r = pb::CommissionExAnteAssessmentRequest {
+            request_id: request_id.into(),
+            pro_code: code.into(),
+            fiscal_year: FY,
+            weighted_by_rating: true,
+            due_on: due_on.into(),
+        };
+        Ok(self
+            .goals
+            .clone()
+            .commission_ex_ante_assessment(self.req(token, r))
+            .await?
+            .into_inner()
+            .commission
+            .unwrap())
+    }
+}
+
+/// 事前绩效评估 commissioned to an agency drawn from the pool (issue 4 "May be commissioned to
+/// an agency"): finance commissions, the agency service draws and records the engagement, the
+/// commissioned agency reads the project and files the report; nobody else reports for it.
+async fn ex_ante_assessment_is_commissioned_to_an_agency(db: TestDatabase) {
+    let app = spawn(db).await;
+    app.project("P-EXA", "6000000", pb::Continuity::New)
+        .await
+        .unwrap();
+    app.admit_agency().await;
+
+    // Only finance commissions; bad input is refused field by field, before the pool is asked.
+    let denied = app
+        .commission(&app.unit(), "c-unit", "P-EXA", "2026-03-31")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (denied.code(), reason(&denied).as_str()),
+        (Code::PermissionDenied, "ROLE_NOT_ALLOWED")
+    );
+    let bad = app
+        .commission(&app.finance(), "c-bad", "P-EXA", "2025-12-31")
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert_eq!(violations(&bad)[0].0, "due_on");
+    let missing = app
+        .commission(&app.finance(), "c-missing", "P-NONE", "2026-03-31")
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+
+    let c = app
+        .commission(&app.finance(), "c-1", "P-EXA", "2026-03-31")
+        .await
+        .unwrap();
+    assert_eq!(c.agency_credit_code, POOL_AGENCY);
+    assert_eq!(c.due_on, "2026-03-31");
+    assert!(c.draw_id > 0 && c.engagement_id > 0, "{c:?}");
+    // A retry replays; another request is refused.
+    let again = app
+        .commission(&app.finance(), "c-1", "P-EXA", "2026-03-31")
+        .await
+        .unwrap();
+    assert_eq!(again, c);
+    let twice = app
+        .commission(&app.finance(), "c-2", "P-EXA", "2026-04-30")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (twice.code(), reason(&twice).as_str()),
+        (Code::FailedPrecondition, "EX_ANTE_ALREADY_COMMISSIONED")
+    );
+
+    // The engagement is recorded in the agency service, for its rating later.
+    let engagement =
+        pbm_proto::agency::v1::engagement_service_client::EngagementServiceClient::new(
+            app.channel.clone(),
+        )
+        .get_engagement(app.req(
+            &app.finance(),
+            pbm_proto::agency::v1::GetEngagementRequest {
+                engagement_id: c.engagement_id,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .engagement
+        .unwrap();
+    assert_eq!(
+        (
+            engagement.kind,
+            engagement.agency_credit_code.as_str(),
+            engagement.evaluated_party.as_str(),
+            engagement.commissioner.as_str(),
+            engagement.ended_on.as_str()
+        ),
+        (
+            pbm_proto::agency::v1::EngagementKind::ExAnteAssessment as i32,
+            POOL_AGENCY,
+            UNIT,
+            REGION,
+            "2026-03-31"
+        )
+    );
+
+    // The commissioned agency sees the project; another agency does not.
+    let agency = app.agency_token(POOL_AGENCY);
+    let get_project = |token: String| {
+        let mut goals = app.goals.clone();
+        let r = app.req(
+            &token,
+            pb::GetProjectRequest {
+                pro_code: "P-EXA".into(),
+                fiscal_year: FY,
+            },
+        );
+        async move { goals.get_project(r).await }
+    };
+    get_project(agency.clone()).await.unwrap();
+    let other = get_project(app.agency_token("91140500MA0K000001"))
+        .await
+        .unwrap_err();
+    assert_eq!(other.code(), Code::NotFound);
+
+    // The unit may not report for a commissioned assessment; the agency does.
+    let mut by_unit = report("P-EXA", "support", "项目必要性充分");
+    by_unit.assessor = pb::Assessor::BudgetUnit as i32;
+    by_unit.assessor_agency_code = String::new();
+    let refused = app.ex_ante(&app.unit(), by_unit, 0).await.unwrap_err();
+    assert_eq!(reason(&refused), "ASSESSOR_NOT_COMMISSIONED");
+    let mut by_agency = report("P-EXA", "support", "项目必要性充分，投入经济");
+    by_agency.assessor_agency_code = POOL_AGENCY.into();
+    let filed = app.ex_ante(&agency, by_agency.clone(), 0).await.unwrap();
+    assert_eq!(filed.assessor_agency_code, POOL_AGENCY);
+    // Another agency cannot file it even when it names the commissioned one.
+    let stranger = app
+        .ex_ante(&app.agency_token("91140500MA0K000001"), by_agency, 1)
+        .await
+        .unwrap_err();
+    assert_eq!(stranger.code(), Code::NotFound);
+    let shown = app
+        .goals
+        .clone()
+        .get_ex_ante_report(app.req(
+            &app.finance(),
+            pb::GetExAnteReportRequest {
+                pro_code: "P-EXA".into(),
+                fiscal_year: FY,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(shown.commission, Some(c));
+    assert_eq!(shown.report.unwrap().version, 1);
+
+    // With the agency service unreachable: UNAVAILABLE, and nothing is recorded (a second
+    // request is not refused as already commissioned).
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let offline = spawn_full(TestDatabase::sqlite(), None, Some(&dead)).await;
+    offline
+        .project("P-EXA", "6000000", pb::Continuity::New)
+        .await
+        .unwrap();
+    for request_id in ["o-1", "o-2"] {
+        let err = offline
+            .commission(&offline.finance(), request_id, "P-EXA", "2026-03-31")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.code(), reason(&err).as_str()),
+            (Code::Unavailable, "AGENCY_SERVICE_UNAVAILABLE")
+        );
+    }
+}
+
 pbm_db::backend_tests! {
+    commission => ex_ante_assessment_is_commissioned_to_an_agency;
     fixed => fixed_indicators_of_the_library_must_be_kept;
     reviewers => reviews_are_assigned_from_the_pool;
     bulk => bulk_declaration_reports_every_item;

@@ -1,0 +1,1 @@
+DROP TABLE ex_ante_commissions;
