@@ -91,11 +91,6 @@ pub struct Effect<R> {
     pub detail: String,
 }
 
-enum Outcome<R> {
-    Done(R),
-    Replayed(R),
-}
-
 const IDEMPOTENCY_RACE: &str = "IDEMPOTENCY_RACE";
 
 /// Runs `effect` in one transaction with its audit row and idempotency record.
@@ -111,14 +106,14 @@ where
     F: FnOnce(&mut AnyConnection, &MutationContext) -> Result<Effect<R>, ApiError> + Send + 'static,
 {
     let ctx_for_tx = ctx.clone();
+    // The idempotency record is looked up only when the transaction does not commit: a retry
+    // of a committed request either fails in its effect (a stale revision, a duplicate key) or
+    // collides with the record at the end, and is rolled back either way; then the first
+    // response is replayed. A new request pays no lookup (one round trip less on PostgreSQL).
     let result = db
-        .write(move |conn| -> Result<Outcome<R>, ApiError> {
+        .write(move |conn| -> Result<R, ApiError> {
             let ctx = ctx_for_tx;
             serialize_same_request(conn, &ctx)?;
-            if let Some(previous) = platform::find_idempotency(conn, ctx.service, &ctx.request_id)?
-            {
-                return replay(&ctx, previous).map(Outcome::Replayed);
-            }
             let effect = effect(conn, &ctx)?;
             platform::insert_audit(
                 conn,
@@ -134,8 +129,8 @@ where
                 created_at: pbm_db::now(),
             };
             match platform::insert_idempotency(conn, &record) {
-                Ok(()) => Ok(Outcome::Done(effect.response)),
-                // The same request id committed concurrently: roll ours back, return theirs.
+                Ok(()) => Ok(effect.response),
+                // The same request id committed before: roll ours back, return theirs.
                 Err(StoreError::UniqueViolation(_)) => Err(ApiError::new(
                     crate::ErrorKind::Aborted,
                     IDEMPOTENCY_RACE,
@@ -145,21 +140,22 @@ where
             }
         })
         .await;
-    match result {
-        Ok(Outcome::Done(r) | Outcome::Replayed(r)) => Ok(r),
-        Err(e) if e.reason == IDEMPOTENCY_RACE => {
-            let (service, request_id) = (ctx.service, ctx.request_id.clone());
-            let previous = db
-                .read(move |c| platform::find_idempotency(c, service, &request_id))
-                .await?;
-            match previous {
-                Some(previous) => replay(&ctx, previous),
-                None => Err(ApiError::internal("idempotency record vanished")),
-            }
+    let error = match result {
+        Ok(response) => return Ok(response),
+        Err(e) => e,
+    };
+    let (service, request_id) = (ctx.service, ctx.request_id.clone());
+    match db
+        .read(move |c| platform::find_idempotency(c, service, &request_id))
+        .await
+    {
+        Ok(Some(previous)) => replay(&ctx, previous),
+        Ok(None) if error.reason == IDEMPOTENCY_RACE => {
+            Err(ApiError::internal("idempotency record vanished"))
         }
-        Err(e) => {
-            audit_refusal(db, &ctx, entity, &e).await;
-            Err(e)
+        Ok(None) | Err(_) => {
+            audit_refusal(db, &ctx, entity, &error).await;
+            Err(error)
         }
     }
 }

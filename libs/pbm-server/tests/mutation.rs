@@ -101,6 +101,9 @@ async fn concurrent_retries_have_one_effect(test_db: TestDatabase) {
 async fn reused_request_id_is_refused(test_db: TestDatabase) {
     let db = db(&test_db).await;
     mutate(&db, "alice", "req-1", "hello").await.unwrap();
+    // A later retry runs its effect again, collides with the record and replays the first.
+    let retried = mutate(&db, "alice", "req-1", "hello").await.unwrap();
+    assert_eq!((retried.payload.as_str(), effects(&db).await), ("hello", 1));
     let other_request = mutate(&db, "alice", "req-1", "bye").await.unwrap_err();
     assert_eq!(other_request.reason, "REQUEST_ID_REUSED");
     let other_caller = mutate(&db, "bob", "req-1", "hello").await.unwrap_err();
