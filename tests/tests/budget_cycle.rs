@@ -3,7 +3,8 @@
 //! port, one database URL, dev-key auth): the library (indicator service) defines indicators,
 //! the unit declares a goal that pins them (goal → indicator over gRPC), finance has it reviewed
 //! by an expert drawn from the pool (goal → agency over gRPC), approves it, and the budget
-//! system's question is answered — before and after the library changes.
+//! system's question is answered — before and after the library changes; and a new project's
+//! ex-ante assessment is commissioned to an agency drawn from the pool (goal → agency).
 
 use pbm_auth::{Claims, Role};
 use pbm_db::testing::TestDatabase;
@@ -373,6 +374,237 @@ async fn a_goal_goes_from_the_library_to_the_budget(db: TestDatabase) {
     assert!(funding(finance).await.allowed);
 }
 
+/// 事前绩效评估 (DOMAIN.md §1): a new project above the region's threshold is not fundable
+/// without an assessment; finance commissions it to an agency drawn from the pool (goal →
+/// agency over gRPC: the draw and the engagement), the agency files the report, finance finds
+/// it sufficient, and the gate no longer names the assessment.
+async fn an_ex_ante_assessment_is_commissioned_through_the_pool(db: TestDatabase) {
+    let d = deploy(db).await;
+    let finance = d.token(Role::FinanceAdmin, None, None);
+    let unit = d.token(Role::BudgetUnit, Some("D01001"), None);
+    const AGENCY: &str = "91350100M000100Y43";
+
+    // 埇桥: new projects from 50万元 need an assessment.
+    d.goals
+        .clone()
+        .set_goal_rules(req(
+            &finance,
+            pb::SetGoalRulesRequest {
+                request_id: "e2e-rules".into(),
+                rules: Some(pb::GoalRules {
+                    fiscal_year: FY,
+                    ex_ante_threshold: dec("500000"),
+                    ..Default::default()
+                }),
+                expected_version: 0,
+            },
+        ))
+        .await
+        .unwrap();
+    d.goals
+        .clone()
+        .declare_project(req(
+            &unit,
+            pb::DeclareProjectRequest {
+                request_id: "e2e-new-project".into(),
+                spec: Some(pb::ProjectSpec {
+                    pro_code: "P-E2E-NEW".into(),
+                    name: "乡镇污水处理站新建工程".into(),
+                    agency_code: "D01001".into(),
+                    department_code: "D01".into(),
+                    fiscal_year: FY,
+                    fund_source: pb::FundSource::GeneralPublic as i32,
+                    special_field: pb::SpecialField::None as i32,
+                    continuity: pb::Continuity::New as i32,
+                    nature: pb::Nature::Project as i32,
+                    requested_amount: dec("800000"),
+                    ..Default::default()
+                }),
+                expected_version: 0,
+            },
+        ))
+        .await
+        .unwrap();
+    let reasons = |token: String| {
+        let mut c = d.goals.clone();
+        let r = req(
+            &token,
+            pb::CheckFundingEligibilityRequest {
+                fiscal_year: FY,
+                pro_codes: vec!["P-E2E-NEW".into()],
+            },
+        );
+        async move {
+            c.check_funding_eligibility(r)
+                .await
+                .unwrap()
+                .into_inner()
+                .results
+                .remove(0)
+                .reasons
+                .into_iter()
+                .map(|r| r.code)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(
+        reasons(finance.clone())
+            .await
+            .contains(&"EX_ANTE_MISSING".to_owned())
+    );
+
+    // An agency of the pool, admitted for ex-ante work.
+    let batch = d
+        .registry
+        .clone()
+        .create_admission_batch(req(
+            &finance,
+            ag::CreateAdmissionBatchRequest {
+                request_id: "e2e-batch".into(),
+                name: "第三方机构库".into(),
+                procurement_ref: "E2E-2025".into(),
+                qualified_from: "2025-01-01".into(),
+                qualified_to: "2030-12-31".into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .batch
+        .unwrap();
+    d.registry
+        .clone()
+        .register_agency(req(
+            &finance,
+            ag::RegisterAgencyRequest {
+                request_id: "e2e-agency".into(),
+                spec: Some(ag::AgencySpec {
+                    credit_code: AGENCY.into(),
+                    name: "某工程咨询有限公司".into(),
+                    r#type: ag::AgencyType::Consulting as i32,
+                    legal_representative: "王某".into(),
+                    lead_evaluators: vec![ag::LeadEvaluator {
+                        name: "赵某".into(),
+                        qualifications: vec!["咨询工程师".into()],
+                    }],
+                    contacts: vec![ag::Person {
+                        name: "李某".into(),
+                        role: "项目经理".into(),
+                        phone: "13812345678".into(),
+                        email: String::new(),
+                    }],
+                    scopes: vec![ag::ServiceScope::ExAnteAndGoalReview as i32],
+                    admission_batch_id: batch.id,
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .unwrap();
+
+    // Finance commissions the assessment: the agency service draws the agency and records the
+    // engagement.
+    let due = (chrono::Utc::now().date_naive() + chrono::Days::new(60)).to_string();
+    let commission = d
+        .goals
+        .clone()
+        .commission_ex_ante_assessment(req(
+            &finance,
+            pb::CommissionExAnteAssessmentRequest {
+                request_id: "e2e-commission".into(),
+                pro_code: "P-E2E-NEW".into(),
+                fiscal_year: FY,
+                weighted_by_rating: false,
+                due_on: due,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .commission
+        .unwrap();
+    assert_eq!(commission.agency_credit_code, AGENCY);
+
+    // The agency files its report; finance finds it sufficient.
+    let now = chrono::Utc::now().timestamp();
+    let agency = pbm_auth::dev::load_or_create(d.data_dir.path())
+        .unwrap()
+        .sign(&Claims {
+            sub: "e2e-agency".into(),
+            role: Role::Agency,
+            mof_div_code: REGION.into(),
+            unit: None,
+            department: None,
+            agency: Some(AGENCY.into()),
+            expert: None,
+            iat: now,
+            exp: now + 600,
+        });
+    let report = d
+        .goals
+        .clone()
+        .submit_ex_ante_report(req(
+            &agency,
+            pb::SubmitExAnteReportRequest {
+                request_id: "e2e-report".into(),
+                report: Some(pb::ExAnteReport {
+                    pro_code: "P-E2E-NEW".into(),
+                    fiscal_year: FY,
+                    assessor: pb::Assessor::Agency as i32,
+                    assessor_agency_code: AGENCY.into(),
+                    completed_on: "2025-12-20".into(),
+                    methods: vec!["cost_benefit".into()],
+                    scores: [
+                        ("necessity", "18"),
+                        ("input_economy", "16"),
+                        ("goal_reasonableness", "17"),
+                        ("plan_feasibility", "18"),
+                        ("financing_compliance", "19"),
+                    ]
+                    .into_iter()
+                    .map(|(dimension, score)| pb::DimensionScore {
+                        dimension: dimension.into(),
+                        score: dec(score),
+                    })
+                    .collect(),
+                    conclusion: "support".into(),
+                    summary: "立项必要，投入经济，予以支持".into(),
+                    ..Default::default()
+                }),
+                expected_version: 0,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .report
+        .unwrap();
+    assert!(
+        reasons(finance.clone())
+            .await
+            .contains(&"EX_ANTE_PENDING_REVIEW".to_owned())
+    );
+    d.goals
+        .clone()
+        .review_ex_ante_report(req(
+            &finance,
+            pb::ReviewExAnteReportRequest {
+                request_id: "e2e-review".into(),
+                pro_code: "P-E2E-NEW".into(),
+                fiscal_year: FY,
+                expected_version: report.version,
+                sufficient: true,
+                opinion: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+    let left = reasons(finance).await;
+    assert!(left.iter().all(|r| !r.starts_with("EX_ANTE")), "{left:?}");
+    assert!(left.contains(&"NO_GOAL".to_owned()), "{left:?}");
+}
+
 pbm_db::backend_tests! {
     budget_cycle => a_goal_goes_from_the_library_to_the_budget;
+    ex_ante_commission => an_ex_ante_assessment_is_commissioned_through_the_pool;
 }
