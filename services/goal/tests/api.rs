@@ -216,6 +216,17 @@ impl App {
         amount: &str,
         continuity: pb::Continuity,
     ) -> Result<pb::Project, tonic::Status> {
+        self.project_with(code, amount, continuity, pb::SpecialField::None)
+            .await
+    }
+
+    async fn project_with(
+        &self,
+        code: &str,
+        amount: &str,
+        continuity: pb::Continuity,
+        field: pb::SpecialField,
+    ) -> Result<pb::Project, tonic::Status> {
         let r = pb::DeclareProjectRequest {
             request_id: self.rid(),
             spec: Some(pb::ProjectSpec {
@@ -225,7 +236,7 @@ impl App {
                 department_code: DEPT.into(),
                 fiscal_year: FY,
                 fund_source: pb::FundSource::GeneralPublic as i32,
-                special_field: pb::SpecialField::None as i32,
+                special_field: field as i32,
                 continuity: continuity as i32,
                 nature: pb::Nature::Project as i32,
                 requested_amount: dec(amount),
@@ -1781,26 +1792,7 @@ impl App {
     }
 
     async fn project_in(&self, code: &str, field: pb::SpecialField) {
-        let r = pb::DeclareProjectRequest {
-            request_id: self.rid(),
-            spec: Some(pb::ProjectSpec {
-                pro_code: code.into(),
-                name: format!("{code} 办公设备集中采购"),
-                agency_code: UNIT.into(),
-                department_code: DEPT.into(),
-                fiscal_year: FY,
-                fund_source: pb::FundSource::GeneralPublic as i32,
-                special_field: field as i32,
-                continuity: pb::Continuity::Continuing as i32,
-                nature: pb::Nature::Project as i32,
-                requested_amount: dec("300000"),
-                ..Default::default()
-            }),
-            expected_version: 0,
-        };
-        self.goals
-            .clone()
-            .declare_project(self.req(&self.unit(), r))
+        self.project_with(code, "300000", pb::Continuity::Continuing, field)
             .await
             .unwrap();
     }

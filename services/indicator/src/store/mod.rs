@@ -331,17 +331,7 @@ pub fn insert_next_version(
 }
 
 pub fn current(conn: &mut AnyConnection, code: &str) -> Result<Option<Indicator>, StoreError> {
-    let row = indicators::table
-        .inner_join(
-            iv::table.on(iv::code
-                .eq(indicators::code)
-                .and(iv::version.eq(indicators::version))),
-        )
-        .filter(indicators::code.eq(code))
-        .select(IndicatorRow::as_select())
-        .first(conn)
-        .optional()?;
-    row.map(Indicator::try_from).transpose()
+    Ok(current_and_pinned(conn, &[code.to_owned()], &[])?.0.pop())
 }
 
 pub fn version(
