@@ -122,6 +122,7 @@ async fn list_with_filters_and_pages(db: TestDatabase) {
         proto::IndicatorSpec {
             frame_node_code: "102".into(),
             industry_tags: vec!["水利工程".into()],
+            fixed: true,
             ..spec("工程质量")
         },
     )
@@ -210,6 +211,15 @@ async fn list_with_filters_and_pages(db: TestDatabase) {
         })
         .await,
         ["A3"]
+    );
+    // Only 固化 indicators (what the goal service asks for).
+    assert_eq!(
+        app.codes(proto::IndicatorFilter {
+            fixed_only: true,
+            ..filter()
+        })
+        .await,
+        ["A5"]
     );
     assert!(
         app.codes(proto::IndicatorFilter {
