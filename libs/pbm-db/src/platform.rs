@@ -131,30 +131,6 @@ pub fn insert_audit(conn: &mut AnyConnection, entry: &AuditEntry) -> Result<(), 
     Ok(())
 }
 
-mod lock_sql {
-    use diesel::sql_types::{Integer, Text};
-
-    diesel::define_sql_function! {
-        /// PostgreSQL's 32-bit hash of a text.
-        fn hashtext(t: Text) -> Integer;
-    }
-    diesel::define_sql_function! {
-        /// Waits for, then holds until commit, the advisory lock `key` (its result is `void`;
-        /// the statement is only executed, never loaded).
-        fn pg_advisory_xact_lock(key: Integer) -> Bool;
-    }
-}
-
-/// Holds, until the transaction ends, a lock on `key` (PostgreSQL advisory lock; SQLite writes
-/// are serialised anyway). Built with the query DSL rather than as SQL text so that PostgreSQL
-/// keeps it as a prepared statement (diesel caches DSL queries, not `sql_query`).
-pub fn lock_request(conn: &mut AnyConnection, key: &str) -> Result<(), StoreError> {
-    if let AnyConnection::Postgresql(pg) = conn {
-        diesel::select(lock_sql::pg_advisory_xact_lock(lock_sql::hashtext(key))).execute(pg)?;
-    }
-    Ok(())
-}
-
 /// The audit trail of one entity, oldest first.
 pub fn audit_of(
     conn: &mut AnyConnection,

@@ -109,11 +109,13 @@ where
     // The idempotency record is looked up only when the transaction does not commit: a retry
     // of a committed request either fails in its effect (a stale revision, a duplicate key) or
     // collides with the record at the end, and is rolled back either way; then the first
-    // response is replayed. A new request pays no lookup (one round trip less on PostgreSQL).
+    // response is replayed. A retry running *while* the first attempt is in flight waits on
+    // what the first one holds — the row it updates, the unique key it inserts, at the latest
+    // the record's primary key — and so also fails or collides only once the first has
+    // committed, and replays it. A new request pays no lookup and no lock of its own.
     let result = db
         .write(move |conn| -> Result<R, ApiError> {
             let ctx = ctx_for_tx;
-            serialize_same_request(conn, &ctx)?;
             let effect = effect(conn, &ctx)?;
             platform::insert_audit(
                 conn,
@@ -172,14 +174,6 @@ pub async fn audit_refusal(
     if let Err(audit_error) = db.write(move |c| platform::insert_audit(c, &entry)).await {
         tracing::error!(error = %audit_error, "could not audit a refused mutation");
     }
-}
-
-/// Makes concurrent attempts with the same request id wait for each other, so the second sees
-/// the first one's committed record and replays it instead of failing inside the effect (a stale
-/// version, a duplicate code). SQLite writes are already serialised by `Db::write`.
-fn serialize_same_request(conn: &mut AnyConnection, ctx: &MutationContext) -> Result<(), ApiError> {
-    platform::lock_request(conn, &format!("{}:{}", ctx.service, ctx.request_id))?;
-    Ok(())
 }
 
 fn replay<R: Message + Default>(

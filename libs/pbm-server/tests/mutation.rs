@@ -98,6 +98,58 @@ async fn concurrent_retries_have_one_effect(test_db: TestDatabase) {
     );
 }
 
+/// A guarded update (the shape of every workflow step): concurrent retries of one request all
+/// answer the first response, and the guarded row moves once.
+async fn concurrent_retries_of_a_guarded_update_replay(test_db: TestDatabase) {
+    use pbm_db::diesel::RunQueryDsl;
+    let db = db(&test_db).await;
+    db.write(|c| -> Result<(), StoreError> {
+        pbm_db::diesel::sql_query("CREATE TABLE counter (id INTEGER PRIMARY KEY, version BIGINT)")
+            .execute(c)?;
+        pbm_db::diesel::sql_query("INSERT INTO counter (id, version) VALUES (1, 0)").execute(c)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            let request = EchoResponse {
+                payload: "bump".into(),
+            };
+            let ctx = MutationContext::new("pbm.test", "Bump", caller("alice"), "req-g", &request)?;
+            run_mutation(&db, ctx, ("counter", "1".into()), move |conn, _ctx| {
+                let moved = pbm_db::diesel::sql_query(
+                    "UPDATE counter SET version = version + 1 WHERE id = 1 AND version = 0",
+                )
+                .execute(conn)
+                .map_err(StoreError::from)?;
+                if moved != 1 {
+                    return Err(ApiError::stale_version("counter 1", 0, 1));
+                }
+                Ok(Effect {
+                    response: EchoResponse {
+                        payload: "moved".into(),
+                    },
+                    entity_type: "counter",
+                    entity_id: "1".into(),
+                    detail: "0 → 1".into(),
+                })
+            })
+            .await
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap().payload, "moved");
+    }
+    let audit = db
+        .read(|c| platform::audit_of_request(c, "req-g"))
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1, "one effect, no refusal audited: {audit:?}");
+}
+
 async fn reused_request_id_is_refused(test_db: TestDatabase) {
     let db = db(&test_db).await;
     mutate(&db, "alice", "req-1", "hello").await.unwrap();
@@ -133,6 +185,7 @@ async fn refusals_are_audited_and_write_nothing(test_db: TestDatabase) {
 
 pbm_db::backend_tests! {
     concurrent_retries => concurrent_retries_have_one_effect;
+    concurrent_guarded => concurrent_retries_of_a_guarded_update_replay;
     reused_request_id => reused_request_id_is_refused;
     refusals => refusals_are_audited_and_write_nothing;
 }
