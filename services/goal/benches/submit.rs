@@ -66,12 +66,10 @@ fn pgbench() -> Option<PathBuf> {
 const SINGLE_INSERT: &str = "INSERT INTO bench_rows (payload) VALUES ('x');\n";
 
 /// For comparison only: a transaction of SubmitGoal's statement shape on PostgreSQL (measured
-/// with pg_stat_statements, docs/BENCHMARKS.md): BEGIN, the request lock, four reads (goal,
-/// declaration, project, rules), the state update, three inserts (history, audit,
-/// idempotency), COMMIT.
+/// with pg_stat_statements, docs/BENCHMARKS.md): BEGIN, four reads (goal, declaration,
+/// project, rules), the state update, three inserts (history, audit, idempotency), COMMIT.
 const SUBMIT_SHAPE: &str = "\\set id random(1, 1000)
 BEGIN;
-SELECT pg_advisory_xact_lock(:id + 1000000 * :client_id);
 SELECT payload FROM bench_rows WHERE id = :id;
 SELECT payload FROM bench_rows WHERE id = :id + 1;
 SELECT payload FROM bench_rows WHERE id = :id + 2;
@@ -372,7 +370,7 @@ async fn main() {
     }
     if let Some(t) = shaped {
         println!(
-            "| pgbench, SubmitGoal's statement shape (11 statements per transaction), {clients} clients, {pg_secs} s (for comparison) | {t:.0} tps | SubmitGoal / this = {:.1} % | — |",
+            "| pgbench, SubmitGoal's statement shape (10 statements per transaction), {clients} clients, {pg_secs} s (for comparison) | {t:.0} tps | SubmitGoal / this = {:.1} % | — |",
             rate / t * 100.0
         );
     }
