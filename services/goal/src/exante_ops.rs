@@ -513,7 +513,7 @@ pub async fn commission(
         return Err(ApiError::internal("unreachable"));
     };
     let (code, year) = (code.as_str().to_owned(), year.get());
-    // Before asking the pool: the project exists and is not commissioned by another request.
+    // Before asking the pool: the project exists, and whether it is commissioned already.
     let (lookup, request_id) = (code.clone(), ctx.request_id.clone());
     let (unit, earlier) = state
         .db
@@ -523,73 +523,131 @@ pub async fn commission(
             Ok((row.agency_code, store::commission(conn, &lookup, year)?))
         })
         .await?;
-    if let Some(c) = earlier.filter(|c| c.request_id != request_id) {
-        return Err(already_commissioned(&c));
-    }
-    let drawn = state
-        .pool
-        .draw(
-            &auth,
-            format!("{}#draw", ctx.request_id),
-            format!("ex-ante/{year}/{code}"),
-            unit.clone(),
-            ag::EngagementKind::ExAnteAssessment,
-            &crate::pool::Ask::Agency {
-                weighted_by_rating: r.weighted_by_rating,
+    let plan = match earlier {
+        None => Plan::Draw,
+        // Committed by this very request: the transaction below finds it and replays.
+        Some(c) if c.request_id == request_id => Plan::Replay,
+        // Commissioned before: only when the agency declined and the pool drew a replacement
+        // (RespondToDraw in the agency service) does a new request move the commission to it.
+        Some(c) => match state.pool.current_agency(&auth, c.draw_id).await? {
+            Some(now) if now != c.agency_credit_code => Plan::Replace {
+                from: c.agency_credit_code,
+                to: now,
+                draw_id: c.draw_id,
             },
-        )
-        .await?;
-    let Some((_, agency)) = drawn.reviewers.first().cloned() else {
-        return Err(ApiError::internal("agency draw without an agency"));
+            _ => return Err(already_commissioned(&c)),
+        },
     };
-    let engagement_id = state
-        .pool
-        .engage(
-            &auth,
-            ag::CreateEngagementRequest {
-                request_id: format!("{}#engagement", ctx.request_id),
-                commissioner: state.region.to_string(),
-                evaluated_party: unit,
-                kind: ag::EngagementKind::ExAnteAssessment as i32,
-                agency_credit_code: agency.clone(),
-                expert_ids: Vec::new(),
-                started_on: today.to_string(),
-                ended_on: due_on.to_string(),
-            },
-        )
-        .await?;
+    let (agency, draw_id) = match &plan {
+        Plan::Draw => {
+            let drawn = state
+                .pool
+                .draw(
+                    &auth,
+                    format!("{}#draw", ctx.request_id),
+                    format!("ex-ante/{year}/{code}"),
+                    unit.clone(),
+                    ag::EngagementKind::ExAnteAssessment,
+                    &crate::pool::Ask::Agency {
+                        weighted_by_rating: r.weighted_by_rating,
+                    },
+                )
+                .await?;
+            let Some((_, agency)) = drawn.reviewers.first().cloned() else {
+                return Err(ApiError::internal("agency draw without an agency"));
+            };
+            (agency, drawn.draw_id)
+        }
+        Plan::Replace { to, draw_id, .. } => (to.clone(), *draw_id),
+        Plan::Replay => (String::new(), 0),
+    };
+    let engagement_id = match plan {
+        Plan::Replay => 0,
+        _ => {
+            state
+                .pool
+                .engage(
+                    &auth,
+                    ag::CreateEngagementRequest {
+                        request_id: format!("{}#engagement", ctx.request_id),
+                        commissioner: state.region.to_string(),
+                        evaluated_party: unit,
+                        kind: ag::EngagementKind::ExAnteAssessment as i32,
+                        agency_credit_code: agency.clone(),
+                        expert_ids: Vec::new(),
+                        started_on: today.to_string(),
+                        ended_on: due_on.to_string(),
+                    },
+                )
+                .await?
+        }
+    };
     run_mutation(
         &state.db,
         ctx,
         ("ex_ante_commission", format!("{year}/{code}")),
         move |conn, ctx| {
-            if let Some(c) = store::commission(conn, &code, year)? {
-                return Err(already_commissioned(&c));
-            }
+            let current = store::commission(conn, &code, year)?;
             let row = CommissionRow {
                 pro_code: code.clone(),
                 fiscal_year: year,
                 agency_credit_code: agency,
-                draw_id: drawn.draw_id,
+                draw_id,
                 engagement_id,
                 due_on,
                 request_id: ctx.request_id.clone(),
                 commissioned_by: ctx.caller.subject.clone(),
                 commissioned_at: pbm_db::now(),
             };
-            store::insert_commission(conn, &row)?;
+            let detail = match (&plan, &current) {
+                (Plan::Draw, None) => {
+                    store::insert_commission(conn, &row)?;
+                    format!(
+                        "agency {} draw {} engagement {} due {}",
+                        row.agency_credit_code, row.draw_id, row.engagement_id, row.due_on
+                    )
+                }
+                (Plan::Replace { from, .. }, Some(c)) if c.agency_credit_code == *from => {
+                    if !store::replace_commission(conn, &row, from)? {
+                        return Err(already_commissioned(c));
+                    }
+                    format!(
+                        "agency {from} declined; replaced by {} (draw {}) engagement {} due {}",
+                        row.agency_credit_code, row.draw_id, row.engagement_id, row.due_on
+                    )
+                }
+                (_, Some(c)) => return Err(already_commissioned(c)),
+                (_, None) => {
+                    return Err(ApiError::new(
+                        pbm_server::ErrorKind::Aborted,
+                        "EX_ANTE_COMMISSION_CHANGED",
+                        "事前评估委托在办理期间发生变化，请刷新后重试",
+                    ));
+                }
+            };
             Ok(Effect {
                 response: commission_to_proto(&row),
                 entity_type: "ex_ante_commission",
                 entity_id: format!("{year}/{code}"),
-                detail: format!(
-                    "agency {} draw {} engagement {} due {}",
-                    row.agency_credit_code, row.draw_id, row.engagement_id, row.due_on
-                ),
+                detail,
             })
         },
     )
     .await
+}
+
+/// What a CommissionExAnteAssessment request does, decided before the pool is asked.
+enum Plan {
+    /// Draw an agency and record the engagement.
+    Draw,
+    /// The commissioned agency declined and the pool drew `to`: engage it instead.
+    Replace {
+        from: String,
+        to: String,
+        draw_id: i64,
+    },
+    /// This request committed already: replay.
+    Replay,
 }
 
 fn already_commissioned(c: &CommissionRow) -> ApiError {

@@ -162,6 +162,28 @@ impl Pool {
         })
     }
 
+    /// The agency a draw stands at now: the latest round's agency that has not declined (a
+    /// decline makes the agency service draw a replacement round on the same record).
+    pub async fn current_agency(
+        &self,
+        authorization: &str,
+        draw_id: i64,
+    ) -> Result<Option<String>, ApiError> {
+        let draw = DrawServiceClient::new(self.channel.clone())
+            .get_draw(as_caller(authorization, ag::GetDrawRequest { draw_id }))
+            .await
+            .map_err(refused)?
+            .into_inner()
+            .draw
+            .ok_or_else(|| ApiError::internal("draw without a record"))?;
+        Ok(draw
+            .drawn_agencies
+            .into_iter()
+            .filter(|a| a.answer != ag::DrawAnswer::Declined as i32)
+            .max_by_key(|a| a.round)
+            .map(|a| a.credit_code))
+    }
+
     /// Records the engagement of a drawn agency in the agency service (its independence rules
     /// apply there; the engagement is rated later), as the caller. Returns its id.
     pub async fn engage(

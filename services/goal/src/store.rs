@@ -696,3 +696,26 @@ pub fn insert_commission(conn: &mut AnyConnection, row: &CommissionRow) -> Resul
     diesel::insert_into(xc::table).values(row).execute(conn)?;
     Ok(())
 }
+
+/// Replaces the agency of a commission whose agency declined, if it still names `from`.
+pub fn replace_commission(
+    conn: &mut AnyConnection,
+    row: &CommissionRow,
+    from: &str,
+) -> Result<bool, StoreError> {
+    Ok(diesel::update(
+        xc::table
+            .filter(xc::pro_code.eq(&row.pro_code))
+            .filter(xc::fiscal_year.eq(row.fiscal_year))
+            .filter(xc::agency_credit_code.eq(from)),
+    )
+    .set((
+        xc::agency_credit_code.eq(&row.agency_credit_code),
+        xc::engagement_id.eq(row.engagement_id),
+        xc::request_id.eq(&row.request_id),
+        xc::commissioned_by.eq(&row.commissioned_by),
+        xc::commissioned_at.eq(row.commissioned_at),
+    ))
+    .execute(conn)?
+        == 1)
+}

@@ -1975,8 +1975,13 @@ async fn library_answers_are_reused_within_the_cache_time() {
     );
 }
 
-/// 统一社会信用代码 of the agency the commissioning test admits to the pool.
-const POOL_AGENCY: &str = "91350100M000100Y43";
+/// 统一社会信用代码 of the two agencies the commissioning test admits to the pool.
+fn pool_agencies() -> [String; 2] {
+    ["91350100M000100Y4", "91350100M000200Y4"].map(|first17| {
+        let check = pbm_agency::domain::ids::CreditCode::check_char(first17).unwrap();
+        format!("{first17}{check}")
+    })
+}
 
 impl App {
     fn agency_token(&self, code: &str) -> String {
@@ -1994,8 +1999,8 @@ impl App {
         })
     }
 
-    /// Admits one agency for ex-ante assessment to the pool (procured for 2025–2027).
-    async fn admit_agency(&self) {
+    /// Admits agencies for ex-ante assessment to the pool (procured for 2025–2027).
+    async fn admit_agencies(&self, codes: &[String]) {
         use pbm_proto::agency::v1 as ag;
         let batch = self
             .registry
@@ -2015,36 +2020,38 @@ impl App {
             .into_inner()
             .batch
             .unwrap();
-        let spec = ag::AgencySpec {
-            credit_code: POOL_AGENCY.into(),
-            name: "晋城某会计师事务所有限公司".into(),
-            r#type: ag::AgencyType::AccountingFirm as i32,
-            legal_representative: "王某".into(),
-            lead_evaluators: vec![ag::LeadEvaluator {
-                name: "赵某".into(),
-                qualifications: vec!["注册会计师".into()],
-            }],
-            contacts: vec![ag::Person {
-                name: "李某".into(),
-                role: "项目经理".into(),
-                phone: "13812345678".into(),
-                email: String::new(),
-            }],
-            scopes: vec![ag::ServiceScope::ExAnteAndGoalReview as i32],
-            admission_batch_id: batch.id,
-            ..Default::default()
-        };
-        self.registry
-            .clone()
-            .register_agency(self.req(
-                &self.finance(),
-                ag::RegisterAgencyRequest {
-                    request_id: self.rid(),
-                    spec: Some(spec),
-                },
-            ))
-            .await
-            .unwrap();
+        for (k, code) in codes.iter().enumerate() {
+            let spec = ag::AgencySpec {
+                credit_code: code.clone(),
+                name: format!("晋城某会计师事务所{k}有限公司"),
+                r#type: ag::AgencyType::AccountingFirm as i32,
+                legal_representative: "王某".into(),
+                lead_evaluators: vec![ag::LeadEvaluator {
+                    name: "赵某".into(),
+                    qualifications: vec!["注册会计师".into()],
+                }],
+                contacts: vec![ag::Person {
+                    name: "李某".into(),
+                    role: "项目经理".into(),
+                    phone: "13812345678".into(),
+                    email: String::new(),
+                }],
+                scopes: vec![ag::ServiceScope::ExAnteAndGoalReview as i32],
+                admission_batch_id: batch.id,
+                ..Default::default()
+            };
+            self.registry
+                .clone()
+                .register_agency(self.req(
+                    &self.finance(),
+                    ag::RegisterAgencyRequest {
+                        request_id: self.rid(),
+                        spec: Some(spec),
+                    },
+                ))
+                .await
+                .unwrap();
+        }
     }
 
     async fn commission(
@@ -2080,7 +2087,8 @@ async fn ex_ante_assessment_is_commissioned_to_an_agency(db: TestDatabase) {
     app.project("P-EXA", "6000000", pb::Continuity::New)
         .await
         .unwrap();
-    app.admit_agency().await;
+    let pool = pool_agencies();
+    app.admit_agencies(&pool).await;
 
     // Only finance commissions; bad input is refused field by field, before the pool is asked.
     let denied = app
@@ -2107,7 +2115,9 @@ async fn ex_ante_assessment_is_commissioned_to_an_agency(db: TestDatabase) {
         .commission(&app.finance(), "c-1", "P-EXA", "2026-03-31")
         .await
         .unwrap();
-    assert_eq!(c.agency_credit_code, POOL_AGENCY);
+    let first = c.agency_credit_code.clone();
+    let second = pool.iter().find(|a| **a != first).unwrap().clone();
+    assert!(pool.contains(&first), "{c:?}");
     assert_eq!(c.due_on, "2026-03-31");
     assert!(c.draw_id > 0 && c.engagement_id > 0, "{c:?}");
     // A retry replays; another request is refused.
@@ -2126,32 +2136,38 @@ async fn ex_ante_assessment_is_commissioned_to_an_agency(db: TestDatabase) {
     );
 
     // The engagement is recorded in the agency service, for its rating later.
-    let engagement =
+    let engagements =
         pbm_proto::agency::v1::engagement_service_client::EngagementServiceClient::new(
             app.channel.clone(),
-        )
-        .get_engagement(app.req(
+        );
+    let engagement = |id: i64| {
+        let mut client = engagements.clone();
+        let r = app.req(
             &app.finance(),
-            pbm_proto::agency::v1::GetEngagementRequest {
-                engagement_id: c.engagement_id,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .engagement
-        .unwrap();
+            pbm_proto::agency::v1::GetEngagementRequest { engagement_id: id },
+        );
+        async move {
+            client
+                .get_engagement(r)
+                .await
+                .unwrap()
+                .into_inner()
+                .engagement
+                .unwrap()
+        }
+    };
+    let e = engagement(c.engagement_id).await;
     assert_eq!(
         (
-            engagement.kind,
-            engagement.agency_credit_code.as_str(),
-            engagement.evaluated_party.as_str(),
-            engagement.commissioner.as_str(),
-            engagement.ended_on.as_str()
+            e.kind,
+            e.agency_credit_code.as_str(),
+            e.evaluated_party.as_str(),
+            e.commissioner.as_str(),
+            e.ended_on.as_str()
         ),
         (
             pbm_proto::agency::v1::EngagementKind::ExAnteAssessment as i32,
-            POOL_AGENCY,
+            first.as_str(),
             UNIT,
             REGION,
             "2026-03-31"
@@ -2159,7 +2175,6 @@ async fn ex_ante_assessment_is_commissioned_to_an_agency(db: TestDatabase) {
     );
 
     // The commissioned agency sees the project; another agency does not.
-    let agency = app.agency_token(POOL_AGENCY);
     let get_project = |token: String| {
         let mut goals = app.goals.clone();
         let r = app.req(
@@ -2171,25 +2186,86 @@ async fn ex_ante_assessment_is_commissioned_to_an_agency(db: TestDatabase) {
         );
         async move { goals.get_project(r).await }
     };
-    get_project(agency.clone()).await.unwrap();
-    let other = get_project(app.agency_token("91140500MA0K000001"))
-        .await
-        .unwrap_err();
+    get_project(app.agency_token(&first)).await.unwrap();
+    let other = get_project(app.agency_token(&second)).await.unwrap_err();
     assert_eq!(other.code(), Code::NotFound);
 
-    // The unit may not report for a commissioned assessment; the agency does.
+    // The agency declines (finance records its answer in the pool, which draws a replacement
+    // round); a new commissioning request moves the commission to the replacement.
+    let mut draws =
+        pbm_proto::agency::v1::draw_service_client::DrawServiceClient::new(app.channel.clone());
+    let draw = draws
+        .get_draw(app.req(
+            &app.finance(),
+            pbm_proto::agency::v1::GetDrawRequest { draw_id: c.draw_id },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .draw
+        .unwrap();
+    draws
+        .respond_to_draw(app.req(
+            &app.finance(),
+            pbm_proto::agency::v1::RespondToDrawRequest {
+                request_id: app.rid(),
+                draw_id: c.draw_id,
+                expected_version: draw.version,
+                agency_credit_code: first.clone(),
+                accept: false,
+                reason: "与被评估单位存在业务往来".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+    let moved = app
+        .commission(&app.finance(), "c-3", "P-EXA", "2026-03-31")
+        .await
+        .unwrap();
+    assert_eq!(
+        (moved.agency_credit_code.as_str(), moved.draw_id),
+        (second.as_str(), c.draw_id)
+    );
+    assert_ne!(moved.engagement_id, c.engagement_id);
+    assert_eq!(
+        engagement(moved.engagement_id).await.agency_credit_code,
+        second
+    );
+    let again = app
+        .commission(&app.finance(), "c-3", "P-EXA", "2026-03-31")
+        .await
+        .unwrap();
+    assert_eq!(again, moved, "a retry of the move replays it");
+    let settled = app
+        .commission(&app.finance(), "c-4", "P-EXA", "2026-03-31")
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&settled), "EX_ANTE_ALREADY_COMMISSIONED");
+    assert_eq!(
+        get_project(app.agency_token(&first))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound,
+        "the agency that declined no longer sees the project"
+    );
+    let agency = app.agency_token(&second);
+    get_project(agency.clone()).await.unwrap();
+
+    // The unit may not report for a commissioned assessment; the commissioned agency does.
     let mut by_unit = report("P-EXA", "support", "项目必要性充分");
     by_unit.assessor = pb::Assessor::BudgetUnit as i32;
     by_unit.assessor_agency_code = String::new();
     let refused = app.ex_ante(&app.unit(), by_unit, 0).await.unwrap_err();
     assert_eq!(reason(&refused), "ASSESSOR_NOT_COMMISSIONED");
     let mut by_agency = report("P-EXA", "support", "项目必要性充分，投入经济");
-    by_agency.assessor_agency_code = POOL_AGENCY.into();
+    by_agency.assessor_agency_code = second.clone();
     let filed = app.ex_ante(&agency, by_agency.clone(), 0).await.unwrap();
-    assert_eq!(filed.assessor_agency_code, POOL_AGENCY);
+    assert_eq!(filed.assessor_agency_code, second);
     // Another agency cannot file it even when it names the commissioned one.
     let stranger = app
-        .ex_ante(&app.agency_token("91140500MA0K000001"), by_agency, 1)
+        .ex_ante(&app.agency_token(&first), by_agency, 1)
         .await
         .unwrap_err();
     assert_eq!(stranger.code(), Code::NotFound);
@@ -2206,7 +2282,7 @@ async fn ex_ante_assessment_is_commissioned_to_an_agency(db: TestDatabase) {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(shown.commission, Some(c));
+    assert_eq!(shown.commission, Some(moved));
     assert_eq!(shown.report.unwrap().version, 1);
 
     // With the agency service unreachable: UNAVAILABLE, and nothing is recorded (a second
