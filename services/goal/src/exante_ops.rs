@@ -529,6 +529,7 @@ pub async fn commission(
         Some(c) if c.request_id == request_id => Plan::Replay,
         // Commissioned before: only when the agency declined and the pool drew a replacement
         // (RespondToDraw in the agency service) does a new request move the commission to it.
+        // (The pool refuses a decline it cannot replace, so a draw always names someone.)
         Some(c) => match state.pool.current_agency(&auth, c.draw_id).await? {
             Some(now) if now != c.agency_credit_code => Plan::Replace {
                 from: c.agency_credit_code,
@@ -539,6 +540,7 @@ pub async fn commission(
         },
     };
     let (agency, draw_id) = match &plan {
+        Plan::Replace { to, draw_id, .. } => (to.clone(), *draw_id),
         Plan::Draw => {
             let drawn = state
                 .pool
@@ -558,7 +560,6 @@ pub async fn commission(
             };
             (agency, drawn.draw_id)
         }
-        Plan::Replace { to, draw_id, .. } => (to.clone(), *draw_id),
         Plan::Replay => (String::new(), 0),
     };
     let engagement_id = match plan {
@@ -640,7 +641,8 @@ pub async fn commission(
 enum Plan {
     /// Draw an agency and record the engagement.
     Draw,
-    /// The commissioned agency declined and the pool drew `to`: engage it instead.
+    /// The commissioned agency `from` declined: engage `to`, whom the pool drew in its place
+    /// in a replacement round of the same draw.
     Replace {
         from: String,
         to: String,

@@ -2192,33 +2192,39 @@ async fn ex_ante_assessment_is_commissioned_to_an_agency(db: TestDatabase) {
 
     // The agency declines (finance records its answer in the pool, which draws a replacement
     // round); a new commissioning request moves the commission to the replacement.
-    let mut draws =
-        pbm_proto::agency::v1::draw_service_client::DrawServiceClient::new(app.channel.clone());
-    let draw = draws
-        .get_draw(app.req(
-            &app.finance(),
-            pbm_proto::agency::v1::GetDrawRequest { draw_id: c.draw_id },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .draw
-        .unwrap();
-    draws
-        .respond_to_draw(app.req(
-            &app.finance(),
-            pbm_proto::agency::v1::RespondToDrawRequest {
-                request_id: app.rid(),
-                draw_id: c.draw_id,
-                expected_version: draw.version,
-                agency_credit_code: first.clone(),
-                accept: false,
-                reason: "与被评估单位存在业务往来".into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap();
+    let app_ref = &app;
+    let decline = move |draw_id: i64, agency: String| {
+        let app = app_ref;
+        let mut draws =
+            pbm_proto::agency::v1::draw_service_client::DrawServiceClient::new(app.channel.clone());
+        let finance = app.finance();
+        let request_id = app.rid();
+        async move {
+            let draw = draws
+                .get_draw(app.req(&finance, pbm_proto::agency::v1::GetDrawRequest { draw_id }))
+                .await
+                .unwrap()
+                .into_inner()
+                .draw
+                .unwrap();
+            draws
+                .respond_to_draw(app.req(
+                    &finance,
+                    pbm_proto::agency::v1::RespondToDrawRequest {
+                        request_id,
+                        draw_id,
+                        expected_version: draw.version,
+                        agency_credit_code: agency,
+                        accept: false,
+                        reason: "与被评估单位存在业务往来".into(),
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .map(drop)
+        }
+    };
+    decline(c.draw_id, first.clone()).await.unwrap();
     let moved = app
         .commission(&app.finance(), "c-3", "P-EXA", "2026-03-31")
         .await
@@ -2250,6 +2256,16 @@ async fn ex_ante_assessment_is_commissioned_to_an_agency(db: TestDatabase) {
         Code::NotFound,
         "the agency that declined no longer sees the project"
     );
+    get_project(app.agency_token(&second)).await.unwrap();
+
+    // The pool refuses a decline it cannot replace (no candidate left): the commission stays.
+    let refused = decline(c.draw_id, second.clone()).await.unwrap_err();
+    assert_eq!(reason(&refused), "TOO_FEW_ELIGIBLE");
+    let stays = app
+        .commission(&app.finance(), "c-5", "P-EXA", "2026-03-31")
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&stays), "EX_ANTE_ALREADY_COMMISSIONED");
     let agency = app.agency_token(&second);
     get_project(agency.clone()).await.unwrap();
 
