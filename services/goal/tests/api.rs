@@ -1530,6 +1530,9 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
             app.token(Role::FinanceAdmin, "140000", None, None),
         ),
         ("public", app.token(Role::Public, REGION, None, None)),
+        // Not assigned to anything: they act only on what is assigned or commissioned to them.
+        ("expert", app.expert(7)),
+        ("agency", app.agency_token("91350100M000100Y43")),
     ];
     let calls: Vec<(&str, Call<'_>, &[&str])> = vec![
         {
@@ -1550,7 +1553,7 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
         },
         {
             let (n, c) = rpc!(review_goal, pb::ReviewGoalRequest, id);
-            (n, c, &["finance"])
+            (n, c, &["finance", "expert", "agency"])
         },
         {
             let (n, c) = rpc!(amend_goal, pb::AmendGoalRequest, id);
@@ -1610,7 +1613,7 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
         },
         {
             let (n, c) = rpc!(submit_ex_ante_report, pb::SubmitExAnteReportRequest, id);
-            (n, c, &["unit", "department", "finance"])
+            (n, c, &["unit", "department", "finance", "agency"])
         },
         {
             let (n, c) = rpc!(review_ex_ante_report, pb::ReviewExAnteReportRequest, id);
@@ -1637,6 +1640,8 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
                     "province",
                     "finance of the province",
                     "public",
+                    "expert",
+                    "agency",
                 ],
             )
         },
@@ -1664,6 +1669,8 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
                     "province",
                     "finance of the province",
                     "public",
+                    "expert",
+                    "agency",
                 ],
             )
         },
@@ -1680,6 +1687,8 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
                     "province",
                     "finance of the province",
                     "public",
+                    "expert",
+                    "agency",
                 ],
             )
         },
@@ -1696,6 +1705,8 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
                     "province",
                     "finance of the province",
                     "public",
+                    "expert",
+                    "agency",
                 ],
             )
         },
@@ -1712,6 +1723,8 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
                     "province",
                     "finance of the province",
                     "public",
+                    "expert",
+                    "agency",
                 ],
             )
         },
@@ -1728,6 +1741,8 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
                     "province",
                     "finance of the province",
                     "public",
+                    "expert",
+                    "agency",
                 ],
             )
         },
