@@ -132,6 +132,7 @@ async fn main() {
                 revision: i64::try_from(s.revision).unwrap(),
                 changed_by: "seed".into(),
                 changed_at: now,
+                working_version: i32::try_from(s.version).unwrap(),
             }
         })
         .collect();

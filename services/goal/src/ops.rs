@@ -347,6 +347,7 @@ fn write_state(row: &mut GoalRow, s: &GoalState, by: &str) -> Result<(), ApiErro
     row.published_version = s.published_version.map(as_i32);
     row.state = serde_json::to_string(s).map_err(internal)?;
     row.revision = i64::try_from(s.revision).unwrap_or(i64::MAX);
+    row.working_version = as_i32(s.version);
     row.changed_by = by.into();
     row.changed_at = pbm_db::now();
     Ok(())
@@ -758,6 +759,7 @@ pub async fn save_goal(
                     revision: 0,
                     changed_by: String::new(),
                     changed_at: now,
+                    working_version: 1,
                 };
                 (row, None)
             }
@@ -860,6 +862,35 @@ fn visible_goal(
     id: i64,
 ) -> Result<(GoalRow, GoalState, Vec<String>), ApiError> {
     let row = store::goal(conn, id)?.ok_or_else(|| goal_not_found(id))?;
+    in_view(conn, v, region, row)
+}
+
+/// As [`visible_goal`], with the declaration being worked on, read in the same statement.
+fn visible_goal_with_declaration(
+    conn: &mut AnyConnection,
+    v: &Viewer,
+    region: &str,
+    id: i64,
+) -> Result<(GoalRow, GoalState, Vec<String>, Stored), ApiError> {
+    let (row, text) = store::goal_with_declaration(conn, id)?.ok_or_else(|| goal_not_found(id))?;
+    let (row, s, reviewers) = in_view(conn, v, region, row)?;
+    let stored = if row.working_version == as_i32(s.version) {
+        serde_json::from_str(&text).map_err(internal)?
+    } else {
+        load_version(conn, id, as_i32(s.version))?
+    };
+    Ok((row, s, reviewers, stored))
+}
+
+/// The goal of `row` with its state and reviewers, if `v` may see all of it (NOT_FOUND
+/// otherwise).
+fn in_view(
+    conn: &mut AnyConnection,
+    v: &Viewer,
+    region: &str,
+    row: GoalRow,
+) -> Result<(GoalRow, GoalState, Vec<String>), ApiError> {
+    let id = row.id;
     let s = state_of(&row)?;
     let reviewers = if scope_needs_reviewers(v.role) {
         store::reviewers_of(conn, id)?
@@ -883,8 +914,7 @@ async fn load_for_action(
     state
         .db
         .read(move |conn| -> Result<_, ApiError> {
-            let (row, s, _) = visible_goal(conn, &v, &region, id)?;
-            let stored = load_version(conn, id, as_i32(s.version))?;
+            let (row, s, _, stored) = visible_goal_with_declaration(conn, &v, &region, id)?;
             Ok((row, s, stored))
         })
         .await
@@ -917,7 +947,8 @@ where
         move |conn, ctx| {
             let v = ensure_can(&ctx.caller, &st.region, action.kind())?;
             let region = st.region.to_string();
-            let (mut row, s, reviewers) = visible_goal(conn, &v, &region, id)?;
+            let (mut row, s, reviewers, current) =
+                visible_goal_with_declaration(conn, &v, &region, id)?;
             if !may_write(&v, &scope_of(&row, &s, &region, &reviewers)) {
                 return Err(ApiError::permission_denied(
                     "ROLE_NOT_ALLOWED",
@@ -927,7 +958,6 @@ where
             let actor = Actor::new(v.role, ctx.caller.subject.clone());
             let expected = u64::try_from(expected_revision).unwrap_or(u64::MAX);
             let t = apply_expecting(&s, expected, &action, &actor).map_err(workflow_error)?;
-            let current = load_version(conn, id, as_i32(s.version))?;
             check(conn, &current)?;
             write_state(&mut row, &t.to, &ctx.caller.subject)?;
             if !store::update_goal(conn, &row, expected_revision)? {

@@ -45,6 +45,7 @@ pub mod schema {
             revision -> BigInt,
             changed_by -> Text,
             changed_at -> Timestamp,
+            working_version -> Integer,
         }
     }
 
@@ -264,6 +265,8 @@ pub struct GoalRow {
     pub revision: i64,
     pub changed_by: String,
     pub changed_at: NaiveDateTime,
+    /// Copy of the state's working version (the declaration version being worked on).
+    pub working_version: i32,
 }
 
 pub fn insert_goal(conn: &mut AnyConnection, row: &GoalRow) -> Result<i64, StoreError> {
@@ -290,6 +293,23 @@ pub fn goal(conn: &mut AnyConnection, id: i64) -> Result<Option<GoalRow>, StoreE
     Ok(g::table
         .filter(g::id.eq(id))
         .select(GoalRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A goal and the text of the declaration version being worked on, in one statement.
+pub fn goal_with_declaration(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> Result<Option<(GoalRow, String)>, StoreError> {
+    Ok(g::table
+        .inner_join(
+            gv::table.on(gv::goal_id
+                .eq(g::id)
+                .and(gv::version.eq(g::working_version))),
+        )
+        .filter(g::id.eq(id))
+        .select((GoalRow::as_select(), gv::declaration))
         .first(conn)
         .optional()?)
 }
