@@ -106,6 +106,64 @@ impl Deployment {
     }
 }
 
+impl Deployment {
+    /// The unit D01001's project `code` of 800,000 元, as the budget system registers it.
+    async fn project(&self, token: &str, code: &str, name: &str, continuity: pb::Continuity) {
+        self.goals
+            .clone()
+            .declare_project(req(
+                token,
+                pb::DeclareProjectRequest {
+                    request_id: format!("e2e-project-{code}"),
+                    spec: Some(pb::ProjectSpec {
+                        pro_code: code.into(),
+                        name: name.into(),
+                        agency_code: "D01001".into(),
+                        department_code: "D01".into(),
+                        fiscal_year: FY,
+                        fund_source: pb::FundSource::GeneralPublic as i32,
+                        special_field: pb::SpecialField::None as i32,
+                        continuity: continuity as i32,
+                        nature: pb::Nature::Project as i32,
+                        requested_amount: dec("800000"),
+                        ..Default::default()
+                    }),
+                    expected_version: 0,
+                },
+            ))
+            .await
+            .unwrap();
+    }
+
+    /// The budget system's question at 二下 for one project.
+    async fn funding(&self, token: &str, code: &str) -> pb::FundingEligibility {
+        self.goals
+            .clone()
+            .check_funding_eligibility(req(
+                token,
+                pb::CheckFundingEligibilityRequest {
+                    fiscal_year: FY,
+                    pro_codes: vec![code.into()],
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .results
+            .remove(0)
+    }
+
+    /// The reason codes of [`Deployment::funding`].
+    async fn reasons(&self, token: &str, code: &str) -> Vec<String> {
+        self.funding(token, code)
+            .await
+            .reasons
+            .into_iter()
+            .map(|r| r.code)
+            .collect()
+    }
+}
+
 fn req<T>(token: &str, msg: T) -> tonic::Request<T> {
     let mut r = tonic::Request::new(msg);
     r.metadata_mut()
@@ -162,49 +220,17 @@ async fn a_goal_goes_from_the_library_to_the_budget(db: TestDatabase) {
             .unwrap();
     }
     // The unit's project and its goal, pinned to the library.
-    d.goals
-        .clone()
-        .declare_project(req(
-            &unit,
-            pb::DeclareProjectRequest {
-                request_id: "e2e-project".into(),
-                spec: Some(pb::ProjectSpec {
-                    pro_code: "P-E2E-1".into(),
-                    name: "农村饮水安全巩固提升工程".into(),
-                    agency_code: "D01001".into(),
-                    department_code: "D01".into(),
-                    fiscal_year: FY,
-                    fund_source: pb::FundSource::GeneralPublic as i32,
-                    special_field: pb::SpecialField::None as i32,
-                    continuity: pb::Continuity::Continuing as i32,
-                    nature: pb::Nature::Project as i32,
-                    requested_amount: dec("800000"),
-                    ..Default::default()
-                }),
-                expected_version: 0,
-            },
-        ))
-        .await
-        .unwrap();
-    let funding = |token: String| {
-        let mut c = d.goals.clone();
-        let r = req(
-            &token,
-            pb::CheckFundingEligibilityRequest {
-                fiscal_year: FY,
-                pro_codes: vec!["P-E2E-1".into()],
-            },
-        );
-        async move {
-            c.check_funding_eligibility(r)
-                .await
-                .unwrap()
-                .into_inner()
-                .results
-                .remove(0)
-        }
-    };
-    assert_eq!(funding(finance.clone()).await.reasons[0].code, "NO_GOAL");
+    d.project(
+        &unit,
+        "P-E2E-1",
+        "农村饮水安全巩固提升工程",
+        pb::Continuity::Continuing,
+    )
+    .await;
+    assert_eq!(
+        d.funding(&finance, "P-E2E-1").await.reasons[0].code,
+        "NO_GOAL"
+    );
     let lib = |code: &str, target: &str| pb::GoalIndicator {
         library_code: code.into(),
         target_value: target.into(),
@@ -254,7 +280,7 @@ async fn a_goal_goes_from_the_library_to_the_budget(db: TestDatabase) {
         .goal
         .unwrap();
     assert_eq!(
-        funding(finance.clone()).await.reasons[0].code,
+        d.funding(&finance, "P-E2E-1").await.reasons[0].code,
         "GOAL_NOT_APPROVED"
     );
 
@@ -333,7 +359,7 @@ async fn a_goal_goes_from_the_library_to_the_budget(db: TestDatabase) {
         ))
         .await
         .unwrap();
-    assert!(funding(finance.clone()).await.allowed);
+    assert!(d.funding(&finance, "P-E2E-1").await.allowed);
 
     // The library disables an indicator: the approved goal keeps its pinned version, and the
     // project stays fundable.
@@ -371,7 +397,7 @@ async fn a_goal_goes_from_the_library_to_the_budget(db: TestDatabase) {
         (pinned.library_code.as_str(), pinned.library_version),
         ("E2E-S", 1)
     );
-    assert!(funding(finance).await.allowed);
+    assert!(d.funding(&finance, "P-E2E-1").await.allowed);
 }
 
 /// 事前绩效评估 (DOMAIN.md §1): a new project above the region's threshold is not fundable
@@ -401,54 +427,15 @@ async fn an_ex_ante_assessment_is_commissioned_through_the_pool(db: TestDatabase
         ))
         .await
         .unwrap();
-    d.goals
-        .clone()
-        .declare_project(req(
-            &unit,
-            pb::DeclareProjectRequest {
-                request_id: "e2e-new-project".into(),
-                spec: Some(pb::ProjectSpec {
-                    pro_code: "P-E2E-NEW".into(),
-                    name: "乡镇污水处理站新建工程".into(),
-                    agency_code: "D01001".into(),
-                    department_code: "D01".into(),
-                    fiscal_year: FY,
-                    fund_source: pb::FundSource::GeneralPublic as i32,
-                    special_field: pb::SpecialField::None as i32,
-                    continuity: pb::Continuity::New as i32,
-                    nature: pb::Nature::Project as i32,
-                    requested_amount: dec("800000"),
-                    ..Default::default()
-                }),
-                expected_version: 0,
-            },
-        ))
-        .await
-        .unwrap();
-    let reasons = |token: String| {
-        let mut c = d.goals.clone();
-        let r = req(
-            &token,
-            pb::CheckFundingEligibilityRequest {
-                fiscal_year: FY,
-                pro_codes: vec!["P-E2E-NEW".into()],
-            },
-        );
-        async move {
-            c.check_funding_eligibility(r)
-                .await
-                .unwrap()
-                .into_inner()
-                .results
-                .remove(0)
-                .reasons
-                .into_iter()
-                .map(|r| r.code)
-                .collect::<Vec<_>>()
-        }
-    };
+    d.project(
+        &unit,
+        "P-E2E-NEW",
+        "乡镇污水处理站新建工程",
+        pb::Continuity::New,
+    )
+    .await;
     assert!(
-        reasons(finance.clone())
+        d.reasons(&finance, "P-E2E-NEW")
             .await
             .contains(&"EX_ANTE_MISSING".to_owned())
     );
@@ -580,7 +567,7 @@ async fn an_ex_ante_assessment_is_commissioned_through_the_pool(db: TestDatabase
         .report
         .unwrap();
     assert!(
-        reasons(finance.clone())
+        d.reasons(&finance, "P-E2E-NEW")
             .await
             .contains(&"EX_ANTE_PENDING_REVIEW".to_owned())
     );
@@ -599,7 +586,7 @@ async fn an_ex_ante_assessment_is_commissioned_through_the_pool(db: TestDatabase
         ))
         .await
         .unwrap();
-    let left = reasons(finance).await;
+    let left = d.reasons(&finance, "P-E2E-NEW").await;
     assert!(left.iter().all(|r| !r.starts_with("EX_ANTE")), "{left:?}");
     assert!(left.contains(&"NO_GOAL".to_owned()), "{left:?}");
 }
