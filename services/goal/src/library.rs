@@ -196,20 +196,25 @@ impl Library {
     /// The resolution of `refs` from memory alone, when every reference is a pinned version
     /// seen within the cache time; `None` otherwise (then [`Library::resolve`] asks).
     pub fn remembered(&self, year: i32, refs: &[(String, i64)]) -> Option<Resolution> {
-        if self.ttl.is_zero() {
-            return None;
-        }
+        let (known, missing) = self.recall(year, refs);
+        missing.is_empty().then_some(known)
+    }
+
+    /// The references of `refs` answered from memory, and the indexes of the others.
+    fn recall(&self, year: i32, refs: &[(String, i64)]) -> (Resolution, Vec<usize>) {
+        let mut known = Resolution::default();
+        let mut missing = Vec::new();
         let memory = self.memory.pinned.lock().expect("memory");
-        let mut out = Resolution::default();
         for (i, (code, version)) in refs.iter().enumerate() {
-            let (at, facts, rule) = memory.get(&(year, code.clone(), *version))?;
-            if *version == 0 || !self.fresh(*at) {
-                return None;
+            match memory.get(&(year, code.clone(), *version)) {
+                Some((at, facts, rule)) if *version != 0 && self.fresh(*at) => {
+                    known.found.push((i, facts.clone()));
+                    known.scoring_rules.push((i, rule.clone()));
+                }
+                _ => missing.push(i),
             }
-            out.found.push((i, facts.clone()));
-            out.scoring_rules.push((i, rule.clone()));
         }
-        Some(out)
+        (known, missing)
     }
 
     /// Resolves `refs` (code, version; 0 = current) for `year`. References the library refuses
@@ -220,20 +225,7 @@ impl Library {
         year: i32,
         refs: &[(String, i64)],
     ) -> Result<Resolution, ApiError> {
-        let mut out = Resolution::default();
-        let mut pending: Vec<usize> = Vec::with_capacity(refs.len());
-        {
-            let memory = self.memory.pinned.lock().expect("memory");
-            for (i, (code, version)) in refs.iter().enumerate() {
-                match memory.get(&(year, code.clone(), *version)) {
-                    Some((at, facts, rule)) if *version != 0 && self.fresh(*at) => {
-                        out.found.push((i, facts.clone()));
-                        out.scoring_rules.push((i, rule.clone()));
-                    }
-                    _ => pending.push(i),
-                }
-            }
-        }
+        let (mut out, mut pending) = self.recall(year, refs);
         if pending.is_empty() {
             return Ok(out);
         }
