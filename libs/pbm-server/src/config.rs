@@ -107,6 +107,15 @@ impl ServerArgs {
         FiscalYear::new(year).map_err(|e| anyhow::anyhow!("PBM_SEED_FISCAL_YEAR: {e}"))
     }
 
+    /// A pool on `service`'s database ([`ServerArgs::database_url`]), sized for its backend.
+    pub fn database(&self, service: &str) -> anyhow::Result<pbm_db::Db> {
+        let url = self.database_url(service)?;
+        Ok(pbm_db::Db::connect(
+            &url,
+            &pbm_db::DbOptions::for_backend(pbm_db::Backend::of_url(&url)),
+        )?)
+    }
+
     /// The database of one service: the PostgreSQL URL when given, else
     /// `<data-dir>/<service>.sqlite3` (created on first start).
     pub fn database_url(&self, service: &str) -> anyhow::Result<String> {

@@ -49,21 +49,13 @@ pub fn add_to(routes: Routes, state: AppState) -> Routes {
 
 /// Connects to this service's database (migrating it) and prepares the state.
 pub async fn open(args: &ServerArgs) -> anyhow::Result<AppState> {
-    let url = args.database_url("agency")?;
-    let db = pbm_db::Db::connect(
-        &url,
-        &pbm_db::DbOptions::for_backend(pbm_db::Backend::of_url(&url)),
-    )?;
+    let db = args.database("agency")?;
     AppState::open(db, args.region()?, args.pii_cipher()?).await
 }
 
 /// Applies this service's migrations and returns.
 pub async fn migrate(args: &ServerArgs) -> anyhow::Result<()> {
-    let url = args.database_url("agency")?;
-    let db = pbm_db::Db::connect(
-        &url,
-        &pbm_db::DbOptions::for_backend(pbm_db::Backend::of_url(&url)),
-    )?;
+    let db = args.database("agency")?;
     db.migrate(&store::ALL_MIGRATIONS).await?;
     Ok(())
 }

@@ -50,11 +50,7 @@ pub async fn open(
     indicator_url: &str,
     agency_url: &str,
 ) -> anyhow::Result<AppState> {
-    let url = args.database_url("goal")?;
-    let db = pbm_db::Db::connect(
-        &url,
-        &pbm_db::DbOptions::for_backend(pbm_db::Backend::of_url(&url)),
-    )?;
+    let db = args.database("goal")?;
     AppState::open(
         db,
         args.region()?,
@@ -67,11 +63,7 @@ pub async fn open(
 
 /// Applies this service's migrations and returns.
 pub async fn migrate(args: &ServerArgs) -> anyhow::Result<()> {
-    let url = args.database_url("goal")?;
-    let db = pbm_db::Db::connect(
-        &url,
-        &pbm_db::DbOptions::for_backend(pbm_db::Backend::of_url(&url)),
-    )?;
+    let db = args.database("goal")?;
     db.migrate(&store::ALL_MIGRATIONS).await?;
     Ok(())
 }

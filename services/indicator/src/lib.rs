@@ -42,9 +42,8 @@ pub fn router(state: AppState) -> Routes {
 
 /// Connects to this service's database (migrating it) and prepares the state.
 pub async fn open(args: &ServerArgs) -> anyhow::Result<AppState> {
-    let url = args.database_url("indicator")?;
-    let backend = pbm_db::Backend::of_url(&url);
-    let db = pbm_db::Db::connect(&url, &pbm_db::DbOptions::for_backend(backend))?;
+    let db = args.database("indicator")?;
+    let backend = db.backend();
     let state = AppState::open(db, args.region()?, args.seed_year()?).await?;
     if backend == pbm_db::Backend::Postgres {
         // Other replicas write to the same database: follow their changes.
@@ -55,11 +54,7 @@ pub async fn open(args: &ServerArgs) -> anyhow::Result<AppState> {
 
 /// Applies this service's migrations and returns.
 pub async fn migrate(args: &ServerArgs) -> anyhow::Result<()> {
-    let url = args.database_url("indicator")?;
-    let db = pbm_db::Db::connect(
-        &url,
-        &pbm_db::DbOptions::for_backend(pbm_db::Backend::of_url(&url)),
-    )?;
+    let db = args.database("indicator")?;
     db.migrate(&store::ALL_MIGRATIONS).await?;
     Ok(())
 }
