@@ -19,5 +19,7 @@ mod serve;
 pub mod wire;
 
 pub use error::{ApiError, ErrorKind};
-pub use mutation::{Effect, MutationContext, audit_refusal, run_mutation};
+pub use mutation::{
+    Effect, MutationContext, Records, audit_refusal, run_decided_mutation, run_mutation,
+};
 pub use serve::{ServeOptions, serve, shutdown_signal};

@@ -117,31 +117,96 @@ where
         .write(move |conn| -> Result<R, ApiError> {
             let ctx = ctx_for_tx;
             let effect = effect(conn, &ctx)?;
-            platform::insert_audit(
-                conn,
-                &ctx.audit(effect.entity_type, &effect.entity_id, "OK", &effect.detail),
-            )?;
-            let record = IdempotencyRecord {
-                service: ctx.service.to_owned(),
-                request_id: ctx.request_id.clone(),
-                subject: ctx.caller.subject.clone(),
-                method: ctx.method.to_owned(),
-                request_hash: ctx.request_hash.clone(),
-                response: effect.response.encode_to_vec(),
-                created_at: pbm_db::now(),
-            };
-            match platform::insert_idempotency(conn, &record) {
+            let records = ctx.records(&effect);
+            platform::insert_audit(conn, &records.audit)?;
+            match platform::insert_idempotency(conn, &records.idempotency) {
                 Ok(()) => Ok(effect.response),
-                // The same request id committed before: roll ours back, return theirs.
-                Err(StoreError::UniqueViolation(_)) => Err(ApiError::new(
-                    crate::ErrorKind::Aborted,
-                    IDEMPOTENCY_RACE,
-                    "重复提交",
-                )),
-                Err(e) => Err(e.into()),
+                Err(e) => Err(idempotency_collision(e)),
             }
         })
         .await;
+    settle(db, ctx, entity, result).await
+}
+
+/// What a mutation commits beside its change: its audit line and its idempotency record.
+#[derive(Debug, Clone)]
+pub struct Records {
+    pub audit: AuditEntry,
+    pub idempotency: IdempotencyRecord,
+}
+
+impl MutationContext {
+    /// The records of a successful `effect`.
+    pub fn records<R: Message>(&self, effect: &Effect<R>) -> Records {
+        Records {
+            audit: self.audit(effect.entity_type, &effect.entity_id, "OK", &effect.detail),
+            idempotency: IdempotencyRecord {
+                service: self.service.to_owned(),
+                request_id: self.request_id.clone(),
+                subject: self.caller.subject.clone(),
+                method: self.method.to_owned(),
+                request_hash: self.request_hash.clone(),
+                response: effect.response.encode_to_vec(),
+                created_at: pbm_db::now(),
+            },
+        }
+    }
+}
+
+/// Like [`run_mutation`], for a change that `decide` works out from what it reads and that the
+/// write it returns commits **atomically by itself**, together with the [`Records`] — on
+/// PostgreSQL as one statement (e.g. a guarded update with its history, audit line and
+/// idempotency record in one data-modifying `WITH`), so the mutation costs its reads and one
+/// round trip, with no `BEGIN`/`COMMIT` ([`Db::write_atomic`]). The reads are then not in a
+/// transaction with the write: the write must be guarded (an expected revision) and refuse —
+/// with the error it returns, e.g. ABORTED for a stale revision — when what was read changed.
+/// A retry replays the first response exactly as with [`run_mutation`]: it fails its guard or
+/// collides with the idempotency record, and the record is then looked up.
+pub async fn run_decided_mutation<R, F, W>(
+    db: &Db,
+    ctx: MutationContext,
+    entity: (&'static str, String),
+    decide: F,
+) -> Result<R, ApiError>
+where
+    R: Message + Default + Send + 'static,
+    F: FnOnce(&mut AnyConnection, &MutationContext) -> Result<(Effect<R>, W), ApiError>
+        + Send
+        + 'static,
+    W: FnOnce(&mut AnyConnection, &Records) -> Result<(), ApiError>,
+{
+    let ctx_for_write = ctx.clone();
+    let result = db
+        .write_atomic(move |conn| -> Result<R, ApiError> {
+            let ctx = ctx_for_write;
+            let (effect, write) = decide(conn, &ctx)?;
+            let records = ctx.records(&effect);
+            write(conn, &records)?;
+            Ok(effect.response)
+        })
+        .await;
+    settle(db, ctx, entity, result).await
+}
+
+/// The idempotency record's insert failed: a unique violation means the same request id
+/// committed first (ours is rolled back and theirs replayed).
+fn idempotency_collision(e: StoreError) -> ApiError {
+    match e {
+        StoreError::UniqueViolation(_) => {
+            ApiError::new(crate::ErrorKind::Aborted, IDEMPOTENCY_RACE, "重复提交")
+        }
+        e => e.into(),
+    }
+}
+
+/// The outcome of a mutation: its response, or — when it did not commit — the first response
+/// to the same request id if there is one, else its error (audited as a refusal).
+async fn settle<R: Message + Default>(
+    db: &Db,
+    ctx: MutationContext,
+    entity: (&'static str, String),
+    result: Result<R, ApiError>,
+) -> Result<R, ApiError> {
     let error = match result {
         Ok(response) => return Ok(response),
         Err(e) => e,

@@ -6,7 +6,9 @@ use chrono::NaiveDateTime;
 use pbm_auth::{Caller, Role as AuthRole};
 use pbm_db::{AnyConnection, Money};
 use pbm_proto::goal::v1 as proto;
-use pbm_server::{ApiError, Effect, ErrorKind, MutationContext, run_mutation};
+use pbm_server::{
+    ApiError, Effect, ErrorKind, MutationContext, Records, run_decided_mutation, run_mutation,
+};
 use pbm_types::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -489,14 +491,19 @@ fn refuse_declaration(list: Vec<FieldViolation>) -> ApiError {
 
 /// The goal rules in force for a year (the defaults until set).
 pub fn rules_in_force(conn: &mut AnyConnection, year: i32) -> Result<RulesRow, ApiError> {
-    Ok(store::current_rules(conn, year)?.unwrap_or(RulesRow {
+    Ok(rules_or_default(store::current_rules(conn, year)?, year))
+}
+
+/// `set`, or the defaults of `year` when its rules were never set.
+fn rules_or_default(set: Option<RulesRow>, year: i32) -> RulesRow {
+    set.unwrap_or(RulesRow {
         fiscal_year: year,
         version: 0,
         ex_ante_threshold: None,
         weight_total: Money(Decimal::ONE_HUNDRED),
         changed_by: String::new(),
         changed_at: NaiveDateTime::default(),
-    }))
+    })
 }
 
 pub fn rules_label(r: &RulesRow) -> String {
@@ -638,11 +645,24 @@ struct Subject {
 }
 
 fn subject_of(conn: &mut AnyConnection, stored: &Stored) -> Result<Subject, ApiError> {
+    let project = match &stored.declaration.target {
+        DeclarationTarget::Project { pro_code } => store::project(
+            conn,
+            pro_code.as_str(),
+            stored.declaration.fiscal_year.get(),
+        )?,
+        DeclarationTarget::DepartmentOverall { .. } => None,
+    };
+    subject_from(project, stored)
+}
+
+/// The subject of a declaration: its project (`project`, as read) or its department's budget.
+fn subject_from(project: Option<ProjectRow>, stored: &Stored) -> Result<Subject, ApiError> {
     let d = &stored.declaration;
     match &d.target {
         DeclarationTarget::Project { pro_code } => {
-            let row = store::project(conn, pro_code.as_str(), d.fiscal_year.get())?
-                .ok_or_else(|| project_not_found(pro_code.as_str(), d.fiscal_year.get()))?;
+            let row =
+                project.ok_or_else(|| project_not_found(pro_code.as_str(), d.fiscal_year.get()))?;
             let project = project_from_row(&row)?;
             Ok(Subject {
                 facts: SubjectFacts::from(&project),
@@ -873,6 +893,19 @@ fn visible_goal_with_declaration(
     id: i64,
 ) -> Result<(GoalRow, GoalState, Vec<String>, Stored), ApiError> {
     let (row, text) = store::goal_with_declaration(conn, id)?.ok_or_else(|| goal_not_found(id))?;
+    visible_stored(conn, v, region, row, text)
+}
+
+/// The goal `row` with its state, reviewers and the declaration version being worked on
+/// (`text`, read with it), if `v` may see all of it (NOT_FOUND otherwise).
+fn visible_stored(
+    conn: &mut AnyConnection,
+    v: &Viewer,
+    region: &str,
+    row: GoalRow,
+    text: String,
+) -> Result<(GoalRow, GoalState, Vec<String>, Stored), ApiError> {
+    let id = row.id;
     let (row, s, reviewers) = in_view(conn, v, region, row)?;
     let stored = if row.working_version == as_i32(s.version) {
         serde_json::from_str(&text).map_err(internal)?
@@ -920,6 +953,14 @@ async fn load_for_action(
         .await
 }
 
+/// What a workflow step's checks see beside the goal, read with it in one statement.
+struct Surroundings {
+    /// The goal's project (none for a department's overall goal, or a vanished project).
+    project: Option<ProjectRow>,
+    /// The goal rules in force for the goal's year.
+    rules: RulesRow,
+}
+
 /// Applies a workflow action in one transaction: scope, revision, the rule, the new state and
 /// declaration version, and the history row.
 /// `respond` builds the response from the goal inside the transaction, so a retry replays it
@@ -931,7 +972,7 @@ async fn act<R>(
     id: i64,
     expected_revision: i64,
     action: Action,
-    check: impl FnOnce(&mut AnyConnection, &Stored) -> Result<(), ApiError> + Send + 'static,
+    check: impl FnOnce(Surroundings, &Stored) -> Result<(), ApiError> + Send + 'static,
     replace: Option<Stored>,
     note: (String, String, String),
     respond: impl FnOnce(proto::Goal) -> R + Send + 'static,
@@ -940,15 +981,19 @@ where
     R: prost::Message + Default + Send + 'static,
 {
     let st = state.clone();
-    run_mutation(
+    // Decided on committed reads, written in one atomic statement guarded by the revision
+    // read (`store::write_transition`): a workflow step is its reads and one round trip.
+    run_decided_mutation(
         &state.db,
         ctx,
         ("goal", id.to_string()),
         move |conn, ctx| {
             let v = ensure_can(&ctx.caller, &st.region, action.kind())?;
             let region = st.region.to_string();
-            let (mut row, s, reviewers, current) =
-                visible_goal_with_declaration(conn, &v, &region, id)?;
+            let (row, text, project, rules) =
+                store::goal_in_context(conn, id)?.ok_or_else(|| goal_not_found(id))?;
+            let year = row.fiscal_year;
+            let (mut row, s, reviewers, current) = visible_stored(conn, &v, &region, row, text)?;
             if !may_write(&v, &scope_of(&row, &s, &region, &reviewers)) {
                 return Err(ApiError::permission_denied(
                     "ROLE_NOT_ALLOWED",
@@ -958,36 +1003,25 @@ where
             let actor = Actor::new(v.role, ctx.caller.subject.clone());
             let expected = u64::try_from(expected_revision).unwrap_or(u64::MAX);
             let t = apply_expecting(&s, expected, &action, &actor).map_err(workflow_error)?;
-            check(conn, &current)?;
+            let surroundings = Surroundings {
+                project,
+                rules: rules_or_default(rules, year),
+            };
+            check(surroundings, &current)?;
             write_state(&mut row, &t.to, &ctx.caller.subject)?;
-            if !store::update_goal(conn, &row, expected_revision)? {
-                return Err(ApiError::stale_version(
-                    &format!("绩效目标 {id}"),
-                    expected_revision,
-                    expected_revision + 1,
-                ));
-            }
             let now = pbm_db::now();
             let shown = replace.unwrap_or(current);
-            if t.to.version != s.version || t.action.kind() == ActionKind::Amend {
-                // An adjustment opens a new version (a copy of the one in force); an amendment
-                // rewrites the version under review.
-                let text = serde_json::to_string(&shown).map_err(internal)?;
-                store::replace_version(
-                    conn,
-                    id,
-                    as_i32(t.to.version),
-                    &text,
-                    &ctx.caller.subject,
-                    now,
-                )?;
-            }
+            // An adjustment opens a new version (a copy of the one in force); an amendment
+            // rewrites the version under review.
+            let version_text = if t.to.version != s.version || t.action.kind() == ActionKind::Amend
+            {
+                Some(serde_json::to_string(&shown).map_err(internal)?)
+            } else {
+                None
+            };
             let (comments, changes, adjustment_ref) = note;
-            store::insert_event(
-                conn,
-                &event(id, &t, &comments, &changes, &adjustment_ref, &ctx.caller),
-            )?;
-            Ok(Effect {
+            let history = event(id, &t, &comments, &changes, &adjustment_ref, &ctx.caller);
+            let effect = Effect {
                 response: respond(goal_to_proto(&row, &t.to, &shown, t.to.version, &region)),
                 entity_type: "goal",
                 entity_id: id.to_string(),
@@ -997,7 +1031,31 @@ where
                     t.from.status.kind().as_db(),
                     t.to.status.kind().as_db()
                 ),
-            })
+            };
+            let by = ctx.caller.subject.clone();
+            let write = move |conn: &mut AnyConnection, records: &Records| {
+                let moved = |c: &mut AnyConnection| -> Result<(), ApiError> {
+                    if store::write_transition(c, &row, expected_revision, &history, records)? {
+                        Ok(())
+                    } else {
+                        Err(ApiError::stale_version(
+                            &format!("绩效目标 {id}"),
+                            expected_revision,
+                            expected_revision + 1,
+                        ))
+                    }
+                };
+                match version_text {
+                    // Two writes: their own transaction (a savepoint inside SQLite's).
+                    Some(text) => pbm_db::diesel::Connection::transaction(conn, |c| {
+                        moved(c)?;
+                        store::replace_version(c, id, as_i32(t.to.version), &text, &by, now)?;
+                        Ok(())
+                    }),
+                    None => moved(conn),
+                }
+            };
+            Ok((effect, write))
         },
     )
     .await
@@ -1021,7 +1079,7 @@ pub async fn submit(
     let fixed = state.library.fixed(&auth).await?;
     let library = state.library.clone();
     let runtime = tokio::runtime::Handle::current();
-    let check = move |conn: &mut AnyConnection, current: &Stored| -> Result<(), ApiError> {
+    let check = move |around: Surroundings, current: &Stored| -> Result<(), ApiError> {
         let year = current.declaration.fiscal_year;
         let (positions, refs) = library_refs(&current.declaration);
         let resolution = match library.remembered(year.get(), &refs) {
@@ -1030,9 +1088,9 @@ pub async fn submit(
         };
         let mut resolved = current.declaration.clone();
         let (mut facts, refused) = apply_resolution(&mut resolved, &positions, resolution);
-        let subject = subject_of(conn, current)?;
+        let subject = subject_from(around.project, current)?;
         facts.required_fixed = required_fixed(&fixed, &subject.placement, year);
-        let rules = rules_in_force(conn, year.get())?;
+        let rules = around.rules;
         let quality = QualityRules {
             label: rules_label(&rules),
             weight_total: rules.weight_total.0,
@@ -1096,7 +1154,7 @@ pub async fn review(
             outcome,
             comments: comments.clone(),
         },
-        |_, _| Ok(()),
+        |_: Surroundings, _: &Stored| Ok(()),
         None,
         (comments, String::new(), String::new()),
         |g| g,
@@ -1193,7 +1251,7 @@ pub async fn simple(
         id,
         expected_revision,
         action,
-        |_, _| Ok(()),
+        |_: Surroundings, _: &Stored| Ok(()),
         None,
         note,
         |g| g,

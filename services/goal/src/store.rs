@@ -137,6 +137,7 @@ pub mod schema {
         goal_versions,
         goal_events,
         goal_reviewers,
+        goal_rules,
         projects
     );
 }
@@ -289,6 +290,165 @@ pub fn update_goal(
         == 1)
 }
 
+/// Moves a goal to its next workflow state — `row`, guarded by the revision the caller read
+/// — and records the move: its history event, the request's audit line and its idempotency
+/// record. All or nothing; `false` (and nothing written) when the revision moved on.
+///
+/// On PostgreSQL this is **one statement** (a data-modifying `WITH`, kept prepared per
+/// connection): it needs no surrounding transaction, so a workflow step costs its reads and
+/// this one round trip ([`pbm_server::run_decided_mutation`]). A second attempt racing the
+/// first waits on the goal's row lock and then finds the revision moved. On SQLite (already in
+/// the writer's transaction) the same four writes are four statements.
+pub fn write_transition(
+    conn: &mut AnyConnection,
+    row: &GoalRow,
+    expected: i64,
+    event: &EventRow,
+    records: &pbm_server::Records,
+) -> Result<bool, StoreError> {
+    match conn {
+        AnyConnection::Postgresql(c) => {
+            let statement = TransitionStatement {
+                row,
+                expected,
+                event,
+                records,
+            };
+            Ok(statement.execute(c)? == 1)
+        }
+        AnyConnection::Sqlite(_) => {
+            if !update_goal(conn, row, expected)? {
+                return Ok(false);
+            }
+            insert_event(conn, event)?;
+            pbm_db::platform::insert_audit(conn, &records.audit)?;
+            pbm_db::platform::insert_idempotency(conn, &records.idempotency)?;
+            Ok(true)
+        }
+    }
+}
+
+/// The PostgreSQL statement of [`write_transition`]. Its text never varies, so it has a
+/// static query id and diesel keeps it prepared on each connection.
+struct TransitionStatement<'a> {
+    row: &'a GoalRow,
+    expected: i64,
+    event: &'a EventRow,
+    records: &'a pbm_server::Records,
+}
+
+impl diesel::query_builder::QueryId for TransitionStatement<'_> {
+    type QueryId = TransitionStatement<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for TransitionStatement<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{BigInt, Binary, Integer, Nullable, Text, Timestamp};
+        let (r, e) = (self.row, self.event);
+        let (a, i) = (&self.records.audit, &self.records.idempotency);
+        out.push_sql("WITH moved AS (UPDATE goals SET status = ");
+        out.push_bind_param::<Text, _>(&r.status)?;
+        out.push_sql(", approved_version = ");
+        out.push_bind_param::<Nullable<Integer>, _>(&r.approved_version)?;
+        out.push_sql(", published_version = ");
+        out.push_bind_param::<Nullable<Integer>, _>(&r.published_version)?;
+        out.push_sql(", state = ");
+        out.push_bind_param::<Text, _>(&r.state)?;
+        out.push_sql(", revision = ");
+        out.push_bind_param::<BigInt, _>(&r.revision)?;
+        out.push_sql(", changed_by = ");
+        out.push_bind_param::<Text, _>(&r.changed_by)?;
+        out.push_sql(", changed_at = ");
+        out.push_bind_param::<Timestamp, _>(&r.changed_at)?;
+        out.push_sql(", working_version = ");
+        out.push_bind_param::<Integer, _>(&r.working_version)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<BigInt, _>(&r.id)?;
+        out.push_sql(" AND revision = ");
+        out.push_bind_param::<BigInt, _>(&self.expected)?;
+        out.push_sql(
+            " RETURNING id), history AS (INSERT INTO goal_events (goal_id, action, \
+             from_status, to_status, version, comments, changes, budget_adjustment_ref, role, \
+             actor, at) SELECT id, ",
+        );
+        for (k, value) in [&e.action, &e.from_status, &e.to_status]
+            .into_iter()
+            .enumerate()
+        {
+            if k > 0 {
+                out.push_sql(", ");
+            }
+            out.push_bind_param::<Text, _>(value)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&e.version)?;
+        for value in [
+            &e.comments,
+            &e.changes,
+            &e.budget_adjustment_ref,
+            &e.role,
+            &e.actor,
+        ] {
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(value)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&e.at)?;
+        out.push_sql(
+            " FROM moved), audit AS (INSERT INTO pbm_audit_log (occurred_at, service, method, \
+             request_id, subject, role, mof_div_code, entity_type, entity_id, outcome, detail) \
+             SELECT ",
+        );
+        out.push_bind_param::<Timestamp, _>(&a.occurred_at)?;
+        for value in [
+            &a.service,
+            &a.method,
+            &a.request_id,
+            &a.subject,
+            &a.role,
+            &a.mof_div_code,
+            &a.entity_type,
+            &a.entity_id,
+            &a.outcome,
+            &a.detail,
+        ] {
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(value)?;
+        }
+        out.push_sql(
+            " FROM moved) INSERT INTO pbm_idempotency (service, request_id, subject, method, \
+             request_hash, response, created_at) SELECT ",
+        );
+        for (k, value) in [
+            &i.service,
+            &i.request_id,
+            &i.subject,
+            &i.method,
+            &i.request_hash,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if k > 0 {
+                out.push_sql(", ");
+            }
+            out.push_bind_param::<Text, _>(value)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Binary, _>(&i.response)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&i.created_at)?;
+        out.push_sql(" FROM moved");
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<diesel::PgConnection> for TransitionStatement<'_> {}
+
 pub fn goal(conn: &mut AnyConnection, id: i64) -> Result<Option<GoalRow>, StoreError> {
     Ok(g::table
         .filter(g::id.eq(id))
@@ -310,6 +470,40 @@ pub fn goal_with_declaration(
         )
         .filter(g::id.eq(id))
         .select((GoalRow::as_select(), gv::declaration))
+        .first(conn)
+        .optional()?)
+}
+
+/// What a workflow step decides on, in one statement: the goal, the text of the declaration
+/// version being worked on, its project (for a project's goal) and the goal rules in force for
+/// its year (none when never set).
+pub fn goal_in_context(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> Result<Option<(GoalRow, String, Option<ProjectRow>, Option<RulesRow>)>, StoreError> {
+    Ok(g::table
+        .inner_join(
+            gv::table.on(gv::goal_id
+                .eq(g::id)
+                .and(gv::version.eq(g::working_version))),
+        )
+        .left_join(
+            p::table.on(p::pro_code
+                .eq(g::target_code)
+                .and(p::fiscal_year.eq(g::fiscal_year))
+                .and(g::target_kind.eq("project"))),
+        )
+        // Every rules version of the year joins; the newest comes first and is the one kept
+        // (a year has a handful of versions). Plain DSL, so the statement stays prepared.
+        .left_join(gr::table.on(gr::fiscal_year.eq(g::fiscal_year)))
+        .filter(g::id.eq(id))
+        .order(gr::version.desc())
+        .select((
+            GoalRow::as_select(),
+            gv::declaration,
+            Option::<ProjectRow>::as_select(),
+            Option::<RulesRow>::as_select(),
+        ))
         .first(conn)
         .optional()?)
 }

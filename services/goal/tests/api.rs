@@ -639,6 +639,128 @@ async fn goals_move_in_step_with_the_budget(db: TestDatabase) {
     assert_eq!(history[7].budget_adjustment_ref, "晋市财预〔2026〕15号");
 }
 
+/// A workflow step is decided on a read and written in one guarded statement: retries of one
+/// SubmitGoal racing each other all answer the first response, the goal moves once, its
+/// history and the audit trail hold one submission; a second request on the old revision is
+/// ABORTED and changes nothing.
+async fn racing_retries_submit_once(db: TestDatabase) {
+    let app = spawn(db).await;
+    app.library().await;
+    app.project("P-2026-009", "800000", pb::Continuity::Continuing)
+        .await
+        .unwrap();
+    let draft = app.save(&app.unit(), full("P-2026-009"), 0).await.unwrap();
+    let request = pb::SubmitGoalRequest {
+        request_id: "submit-race-1".into(),
+        goal_id: draft.id,
+        expected_revision: draft.revision,
+    };
+    let mut racing = Vec::new();
+    for _ in 0..8 {
+        let (mut goals, r) = (app.goals.clone(), app.req(&app.unit(), request.clone()));
+        racing.push(tokio::spawn(async move { goals.submit_goal(r).await }));
+    }
+    let mut answers = Vec::new();
+    for t in racing {
+        answers.push(t.await.unwrap().unwrap().into_inner().goal.unwrap());
+    }
+    assert!(answers.iter().all(|g| g == &answers[0]), "{answers:?}");
+    assert_eq!(
+        (answers[0].status, answers[0].revision),
+        (pb::GoalStatus::Submitted as i32, draft.revision + 1)
+    );
+    let other = pb::SubmitGoalRequest {
+        request_id: "submit-race-2".into(),
+        ..request
+    };
+    let stale = app
+        .goals
+        .clone()
+        .submit_goal(app.req(&app.unit(), other))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (stale.code(), reason(&stale).as_str()),
+        (Code::Aborted, "STALE_REVISION")
+    );
+    let history = app
+        .goals
+        .clone()
+        .get_goal_history(app.req(
+            &app.finance(),
+            pb::GetGoalHistoryRequest { goal_id: draft.id },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["edit", "submit"]);
+    let current = app
+        .goals
+        .clone()
+        .get_goal(app.req(
+            &app.finance(),
+            pb::GetGoalRequest {
+                goal_id: draft.id,
+                version: 0,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .goal
+        .unwrap();
+    assert_eq!(current.revision, draft.revision + 1);
+}
+
+/// SubmitGoal checks against the newest version of the year's rules, read with the goal.
+async fn submission_checks_the_rules_in_force(db: TestDatabase) {
+    let app = spawn(db).await;
+    app.library().await;
+    app.project("P-2026-010", "800000", pb::Continuity::Continuing)
+        .await
+        .unwrap();
+    for (version, total) in [(0, "100"), (1, "90")] {
+        let r = pb::SetGoalRulesRequest {
+            request_id: app.rid(),
+            rules: Some(pb::GoalRules {
+                fiscal_year: FY,
+                weight_total: dec(total),
+                ..Default::default()
+            }),
+            expected_version: version,
+        };
+        app.goals
+            .clone()
+            .set_goal_rules(app.req(&app.finance(), r))
+            .await
+            .unwrap();
+    }
+    let mut weighted = full("P-2026-010");
+    for (i, w) in ["30", "30", "40"].into_iter().enumerate() {
+        weighted.indicators[i].weight = dec(w);
+    }
+    let draft = app.save(&app.unit(), weighted.clone(), 0).await.unwrap();
+    let refused = app.submit(&draft).await.unwrap_err();
+    let found = violations(&refused);
+    assert!(
+        found.iter().any(|(f, m)| f == "declaration.indicators"
+            && m.contains("应为90")
+            && m.contains("WEIGHT_TOTAL_INVALID")),
+        "{found:?}"
+    );
+    weighted.indicators[2].weight = dec("30");
+    let fixed = app
+        .save(&app.unit(), weighted, draft.revision)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.submit(&fixed).await.unwrap().status,
+        pb::GoalStatus::Submitted as i32
+    );
+}
+
 async fn review_outcomes_route_and_the_gate_answers(db: TestDatabase) {
     let app = spawn(db).await;
     app.library().await;
@@ -2346,6 +2468,8 @@ pbm_db::backend_tests! {
     ex_ante => ex_ante_reports_gate_the_budget;
     rpc_roles => every_rpc_authorises_its_caller;
     lifecycle => goals_move_in_step_with_the_budget;
+    racing_retries => racing_retries_submit_once;
+    rules_in_force => submission_checks_the_rules_in_force;
     outcomes_and_gate => review_outcomes_route_and_the_gate_answers;
     scopes => every_caller_sees_only_its_goals;
     library => the_library_is_consulted_and_its_absence_is_explicit;
