@@ -373,29 +373,21 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for TransitionStatemen
         out.push_sql(
             " RETURNING id), history AS (INSERT INTO goal_events (goal_id, action, \
              from_status, to_status, version, comments, changes, budget_adjustment_ref, role, \
-             actor, at) SELECT id, ",
+             actor, at) SELECT id",
         );
-        for (k, value) in [&e.action, &e.from_status, &e.to_status]
-            .into_iter()
-            .enumerate()
-        {
-            if k > 0 {
-                out.push_sql(", ");
-            }
-            out.push_bind_param::<Text, _>(value)?;
-        }
+        texts(&mut out, [&e.action, &e.from_status, &e.to_status])?;
         out.push_sql(", ");
         out.push_bind_param::<Integer, _>(&e.version)?;
-        for value in [
-            &e.comments,
-            &e.changes,
-            &e.budget_adjustment_ref,
-            &e.role,
-            &e.actor,
-        ] {
-            out.push_sql(", ");
-            out.push_bind_param::<Text, _>(value)?;
-        }
+        texts(
+            &mut out,
+            [
+                &e.comments,
+                &e.changes,
+                &e.budget_adjustment_ref,
+                &e.role,
+                &e.actor,
+            ],
+        )?;
         out.push_sql(", ");
         out.push_bind_param::<Timestamp, _>(&e.at)?;
         out.push_sql(
@@ -404,47 +396,53 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for TransitionStatemen
              SELECT ",
         );
         out.push_bind_param::<Timestamp, _>(&a.occurred_at)?;
-        for value in [
-            &a.service,
-            &a.method,
-            &a.request_id,
-            &a.subject,
-            &a.role,
-            &a.mof_div_code,
-            &a.entity_type,
-            &a.entity_id,
-            &a.outcome,
-            &a.detail,
-        ] {
-            out.push_sql(", ");
-            out.push_bind_param::<Text, _>(value)?;
-        }
+        texts(
+            &mut out,
+            [
+                &a.service,
+                &a.method,
+                &a.request_id,
+                &a.subject,
+                &a.role,
+                &a.mof_div_code,
+                &a.entity_type,
+                &a.entity_id,
+                &a.outcome,
+                &a.detail,
+            ],
+        )?;
         out.push_sql(
-            " FROM moved) INSERT INTO pbm_idempotency (service, request_id, subject, method, \
-             request_hash, response, created_at) SELECT ",
+            " FROM moved) INSERT INTO pbm_idempotency (created_at, service, request_id, subject, \
+             method, request_hash, response) SELECT ",
         );
-        for (k, value) in [
-            &i.service,
-            &i.request_id,
-            &i.subject,
-            &i.method,
-            &i.request_hash,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            if k > 0 {
-                out.push_sql(", ");
-            }
-            out.push_bind_param::<Text, _>(value)?;
-        }
+        out.push_bind_param::<Timestamp, _>(&i.created_at)?;
+        texts(
+            &mut out,
+            [
+                &i.service,
+                &i.request_id,
+                &i.subject,
+                &i.method,
+                &i.request_hash,
+            ],
+        )?;
         out.push_sql(", ");
         out.push_bind_param::<Binary, _>(&i.response)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&i.created_at)?;
         out.push_sql(" FROM moved");
         Ok(())
     }
+}
+
+/// Appends `, $n` for each text.
+fn texts<'b, const N: usize>(
+    out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    values: [&'b String; N],
+) -> QueryResult<()> {
+    for value in values {
+        out.push_sql(", ");
+        out.push_bind_param::<diesel::sql_types::Text, _>(value)?;
+    }
+    Ok(())
 }
 
 impl RunQueryDsl<diesel::PgConnection> for TransitionStatement<'_> {}
