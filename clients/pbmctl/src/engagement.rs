@@ -69,6 +69,27 @@ QUALITY 报告质量 40%, TIMELINESS 及时性 20%, CONDUCT 执业规范 20%, SA
         #[arg(long = "score", value_name = "CRITERION=VALUE", value_parser = score_arg, required = true)]
         scores: Vec<CriterionArg>,
     },
+    /// 撤销未评分的委托（须写明理由）/ Withdraw an unrated engagement, with a reason.
+    #[command(after_long_help = "\
+A withdrawn engagement (撤销委托) stays readable with who withdrew it, when and why; it is never
+rated, no longer counts toward its experts' workload and leaves the statistics. Only an unrated
+engagement can be withdrawn. --expected-version is the version `engagement show` printed.
+Example:
+  pbmctl engagement cancel 7 --expected-version 1 --reason \"机构谢绝委托，已由替补机构承接\"")]
+    Cancel {
+        /// 委托编号 / Engagement id.
+        id: i64,
+        /// 读取到的版本（`engagement show`）/ The version read (`engagement show`).
+        #[arg(long, value_name = "N")]
+        expected_version: i64,
+        /// 撤销理由（1–500 字）/ Why (1–500 characters).
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        /// 请求编号（默认新生成；结果不确定时用同一编号重试）/ Request id (default: a fresh
+        /// one; retry with the same id when the outcome was unknown).
+        #[arg(long, value_name = "ID")]
+        request_id: Option<String>,
+    },
     /// 说明机构或专家的动态评分：每项委托的得分、时间衰减、收缩、扣分、等级 / Explain an
     /// agency's or expert's rating: every engagement, decay, shrinkage, penalties, grade.
     Explain(ExplainArgs),
@@ -220,6 +241,36 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
             expected_version,
             scores,
         } => rate(ctx, id, expected_version, scores).await,
+        Command::Cancel {
+            id,
+            expected_version,
+            reason,
+            request_id,
+        } => {
+            let request_id = request_id_or_fresh(request_id)?;
+            let engagement = ctx
+                .engagements()
+                .cancel_engagement(ctx.req(pb::CancelEngagementRequest {
+                    request_id: request_id.clone(),
+                    engagement_id: id,
+                    expected_version,
+                    reason,
+                }))
+                .await
+                .map_err(unsettled(&request_id))?
+                .into_inner()
+                .engagement
+                .unwrap_or_default();
+            if ctx.json {
+                json::print(&json::engagement(&engagement));
+            } else {
+                println!(
+                    "已撤销委托 {}：{}，版本 {}",
+                    engagement.id, engagement.cancel_reason, engagement.version
+                );
+            }
+            Ok(())
+        }
         Command::Recompute { as_of, request_id } => recompute(ctx, as_of, request_id).await,
         Command::Explain(args) => {
             let rating = ctx
@@ -525,6 +576,8 @@ fn details(e: &pb::Engagement) -> String {
             "得分",
             if e.rated {
                 decimal_text(e.score.as_ref())
+            } else if e.cancelled {
+                "已撤销，不评分".into()
             } else {
                 "未评分".into()
             },
@@ -542,6 +595,15 @@ fn details(e: &pb::Engagement) -> String {
             format!("{} {}", time(&rated_by.at), rated_by.actor)
                 .trim()
                 .to_owned(),
+        ),
+        (
+            "撤销",
+            match &e.cancelled_by {
+                Some(by) if e.cancelled => {
+                    format!("{} {}：{}", time(&by.at), by.actor, e.cancel_reason)
+                }
+                _ => String::new(),
+            },
         ),
     ]);
     out.push_str(&scores_table(&e.scores));

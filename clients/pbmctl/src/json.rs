@@ -183,6 +183,9 @@ pub fn engagement(e: &pb::Engagement) -> Value {
         "version": e.version,
         "created": stamp(e.created.as_ref()),
         "rated_by": stamp(e.rated_by.as_ref()),
+        "cancelled": e.cancelled,
+        "cancelled_by": stamp(e.cancelled_by.as_ref()),
+        "cancel_reason": e.cancel_reason,
     })
 }
 

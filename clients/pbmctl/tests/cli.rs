@@ -839,6 +839,45 @@ fn commissions_rates_explains_and_draws_through_the_cli() {
         table.contains("会计师事务所") && table.contains("2026年 绩效评价"),
         "{table}"
     );
+
+    // A second commission, withdrawn (撤销委托): shown with its reason, never rated, not counted.
+    let mut second = add.to_vec();
+    *second.last_mut().unwrap() = "cli-engagement-2";
+    assert!(ctl.ok(&second).contains("已登记委托 2："));
+    let cancel = |version: &'static str| {
+        [
+            "engagement",
+            "cancel",
+            "2",
+            "--expected-version",
+            version,
+            "--reason",
+            "机构谢绝委托，已由替补机构承接",
+        ]
+    };
+    let run = ctl.fails("finance_admin", &cancel("9"));
+    assert!(run.stderr.contains("Aborted"), "{}", run.stderr);
+    let out = ctl.ok(&cancel("1"));
+    assert!(
+        out.contains("已撤销委托 2：机构谢绝委托，已由替补机构承接，版本 2"),
+        "{out}"
+    );
+    let shown = ctl.ok(&["engagement", "show", "2"]);
+    assert!(
+        shown.contains("已撤销，不评分") && shown.contains("机构谢绝委托，已由替补机构承接"),
+        "{shown}"
+    );
+    let run = ctl.fails("finance_admin", &cancel("2"));
+    assert!(
+        run.stderr.contains("原因 reason: ENGAGEMENT_CANCELLED"),
+        "{}",
+        run.stderr
+    );
+    let stats: serde_json::Value = serde_json::from_str(&ctl.ok(&["stats", "--json"])).unwrap();
+    assert_eq!(
+        counts(&stats, "engagements_by_year_and_kind"),
+        one("2026/evaluation", 1)
+    );
 }
 
 /// An agency admitted in batch 1 for evaluations, with a 主评人 (so eligible for evaluation

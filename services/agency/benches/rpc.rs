@@ -315,6 +315,9 @@ async fn main() {
                     created_at: pbm_db::now(),
                     rated_by: Some("seed".into()),
                     rated_at: Some(pbm_db::now()),
+                    cancelled_by: None,
+                    cancelled_at: None,
+                    cancel_reason: String::new(),
                 },
                 experts,
             )

@@ -90,6 +90,12 @@ fn to_proto(row: &EngagementRow, experts: &[i64]) -> Result<proto::Engagement, A
             (Some(by), Some(at)) => Some(convert::stamp(by, at)),
             _ => None,
         },
+        cancelled: row.cancelled_at.is_some(),
+        cancelled_by: match (&row.cancelled_by, row.cancelled_at) {
+            (Some(by), Some(at)) => Some(convert::stamp(by, at)),
+            _ => None,
+        },
+        cancel_reason: row.cancel_reason.clone(),
     })
 }
 
@@ -282,6 +288,9 @@ pub async fn create(
                 created_at: pbm_db::now(),
                 rated_by: None,
                 rated_at: None,
+                cancelled_by: None,
+                cancelled_at: None,
+                cancel_reason: String::new(),
             };
             row.id = store_e::insert(conn, &row, &r.expert_ids)?;
             let response = to_proto(&row, &r.expert_ids)?;
@@ -323,6 +332,7 @@ pub async fn rate(
                     format!("委托 {} 已评分", row.id),
                 ));
             }
+            refuse_cancelled(&row)?;
             let today = st.today();
             if row.ended_on > today {
                 return Err(ApiError::failed_precondition(
@@ -400,6 +410,82 @@ pub async fn rate(
                 entity_type: "engagement",
                 entity_id: row.id.to_string(),
                 detail: format!("score {score} ({})", rules.label()),
+            })
+        },
+    )
+    .await
+}
+
+/// A withdrawn engagement is neither rated nor withdrawn again.
+fn refuse_cancelled(row: &EngagementRow) -> Result<(), ApiError> {
+    match row.cancelled_at {
+        Some(at) => Err(ApiError::failed_precondition(
+            "ENGAGEMENT_CANCELLED",
+            format!("委托 {} 已于 {} 撤销", row.id, at.date()),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Longest reason for withdrawing an engagement, in characters.
+const CANCEL_REASON_MAX: usize = 500;
+
+/// CancelEngagement (撤销委托): finance withdraws an unrated engagement, with a reason.
+pub async fn cancel(
+    state: &AppState,
+    ctx: MutationContext,
+    r: proto::CancelEngagementRequest,
+) -> Result<proto::Engagement, ApiError> {
+    let st = state.clone();
+    run_mutation(
+        &state.db,
+        ctx,
+        ("engagement", r.engagement_id.to_string()),
+        move |conn, ctx| {
+            access::can_manage(&ctx.caller, &st.region)?;
+            let reason = r.reason.trim().to_owned();
+            if reason.is_empty() || reason.chars().count() > CANCEL_REASON_MAX {
+                return Err(ApiError::invalid_field(
+                    "CANCEL_REASON_INVALID",
+                    "reason",
+                    format!("请填写撤销委托的理由（1–{CANCEL_REASON_MAX} 字）"),
+                ));
+            }
+            let (row, experts) =
+                store_e::get(conn, r.engagement_id)?.ok_or_else(|| not_found(r.engagement_id))?;
+            if row.version != r.expected_version {
+                return Err(ApiError::stale_version(
+                    &format!("委托 {}", row.id),
+                    r.expected_version,
+                    row.version,
+                ));
+            }
+            refuse_cancelled(&row)?;
+            if row.score.is_some() {
+                return Err(ApiError::failed_precondition(
+                    "ENGAGEMENT_RATED",
+                    format!("委托 {} 已评分，不能撤销", row.id),
+                ));
+            }
+            let cancelled = EngagementRow {
+                version: row.version + 1,
+                cancelled_by: Some(ctx.caller.subject.clone()),
+                cancelled_at: Some(pbm_db::now()),
+                cancel_reason: reason.clone(),
+                ..row.clone()
+            };
+            if !store_e::cancel(conn, &cancelled, row.version)? {
+                return Err(ApiError::stale_version(
+                    &format!("委托 {}", row.id),
+                    r.expected_version,
+                    row.version + 1,
+                ));
+            }
+            Ok(Effect {
+                response: to_proto(&cancelled, &experts)?,
+                entity_type: "engagement",
+                entity_id: row.id.to_string(),
+                detail: format!("cancelled: {reason}"),
             })
         },
     )

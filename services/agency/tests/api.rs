@@ -1050,6 +1050,137 @@ async fn engagements_follow_the_independence_rules(db: TestDatabase) {
     );
 }
 
+/// CancelEngagement (撤销委托): finance withdraws an unrated engagement with a reason; it stays
+/// readable, is never rated, frees its experts' workload and leaves the statistics; bad
+/// requests change nothing.
+async fn engagements_can_be_withdrawn(db: TestDatabase) {
+    let app = spawn(db, "2026-06-01").await;
+    let batch = app.current_batch().await;
+    app.register(spec(batch.id)).await.unwrap();
+    let expert = app
+        .register_expert(expert_spec(&id_number("19700315", "123")))
+        .await
+        .unwrap();
+    let create = pb::CreateEngagementRequest {
+        request_id: app.rid(),
+        commissioner: "FIN".into(),
+        evaluated_party: "D01".into(),
+        kind: pb::EngagementKind::Evaluation as i32,
+        agency_credit_code: CODE_A.into(),
+        expert_ids: vec![expert.id],
+        started_on: "2026-01-10".into(),
+        ended_on: "2026-03-31".into(),
+    };
+    let e = app
+        .engagements
+        .clone()
+        .create_engagement(app.req(&app.finance(), create))
+        .await
+        .unwrap()
+        .into_inner()
+        .engagement
+        .unwrap();
+    let workload = || {
+        app.state
+            .db
+            .read(|c| pbm_agency::store::draws::workload(c, 2026))
+    };
+    assert_eq!(workload().await.unwrap(), [expert.id]);
+    let cancel = |version: i64, reason: &str, token: String| {
+        let r = pb::CancelEngagementRequest {
+            request_id: app.rid(),
+            engagement_id: e.id,
+            expected_version: version,
+            reason: reason.into(),
+        };
+        let mut c = app.engagements.clone();
+        let r = app.req(&token, r);
+        async move { c.cancel_engagement(r).await.map(|r| r.into_inner()) }
+    };
+    let refused = |s: tonic::Status| (s.code(), reason(&s));
+    assert_eq!(
+        refused(cancel(e.version, "  ", app.finance()).await.unwrap_err()),
+        (Code::InvalidArgument, "CANCEL_REASON_INVALID".into())
+    );
+    assert_eq!(
+        refused(
+            cancel(e.version + 1, "机构谢绝", app.finance())
+                .await
+                .unwrap_err()
+        )
+        .0,
+        Code::Aborted
+    );
+    let agency_token = app.token(Role::Agency, REGION, Some(CODE_A));
+    assert_eq!(
+        refused(
+            cancel(e.version, "机构谢绝", agency_token)
+                .await
+                .unwrap_err()
+        )
+        .0,
+        Code::PermissionDenied
+    );
+    let done = cancel(e.version, "机构谢绝委托，已由替补机构承接", app.finance())
+        .await
+        .unwrap()
+        .engagement
+        .unwrap();
+    assert!(done.cancelled && !done.rated);
+    assert_eq!(
+        (done.cancel_reason.as_str(), done.version),
+        ("机构谢绝委托，已由替补机构承接", e.version + 1)
+    );
+    assert!(done.cancelled_by.is_some());
+    let shown = app
+        .engagements
+        .clone()
+        .get_engagement(app.req(
+            &app.finance(),
+            pb::GetEngagementRequest {
+                engagement_id: e.id,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .engagement
+        .unwrap();
+    assert_eq!(shown, done);
+    assert!(
+        workload().await.unwrap().is_empty(),
+        "the expert is free again"
+    );
+    assert_eq!(
+        refused(app.rate(e.id, done.version, "90", "90").await.unwrap_err()),
+        (Code::FailedPrecondition, "ENGAGEMENT_CANCELLED".into())
+    );
+    assert_eq!(
+        refused(
+            cancel(done.version, "再次撤销", app.finance())
+                .await
+                .unwrap_err()
+        ),
+        (Code::FailedPrecondition, "ENGAGEMENT_CANCELLED".into())
+    );
+    let stats = app
+        .client
+        .clone()
+        .get_pool_statistics(app.req(&app.finance(), pb::GetPoolStatisticsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        stats
+            .engagements_by_year_and_kind
+            .iter()
+            .map(|c| c.count)
+            .sum::<i64>(),
+        0,
+        "a withdrawn engagement is not counted: {stats:?}"
+    );
+}
+
 async fn ratings_are_explainable_and_grades_act(db: TestDatabase) {
     let app = spawn(db, "2026-06-01").await;
     let batch = app.current_batch().await;
@@ -2024,6 +2155,12 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
         rpc!(engagements, rate_engagement, pb::RateEngagementRequest, id),
         rpc!(
             engagements,
+            cancel_engagement,
+            pb::CancelEngagementRequest,
+            id
+        ),
+        rpc!(
+            engagements,
             recompute_ratings,
             pb::RecomputeRatingsRequest,
             id
@@ -2060,7 +2197,7 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
     ];
     assert_eq!(
         mutations.len() + reads.len(),
-        32,
+        33,
         "every RPC of the three services"
     );
     let outsiders = [
@@ -2126,6 +2263,7 @@ pbm_db::backend_tests! {
     draw_property => draws_never_pick_the_ineligible;
     draws => draws_are_fair_explicit_and_replayable;
     statistics => statistics_for_the_province;
+    withdrawn => engagements_can_be_withdrawn;
     engagement_independence => engagements_follow_the_independence_rules;
     engagement_ratings => ratings_are_explainable_and_grades_act;
     pool_rules => pool_rules_are_configuration_per_year;

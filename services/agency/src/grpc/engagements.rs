@@ -56,6 +56,19 @@ impl EngagementService for EngagementGrpc {
             .map_err(status)
     }
 
+    async fn cancel_engagement(
+        &self,
+        request: Request<proto::CancelEngagementRequest>,
+    ) -> Result<Response<proto::CancelEngagementResponse>, Status> {
+        let ctx = mutation(&request, "CancelEngagement", &request.get_ref().request_id)?;
+        let engagement = engagements::cancel(&self.state, ctx, request.into_inner())
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::CancelEngagementResponse {
+            engagement: Some(engagement),
+        }))
+    }
+
     async fn recompute_ratings(
         &self,
         request: Request<proto::RecomputeRatingsRequest>,

@@ -27,6 +27,10 @@ pub struct EngagementRow {
     pub created_at: NaiveDateTime,
     pub rated_by: Option<String>,
     pub rated_at: Option<NaiveDateTime>,
+    /// Withdrawn (撤销委托): by whom, when, why.
+    pub cancelled_by: Option<String>,
+    pub cancelled_at: Option<NaiveDateTime>,
+    pub cancel_reason: String,
 }
 
 /// An engagement and the ids of its experts.
@@ -84,6 +88,22 @@ pub fn update(
     .set(row)
     .execute(conn)?
         == 1)
+}
+
+/// Withdraws an engagement if its version is still `expected`: the row as `row` (with its
+/// cancellation), and its experts' workload rows lose their end date (no longer counted).
+pub fn cancel(
+    conn: &mut AnyConnection,
+    row: &EngagementRow,
+    expected: i64,
+) -> Result<bool, StoreError> {
+    if !update(conn, row, expected)? {
+        return Ok(false);
+    }
+    diesel::update(ee::table.filter(ee::engagement_id.eq(row.id)))
+        .set(ee::ended_on.eq(None::<NaiveDate>))
+        .execute(conn)?;
+    Ok(true)
 }
 
 /// Engagements with an agency, or with an expert (newest first), and the total.
@@ -209,7 +229,10 @@ pub fn pool_scores(
     Ok(scores.into_iter().flatten().collect())
 }
 
-/// (kind, ended on) of every engagement (statistics).
+/// (kind, ended on) of every engagement not withdrawn (statistics).
 pub fn kinds_and_dates(conn: &mut AnyConnection) -> Result<Vec<(String, NaiveDate)>, StoreError> {
-    Ok(e::table.select((e::kind, e::ended_on)).load(conn)?)
+    Ok(e::table
+        .filter(e::cancelled_at.is_null())
+        .select((e::kind, e::ended_on))
+        .load(conn)?)
 }

@@ -129,6 +129,9 @@ diesel::table! {
         created_at -> Timestamp,
         rated_by -> Nullable<Text>,
         rated_at -> Nullable<Timestamp>,
+        cancelled_by -> Nullable<Text>,
+        cancelled_at -> Nullable<Timestamp>,
+        cancel_reason -> Text,
     }
 }
 
