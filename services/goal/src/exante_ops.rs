@@ -535,12 +535,33 @@ pub async fn commission(
                 from: c.agency_credit_code,
                 to: now,
                 draw_id: c.draw_id,
+                engagement_id: c.engagement_id,
             },
             _ => return Err(already_commissioned(&c)),
         },
     };
     let (agency, draw_id) = match &plan {
-        Plan::Replace { to, draw_id, .. } => (to.clone(), *draw_id),
+        Plan::Replace {
+            from,
+            to,
+            draw_id,
+            engagement_id,
+        } => {
+            // The engagement of the agency that declined is withdrawn first, so that a retry
+            // after any later failure finds it withdrawn and goes on.
+            state
+                .pool
+                .withdraw(
+                    &auth,
+                    format!("{}#withdraw", ctx.request_id),
+                    *engagement_id,
+                    format!(
+                        "机构 {from} 谢绝项目 {code}（{year}年度）的事前绩效评估委托，由替补机构 {to} 承接"
+                    ),
+                )
+                .await?;
+            (to.clone(), *draw_id)
+        }
         Plan::Draw => {
             let drawn = state
                 .pool
@@ -647,6 +668,8 @@ enum Plan {
         from: String,
         to: String,
         draw_id: i64,
+        /// The declined agency's engagement, withdrawn in the agency service.
+        engagement_id: i64,
     },
     /// This request committed already: replay.
     Replay,

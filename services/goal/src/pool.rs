@@ -184,6 +184,44 @@ impl Pool {
             .map(|a| a.credit_code))
     }
 
+    /// Withdraws an engagement in the agency service (撤销委托, with `reason`), as the caller —
+    /// unless it is withdrawn already (by an earlier attempt of the same request, or by hand).
+    pub async fn withdraw(
+        &self,
+        authorization: &str,
+        request_id: String,
+        engagement_id: i64,
+        reason: String,
+    ) -> Result<(), ApiError> {
+        let mut client = EngagementServiceClient::new(self.channel.clone());
+        let engagement = client
+            .get_engagement(as_caller(
+                authorization,
+                ag::GetEngagementRequest { engagement_id },
+            ))
+            .await
+            .map_err(refused)?
+            .into_inner()
+            .engagement
+            .ok_or_else(|| ApiError::internal("engagement without a record"))?;
+        if engagement.cancelled {
+            return Ok(());
+        }
+        client
+            .cancel_engagement(as_caller(
+                authorization,
+                ag::CancelEngagementRequest {
+                    request_id,
+                    engagement_id,
+                    expected_version: engagement.version,
+                    reason,
+                },
+            ))
+            .await
+            .map_err(refused)?;
+        Ok(())
+    }
+
     /// Records the engagement of a drawn agency in the agency service (its independence rules
     /// apply there; the engagement is rated later), as the caller. Returns its id.
     pub async fn engage(

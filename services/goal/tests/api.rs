@@ -2375,6 +2375,15 @@ async fn ex_ante_assessment_is_commissioned_to_an_agency(db: TestDatabase) {
         engagement(moved.engagement_id).await.agency_credit_code,
         second
     );
+    // The engagement of the agency that declined is withdrawn in the agency service.
+    let withdrawn = engagement(c.engagement_id).await;
+    assert!(withdrawn.cancelled && !withdrawn.rated, "{withdrawn:?}");
+    assert!(
+        withdrawn.cancel_reason.contains(&first) && withdrawn.cancel_reason.contains(&second),
+        "{}",
+        withdrawn.cancel_reason
+    );
+    assert!(!engagement(moved.engagement_id).await.cancelled);
     let again = app
         .commission(&app.finance(), "c-3", "P-EXA", "2026-03-31")
         .await
