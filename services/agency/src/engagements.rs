@@ -317,22 +317,7 @@ pub async fn rate(
         ("engagement", r.engagement_id.to_string()),
         move |conn, ctx| {
             access::can_manage(&ctx.caller, &st.region)?;
-            let (row, experts) =
-                store_e::get(conn, r.engagement_id)?.ok_or_else(|| not_found(r.engagement_id))?;
-            if row.version != r.expected_version {
-                return Err(ApiError::stale_version(
-                    &format!("委托 {}", row.id),
-                    r.expected_version,
-                    row.version,
-                ));
-            }
-            if row.score.is_some() {
-                return Err(ApiError::failed_precondition(
-                    "ENGAGEMENT_RATED",
-                    format!("委托 {} 已评分", row.id),
-                ));
-            }
-            refuse_cancelled(&row)?;
+            let (row, experts) = open_engagement(conn, r.engagement_id, r.expected_version)?;
             let today = st.today();
             if row.ended_on > today {
                 return Err(ApiError::failed_precondition(
@@ -416,15 +401,34 @@ pub async fn rate(
     .await
 }
 
-/// A withdrawn engagement is neither rated nor withdrawn again.
-fn refuse_cancelled(row: &EngagementRow) -> Result<(), ApiError> {
-    match row.cancelled_at {
-        Some(at) => Err(ApiError::failed_precondition(
+/// An engagement still open to a change (rating or withdrawal), with its experts: it exists,
+/// is at the `expected` version, is neither rated nor withdrawn.
+fn open_engagement(
+    conn: &mut AnyConnection,
+    id: i64,
+    expected: i64,
+) -> Result<store_e::WithExperts, ApiError> {
+    let (row, experts) = store_e::get(conn, id)?.ok_or_else(|| not_found(id))?;
+    if row.version != expected {
+        return Err(ApiError::stale_version(
+            &format!("委托 {}", row.id),
+            expected,
+            row.version,
+        ));
+    }
+    if row.score.is_some() {
+        return Err(ApiError::failed_precondition(
+            "ENGAGEMENT_RATED",
+            format!("委托 {} 已评分", row.id),
+        ));
+    }
+    if let Some(at) = row.cancelled_at {
+        return Err(ApiError::failed_precondition(
             "ENGAGEMENT_CANCELLED",
             format!("委托 {} 已于 {} 撤销", row.id, at.date()),
-        )),
-        None => Ok(()),
+        ));
     }
+    Ok((row, experts))
 }
 
 /// Longest reason for withdrawing an engagement, in characters.
@@ -451,22 +455,7 @@ pub async fn cancel(
                     format!("请填写撤销委托的理由（1–{CANCEL_REASON_MAX} 字）"),
                 ));
             }
-            let (row, experts) =
-                store_e::get(conn, r.engagement_id)?.ok_or_else(|| not_found(r.engagement_id))?;
-            if row.version != r.expected_version {
-                return Err(ApiError::stale_version(
-                    &format!("委托 {}", row.id),
-                    r.expected_version,
-                    row.version,
-                ));
-            }
-            refuse_cancelled(&row)?;
-            if row.score.is_some() {
-                return Err(ApiError::failed_precondition(
-                    "ENGAGEMENT_RATED",
-                    format!("委托 {} 已评分，不能撤销", row.id),
-                ));
-            }
+            let (row, experts) = open_engagement(conn, r.engagement_id, r.expected_version)?;
             let cancelled = EngagementRow {
                 version: row.version + 1,
                 cancelled_by: Some(ctx.caller.subject.clone()),
