@@ -117,12 +117,10 @@ where
         .write(move |conn| -> Result<R, ApiError> {
             let ctx = ctx_for_tx;
             let effect = effect(conn, &ctx)?;
-            let records = ctx.records(&effect);
-            platform::insert_audit(conn, &records.audit)?;
-            match platform::insert_idempotency(conn, &records.idempotency) {
-                Ok(()) => Ok(effect.response),
-                Err(e) => Err(idempotency_collision(e)),
-            }
+            ctx.records(&effect)
+                .insert(conn)
+                .map_err(idempotency_collision)?;
+            Ok(effect.response)
         })
         .await;
     settle(db, ctx, entity, result).await
@@ -133,6 +131,15 @@ where
 pub struct Records {
     pub audit: AuditEntry,
     pub idempotency: IdempotencyRecord,
+}
+
+impl Records {
+    /// Writes both, as separate statements (the caller holds the transaction). The audit table
+    /// has no unique key, so a unique violation is the idempotency record's.
+    pub fn insert(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        platform::insert_audit(conn, &self.audit)?;
+        platform::insert_idempotency(conn, &self.idempotency)
+    }
 }
 
 impl MutationContext {

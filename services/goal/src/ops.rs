@@ -961,10 +961,11 @@ struct Surroundings {
     rules: RulesRow,
 }
 
-/// Applies a workflow action in one transaction: scope, revision, the rule, the new state and
-/// declaration version, and the history row.
-/// `respond` builds the response from the goal inside the transaction, so a retry replays it
-/// whole.
+/// Applies a workflow action: decided on one read (scope, revision, the rule, `check` against
+/// the project and rules read with the goal), then the new state, the declaration version (if
+/// any) and the history row written atomically, guarded by the revision read.
+/// `respond` builds the response from the goal before the write, and the idempotency record
+/// keeps it, so a retry replays it whole.
 #[allow(clippy::too_many_arguments)]
 async fn act<R>(
     state: &AppState,
@@ -1064,10 +1065,10 @@ where
 /// SubmitGoal (二上): every quality check against the library versions pinned in the
 /// declaration, as one list of field violations; nothing changes when any fails.
 ///
-/// One transaction reads the declaration and checks it: the pinned versions usually come from
-/// the library client's memory ([`crate::library::Library`]); only when it has not seen them
-/// lately is the indicator service asked, from inside the transaction (which then holds no row
-/// lock, only the request id's).
+/// One read gives the declaration with its project and rules; the pinned versions usually
+/// come from the library client's memory ([`crate::library::Library`]); only when it has not
+/// seen them lately is the indicator service asked, while deciding (no transaction is open
+/// then); one guarded statement writes the step.
 pub async fn submit(
     state: &AppState,
     ctx: MutationContext,

@@ -321,8 +321,7 @@ pub fn write_transition(
                 return Ok(false);
             }
             insert_event(conn, event)?;
-            pbm_db::platform::insert_audit(conn, &records.audit)?;
-            pbm_db::platform::insert_idempotency(conn, &records.idempotency)?;
+            records.insert(conn)?;
             Ok(true)
         }
     }
@@ -472,13 +471,16 @@ pub fn goal_with_declaration(
         .optional()?)
 }
 
+/// A goal, its working declaration text, its project and the newest rules of its year.
+pub type GoalInContext = (GoalRow, String, Option<ProjectRow>, Option<RulesRow>);
+
 /// What a workflow step decides on, in one statement: the goal, the text of the declaration
 /// version being worked on, its project (for a project's goal) and the goal rules in force for
 /// its year (none when never set).
 pub fn goal_in_context(
     conn: &mut AnyConnection,
     id: i64,
-) -> Result<Option<(GoalRow, String, Option<ProjectRow>, Option<RulesRow>)>, StoreError> {
+) -> Result<Option<GoalInContext>, StoreError> {
     Ok(g::table
         .inner_join(
             gv::table.on(gv::goal_id
