@@ -3,11 +3,13 @@
 //! # Layout
 //! * [`AnyConnection`] – `#[derive(MultiConnection)]` over PostgreSQL and SQLite.
 //! * [`Db`] – a pooled handle; runs closures on tokio's blocking pool, writes in one transaction.
+//! * [`Coalescer`] – group commit: concurrent requests batched onto one connection.
 //! * [`amount`] – the exact decimal column type (`NUMERIC` on PostgreSQL, `TEXT` on SQLite).
 //! * [`platform`] – idempotency, audit and outbox tables every service keeps.
 //! * [`testing`] – a fresh database per test on either backend (feature `test-util`).
 
 pub mod amount;
+mod coalesce;
 mod error;
 pub mod platform;
 mod pool;
@@ -15,6 +17,7 @@ mod pool;
 pub mod testing;
 
 pub use amount::{Money, sql_types};
+pub use coalesce::Coalescer;
 pub use error::StoreError;
 pub use pool::{Backend, Db, DbOptions, Migrations, PLATFORM_MIGRATIONS};
 

@@ -85,7 +85,7 @@ impl DbOptions {
 
 /// Opens connections itself so a PostgreSQL error keeps its real cause
 /// (`MultiConnection::establish` drops it, STACK.md D3).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Manager {
     url: String,
     backend: Backend,
@@ -163,6 +163,8 @@ impl Manager {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<Manager>,
+    /// Opens connections outside the pool.
+    opener: Arc<Manager>,
     backend: Backend,
     /// SQLite allows one writer per file; serialising writes in-process avoids
     /// `SQLITE_BUSY` on lock upgrades. PostgreSQL writes are not serialised.
@@ -194,10 +196,11 @@ impl Db {
             .test_on_check_out(false)
             .max_lifetime(Some(Duration::from_secs(30 * 60)))
             .connection_timeout(options.connect_timeout)
-            .build(manager)
+            .build(manager.clone())
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(Db {
             pool,
+            opener: Arc::new(manager),
             backend,
             sqlite_writer: Arc::new(Mutex::new(())),
         })
@@ -300,6 +303,16 @@ impl Db {
             Backend::Postgres => self.read(f).await,
             Backend::Sqlite => self.write(f).await,
         }
+    }
+
+    /// A connection of its own, outside the pool (a [`crate::Coalescer`]'s lane).
+    pub(crate) fn open_dedicated(&self) -> Result<AnyConnection, StoreError> {
+        self.opener.open()
+    }
+
+    /// The largest number of connections the pool opens.
+    pub fn max_connections(&self) -> usize {
+        self.pool.max_size() as usize
     }
 
     /// The blocking form of [`Db::write`].

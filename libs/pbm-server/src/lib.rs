@@ -20,6 +20,6 @@ pub mod wire;
 
 pub use error::{ApiError, ErrorKind};
 pub use mutation::{
-    Effect, MutationContext, Records, audit_refusal, run_decided_mutation, run_mutation,
+    Effect, MutationContext, Records, audit_refusal, run_decided_mutation, run_mutation, settle,
 };
 pub use serve::{ServeOptions, serve, shutdown_signal};

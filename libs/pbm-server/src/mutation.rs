@@ -207,8 +207,10 @@ fn idempotency_collision(e: StoreError) -> ApiError {
 }
 
 /// The outcome of a mutation: its response, or — when it did not commit — the first response
-/// to the same request id if there is one, else its error (audited as a refusal).
-async fn settle<R: Message + Default>(
+/// to the same request id if there is one, else its error (audited as a refusal). The tail of
+/// [`run_mutation`] and [`run_decided_mutation`], public for a service that commits a decided
+/// write its own way (in a batch with others: `pbm_db::Coalescer`).
+pub async fn settle<R: Message + Default>(
     db: &Db,
     ctx: MutationContext,
     entity: (&'static str, String),

@@ -18,6 +18,7 @@ pub mod library;
 mod ops;
 pub mod pool;
 pub mod state;
+pub mod steps;
 pub mod store;
 
 use pbm_proto::goal::v1::goal_service_server::GoalServiceServer;

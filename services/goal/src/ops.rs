@@ -6,9 +6,7 @@ use chrono::NaiveDateTime;
 use pbm_auth::{Caller, Role as AuthRole};
 use pbm_db::{AnyConnection, Money};
 use pbm_proto::goal::v1 as proto;
-use pbm_server::{
-    ApiError, Effect, ErrorKind, MutationContext, Records, run_decided_mutation, run_mutation,
-};
+use pbm_server::{ApiError, Effect, ErrorKind, MutationContext, run_mutation};
 use pbm_types::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +29,7 @@ use crate::domain::workflow::{
 use crate::domain::{FieldViolation, FiscalYear};
 use crate::library::Resolution;
 use crate::state::AppState;
+use crate::steps::{self, Step, VersionText};
 use crate::store::{self, EventRow, GoalFilter, GoalRow, ProjectRow, RulesRow};
 
 pub const SERVICE: &str = "pbm.goal.v1.GoalService";
@@ -982,83 +981,63 @@ where
     R: prost::Message + Default + Send + 'static,
 {
     let st = state.clone();
-    // Decided on committed reads, written in one atomic statement guarded by the revision
-    // read (`store::write_transition`): a workflow step is its reads and one round trip.
-    run_decided_mutation(
-        &state.db,
-        ctx,
-        ("goal", id.to_string()),
-        move |conn, ctx| {
-            let v = ensure_can(&ctx.caller, &st.region, action.kind())?;
-            let region = st.region.to_string();
-            let (row, text, project, rules) =
-                store::goal_in_context(conn, id)?.ok_or_else(|| goal_not_found(id))?;
-            let year = row.fiscal_year;
-            let (mut row, s, reviewers, current) = visible_stored(conn, &v, &region, row, text)?;
-            if !may_write(&v, &scope_of(&row, &s, &region, &reviewers)) {
-                return Err(ApiError::permission_denied(
-                    "ROLE_NOT_ALLOWED",
-                    format!("当前角色不能对绩效目标执行「{}」", action.kind().chinese()),
-                ));
-            }
-            let actor = Actor::new(v.role, ctx.caller.subject.clone());
-            let expected = u64::try_from(expected_revision).unwrap_or(u64::MAX);
-            let t = apply_expecting(&s, expected, &action, &actor).map_err(workflow_error)?;
-            let surroundings = Surroundings {
-                project,
-                rules: rules_or_default(rules, year),
-            };
-            check(surroundings, &current)?;
-            write_state(&mut row, &t.to, &ctx.caller.subject)?;
-            let now = pbm_db::now();
-            let shown = replace.unwrap_or(current);
-            // An adjustment opens a new version (a copy of the one in force); an amendment
-            // rewrites the version under review.
-            let version_text = if t.to.version != s.version || t.action.kind() == ActionKind::Amend
-            {
-                Some(serde_json::to_string(&shown).map_err(internal)?)
-            } else {
-                None
-            };
-            let (comments, changes, adjustment_ref) = note;
-            let history = event(id, &t, &comments, &changes, &adjustment_ref, &ctx.caller);
-            let effect = Effect {
-                response: respond(goal_to_proto(&row, &t.to, &shown, t.to.version, &region)),
-                entity_type: "goal",
-                entity_id: id.to_string(),
-                detail: format!(
-                    "{}: {} → {}",
-                    t.action.kind().as_db(),
-                    t.from.status.kind().as_db(),
-                    t.to.status.kind().as_db()
-                ),
-            };
-            let by = ctx.caller.subject.clone();
-            let write = move |conn: &mut AnyConnection, records: &Records| {
-                let moved = |c: &mut AnyConnection| -> Result<(), ApiError> {
-                    if store::write_transition(c, &row, expected_revision, &history, records)? {
-                        Ok(())
-                    } else {
-                        Err(ApiError::stale_version(
-                            &format!("绩效目标 {id}"),
-                            expected_revision,
-                            expected_revision + 1,
-                        ))
-                    }
-                };
-                match version_text {
-                    // Two writes: their own transaction (a savepoint inside SQLite's).
-                    Some(text) => pbm_db::diesel::Connection::transaction(conn, |c| {
-                        moved(c)?;
-                        store::replace_version(c, id, as_i32(t.to.version), &text, &by, now)?;
-                        Ok(())
-                    }),
-                    None => moved(conn),
-                }
-            };
-            Ok((effect, write))
-        },
-    )
+    // Decided on committed reads, written with one statement guarded by the revision read
+    // (batched with concurrent steps on PostgreSQL: `crate::steps`).
+    steps::run(state, ctx, id, move |conn, ctx, found| {
+        let v = ensure_can(&ctx.caller, &st.region, action.kind())?;
+        let region = st.region.to_string();
+        let (row, text, project, rules) = found.ok_or_else(|| goal_not_found(id))?;
+        let year = row.fiscal_year;
+        let (mut row, s, reviewers, current) = visible_stored(conn, &v, &region, row, text)?;
+        if !may_write(&v, &scope_of(&row, &s, &region, &reviewers)) {
+            return Err(ApiError::permission_denied(
+                "ROLE_NOT_ALLOWED",
+                format!("当前角色不能对绩效目标执行「{}」", action.kind().chinese()),
+            ));
+        }
+        let actor = Actor::new(v.role, ctx.caller.subject.clone());
+        let expected = u64::try_from(expected_revision).unwrap_or(u64::MAX);
+        let t = apply_expecting(&s, expected, &action, &actor).map_err(workflow_error)?;
+        let surroundings = Surroundings {
+            project,
+            rules: rules_or_default(rules, year),
+        };
+        check(surroundings, &current)?;
+        write_state(&mut row, &t.to, &ctx.caller.subject)?;
+        let shown = replace.unwrap_or(current);
+        // An adjustment opens a new version (a copy of the one in force); an amendment
+        // rewrites the version under review.
+        let version = if t.to.version != s.version || t.action.kind() == ActionKind::Amend {
+            Some(VersionText {
+                number: as_i32(t.to.version),
+                text: serde_json::to_string(&shown).map_err(internal)?,
+                by: ctx.caller.subject.clone(),
+                at: pbm_db::now(),
+            })
+        } else {
+            None
+        };
+        let (comments, changes, adjustment_ref) = note;
+        let history = event(id, &t, &comments, &changes, &adjustment_ref, &ctx.caller);
+        let effect = Effect {
+            response: respond(goal_to_proto(&row, &t.to, &shown, t.to.version, &region)),
+            entity_type: "goal",
+            entity_id: id.to_string(),
+            detail: format!(
+                "{}: {} → {}",
+                t.action.kind().as_db(),
+                t.from.status.kind().as_db(),
+                t.to.status.kind().as_db()
+            ),
+        };
+        let step = Step {
+            row,
+            expected: expected_revision,
+            history,
+            version,
+        };
+        Ok((effect, step))
+    })
     .await
 }
 

@@ -8,6 +8,7 @@ use pbm_types::DivisionCode;
 
 use crate::library::Library;
 use crate::pool::Pool;
+use crate::steps::{self, Steps};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -18,6 +19,8 @@ pub struct AppState {
     pub library: Library,
     /// The agency and expert pool (reviewer draws), over gRPC.
     pub pool: Pool,
+    /// Workflow steps batched on PostgreSQL (`None` on SQLite): [`crate::steps`].
+    pub steps: Option<Steps>,
     /// The calendar (China Standard Time); tests fix it.
     pub today: Arc<dyn Fn() -> NaiveDate + Send + Sync>,
 }
@@ -37,6 +40,7 @@ impl AppState {
     ) -> anyhow::Result<AppState> {
         db.migrate(&crate::store::ALL_MIGRATIONS).await?;
         Ok(AppState {
+            steps: steps::start(&db),
             db,
             region,
             library,

@@ -2,6 +2,8 @@
 //! as a whole) and fiscal year with its workflow state, every declaration version, every
 //! transition of its history, and the rules per fiscal year. The only module with SQL.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use pbm_db::{AnyConnection, Money, StoreError};
@@ -507,6 +509,241 @@ pub fn goal_in_context(
         .first(conn)
         .optional()?)
 }
+
+/// [`goal_in_context`] for several goals in one statement (PostgreSQL; a batch of workflow
+/// steps, `crate::steps`). The id list is one array parameter, so the statement stays prepared
+/// whatever the batch's size.
+pub fn goals_in_context(
+    conn: &mut diesel::PgConnection,
+    ids: &[i64],
+) -> Result<HashMap<i64, GoalInContext>, StoreError> {
+    let rows: Vec<GoalInContext> = g::table
+        .inner_join(
+            gv::table.on(gv::goal_id
+                .eq(g::id)
+                .and(gv::version.eq(g::working_version))),
+        )
+        .left_join(
+            p::table.on(p::pro_code
+                .eq(g::target_code)
+                .and(p::fiscal_year.eq(g::fiscal_year))
+                .and(g::target_kind.eq("project"))),
+        )
+        .left_join(gr::table.on(gr::fiscal_year.eq(g::fiscal_year)))
+        .filter(g::id.eq_any(ids))
+        .order((g::id, gr::version.desc()))
+        .select((
+            GoalRow::as_select(),
+            gv::declaration,
+            Option::<ProjectRow>::as_select(),
+            Option::<RulesRow>::as_select(),
+        ))
+        .load(conn)?;
+    let mut found = HashMap::with_capacity(ids.len());
+    for row in rows {
+        // The newest rules version of each goal's year comes first; it is the one kept.
+        found.entry(row.0.id).or_insert(row);
+    }
+    Ok(found)
+}
+
+/// One workflow step to write in a batch: the goal's new row guarded by the revision read,
+/// its history event and the mutation's records.
+pub struct Transition<'a> {
+    pub row: &'a GoalRow,
+    pub expected: i64,
+    pub event: &'a EventRow,
+    pub records: &'a pbm_server::Records,
+}
+
+/// [`write_transition`] for several goals (distinct ids) in **one** statement on PostgreSQL:
+/// the rows come in as one array per column (`unnest`), each goal is updated only if its
+/// revision is still the one read, and the event, audit line and idempotency record of each
+/// goal that moved are inserted with it. Returns the ids that moved; the others were changed
+/// since they were read. Any failure (e.g. a request id already recorded) fails the whole
+/// statement and writes nothing.
+pub fn write_transitions(
+    conn: &mut diesel::PgConnection,
+    steps: &[Transition<'_>],
+) -> Result<Vec<i64>, StoreError> {
+    let columns = TransitionColumns::of(steps);
+    Ok(columns.load::<i64>(conn)?)
+}
+
+/// The columns of a batch of transitions, bound as arrays by [`write_transitions`].
+struct TransitionColumns<'a> {
+    id: Vec<i64>,
+    expected: Vec<i64>,
+    approved_version: Vec<Option<i32>>,
+    published_version: Vec<Option<i32>>,
+    revision: Vec<i64>,
+    working_version: Vec<i32>,
+    event_version: Vec<i32>,
+    /// status, state, changed_by.
+    goal_texts: [Vec<&'a str>; 3],
+    changed_at: Vec<NaiveDateTime>,
+    /// action, from_status, to_status, comments, changes, budget_adjustment_ref, role, actor.
+    event_texts: [Vec<&'a str>; 8],
+    event_at: Vec<NaiveDateTime>,
+    audit_at: Vec<NaiveDateTime>,
+    /// service, method, request_id, subject, role, mof_div_code, entity_type, entity_id,
+    /// outcome, detail.
+    audit_texts: [Vec<&'a str>; 10],
+    record_at: Vec<NaiveDateTime>,
+    /// service, request_id, subject, method, request_hash.
+    record_texts: [Vec<&'a str>; 5],
+    response: Vec<&'a [u8]>,
+}
+
+impl<'a> TransitionColumns<'a> {
+    fn of(steps: &[Transition<'a>]) -> Self {
+        let column = |f: &dyn Fn(&Transition<'a>) -> &'a str| -> Vec<&'a str> {
+            steps.iter().map(f).collect()
+        };
+        Self {
+            id: steps.iter().map(|t| t.row.id).collect(),
+            expected: steps.iter().map(|t| t.expected).collect(),
+            approved_version: steps.iter().map(|t| t.row.approved_version).collect(),
+            published_version: steps.iter().map(|t| t.row.published_version).collect(),
+            revision: steps.iter().map(|t| t.row.revision).collect(),
+            working_version: steps.iter().map(|t| t.row.working_version).collect(),
+            event_version: steps.iter().map(|t| t.event.version).collect(),
+            goal_texts: [
+                column(&|t| &t.row.status),
+                column(&|t| &t.row.state),
+                column(&|t| &t.row.changed_by),
+            ],
+            changed_at: steps.iter().map(|t| t.row.changed_at).collect(),
+            event_texts: [
+                column(&|t| &t.event.action),
+                column(&|t| &t.event.from_status),
+                column(&|t| &t.event.to_status),
+                column(&|t| &t.event.comments),
+                column(&|t| &t.event.changes),
+                column(&|t| &t.event.budget_adjustment_ref),
+                column(&|t| &t.event.role),
+                column(&|t| &t.event.actor),
+            ],
+            event_at: steps.iter().map(|t| t.event.at).collect(),
+            audit_at: steps.iter().map(|t| t.records.audit.occurred_at).collect(),
+            audit_texts: [
+                column(&|t| &t.records.audit.service),
+                column(&|t| &t.records.audit.method),
+                column(&|t| &t.records.audit.request_id),
+                column(&|t| &t.records.audit.subject),
+                column(&|t| &t.records.audit.role),
+                column(&|t| &t.records.audit.mof_div_code),
+                column(&|t| &t.records.audit.entity_type),
+                column(&|t| &t.records.audit.entity_id),
+                column(&|t| &t.records.audit.outcome),
+                column(&|t| &t.records.audit.detail),
+            ],
+            record_at: steps
+                .iter()
+                .map(|t| t.records.idempotency.created_at)
+                .collect(),
+            record_texts: [
+                column(&|t| &t.records.idempotency.service),
+                column(&|t| &t.records.idempotency.request_id),
+                column(&|t| &t.records.idempotency.subject),
+                column(&|t| &t.records.idempotency.method),
+                column(&|t| &t.records.idempotency.request_hash),
+            ],
+            response: steps
+                .iter()
+                .map(|t| t.records.idempotency.response.as_slice())
+                .collect(),
+        }
+    }
+}
+
+impl diesel::query_builder::QueryId for TransitionColumns<'_> {
+    type QueryId = TransitionColumns<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for TransitionColumns<'_> {
+    type SqlType = diesel::sql_types::BigInt;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for TransitionColumns<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Array, BigInt, Binary, Integer, Nullable, Text, Timestamp};
+        out.push_sql("WITH input AS (SELECT * FROM unnest(");
+        out.push_bind_param::<Array<BigInt>, _>(&self.id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.expected)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Integer>>, _>(&self.approved_version)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Integer>>, _>(&self.published_version)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.revision)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Integer>, _>(&self.working_version)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Integer>, _>(&self.event_version)?;
+        for texts in &self.goal_texts {
+            out.push_sql(", ");
+            out.push_bind_param::<Array<Text>, _>(texts)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamp>, _>(&self.changed_at)?;
+        for texts in &self.event_texts {
+            out.push_sql(", ");
+            out.push_bind_param::<Array<Text>, _>(texts)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamp>, _>(&self.event_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamp>, _>(&self.audit_at)?;
+        for texts in &self.audit_texts {
+            out.push_sql(", ");
+            out.push_bind_param::<Array<Text>, _>(texts)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamp>, _>(&self.record_at)?;
+        for texts in &self.record_texts {
+            out.push_sql(", ");
+            out.push_bind_param::<Array<Text>, _>(texts)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Binary>, _>(&self.response)?;
+        out.push_sql(
+            ") AS t(id, expected, approved_version, published_version, revision, \
+             working_version, e_version, status, state, changed_by, changed_at, \
+             e_action, e_from, e_to, e_comments, e_changes, e_ref, e_role, e_actor, e_at, \
+             a_at, a_service, a_method, a_request_id, a_subject, a_role, a_div, a_type, a_entity, \
+             a_outcome, a_detail, \
+             r_at, r_service, r_request_id, r_subject, r_method, r_hash, r_response)), \
+             moved AS (UPDATE goals g SET status = i.status, \
+             approved_version = i.approved_version, published_version = i.published_version, \
+             state = i.state, revision = i.revision, changed_by = i.changed_by, \
+             changed_at = i.changed_at, working_version = i.working_version \
+             FROM input i WHERE g.id = i.id AND g.revision = i.expected RETURNING g.id), \
+             done AS (SELECT i.* FROM input i JOIN moved m ON m.id = i.id), \
+             history AS (INSERT INTO goal_events (goal_id, action, from_status, to_status, \
+             version, comments, changes, budget_adjustment_ref, role, actor, at) \
+             SELECT id, e_action, e_from, e_to, e_version, e_comments, e_changes, e_ref, e_role, \
+             e_actor, e_at FROM done), \
+             audit AS (INSERT INTO pbm_audit_log (occurred_at, service, method, request_id, \
+             subject, role, mof_div_code, entity_type, entity_id, outcome, detail) \
+             SELECT a_at, a_service, a_method, a_request_id, a_subject, a_role, a_div, a_type, \
+             a_entity, a_outcome, a_detail FROM done), \
+             records AS (INSERT INTO pbm_idempotency (created_at, service, request_id, subject, \
+             method, request_hash, response) \
+             SELECT r_at, r_service, r_request_id, r_subject, r_method, r_hash, r_response \
+             FROM done) \
+             SELECT id FROM done",
+        );
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<diesel::PgConnection> for TransitionColumns<'_> {}
 
 pub fn goal_of_target(
     conn: &mut AnyConnection,

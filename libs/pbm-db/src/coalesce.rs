@@ -1,0 +1,196 @@
+//! Group commit for concurrent requests: a [`Coalescer`] hands the requests that queue up while
+//! the database is busy to one blocking call on one connection, so that a service can read and
+//! write them with one multi-row statement each instead of one round trip per request.
+//!
+//! * A request that finds a lane free starts at once (a batch of one): no added latency when
+//!   the service is quiet.
+//! * While every lane is busy, requests queue; the next free lane takes all of them (up to
+//!   `max_batch`). Batches grow with the load, which is when they pay.
+//! * Each job answers for itself (it carries its own reply channel); a job that is dropped
+//!   without answering — no connection could be had, or its batch panicked — is seen by its
+//!   waiter as a closed channel.
+//! * Each lane keeps a connection of its own, outside the pool. On PostgreSQL it plans each
+//!   statement once (`plan_cache_mode = force_generic_plan`): a batch's statements differ only
+//!   in the length of their arrays, and PostgreSQL would otherwise plan them anew for every
+//!   batch (a custom plan per array), which costs more than running them.
+
+use std::sync::{Arc, Mutex};
+
+use diesel::connection::SimpleConnection;
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::{AnyConnection, Db, StoreError};
+
+/// Queues jobs of type `J` and runs them in batches on the lanes' connections.
+pub struct Coalescer<J> {
+    queue: mpsc::UnboundedSender<J>,
+}
+
+impl<J> Clone for Coalescer<J> {
+    fn clone(&self) -> Self {
+        Self {
+            queue: self.queue.clone(),
+        }
+    }
+}
+
+impl<J> std::fmt::Debug for Coalescer<J> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Coalescer").finish_non_exhaustive()
+    }
+}
+
+/// The lanes' idle connections.
+struct Lanes {
+    db: Db,
+    idle: Mutex<Vec<AnyConnection>>,
+}
+
+impl Lanes {
+    fn take(&self) -> Result<AnyConnection, StoreError> {
+        if let Some(conn) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            return Ok(conn);
+        }
+        let mut conn = self.db.open_dedicated()?;
+        if let AnyConnection::Postgresql(_) = conn {
+            conn.batch_execute("SET plan_cache_mode = force_generic_plan")?;
+        }
+        Ok(conn)
+    }
+
+    /// Keeps `conn` for the next batch unless a statement failed and it no longer answers.
+    fn give_back(&self, mut conn: AnyConnection, failed: bool) {
+        if failed && diesel::RunQueryDsl::execute(diesel::sql_query("SELECT 1"), &mut conn).is_err()
+        {
+            return;
+        }
+        self.idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(conn);
+    }
+}
+
+impl<J: Send + 'static> Coalescer<J> {
+    /// Starts the coalescer on the current tokio runtime: at most `lanes` batches run at once,
+    /// each of at most `max_batch` jobs, each batch by `run` on a lane's connection, off the
+    /// async workers. `run` answers every job it is given and returns whether a statement
+    /// failed (the connection is then checked before it is used again).
+    pub fn start<F>(db: Db, lanes: usize, max_batch: usize, run: F) -> Self
+    where
+        F: Fn(&mut AnyConnection, Vec<J>) -> bool + Send + Sync + 'static,
+    {
+        let (queue, mut jobs) = mpsc::unbounded_channel::<J>();
+        let free = Arc::new(Semaphore::new(lanes.max(1)));
+        let max_batch = max_batch.max(1);
+        let run = Arc::new(run);
+        let lanes = Arc::new(Lanes {
+            db,
+            idle: Mutex::new(Vec::new()),
+        });
+        tokio::spawn(async move {
+            loop {
+                let Ok(lane) = free.clone().acquire_owned().await else {
+                    return;
+                };
+                // Waits for work only once a lane is free: what queues meanwhile is the batch.
+                let Some(first) = jobs.recv().await else {
+                    return;
+                };
+                let mut batch = Vec::with_capacity(jobs.len().min(max_batch - 1) + 1);
+                batch.push(first);
+                while batch.len() < max_batch {
+                    match jobs.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                let (lanes, run) = (lanes.clone(), run.clone());
+                tokio::task::spawn_blocking(move || {
+                    let _lane = lane;
+                    match lanes.take() {
+                        Ok(mut conn) => {
+                            let failed = run(&mut conn, batch);
+                            lanes.give_back(conn, failed);
+                        }
+                        // The batch's jobs are dropped unanswered; their waiters see it.
+                        Err(e) => tracing::error!(error = %e, "no database connection for a batch"),
+                    }
+                });
+            }
+        });
+        Self { queue }
+    }
+
+    /// Queues `job`. It is handed back when the coalescer has stopped (its runtime shut down).
+    pub fn push(&self, job: J) -> Result<(), J> {
+        self.queue.send(job).map_err(|e| e.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestDatabase;
+    use tokio::sync::oneshot;
+
+    /// Every job is answered, none twice, and jobs that queue while the lane is busy share a
+    /// batch.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_jobs_share_batches_and_each_is_answered() {
+        let db = TestDatabase::sqlite();
+        let sizes = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = sizes.clone();
+        let coalescer = Coalescer::start(
+            db.connect(),
+            1,
+            16,
+            move |_conn, jobs: Vec<(u32, oneshot::Sender<u32>)>| {
+                seen.lock().unwrap().push(jobs.len());
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                for (n, reply) in jobs {
+                    let _ = reply.send(n * 2);
+                }
+                false
+            },
+        );
+        let mut waiters = Vec::new();
+        for n in 0..40u32 {
+            let (tx, rx) = oneshot::channel();
+            coalescer.push((n, tx)).unwrap();
+            waiters.push((n, rx));
+        }
+        for (n, rx) in waiters {
+            assert_eq!(rx.await.unwrap(), n * 2);
+        }
+        let sizes = sizes.lock().unwrap().clone();
+        assert_eq!(sizes.iter().sum::<usize>(), 40);
+        assert!(sizes.iter().all(|&s| s <= 16), "{sizes:?}");
+        assert!(sizes.len() < 40, "queued jobs were batched: {sizes:?}");
+    }
+
+    /// A batch that panics drops its jobs: their waiters see a closed channel, and the
+    /// coalescer keeps serving.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_batch_drops_its_jobs_and_the_next_one_runs() {
+        let db = TestDatabase::sqlite();
+        let coalescer = Coalescer::start(
+            db.connect(),
+            1,
+            4,
+            |_conn, jobs: Vec<(bool, oneshot::Sender<()>)>| {
+                for (explode, reply) in jobs {
+                    assert!(!explode, "a bug in a batch");
+                    let _ = reply.send(());
+                }
+                false
+            },
+        );
+        let (tx, rx) = oneshot::channel();
+        coalescer.push((true, tx)).unwrap();
+        assert!(rx.await.is_err());
+        let (tx, rx) = oneshot::channel();
+        coalescer.push((false, tx)).unwrap();
+        assert!(rx.await.is_ok());
+    }
+}
