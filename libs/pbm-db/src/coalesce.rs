@@ -15,6 +15,7 @@
 //!   batch (a custom plan per array), which costs more than running them.
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use tokio::sync::{Semaphore, mpsc};
@@ -40,26 +41,33 @@ impl<J> std::fmt::Debug for Coalescer<J> {
     }
 }
 
-/// The lanes' idle connections.
+/// The lanes' idle connections, each with the time it was opened.
 struct Lanes {
     db: Db,
-    idle: Mutex<Vec<AnyConnection>>,
+    idle: Mutex<Vec<(AnyConnection, Instant)>>,
 }
 
+/// A lane's connection is renewed after this long, as the pool's are
+/// (`crate::pool::MAX_LIFETIME`).
+const MAX_LIFETIME: Duration = crate::pool::MAX_LIFETIME;
+
 impl Lanes {
-    fn take(&self) -> Result<AnyConnection, StoreError> {
-        if let Some(conn) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
-            return Ok(conn);
+    fn take(&self) -> Result<(AnyConnection, Instant), StoreError> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        if let Some((conn, opened)) = idle
+            && opened.elapsed() < MAX_LIFETIME
+        {
+            return Ok((conn, opened));
         }
         let mut conn = self.db.open_dedicated()?;
         if let AnyConnection::Postgresql(_) = conn {
             conn.batch_execute("SET plan_cache_mode = force_generic_plan")?;
         }
-        Ok(conn)
+        Ok((conn, Instant::now()))
     }
 
     /// Keeps `conn` for the next batch unless a statement failed and it no longer answers.
-    fn give_back(&self, mut conn: AnyConnection, failed: bool) {
+    fn give_back(&self, mut conn: AnyConnection, opened: Instant, failed: bool) {
         if failed && diesel::RunQueryDsl::execute(diesel::sql_query("SELECT 1"), &mut conn).is_err()
         {
             return;
@@ -67,7 +75,7 @@ impl Lanes {
         self.idle
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(conn);
+            .push((conn, opened));
     }
 }
 
@@ -108,10 +116,11 @@ impl<J: Send + 'static> Coalescer<J> {
                 let (lanes, run) = (lanes.clone(), run.clone());
                 tokio::task::spawn_blocking(move || {
                     let _lane = lane;
+                    let _span = tracing::debug_span!("db.batch", jobs = batch.len()).entered();
                     match lanes.take() {
-                        Ok(mut conn) => {
+                        Ok((mut conn, opened)) => {
                             let failed = run(&mut conn, batch);
-                            lanes.give_back(conn, failed);
+                            lanes.give_back(conn, opened, failed);
                         }
                         // The batch's jobs are dropped unanswered; their waiters see it.
                         Err(e) => tracing::error!(error = %e, "no database connection for a batch"),

@@ -83,6 +83,9 @@ impl DbOptions {
     }
 }
 
+/// Connections are renewed after this long.
+pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
 /// Opens connections itself so a PostgreSQL error keeps its real cause
 /// (`MultiConnection::establish` drops it, STACK.md D3).
 #[derive(Debug, Clone)]
@@ -194,7 +197,7 @@ impl Db {
             // broke is dropped by `has_broken` after its failed statement, and connections are
             // renewed after `max_lifetime`.
             .test_on_check_out(false)
-            .max_lifetime(Some(Duration::from_secs(30 * 60)))
+            .max_lifetime(Some(MAX_LIFETIME))
             .connection_timeout(options.connect_timeout)
             .build(manager.clone())
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
