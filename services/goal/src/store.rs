@@ -666,7 +666,7 @@ impl diesel::query_builder::Query for TransitionColumns<'_> {
     type SqlType = diesel::sql_types::BigInt;
 }
 
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for TransitionColumns<'_> {
+impl<'a> diesel::query_builder::QueryFragment<diesel::pg::Pg> for TransitionColumns<'a> {
     fn walk_ast<'b>(
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
@@ -674,44 +674,27 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for TransitionColumns<
         use diesel::sql_types::{Array, BigInt, Binary, Integer, Nullable, Text, Timestamp};
         out.push_sql("WITH input AS (SELECT * FROM unnest(");
         out.push_bind_param::<Array<BigInt>, _>(&self.id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<BigInt>, _>(&self.expected)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Integer>>, _>(&self.approved_version)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Integer>>, _>(&self.published_version)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<BigInt>, _>(&self.revision)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Integer>, _>(&self.working_version)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Integer>, _>(&self.event_version)?;
-        for texts in &self.goal_texts {
-            out.push_sql(", ");
-            out.push_bind_param::<Array<Text>, _>(texts)?;
-        }
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Timestamp>, _>(&self.changed_at)?;
-        for texts in &self.event_texts {
-            out.push_sql(", ");
-            out.push_bind_param::<Array<Text>, _>(texts)?;
-        }
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Timestamp>, _>(&self.event_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Timestamp>, _>(&self.audit_at)?;
-        for texts in &self.audit_texts {
-            out.push_sql(", ");
-            out.push_bind_param::<Array<Text>, _>(texts)?;
-        }
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Timestamp>, _>(&self.record_at)?;
-        for texts in &self.record_texts {
-            out.push_sql(", ");
-            out.push_bind_param::<Array<Text>, _>(texts)?;
-        }
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Binary>, _>(&self.response)?;
+        then::<Array<BigInt>, _>(&mut out, &self.expected)?;
+        then::<Array<Nullable<Integer>>, _>(&mut out, &self.approved_version)?;
+        then::<Array<Nullable<Integer>>, _>(&mut out, &self.published_version)?;
+        then::<Array<BigInt>, _>(&mut out, &self.revision)?;
+        then::<Array<Integer>, _>(&mut out, &self.working_version)?;
+        then::<Array<Integer>, _>(&mut out, &self.event_version)?;
+        let texts = |out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+                     columns: &'b [Vec<&'a str>]| {
+            columns
+                .iter()
+                .try_for_each(|c| then::<Array<Text>, _>(out, c))
+        };
+        texts(&mut out, &self.goal_texts)?;
+        then::<Array<Timestamp>, _>(&mut out, &self.changed_at)?;
+        texts(&mut out, &self.event_texts)?;
+        then::<Array<Timestamp>, _>(&mut out, &self.event_at)?;
+        then::<Array<Timestamp>, _>(&mut out, &self.audit_at)?;
+        texts(&mut out, &self.audit_texts)?;
+        then::<Array<Timestamp>, _>(&mut out, &self.record_at)?;
+        texts(&mut out, &self.record_texts)?;
+        then::<Array<Binary>, _>(&mut out, &self.response)?;
         out.push_sql(
             ") AS t(id, expected, approved_version, published_version, revision, \
              working_version, e_version, status, state, changed_by, changed_at, \
@@ -741,6 +724,19 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for TransitionColumns<
         );
         Ok(())
     }
+}
+
+/// Appends `, $n` bound to `value`.
+fn then<'b, ST, U>(
+    out: &mut diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    value: &'b U,
+) -> QueryResult<()>
+where
+    diesel::pg::Pg: diesel::sql_types::HasSqlType<ST>,
+    U: diesel::serialize::ToSql<ST, diesel::pg::Pg> + ?Sized,
+{
+    out.push_sql(", ");
+    out.push_bind_param::<ST, U>(value)
 }
 
 impl RunQueryDsl<diesel::PgConnection> for TransitionColumns<'_> {}

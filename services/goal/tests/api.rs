@@ -174,6 +174,17 @@ impl App {
         format!("g-{}", self.seq.fetch_add(1, Ordering::SeqCst))
     }
 
+    /// A goal's history, as finance reads it.
+    async fn history(&self, goal_id: i64) -> Vec<pb::GoalEvent> {
+        self.goals
+            .clone()
+            .get_goal_history(self.req(&self.finance(), pb::GetGoalHistoryRequest { goal_id }))
+            .await
+            .unwrap()
+            .into_inner()
+            .events
+    }
+
     /// A library indicator of 2026 under a second-level node.
     async fn indicator(&self, code: &str, node: &str, name: &str, unit: &str, fixed: bool) {
         let r = ind::CreateIndicatorRequest {
@@ -607,19 +618,7 @@ async fn goals_move_in_step_with_the_budget(db: TestDatabase) {
     assert!(answers[0].allowed, "{:?}", answers[0]);
 
     // Full history: who did what, with comments, diffs and the adjustment reference.
-    let history = app
-        .goals
-        .clone()
-        .get_goal_history(app.req(
-            &app.finance(),
-            pb::GetGoalHistoryRequest {
-                goal_id: adjusting.id,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .events;
+    let history = app.history(adjusting.id).await;
     let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(
         actions,
@@ -737,17 +736,7 @@ async fn concurrent_steps_on_many_goals(db: TestDatabase) {
         }
     }
     for (k, goal) in drafts.iter().enumerate() {
-        let history = app
-            .goals
-            .clone()
-            .get_goal_history(app.req(
-                &app.finance(),
-                pb::GetGoalHistoryRequest { goal_id: goal.id },
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .events;
+        let history = app.history(goal.id).await;
         let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
         let expected: &[&str] = if k == 7 {
             &["edit"]
@@ -802,17 +791,7 @@ async fn racing_retries_submit_once(db: TestDatabase) {
         (stale.code(), reason(&stale).as_str()),
         (Code::Aborted, "STALE_REVISION")
     );
-    let history = app
-        .goals
-        .clone()
-        .get_goal_history(app.req(
-            &app.finance(),
-            pb::GetGoalHistoryRequest { goal_id: draft.id },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .events;
+    let history = app.history(draft.id).await;
     let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["edit", "submit"]);
     let current = app
