@@ -9,7 +9,8 @@
 //! step alone would. When the batch's write fails (e.g. a retried request id is already
 //! recorded) nothing of it is written and every step is written alone, so one step's failure
 //! is only its own. A second step on the same goal in a batch is read, decided and written
-//! alone after the batch (it must see the first one's write). Each step's answer then goes through
+//! alone (one statement cannot move a goal twice); the revision guard decides between it and
+//! the first, which may still be on its way to the writing stage. Each step's answer then goes through
 //! [`pbm_server::settle`] as any mutation's (replay of a retried request, audit of a refusal).
 //!
 //! On SQLite (one writer, no round trips) every step runs alone in the writer's transaction
@@ -186,11 +187,9 @@ where
         }),
     };
     let result = match steps.push(job) {
+        // Dropped unanswered: its batch had no connection (or failed unexpectedly).
         Ok(()) => answer.await.unwrap_or_else(|_| {
-            Err(ApiError::unavailable(
-                "DATABASE_UNAVAILABLE",
-                "数据库暂时不可用，请稍后重试",
-            ))
+            Err(pbm_db::StoreError::Unavailable("a batch of goal steps was dropped".into()).into())
         }),
         Err(_) => Err(stopping()),
     };
@@ -202,8 +201,9 @@ fn stopping() -> ApiError {
 }
 
 /// The first stage: reads every goal of the batch in one statement, decides each step and
-/// hands the decided ones to the writing stage. A step that writes a version, and a second
-/// step on a goal already in the batch, are read (again), decided and written alone here.
+/// hands the decided ones to the writing stage. A step that writes a version is written alone
+/// here, and so is a second step on a goal already in the batch, read and decided alone (its
+/// guard decides between it and the first, whose write may not have happened yet).
 /// Returns whether a statement failed.
 fn decide_batch(conn: &mut AnyConnection, jobs: Vec<StepJob>, writes: &Coalescer<Decided>) -> bool {
     let mut ids = HashSet::with_capacity(jobs.len());

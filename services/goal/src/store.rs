@@ -476,6 +476,34 @@ pub fn goal_with_declaration(
 /// A goal, its working declaration text, its project and the newest rules of its year.
 pub type GoalInContext = (GoalRow, String, Option<ProjectRow>, Option<RulesRow>);
 
+/// The joined select behind [`goal_in_context`] and [`goals_in_context`]: each goal with its
+/// working declaration, its project and every rules version of its year (the caller orders
+/// the newest first and keeps it; a year has a handful of versions — plain DSL, so the
+/// statement stays prepared).
+macro_rules! in_context {
+    () => {
+        g::table
+            .inner_join(
+                gv::table.on(gv::goal_id
+                    .eq(g::id)
+                    .and(gv::version.eq(g::working_version))),
+            )
+            .left_join(
+                p::table.on(p::pro_code
+                    .eq(g::target_code)
+                    .and(p::fiscal_year.eq(g::fiscal_year))
+                    .and(g::target_kind.eq("project"))),
+            )
+            .left_join(gr::table.on(gr::fiscal_year.eq(g::fiscal_year)))
+            .select((
+                GoalRow::as_select(),
+                gv::declaration,
+                Option::<ProjectRow>::as_select(),
+                Option::<RulesRow>::as_select(),
+            ))
+    };
+}
+
 /// What a workflow step decides on, in one statement: the goal, the text of the declaration
 /// version being worked on, its project (for a project's goal) and the goal rules in force for
 /// its year (none when never set).
@@ -483,29 +511,9 @@ pub fn goal_in_context(
     conn: &mut AnyConnection,
     id: i64,
 ) -> Result<Option<GoalInContext>, StoreError> {
-    Ok(g::table
-        .inner_join(
-            gv::table.on(gv::goal_id
-                .eq(g::id)
-                .and(gv::version.eq(g::working_version))),
-        )
-        .left_join(
-            p::table.on(p::pro_code
-                .eq(g::target_code)
-                .and(p::fiscal_year.eq(g::fiscal_year))
-                .and(g::target_kind.eq("project"))),
-        )
-        // Every rules version of the year joins; the newest comes first and is the one kept
-        // (a year has a handful of versions). Plain DSL, so the statement stays prepared.
-        .left_join(gr::table.on(gr::fiscal_year.eq(g::fiscal_year)))
+    Ok(in_context!()
         .filter(g::id.eq(id))
         .order(gr::version.desc())
-        .select((
-            GoalRow::as_select(),
-            gv::declaration,
-            Option::<ProjectRow>::as_select(),
-            Option::<RulesRow>::as_select(),
-        ))
         .first(conn)
         .optional()?)
 }
@@ -517,27 +525,9 @@ pub fn goals_in_context(
     conn: &mut diesel::PgConnection,
     ids: &[i64],
 ) -> Result<HashMap<i64, GoalInContext>, StoreError> {
-    let rows: Vec<GoalInContext> = g::table
-        .inner_join(
-            gv::table.on(gv::goal_id
-                .eq(g::id)
-                .and(gv::version.eq(g::working_version))),
-        )
-        .left_join(
-            p::table.on(p::pro_code
-                .eq(g::target_code)
-                .and(p::fiscal_year.eq(g::fiscal_year))
-                .and(g::target_kind.eq("project"))),
-        )
-        .left_join(gr::table.on(gr::fiscal_year.eq(g::fiscal_year)))
+    let rows: Vec<GoalInContext> = in_context!()
         .filter(g::id.eq_any(ids))
         .order((g::id, gr::version.desc()))
-        .select((
-            GoalRow::as_select(),
-            gv::declaration,
-            Option::<ProjectRow>::as_select(),
-            Option::<RulesRow>::as_select(),
-        ))
         .load(conn)?;
     let mut found = HashMap::with_capacity(ids.len());
     for row in rows {
