@@ -41,10 +41,10 @@ impl<J> std::fmt::Debug for Coalescer<J> {
     }
 }
 
-/// The lanes' idle connections, each with the time it was opened.
+/// The lanes' idle connections, each with the time it was opened and last used.
 struct Lanes {
     db: Db,
-    idle: Mutex<Vec<(AnyConnection, Instant)>>,
+    idle: Mutex<Vec<(AnyConnection, Instant, Instant)>>,
 }
 
 /// A lane's connection is renewed after this long, as the pool's are
@@ -54,8 +54,11 @@ const MAX_LIFETIME: Duration = crate::pool::MAX_LIFETIME;
 impl Lanes {
     fn take(&self) -> Result<(AnyConnection, Instant), StoreError> {
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        if let Some((conn, opened)) = idle
+        // A connection idle for a while is checked first, as the pool's are (a lane idles
+        // whenever the service is quiet, e.g. over a database restart).
+        if let Some((mut conn, opened, used)) = idle
             && opened.elapsed() < MAX_LIFETIME
+            && crate::pool::still_alive(&mut conn, used, self.db.check_after_idle())
         {
             return Ok((conn, opened));
         }
@@ -75,7 +78,7 @@ impl Lanes {
         self.idle
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push((conn, opened));
+            .push((conn, opened, Instant::now()));
     }
 }
 
@@ -176,6 +179,64 @@ mod tests {
         assert_eq!(sizes.iter().sum::<usize>(), 40);
         assert!(sizes.iter().all(|&s| s <= 16), "{sizes:?}");
         assert!(sizes.len() < 40, "queued jobs were batched: {sizes:?}");
+    }
+
+    /// A lane's connection that died while the lane was idle (a database restart) is replaced
+    /// before the next batch, which does not fail.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lane_replaces_a_connection_that_died_while_idle() {
+        let Some(test_db) = TestDatabase::postgres() else {
+            return;
+        };
+        let options = crate::DbOptions {
+            check_after_idle: Duration::from_millis(50),
+            ..crate::DbOptions::for_backend(crate::Backend::Postgres)
+        };
+        let db = Db::connect(test_db.url(), &options).unwrap();
+        let coalescer = Coalescer::start(
+            db.clone(),
+            1,
+            4,
+            |conn, jobs: Vec<oneshot::Sender<Result<i32, String>>>| {
+                #[derive(diesel::QueryableByName)]
+                struct Pid {
+                    #[diesel(sql_type = diesel::sql_types::Integer)]
+                    pid: i32,
+                }
+                let pid = diesel::RunQueryDsl::get_result::<Pid>(
+                    diesel::sql_query("SELECT pg_backend_pid() AS pid"),
+                    conn,
+                )
+                .map(|p| p.pid)
+                .map_err(|e| e.to_string());
+                let failed = pid.is_err();
+                for reply in jobs {
+                    let _ = reply.send(pid.clone());
+                }
+                failed
+            },
+        );
+        let pid = |coalescer: &Coalescer<_>| {
+            let (tx, rx) = oneshot::channel();
+            coalescer.push(tx).unwrap();
+            rx
+        };
+        let first = pid(&coalescer).await.unwrap().unwrap();
+        db.read(move |c| -> Result<(), StoreError> {
+            diesel::RunQueryDsl::execute(
+                diesel::sql_query(format!("SELECT pg_terminate_backend({first})")),
+                c,
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let second = pid(&coalescer)
+            .await
+            .unwrap()
+            .expect("the batch does not fail");
+        assert_ne!(second, first);
     }
 
     /// A batch that panics drops its jobs: their waiters see a closed channel, and the

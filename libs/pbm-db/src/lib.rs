@@ -19,7 +19,7 @@ pub mod testing;
 pub use amount::{Money, sql_types};
 pub use coalesce::Coalescer;
 pub use error::StoreError;
-pub use pool::{Backend, Db, DbOptions, Migrations, PLATFORM_MIGRATIONS};
+pub use pool::{Backend, CHECK_AFTER_IDLE, Db, DbOptions, Migrations, PLATFORM_MIGRATIONS};
 
 pub use diesel;
 pub use diesel_migrations;

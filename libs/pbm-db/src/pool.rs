@@ -1,5 +1,5 @@
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection, Pool};
@@ -61,6 +61,11 @@ pub const PLATFORM_MIGRATIONS: Migrations = Migrations {
 pub struct DbOptions {
     pub max_connections: u32,
     pub connect_timeout: Duration,
+    /// A PostgreSQL connection unused for longer than this is checked (`SELECT 1`) before it
+    /// is used again, and replaced if its server went away (restart, failover, an idle
+    /// timeout on the way). Busier connections are not checked: under load no request pays
+    /// for it. HikariCP's "alive bypass window" works the same way.
+    pub check_after_idle: Duration,
 }
 
 impl DbOptions {
@@ -79,12 +84,27 @@ impl DbOptions {
         Self {
             max_connections,
             connect_timeout: Duration::from_secs(5),
+            check_after_idle: CHECK_AFTER_IDLE,
         }
     }
 }
 
 /// Connections are renewed after this long.
 pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+/// The default [`DbOptions::check_after_idle`].
+pub const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// Whether `conn`, last used at `used`, may be used as it is: a PostgreSQL connection idle for
+/// longer than `after` must still answer (`SELECT 1`).
+pub(crate) fn still_alive(conn: &mut AnyConnection, used: Instant, after: Duration) -> bool {
+    match conn {
+        AnyConnection::Postgresql(_) if used.elapsed() > after => {
+            diesel::sql_query("SELECT 1").execute(conn).is_ok()
+        }
+        _ => true,
+    }
+}
 
 /// Opens connections itself so a PostgreSQL error keeps its real cause
 /// (`MultiConnection::establish` drops it, STACK.md D3).
@@ -94,10 +114,11 @@ struct Manager {
     backend: Backend,
 }
 
-/// A pooled connection and whether it was found dead.
+/// A pooled connection, whether it was found dead, and when it was last handed out.
 struct Pooled {
     conn: AnyConnection,
     broken: bool,
+    used: Instant,
 }
 
 impl Pooled {
@@ -122,6 +143,7 @@ impl ManageConnection for Manager {
         Ok(Pooled {
             conn,
             broken: false,
+            used: Instant::now(),
         })
     }
 
@@ -169,6 +191,7 @@ pub struct Db {
     /// Opens connections outside the pool.
     opener: Arc<Manager>,
     backend: Backend,
+    check_after_idle: Duration,
     /// SQLite allows one writer per file; serialising writes in-process avoids
     /// `SQLITE_BUSY` on lock upgrades. PostgreSQL writes are not serialised.
     sqlite_writer: Arc<Mutex<()>>,
@@ -193,9 +216,10 @@ impl Db {
         let pool = Pool::builder()
             .max_size(options.max_connections)
             .min_idle(Some(1))
-            // No `SELECT 1` before every use (a round trip per request): a connection that
-            // broke is dropped by `has_broken` after its failed statement, and connections are
-            // renewed after `max_lifetime`.
+            // No `SELECT 1` before every use (a round trip per request): only a connection
+            // idle for longer than `check_after_idle` is checked (`Db::conn`); one that broke
+            // in use is dropped by `has_broken` after its failed statement, and connections
+            // are renewed after `max_lifetime`.
             .test_on_check_out(false)
             .max_lifetime(Some(MAX_LIFETIME))
             .connection_timeout(options.connect_timeout)
@@ -205,6 +229,7 @@ impl Db {
             pool,
             opener: Arc::new(manager),
             backend,
+            check_after_idle: options.check_after_idle,
             sqlite_writer: Arc::new(Mutex::new(())),
         })
     }
@@ -213,10 +238,30 @@ impl Db {
         self.backend
     }
 
+    /// A pooled connection that answers: one idle for a while is checked first and, if its
+    /// server went away, replaced (every idle connection may be dead after a restart, so as
+    /// many as the pool holds may be tried; a new one is not checked).
     fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
-        self.pool
-            .get()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+        for _ in 0..=self.pool.max_size() {
+            let mut pooled = self
+                .pool
+                .get()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let p: &mut Pooled = &mut pooled;
+            if still_alive(&mut p.conn, p.used, self.check_after_idle) {
+                p.used = Instant::now();
+                return Ok(pooled);
+            }
+            p.broken = true;
+        }
+        Err(StoreError::Unavailable(
+            "no pooled connection answers".into(),
+        ))
+    }
+
+    /// See [`DbOptions::check_after_idle`].
+    pub(crate) fn check_after_idle(&self) -> Duration {
+        self.check_after_idle
     }
 
     /// Applies pending migrations of every set, in order. On PostgreSQL an advisory lock keeps

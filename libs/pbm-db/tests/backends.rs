@@ -123,8 +123,9 @@ fn backend_pid(c: &mut AnyConnection) -> Result<i32, StoreError> {
         .pid)
 }
 
-/// The pool does not ping before each use; a connection whose server side went away fails
-/// the one request that finds it dead and is then replaced, not handed out again.
+/// The pool does not ping a connection in use within `check_after_idle`; one whose server side
+/// went away meanwhile fails the one request that finds it dead and is then replaced, not
+/// handed out again.
 #[tokio::test]
 async fn a_dead_connection_is_replaced_after_one_failure() {
     let Some(test_db) = TestDatabase::postgres() else {
@@ -132,6 +133,8 @@ async fn a_dead_connection_is_replaced_after_one_failure() {
     };
     let options = pbm_db::DbOptions {
         max_connections: 1,
+        // Never idle long enough to be checked before use, whatever the machine's pace.
+        check_after_idle: std::time::Duration::from_secs(3600),
         ..pbm_db::DbOptions::for_backend(pbm_db::Backend::Postgres)
     };
     let db = pbm_db::Db::connect(test_db.url(), &options).unwrap();
@@ -161,6 +164,51 @@ async fn a_dead_connection_is_replaced_after_one_failure() {
         .await
         .unwrap();
     assert_eq!(written, second);
+}
+
+/// A connection unused for longer than `check_after_idle` is checked before it is handed out:
+/// one whose server side went away meanwhile (a restart) is replaced without failing a request.
+#[tokio::test]
+async fn an_idle_dead_connection_is_replaced_before_use() {
+    let Some(test_db) = TestDatabase::postgres() else {
+        return;
+    };
+    let options = pbm_db::DbOptions {
+        max_connections: 2,
+        check_after_idle: std::time::Duration::from_millis(50),
+        ..pbm_db::DbOptions::for_backend(pbm_db::Backend::Postgres)
+    };
+    let db = pbm_db::Db::connect(test_db.url(), &options).unwrap();
+    let admin = test_db.connect();
+    // Two connections in the pool, both killed while idle.
+    let (a, b) = tokio::join!(
+        db.read(|c| -> Result<i32, StoreError> {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            backend_pid(c)
+        }),
+        db.read(|c| -> Result<i32, StoreError> {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            backend_pid(c)
+        })
+    );
+    let killed = [a.unwrap(), b.unwrap()];
+    admin
+        .read(move |c| -> Result<(), StoreError> {
+            for pid in killed {
+                diesel::sql_query(format!("SELECT pg_terminate_backend({pid})")).execute(c)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let fresh = db.read(backend_pid).await.expect("no request fails");
+    assert!(!killed.contains(&fresh), "a new connection serves");
+    let written = db
+        .write(|c| -> Result<i32, StoreError> { backend_pid(c) })
+        .await
+        .expect("a write finds a live connection too");
+    assert!(!killed.contains(&written));
 }
 
 pbm_db::backend_tests! {
