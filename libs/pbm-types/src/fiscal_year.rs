@@ -6,7 +6,7 @@ use crate::ParseError;
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
-#[serde(transparent)]
+#[serde(try_from = "i32", into = "i32")]
 pub struct FiscalYear(i32);
 
 impl FiscalYear {
@@ -33,6 +33,21 @@ impl FiscalYear {
     }
 }
 
+/// Deserialising checks the range too: a stored or received year is as valid as a typed one.
+impl TryFrom<i32> for FiscalYear {
+    type Error = String;
+
+    fn try_from(year: i32) -> Result<Self, Self::Error> {
+        Self::new(year).map_err(|e| e.message)
+    }
+}
+
+impl From<FiscalYear> for i32 {
+    fn from(year: FiscalYear) -> i32 {
+        year.0
+    }
+}
+
 impl fmt::Display for FiscalYear {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
@@ -49,5 +64,16 @@ mod tests {
         assert!(FiscalYear::new(0).is_err());
         assert!(FiscalYear::new(1999).is_err());
         assert!(FiscalYear::new(2101).is_err());
+    }
+
+    #[test]
+    fn serialises_as_a_number_and_checks_the_range_when_read() {
+        let json = serde_json::to_string(&FiscalYear::new(2026).unwrap()).unwrap();
+        assert_eq!(json, "2026");
+        assert_eq!(
+            serde_json::from_str::<FiscalYear>("2026").unwrap().get(),
+            2026
+        );
+        assert!(serde_json::from_str::<FiscalYear>("1999").is_err());
     }
 }

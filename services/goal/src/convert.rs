@@ -275,7 +275,7 @@ pub fn declaration_from(
 ) -> Result<GoalDeclaration, ApiError> {
     let mut v = Vec::new();
     let fiscal_year = FiscalYear::new(d.fiscal_year)
-        .map_err(|e| v.push((format!("declaration.{}", e.field), e.message)))
+        .map_err(|e| v.push(("declaration.fiscal_year".into(), e.message)))
         .ok();
     let mut indicators = Vec::with_capacity(d.indicators.len());
     for (i, x) in d.indicators.iter().enumerate() {

@@ -9,64 +9,18 @@ use std::fmt;
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// A budget year (预算年度, `FISCAL_YEAR`), 2000–2100. Same range and API as
-/// `pbm_types::FiscalYear`, which replaces it when this crate moves into the service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "i32", into = "i32")]
-pub struct FiscalYear(i32);
+/// A budget year (预算年度, `FISCAL_YEAR`), 2000–2100: the platform's own type.
+pub use pbm_types::FiscalYear;
 
-impl FiscalYear {
-    /// Earliest accepted year.
-    pub const MIN: i32 = 2000;
-    /// Latest accepted year.
-    pub const MAX: i32 = 2100;
-
-    /// Returns the year, or a `FISCAL_YEAR_INVALID` violation on field `fiscal_year`.
-    pub fn new(year: i32) -> Result<Self, FieldViolation> {
-        if (Self::MIN..=Self::MAX).contains(&year) {
-            Ok(Self(year))
-        } else {
-            Err(FieldViolation::new(
-                "fiscal_year",
-                FISCAL_YEAR_INVALID,
-                format!(
-                    "预算年度 {year} 无效，应在 {}–{} 之间",
-                    Self::MIN,
-                    Self::MAX
-                ),
-            ))
-        }
-    }
-
-    /// The year as a number.
-    pub fn get(self) -> i32 {
-        self.0
-    }
+/// A budget year typed into a form: an out-of-range one is a `FISCAL_YEAR_INVALID` violation
+/// on field `fiscal_year`.
+pub fn fiscal_year(year: i32) -> Result<FiscalYear, FieldViolation> {
+    FiscalYear::new(year).map_err(|e| FieldViolation::new("fiscal_year", e.reason, e.message))
 }
 
-impl TryFrom<i32> for FiscalYear {
-    type Error = String;
-
-    fn try_from(year: i32) -> Result<Self, Self::Error> {
-        Self::new(year).map_err(|v| v.message)
-    }
-}
-
-impl From<FiscalYear> for i32 {
-    fn from(year: FiscalYear) -> i32 {
-        year.0
-    }
-}
-
-impl fmt::Display for FiscalYear {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-/// Reason code of an out-of-range fiscal year.
+/// Reason code of an out-of-range fiscal year (as `pbm_types::FiscalYear` reports it).
 pub const FISCAL_YEAR_INVALID: &str = "FISCAL_YEAR_INVALID";
 
 /// One refused field: where (`indicators[3].target_value`), why as a stable machine code
@@ -240,7 +194,7 @@ mod tests {
     fn fiscal_year_accepts_the_supported_range_only() {
         assert_eq!(FiscalYear::new(2026).unwrap().get(), 2026);
         for bad in [0, 1999, 2101] {
-            let v = FiscalYear::new(bad).unwrap_err();
+            let v = fiscal_year(bad).unwrap_err();
             assert_eq!(
                 (v.field.as_str(), v.reason),
                 ("fiscal_year", FISCAL_YEAR_INVALID)

@@ -90,9 +90,6 @@
 //! assert!(!answer.allowed);
 //! assert_eq!(answer.reasons[0].code(), "EX_ANTE_MISSING");
 //! ```
-//!
-//! When this crate moves into `services/goal/src/domain/`, this file becomes `mod.rs`, and
-//! [`common::FiscalYear`] should be replaced by `pbm_types::FiscalYear` (same API).
 
 /// Text forms of a plain enum for the database (`as_db`/`from_db`) and for people
 /// (`chinese`/`from_chinese`), one table per enum so both directions stay in step (the

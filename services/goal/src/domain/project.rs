@@ -29,7 +29,9 @@ use std::fmt;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::common::{FieldViolation, FiscalYear, char_count, has_at_most_places, show};
+use crate::domain::common::{
+    FieldViolation, FiscalYear, char_count, fiscal_year, has_at_most_places, show,
+};
 
 /// Code newtypes issued by the budget system; see the module doc for the accepted shape.
 macro_rules! code_type {
@@ -432,7 +434,7 @@ impl Project {
             DepartmentCode::parse(&input.department_code),
             &mut violations,
         );
-        let fiscal_year = keep(FiscalYear::new(input.fiscal_year), &mut violations);
+        let fiscal_year = keep(fiscal_year(input.fiscal_year), &mut violations);
         let requested_amount = keep(
             RequestedAmount::new(input.requested_amount),
             &mut violations,
