@@ -8,9 +8,11 @@
 //! ```
 //! The indicator service runs in the same server on SQLite (as `pbm serve` embeds it);
 //! `pgbench` is looked up on PATH and in /usr/lib/postgresql/*/bin. Knobs: `BENCH_CLIENTS`
-//! (16), `BENCH_GOALS_PER_CLIENT` (250: 4,000 submissions, a second or more of steady state
-//! rather than the warm-up alone), `BENCH_PGBENCH_SECS` (10). Exit code 3 when a target is
-//! missed.
+//! (16), `BENCH_GOALS_PER_CLIENT` (250: 4,000 submissions per round, a second or more of
+//! steady state rather than the warm-up alone), `BENCH_PGBENCH_SECS` (10), `BENCH_ROUNDS` (3:
+//! the submissions and both pgbench runs alternate that many times; this machine's capacity
+//! drifts by ± 10–15 % from one minute to the next, so the ratio judged is the rounds' median,
+//! and p99 is over every submission). Exit code 3 when a target is missed.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -115,6 +117,7 @@ fn pgbench_tps(url: &str, clients: usize, secs: usize, script_text: &str) -> Opt
     if !setup.success() {
         return None;
     }
+    checkpoint(url);
     let out = std::process::Command::new(&bin)
         .args([
             "-n",
@@ -136,6 +139,17 @@ fn pgbench_tps(url: &str, clients: usize, secs: usize, script_text: &str) -> Opt
         .and_then(|l| l["tps = ".len()..].split_whitespace().next()?.parse().ok())
 }
 
+/// Flushes PostgreSQL's dirty pages before a measured phase, so that no phase pays for the
+/// checkpoint the previous one's writes brought on (best effort: needs the right to
+/// `CHECKPOINT`; without `psql` nothing is done).
+fn checkpoint(url: &str) {
+    if let Some(psql) = pgbench().map(|b| b.with_file_name("psql")) {
+        let _ = std::process::Command::new(psql)
+            .args([url, "-q", "-c", "CHECKPOINT"])
+            .status();
+    }
+}
+
 fn tempfile_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pbm-submit-bench-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
@@ -147,6 +161,7 @@ async fn main() {
     let clients = knob("BENCH_CLIENTS", 16);
     let per_client = knob("BENCH_GOALS_PER_CLIENT", 250);
     let pg_secs = knob("BENCH_PGBENCH_SECS", 10);
+    let rounds = knob("BENCH_ROUNDS", 3).max(1);
     let goal_db = TestDatabase::postgres().expect("set PBM_TEST_DATABASE_URL (PostgreSQL)");
     let library_db = TestDatabase::sqlite();
     let indicator = pbm_indicator::AppState::open(
@@ -280,8 +295,8 @@ async fn main() {
         let unit = format!("1405001{c:02}");
         let unit_token = token(Role::BudgetUnit, Some(&unit));
         let mut mine = Vec::new();
-        for k in 0..per_client {
-            let code = format!("P-{c:02}-{k:04}");
+        for k in 0..per_client * rounds {
+            let code = format!("P-{c:02}-{k:05}");
             goals_client
                 .clone()
                 .declare_project(req(
@@ -327,13 +342,105 @@ async fn main() {
     }
     eprintln!(
         "seeded {} drafts with 10 indicators in {:.1} s",
-        clients * per_client,
+        clients * per_client * rounds,
         seeded.elapsed().as_secs_f64()
     );
+    let unit_tokens: Vec<String> = (0..clients)
+        .map(|c| token(Role::BudgetUnit, Some(&format!("1405001{c:02}"))))
+        .collect();
+    let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1000.0);
+    let percent = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{:.1} %", v * 100.0));
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as f64;
+    let mut all = Vec::new();
+    let mut ratios = Vec::new();
+    for round in 1..=rounds {
+        // --- 16 clients submit concurrently, then pgbench on the same PostgreSQL ------------
+        let mine: Vec<Vec<pb::Goal>> = drafts
+            .iter_mut()
+            .map(|d| d.drain(..per_client).collect())
+            .collect();
+        checkpoint(goal_db.url());
+        let cpu_before = cpu_seconds();
+        let started = Instant::now();
+        let mut latencies = submit_round(addr, mine, &unit_tokens).await;
+        let elapsed = started.elapsed();
+        let cpu_after = cpu_seconds();
+        latencies.sort_unstable();
+        let rate = latencies.len() as f64 / elapsed.as_secs_f64();
+        let tps = pgbench_tps(goal_db.url(), clients, pg_secs, SINGLE_INSERT);
+        let shaped = pgbench_tps(goal_db.url(), clients, pg_secs, SUBMIT_SHAPE);
+        let ratio = tps.map(|t| rate / t);
+        ratios.extend(ratio);
+        let cpu = match (cpu_before, cpu_after) {
+            (Some((p0, m0)), Some((p1, m1))) => {
+                let us = |s: f64| s / latencies.len() as f64 * 1e6;
+                format!("{:.0} / {:.0} µs", us(p1 - p0), us((m1 - m0) - (p1 - p0)))
+            }
+            _ => "—".to_owned(),
+        };
+        let budget = tps.map_or("—".to_owned(), |t| {
+            format!("{:.0} µs", cores / (0.30 * t) * 1e6)
+        });
+        println!(
+            "| round {round} | {} submits | p50 {} ms | p99 {} ms | max {} ms | {rate:.0} submits/s | pgbench 1-row INSERT {} tps | ratio **{}** | same-shape pgbench {} tps ({}) | CPU per submission, this process (services + {clients} gRPC clients) / rest of the machine (PostgreSQL, kernel): {cpu}; 30 % of pgbench on {cores} cores allows {budget} |",
+            latencies.len(),
+            ms(percentile(&latencies, 0.5)),
+            ms(percentile(&latencies, 0.99)),
+            ms(*latencies.last().unwrap()),
+            tps.map_or("—".to_owned(), |t| format!("{t:.0}")),
+            percent(ratio),
+            shaped.map_or("—".to_owned(), |t| format!("{t:.0}")),
+            percent(shaped.map(|t| rate / t)),
+        );
+        all.extend(latencies);
+    }
+    all.sort_unstable();
+    ratios.sort_by(f64::total_cmp);
+    let median = (!ratios.is_empty()).then(|| ratios[ratios.len() / 2]);
+    let p99 = percentile(&all, 0.99);
+    println!(
+        "| SubmitGoal, 10 indicators (8 resolved in the library over gRPC), {clients} clients, PostgreSQL, {rounds} rounds | {} submits | p50 {} ms | p99 {} ms | max {} ms | target p99 ≤ 25 ms |",
+        all.len(),
+        ms(percentile(&all, 0.5)),
+        ms(p99),
+        ms(*all.last().unwrap()),
+    );
+    println!(
+        "| SubmitGoal / pgbench single-row INSERT ({clients} clients, same PostgreSQL, {pg_secs} s after each round) | rounds {} | median **{}** | target ≥ 30 % |",
+        ratios
+            .iter()
+            .map(|r| format!("{:.1} %", r * 100.0))
+            .collect::<Vec<_>>()
+            .join(", "),
+        percent(median),
+    );
+    let met = p99 <= Duration::from_millis(25) && median.is_some_and(|r| r >= 0.30);
+    println!(
+        "PostgreSQL: {}",
+        if met {
+            "ALL TARGETS MET"
+        } else {
+            "SOME TARGETS MISSED"
+        }
+    );
+    if !met {
+        std::process::exit(3);
+    }
+}
 
-    // --- 16 clients submit concurrently -----------------------------------------------------
-    let cpu_before = cpu_seconds();
-    let started = Instant::now();
+/// The `p` quantile of sorted `latencies`.
+fn percentile(latencies: &[Duration], p: f64) -> Duration {
+    let n = latencies.len() as f64 - 1.0;
+    latencies[(n * p).round() as usize]
+}
+
+/// Every client submits its drafts one after the other, all clients at once, each on its own
+/// connection (as 16 clerks' browsers or systems would be): the latency of every submission.
+async fn submit_round(
+    addr: std::net::SocketAddr,
+    drafts: Vec<Vec<pb::Goal>>,
+    unit_tokens: &[String],
+) -> Vec<Duration> {
     let mut tasks = Vec::new();
     for (c, mine) in drafts.into_iter().enumerate() {
         // Each client on its own connection, as 16 clerks' browsers or systems would be.
@@ -345,7 +452,7 @@ async fn main() {
                 .await
                 .unwrap(),
         );
-        let unit_token = token(Role::BudgetUnit, Some(&format!("1405001{c:02}")));
+        let unit_token = unit_tokens[c].clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(mine.len());
             for g in mine {
@@ -371,61 +478,5 @@ async fn main() {
     for t in tasks {
         latencies.extend(t.await.unwrap());
     }
-    let elapsed = started.elapsed();
-    let cpu_after = cpu_seconds();
-    latencies.sort_unstable();
-    let pick = |p: f64| {
-        let n = latencies.len() as f64 - 1.0;
-        latencies[(n * p).round() as usize]
-    };
-    let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1000.0);
-    let rate = latencies.len() as f64 / elapsed.as_secs_f64();
-    let tps = pgbench_tps(goal_db.url(), clients, pg_secs, SINGLE_INSERT);
-    let shaped = pgbench_tps(goal_db.url(), clients, pg_secs, SUBMIT_SHAPE);
-    println!(
-        "| SubmitGoal, 10 indicators (8 resolved in the library over gRPC), {clients} clients, PostgreSQL | {} submits | p50 {} ms | p99 {} ms | max {} ms | {rate:.0} submits/s | target p99 ≤ 25 ms |",
-        latencies.len(),
-        ms(pick(0.5)),
-        ms(pick(0.99)),
-        ms(*latencies.last().unwrap()),
-    );
-    let ratio = tps.map(|t| rate / t);
-    match (tps, ratio) {
-        (Some(t), Some(r)) => println!(
-            "| pgbench single-row INSERT, {clients} clients, same PostgreSQL, {pg_secs} s | {t:.0} tps | SubmitGoal / pgbench = {:.1} % | target ≥ 30 % |",
-            r * 100.0
-        ),
-        _ => println!("| pgbench | not found or failed | — | target ≥ 30 % |"),
-    }
-    if let Some(t) = shaped {
-        println!(
-            "| pgbench, one step's statement shape unbatched (one read, one data-modifying statement), {clients} clients, {pg_secs} s (for comparison) | {t:.0} tps | SubmitGoal / this = {:.1} % | — |",
-            rate / t * 100.0
-        );
-    }
-    if let (Some((p0, m0)), Some((p1, m1))) = (cpu_before, cpu_after) {
-        let n = latencies.len() as f64;
-        let us = |s: f64| s / n * 1e6;
-        let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as f64;
-        let budget = tps.map_or("—".to_owned(), |t| {
-            format!("{:.0} µs", cores / (0.30 * t) * 1e6)
-        });
-        println!(
-            "| CPU per submission | this process (goal + indicator service, {clients} gRPC clients) {:.0} µs | rest of the machine (PostgreSQL, kernel) {:.0} µs | all of {cores} cores at 30 % of pgbench allow {budget} |",
-            us(p1 - p0),
-            us((m1 - m0) - (p1 - p0)),
-        );
-    }
-    let met = pick(0.99) <= Duration::from_millis(25) && ratio.is_some_and(|r| r >= 0.30);
-    println!(
-        "PostgreSQL: {}",
-        if met {
-            "ALL TARGETS MET"
-        } else {
-            "SOME TARGETS MISSED"
-        }
-    );
-    if !met {
-        std::process::exit(3);
-    }
+    latencies
 }
