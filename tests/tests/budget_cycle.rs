@@ -91,18 +91,12 @@ impl Deployment {
     /// A token as `pbm token` would print it.
     fn token(&self, role: Role, unit: Option<&str>, expert: Option<i64>) -> String {
         let signer = pbm_auth::dev::load_or_create(self.data_dir.path()).unwrap();
-        let now = chrono::Utc::now().timestamp();
-        signer.sign(&Claims {
-            sub: format!("e2e-{role}"),
-            role,
-            mof_div_code: REGION.into(),
-            unit: unit.map(Into::into),
-            department: Some("D01".into()),
-            agency: None,
-            expert: expert.map(|e| e.to_string()),
-            iat: now,
-            exp: now + 600,
-        })
+        signer.sign(
+            &Claims::new(format!("e2e-{role}"), role, REGION, 600)
+                .with_unit(unit)
+                .with_department(Some("D01"))
+                .with_expert(expert.map(|e| e.to_string()).as_deref()),
+        )
     }
 }
 
@@ -513,20 +507,9 @@ async fn an_ex_ante_assessment_is_commissioned_through_the_pool(db: TestDatabase
     assert_eq!(commission.agency_credit_code, AGENCY);
 
     // The agency files its report; finance finds it sufficient.
-    let now = chrono::Utc::now().timestamp();
     let agency = pbm_auth::dev::load_or_create(d.data_dir.path())
         .unwrap()
-        .sign(&Claims {
-            sub: "e2e-agency".into(),
-            role: Role::Agency,
-            mof_div_code: REGION.into(),
-            unit: None,
-            department: None,
-            agency: Some(AGENCY.into()),
-            expert: None,
-            iat: now,
-            exp: now + 600,
-        });
+        .sign(&Claims::new("e2e-agency", Role::Agency, REGION, 600).with_agency(Some(AGENCY)));
     let report = d
         .goals
         .clone()

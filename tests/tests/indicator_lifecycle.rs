@@ -82,18 +82,11 @@ impl Deployment {
     /// A token as `pbm token` would print it.
     fn token(&self, role: Role, department: Option<&str>, unit: Option<&str>) -> String {
         let signer = pbm_auth::dev::load_or_create(self.data_dir.path()).unwrap();
-        let now = chrono::Utc::now().timestamp();
-        signer.sign(&Claims {
-            sub: format!("e2e-{role}"),
-            role,
-            mof_div_code: REGION.into(),
-            unit: unit.map(Into::into),
-            department: department.map(Into::into),
-            agency: None,
-            expert: None,
-            iat: now,
-            exp: now + 600,
-        })
+        signer.sign(
+            &Claims::new(format!("e2e-{role}"), role, REGION, 600)
+                .with_unit(unit)
+                .with_department(department),
+        )
     }
 }
 

@@ -384,18 +384,11 @@ fn dev_token(args: &GlobalArgs, role: Role) -> Outcome<String> {
             args.data_dir.display()
         );
     }
-    let now = chrono::Utc::now().timestamp();
-    Ok(signer.sign(&Claims {
-        sub: format!("dev-{role}"),
-        role,
-        mof_div_code: code.to_owned(),
-        unit: None,
-        department: None,
-        agency,
-        expert,
-        iat: now,
-        exp: now + 3600,
-    }))
+    Ok(signer.sign(
+        &Claims::new(format!("dev-{role}"), role, code, 3600)
+            .with_agency(agency.as_deref())
+            .with_expert(expert.as_deref()),
+    ))
 }
 
 #[cfg(test)]

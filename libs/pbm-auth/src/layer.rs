@@ -162,18 +162,11 @@ mod tests {
     #[test]
     fn attaches_caller_of_valid_token() {
         let (layer, signer) = layer();
-        let now = chrono::Utc::now().timestamp();
-        let token = signer.sign(&Claims {
-            sub: "u1".into(),
-            role: Role::BudgetUnit,
-            mof_div_code: "140525".into(),
-            unit: Some("101001".into()),
-            department: Some("101".into()),
-            agency: None,
-            expert: None,
-            iat: now,
-            exp: now + 60,
-        });
+        let token = signer.sign(
+            &Claims::new("u1", Role::BudgetUnit, "140525", 60)
+                .with_unit(Some("101001"))
+                .with_department(Some("101")),
+        );
         for _ in 0..2 {
             let caller = layer
                 .authenticate(&headers(&format!("Bearer {token}")))

@@ -31,6 +31,53 @@ pub struct Claims {
 }
 
 impl Claims {
+    /// Claims for `sub` acting as `role` in region `mof_div_code`, issued now and valid for
+    /// `valid_secs` seconds, with no unit, department, agency or expert (the `with_*` methods
+    /// add them).
+    pub fn new(
+        sub: impl Into<String>,
+        role: Role,
+        mof_div_code: impl Into<String>,
+        valid_secs: i64,
+    ) -> Self {
+        let now = chrono::Utc::now().timestamp();
+        Self {
+            sub: sub.into(),
+            role,
+            mof_div_code: mof_div_code.into(),
+            unit: None,
+            department: None,
+            agency: None,
+            expert: None,
+            iat: now,
+            exp: now + valid_secs,
+        }
+    }
+
+    /// The budget unit (`AGENCY_CODE`) the caller acts for.
+    pub fn with_unit(mut self, unit: Option<&str>) -> Self {
+        self.unit = unit.map(Into::into);
+        self
+    }
+
+    /// The department the caller acts for.
+    pub fn with_department(mut self, department: Option<&str>) -> Self {
+        self.department = department.map(Into::into);
+        self
+    }
+
+    /// The third-party agency (credit code) the caller acts for.
+    pub fn with_agency(mut self, agency: Option<&str>) -> Self {
+        self.agency = agency.map(Into::into);
+        self
+    }
+
+    /// The expert the caller is.
+    pub fn with_expert(mut self, expert: Option<&str>) -> Self {
+        self.expert = expert.map(Into::into);
+        self
+    }
+
     pub fn into_caller(self) -> Result<Caller, TokenError> {
         let mof_div_code =
             DivisionCode::parse(&self.mof_div_code).map_err(|_| TokenError::Malformed)?;

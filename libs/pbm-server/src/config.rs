@@ -244,20 +244,14 @@ mod tests {
     }
 
     fn dev_token(data_dir: &std::path::Path) -> String {
-        let now = chrono::Utc::now().timestamp();
         dev::load_or_create(data_dir)
             .unwrap()
-            .sign(&pbm_auth::Claims {
-                sub: "dev".into(),
-                role: pbm_auth::Role::FinanceAdmin,
-                mof_div_code: DEFAULT_REGION.into(),
-                unit: None,
-                department: None,
-                agency: None,
-                expert: None,
-                iat: now,
-                exp: now + 60,
-            })
+            .sign(&pbm_auth::Claims::new(
+                "dev",
+                pbm_auth::Role::FinanceAdmin,
+                DEFAULT_REGION,
+                60,
+            ))
     }
 
     fn bearer(token: &str) -> http::HeaderMap {

@@ -58,18 +58,12 @@ fn knob(name: &str, default: usize) -> usize {
 }
 
 fn token(signer: &TokenSigner) -> String {
-    let now = chrono::Utc::now().timestamp();
-    signer.sign(&Claims {
-        sub: "bench-finance".into(),
-        role: Role::FinanceAdmin,
-        mof_div_code: REGION.into(),
-        unit: None,
-        department: None,
-        agency: None,
-        expert: None,
-        iat: now,
-        exp: now + 24 * 3600,
-    })
+    signer.sign(&Claims::new(
+        "bench-finance",
+        Role::FinanceAdmin,
+        REGION,
+        24 * 3600,
+    ))
 }
 
 fn req<T>(token: &str, msg: T) -> tonic::Request<T> {

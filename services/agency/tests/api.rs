@@ -75,18 +75,8 @@ async fn spawn(test_db: TestDatabase, today: &'static str) -> App {
 
 impl App {
     fn token(&self, role: Role, region: &str, agency: Option<&str>) -> String {
-        let now = chrono::Utc::now().timestamp();
-        self.signer.sign(&Claims {
-            sub: format!("{role}-user"),
-            role,
-            mof_div_code: region.into(),
-            unit: None,
-            department: None,
-            agency: agency.map(Into::into),
-            expert: None,
-            iat: now,
-            exp: now + 600,
-        })
+        self.signer
+            .sign(&Claims::new(format!("{role}-user"), role, region, 600).with_agency(agency))
     }
 
     fn req<T>(&self, token: &str, msg: T) -> tonic::Request<T> {
@@ -780,20 +770,9 @@ async fn expert_lifecycle_and_roles(db: TestDatabase) {
     );
 
     // An expert sees only themself; agencies and departments see no experts.
-    let expert_token = {
-        let now = chrono::Utc::now().timestamp();
-        app.signer.sign(&Claims {
-            sub: "expert".into(),
-            role: Role::Expert,
-            mof_div_code: REGION.into(),
-            unit: None,
-            department: None,
-            agency: None,
-            expert: Some(e.id.to_string()),
-            iat: now,
-            exp: now + 600,
-        })
-    };
+    let expert_token = app.signer.sign(
+        &Claims::new("expert", Role::Expert, REGION, 600).with_expert(Some(&e.id.to_string())),
+    );
     let get = |token: String, id: i64| {
         let mut c = app.client.clone();
         let r = app.req(&token, pb::GetExpertRequest { expert_id: id });
@@ -1399,18 +1378,10 @@ impl App {
     }
 
     fn expert_token(&self, id: i64) -> String {
-        let now = chrono::Utc::now().timestamp();
-        self.signer.sign(&Claims {
-            sub: format!("expert-{id}"),
-            role: Role::Expert,
-            mof_div_code: REGION.into(),
-            unit: None,
-            department: None,
-            agency: None,
-            expert: Some(id.to_string()),
-            iat: now,
-            exp: now + 600,
-        })
+        self.signer.sign(
+            &Claims::new(format!("expert-{id}"), Role::Expert, REGION, 600)
+                .with_expert(Some(&id.to_string())),
+        )
     }
 }
 

@@ -185,18 +185,12 @@ async fn main() {
         .await
         .unwrap();
     let client = GoalServiceClient::new(channel).max_decoding_message_size(64 << 20);
-    let now_s = chrono::Utc::now().timestamp();
-    let token = signer.sign(&Claims {
-        sub: "bench-budget-system".into(),
-        role: Role::FinanceAdmin,
-        mof_div_code: REGION.into(),
-        unit: None,
-        department: None,
-        agency: None,
-        expert: None,
-        iat: now_s,
-        exp: now_s + 3600,
-    });
+    let token = signer.sign(&Claims::new(
+        "bench-budget-system",
+        Role::FinanceAdmin,
+        REGION,
+        3600,
+    ));
     let mut times = Vec::with_capacity(runs);
     let mut allowed = 0;
     for run in 0..runs + 3 {

@@ -202,19 +202,12 @@ async fn main() {
         .connect()
         .await
         .unwrap();
-    let now = chrono::Utc::now().timestamp();
     let token = |role: Role, unit: Option<&str>| {
-        signer.sign(&Claims {
-            sub: format!("bench-{role}"),
-            role,
-            mof_div_code: REGION.into(),
-            unit: unit.map(Into::into),
-            department: Some("140500100".into()),
-            agency: None,
-            expert: None,
-            iat: now,
-            exp: now + 3600,
-        })
+        signer.sign(
+            &Claims::new(format!("bench-{role}"), role, REGION, 3600)
+                .with_unit(unit)
+                .with_department(Some("140500100")),
+        )
     };
     let finance = token(Role::FinanceAdmin, None);
 

@@ -141,18 +141,12 @@ fn dec(v: &str) -> Option<Decimal> {
 
 impl App {
     fn token(&self, role: Role, region: &str, unit: Option<&str>, dept: Option<&str>) -> String {
-        let now = chrono::Utc::now().timestamp();
-        self.signer.sign(&Claims {
-            sub: format!("{role}-{}", unit.or(dept).unwrap_or("user")),
-            role,
-            mof_div_code: region.into(),
-            unit: unit.map(Into::into),
-            department: dept.map(Into::into),
-            agency: None,
-            expert: None,
-            iat: now,
-            exp: now + 600,
-        })
+        let sub = format!("{role}-{}", unit.or(dept).unwrap_or("user"));
+        self.signer.sign(
+            &Claims::new(sub, role, region, 600)
+                .with_unit(unit)
+                .with_department(dept),
+        )
     }
 
     fn finance(&self) -> String {
@@ -1540,18 +1534,10 @@ fn id_number(birth: &str, seq: u32) -> String {
 
 impl App {
     fn expert(&self, id: i64) -> String {
-        let now = chrono::Utc::now().timestamp();
-        self.signer.sign(&Claims {
-            sub: format!("expert-{id}"),
-            role: Role::Expert,
-            mof_div_code: REGION.into(),
-            unit: None,
-            department: None,
-            agency: None,
-            expert: Some(id.to_string()),
-            iat: now,
-            exp: now + 600,
-        })
+        self.signer.sign(
+            &Claims::new(format!("expert-{id}"), Role::Expert, REGION, 600)
+                .with_expert(Some(&id.to_string())),
+        )
     }
 
     async fn register_expert(&self, seq: u32) -> i64 {
@@ -2135,18 +2121,7 @@ async fn library_answers_are_reused_within_the_cache_time() {
             let _ = stopped.await;
         },
     ));
-    let now = chrono::Utc::now().timestamp();
-    let finance = signer.sign(&Claims {
-        sub: "finance".into(),
-        role: Role::FinanceAdmin,
-        mof_div_code: REGION.into(),
-        unit: None,
-        department: None,
-        agency: None,
-        expert: None,
-        iat: now,
-        exp: now + 600,
-    });
+    let finance = signer.sign(&Claims::new("finance", Role::FinanceAdmin, REGION, 600));
     let auth = format!("Bearer {finance}");
     let mut client = IndicatorServiceClient::connect(url.clone()).await.unwrap();
     let mut create = tonic::Request::new(ind::CreateIndicatorRequest {
@@ -2220,18 +2195,10 @@ fn pool_agencies() -> [String; 2] {
 
 impl App {
     fn agency_token(&self, code: &str) -> String {
-        let now = chrono::Utc::now().timestamp();
-        self.signer.sign(&Claims {
-            sub: format!("agency-{code}"),
-            role: Role::Agency,
-            mof_div_code: REGION.into(),
-            unit: None,
-            department: None,
-            agency: Some(code.into()),
-            expert: None,
-            iat: now,
-            exp: now + 600,
-        })
+        self.signer.sign(
+            &Claims::new(format!("agency-{code}"), Role::Agency, REGION, 600)
+                .with_agency(Some(code)),
+        )
     }
 
     /// Admits agencies for ex-ante assessment to the pool (procured for 2025–2027).

@@ -81,18 +81,15 @@ fn token(args: TokenArgs) -> anyhow::Result<String> {
     }
     let signer = dev::load_or_create(&args.data_dir)
         .with_context(|| format!("development key in {}", args.data_dir.display()))?;
-    let now = chrono::Utc::now().timestamp();
-    let claims = Claims {
-        sub: args.subject.unwrap_or_else(|| format!("dev-{}", args.role)),
-        role: args.role,
-        mof_div_code: args.mof_div_code,
-        unit: args.unit,
-        department: args.department,
-        agency: args.agency,
-        expert: args.expert,
-        iat: now,
-        exp: now + args.ttl_hours * 3600,
-    };
+    let sub = args
+        .subject
+        .clone()
+        .unwrap_or_else(|| format!("dev-{}", args.role));
+    let claims = Claims::new(sub, args.role, &args.mof_div_code, args.ttl_hours * 3600)
+        .with_unit(args.unit.as_deref())
+        .with_department(args.department.as_deref())
+        .with_agency(args.agency.as_deref())
+        .with_expert(args.expert.as_deref());
     Ok(signer.sign(&claims))
 }
 

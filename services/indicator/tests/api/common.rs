@@ -180,18 +180,11 @@ impl TestApp {
 
     /// A signed token for `who`, valid for an hour.
     pub fn token(&self, who: &Who) -> String {
-        let now = chrono::Utc::now().timestamp();
-        self.signer.sign(&Claims {
-            sub: who.sub.clone(),
-            role: who.role,
-            mof_div_code: who.region.clone(),
-            unit: who.unit.clone(),
-            department: who.department.clone(),
-            agency: None,
-            expert: None,
-            iat: now,
-            exp: now + 3600,
-        })
+        self.signer.sign(
+            &Claims::new(who.sub.clone(), who.role, who.region.clone(), 3600)
+                .with_unit(who.unit.as_deref())
+                .with_department(who.department.as_deref()),
+        )
     }
 
     /// A request from `who`.

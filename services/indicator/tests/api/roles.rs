@@ -349,18 +349,12 @@ async fn anonymous_and_public_are_refused(db: TestDatabase) {
     assert_eq!(s.code(), Code::Unauthenticated);
     let other_key =
         pbm_auth::TokenSigner::new("test", ed25519_dalek::SigningKey::from_bytes(&[1u8; 32]));
-    let now = chrono::Utc::now().timestamp();
-    let forged = other_key.sign(&pbm_auth::Claims {
-        sub: "mallory".into(),
-        role: Role::FinanceAdmin,
-        mof_div_code: REGION.into(),
-        unit: None,
-        department: None,
-        agency: None,
-        expert: None,
-        iat: now,
-        exp: now + 60,
-    });
+    let forged = other_key.sign(&pbm_auth::Claims::new(
+        "mallory",
+        Role::FinanceAdmin,
+        REGION,
+        60,
+    ));
     for rpc in [GetIndicator, CreateIndicator] {
         let s = call(&app, &fx, rpc, Some(&forged)).await.unwrap_err();
         assert_eq!(s.code(), Code::Unauthenticated, "{rpc:?}");
