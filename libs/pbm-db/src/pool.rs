@@ -335,24 +335,6 @@ impl Db {
             .map_err(|e| E::from(StoreError::Other(e.to_string())))?
     }
 
-    /// Runs `f`, whose write is atomic by itself, without paying for a transaction where the
-    /// backend lets it: on PostgreSQL `f` runs on a pooled connection in autocommit mode (no
-    /// `BEGIN`/`COMMIT` round trips), so it must write with **one statement** (a data-modifying
-    /// `WITH` can hold several changes) or open its own transaction; what it reads before
-    /// reads committed data, and the statement's guard (e.g. an expected revision) must notice
-    /// a change since. On SQLite `f` runs in the serialised writer transaction, as [`Db::write`].
-    pub async fn write_atomic<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        T: Send + 'static,
-        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
-        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
-    {
-        match self.backend {
-            Backend::Postgres => self.read(f).await,
-            Backend::Sqlite => self.write(f).await,
-        }
-    }
-
     /// A connection of its own, outside the pool (a [`crate::Coalescer`]'s lane).
     pub(crate) fn open_dedicated(&self) -> Result<AnyConnection, StoreError> {
         self.opener.open()

@@ -161,14 +161,12 @@ impl MutationContext {
 }
 
 /// Like [`run_mutation`], for a change that `decide` works out from what it reads and that the
-/// write it returns commits **atomically by itself**, together with the [`Records`] — on
-/// PostgreSQL as one statement (e.g. a guarded update with its history, audit line and
-/// idempotency record in one data-modifying `WITH`), so the mutation costs its reads and one
-/// round trip, with no `BEGIN`/`COMMIT` ([`Db::write_atomic`]). The reads are then not in a
-/// transaction with the write: the write must be guarded (an expected revision) and refuse —
-/// with the error it returns, e.g. ABORTED for a stale revision — when what was read changed.
-/// A retry replays the first response exactly as with [`run_mutation`]: it fails its guard or
-/// collides with the idempotency record, and the record is then looked up.
+/// write it returns commits together with the [`Records`] it is given (the goal service's
+/// workflow steps on SQLite: the same decision and write serve its batched PostgreSQL path,
+/// which commits through [`settle`] itself). Both run in one transaction. The write should
+/// still be guarded (an expected revision) as it would be outside a transaction. A retry
+/// replays the first response exactly as with [`run_mutation`]: it fails its guard or collides
+/// with the idempotency record, and the record is then looked up.
 pub async fn run_decided_mutation<R, F, W>(
     db: &Db,
     ctx: MutationContext,
@@ -184,7 +182,7 @@ where
 {
     let ctx_for_write = ctx.clone();
     let result = db
-        .write_atomic(move |conn| -> Result<R, ApiError> {
+        .write(move |conn| -> Result<R, ApiError> {
             let ctx = ctx_for_write;
             let (effect, write) = decide(conn, &ctx)?;
             let records = ctx.records(&effect);
