@@ -71,8 +71,7 @@ impl Lanes {
 
     /// Keeps `conn` for the next batch unless a statement failed and it no longer answers.
     fn give_back(&self, mut conn: AnyConnection, opened: Instant, failed: bool) {
-        if failed && diesel::RunQueryDsl::execute(diesel::sql_query("SELECT 1"), &mut conn).is_err()
-        {
+        if failed && crate::pool::ping(&mut conn).is_err() {
             return;
         }
         self.idle

@@ -95,13 +95,17 @@ pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 /// The default [`DbOptions::check_after_idle`].
 pub const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
 
+/// Whether `conn` still answers: the one check behind every "is this connection alive?".
+pub(crate) fn ping(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    diesel::sql_query("SELECT 1").execute(conn)?;
+    Ok(())
+}
+
 /// Whether `conn`, last used at `used`, may be used as it is: a PostgreSQL connection idle for
-/// longer than `after` must still answer (`SELECT 1`).
+/// longer than `after` must still answer ([`ping`]).
 pub(crate) fn still_alive(conn: &mut AnyConnection, used: Instant, after: Duration) -> bool {
     match conn {
-        AnyConnection::Postgresql(_) if used.elapsed() > after => {
-            diesel::sql_query("SELECT 1").execute(conn).is_ok()
-        }
+        AnyConnection::Postgresql(_) if used.elapsed() > after => ping(conn).is_ok(),
         _ => true,
     }
 }
@@ -123,12 +127,9 @@ struct Pooled {
 
 impl Pooled {
     /// After a failed use: a connection that no longer answers is not returned to the pool
-    /// (the pool does not ping before each use; a ping only follows an error).
+    /// (the pool pings only after an error and after an idle spell, [`still_alive`]).
     fn check_after_error(&mut self) {
-        if diesel::sql_query("SELECT 1")
-            .execute(&mut self.conn)
-            .is_err()
-        {
+        if ping(&mut self.conn).is_err() {
             self.broken = true;
         }
     }
@@ -148,10 +149,7 @@ impl ManageConnection for Manager {
     }
 
     fn is_valid(&self, pooled: &mut Pooled) -> Result<(), StoreError> {
-        diesel::sql_query("SELECT 1")
-            .execute(&mut pooled.conn)
-            .map(|_| ())
-            .map_err(StoreError::from)
+        ping(&mut pooled.conn)
     }
 
     fn has_broken(&self, pooled: &mut Pooled) -> bool {
