@@ -18,6 +18,14 @@ pub mod pii;
 mod serve;
 pub mod wire;
 
+/// Every process that stands on this scaffold (each service's binary, `pbm serve`, the tests and
+/// benches) allocates with mimalloc. A request allocates and frees many small buffers on
+/// several threads (gRPC frames, decoded messages, rows). Under load glibc's allocator took
+/// about a fifth of the goal service's CPU; with mimalloc the CPU per SubmitGoal fell by about
+/// as much (docs/BENCHMARKS.md, "Session 7").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub use error::{ApiError, ErrorKind};
 pub use mutation::{
     Effect, MutationContext, Records, audit_refusal, run_decided_mutation, run_mutation, settle,

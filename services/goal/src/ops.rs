@@ -325,13 +325,44 @@ pub(crate) fn sees_project(
 // Goals: stored form
 
 /// A declaration as stored (JSON): the domain declaration and, for 部门整体, the department's
-/// budget request.
+/// budget request, as one object (the declaration's fields beside `department_budget`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredForm")]
 pub struct Stored {
     #[serde(flatten)]
     pub declaration: GoalDeclaration,
     #[serde(default)]
     pub department_budget: Option<Decimal>,
+}
+
+/// How [`Stored`] is read: the same object, field by field. (Reading through `flatten` would
+/// first copy the whole declaration into an intermediate tree; every workflow step reads one.)
+#[derive(Deserialize)]
+struct StoredForm {
+    target: crate::domain::project::DeclarationTarget,
+    fiscal_year: FiscalYear,
+    year_goal: String,
+    mid_term_goal: Option<String>,
+    serves_people: bool,
+    indicators: Vec<crate::domain::goal::DeclaredIndicator>,
+    #[serde(default)]
+    department_budget: Option<Decimal>,
+}
+
+impl From<StoredForm> for Stored {
+    fn from(f: StoredForm) -> Stored {
+        Stored {
+            declaration: GoalDeclaration {
+                target: f.target,
+                fiscal_year: f.fiscal_year,
+                year_goal: f.year_goal,
+                mid_term_goal: f.mid_term_goal,
+                serves_people: f.serves_people,
+                indicators: f.indicators,
+            },
+            department_budget: f.department_budget,
+        }
+    }
 }
 
 fn state_of(row: &GoalRow) -> Result<GoalState, ApiError> {
@@ -1698,4 +1729,34 @@ pub async fn assign(
         },
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::goal::tests::declaration;
+
+    /// The stored form is read back as written, with or without a department budget, and a
+    /// declaration stored before department budgets existed still reads.
+    #[test]
+    fn a_stored_declaration_reads_back_as_written() {
+        for department_budget in [None, Some(Decimal::new(12_345_678, 2))] {
+            let stored = Stored {
+                declaration: declaration(),
+                department_budget,
+            };
+            let text = serde_json::to_string(&stored).unwrap();
+            let back: Stored = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, stored);
+        }
+        let mut old: serde_json::Value = serde_json::to_value(Stored {
+            declaration: declaration(),
+            department_budget: None,
+        })
+        .unwrap();
+        old.as_object_mut().unwrap().remove("department_budget");
+        let back: Stored = serde_json::from_value(old).unwrap();
+        assert_eq!(back.declaration, declaration());
+        assert_eq!(back.department_budget, None);
+    }
 }

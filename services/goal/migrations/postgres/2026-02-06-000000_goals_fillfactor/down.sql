@@ -1,0 +1,1 @@
+ALTER TABLE goals RESET (fillfactor);
