@@ -1,0 +1,2 @@
+-- PostgreSQL's twin leaves free room in the goals table's pages so that workflow steps are
+-- heap-only (HOT) updates. SQLite has no such setting: nothing to do here.
