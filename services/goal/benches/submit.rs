@@ -12,7 +12,11 @@
 //! steady state rather than the warm-up alone), `BENCH_PGBENCH_SECS` (10), `BENCH_ROUNDS` (3:
 //! the submissions and both pgbench runs alternate that many times; this machine's capacity
 //! drifts by ± 10–15 % from one minute to the next, so the ratio judged is the rounds' median,
-//! and p99 is over every submission). Exit code 3 when a target is missed.
+//! and p99 is over every submission). Before the rounds, 50 submissions per client warm up
+//! unmeasured and the seeded tables are vacuumed. Each round also prints the CPU per
+//! submission (this process / the rest of the machine), how busy the machine was during the
+//! submissions and during pgbench, and the WAL written per submission. Exit
+//! code 3 when a target is missed.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -104,8 +108,14 @@ fn cpu_seconds() -> Option<(f64, f64)> {
     Some((process / 100.0, machine / 100.0))
 }
 
-/// `script` with `clients` connections for `secs` seconds: transactions per second.
-fn pgbench_tps(url: &str, clients: usize, secs: usize, script_text: &str) -> Option<f64> {
+/// `script` with `clients` connections for `secs` seconds: transactions per second, and how
+/// busy the machine was meanwhile (percent of all cores, when /proc tells).
+fn pgbench_tps(
+    url: &str,
+    clients: usize,
+    secs: usize,
+    script_text: &str,
+) -> Option<(f64, Option<f64>)> {
     let bin = pgbench()?;
     let dir = tempfile_dir();
     let script = dir.join("script.sql");
@@ -120,6 +130,7 @@ fn pgbench_tps(url: &str, clients: usize, secs: usize, script_text: &str) -> Opt
         return None;
     }
     checkpoint(url);
+    let (cpu_before, started) = (cpu_seconds(), Instant::now());
     let out = std::process::Command::new(&bin)
         .args([
             "-n",
@@ -135,10 +146,19 @@ fn pgbench_tps(url: &str, clients: usize, secs: usize, script_text: &str) -> Opt
         .arg(url)
         .output()
         .ok()?;
+    let busy = match (cpu_before, cpu_seconds()) {
+        (Some((_, m0)), Some((_, m1))) => {
+            let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as f64;
+            Some((m1 - m0) / (started.elapsed().as_secs_f64() * cores) * 100.0)
+        }
+        _ => None,
+    };
     let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
+    let tps = text
+        .lines()
         .find(|l| l.starts_with("tps = "))
-        .and_then(|l| l["tps = ".len()..].split_whitespace().next()?.parse().ok())
+        .and_then(|l| l["tps = ".len()..].split_whitespace().next()?.parse().ok())?;
+    Some((tps, busy))
 }
 
 /// Flushes PostgreSQL's dirty pages before a measured phase, so that no phase pays for the
@@ -155,6 +175,17 @@ fn psql(url: &str, sql: &str) {
             .args([url, "-q", "-c", sql])
             .status();
     }
+}
+
+/// PostgreSQL's current WAL position in bytes (`None` without `psql`). The difference of two is
+/// the WAL written in between, at once (`pg_stat_wal` lags behind until backends report).
+fn wal_bytes(url: &str) -> Option<f64> {
+    let psql = pgbench()?.with_file_name("psql");
+    let out = std::process::Command::new(psql)
+        .args([url, "-Atc", "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
 }
 
 fn tempfile_dir() -> PathBuf {
@@ -377,21 +408,32 @@ async fn main() {
             .map(|d| d.drain(..per_client).collect())
             .collect();
         checkpoint(goal_db.url());
+        let wal_before = wal_bytes(goal_db.url());
         let cpu_before = cpu_seconds();
         let started = Instant::now();
         let mut latencies = submit_round(addr, mine, &unit_tokens).await;
         let elapsed = started.elapsed();
         let cpu_after = cpu_seconds();
+        let wal = match (wal_before, wal_bytes(goal_db.url())) {
+            (Some(a), Some(b)) => format!("{:.0} B", (b - a) / latencies.len() as f64),
+            _ => "—".to_owned(),
+        };
         latencies.sort_unstable();
         let rate = latencies.len() as f64 / elapsed.as_secs_f64();
-        let tps = pgbench_tps(goal_db.url(), clients, pg_secs, SINGLE_INSERT);
-        let shaped = pgbench_tps(goal_db.url(), clients, pg_secs, SUBMIT_SHAPE);
+        let (tps, pgbench_busy) = pgbench_tps(goal_db.url(), clients, pg_secs, SINGLE_INSERT)
+            .map_or((None, None), |(t, b)| (Some(t), b));
+        let shaped = pgbench_tps(goal_db.url(), clients, pg_secs, SUBMIT_SHAPE).map(|(t, _)| t);
         let ratio = tps.map(|t| rate / t);
         ratios.extend(ratio);
         let cpu = match (cpu_before, cpu_after) {
             (Some((p0, m0)), Some((p1, m1))) => {
                 let us = |s: f64| s / latencies.len() as f64 * 1e6;
-                format!("{:.0} / {:.0} µs", us(p1 - p0), us((m1 - m0) - (p1 - p0)))
+                let busy = (m1 - m0) / (elapsed.as_secs_f64() * cores) * 100.0;
+                format!(
+                    "{:.0} / {:.0} µs (machine {busy:.0} % busy)",
+                    us(p1 - p0),
+                    us((m1 - m0) - (p1 - p0))
+                )
             }
             _ => "—".to_owned(),
         };
@@ -399,12 +441,13 @@ async fn main() {
             format!("{:.0} µs", cores / (0.30 * t) * 1e6)
         });
         println!(
-            "| round {round} | {} submits | p50 {} ms | p99 {} ms | max {} ms | {rate:.0} submits/s | pgbench 1-row INSERT {} tps | ratio **{}** | same-shape pgbench {} tps ({}) | CPU per submission, this process (services + {clients} gRPC clients) / rest of the machine (PostgreSQL, kernel): {cpu}; 30 % of pgbench on {cores} cores allows {budget} |",
+            "| round {round} | {} submits | p50 {} ms | p99 {} ms | max {} ms | {rate:.0} submits/s | pgbench 1-row INSERT {} tps (machine {} busy) | ratio **{}** | same-shape pgbench {} tps ({}) | CPU per submission, this process (services + {clients} gRPC clients) / rest of the machine (PostgreSQL, kernel): {cpu}; 30 % of pgbench on {cores} cores allows {budget} | WAL per submission {wal} |",
             latencies.len(),
             ms(percentile(&latencies, 0.5)),
             ms(percentile(&latencies, 0.99)),
             ms(*latencies.last().unwrap()),
             tps.map_or("—".to_owned(), |t| format!("{t:.0}")),
+            pgbench_busy.map_or("—".to_owned(), |b| format!("{b:.0} %")),
             percent(ratio),
             shaped.map_or("—".to_owned(), |t| format!("{t:.0}")),
             percent(shaped.map(|t| rate / t)),
