@@ -214,11 +214,20 @@ impl Checker<'_> {
         self.out.push(FieldViolation::new(field, reason, message));
     }
 
-    fn text_limit(&mut self, field: &str, what: &str, text: &str, max: usize) {
+    /// `text` within `max` characters; the field and the words for it are only worked out for a
+    /// violation (every indicator of every submission passes through here).
+    fn text_limit(
+        &mut self,
+        field: impl FnOnce() -> String,
+        what: impl FnOnce() -> String,
+        text: &str,
+        max: usize,
+    ) {
         let n = char_count(text);
         if n > max {
+            let what = what();
             self.push(
-                field,
+                field(),
                 TEXT_TOO_LONG,
                 format!("{what}不能超过{max}个字（现有{n}个字）"),
             );
@@ -250,9 +259,19 @@ impl Checker<'_> {
                 "年度绩效目标不能为空".into(),
             );
         }
-        self.text_limit("year_goal", "年度绩效目标", &d.year_goal, MAX_GOAL_CHARS);
+        self.text_limit(
+            || "year_goal".into(),
+            || "年度绩效目标".into(),
+            &d.year_goal,
+            MAX_GOAL_CHARS,
+        );
         if let Some(mid) = &d.mid_term_goal {
-            self.text_limit("mid_term_goal", "中期绩效目标", mid, MAX_GOAL_CHARS);
+            self.text_limit(
+                || "mid_term_goal".into(),
+                || "中期绩效目标".into(),
+                mid,
+                MAX_GOAL_CHARS,
+            );
         }
     }
 
@@ -274,8 +293,8 @@ impl Checker<'_> {
             );
         } else {
             self.text_limit(
-                &f("name"),
-                &format!("{label}的名称"),
+                || f("name"),
+                || format!("{label}的名称"),
                 &ind.name,
                 MAX_INDICATOR_NAME_CHARS,
             );
@@ -304,14 +323,14 @@ impl Checker<'_> {
 
         // Target and unit.
         self.text_limit(
-            &f("target_value"),
-            &format!("{label}的指标值"),
+            || f("target_value"),
+            || format!("{label}的指标值"),
             &ind.target_value,
             MAX_SHORT_TEXT_CHARS,
         );
         self.text_limit(
-            &f("unit"),
-            &format!("{label}的计量单位"),
+            || f("unit"),
+            || format!("{label}的计量单位"),
             &ind.unit,
             MAX_SHORT_TEXT_CHARS,
         );
@@ -990,6 +1009,47 @@ mod tests {
         let mut d = declaration();
         d.year_goal = "很".repeat(2000);
         assert_eq!(reasons(&check(&d)), vec![]);
+    }
+
+    /// An indicator's name, value and unit are held to their lengths, each reported on its own
+    /// field with the indicator's place in words.
+    #[test]
+    fn indicator_texts_are_held_to_their_lengths() {
+        let mut d = declaration();
+        // Within every limit (100 characters for a name, 200 for a value or unit): no violation.
+        d.indicators[1].name = "名".repeat(MAX_INDICATOR_NAME_CHARS);
+        assert_eq!(reasons(&check(&d)), vec![]);
+        let mut d = declaration();
+        d.indicators[1].name = "名".repeat(MAX_INDICATOR_NAME_CHARS + 1);
+        d.indicators[2].target_value = "9".repeat(MAX_SHORT_TEXT_CHARS + 1);
+        d.indicators[2].unit = "个".repeat(MAX_SHORT_TEXT_CHARS + 1);
+        let v = check(&d);
+        let long: Vec<(&str, &str)> = reasons(&v)
+            .into_iter()
+            .filter(|(_, r)| *r == TEXT_TOO_LONG)
+            .collect();
+        assert_eq!(
+            long,
+            vec![
+                ("indicators[1].name", TEXT_TOO_LONG),
+                ("indicators[2].target_value", TEXT_TOO_LONG),
+                ("indicators[2].unit", TEXT_TOO_LONG),
+            ]
+        );
+        let name = v.iter().find(|x| x.field == "indicators[1].name").unwrap();
+        assert!(name.message.starts_with("第2条指标「"), "{}", name.message);
+        assert!(
+            name.message
+                .ends_with("」的名称不能超过100个字（现有101个字）"),
+            "{}",
+            name.message
+        );
+        let unit = v.iter().find(|x| x.field == "indicators[2].unit").unwrap();
+        assert!(
+            unit.message.contains("的计量单位不能超过200个字"),
+            "{}",
+            unit.message
+        );
     }
 
     #[test]
