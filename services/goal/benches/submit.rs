@@ -108,6 +108,16 @@ fn cpu_seconds() -> Option<(f64, f64)> {
     Some((process / 100.0, machine / 100.0))
 }
 
+fn cores() -> f64 {
+    std::thread::available_parallelism().map_or(1, |c| c.get()) as f64
+}
+
+/// How busy the machine was, in percent of all its cores, when it spent `busy_seconds` of CPU
+/// in `elapsed`.
+fn busy_percent(busy_seconds: f64, elapsed: Duration) -> f64 {
+    busy_seconds / (elapsed.as_secs_f64() * cores()) * 100.0
+}
+
 /// `script` with `clients` connections for `secs` seconds: transactions per second, and how
 /// busy the machine was meanwhile (percent of all cores, when /proc tells).
 fn pgbench_tps(
@@ -120,15 +130,10 @@ fn pgbench_tps(
     let dir = tempfile_dir();
     let script = dir.join("script.sql");
     std::fs::write(&script, script_text).ok()?;
-    let psql = bin.with_file_name("psql");
-    let setup = std::process::Command::new(&psql)
-        .args([url, "-q", "-c"])
-        .arg("CREATE TABLE IF NOT EXISTS bench_rows (id BIGSERIAL PRIMARY KEY, payload TEXT)")
-        .status()
-        .ok()?;
-    if !setup.success() {
-        return None;
-    }
+    psql(
+        url,
+        "CREATE TABLE IF NOT EXISTS bench_rows (id BIGSERIAL PRIMARY KEY, payload TEXT)",
+    )?;
     checkpoint(url);
     let (cpu_before, started) = (cpu_seconds(), Instant::now());
     let out = std::process::Command::new(&bin)
@@ -147,10 +152,7 @@ fn pgbench_tps(
         .output()
         .ok()?;
     let busy = match (cpu_before, cpu_seconds()) {
-        (Some((_, m0)), Some((_, m1))) => {
-            let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as f64;
-            Some((m1 - m0) / (started.elapsed().as_secs_f64() * cores) * 100.0)
-        }
+        (Some((_, m0)), Some((_, m1))) => Some(busy_percent(m1 - m0, started.elapsed())),
         _ => None,
     };
     let text = String::from_utf8_lossy(&out.stdout);
@@ -168,24 +170,27 @@ fn checkpoint(url: &str) {
     psql(url, "CHECKPOINT");
 }
 
-/// Runs `sql` with `psql` on `url` (best effort: nothing when there is no `psql`).
-fn psql(url: &str, sql: &str) {
-    if let Some(psql) = pgbench().map(|b| b.with_file_name("psql")) {
-        let _ = std::process::Command::new(psql)
-            .args([url, "-q", "-c", sql])
-            .status();
-    }
+/// Runs `sql` with `psql` on `url` and returns what it printed, unaligned and without headers
+/// (`None` when there is no `psql` or the statement failed; its error goes to stderr).
+fn psql(url: &str, sql: &str) -> Option<String> {
+    let psql = pgbench()?.with_file_name("psql");
+    let out = std::process::Command::new(psql)
+        .args([url, "-qAtc", sql])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// PostgreSQL's current WAL position in bytes (`None` without `psql`). The difference of two is
 /// the WAL written in between, at once (`pg_stat_wal` lags behind until backends report).
 fn wal_bytes(url: &str) -> Option<f64> {
-    let psql = pgbench()?.with_file_name("psql");
-    let out = std::process::Command::new(psql)
-        .args([url, "-Atc", "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"])
-        .output()
-        .ok()?;
-    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    psql(url, "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn tempfile_dir() -> PathBuf {
@@ -284,13 +289,12 @@ async fn main() {
             .await
             .unwrap();
     }
-    let picks_owned = picks;
     let declaration = move |code: &str| pb::GoalDeclaration {
         pro_code: code.into(),
         fiscal_year: FY,
         year_goal: "完成年度建设任务，受益群众满意度达到90%以上".into(),
         serves_people: true,
-        indicators: picks_owned
+        indicators: picks
             .iter()
             .map(|(c, ..)| pb::GoalIndicator {
                 library_code: (*c).into(),
@@ -389,7 +393,7 @@ async fn main() {
         .collect();
     let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1000.0);
     let percent = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{:.1} %", v * 100.0));
-    let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as f64;
+    let cores = cores();
     let mut all = Vec::new();
     let mut ratios = Vec::new();
     // Warm-up, not measured: the first submissions after seeding pay for first touches
@@ -428,7 +432,7 @@ async fn main() {
         let cpu = match (cpu_before, cpu_after) {
             (Some((p0, m0)), Some((p1, m1))) => {
                 let us = |s: f64| s / latencies.len() as f64 * 1e6;
-                let busy = (m1 - m0) / (elapsed.as_secs_f64() * cores) * 100.0;
+                let busy = busy_percent(m1 - m0, elapsed);
                 format!(
                     "{:.0} / {:.0} µs (machine {busy:.0} % busy)",
                     us(p1 - p0),
