@@ -14,11 +14,12 @@
 //!   in the length of their arrays, and PostgreSQL would otherwise plan them anew for every
 //!   batch (a custom plan per array), which costs more than running them.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 
 use crate::{AnyConnection, Db, StoreError};
 
@@ -41,101 +42,123 @@ impl<J> std::fmt::Debug for Coalescer<J> {
     }
 }
 
-/// The lanes' idle connections, each with the time it was opened and last used.
-struct Lanes {
-    db: Db,
-    idle: Mutex<Vec<(AnyConnection, Instant, Instant)>>,
-}
-
 /// A lane's connection is renewed after this long, as the pool's are
 /// (`crate::pool::MAX_LIFETIME`).
 const MAX_LIFETIME: Duration = crate::pool::MAX_LIFETIME;
 
-impl Lanes {
-    fn take(&self) -> Result<(AnyConnection, Instant), StoreError> {
-        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        // A connection idle for a while is checked first, as the pool's are (a lane idles
-        // whenever the service is quiet, e.g. over a database restart).
-        if let Some((mut conn, opened, used)) = idle
-            && opened.elapsed() < MAX_LIFETIME
-            && crate::pool::still_alive(&mut conn, used, self.db.check_after_idle())
+/// A lane's connection, with the time it was opened and last used.
+struct LaneConnection {
+    conn: AnyConnection,
+    opened: Instant,
+    used: Instant,
+}
+
+impl LaneConnection {
+    /// The lane's connection for its next batch: `kept` unless it is too old or, after an
+    /// idle while, no longer answers (as the pool checks its own: a lane idles whenever the
+    /// service is quiet, e.g. over a database restart); else a new one.
+    fn for_batch(db: &Db, kept: Option<Self>) -> Result<Self, StoreError> {
+        if let Some(mut kept) = kept
+            && kept.opened.elapsed() < MAX_LIFETIME
+            && crate::pool::still_alive(&mut kept.conn, kept.used, db.check_after_idle())
         {
-            return Ok((conn, opened));
+            return Ok(kept);
         }
-        let mut conn = self.db.open_dedicated()?;
+        let mut conn = db.open_dedicated()?;
         if let AnyConnection::Postgresql(_) = conn {
             conn.batch_execute("SET plan_cache_mode = force_generic_plan")?;
         }
-        Ok((conn, Instant::now()))
+        let now = Instant::now();
+        Ok(Self {
+            conn,
+            opened: now,
+            used: now,
+        })
     }
 
-    /// Keeps `conn` for the next batch unless a statement failed and it no longer answers.
-    fn give_back(&self, mut conn: AnyConnection, opened: Instant, failed: bool) {
-        if failed && crate::pool::ping(&mut conn).is_err() {
-            return;
+    /// Keeps the connection for the next batch unless a statement failed and it no longer
+    /// answers.
+    fn after_batch(mut self, failed: bool) -> Option<Self> {
+        if failed && crate::pool::ping(&mut self.conn).is_err() {
+            return None;
         }
-        self.idle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((conn, opened, Instant::now()));
+        self.used = Instant::now();
+        Some(self)
     }
 }
 
 impl<J: Send + 'static> Coalescer<J> {
-    /// Starts the coalescer on the current tokio runtime: at most `lanes` batches run at once,
-    /// each of at most `max_batch` jobs, each batch by `run` on a lane's connection, off the
-    /// async workers. `run` answers every job it is given and returns whether a statement
-    /// failed (the connection is then checked before it is used again).
+    /// Starts the coalescer: `lanes` threads of its own, each taking the jobs queued at that
+    /// moment (at most `max_batch`) as one batch and running it by `run` on the lane's
+    /// connection. `run` answers every job it is given and returns whether a statement failed
+    /// (the connection is then checked before it is used again). The lanes stop once every
+    /// handle of the coalescer is dropped.
+    ///
+    /// A lane is a thread rather than a task handing each batch to tokio's blocking pool: a
+    /// lane that finds work queued when its batch ends starts the next at once, where the
+    /// hand-over cost two thread wake-ups per batch (≈ 0.1 ms each on a loaded two-core
+    /// machine, docs/BENCHMARKS.md).
     pub fn start<F>(db: Db, lanes: usize, max_batch: usize, run: F) -> Self
     where
         F: Fn(&mut AnyConnection, Vec<J>) -> bool + Send + Sync + 'static,
     {
-        let (queue, mut jobs) = mpsc::unbounded_channel::<J>();
-        let free = Arc::new(Semaphore::new(lanes.max(1)));
-        let max_batch = max_batch.max(1);
+        let (queue, jobs) = mpsc::unbounded_channel::<J>();
+        let jobs = Arc::new(Mutex::new(jobs));
         let run = Arc::new(run);
-        let lanes = Arc::new(Lanes {
-            db,
-            idle: Mutex::new(Vec::new()),
-        });
-        tokio::spawn(async move {
-            loop {
-                let Ok(lane) = free.clone().acquire_owned().await else {
-                    return;
-                };
-                // Waits for work only once a lane is free: what queues meanwhile is the batch.
-                let Some(first) = jobs.recv().await else {
-                    return;
-                };
-                let mut batch = Vec::with_capacity(jobs.len().min(max_batch - 1) + 1);
-                batch.push(first);
-                while batch.len() < max_batch {
-                    match jobs.try_recv() {
-                        Ok(job) => batch.push(job),
-                        Err(_) => break,
-                    }
-                }
-                let (lanes, run) = (lanes.clone(), run.clone());
-                tokio::task::spawn_blocking(move || {
-                    let _lane = lane;
-                    let _span = tracing::debug_span!("db.batch", jobs = batch.len()).entered();
-                    match lanes.take() {
-                        Ok((mut conn, opened)) => {
-                            let failed = run(&mut conn, batch);
-                            lanes.give_back(conn, opened, failed);
-                        }
-                        // The batch's jobs are dropped unanswered; their waiters see it.
-                        Err(e) => tracing::error!(error = %e, "no database connection for a batch"),
-                    }
-                });
+        let max_batch = max_batch.max(1);
+        for n in 0..lanes.max(1) {
+            let (db, jobs, run) = (db.clone(), jobs.clone(), run.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("pbm-batch-{n}"))
+                .spawn(move || lane(&db, &jobs, max_batch, &*run));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "a batching lane could not be started");
             }
-        });
+        }
         Self { queue }
     }
 
-    /// Queues `job`. It is handed back when the coalescer has stopped (its runtime shut down).
+    /// Queues `job`. It is handed back when the coalescer has stopped (no lane is running).
     pub fn push(&self, job: J) -> Result<(), J> {
         self.queue.send(job).map_err(|e| e.0)
+    }
+}
+
+/// One lane: waits for a job, takes with it every job queued meanwhile (up to `max_batch`) and
+/// runs them as one batch, until the queue closes.
+fn lane<J, F>(db: &Db, jobs: &Mutex<mpsc::UnboundedReceiver<J>>, max_batch: usize, run: &F)
+where
+    F: Fn(&mut AnyConnection, Vec<J>) -> bool,
+{
+    let mut kept: Option<LaneConnection> = None;
+    loop {
+        let batch = {
+            // One idle lane waits on the queue; the others wait for it to take its batch.
+            let mut jobs = jobs.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(first) = jobs.blocking_recv() else {
+                return;
+            };
+            let mut batch = Vec::with_capacity(jobs.len().min(max_batch - 1) + 1);
+            batch.push(first);
+            while batch.len() < max_batch {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        let _span = tracing::debug_span!("db.batch", jobs = batch.len()).entered();
+        match LaneConnection::for_batch(db, kept.take()) {
+            Ok(mut c) => match catch_unwind(AssertUnwindSafe(|| run(&mut c.conn, batch))) {
+                Ok(failed) => kept = c.after_batch(failed),
+                // The batch's unanswered jobs were dropped as it unwound; their waiters see
+                // it. Its connection may be inside a transaction: it is not kept.
+                Err(_) => tracing::error!("a batch panicked; its jobs were dropped"),
+            },
+            // The batch's jobs are dropped unanswered; their waiters see it.
+            Err(e) => tracing::error!(error = %e, "no database connection for a batch"),
+        }
     }
 }
 
