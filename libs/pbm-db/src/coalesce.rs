@@ -88,7 +88,8 @@ impl LaneConnection {
 }
 
 impl<J: Send + 'static> Coalescer<J> {
-    /// Starts the coalescer: `lanes` threads of its own, each taking the jobs queued at that
+    /// Starts the coalescer: `lanes` threads of its own (named `{name}-{n}`, as `top -H` and
+    /// profilers show them; Linux keeps the first 15 bytes), each taking the jobs queued at that
     /// moment (at most `max_batch`) as one batch and running it by `run` on the lane's
     /// connection. `run` answers every job it is given and returns whether a statement failed
     /// (the connection is then checked before it is used again). The lanes stop once every
@@ -98,7 +99,7 @@ impl<J: Send + 'static> Coalescer<J> {
     /// lane that finds work queued when its batch ends starts the next at once, where the
     /// hand-over cost two thread wake-ups per batch (≈ 0.1 ms each on a loaded two-core
     /// machine, docs/BENCHMARKS.md).
-    pub fn start<F>(db: Db, lanes: usize, max_batch: usize, run: F) -> Self
+    pub fn start<F>(name: &str, db: Db, lanes: usize, max_batch: usize, run: F) -> Self
     where
         F: Fn(&mut AnyConnection, Vec<J>) -> bool + Send + Sync + 'static,
     {
@@ -109,7 +110,7 @@ impl<J: Send + 'static> Coalescer<J> {
         for n in 0..lanes.max(1) {
             let (db, jobs, run) = (db.clone(), jobs.clone(), run.clone());
             let spawned = std::thread::Builder::new()
-                .name(format!("pbm-batch-{n}"))
+                .name(format!("{name}-{n}"))
                 .spawn(move || lane(&db, &jobs, max_batch, &*run));
             if let Err(e) = spawned {
                 tracing::error!(error = %e, "a batching lane could not be started");
@@ -176,6 +177,7 @@ mod tests {
         let sizes = Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = sizes.clone();
         let coalescer = Coalescer::start(
+            "test",
             db.connect(),
             1,
             16,
@@ -216,6 +218,7 @@ mod tests {
         };
         let db = Db::connect(test_db.url(), &options).unwrap();
         let coalescer = Coalescer::start(
+            "test",
             db.clone(),
             1,
             4,
@@ -267,6 +270,7 @@ mod tests {
     async fn a_failed_batch_drops_its_jobs_and_the_next_one_runs() {
         let db = TestDatabase::sqlite();
         let coalescer = Coalescer::start(
+            "test",
             db.connect(),
             1,
             4,

@@ -123,8 +123,9 @@ pub fn start(db: &Db) -> Option<Steps> {
     }
     // One lane per stage: measured best on 2 cores (more lanes make smaller batches that
     // compete for the same cores; docs/BENCHMARKS.md).
-    let writes = Coalescer::start(db.clone(), 1, MAX_BATCH, write_batch);
+    let writes = Coalescer::start("goal-write", db.clone(), 1, MAX_BATCH, write_batch);
     Some(Coalescer::start(
+        "goal-read",
         db.clone(),
         1,
         MAX_BATCH,
