@@ -97,8 +97,9 @@ impl<J: Send + 'static> Coalescer<J> {
     ///
     /// A lane is a thread rather than a task handing each batch to tokio's blocking pool: a
     /// lane that finds work queued when its batch ends starts the next at once, where the
-    /// hand-over cost two thread wake-ups per batch (≈ 0.1 ms each on a loaded two-core
-    /// machine, docs/BENCHMARKS.md).
+    /// hand-over cost two thread wake-ups per batch (≈ 0.1 ms together on a loaded two-core
+    /// machine, docs/BENCHMARKS.md "Session 8"). The work a batch runs may block (it is not
+    /// on the async runtime); it may still wait for async work through a runtime `Handle`.
     pub fn start<F>(name: &str, db: Db, lanes: usize, max_batch: usize, run: F) -> Self
     where
         F: Fn(&mut AnyConnection, Vec<J>) -> bool + Send + Sync + 'static,
