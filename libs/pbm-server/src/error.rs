@@ -1,4 +1,5 @@
 use pbm_db::StoreError;
+pub use pbm_types::FieldViolation;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -28,8 +29,9 @@ pub struct ApiError {
     pub reason: &'static str,
     /// For a finance clerk, in Chinese.
     pub message: String,
-    /// (field path, description) pairs for BadRequest / PreconditionFailure details.
-    pub violations: Vec<(String, String)>,
+    /// Refused fields, sent as BadRequest (and PreconditionFailure) details, each with its own
+    /// reason code.
+    pub violations: Vec<FieldViolation>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -65,16 +67,18 @@ impl ApiError {
             .with_violation(field, message)
     }
 
-    /// Several bad fields at once (`reason` = `VALIDATION_FAILED`).
-    pub fn validation(violations: Vec<(String, String)>) -> Self {
+    /// Several bad fields at once. The reason is their common code when they share one (a bad
+    /// 统一社会信用代码 alone answers `CREDIT_CODE_INVALID`), else `VALIDATION_FAILED`; each
+    /// field violation carries its own.
+    pub fn validation(violations: Vec<FieldViolation>) -> Self {
         let summary = violations
             .iter()
-            .map(|(f, d)| format!("{f}: {d}"))
+            .map(|v| format!("{}: {}", v.field, v.message))
             .collect::<Vec<_>>()
             .join("；");
         Self {
             kind: ErrorKind::InvalidArgument,
-            reason: "VALIDATION_FAILED",
+            reason: pbm_types::common_reason(&violations),
             message: format!("输入有误：{summary}"),
             violations,
         }
@@ -133,17 +137,19 @@ impl ApiError {
         )
     }
 
+    /// Adds a violation of `field`, under this error's reason.
     pub fn with_violation(
         mut self,
         field: impl Into<String>,
         description: impl Into<String>,
     ) -> Self {
-        self.violations.push((field.into(), description.into()));
+        self.violations
+            .push(FieldViolation::new(field, self.reason, description));
         self
     }
 
     /// Returns `Ok(())` when there are no violations, else a [`ApiError::validation`].
-    pub fn check(violations: Vec<(String, String)>) -> Result<(), ApiError> {
+    pub fn check(violations: Vec<FieldViolation>) -> Result<(), ApiError> {
         if violations.is_empty() {
             Ok(())
         } else {
@@ -165,27 +171,29 @@ impl ApiError {
         }
     }
 
-    /// Builds the status, tagging `ErrorInfo.domain` with the service (e.g. `pbm.indicator`).
+    /// Builds the status. `domain` is `ErrorInfo.domain`: the service's proto package without
+    /// its version (`pbm.indicator`, `pbm.goal`; see [`crate::rpc::error_domain`]).
     pub fn into_status(self, domain: &str) -> Status {
         let mut details = ErrorDetails::new();
         details.set_error_info(self.reason, domain, std::collections::HashMap::new());
         if !self.violations.is_empty() {
-            match self.kind {
-                ErrorKind::FailedPrecondition => {
-                    for (field, description) in &self.violations {
-                        details.add_precondition_failure_violation("STATE", field, description);
-                    }
-                    // Clients that only read BadRequest still see which fields are at fault.
-                    for (field, description) in &self.violations {
-                        details.add_bad_request_violation(field, description);
-                    }
-                }
-                _ => {
-                    for (field, description) in &self.violations {
-                        details.add_bad_request_violation(field, description);
-                    }
+            if self.kind == ErrorKind::FailedPrecondition {
+                for v in &self.violations {
+                    details.add_precondition_failure_violation(v.reason, &v.field, &v.message);
                 }
             }
+            // Clients that only read BadRequest still see which fields are at fault, and why.
+            details.set_bad_request(
+                self.violations
+                    .iter()
+                    .map(|v| tonic_types::FieldViolation {
+                        field: v.field.clone(),
+                        description: v.message.clone(),
+                        reason: v.reason.to_owned(),
+                        localized_message: None,
+                    })
+                    .collect::<Vec<_>>(),
+            );
         }
         Status::with_error_details(
             self.code(),
@@ -196,8 +204,9 @@ impl ApiError {
 }
 
 impl From<ApiError> for Status {
+    /// For errors outside any service's RPC (the platform's own): domain `pbm`.
     fn from(err: ApiError) -> Status {
-        err.into_status("pbm")
+        err.into_status(crate::rpc::PLATFORM_DOMAIN)
     }
 }
 
@@ -256,6 +265,7 @@ mod tests {
         assert_eq!(info.domain, "pbm.indicator");
         let bad = status.get_details_bad_request().expect("bad request");
         assert_eq!(bad.field_violations[0].field, "spec.unit");
+        assert_eq!(bad.field_violations[0].reason, "UNIT_REQUIRED");
     }
 
     #[test]

@@ -8,6 +8,9 @@
 //!   record; retries with the same request id return the first result.
 //! * [`serve`] – the standard tower stack, grpc.health.v1, reflection v1 and v1alpha, graceful
 //!   shutdown on SIGINT/SIGTERM.
+//! * [`rpc`] – thin handlers ([`rpc::query`], [`rpc::mutate`]) and the one `ErrorInfo.domain`
+//!   scheme (`pbm.<service>`).
+//! * [`run`] – the one runner of every service binary (`serve` / `migrate`).
 //! * [`paging`] – page tokens.
 
 pub mod config;
@@ -15,6 +18,8 @@ pub mod error;
 pub mod mutation;
 pub mod paging;
 pub mod pii;
+pub mod rpc;
+pub mod run;
 mod serve;
 pub mod wire;
 
@@ -26,7 +31,7 @@ pub mod wire;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-pub use error::{ApiError, ErrorKind};
+pub use error::{ApiError, ErrorKind, FieldViolation};
 pub use mutation::{
     Effect, MutationContext, Records, audit_refusal, run_decided_mutation, run_mutation, settle,
 };

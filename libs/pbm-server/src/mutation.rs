@@ -11,22 +11,24 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 
 use crate::ApiError;
+use crate::rpc::Rpc;
 
 /// Who is changing what, and under which client request id.
 #[derive(Debug, Clone)]
 pub struct MutationContext {
-    pub service: &'static str,
-    pub method: &'static str,
+    /// The RPC: its domain (`pbm.goal`) keys the idempotency records and audit lines, its
+    /// method names the change.
+    pub rpc: Rpc,
     pub request_id: String,
     pub caller: Caller,
     request_hash: String,
 }
 
 impl MutationContext {
-    /// Validates the request id and fingerprints the request.
+    /// Validates the request id and fingerprints the request. Handlers get theirs from
+    /// [`crate::rpc::mutate`].
     pub fn new<M: Message>(
-        service: &'static str,
-        method: &'static str,
+        rpc: Rpc,
         caller: Caller,
         request_id: &str,
         request: &M,
@@ -44,32 +46,29 @@ impl MutationContext {
         }
         let request_hash = hex::encode(Sha256::digest(request.encode_to_vec()));
         Ok(Self {
-            service,
-            method,
+            rpc,
             request_id: request_id.to_owned(),
             caller,
             request_hash,
         })
     }
 
-    /// The context of a tonic request: its caller (attached by the auth layer), its validated
-    /// request id and fingerprint. Errors are statuses of `service`'s domain.
-    pub fn from_request<M: Message>(
-        service: &'static str,
-        method: &'static str,
-        request: &tonic::Request<M>,
-        request_id: &str,
-    ) -> Result<Self, tonic::Status> {
-        let caller = pbm_auth::caller(request)?;
-        Self::new(service, method, caller, request_id, request.get_ref())
-            .map_err(|e| e.into_status(service))
+    /// The service's name in idempotency records and audit lines: the RPC's error domain
+    /// (`pbm.goal`).
+    pub fn service(&self) -> &str {
+        self.rpc.domain()
+    }
+
+    /// The RPC's method, e.g. `SubmitGoal`.
+    pub fn method(&self) -> &str {
+        self.rpc.method()
     }
 
     fn audit(&self, entity_type: &str, entity_id: &str, outcome: &str, detail: &str) -> AuditEntry {
         AuditEntry {
             occurred_at: pbm_db::now(),
-            service: self.service.to_owned(),
-            method: self.method.to_owned(),
+            service: self.service().to_owned(),
+            method: self.method().to_owned(),
             request_id: self.request_id.clone(),
             subject: self.caller.subject.clone(),
             role: self.caller.role.as_str().to_owned(),
@@ -148,10 +147,10 @@ impl MutationContext {
         Records {
             audit: self.audit(effect.entity_type, &effect.entity_id, "OK", &effect.detail),
             idempotency: IdempotencyRecord {
-                service: self.service.to_owned(),
+                service: self.service().to_owned(),
                 request_id: self.request_id.clone(),
                 subject: self.caller.subject.clone(),
-                method: self.method.to_owned(),
+                method: self.method().to_owned(),
                 request_hash: self.request_hash.clone(),
                 response: effect.response.encode_to_vec(),
                 created_at: pbm_db::now(),
@@ -218,9 +217,9 @@ pub async fn settle<R: Message + Default>(
         Ok(response) => return Ok(response),
         Err(e) => e,
     };
-    let (service, request_id) = (ctx.service, ctx.request_id.clone());
+    let (service, request_id) = (ctx.service().to_owned(), ctx.request_id.clone());
     match db
-        .read(move |c| platform::find_idempotency(c, service, &request_id))
+        .read(move |c| platform::find_idempotency(c, &service, &request_id))
         .await
     {
         Ok(Some(previous)) => replay(&ctx, previous),
@@ -252,7 +251,7 @@ fn replay<R: Message + Default>(
     ctx: &MutationContext,
     previous: IdempotencyRecord,
 ) -> Result<R, ApiError> {
-    if previous.method != ctx.method
+    if previous.method != ctx.method()
         || previous.subject != ctx.caller.subject
         || previous.request_hash != ctx.request_hash
     {

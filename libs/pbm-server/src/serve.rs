@@ -57,6 +57,9 @@ pub async fn serve(
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             options.max_in_flight,
         ))
+        // Name the RPC from its path (`/pbm.goal.v1.GoalService/SubmitGoal`) for the handlers
+        // (`crate::rpc`): errors' domain, audit lines, idempotency records.
+        .layer(crate::rpc::RpcLayer)
         // Authenticate inside the span and the limit, so refusals are traced and bounded too.
         .layer(options.auth.clone())
         .into_inner();

@@ -6,6 +6,7 @@ use pbm_db::platform::{self, NewOutboxEvent};
 use pbm_db::testing::TestDatabase;
 use pbm_db::{Db, StoreError};
 use pbm_proto::bench::v1::EchoResponse;
+use pbm_server::rpc::Rpc;
 use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
 use pbm_types::DivisionCode;
 
@@ -38,7 +39,7 @@ async fn mutate(
     let request = EchoResponse {
         payload: payload.into(),
     };
-    let ctx = MutationContext::new("pbm.test", "Echo", caller(subject), request_id, &request)?;
+    let ctx = MutationContext::new(Rpc::new("pbm.test.v1.TestService", "Echo"), caller(subject), request_id, &request)?;
     let payload = payload.to_owned();
     run_mutation(db, ctx, ("thing", "T1".into()), move |conn, _ctx| {
         if payload == "refuse" {
@@ -118,7 +119,7 @@ async fn concurrent_retries_of_a_guarded_update_replay(test_db: TestDatabase) {
             let request = EchoResponse {
                 payload: "bump".into(),
             };
-            let ctx = MutationContext::new("pbm.test", "Bump", caller("alice"), "req-g", &request)?;
+            let ctx = MutationContext::new(Rpc::new("pbm.test.v1.TestService", "Bump"), caller("alice"), "req-g", &request)?;
             run_mutation(&db, ctx, ("counter", "1".into()), move |conn, _ctx| {
                 let moved = pbm_db::diesel::sql_query(
                     "UPDATE counter SET version = version + 1 WHERE id = 1 AND version = 0",

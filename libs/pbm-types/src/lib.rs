@@ -5,15 +5,18 @@
 //! * [`FiscalYear`] – a budget year (预算年度).
 //! * [`DivisionCode`] – the 6-digit 财政区划 code (`MOF_DIV_CODE`) and its hierarchy.
 //! * [`Grade`] – 优/良/中/差 with configurable bands.
+//! * [`FieldViolation`] – the one type of a refused field (path, reason code, Chinese message).
 
 pub mod decimal;
 mod division;
 mod fiscal_year;
 mod grade;
+mod violation;
 
 pub use division::{DivisionCode, DivisionLevel};
 pub use fiscal_year::FiscalYear;
 pub use grade::{Grade, GradeBands};
+pub use violation::{FieldViolation, common_reason};
 pub use rust_decimal::Decimal;
 
 /// Why a primitive value could not be parsed. The message is for a finance clerk (Chinese)

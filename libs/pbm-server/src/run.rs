@@ -1,0 +1,112 @@
+//! The one runner of every PBM binary. A service's `main.rs` is
+//! `pbm_server::run::main::<pbm_goal::Goal>()`; `pbm serve` hosts several services through
+//! [`serve_hosted`].
+
+use std::future::Future;
+
+use anyhow::Context;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use pbm_db::Db;
+use tonic::service::Routes;
+
+use crate::config::ServerArgs;
+
+/// What a service crate tells the runner about itself.
+pub trait Service {
+    /// The binary's name, e.g. `pbm-goal` (also the tracing service name).
+    const BINARY: &'static str;
+    /// One line for `--help`.
+    const ABOUT: &'static str;
+    /// The service's state (database, caches, clients of other services).
+    type State;
+
+    /// Connects to the service's database (migrating it) and to the services it calls, as its
+    /// own process (one container per service).
+    fn open(args: &ServerArgs) -> impl Future<Output = anyhow::Result<Self::State>>;
+    /// Applies the service's migrations.
+    fn migrate(args: &ServerArgs) -> impl Future<Output = anyhow::Result<()>>;
+    /// Adds the service's gRPC services to `routes`.
+    fn add_to(routes: Routes, state: Self::State) -> Routes;
+    /// The database whose outbox the relay publishes.
+    fn outbox(state: &Self::State) -> Db;
+    /// The gRPC services grpc.health.v1 reports (the generated services' names).
+    fn health_names() -> Vec<&'static str>;
+}
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the service.
+    Serve(ServerArgs),
+    /// Apply database migrations and exit.
+    Migrate(ServerArgs),
+}
+
+/// The `main` of a service binary: `serve` and `migrate`, every flag with its environment
+/// variable (README "Configuration").
+pub fn main<S: Service>() -> anyhow::Result<()> {
+    let matches = Cli::command()
+        .name(S::BINARY)
+        .about(S::ABOUT)
+        .version(env!("CARGO_PKG_VERSION"))
+        .get_matches();
+    let cli = Cli::from_arg_matches(&matches)?;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(async move {
+            match cli.command {
+                Command::Serve(args) => {
+                    let _telemetry =
+                        pbm_telemetry::init(S::BINARY, args.otlp_endpoint.as_deref())?;
+                    let state = S::open(&args).await?;
+                    let outbox = S::outbox(&state);
+                    let routes = S::add_to(Routes::default(), state);
+                    serve_hosted(&args, S::BINARY, routes, S::health_names(), &[outbox]).await
+                }
+                Command::Migrate(args) => {
+                    let _telemetry = pbm_telemetry::init(S::BINARY, None)?;
+                    S::migrate(&args).await?;
+                    tracing::info!("migrations applied");
+                    Ok(())
+                }
+            }
+        })
+}
+
+/// Serves `routes` as `args` configure until SIGINT/SIGTERM, with a relay publishing each of
+/// `outboxes` (Redis Streams with `PBM_REDIS_URL`, else one in-process bus).
+pub async fn serve_hosted(
+    args: &ServerArgs,
+    name: &str,
+    routes: Routes,
+    health_names: Vec<&'static str>,
+    outboxes: &[Db],
+) -> anyhow::Result<()> {
+    let bus = pbm_events::InProcessBus::default();
+    for db in outboxes {
+        pbm_events::spawn_relay(db.clone(), args.redis_url.as_deref(), &bus).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let backend = if args.database_url.as_deref().is_some_and(|u| !u.is_empty()) {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    tracing::info!(listen = %args.listen, backend, region = %args.mof_div_code, "{name} serving");
+    let options = args.serve_options(health_names)?;
+    crate::serve(listener, routes, options, crate::shutdown_signal()).await
+}
+
+/// The name grpc.health.v1 reports for a generated service (`GoalServiceServer<_>` →
+/// `pbm.goal.v1.GoalService`).
+pub fn health_name<S: tonic::server::NamedService>() -> &'static str {
+    S::NAME
+}
