@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The agency and expert pool's numbers (issue 3, docs/BENCHMARKS.md), over real gRPC:
+# The agency and expert pool's numbers (docs/BENCHMARKS.md "Agency and expert pool"), over real
+# gRPC:
 #   DrawExperts 5 of 10,000 experts: p99 <= 20 ms
 #   RecomputeRatings, 1,000 agencies x 50 engagements (+ the 10,000 experts): <= 200 ms
 # on embedded SQLite, then on a throwaway PostgreSQL (scripts/test-all.sh --only-provision).

@@ -1,4 +1,4 @@
-//! DOMAIN.md, "The closed loop" §2: a project without an approved performance goal gets no
+//! docs/DOMAIN.md "The funding gate": a project without an approved performance goal gets no
 //! budget. Across three services over real gRPC, assembled as `pbm serve` assembles them (one
 //! port, one database URL, dev-key auth): the library (indicator service) defines indicators,
 //! the unit declares a goal that pins them (goal → indicator over gRPC), finance has it reviewed
@@ -394,10 +394,10 @@ async fn a_goal_goes_from_the_library_to_the_budget(db: TestDatabase) {
     assert!(d.funding(&finance, "P-E2E-1").await.allowed);
 }
 
-/// 事前绩效评估 (DOMAIN.md §1): a new project above the region's threshold is not fundable
-/// without an assessment; finance commissions it to an agency drawn from the pool (goal →
-/// agency over gRPC: the draw and the engagement), the agency files the report, finance finds
-/// it sufficient, and the gate no longer names the assessment.
+/// docs/DOMAIN.md "Ex-ante assessment (事前绩效评估)": a new project above the region's threshold
+/// is not fundable without an assessment; finance commissions it to an agency drawn from the
+/// pool (goal → agency over gRPC: the draw and the engagement), the agency files the report,
+/// finance finds it sufficient, and the gate no longer names the assessment.
 async fn an_ex_ante_assessment_is_commissioned_through_the_pool(db: TestDatabase) {
     let d = deploy(db).await;
     let finance = d.token(Role::FinanceAdmin, None, None);

@@ -1,4 +1,4 @@
-//! DOMAIN.md, "The indicator library": a library changes (动态调整) while goals keep the version
+//! docs/DOMAIN.md "Library versions": a library changes (动态调整) while goals keep the version
 //! they were declared against. Over real gRPC, with the server assembled exactly as `pbm serve`
 //! assembles it (config, dev-key auth, events relay), on SQLite and PostgreSQL, with Redis
 //! Streams when available.

@@ -1,7 +1,7 @@
 //! Authentication for every PBM RPC.
 //!
 //! # Layout
-//! * [`Role`], [`Caller`] – who is calling (ARCHITECTURE.md, "Roles").
+//! * [`Role`], [`Caller`] – who is calling (docs/DOMAIN.md "Regions and roles").
 //! * [`token`] – signed bearer tokens (JWT, EdDSA/Ed25519) behind the [`TokenVerifier`] trait, so a
 //!   国密 SM2 verifier can be added without touching services.
 //! * [`dev`] – the local development signing key of an embedded deployment.
@@ -19,7 +19,7 @@ use pbm_types::DivisionCode;
 pub use layer::AuthLayer;
 pub use token::{Claims, Ed25519Verifier, TokenError, TokenSigner, TokenVerifier};
 
-/// What a caller may do is decided by its role (ARCHITECTURE.md, "Roles").
+/// What a caller may do is decided by its role (docs/DOMAIN.md "Regions and roles").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {

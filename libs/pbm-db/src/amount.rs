@@ -1,8 +1,9 @@
 //! An exact decimal column type over both backends.
 //!
 //! diesel's SQLite `Numeric` goes through `f64`, and a SQLite column declared NUMERIC converts
-//! `'0.1'` to REAL (STACK.md D6), so money and scores are stored as `NUMERIC` on PostgreSQL and
-//! as `TEXT` on SQLite, and always read back as an exact [`rust_decimal::Decimal`].
+//! `'0.1'` to REAL (NUMERIC affinity stores text that reads as a number as INTEGER or REAL), so
+//! money and scores are stored as `NUMERIC` on PostgreSQL and as `TEXT` on SQLite, and always
+//! read back as an exact [`rust_decimal::Decimal`].
 
 use std::str::FromStr;
 
@@ -19,7 +20,8 @@ use crate::MultiBackend;
 
 pub mod sql_types {
     /// Exact decimal: PostgreSQL `NUMERIC`, SQLite `TEXT`. Not called `Money`, which diesel
-    /// already uses for PostgreSQL's MONEY type (STACK.md D4).
+    /// already uses for PostgreSQL's MONEY type: the two would collide through the
+    /// `diesel::sql_types::*` glob that `table!` brings in.
     #[derive(
         diesel::sql_types::SqlType, diesel::query_builder::QueryId, Clone, Copy, Debug, Default,
     )]

@@ -27,12 +27,13 @@ pub use diesel_migrations;
 /// One connection to either backend. Queries written against it run on both.
 #[derive(diesel::MultiConnection)]
 pub enum AnyConnection {
-    // PostgreSQL first: MultiConnection tries variants in order (STACK.md D3).
+    // PostgreSQL first: diesel's MultiConnection tries its variants in order.
     Postgresql(diesel::PgConnection),
     Sqlite(diesel::SqliteConnection),
 }
 
-/// Current UTC time truncated to microseconds, the precision both backends keep (STACK.md D6).
+/// Current UTC time truncated to microseconds, the precision both backends keep (PostgreSQL's
+/// TIMESTAMP keeps microseconds, while SQLite's text would keep nanoseconds).
 pub fn now() -> chrono::NaiveDateTime {
     let now = chrono::Utc::now().naive_utc();
     chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1)).unwrap_or(now)

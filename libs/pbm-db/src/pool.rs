@@ -110,8 +110,8 @@ pub(crate) fn still_alive(conn: &mut AnyConnection, used: Instant, after: Durati
     }
 }
 
-/// Opens connections itself so a PostgreSQL error keeps its real cause
-/// (`MultiConnection::establish` drops it, STACK.md D3).
+/// Opens connections itself so a PostgreSQL error keeps its real cause (diesel's
+/// `MultiConnection::establish` tries each backend in order and drops their errors).
 #[derive(Debug, Clone)]
 struct Manager {
     url: String,

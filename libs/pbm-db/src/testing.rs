@@ -21,7 +21,7 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     /// A SQLite database in a temporary file (`:memory:` would give one database per pooled
-    /// connection, STACK.md D7).
+    /// connection: each SQLite connection to `:memory:` opens a database of its own).
     pub fn sqlite() -> TestDatabase {
         let dir = tempfile::tempdir().expect("temp dir for a test database");
         let url = dir

@@ -1,4 +1,4 @@
-//! Events between services (ARCHITECTURE.md, "Events").
+//! Events between services (docs/ARCHITECTURE.md "Events").
 //!
 //! A service writes an outbox row in the same transaction as the change (`pbm_db::platform`).
 //! The [`Relay`] publishes committed rows and marks them published, so nothing acknowledged to
@@ -7,7 +7,8 @@
 //! (`<service>:<outbox id>`) for consumers to deduplicate.
 //!
 //! * distributed: [`RedisStreams`] – `XADD pbm:events:<topic> MAXLEN ~ N`, read with consumer
-//!   groups (`XREADGROUP`/`XACK`) on a dedicated connection (STACK.md R2);
+//!   groups (`XREADGROUP`/`XACK`) on a dedicated connection (a blocked `XREADGROUP` holds up
+//!   every other command on a shared multiplexed connection);
 //! * embedded: [`InProcessBus`] – a tokio broadcast channel.
 
 use std::time::Duration;

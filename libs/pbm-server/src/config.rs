@@ -65,8 +65,8 @@ pub struct ServerArgs {
     pub library_cache_secs: u64,
 }
 
-/// The region of an unconfigured development deployment: 晋城市, the city of the seeds. Every
-/// real deployment sets its own code.
+/// The region of an unconfigured development deployment: 晋城市, the city of the local source
+/// 晋城 2019 (docs/DOMAIN.md "Sources"). Every real deployment sets its own code.
 pub const DEFAULT_REGION: &str = "140500";
 
 impl ServerArgs {

@@ -28,7 +28,8 @@ pub struct TelemetryGuard {
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
         if let Some(provider) = self.provider.take() {
-            // shutdown blocks on the batch exporter (STACK.md O3): do it off any async worker.
+            // shutdown blocks until the batch processor, on a thread of its own, has flushed:
+            // do it off any async worker.
             let _ = std::thread::spawn(move || provider.shutdown()).join();
         }
     }
@@ -132,7 +133,8 @@ pub fn inject_current_context(metadata: &mut tonic::metadata::MetadataMap) {
 }
 
 /// Tonic client interceptor: propagates the trace and, when set, the caller's bearer token
-/// (service-to-service calls carry the original caller, ARCHITECTURE.md "Roles").
+/// (service-to-service calls carry the original caller, whom the called service authorises by
+/// role: docs/DOMAIN.md "Regions and roles").
 #[derive(Clone, Default)]
 pub struct TracePropagation {
     bearer: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,

@@ -1,7 +1,7 @@
 //! Exact decimals for money (元), scores and ratios.
 //!
-//! DOMAIN.md ("Scoring"): money is exact decimal, 元 with two places; scores are exact decimals
-//! with two places, rounded half-up. Never floating point.
+//! docs/DOMAIN.md "Exact numbers and rounding": money is exact decimal, 元 with two places;
+//! scores are exact decimals with two places, rounded half-up. Never floating point.
 
 use std::str::FromStr;
 

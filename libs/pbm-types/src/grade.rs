@@ -24,8 +24,8 @@ impl Grade {
     }
 }
 
-/// Lower bounds of 优, 良 and 中. Configuration per region and fiscal year (DOMAIN.md:
-/// default 90/80/60; one province uses 80/70/60).
+/// Lower bounds of 优, 良 and 中. Configuration per region and fiscal year (docs/DOMAIN.md
+/// "Grades and vetoes", 财预〔2020〕10号: default 90/80/60; one province uses 80/70/60).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GradeBands {
     pub excellent: Decimal,
