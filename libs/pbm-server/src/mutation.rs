@@ -44,7 +44,7 @@ impl MutationContext {
                 "每个修改请求都需要客户端请求号 request_id（1–128 个可见 ASCII 字符），用于安全重试",
             ));
         }
-        let request_hash = hex::encode(Sha256::digest(request.encode_to_vec()));
+        let request_hash = fingerprint(&rpc, &caller, request);
         Ok(Self {
             rpc,
             request_id: request_id.to_owned(),
@@ -79,6 +79,33 @@ impl MutationContext {
             detail: detail.to_owned(),
         }
     }
+}
+
+/// The fingerprint a retry must match to be answered with the first response: the RPC, the
+/// caller's full identity (subject, role, region, unit, department, agency, expert) and the
+/// request. A caller that shares only the subject (another role, region or unit under the same
+/// account name) never receives another caller's answer.
+fn fingerprint<M: Message>(rpc: &Rpc, caller: &Caller, request: &M) -> String {
+    let mut hash = Sha256::new();
+    let region = caller.mof_div_code.to_string();
+    let identity = [
+        rpc.service(),
+        rpc.method(),
+        caller.subject.as_str(),
+        caller.role.as_str(),
+        region.as_str(),
+        caller.unit.as_deref().unwrap_or_default(),
+        caller.department.as_deref().unwrap_or_default(),
+        caller.agency.as_deref().unwrap_or_default(),
+        caller.expert.as_deref().unwrap_or_default(),
+    ];
+    for part in identity {
+        // Length-prefixed, so no two identities hash the same bytes.
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part.as_bytes());
+    }
+    hash.update(request.encode_to_vec());
+    hex::encode(hash.finalize())
 }
 
 /// What a successful mutation produced: the response and what to write in the audit trail.
@@ -217,6 +244,15 @@ pub async fn settle<R: Message + Default>(
         Ok(response) => return Ok(response),
         Err(e) => e,
     };
+    // A caller the use case refuses is refused on a retry too: a replay never answers a caller
+    // that the first request's checks would not let through.
+    if matches!(
+        error.kind,
+        crate::ErrorKind::PermissionDenied | crate::ErrorKind::Unauthenticated
+    ) {
+        audit_refusal(db, &ctx, entity, &error).await;
+        return Err(error);
+    }
     let (service, request_id) = (ctx.service().to_owned(), ctx.request_id.clone());
     match db
         .read(move |c| platform::find_idempotency(c, &service, &request_id))

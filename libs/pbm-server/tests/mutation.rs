@@ -36,12 +36,34 @@ async fn mutate(
     request_id: &str,
     payload: &str,
 ) -> Result<EchoResponse, ApiError> {
+    mutate_as(db, caller(subject), request_id, payload).await
+}
+
+/// [`mutate`] by any caller. Only finance may do it (as a use case authorises its caller
+/// inside its effect).
+async fn mutate_as(
+    db: &Db,
+    caller: Caller,
+    request_id: &str,
+    payload: &str,
+) -> Result<EchoResponse, ApiError> {
     let request = EchoResponse {
         payload: payload.into(),
     };
-    let ctx = MutationContext::new(Rpc::new("pbm.test.v1.TestService", "Echo"), caller(subject), request_id, &request)?;
+    let ctx = MutationContext::new(
+        Rpc::new("pbm.test.v1.TestService", "Echo"),
+        caller,
+        request_id,
+        &request,
+    )?;
     let payload = payload.to_owned();
-    run_mutation(db, ctx, ("thing", "T1".into()), move |conn, _ctx| {
+    run_mutation(db, ctx, ("thing", "T1".into()), move |conn, ctx| {
+        if ctx.caller.role != Role::FinanceAdmin {
+            return Err(ApiError::permission_denied(
+                "NOT_FINANCE",
+                "仅财政部门可以修改",
+            ));
+        }
         if payload == "refuse" {
             platform::insert_outbox(conn, &event("must roll back"))?;
             return Err(ApiError::failed_precondition("THING_LOCKED", "不能修改"));
@@ -119,7 +141,12 @@ async fn concurrent_retries_of_a_guarded_update_replay(test_db: TestDatabase) {
             let request = EchoResponse {
                 payload: "bump".into(),
             };
-            let ctx = MutationContext::new(Rpc::new("pbm.test.v1.TestService", "Bump"), caller("alice"), "req-g", &request)?;
+            let ctx = MutationContext::new(
+                Rpc::new("pbm.test.v1.TestService", "Bump"),
+                caller("alice"),
+                "req-g",
+                &request,
+            )?;
             run_mutation(&db, ctx, ("counter", "1".into()), move |conn, _ctx| {
                 let moved = pbm_db::diesel::sql_query(
                     "UPDATE counter SET version = version + 1 WHERE id = 1 AND version = 0",
@@ -184,7 +211,45 @@ async fn refusals_are_audited_and_write_nothing(test_db: TestDatabase) {
     assert_eq!(bad.reason, "REQUEST_ID_INVALID");
 }
 
+/// A retry answers only the caller that made the first request: the same subject under another
+/// role, region or unit is refused as a first request would be, and learns nothing of the first
+/// answer.
+async fn a_replay_authorises_its_caller(test_db: TestDatabase) {
+    let db = db(&test_db).await;
+    assert_eq!(
+        mutate(&db, "alice", "req-x", "secret")
+            .await
+            .unwrap()
+            .payload,
+        "secret"
+    );
+    // The same account name as a budget unit: refused by the use case, not replayed.
+    let mut unit = caller("alice");
+    unit.role = Role::BudgetUnit;
+    unit.unit = Some("U1".into());
+    let denied = mutate_as(&db, unit, "req-x", "secret").await.unwrap_err();
+    assert_eq!(denied.reason, "NOT_FINANCE");
+    // The same account name as finance of another region: the fingerprint differs, so the
+    // first answer is not given.
+    let mut elsewhere = caller("alice");
+    elsewhere.mof_div_code = DivisionCode::parse("140526").unwrap();
+    let reused = mutate_as(&db, elsewhere, "req-x", "secret")
+        .await
+        .unwrap_err();
+    assert_eq!(reused.reason, "REQUEST_ID_REUSED");
+    // The first caller still gets its answer, and there was one effect.
+    assert_eq!(
+        mutate(&db, "alice", "req-x", "secret")
+            .await
+            .unwrap()
+            .payload,
+        "secret"
+    );
+    assert_eq!(effects(&db).await, 1);
+}
+
 pbm_db::backend_tests! {
+    replay_authorises => a_replay_authorises_its_caller;
     concurrent_retries => concurrent_retries_have_one_effect;
     concurrent_guarded => concurrent_retries_of_a_guarded_update_replay;
     reused_request_id => reused_request_id_is_refused;
