@@ -1,8 +1,8 @@
 //! [`AuthLayer`]: verifies the bearer token of every request and attaches the [`Caller`].
 //!
-//! * no `authorization` header → an anonymous public [`Caller`] (services decide what the public
-//!   may see; most refuse with UNAUTHENTICATED);
-//! * an invalid, expired or refused token → UNAUTHENTICATED before any handler runs;
+//! * no `authorization` header, or an invalid, expired or refused token → UNAUTHENTICATED
+//!   before any handler, validation or write runs (no audit row, no database work: a flood of
+//!   token-less calls costs the server almost nothing);
 //! * health checks and reflection need no token.
 
 use std::collections::HashMap;
@@ -40,7 +40,7 @@ impl AuthLayer {
     /// Returns the caller of a request with these headers, or the reason it is refused.
     pub fn authenticate(&self, headers: &http::HeaderMap) -> Result<Caller, tonic::Status> {
         let Some(value) = headers.get(http::header::AUTHORIZATION) else {
-            return Ok(Caller::anonymous());
+            return Err(unauthenticated("请先登录（缺少访问令牌）"));
         };
         let token = value
             .to_str()
@@ -82,8 +82,15 @@ impl AuthLayer {
     }
 }
 
+/// A refusal with the platform's error details: `ErrorInfo` reason `UNAUTHENTICATED`, domain
+/// `pbm` (the refusal comes before any service).
 fn unauthenticated(message: &str) -> tonic::Status {
-    tonic::Status::unauthenticated(format!("{message} (UNAUTHENTICATED)"))
+    use tonic_types::{ErrorDetails, StatusExt};
+    tonic::Status::with_error_details(
+        tonic::Code::Unauthenticated,
+        format!("{message} (UNAUTHENTICATED)"),
+        ErrorDetails::with_error_info("UNAUTHENTICATED", "pbm", HashMap::new()),
+    )
 }
 
 /// Paths that need no token: load balancers and tooling must reach them.
@@ -178,11 +185,16 @@ mod tests {
     }
 
     #[test]
-    fn missing_token_is_anonymous_and_bad_token_is_refused() {
+    fn missing_and_bad_tokens_are_refused() {
+        use tonic_types::StatusExt;
         let (layer, _) = layer();
-        let anon = layer.authenticate(&http::HeaderMap::new()).unwrap();
-        assert!(!anon.authenticated);
-        assert_eq!(anon.role, Role::Public);
+        let err = layer.authenticate(&http::HeaderMap::new()).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::Unauthenticated);
+        let info = err.get_details_error_info().expect("error info");
+        assert_eq!(
+            (info.reason.as_str(), info.domain.as_str()),
+            ("UNAUTHENTICATED", "pbm")
+        );
         let err = layer.authenticate(&headers("Bearer garbage")).unwrap_err();
         assert_eq!(err.code(), tonic::Code::Unauthenticated);
         let err = layer.authenticate(&headers("Basic abc")).unwrap_err();

@@ -277,10 +277,26 @@ pub async fn audit_refusal(
     entity: (&'static str, String),
     error: &ApiError,
 ) {
-    let entry = ctx.audit(entity.0, &entity.1, error.reason, &error.message);
+    // A refusal's row is bounded: what a refused caller sent (a 2 MiB code) is not stored.
+    let entry = ctx.audit(
+        entity.0,
+        bounded(&entity.1, MAX_REFUSAL_FIELD_CHARS),
+        error.reason,
+        bounded(&error.message, MAX_REFUSAL_FIELD_CHARS),
+    );
     if let Err(audit_error) = db.write(move |c| platform::insert_audit(c, &entry)).await {
         tracing::error!(error = %audit_error, "could not audit a refused mutation");
     }
+}
+
+/// Most characters of a refused mutation's entity id and message kept in its audit row.
+pub const MAX_REFUSAL_FIELD_CHARS: usize = 256;
+
+/// `text` cut to at most `max` characters (on a character boundary).
+fn bounded(text: &str, max: usize) -> &str {
+    text.char_indices()
+        .nth(max)
+        .map_or(text, |(end, _)| &text[..end])
 }
 
 fn replay<R: Message + Default>(
@@ -301,4 +317,17 @@ fn replay<R: Message + Default>(
         ));
     }
     R::decode(previous.response.as_slice()).map_err(ApiError::internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bounded;
+
+    #[test]
+    fn bounded_cuts_on_a_character_boundary() {
+        assert_eq!(bounded("指标代码", 2), "指标");
+        assert_eq!(bounded("abc", 3), "abc");
+        assert_eq!(bounded("abc", 10), "abc");
+        assert_eq!(bounded(&"码".repeat(1000), 256).chars().count(), 256);
+    }
 }
