@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use pbm_auth::{Caller, Role};
 use pbm_db::AnyConnection;
 use pbm_proto::agency::v1 as proto;
-use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
+use pbm_server::{ApiError, Effect, FieldViolation, MutationContext, run_mutation};
 use pbm_types::Decimal;
 use rand::RngCore;
 
@@ -187,25 +187,25 @@ struct DrawAsk<'a> {
 }
 
 /// Checks the common fields; every problem is a field violation.
-fn check_ask(ask: &DrawAsk<'_>, v: &mut Vec<(String, String)>) -> Option<EngagementKind> {
+fn check_ask(ask: &DrawAsk<'_>, v: &mut Vec<FieldViolation>) -> Option<EngagementKind> {
     if ask.task_ref.trim().is_empty() {
-        v.push(("task_ref".to_string(), "请填写任务编号".to_string()));
+        v.push(FieldViolation::generic("task_ref", "请填写任务编号"));
     }
     if !(1..=ask.max_count).contains(&ask.count) {
-        v.push((
-            "count".into(),
+        v.push(FieldViolation::generic(
+            "count",
             format!("抽取数量应在 1–{} 之间", ask.max_count),
         ));
     }
     if ask.evaluated_party.trim().is_empty() {
-        v.push((
-            "evaluated_party".into(),
-            "请填写被评价对象，用于回避".into(),
+        v.push(FieldViolation::generic(
+            "evaluated_party",
+            "请填写被评价对象，用于回避",
         ));
     }
     let kind = kind_from(ask.kind);
     if kind.is_none() {
-        v.push(("kind".into(), "请选择委托事项".into()));
+        v.push(FieldViolation::generic("kind", "请选择委托事项"));
     }
     kind
 }
@@ -333,7 +333,10 @@ pub async fn draw_experts(
             );
             let field = r.field.trim().to_uppercase();
             if st.taxonomy.validate(&[field.as_str()]).is_err() {
-                v.push(("field".into(), format!("未知的专业领域「{}」", r.field)));
+                v.push(FieldViolation::generic(
+                    "field",
+                    format!("未知的专业领域「{}」", r.field),
+                ));
             }
             ApiError::check(v)?;
             let Some(kind) = kind else {

@@ -6,7 +6,7 @@ use pbm_auth::{Caller, Role};
 use pbm_db::{AnyConnection, Money};
 use pbm_proto::agency::v1 as proto;
 use pbm_proto::common::v1 as common;
-use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
+use pbm_server::{ApiError, Effect, FieldViolation, MutationContext, run_mutation};
 use pbm_types::Decimal;
 
 use crate::access;
@@ -205,7 +205,7 @@ pub async fn create(
             let mut v = Vec::new();
             let kind = kind_from(r.kind);
             if kind.is_none() {
-                v.push(("kind".to_string(), "请选择委托事项".to_string()));
+                v.push(FieldViolation::generic("kind", "请选择委托事项"));
             }
             let started = convert::date(&r.started_on, "started_on")
                 .map_err(|e| v.extend(e.violations))
@@ -216,13 +216,13 @@ pub async fn create(
             if let (Some(s), Some(e)) = (started, ended)
                 && e < s
             {
-                v.push(("ended_on".into(), "结束日期早于开始日期".into()));
+                v.push(FieldViolation::generic("ended_on", "结束日期早于开始日期"));
             }
             let code = r.agency_credit_code.trim().to_uppercase();
             if code.is_empty() && r.expert_ids.is_empty() {
-                v.push((
-                    "agency_credit_code".into(),
-                    "请指定受托的第三方机构或专家".into(),
+                v.push(FieldViolation::generic(
+                    "agency_credit_code",
+                    "请指定受托的第三方机构或专家",
                 ));
             }
             ApiError::check(v)?;
@@ -269,7 +269,10 @@ pub async fn create(
                     .collect::<Vec<_>>()
                     .join("；");
                 let mut e = ApiError::failed_precondition(reason, format!("不能委托：{message}"));
-                e.violations = violations.into_iter().map(|(f, m, _)| (f, m)).collect();
+                e.violations = violations
+                    .into_iter()
+                    .map(|(f, m, reason)| FieldViolation::new(f, reason, m))
+                    .collect();
                 e
             })?;
             let mut row = EngagementRow {
@@ -334,15 +337,21 @@ pub async fn rate(
                     .map(|d| pbm_types::decimal::parse(&d.value))
                 {
                     Some(Ok(d)) => scores.push((s.criterion.trim().to_uppercase(), d)),
-                    Some(Err(e)) => v.push((format!("scores[{i}].score"), e.message)),
-                    None => v.push((format!("scores[{i}].score"), "缺少分数".into())),
+                    Some(Err(e)) => v.push(FieldViolation::generic(
+                        format!("scores[{i}].score"),
+                        e.message,
+                    )),
+                    None => v.push(FieldViolation::generic(
+                        format!("scores[{i}].score"),
+                        "缺少分数",
+                    )),
                 }
             }
             ApiError::check(v)?;
             // The rubric of the year the engagement ended in.
             let rules = rules_in_force(conn, row.ended_on.year())?;
             let score = rating::engagement_score(&rules.rules.rubric, &scores)
-                .map_err(ApiError::validation)?;
+                .map_err(|v| ApiError::validation(crate::ops::generic(v)))?;
             let rated = EngagementRow {
                 scores: serde_json::to_string(&scores).map_err(ApiError::internal)?,
                 score: Some(Money(score)),

@@ -6,7 +6,7 @@ use pbm_auth::Caller;
 use pbm_db::AnyConnection;
 use pbm_db::platform::{self, NewOutboxEvent};
 use pbm_proto::agency::v1 as proto;
-use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
+use pbm_server::{ApiError, Effect, FieldViolation, MutationContext, run_mutation};
 
 use crate::access::{self, ReadScope};
 use crate::domain::registry::{self, Action, Agency, AgencySpec, Batch, Status};
@@ -15,6 +15,13 @@ use crate::state::AppState;
 use crate::store::{self, AgencyFilter, StatusChange, ViolationRecord, Violator};
 
 pub const SERVICE: &str = "pbm.agency";
+
+/// Violations of a domain rule without codes of their own.
+pub(crate) fn generic(v: Vec<(String, String)>) -> Vec<FieldViolation> {
+    v.into_iter()
+        .map(|(f, m)| FieldViolation::generic(f, m))
+        .collect()
+}
 
 fn agency_not_found(code: &str) -> ApiError {
     ApiError::not_found("AGENCY_NOT_FOUND", format!("第三方机构「{code}」不存在"))
@@ -98,7 +105,7 @@ pub async fn register(
     run_mutation(&state.db, ctx, ("agency", entity), move |conn, ctx| {
         access::can_manage(&ctx.caller, &region)?;
         let spec = spec?;
-        ApiError::check(spec.violations())?;
+        ApiError::check(generic(spec.violations()))?;
         let batch = store::batch(conn, spec.admission_batch_id)?
             .ok_or_else(|| batch_not_found(spec.admission_batch_id))?;
         let code = spec.credit_code.as_str().to_owned();
@@ -157,7 +164,7 @@ pub async fn update(
     run_mutation(&state.db, ctx, ("agency", entity), move |conn, ctx| {
         access::can_manage(&ctx.caller, &region)?;
         let spec = spec?;
-        ApiError::check(spec.violations())?;
+        ApiError::check(generic(spec.violations()))?;
         let code = spec.credit_code.as_str().to_owned();
         let current = store::agency(conn, &code)?.ok_or_else(|| agency_not_found(&code))?;
         if current.version != expected {
@@ -408,10 +415,13 @@ pub async fn record_violation(
                 .ok();
             let severity = severity.map_err(|e| violations.extend(e.violations)).ok();
             if description.trim().is_empty() {
-                violations.push(("description".into(), "请描述违规事实".into()));
+                violations.push(FieldViolation::generic("description", "请描述违规事实"));
             }
             if occurred_on.is_some_and(|d| d > today) {
-                violations.push(("occurred_on".into(), "违规日期不能晚于今天".into()));
+                violations.push(FieldViolation::generic(
+                    "occurred_on",
+                    "违规日期不能晚于今天",
+                ));
             }
             ApiError::check(violations)?;
             let (Some(occurred_on), Some(severity)) = (occurred_on, severity) else {
@@ -530,7 +540,7 @@ fn expert_row(
     keep: Option<&ExpertRow>,
     actor: &str,
 ) -> Result<ExpertRow, ApiError> {
-    let mut v = spec.violations(&state.taxonomy);
+    let mut v = generic(spec.violations(&state.taxonomy));
     let (id_enc, id_index, id_masked, birth_date) = match (&spec.id_number, keep) {
         (Some(id), _) => (
             state.pii.encrypt(id.as_str()),
@@ -545,7 +555,10 @@ fn expert_row(
             k.birth_date,
         ),
         (None, None) => {
-            v.push(("spec.id_number".into(), "身份证号不能为空".into()));
+            v.push(FieldViolation::generic(
+                "spec.id_number",
+                "身份证号不能为空",
+            ));
             (Vec::new(), String::new(), String::new(), NaiveDate::MIN)
         }
     };
@@ -553,7 +566,7 @@ fn expert_row(
         (Some(p), _) => (state.pii.encrypt(p.as_str()), p.masked()),
         (None, Some(k)) => (k.phone_enc.clone(), k.phone_masked.clone()),
         (None, None) => {
-            v.push(("spec.phone".into(), "手机号不能为空".into()));
+            v.push(FieldViolation::generic("spec.phone", "手机号不能为空"));
             (Vec::new(), String::new())
         }
     };
@@ -579,7 +592,10 @@ fn expert_row(
                     .join("；")
             ),
         );
-        e.violations = entry;
+        e.violations = entry
+            .into_iter()
+            .map(|(f, m)| FieldViolation::new(f, "ENTRY_RULES_NOT_MET", m))
+            .collect();
         return Err(e);
     }
     let details = serde_json::to_string(&spec.details).map_err(ApiError::internal)?;
@@ -1017,10 +1033,10 @@ pub async fn set_rules(
             let rules: PoolRules = serde_json::from_str(&json).map_err(|e| {
                 ApiError::invalid_field("RULES_INVALID", "rules_json", format!("规则格式错误：{e}"))
             })?;
-            let violations: Vec<(String, String)> = rules
+            let violations: Vec<FieldViolation> = rules
                 .violations()
                 .into_iter()
-                .map(|(f, m)| (format!("rules_json.{f}"), m))
+                .map(|(f, m)| FieldViolation::generic(format!("rules_json.{f}"), m))
                 .collect();
             ApiError::check(violations)?;
             let current = rules_in_force(conn, year)?;

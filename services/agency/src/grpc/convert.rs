@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use pbm_proto::agency::v1 as proto;
-use pbm_server::ApiError;
+use pbm_server::{ApiError, FieldViolation};
 use pbm_types::DivisionCode;
 
 use crate::domain::ids::{CreditCode, mask};
@@ -203,26 +203,32 @@ pub fn spec_from_proto(p: Option<proto::AgencySpec>) -> Result<AgencySpec, ApiEr
         admission_batch_id,
         relations,
     } = p;
-    let mut v: Vec<(String, String)> = Vec::new();
+    let mut v: Vec<FieldViolation> = Vec::new();
     let credit_code = CreditCode::parse(&credit_code)
-        .map_err(|e| v.push(("spec.credit_code".into(), e.message)))
+        .map_err(|e| v.push(FieldViolation::new("spec.credit_code", e.reason, e.message)))
         .ok();
     let agency_type = agency_type_from(r#type);
     if agency_type.is_none() {
-        v.push(("spec.type".into(), "请选择机构类型".into()));
+        v.push(FieldViolation::generic("spec.type", "请选择机构类型"));
     }
     let mut parsed_scopes = Vec::new();
     for (i, s) in scopes.iter().enumerate() {
         match scope_from(*s) {
             Some(s) => parsed_scopes.push(s),
-            None => v.push((format!("spec.scopes[{i}]"), "服务范围无效".into())),
+            None => v.push(FieldViolation::generic(
+                format!("spec.scopes[{i}]"),
+                "服务范围无效",
+            )),
         }
     }
     let mut parsed_relations = Vec::new();
     for (i, r) in relations.into_iter().enumerate() {
         let kind = relation_kind_from(r.kind);
         if kind.is_none() {
-            v.push((format!("spec.relations[{i}].kind"), "请选择关联类型".into()));
+            v.push(FieldViolation::generic(
+                format!("spec.relations[{i}].kind"),
+                "请选择关联类型",
+            ));
         }
         let from = date(&r.from, &format!("spec.relations[{i}].from"))
             .map_err(|e| v.extend(e.violations))
@@ -242,7 +248,10 @@ pub fn spec_from_proto(p: Option<proto::AgencySpec>) -> Result<AgencySpec, ApiEr
         }
     }
     if admission_batch_id <= 0 {
-        v.push(("spec.admission_batch_id".into(), "请选择入库批次".into()));
+        v.push(FieldViolation::generic(
+            "spec.admission_batch_id",
+            "请选择入库批次",
+        ));
     }
     let (Some(credit_code), Some(agency_type)) = (credit_code, agency_type) else {
         return Err(ApiError::validation(v));
@@ -299,7 +308,7 @@ pub fn batch_to_proto(b: &Batch) -> proto::AdmissionBatch {
 pub fn batch_from_request(r: &proto::CreateAdmissionBatchRequest) -> Result<Batch, ApiError> {
     let mut v = Vec::new();
     if r.name.trim().is_empty() {
-        v.push(("name".to_string(), "批次名称不能为空".to_string()));
+        v.push(FieldViolation::generic("name", "批次名称不能为空"));
     }
     let from = date(&r.qualified_from, "qualified_from")
         .map_err(|e| v.extend(e.violations))
@@ -310,9 +319,9 @@ pub fn batch_from_request(r: &proto::CreateAdmissionBatchRequest) -> Result<Batc
     if let (Some(f), Some(t)) = (from, to)
         && t < f
     {
-        v.push((
-            "qualified_to".into(),
-            "资格期限的截止日期早于起始日期".into(),
+        v.push(FieldViolation::generic(
+            "qualified_to",
+            "资格期限的截止日期早于起始日期",
         ));
     }
     ApiError::check(v)?;
@@ -493,14 +502,13 @@ fn expert_status_to(s: ExpertStatus) -> proto::ExpertStatus {
     }
 }
 
-fn relation_from(
-    r: proto::Relation,
-    field: &str,
-    v: &mut Vec<(String, String)>,
-) -> Option<Relation> {
+fn relation_from(r: proto::Relation, field: &str, v: &mut Vec<FieldViolation>) -> Option<Relation> {
     let kind = relation_kind_from(r.kind);
     if kind.is_none() {
-        v.push((format!("{field}.kind"), "请选择关联类型".into()));
+        v.push(FieldViolation::generic(
+            format!("{field}.kind"),
+            "请选择关联类型",
+        ));
     }
     let from = date(&r.from, &format!("{field}.from"))
         .map_err(|e| v.extend(e.violations))
@@ -551,27 +559,30 @@ pub fn expert_spec_from_proto(
         employment,
         relations,
     } = p;
-    let mut v: Vec<(String, String)> = Vec::new();
+    let mut v: Vec<FieldViolation> = Vec::new();
     let id_number = if update && id_number.trim().is_empty() {
         None
     } else {
         IdNumber::parse(&id_number)
-            .map_err(|e| v.push(("spec.id_number".into(), e.message)))
+            .map_err(|e| v.push(FieldViolation::generic("spec.id_number", e.message)))
             .ok()
     };
     let phone = if update && phone.trim().is_empty() {
         None
     } else {
         Phone::parse(&phone)
-            .map_err(|e| v.push(("spec.phone".into(), e.message)))
+            .map_err(|e| v.push(FieldViolation::generic("spec.phone", e.message)))
             .ok()
     };
     let title = title_from(title);
     if title.is_none() {
-        v.push(("spec.title".into(), "请选择职称级别".into()));
+        v.push(FieldViolation::generic("spec.title", "请选择职称级别"));
     }
     if years_in_field < 0 {
-        v.push(("spec.years_in_field".into(), "从业年限不能为负数".into()));
+        v.push(FieldViolation::generic(
+            "spec.years_in_field",
+            "从业年限不能为负数",
+        ));
     }
     let mut jobs = Vec::new();
     for (i, e) in employment.into_iter().enumerate() {

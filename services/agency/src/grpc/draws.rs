@@ -24,10 +24,13 @@ fn status(e: ApiError) -> Status {
 
 fn mutation<M: prost::Message>(
     request: &Request<M>,
-    method: &'static str,
+    _method: &'static str,
     request_id: &str,
 ) -> Result<MutationContext, Status> {
-    MutationContext::from_request(draws::DRAW_SERVICE, method, request, request_id)
+    let rpc = pbm_server::rpc::rpc_of(request);
+    let caller = pbm_server::rpc::caller_of(request, &rpc)?;
+    MutationContext::new(rpc.clone(), caller, request_id, request.get_ref())
+        .map_err(|e| e.into_status(rpc.domain()))
 }
 
 #[tonic::async_trait]
