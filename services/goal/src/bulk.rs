@@ -5,6 +5,7 @@
 
 use pbm_auth::Caller;
 use pbm_proto::goal::v1 as proto;
+use pbm_server::rpc::Rpc;
 use pbm_server::{ApiError, MutationContext};
 
 use crate::convert;
@@ -16,14 +17,14 @@ fn failure(index: i32, request_id: &str, e: ApiError) -> proto::DeclareGoalsResu
     let violations = e
         .violations
         .iter()
-        .map(|(field, description)| proto::FieldError {
-            field: field.clone(),
-            description: description.clone(),
+        .map(|v| proto::FieldError {
+            field: v.field.clone(),
+            description: v.message.clone(),
         })
         .collect();
     let reason = e.reason.to_owned();
     let message = e.message.clone();
-    let code = format!("{:?}", e.into_status(ops::SERVICE).code());
+    let code = format!("{:?}", e.code());
     proto::DeclareGoalsResult {
         index,
         request_id: request_id.to_owned(),
@@ -42,8 +43,7 @@ fn context<M: prost::Message>(
     message: &M,
 ) -> Result<MutationContext, ApiError> {
     MutationContext::new(
-        ops::SERVICE,
-        "DeclareGoals",
+        Rpc::new(ops::GRPC_SERVICE, "DeclareGoals"),
         caller.clone(),
         request_id,
         message,

@@ -18,19 +18,22 @@ use crate::domain::project::{
 use crate::domain::workflow::{GoalState, ReviewOutcome, Status, StatusKind};
 pub use pbm_server::wire::{decimal as dec, stamp};
 
-/// Domain violations as the API's field violations (reason codes kept in the message).
-pub fn violations(list: Vec<FieldViolation>) -> Vec<(String, String)> {
+/// Domain violations as the API's field violations (reason codes also kept in the message).
+pub fn violations(list: Vec<FieldViolation>) -> Vec<FieldViolation> {
     list.into_iter()
-        .map(|v| (v.field, format!("{}（{}）", v.message, v.reason)))
+        .map(|v| {
+            let message = format!("{}（{}）", v.message, v.reason);
+            FieldViolation::new(v.field, v.reason, message)
+        })
         .collect()
 }
 
-fn decimal(d: Option<&common::Decimal>, field: &str) -> Result<Option<Decimal>, (String, String)> {
+fn decimal(d: Option<&common::Decimal>, field: &str) -> Result<Option<Decimal>, FieldViolation> {
     match d.map(|d| d.value.trim()).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => pbm_types::decimal::parse(v)
             .map(Some)
-            .map_err(|e| (field.to_owned(), e.message)),
+            .map_err(|e| FieldViolation::generic(field, e.message)),
     }
 }
 
@@ -88,23 +91,26 @@ pub fn project_from(spec: Option<proto::ProjectSpec>) -> Result<Project, ApiErro
     let mut v = Vec::new();
     let fund_source = fund_source_from(s.fund_source);
     if fund_source.is_none() {
-        v.push((
-            "spec.fund_source".into(),
-            "请选择资金来源（四本预算）".into(),
+        v.push(FieldViolation::generic(
+            "spec.fund_source",
+            "请选择资金来源（四本预算）",
         ));
     }
     let special_field = special_field_from(s.special_field);
     if special_field.is_none() {
-        v.push((
-            "spec.special_field".into(),
-            "请选择重点领域（无则选“无”）".into(),
+        v.push(FieldViolation::generic(
+            "spec.special_field",
+            "请选择重点领域（无则选“无”）",
         ));
     }
     let continuity = match proto::Continuity::try_from(s.continuity) {
         Ok(proto::Continuity::New) => Some(Continuity::New),
         Ok(proto::Continuity::Continuing) => Some(Continuity::Continuing),
         _ => {
-            v.push(("spec.continuity".into(), "请选择新增或延续项目".into()));
+            v.push(FieldViolation::generic(
+                "spec.continuity",
+                "请选择新增或延续项目",
+            ));
             None
         }
     };
@@ -112,16 +118,16 @@ pub fn project_from(spec: Option<proto::ProjectSpec>) -> Result<Project, ApiErro
         Ok(proto::Nature::Project) => Some(Nature::Project),
         Ok(proto::Nature::Policy) => Some(Nature::Policy),
         _ => {
-            v.push(("spec.nature".into(), "请选择项目或政策".into()));
+            v.push(FieldViolation::generic("spec.nature", "请选择项目或政策"));
             None
         }
     };
     let amount = match decimal(s.requested_amount.as_ref(), "spec.requested_amount") {
         Ok(Some(a)) => Some(a),
         Ok(None) => {
-            v.push((
-                "spec.requested_amount".into(),
-                "请填写申请金额（元）".into(),
+            v.push(FieldViolation::generic(
+                "spec.requested_amount",
+                "请填写申请金额（元）",
             ));
             None
         }
@@ -152,11 +158,7 @@ pub fn project_from(spec: Option<proto::ProjectSpec>) -> Result<Project, ApiErro
     })
     .map_err(|list| {
         let mut all = v;
-        all.extend(
-            violations(list)
-                .into_iter()
-                .map(|(f, m)| (format!("spec.{f}"), m)),
-        );
+        all.extend(violations(list).into_iter().map(|v| v.under("spec.")));
         ApiError::validation(all)
     })
 }
@@ -260,10 +262,10 @@ pub fn target_from(d: &proto::GoalDeclaration) -> Result<DeclarationTarget, ApiE
     }
 }
 
-fn prefixed(prefix: &str, list: Vec<FieldViolation>) -> Vec<(String, String)> {
+fn prefixed(prefix: &str, list: Vec<FieldViolation>) -> Vec<FieldViolation> {
     violations(list)
         .into_iter()
-        .map(|(f, m)| (format!("{prefix}{f}"), m))
+        .map(|v| v.under(prefix))
         .collect()
 }
 
@@ -275,7 +277,12 @@ pub fn declaration_from(
 ) -> Result<GoalDeclaration, ApiError> {
     let mut v = Vec::new();
     let fiscal_year = FiscalYear::new(d.fiscal_year)
-        .map_err(|e| v.push(("declaration.fiscal_year".into(), e.message)))
+        .map_err(|e| {
+            v.push(FieldViolation::generic(
+                "declaration.fiscal_year",
+                e.message,
+            ))
+        })
         .ok();
     let mut indicators = Vec::with_capacity(d.indicators.len());
     for (i, x) in d.indicators.iter().enumerate() {
@@ -305,11 +312,17 @@ pub fn declaration_from(
         }
         let level2 = level2_from(x.level2);
         if level2.is_none() {
-            v.push((at("level2"), "自定义指标请选择二级指标".into()));
+            v.push(FieldViolation::generic(
+                at("level2"),
+                "自定义指标请选择二级指标",
+            ));
         }
         let direction = direction_from(x.direction);
         if direction.is_none() {
-            v.push((at("direction"), "请选择指标方向（≥ ≤ = 或定性）".into()));
+            v.push(FieldViolation::generic(
+                at("direction"),
+                "请选择指标方向（≥ ≤ = 或定性）",
+            ));
         }
         if let (Some(level2), Some(direction)) = (level2, direction) {
             indicators.push(DeclaredIndicator {

@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use pbm_auth::Caller;
 use pbm_proto::goal::v1 as proto;
-use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
+use pbm_server::{ApiError, Effect, FieldViolation, MutationContext, run_mutation};
 use pbm_types::Decimal;
 
 use crate::convert;
@@ -50,12 +50,12 @@ fn code_of<T: Copy>(
 
 /// A report from the wire; every unreadable value is a field violation.
 fn report_from(r: &proto::ExAnteReport) -> Result<ExAnteReport, ApiError> {
-    let mut v: Vec<(String, String)> = Vec::new();
+    let mut v: Vec<FieldViolation> = Vec::new();
     let pro_code = ProCode::parse(&r.pro_code)
-        .map_err(|e| v.push(("report.pro_code".into(), e.message)))
+        .map_err(|e| v.push(FieldViolation::generic("report.pro_code", e.message)))
         .ok();
     let fiscal_year = FiscalYear::new(r.fiscal_year)
-        .map_err(|e| v.push(("report.fiscal_year".into(), e.message)))
+        .map_err(|e| v.push(FieldViolation::generic("report.fiscal_year", e.message)))
         .ok();
     let assessor = match proto::Assessor::try_from(r.assessor) {
         Ok(proto::Assessor::BudgetUnit) => Some(Assessor::BudgetUnit),
@@ -65,14 +65,14 @@ fn report_from(r: &proto::ExAnteReport) -> Result<ExAnteReport, ApiError> {
             credit_code: r.assessor_agency_code.trim().to_uppercase(),
         }),
         _ => {
-            v.push(("report.assessor".into(), "请选择评估主体".into()));
+            v.push(FieldViolation::generic("report.assessor", "请选择评估主体"));
             None
         }
     };
     let completed_on = NaiveDate::parse_from_str(r.completed_on.trim(), "%Y-%m-%d")
         .map_err(|_| {
-            v.push((
-                "report.completed_on".into(),
+            v.push(FieldViolation::generic(
+                "report.completed_on",
                 format!("完成日期「{}」应为 YYYY-MM-DD", r.completed_on),
             ));
         })
@@ -81,7 +81,7 @@ fn report_from(r: &proto::ExAnteReport) -> Result<ExAnteReport, ApiError> {
     for (i, m) in r.methods.iter().enumerate() {
         match code_of(m, Method::from_db, Method::from_chinese) {
             Some(m) => methods.push(m),
-            None => v.push((
+            None => v.push(FieldViolation::generic(
                 format!("report.methods[{i}]"),
                 format!("未知的评估方法「{m}」"),
             )),
@@ -91,7 +91,7 @@ fn report_from(r: &proto::ExAnteReport) -> Result<ExAnteReport, ApiError> {
     for (i, s) in r.scores.iter().enumerate() {
         let dimension = code_of(&s.dimension, Dimension::from_db, Dimension::from_chinese);
         if dimension.is_none() {
-            v.push((
+            v.push(FieldViolation::generic(
                 format!("report.scores[{i}].dimension"),
                 format!("未知的评估维度「{}」", s.dimension),
             ));
@@ -103,11 +103,17 @@ fn report_from(r: &proto::ExAnteReport) -> Result<ExAnteReport, ApiError> {
         {
             Some(Ok(d)) => Some(d),
             Some(Err(e)) => {
-                v.push((format!("report.scores[{i}].score"), e.message));
+                v.push(FieldViolation::generic(
+                    format!("report.scores[{i}].score"),
+                    e.message,
+                ));
                 None
             }
             None => {
-                v.push((format!("report.scores[{i}].score"), "缺少分数".into()));
+                v.push(FieldViolation::generic(
+                    format!("report.scores[{i}].score"),
+                    "缺少分数",
+                ));
                 None
             }
         };
@@ -117,9 +123,9 @@ fn report_from(r: &proto::ExAnteReport) -> Result<ExAnteReport, ApiError> {
     }
     let conclusion = code_of(&r.conclusion, Conclusion::from_db, Conclusion::from_chinese);
     if conclusion.is_none() {
-        v.push((
-            "report.conclusion".into(),
-            "请选择评估结论：予以支持、调整后支持或不予支持".into(),
+        v.push(FieldViolation::generic(
+            "report.conclusion",
+            "请选择评估结论：予以支持、调整后支持或不予支持",
         ));
     }
     let mut items = Vec::new();
@@ -133,7 +139,7 @@ fn report_from(r: &proto::ExAnteReport) -> Result<ExAnteReport, ApiError> {
                 item,
                 text: it.text.clone(),
             }),
-            None => v.push((
+            None => v.push(FieldViolation::generic(
                 format!("report.special_bond_items[{i}].item"),
                 format!("未知的专项债评估事项「{}」", it.item),
             )),
@@ -283,7 +289,7 @@ pub async fn submit(
                 let mut e = ApiError::validation(
                     convert::violations(problems)
                         .into_iter()
-                        .map(|(f, m)| (format!("report.{f}"), m))
+                        .map(|v| v.under("report."))
                         .collect(),
                 );
                 e.reason = "EX_ANTE_REPORT_INVALID";
@@ -483,26 +489,26 @@ pub async fn commission(
             "事前绩效评估由财政部门委托第三方机构",
         ));
     }
-    let mut problems: Vec<(String, String)> = Vec::new();
+    let mut problems: Vec<FieldViolation> = Vec::new();
     let code = ProCode::parse(&r.pro_code)
-        .map_err(|e| problems.push(("pro_code".into(), e.message)))
+        .map_err(|e| problems.push(FieldViolation::generic("pro_code", e.message)))
         .ok();
     let year = FiscalYear::new(r.fiscal_year)
-        .map_err(|e| problems.push(("fiscal_year".into(), e.message)))
+        .map_err(|e| problems.push(FieldViolation::generic("fiscal_year", e.message)))
         .ok();
     let today = state.today();
     let due_on = match NaiveDate::parse_from_str(r.due_on.trim(), "%Y-%m-%d") {
         Ok(d) if d >= today => Some(d),
         Ok(_) => {
-            problems.push((
-                "due_on".into(),
+            problems.push(FieldViolation::generic(
+                "due_on",
                 format!("报告截止日期不能早于今天（{today}）"),
             ));
             None
         }
         Err(_) => {
-            problems.push((
-                "due_on".into(),
+            problems.push(FieldViolation::generic(
+                "due_on",
                 format!("报告截止日期「{}」应为 YYYY-MM-DD", r.due_on),
             ));
             None

@@ -8,8 +8,9 @@ use tonic::{Request, Response, Status};
 use crate::bulk::stored;
 use crate::convert;
 use crate::domain::workflow::Action;
-use crate::ops::{self, SERVICE};
+use crate::ops::{self, GRPC_SERVICE};
 use crate::state::AppState;
+use pbm_server::rpc::{Rpc, error_domain};
 
 pub struct GoalGrpc {
     state: AppState,
@@ -22,7 +23,7 @@ impl GoalGrpc {
 }
 
 fn status(e: ApiError) -> Status {
-    e.into_status(SERVICE)
+    e.into_status(error_domain(GRPC_SERVICE))
 }
 
 fn mutation<M: prost::Message>(
@@ -30,7 +31,14 @@ fn mutation<M: prost::Message>(
     method: &'static str,
     request_id: &str,
 ) -> Result<MutationContext, Status> {
-    MutationContext::from_request(SERVICE, method, request, request_id)
+    let caller = pbm_auth::caller(request)?;
+    MutationContext::new(
+        Rpc::new(GRPC_SERVICE, method),
+        caller,
+        request_id,
+        request.get_ref(),
+    )
+    .map_err(status)
 }
 
 /// The caller's `authorization` header, forwarded to the indicator service.

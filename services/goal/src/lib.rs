@@ -27,7 +27,6 @@ use tonic::service::Routes;
 
 pub use export::COLUMNS as EXPORT_COLUMNS;
 pub use library::Library;
-pub use ops::SERVICE;
 pub use pool::Pool;
 pub use state::AppState;
 

@@ -32,7 +32,7 @@ use crate::state::AppState;
 use crate::steps::{self, Step, VersionText};
 use crate::store::{self, EventRow, GoalFilter, GoalRow, ProjectRow, RulesRow};
 
-pub const SERVICE: &str = "pbm.goal.v1.GoalService";
+pub const GRPC_SERVICE: &str = "pbm.goal.v1.GoalService";
 
 // ---------------------------------------------------------------------------------------------
 // Who is asking
@@ -509,7 +509,7 @@ fn refuse_declaration(list: Vec<FieldViolation>) -> ApiError {
     let mut e = ApiError::validation(
         convert::violations(list)
             .into_iter()
-            .map(|(f, m)| (format!("declaration.{f}"), m))
+            .map(|v| v.under("declaration."))
             .collect(),
     );
     e.reason = "GOAL_QUALITY_FAILED";
@@ -594,7 +594,7 @@ pub async fn set_rules(
             }
             let mut v = Vec::new();
             if FiscalYear::new(r.fiscal_year).is_err() {
-                v.push(("rules.fiscal_year".to_string(), "预算年度无效".to_string()));
+                v.push(FieldViolation::generic("rules.fiscal_year", "预算年度无效"));
             }
             let parse = |d: &Option<pbm_proto::common::v1::Decimal>| {
                 d.as_ref()
@@ -607,11 +607,17 @@ pub async fn set_rules(
                 Ok(Some(t)) if t > Decimal::ZERO => Some(t),
                 Ok(None) => None,
                 Ok(Some(_)) => {
-                    v.push(("rules.ex_ante_threshold".into(), "门槛应大于0元".into()));
+                    v.push(FieldViolation::generic(
+                        "rules.ex_ante_threshold",
+                        "门槛应大于0元",
+                    ));
                     None
                 }
                 Err(e) => {
-                    v.push(("rules.ex_ante_threshold".into(), e.message));
+                    v.push(FieldViolation::generic(
+                        "rules.ex_ante_threshold",
+                        e.message,
+                    ));
                     None
                 }
             };
@@ -619,9 +625,9 @@ pub async fn set_rules(
                 Ok(Some(t)) if t > Decimal::ZERO && t <= Decimal::ONE_HUNDRED => t,
                 Ok(None) => Decimal::ONE_HUNDRED,
                 Ok(Some(_)) | Err(_) => {
-                    v.push((
-                        "rules.weight_total".into(),
-                        "权重合计应在 0–100 之间".into(),
+                    v.push(FieldViolation::generic(
+                        "rules.weight_total",
+                        "权重合计应在 0–100 之间",
                     ));
                     Decimal::ONE_HUNDRED
                 }

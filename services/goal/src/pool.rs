@@ -7,7 +7,7 @@
 use pbm_proto::agency::v1 as ag;
 use pbm_proto::agency::v1::draw_service_client::DrawServiceClient;
 use pbm_proto::agency::v1::engagement_service_client::EngagementServiceClient;
-use pbm_server::{ApiError, ErrorKind};
+use pbm_server::{ApiError, ErrorKind, FieldViolation};
 use tonic::transport::Channel;
 
 use crate::library::{as_caller, lazy_channel};
@@ -69,9 +69,10 @@ fn refused(status: tonic::Status) -> ApiError {
         tonic::Code::NotFound => ErrorKind::NotFound,
         _ => ErrorKind::FailedPrecondition,
     };
+    let reason = reason_of(&status);
     let mut e = ApiError::new(
         kind,
-        reason_of(&status),
+        reason,
         format!("第三方机构/专家库未完成抽取或委托：{}", status.message()),
     );
     e.violations = status
@@ -79,7 +80,7 @@ fn refused(status: tonic::Status) -> ApiError {
         .map(|b| {
             b.field_violations
                 .into_iter()
-                .map(|v| (v.field, v.description))
+                .map(|v| FieldViolation::new(v.field, reason, v.description))
                 .collect()
         })
         .unwrap_or_default();

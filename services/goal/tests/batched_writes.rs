@@ -42,7 +42,7 @@ fn records(request_id: &str, goal_id: i64) -> Records {
     Records {
         audit: AuditEntry {
             occurred_at: at(),
-            service: "pbm.goal.v1.GoalService".into(),
+            service: "pbm.goal".into(),
             method: "SubmitGoal".into(),
             request_id: request_id.into(),
             subject: "unit-1".into(),
@@ -54,7 +54,7 @@ fn records(request_id: &str, goal_id: i64) -> Records {
             detail: "submit: draft → submitted".into(),
         },
         idempotency: IdempotencyRecord {
-            service: "pbm.goal.v1.GoalService".into(),
+            service: "pbm.goal".into(),
             request_id: request_id.into(),
             subject: "unit-1".into(),
             method: "SubmitGoal".into(),

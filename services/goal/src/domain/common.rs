@@ -5,11 +5,9 @@
 //! never floating point. Numbers typed by people are parsed here once ("parse, don't
 //! validate", STYLE.md §3.2), so every other module works on `Decimal`.
 
-use std::fmt;
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
-use serde::Serialize;
 
 /// A budget year (预算年度, `FISCAL_YEAR`), 2000–2100: the platform's own type.
 pub use pbm_types::FiscalYear;
@@ -24,34 +22,9 @@ pub fn fiscal_year(year: i32) -> Result<FiscalYear, FieldViolation> {
 pub const FISCAL_YEAR_INVALID: &str = "FISCAL_YEAR_INVALID";
 
 /// One refused field: where (`indicators[3].target_value`), why as a stable machine code
-/// (`MISSING_OUTPUT_INDICATOR`, sent as `google.rpc.ErrorInfo.reason`), and a Chinese message
-/// a finance clerk understands (sent as the `BadRequest.FieldViolation` description).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldViolation {
-    /// Path of the field, with 0-based indexes (`indicators[0].unit`).
-    pub field: String,
-    /// Stable reason code, SCREAMING_SNAKE_CASE.
-    pub reason: &'static str,
-    /// Message for people, in Chinese; indicators are numbered from 1 (第1条指标).
-    pub message: String,
-}
-
-impl FieldViolation {
-    /// Builds a violation.
-    pub fn new(field: impl Into<String>, reason: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            reason,
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for FieldViolation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} ({})", self.field, self.message, self.reason)
-    }
-}
+/// (`MISSING_OUTPUT_INDICATOR`), and a Chinese message a finance clerk understands: the
+/// platform's one field-violation type.
+pub use pbm_types::FieldViolation;
 
 /// Most fractional digits accepted in a declared target value (the database keeps 4, as in
 /// `pbm_types::decimal::MAX_SCALE`).
