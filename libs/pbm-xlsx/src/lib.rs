@@ -211,6 +211,8 @@ impl CellError {
 /// All problems found, in row order:
 ///
 /// * `WORKBOOK_INVALID` (row 0) – the bytes are not a readable `.xlsx` workbook;
+/// * `WORKBOOK_TOO_LARGE` (row 0) – over [`MAX_PARTS`] parts, [`MAX_UNCOMPRESSED_BYTES`]
+///   decompressed, or a first sheet spanning over [`MAX_CELLS`] cells;
 /// * `SHEET_EMPTY` (row 0) – the first sheet has no values;
 /// * `HEADER_ROW_MISSING` (row 1) – row 1 is empty but later rows are not;
 /// * `COLUMN_MISSING` (row 1) – one error per required column without header;
@@ -315,13 +317,91 @@ pub fn read_table(bytes: &[u8], columns: &[Column]) -> Result<Vec<Row>, Vec<Cell
     }
 }
 
-/// Opens the workbook and reads its first sheet.
+/// Most parts (files inside the zip) a workbook may have.
+pub const MAX_PARTS: usize = 1_000;
+/// Most bytes all of a workbook's parts may hold once decompressed.
+pub const MAX_UNCOMPRESSED_BYTES: u64 = 128 << 20;
+/// Most cells the first sheet may span (rows × columns of its used area): calamine holds the
+/// area densely in memory, so a sheet with one cell at A1 and one at XFD1048576 is refused
+/// before it is loaded.
+pub const MAX_CELLS: u64 = 2_000_000;
+
+fn too_large(what: String) -> CellError {
+    CellError::sheet(
+        0,
+        "WORKBOOK_TOO_LARGE",
+        &format!("工作簿过大：{what}，请拆分后分批导入"),
+    )
+}
+
+/// Measures every part of the workbook by decompressing it (a part's declared size may lie)
+/// and refuses a workbook over [`MAX_PARTS`] or [`MAX_UNCOMPRESSED_BYTES`]: a decompression
+/// bomb costs at most that much work and no memory.
+fn check_parts(bytes: &[u8]) -> Result<(), CellError> {
+    let invalid = || CellError::sheet(0, "WORKBOOK_INVALID", "文件不是有效的 Excel (.xlsx) 工作簿");
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| invalid())?;
+    if archive.len() > MAX_PARTS {
+        return Err(too_large(format!(
+            "包含 {} 个部件（上限 {MAX_PARTS}）",
+            archive.len()
+        )));
+    }
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        let part = archive.by_index(i).map_err(|_| invalid())?;
+        let budget = MAX_UNCOMPRESSED_BYTES - total;
+        let read = std::io::copy(
+            &mut std::io::Read::take(part, budget + 1),
+            &mut std::io::sink(),
+        )
+        .map_err(|_| invalid())?;
+        total += read;
+        if total > MAX_UNCOMPRESSED_BYTES {
+            return Err(too_large(format!(
+                "解压后超过 {} MiB",
+                MAX_UNCOMPRESSED_BYTES >> 20
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Opens the workbook and reads its first sheet, within the bounds above.
 fn first_sheet(bytes: &[u8]) -> Result<calamine::Range<Data>, CellError> {
     let invalid = || CellError::sheet(0, "WORKBOOK_INVALID", "文件不是有效的 Excel (.xlsx) 工作簿");
+    check_parts(bytes)?;
     let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(|_| invalid())?;
-    match workbook.worksheet_range_at(0) {
-        Some(Ok(range)) => Ok(range),
-        Some(Err(_)) | None => Err(invalid()),
+    let name = workbook
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(invalid)?;
+    // The used area, from the cells themselves (streamed, nothing held).
+    let (mut rows, mut cols) = (0u64, 0u64);
+    {
+        let mut cells = workbook
+            .worksheet_cells_reader(&name)
+            .map_err(|_| invalid())?;
+        let (mut min_row, mut min_col) = (u64::MAX, u64::MAX);
+        let (mut max_row, mut max_col) = (0u64, 0u64);
+        while let Some(cell) = cells.next_cell().map_err(|_| invalid())? {
+            let (r, c) = cell.get_position();
+            let (r, c) = (u64::from(r), u64::from(c));
+            (min_row, max_row) = (min_row.min(r), max_row.max(r));
+            (min_col, max_col) = (min_col.min(c), max_col.max(c));
+            if min_row <= max_row {
+                (rows, cols) = (max_row - min_row + 1, max_col - min_col + 1);
+            }
+            if rows.saturating_mul(cols) > MAX_CELLS {
+                return Err(too_large(format!(
+                    "第一个工作表的数据区域超过 {MAX_CELLS} 个单元格"
+                )));
+            }
+        }
+    }
+    match workbook.worksheet_range(&name) {
+        Ok(range) => Ok(range),
+        Err(_) => Err(invalid()),
     }
 }
 

@@ -364,3 +364,54 @@ fn hundred_thousand_rows_by_25_columns() {
     assert_eq!(read.len(), ROWS);
     assert_eq!(read[ROWS - 1].cells[24], "99999.24");
 }
+
+/// A sheet spanning A1 to far away is refused before calamine lays the area out in memory.
+#[test]
+fn a_sheet_spanning_too_many_cells_is_refused() {
+    let bytes = workbook(|s| {
+        s.write_string(0, 0, "指标编码").unwrap();
+        s.write_string(0, 1, "指标名称").unwrap();
+        s.write_string(1_000_000, 300, "远处的单元格").unwrap();
+    });
+    assert!(
+        bytes.len() < 20_000,
+        "a small upload: {} bytes",
+        bytes.len()
+    );
+    let errors = read_table(&bytes, &COLUMNS).unwrap_err();
+    assert_eq!(reasons(&errors), vec![(0, "", "WORKBOOK_TOO_LARGE")]);
+    assert!(
+        errors[0].message.contains("单元格"),
+        "{}",
+        errors[0].message
+    );
+}
+
+/// A workbook with a part that decompresses to more than the bound (a decompression bomb) is
+/// refused, whatever its parts declare.
+#[test]
+fn a_decompression_bomb_is_refused() {
+    use std::io::Write;
+    let valid = workbook(|s| {
+        s.write_string(0, 0, "指标编码").unwrap();
+        s.write_string(0, 1, "指标名称").unwrap();
+    });
+    // The same workbook with one more part: zeros beyond the bound, a few hundred KiB zipped.
+    let mut source = zip::ZipArchive::new(std::io::Cursor::new(valid)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..source.len() {
+        out.raw_copy_file(source.by_index(i).unwrap()).unwrap();
+    }
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    out.start_file("xl/media/bomb.bin", options).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..=(pbm_xlsx::MAX_UNCOMPRESSED_BYTES >> 20) {
+        out.write_all(&zeros).unwrap();
+    }
+    let bomb = out.finish().unwrap().into_inner();
+    assert!(bomb.len() < 2 << 20, "a small upload: {} bytes", bomb.len());
+    let errors = read_table(&bomb, &COLUMNS).unwrap_err();
+    assert_eq!(reasons(&errors), vec![(0, "", "WORKBOOK_TOO_LARGE")]);
+}
