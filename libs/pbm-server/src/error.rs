@@ -18,6 +18,8 @@ pub enum ErrorKind {
     Unauthenticated,
     /// A dependency (database, another service) is unreachable: retry later.
     Unavailable,
+    /// A client stream stayed idle, or open, past its deadline.
+    DeadlineExceeded,
     Internal,
 }
 
@@ -167,6 +169,7 @@ impl ApiError {
             ErrorKind::PermissionDenied => Code::PermissionDenied,
             ErrorKind::Unauthenticated => Code::Unauthenticated,
             ErrorKind::Unavailable => Code::Unavailable,
+            ErrorKind::DeadlineExceeded => Code::DeadlineExceeded,
             ErrorKind::Internal => Code::Internal,
         }
     }
@@ -279,6 +282,7 @@ mod tests {
             (ErrorKind::PermissionDenied, Code::PermissionDenied),
             (ErrorKind::Unauthenticated, Code::Unauthenticated),
             (ErrorKind::Unavailable, Code::Unavailable),
+            (ErrorKind::DeadlineExceeded, Code::DeadlineExceeded),
             (ErrorKind::Internal, Code::Internal),
         ];
         for (kind, code) in cases {

@@ -153,6 +153,65 @@ pub fn context<M: Message>(
         .map_err(|e| e.into_status(rpc.domain()))
 }
 
+/// How long a client stream may stay silent before it is closed ([`Inbound`]).
+pub const STREAM_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a client stream may stay open in all ([`Inbound`]).
+pub const STREAM_TOTAL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// A client stream with deadlines: one that sends nothing for `idle`, or stays open longer
+/// than `total`, ends with DEADLINE_EXCEEDED (`STREAM_IDLE` / `STREAM_TOTAL`) instead of
+/// holding a task, a connection and shutdown forever.
+pub struct Inbound<T> {
+    stream: tonic::Streaming<T>,
+    idle: std::time::Duration,
+    ends_at: tokio::time::Instant,
+    domain: String,
+}
+
+impl<T> Inbound<T> {
+    /// `stream` of `rpc` with the standard deadlines.
+    pub fn new(stream: tonic::Streaming<T>, rpc: &Rpc) -> Self {
+        Self::with_deadlines(stream, rpc, STREAM_IDLE, STREAM_TOTAL)
+    }
+
+    /// `stream` of `rpc` with the given deadlines.
+    pub fn with_deadlines(
+        stream: tonic::Streaming<T>,
+        rpc: &Rpc,
+        idle: std::time::Duration,
+        total: std::time::Duration,
+    ) -> Self {
+        Inbound {
+            stream,
+            idle,
+            ends_at: tokio::time::Instant::now() + total,
+            domain: rpc.domain().to_owned(),
+        }
+    }
+
+    /// The next message, `None` at the end of the stream, or the error that ends it.
+    pub async fn message(&mut self) -> Result<Option<T>, Status> {
+        let left = self
+            .ends_at
+            .saturating_duration_since(tokio::time::Instant::now());
+        let wait = self.idle.min(left);
+        match tokio::time::timeout(wait, self.stream.message()).await {
+            Ok(next) => next,
+            Err(_) => {
+                let (reason, message) = if wait < self.idle {
+                    ("STREAM_TOO_LONG", "数据流传输时间过长，已关闭，请分批提交")
+                } else {
+                    ("STREAM_IDLE", "数据流长时间没有发送数据，已关闭")
+                };
+                Err(
+                    ApiError::new(crate::ErrorKind::DeadlineExceeded, reason, message)
+                        .into_status(&self.domain),
+                )
+            }
+        }
+    }
+}
+
 /// Puts the [`Rpc`] of each HTTP request's path into its extensions, where tonic hands them to
 /// the handler. Part of the standard stack ([`crate::serve`]).
 #[derive(Debug, Clone, Copy, Default)]
@@ -200,7 +259,10 @@ mod tests {
     fn domain_is_the_package_without_version() {
         assert_eq!(error_domain("pbm.goal.v1.GoalService"), "pbm.goal");
         assert_eq!(error_domain("pbm.agency.v1.DrawService"), "pbm.agency");
-        assert_eq!(error_domain("pbm.indicator.v2beta.IndicatorService"), "pbm.indicator");
+        assert_eq!(
+            error_domain("pbm.indicator.v2beta.IndicatorService"),
+            "pbm.indicator"
+        );
         assert_eq!(error_domain("grpc.health.v1.Health"), PLATFORM_DOMAIN);
         assert_eq!(error_domain("Echo"), PLATFORM_DOMAIN);
         assert_eq!(error_domain("pbm.GoalService"), PLATFORM_DOMAIN);

@@ -62,8 +62,7 @@ pub fn main<S: Service>() -> anyhow::Result<()> {
         .block_on(async move {
             match cli.command {
                 Command::Serve(args) => {
-                    let _telemetry =
-                        pbm_telemetry::init(S::BINARY, args.otlp_endpoint.as_deref())?;
+                    let _telemetry = pbm_telemetry::init(S::BINARY, args.otlp_endpoint.as_deref())?;
                     let state = S::open(&args).await?;
                     let outbox = S::outbox(&state);
                     let routes = S::add_to(Routes::default(), state);

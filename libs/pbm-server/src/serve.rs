@@ -76,8 +76,10 @@ pub async fn serve(
     });
     let local = health_reporter.clone();
     let names = options.health_services.clone();
+    let (draining, drain_started) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
         shutdown.await;
+        let _ = draining.send(());
         tracing::info!("shutting down: draining in-flight requests");
         local
             .set_service_status("", ServingStatus::NotServing)
@@ -88,15 +90,36 @@ pub async fn serve(
                 .await;
         }
     };
-    Server::builder()
+    let server = Server::builder()
         .timeout(options.request_timeout)
         .trace_fn(pbm_telemetry::server_span)
         .layer(layers)
         .add_routes(routes)
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await?;
+        .serve_with_incoming_shutdown(incoming, shutdown);
+    // Drain, then cancel: once shutdown starts, what is still in flight after DRAIN_DEADLINE (an
+    // idle client stream, a stuck call) is dropped, so a SIGTERM always ends the process.
+    let deadline = async {
+        if drain_started.await.is_ok() {
+            tokio::time::sleep(DRAIN_DEADLINE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        served = server => served?,
+        () = deadline => {
+            tracing::warn!(
+                deadline_secs = DRAIN_DEADLINE.as_secs(),
+                "drain deadline passed: cancelling the requests still in flight"
+            );
+        }
+    }
     Ok(())
 }
+
+/// How long a shutdown waits for requests in flight before cancelling them (below
+/// Kubernetes' default 30 s termination grace period).
+pub const DRAIN_DEADLINE: Duration = Duration::from_secs(20);
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM (Kubernetes, systemd; `tokio::signal::ctrl_c` alone
 /// handles SIGINT only).
