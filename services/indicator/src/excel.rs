@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use pbm_auth::Caller;
 use pbm_proto::indicator::v1 as proto;
-use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
+use pbm_server::{ApiError, Effect, FieldViolation, MutationContext, run_mutation};
 use pbm_types::FiscalYear;
 use pbm_xlsx::{Column, Row};
 
@@ -377,8 +377,8 @@ fn validate(
         if violations.is_empty() {
             out.push((p.number, p.code, p.spec, p.status));
         } else {
-            for (field, message) in violations {
-                errors.push((p.number, header_of(&field), message, "VALIDATION_FAILED"));
+            for v in violations {
+                errors.push((p.number, header_of(&v.field), v.message, v.reason));
             }
         }
     }
@@ -411,7 +411,9 @@ fn import_rejected(errors: &CellErrors) -> ApiError {
     );
     e.violations = errors
         .iter()
-        .map(|(row, column, message, _)| (format!("rows[{row}].{column}"), message.clone()))
+        .map(|(row, column, message, reason)| {
+            FieldViolation::new(format!("rows[{row}].{column}"), reason, message.clone())
+        })
         .collect();
     e
 }

@@ -5,7 +5,7 @@ use pbm_auth::Caller;
 use pbm_db::AnyConnection;
 use pbm_db::platform::{self, NewOutboxEvent};
 use pbm_proto::indicator::v1 as proto;
-use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
+use pbm_server::{ApiError, Effect, FieldViolation, MutationContext, run_mutation};
 
 use crate::domain::access;
 use crate::domain::frame::Frame;
@@ -127,7 +127,7 @@ pub async fn create_indicator(
             let frame = frame.ok_or_else(|| frame_missing(spec.fiscal_year.get()))?;
             let mut violations = Vec::new();
             if let Some(v) = indicator::code_violation(&code) {
-                violations.push(("code".to_string(), v));
+                violations.push(FieldViolation::generic("code", v));
             }
             violations.extend(spec.violations(&frame.frame, "spec."));
             ApiError::check(violations)?;
@@ -490,12 +490,15 @@ pub async fn resolve(
     let mut out = Vec::new();
     for (i, (code, version, found)) in resolved.into_iter().enumerate() {
         match found {
-            None => missing.push((
+            None => missing.push(FieldViolation::new(
                 format!("refs[{i}].code"),
+                "INDICATOR_NOT_FOUND",
                 format!("指标「{code}」(版本 {version}) 不存在"),
             )),
             Some(ind) => match indicator::unusable_reason(&ind, year) {
-                Some((_, why)) => unusable.push((format!("refs[{i}]"), why)),
+                Some((reason, why)) => {
+                    unusable.push(FieldViolation::new(format!("refs[{i}]"), reason, why))
+                }
                 None => out.push(convert::indicator_to_proto(&ind, state)),
             },
         }
@@ -505,7 +508,7 @@ pub async fn resolve(
             "INDICATOR_NOT_FOUND",
             missing
                 .iter()
-                .map(|(_, m)| m.as_str())
+                .map(|v| v.message.as_str())
                 .collect::<Vec<_>>()
                 .join("；"),
         );
@@ -517,7 +520,7 @@ pub async fn resolve(
             "INDICATOR_UNUSABLE",
             unusable
                 .iter()
-                .map(|(_, m)| m.as_str())
+                .map(|v| v.message.as_str())
                 .collect::<Vec<_>>()
                 .join("；"),
         );
@@ -555,11 +558,14 @@ pub async fn propose(
             let frame = frame.ok_or_else(|| frame_missing(spec.fiscal_year.get()))?;
             let mut violations = Vec::new();
             if let Some(v) = indicator::code_violation(&code) {
-                violations.push(("code".to_string(), v));
+                violations.push(FieldViolation::generic("code", v));
             }
             violations.extend(spec.violations(&frame.frame, "spec."));
             if reason.trim().is_empty() {
-                violations.push(("reason".into(), "请说明申请设立该个性指标的理由".into()));
+                violations.push(FieldViolation::generic(
+                    "reason",
+                    "请说明申请设立该个性指标的理由",
+                ));
             }
             ApiError::check(violations)?;
             if store::current(conn, &code)?.is_some() {

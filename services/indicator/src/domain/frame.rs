@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use pbm_types::FiscalYear;
+use pbm_types::{FieldViolation, FiscalYear};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FrameNode {
@@ -85,10 +85,10 @@ impl Template {
 impl Frame {
     /// Checks the shape of a frame: unique codes, level-1 nodes without parent, every level-2
     /// node under an existing level-1 node, at least one level-2 node. Returns violations.
-    pub fn violations(&self) -> Vec<(String, String)> {
+    pub fn violations(&self) -> Vec<FieldViolation> {
         let mut violations = Vec::new();
         if self.name.trim().is_empty() {
-            violations.push(("name".into(), "框架名称不能为空".into()));
+            violations.push(FieldViolation::generic("name", "框架名称不能为空"));
         }
         let mut codes = HashSet::new();
         let level1: HashSet<&str> = self
@@ -100,30 +100,39 @@ impl Frame {
         for (i, n) in self.nodes.iter().enumerate() {
             let field = |f: &str| format!("nodes[{i}].{f}");
             if n.code.trim().is_empty() || n.code.len() > 16 {
-                violations.push((field("code"), "节点编码不能为空且不超过16个字符".into()));
+                violations.push(FieldViolation::generic(
+                    field("code"),
+                    "节点编码不能为空且不超过16个字符",
+                ));
             }
             if !codes.insert(n.code.as_str()) {
-                violations.push((field("code"), format!("节点编码「{}」重复", n.code)));
+                violations.push(FieldViolation::generic(
+                    field("code"),
+                    format!("节点编码「{}」重复", n.code),
+                ));
             }
             if n.name.trim().is_empty() {
-                violations.push((field("name"), "节点名称不能为空".into()));
+                violations.push(FieldViolation::generic(field("name"), "节点名称不能为空"));
             }
             match n.level {
                 1 if !n.parent_code.is_empty() => {
-                    violations.push((field("parent_code"), "一级指标不能有上级".into()));
+                    violations.push(FieldViolation::generic(
+                        field("parent_code"),
+                        "一级指标不能有上级",
+                    ));
                 }
                 2 if !level1.contains(n.parent_code.as_str()) => {
-                    violations.push((
+                    violations.push(FieldViolation::generic(
                         field("parent_code"),
                         format!("上级一级指标「{}」不存在", n.parent_code),
                     ));
                 }
                 1 | 2 => {}
-                _ => violations.push((field("level"), "层级只能是 1 或 2".into())),
+                _ => violations.push(FieldViolation::generic(field("level"), "层级只能是 1 或 2")),
             }
         }
         if !self.nodes.iter().any(|n| n.level == 2) {
-            violations.push(("nodes".into(), "框架至少需要一个二级指标".into()));
+            violations.push(FieldViolation::generic("nodes", "框架至少需要一个二级指标"));
         }
         violations
     }
@@ -206,7 +215,7 @@ mod tests {
             level: 3,
             ..node("x", "三级", "1", 1)
         });
-        let fields: Vec<String> = f.violations().into_iter().map(|(f, _)| f).collect();
+        let fields: Vec<String> = f.violations().into_iter().map(|v| v.field).collect();
         assert!(
             fields.contains(&"nodes[12].parent_code".to_string()),
             "{fields:?}"

@@ -1,7 +1,7 @@
 //! Third-level indicators (三级指标) and their rules (DOMAIN.md, "The indicator library").
 
 use chrono::NaiveDateTime;
-use pbm_types::{Decimal, FiscalYear};
+use pbm_types::{Decimal, FieldViolation, FiscalYear};
 
 use super::frame::Frame;
 
@@ -145,17 +145,20 @@ pub fn normalize_tags(tags: &[String]) -> Vec<String> {
 impl Spec {
     /// Checks the spec against the rules and the frame of its fiscal year. Returns field
     /// violations with paths under `prefix` (e.g. `spec.unit`).
-    pub fn violations(&self, frame: &Frame, prefix: &str) -> Vec<(String, String)> {
+    pub fn violations(&self, frame: &Frame, prefix: &str) -> Vec<FieldViolation> {
         let field = |f: &str| format!("{prefix}{f}");
         let mut v = Vec::new();
         let name = self.name.trim();
         if name.is_empty() {
-            v.push((field("name"), "指标名称不能为空".into()));
+            v.push(FieldViolation::generic(field("name"), "指标名称不能为空"));
         } else if name.chars().count() > MAX_NAME {
-            v.push((field("name"), format!("指标名称不能超过{MAX_NAME}个字")));
+            v.push(FieldViolation::generic(
+                field("name"),
+                format!("指标名称不能超过{MAX_NAME}个字"),
+            ));
         }
         if frame.level2(&self.frame_node_code).is_none() {
-            v.push((
+            v.push(FieldViolation::generic(
                 field("frame_node_code"),
                 format!(
                     "{}年度指标框架中没有二级指标「{}」",
@@ -166,12 +169,15 @@ impl Spec {
         // DOMAIN.md: ≥, ≤ and = are measured against a number in a unit; 定性 is not.
         if self.direction.is_quantitative() {
             if self.unit.trim().is_empty() {
-                v.push((field("unit"), "定量指标（≥、≤、=）必须填写计量单位".into()));
+                v.push(FieldViolation::generic(
+                    field("unit"),
+                    "定量指标（≥、≤、=）必须填写计量单位",
+                ));
             }
             if !self.reference_target.trim().is_empty()
                 && pbm_types::decimal::parse(&self.reference_target).is_err()
             {
-                v.push((
+                v.push(FieldViolation::generic(
                     field("reference_target"),
                     format!(
                         "定量指标的指标值必须是数字，「{}」不是数字",
@@ -180,9 +186,9 @@ impl Spec {
                 ));
             }
         } else if self.last_year_value.is_some() || self.year_before_value.is_some() {
-            v.push((
+            v.push(FieldViolation::generic(
                 field("last_year_value"),
-                "定性指标没有数值型的历史值".into(),
+                "定性指标没有数值型的历史值",
             ));
         }
         for (f, text) in [
@@ -194,7 +200,10 @@ impl Spec {
             ("reference_target", &self.reference_target),
         ] {
             if text.chars().count() > MAX_TEXT {
-                v.push((field(f), format!("不能超过{MAX_TEXT}个字")));
+                v.push(FieldViolation::generic(
+                    field(f),
+                    format!("不能超过{MAX_TEXT}个字"),
+                ));
             }
         }
         for (f, tags) in [
@@ -204,7 +213,7 @@ impl Spec {
         ] {
             for (i, t) in tags.iter().enumerate() {
                 if t.chars().count() > MAX_TAG || t.contains('|') || t.trim().is_empty() {
-                    v.push((
+                    v.push(FieldViolation::generic(
                         format!("{prefix}{f}[{i}]"),
                         format!("标签不能为空、不能含「|」且不超过{MAX_TAG}个字"),
                     ));
@@ -218,25 +227,31 @@ impl Spec {
             if let Some(y) = year
                 && FiscalYear::new(y).is_err()
             {
-                v.push((field(f), format!("启用年度 {y} 无效")));
+                v.push(FieldViolation::generic(
+                    field(f),
+                    format!("启用年度 {y} 无效"),
+                ));
             }
         }
         if let (Some(from), Some(to)) = (self.enabled_from_year, self.enabled_to_year)
             && from > to
         {
-            v.push((
+            v.push(FieldViolation::generic(
                 field("enabled_to_year"),
                 format!("启用期间无效：起始年度 {from} 晚于截止年度 {to}"),
             ));
         }
         match self.kind {
             Kind::Specific if self.owner_department.trim().is_empty() => {
-                v.push((field("owner_department"), "个性指标必须注明所属部门".into()));
+                v.push(FieldViolation::generic(
+                    field("owner_department"),
+                    "个性指标必须注明所属部门",
+                ));
             }
             Kind::Common if !self.owner_department.trim().is_empty() => {
-                v.push((
+                v.push(FieldViolation::generic(
                     field("owner_department"),
-                    "共性指标由财政设置，不属于某个部门".into(),
+                    "共性指标由财政设置，不属于某个部门",
                 ));
             }
             _ => {}
@@ -319,8 +334,8 @@ mod tests {
         }
     }
 
-    fn fields(v: Vec<(String, String)>) -> Vec<String> {
-        v.into_iter().map(|(f, _)| f).collect()
+    fn fields(v: Vec<FieldViolation>) -> Vec<String> {
+        v.into_iter().map(|v| v.field).collect()
     }
 
     #[test]

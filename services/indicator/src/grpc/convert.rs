@@ -3,8 +3,8 @@
 
 use pbm_proto::common::v1 as common;
 use pbm_proto::indicator::v1 as proto;
-use pbm_server::ApiError;
 use pbm_server::wire::stamp;
+use pbm_server::{ApiError, FieldViolation};
 use pbm_types::{DivisionCode, FiscalYear};
 
 use crate::domain::frame::{Frame, FrameNode, Template};
@@ -154,24 +154,35 @@ pub fn spec_from_proto(p: Option<proto::IndicatorSpec>, prefix: &str) -> Result<
     let field = |f: &str| format!("{prefix}{f}");
     let mut v = Vec::new();
     let fy = FiscalYear::new(fiscal_year)
-        .map_err(|e| v.push((field("fiscal_year"), e.message)))
+        .map_err(|e| v.push(FieldViolation::generic(field("fiscal_year"), e.message)))
         .ok();
     let kind = kind_from(kind);
     if kind.is_none() {
-        v.push((field("kind"), "请选择指标类型：共性或个性".into()));
+        v.push(FieldViolation::generic(
+            field("kind"),
+            "请选择指标类型：共性或个性",
+        ));
     }
     let direction = direction_from(direction);
     if direction.is_none() {
-        v.push((field("direction"), "请选择指标方向：≥、≤、= 或定性".into()));
+        v.push(FieldViolation::generic(
+            field("direction"),
+            "请选择指标方向：≥、≤、= 或定性",
+        ));
     }
     let value_standard = value_standard_from(value_standard)
-        .map_err(|()| v.push((field("value_standard"), "指标值设定依据无效".into())))
+        .map_err(|()| {
+            v.push(FieldViolation::generic(
+                field("value_standard"),
+                "指标值设定依据无效",
+            ))
+        })
         .ok()
         .flatten();
     let mut number = |name: &str, d: Option<common::Decimal>| -> Option<pbm_types::Decimal> {
         let d = d.filter(|d| !d.value.trim().is_empty())?;
         pbm_types::decimal::parse(&d.value)
-            .map_err(|e| v.push((field(name), e.message)))
+            .map_err(|e| v.push(FieldViolation::generic(field(name), e.message)))
             .ok()
     };
     let last_year_value = number("last_year_value", last_year_value);

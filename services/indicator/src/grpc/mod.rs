@@ -34,7 +34,9 @@ fn mutation<M: prost::Message>(
     method: &'static str,
     request_id: &str,
 ) -> Result<MutationContext, Status> {
-    MutationContext::from_request(SERVICE, method, request, request_id)
+    let caller = pbm_auth::caller(request)?;
+    let rpc = pbm_server::rpc::Rpc::new(crate::HEALTH_NAME, method);
+    MutationContext::new(rpc, caller, request_id, request.get_ref()).map_err(status)
 }
 
 fn page(p: Option<pbm_proto::common::v1::PageRequest>) -> Result<Page, Status> {
