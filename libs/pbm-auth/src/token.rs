@@ -28,7 +28,25 @@ pub struct Claims {
     pub iat: i64,
     /// Expires at, seconds since the Unix epoch.
     pub exp: i64,
+    /// Issuer: who signed the token ([`ISSUER`] for PBM's own tokens).
+    #[serde(default)]
+    pub iss: String,
+    /// Audience: what the token is for ([`AUDIENCE`]).
+    #[serde(default)]
+    pub aud: String,
+    /// Token id, for revocation.
+    #[serde(default)]
+    pub jti: String,
 }
+
+/// The issuer of the tokens PBM itself signs (`pbm token`, pbmctl, tests).
+pub const ISSUER: &str = "pbm";
+/// The audience every PBM token must name.
+pub const AUDIENCE: &str = "pbm";
+/// The longest a token may be valid (`exp - iat`): 31 days.
+pub const MAX_LIFETIME_SECS: i64 = 31 * 24 * 3600;
+/// How far a token's issue time may lie ahead of the server's clock.
+pub const CLOCK_SKEW_SECS: i64 = 300;
 
 impl Claims {
     /// Claims for `sub` acting as `role` in region `mof_div_code`, issued now and valid for
@@ -51,6 +69,14 @@ impl Claims {
             expert: None,
             iat: now,
             exp: now + valid_secs,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            jti: {
+                use rand::RngCore;
+                let mut id = [0u8; 16];
+                rand::rngs::OsRng.fill_bytes(&mut id);
+                hex::encode(id)
+            },
         }
     }
 
@@ -106,6 +132,14 @@ pub enum TokenError {
     Expired,
     #[error("development tokens are refused in production")]
     DevelopmentKeyRefused,
+    #[error("token is issued in the future")]
+    IssuedInFuture,
+    #[error("token lifetime exceeds {} days", MAX_LIFETIME_SECS / 86_400)]
+    LifetimeTooLong,
+    #[error("token is for another issuer or audience")]
+    WrongIssuerOrAudience,
+    #[error("token has been revoked")]
+    Revoked,
 }
 
 /// Verifies a bearer token and returns its claims.
@@ -165,6 +199,77 @@ impl TokenSigner {
 pub struct Ed25519Verifier {
     keys: HashMap<String, VerifyingKey>,
     refuse_kids: Vec<String>,
+    revoked: Revocations,
+}
+
+/// Tokens refused although validly signed: by token id (`jti:<id>`) or every token of a
+/// subject (`sub:<subject>`), one per line of the file `PBM_AUTH_REVOKED` names.
+#[derive(Default, Clone, Debug)]
+pub struct Revocations {
+    ids: std::collections::HashSet<String>,
+    subjects: std::collections::HashSet<String>,
+}
+
+impl Revocations {
+    /// Parses `jti:<id>` and `sub:<subject>` lines (blank lines and `#` comments ignored).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut revoked = Self::default();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            match line.split_once(':') {
+                Some(("jti", id)) if !id.trim().is_empty() => {
+                    revoked.ids.insert(id.trim().to_owned());
+                }
+                Some(("sub", sub)) if !sub.trim().is_empty() => {
+                    revoked.subjects.insert(sub.trim().to_owned());
+                }
+                _ => {
+                    return Err(format!(
+                        "line {}: expected jti:<id> or sub:<subject>",
+                        n + 1
+                    ));
+                }
+            }
+        }
+        Ok(revoked)
+    }
+
+    fn covers(&self, claims: &Claims) -> bool {
+        self.ids.contains(&claims.jti) || self.subjects.contains(&claims.sub)
+    }
+
+    /// How many tokens ids and subjects are revoked.
+    pub fn len(&self) -> usize {
+        self.ids.len() + self.subjects.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Claims {
+    /// The checks every verifier makes once the signature holds: not expired, not issued in
+    /// the future (beyond [`CLOCK_SKEW_SECS`]), valid for at most [`MAX_LIFETIME_SECS`], for
+    /// PBM ([`ISSUER`], [`AUDIENCE`]).
+    pub fn check(&self, now_unix: i64) -> Result<(), TokenError> {
+        if self.exp <= now_unix {
+            return Err(TokenError::Expired);
+        }
+        if self.iat > now_unix + CLOCK_SKEW_SECS {
+            return Err(TokenError::IssuedInFuture);
+        }
+        if self.exp - self.iat > MAX_LIFETIME_SECS {
+            return Err(TokenError::LifetimeTooLong);
+        }
+        if self.iss != ISSUER || self.aud != AUDIENCE {
+            return Err(TokenError::WrongIssuerOrAudience);
+        }
+        Ok(())
+    }
 }
 
 impl Ed25519Verifier {
@@ -174,6 +279,12 @@ impl Ed25519Verifier {
 
     pub fn with_key(mut self, kid: impl Into<String>, key: VerifyingKey) -> Self {
         self.keys.insert(kid.into(), key);
+        self
+    }
+
+    /// Refuses these tokens although validly signed.
+    pub fn with_revocations(mut self, revoked: Revocations) -> Self {
+        self.revoked = revoked;
         self
     }
 
@@ -252,8 +363,9 @@ impl TokenVerifier for Ed25519Verifier {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or(TokenError::Malformed)?;
-        if claims.exp <= now_unix {
-            return Err(TokenError::Expired);
+        claims.check(now_unix)?;
+        if self.revoked.covers(&claims) {
+            return Err(TokenError::Revoked);
         }
         Ok(claims)
     }
@@ -274,6 +386,9 @@ mod tests {
             expert: None,
             iat: 0,
             exp,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            jti: "t1".into(),
         }
     }
 
@@ -307,6 +422,60 @@ mod tests {
             Err(TokenError::UnknownKey("k2".into()))
         );
         assert_eq!(v.verify("not-a-token", 50), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn lifetimes_issuers_and_revocations_are_checked() {
+        let s = signer();
+        let v = Ed25519Verifier::new().with_key("k1", s.verifying_key());
+        let mut c = claims(100);
+        c.iat = 1_000;
+        c.exp = 2_000;
+        assert_eq!(
+            v.verify(&s.sign(&c), 1_000 - CLOCK_SKEW_SECS - 1),
+            Err(TokenError::IssuedInFuture)
+        );
+        assert!(v.verify(&s.sign(&c), 1_000 - CLOCK_SKEW_SECS).is_ok());
+        c.exp = c.iat + MAX_LIFETIME_SECS + 1;
+        assert_eq!(
+            v.verify(&s.sign(&c), 1_500),
+            Err(TokenError::LifetimeTooLong)
+        );
+        let mut other = claims(100);
+        other.aud = "another-system".into();
+        assert_eq!(
+            v.verify(&s.sign(&other), 50),
+            Err(TokenError::WrongIssuerOrAudience)
+        );
+        other = claims(100);
+        other.iss = String::new();
+        assert_eq!(
+            v.verify(&s.sign(&other), 50),
+            Err(TokenError::WrongIssuerOrAudience)
+        );
+        let revoked = Revocations::parse("# revoked\njti:t1\nsub:mallory\n").unwrap();
+        assert_eq!(revoked.len(), 2);
+        let v = v.with_revocations(revoked);
+        assert_eq!(
+            v.verify(&s.sign(&claims(100)), 50),
+            Err(TokenError::Revoked)
+        );
+        let mut mallory = claims(100);
+        mallory.jti = "t2".into();
+        mallory.sub = "mallory".into();
+        assert_eq!(v.verify(&s.sign(&mallory), 50), Err(TokenError::Revoked));
+        mallory.sub = "bob".into();
+        assert!(v.verify(&s.sign(&mallory), 50).is_ok());
+        assert!(Revocations::parse("alice").is_err());
+    }
+
+    #[test]
+    fn new_claims_name_pbm_and_a_fresh_id() {
+        let a = Claims::new("a", Role::Auditor, "140500", 60);
+        let b = Claims::new("a", Role::Auditor, "140500", 60);
+        assert_eq!((a.iss.as_str(), a.aud.as_str()), (ISSUER, AUDIENCE));
+        assert_ne!(a.jti, b.jti);
+        assert!(a.check(a.iat).is_ok());
     }
 
     #[test]
