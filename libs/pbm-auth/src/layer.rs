@@ -3,7 +3,10 @@
 //! * no `authorization` header, or an invalid, expired or refused token → UNAUTHENTICATED
 //!   before any handler, validation or write runs (no audit row, no database work: a flood of
 //!   token-less calls costs the server almost nothing);
-//! * health checks and reflection need no token.
+//! * health checks and reflection need no token;
+//! * with a rate limit ([`AuthLayer::with_rate_limit`]), each caller — a token's subject, or the
+//!   peer address of a call without a valid token — gets so many requests a second (a burst
+//!   allowed); beyond that RESOURCE_EXHAUSTED (`RATE_LIMITED`), before any handler.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -25,7 +28,11 @@ pub struct AuthLayer {
 struct Inner {
     verifier: Box<dyn TokenVerifier>,
     cache: RwLock<HashMap<String, (Caller, i64)>>,
+    limiter: Option<governor::DefaultKeyedRateLimiter<String>>,
 }
+
+/// Callers the rate limiter remembers before it forgets the ones that are back to full quota.
+const LIMITER_KEYS: usize = 100_000;
 
 impl AuthLayer {
     pub fn new(verifier: impl TokenVerifier) -> Self {
@@ -33,8 +40,43 @@ impl AuthLayer {
             inner: Arc::new(Inner {
                 verifier: Box::new(verifier),
                 cache: RwLock::new(HashMap::new()),
+                limiter: None,
             }),
         }
+    }
+
+    /// Limits every caller to `per_second` requests a second, bursts of `burst` allowed. A
+    /// caller is a token's subject; a call without a valid token counts against its peer
+    /// address. Configure before the layer is cloned.
+    pub fn with_rate_limit(
+        mut self,
+        per_second: std::num::NonZeroU32,
+        burst: std::num::NonZeroU32,
+    ) -> Self {
+        let quota = governor::Quota::per_second(per_second).allow_burst(burst);
+        Arc::get_mut(&mut self.inner)
+            .expect("configure the auth layer before cloning it")
+            .limiter = Some(governor::RateLimiter::keyed(quota));
+        self
+    }
+
+    /// Whether `key` may make one more request now.
+    fn admit(&self, key: String) -> Result<(), tonic::Status> {
+        let Some(limiter) = &self.inner.limiter else {
+            return Ok(());
+        };
+        if limiter.len() > LIMITER_KEYS {
+            limiter.retain_recent();
+        }
+        limiter.check_key(&key).map_err(|_| {
+            use tonic_types::{ErrorDetails, StatusExt};
+            tracing::info!(caller = %key, "rate limited");
+            tonic::Status::with_error_details(
+                tonic::Code::ResourceExhausted,
+                "请求过于频繁，请稍后再试 (RATE_LIMITED)",
+                ErrorDetails::with_error_info("RATE_LIMITED", "pbm", HashMap::new()),
+            )
+        })
     }
 
     /// Returns the caller of a request with these headers, or the reason it is refused.
@@ -137,11 +179,30 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         if !is_open_path(request.uri().path()) {
-            match self.layer.authenticate(request.headers()) {
-                Ok(caller) => {
-                    request.extensions_mut().insert(caller);
+            let refused = match self.layer.authenticate(request.headers()) {
+                Ok(caller) => match self.layer.admit(format!("sub:{}", caller.subject)) {
+                    Ok(()) => {
+                        request.extensions_mut().insert(caller);
+                        None
+                    }
+                    Err(limited) => Some(limited),
+                },
+                Err(status) => {
+                    let peer = request
+                        .extensions()
+                        .get::<tonic::transport::server::TcpConnectInfo>()
+                        .and_then(tonic::transport::server::TcpConnectInfo::remote_addr)
+                        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+                    Some(
+                        self.layer
+                            .admit(format!("peer:{peer}"))
+                            .err()
+                            .unwrap_or(status),
+                    )
                 }
-                Err(status) => return Box::pin(async move { Ok(status.into_http()) }),
+            };
+            if let Some(status) = refused {
+                return Box::pin(async move { Ok(status.into_http()) });
             }
         }
         Box::pin(inner.call(request))
@@ -199,6 +260,28 @@ mod tests {
         assert_eq!(err.code(), tonic::Code::Unauthenticated);
         let err = layer.authenticate(&headers("Basic abc")).unwrap_err();
         assert_eq!(err.code(), tonic::Code::Unauthenticated);
+    }
+
+    #[test]
+    fn a_caller_over_its_rate_is_refused_and_others_are_not() {
+        use std::num::NonZeroU32;
+        let (layer, signer) = layer();
+        let layer = layer.with_rate_limit(NonZeroU32::new(1).unwrap(), NonZeroU32::new(3).unwrap());
+        let alice = signer.sign(&Claims::new("alice", Role::Auditor, "140525", 60));
+        let bob = signer.sign(&Claims::new("bob", Role::Auditor, "140525", 60));
+        let alice = layer
+            .authenticate(&headers(&format!("Bearer {alice}")))
+            .unwrap();
+        let bob = layer
+            .authenticate(&headers(&format!("Bearer {bob}")))
+            .unwrap();
+        for _ in 0..3 {
+            assert!(layer.admit(format!("sub:{}", alice.subject)).is_ok());
+        }
+        let limited = layer.admit(format!("sub:{}", alice.subject)).unwrap_err();
+        assert_eq!(limited.code(), tonic::Code::ResourceExhausted);
+        assert!(limited.message().contains("RATE_LIMITED"));
+        assert!(layer.admit(format!("sub:{}", bob.subject)).is_ok());
     }
 
     #[test]
