@@ -97,9 +97,21 @@ impl ServerArgs {
         format!("http://{addr}")
     }
 
+    /// The deployment's region: a 6-digit code whose first two digits name a province
+    /// (GB/T 2260: 11–15, 21–23, 31–37, 41–46, 50–54, 61–65, 71, 81, 82), so `000000` or
+    /// `999999` never start a server.
     pub fn region(&self) -> anyhow::Result<DivisionCode> {
-        DivisionCode::parse(&self.mof_div_code)
-            .map_err(|e| anyhow::anyhow!("PBM_MOF_DIV_CODE: {e}"))
+        let code = DivisionCode::parse(&self.mof_div_code)
+            .map_err(|e| anyhow::anyhow!("PBM_MOF_DIV_CODE: {e}"))?;
+        let province: u32 = self.mof_div_code[..2].parse().unwrap_or(0);
+        let real = matches!(province, 11..=15 | 21..=23 | 31..=37 | 41..=46 | 50..=54 | 61..=65 | 71 | 81 | 82);
+        if !real {
+            anyhow::bail!(
+                "PBM_MOF_DIV_CODE: {} is not a region (its first two digits name no province)",
+                self.mof_div_code
+            );
+        }
+        Ok(code)
     }
 
     pub fn seed_year(&self) -> anyhow::Result<FiscalYear> {
@@ -122,14 +134,10 @@ impl ServerArgs {
         match &self.database_url {
             Some(url) if !url.is_empty() => Ok(url.clone()),
             _ => {
-                std::fs::create_dir_all(&self.data_dir).with_context(|| {
-                    format!("cannot create data directory {}", self.data_dir.display())
-                })?;
-                Ok(self
-                    .data_dir
-                    .join(format!("{service}.sqlite3"))
-                    .to_string_lossy()
-                    .into_owned())
+                create_private_dir(&self.data_dir)?;
+                let path = self.data_dir.join(format!("{service}.sqlite3"));
+                create_private_file(&path)?;
+                Ok(path.to_string_lossy().into_owned())
             }
         }
     }
@@ -222,6 +230,35 @@ impl ServerArgs {
     }
 }
 
+/// Creates the data directory readable by this user only (0700). An existing directory keeps
+/// the permissions its operator gave it.
+fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .with_context(|| format!("cannot create data directory {}", dir.display()))
+}
+
+/// Creates an empty database file readable by this user only (0600) when there is none:
+/// SQLite then creates its journal files (`-wal`, `-shm`) with the same permissions.
+fn create_private_file(path: &std::path::Path) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+    }
+}
+
 pub fn current_year() -> i32 {
     chrono::Datelike::year(&chrono::Utc::now())
 }
@@ -276,6 +313,35 @@ mod tests {
         );
         let pg = args(&["--database-url", "postgres://u@h/db"], dir.path());
         assert_eq!(pg.database_url("indicator").unwrap(), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn a_region_names_a_province() {
+        let dir = tempfile::tempdir().unwrap();
+        for good in ["140500", "110000", "820000", "650102"] {
+            assert!(
+                args(&["--mof-div-code", good], dir.path()).region().is_ok(),
+                "{good}"
+            );
+        }
+        for bad in ["000000", "999999", "100000", "900000"] {
+            assert!(
+                args(&["--mof-div-code", bad], dir.path()).region().is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn database_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let url = args(&[], &data).database_url("goal").unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(std::path::Path::new(&url)), 0o600);
     }
 
     #[test]
