@@ -231,24 +231,66 @@ pub struct RpcService<S> {
     inner: S,
 }
 
-impl<S, B> tower::Service<http::Request<B>> for RpcService<S>
+impl<S, B, ResBody> tower::Service<http::Request<B>> for RpcService<S>
 where
-    S: tower::Service<http::Request<B>>,
+    S: tower::Service<http::Request<B>, Response = http::Response<ResBody>>,
+    S::Future: Send + 'static,
+    ResBody: Default + Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = S::Future;
+    type Future = std::pin::Pin<
+        Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send + 'static>,
+    >;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        if let Some(rpc) = Rpc::from_path(request.uri().path()) {
-            request.extensions_mut().insert(rpc);
+        let rpc = Rpc::from_path(request.uri().path());
+        if let Some(rpc) = &rpc {
+            request.extensions_mut().insert(rpc.clone());
         }
-        self.inner.call(request)
+        let response = self.inner.call(request);
+        Box::pin(async move {
+            let response = response.await?;
+            Ok(match rpc {
+                Some(rpc) if is_malformed_request(response.headers()) => {
+                    malformed_request().into_status(rpc.domain()).into_http()
+                }
+                _ => response,
+            })
+        })
     }
+}
+
+/// Whether a response is tonic's refusal of a request it could not decode (bad protobuf,
+/// invalid UTF-8 in a string, a bad frame): tonic answers INTERNAL with the decoder's text.
+fn is_malformed_request(headers: &http::HeaderMap) -> bool {
+    if headers.get("grpc-status").map(http::HeaderValue::as_bytes) != Some(b"13") {
+        return false;
+    }
+    let message = headers
+        .get("grpc-message")
+        .map(http::HeaderValue::as_bytes)
+        .unwrap_or_default();
+    [
+        &b"failed to decode Protobuf message"[..],
+        b"failed%20to%20decode%20Protobuf%20message",
+        b"protocol error: received message",
+        b"protocol%20error:%20received%20message",
+    ]
+    .iter()
+    .any(|prefix| message.starts_with(prefix))
+}
+
+/// What a caller whose request could not be decoded is told: INVALID_ARGUMENT, no internals.
+fn malformed_request() -> ApiError {
+    ApiError::invalid(
+        "MALFORMED_REQUEST",
+        "请求消息格式无效（无法按接口定义解析，或文本不是有效的 UTF-8）",
+    )
 }
 
 #[cfg(test)]
@@ -266,6 +308,26 @@ mod tests {
         assert_eq!(error_domain("grpc.health.v1.Health"), PLATFORM_DOMAIN);
         assert_eq!(error_domain("Echo"), PLATFORM_DOMAIN);
         assert_eq!(error_domain("pbm.GoalService"), PLATFORM_DOMAIN);
+    }
+
+    #[test]
+    fn decoder_refusals_are_recognised() {
+        let mut h = http::HeaderMap::new();
+        h.insert("grpc-status", "13".parse().unwrap());
+        h.insert(
+            "grpc-message",
+            "failed to decode Protobuf message: invalid string value: data is not UTF-8 encoded"
+                .parse()
+                .unwrap(),
+        );
+        assert!(is_malformed_request(&h));
+        h.insert("grpc-message", "something else".parse().unwrap());
+        assert!(!is_malformed_request(&h));
+        h.insert("grpc-status", "3".parse().unwrap());
+        assert!(!is_malformed_request(&h));
+        let status = malformed_request().into_status("pbm.goal");
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert!(!status.message().contains("Protobuf"));
     }
 
     #[test]
