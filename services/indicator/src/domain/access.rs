@@ -2,17 +2,45 @@
 //! authenticated caller reads; public callers nothing"), and from which region.
 
 use pbm_auth::{Caller, Role};
-use pbm_server::ApiError;
 use pbm_types::DivisionCode;
+
+/// Why a caller is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    /// No valid token.
+    Unauthenticated,
+    /// A known caller without the right: a stable reason and a Chinese message.
+    Permission {
+        reason: &'static str,
+        message: String,
+    },
+}
+
+impl Denied {
+    /// The stable reason code.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Denied::Unauthenticated => "UNAUTHENTICATED",
+            Denied::Permission { reason, .. } => reason,
+        }
+    }
+
+    fn permission(reason: &'static str, message: impl Into<String>) -> Denied {
+        Denied::Permission {
+            reason,
+            message: message.into(),
+        }
+    }
+}
 
 /// Reading: any authenticated caller except the public, of this region or one above it
 /// (a city's or province's finance bureau reads its counties' libraries, 市县联动).
-pub fn can_read(caller: &Caller, region: &DivisionCode) -> Result<(), ApiError> {
+pub fn can_read(caller: &Caller, region: &DivisionCode) -> Result<(), Denied> {
     if !caller.authenticated {
-        return Err(ApiError::unauthenticated());
+        return Err(Denied::Unauthenticated);
     }
     if caller.role == Role::Public {
-        return Err(ApiError::permission_denied(
+        return Err(Denied::permission(
             "ROLE_NOT_ALLOWED",
             "社会公众不能访问绩效指标库",
         ));
@@ -24,10 +52,10 @@ pub fn can_read(caller: &Caller, region: &DivisionCode) -> Result<(), ApiError> 
 }
 
 /// Writing the library: the finance bureau of this very region.
-pub fn can_write(caller: &Caller, region: &DivisionCode) -> Result<(), ApiError> {
+pub fn can_write(caller: &Caller, region: &DivisionCode) -> Result<(), Denied> {
     can_read(caller, region)?;
     if caller.role != Role::FinanceAdmin {
-        return Err(ApiError::permission_denied(
+        return Err(Denied::permission(
             "ROLE_NOT_ALLOWED",
             format!(
                 "只有财政部门绩效管理人员可以维护指标库（当前角色：{}）",
@@ -39,10 +67,10 @@ pub fn can_write(caller: &Caller, region: &DivisionCode) -> Result<(), ApiError>
 }
 
 /// Proposing a 个性 indicator: a department of this region, for itself.
-pub fn can_propose(caller: &Caller, region: &DivisionCode) -> Result<String, ApiError> {
+pub fn can_propose(caller: &Caller, region: &DivisionCode) -> Result<String, Denied> {
     can_read(caller, region)?;
     if caller.role != Role::Department {
-        return Err(ApiError::permission_denied(
+        return Err(Denied::permission(
             "ROLE_NOT_ALLOWED",
             format!("只有主管部门可以申请个性指标（当前角色：{}）", caller.role),
         ));
@@ -53,16 +81,13 @@ pub fn can_propose(caller: &Caller, region: &DivisionCode) -> Result<String, Api
         .clone()
         .filter(|d| !d.is_empty())
         .ok_or_else(|| {
-            ApiError::permission_denied(
-                "DEPARTMENT_MISSING",
-                "令牌中没有部门编码，无法申请个性指标",
-            )
+            Denied::permission("DEPARTMENT_MISSING", "令牌中没有部门编码，无法申请个性指标")
         })
 }
 
 /// Reading proposals: finance, auditors and the province see all; a department its own.
 /// Returns the department to restrict to, if any.
-pub fn proposal_scope(caller: &Caller, region: &DivisionCode) -> Result<Option<String>, ApiError> {
+pub fn proposal_scope(caller: &Caller, region: &DivisionCode) -> Result<Option<String>, Denied> {
     can_read(caller, region)?;
     match caller.role {
         Role::FinanceAdmin | Role::Auditor | Role::Province => Ok(None),
@@ -71,15 +96,15 @@ pub fn proposal_scope(caller: &Caller, region: &DivisionCode) -> Result<Option<S
             .clone()
             .filter(|d| !d.is_empty())
             .map(Some)
-            .ok_or_else(|| ApiError::permission_denied("DEPARTMENT_MISSING", "令牌中没有部门编码")),
-        _ => Err(ApiError::permission_denied(
+            .ok_or_else(|| Denied::permission("DEPARTMENT_MISSING", "令牌中没有部门编码")),
+        _ => Err(Denied::permission(
             "ROLE_NOT_ALLOWED",
             format!("当前角色（{}）不能查看个性指标申请", caller.role),
         )),
     }
 }
 
-fn same_region(caller: &Caller, region: &DivisionCode) -> Result<(), ApiError> {
+fn same_region(caller: &Caller, region: &DivisionCode) -> Result<(), Denied> {
     if &caller.mof_div_code == region {
         Ok(())
     } else {
@@ -87,8 +112,8 @@ fn same_region(caller: &Caller, region: &DivisionCode) -> Result<(), ApiError> {
     }
 }
 
-fn region_denied(caller: &Caller, region: &DivisionCode) -> ApiError {
-    ApiError::permission_denied(
+fn region_denied(caller: &Caller, region: &DivisionCode) -> Denied {
+    Denied::permission(
         "REGION_MISMATCH",
         format!(
             "您属于财政区划 {}，不能操作财政区划 {} 的数据",
@@ -127,7 +152,7 @@ mod tests {
         assert_eq!(
             can_read(&Caller::anonymous(), &region())
                 .unwrap_err()
-                .reason,
+                .reason(),
             "UNAUTHENTICATED"
         );
     }
@@ -139,7 +164,7 @@ mod tests {
         assert_eq!(
             can_read(&caller(Role::FinanceAdmin, "140600"), &region())
                 .unwrap_err()
-                .reason,
+                .reason(),
             "REGION_MISMATCH"
         );
     }
@@ -156,7 +181,7 @@ mod tests {
         assert_eq!(
             can_write(&caller(Role::FinanceAdmin, "140500"), &region())
                 .unwrap_err()
-                .reason,
+                .reason(),
             "REGION_MISMATCH"
         );
     }

@@ -7,7 +7,6 @@ pub mod schema;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use pbm_db::{AnyConnection, Money, StoreError};
-use pbm_server::ApiError;
 use pbm_types::FiscalYear;
 
 use crate::domain::frame::{Frame, FrameNode};
@@ -769,17 +768,6 @@ pub fn decide_proposal(
     ))
     .execute(conn)?;
     Ok(n == 1)
-}
-
-/// Maps a store failure on an indicator write to what the caller should see.
-pub fn indicator_write_error(code: &str, err: StoreError) -> ApiError {
-    match err {
-        StoreError::UniqueViolation(_) => {
-            ApiError::already_exists("INDICATOR_CODE_EXISTS", format!("指标编码「{code}」已存在"))
-                .with_violation("code", "duplicate code")
-        }
-        other => other.into(),
-    }
 }
 
 /// Writes many new indicators (version 1) in batches; used by the Excel import.

@@ -1,5 +1,10 @@
-//! Proto ⇄ domain. Parsing collects every field violation at once; enums are matched
+//! Proto ⇄ domain, below the use cases (they build the responses stored for idempotent
+//! replay with it). Parsing collects every field violation at once; enums are matched
 //! exhaustively so a new proto value is a compile error until handled.
+//!
+//! * [`excel`] – .xlsx rows ⇄ domain, with Chinese column headers.
+
+pub mod excel;
 
 use pbm_proto::common::v1 as common;
 use pbm_proto::indicator::v1 as proto;
@@ -386,4 +391,19 @@ pub fn filter_from_proto(f: Option<proto::IndicatorFilter>) -> Result<Filter, Ap
         owner_department: text(f.owner_department),
         fixed_only: f.fixed_only,
     })
+}
+
+/// Largest chunk of an exported workbook in one stream message.
+const EXPORT_CHUNK: usize = 1 << 20;
+
+/// An exported workbook as stream messages; the first carries the row count.
+pub fn export_chunks(bytes: &[u8], rows: usize) -> Vec<proto::ExportIndicatorsChunk> {
+    bytes
+        .chunks(EXPORT_CHUNK)
+        .enumerate()
+        .map(|(i, c)| proto::ExportIndicatorsChunk {
+            data: c.to_vec(),
+            rows: if i == 0 { rows as i32 } else { 0 },
+        })
+        .collect()
 }
