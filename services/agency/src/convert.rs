@@ -13,6 +13,33 @@ use crate::domain::registry::{
 use crate::store::{StatusChange, ViolationRecord};
 pub use pbm_server::wire::stamp;
 
+/// One part of a request parsed, or what is wrong with it.
+pub type Parsed<T> = Result<T, Vec<FieldViolation>>;
+
+/// Both parts, or the violations of either (the first's before the second's): a request is
+/// built from its parsed parts only once every part parsed, so nothing is left unchecked.
+pub fn both<A, B>(a: Parsed<A>, b: Parsed<B>) -> Parsed<(A, B)> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (a, b) => Err(a.err().into_iter().chain(b.err()).flatten().collect()),
+    }
+}
+
+/// A rule on a request: `Ok` when it holds, else its violation.
+pub fn check(holds: bool, violation: impl FnOnce() -> FieldViolation) -> Parsed<()> {
+    if holds {
+        Ok(())
+    } else {
+        Err(vec![violation()])
+    }
+}
+
+/// A credit code as typed in a request: trimmed, upper case (looked up as is; a code that is not
+/// on file answers NOT_FOUND).
+pub fn code(text: &str) -> String {
+    text.trim().to_uppercase()
+}
+
 /// Parses `YYYY-MM-DD`; `field` names it in the violation.
 pub fn date(text: &str, field: &str) -> Result<NaiveDate, ApiError> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
@@ -306,28 +333,18 @@ pub fn batch_to_proto(b: &Batch) -> proto::AdmissionBatch {
 }
 
 pub fn batch_from_request(r: &proto::CreateAdmissionBatchRequest) -> Result<Batch, ApiError> {
-    let mut v = Vec::new();
-    if r.name.trim().is_empty() {
-        v.push(FieldViolation::generic("name", "批次名称不能为空"));
-    }
-    let from = date(&r.qualified_from, "qualified_from")
-        .map_err(|e| v.extend(e.violations))
-        .ok();
-    let to = date(&r.qualified_to, "qualified_to")
-        .map_err(|e| v.extend(e.violations))
-        .ok();
-    if let (Some(f), Some(t)) = (from, to)
-        && t < f
-    {
-        v.push(FieldViolation::generic(
-            "qualified_to",
-            "资格期限的截止日期早于起始日期",
-        ));
-    }
-    ApiError::check(v)?;
-    let (Some(qualified_from), Some(qualified_to)) = (from, to) else {
-        return Err(ApiError::internal("unreachable"));
-    };
+    let name = check(!r.name.trim().is_empty(), || {
+        FieldViolation::generic("name", "批次名称不能为空")
+    });
+    let from = date(&r.qualified_from, "qualified_from").map_err(|e| e.violations);
+    let to = date(&r.qualified_to, "qualified_to").map_err(|e| e.violations);
+    let period = both(from, to).and_then(|(from, to)| {
+        check(to >= from, || {
+            FieldViolation::generic("qualified_to", "资格期限的截止日期早于起始日期")
+        })
+        .map(|()| (from, to))
+    });
+    let ((), (qualified_from, qualified_to)) = both(name, period).map_err(ApiError::validation)?;
     Ok(Batch {
         id: 0,
         name: r.name.trim().into(),
@@ -657,5 +674,86 @@ pub fn expert_to_proto(r: &ExpertRow, region: &DivisionCode) -> Result<proto::Ex
         version: r.version,
         mof_div_code: region.to_string(),
         changed: Some(stamp(&r.changed_by, r.changed_at)),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engagements
+
+use crate::domain::engagement::EngagementKind;
+use crate::store::engagements::EngagementRow;
+pub use pbm_server::wire::decimal as dec;
+use pbm_types::Decimal;
+
+pub fn kind_from(v: i32) -> Option<EngagementKind> {
+    use proto::EngagementKind as P;
+    Some(match P::try_from(v).ok()? {
+        P::Unspecified => return None,
+        P::ExAnteAssessment => EngagementKind::ExAnteAssessment,
+        P::GoalReview => EngagementKind::GoalReview,
+        P::Evaluation => EngagementKind::Evaluation,
+        P::EvaluationReview => EngagementKind::EvaluationReview,
+        P::IndicatorSystem => EngagementKind::IndicatorSystem,
+        P::Research => EngagementKind::Research,
+        P::GoalSetting => EngagementKind::GoalSetting,
+        P::Monitoring => EngagementKind::Monitoring,
+        P::SelfEvaluation => EngagementKind::SelfEvaluation,
+    })
+}
+
+pub fn kind_to(k: EngagementKind) -> proto::EngagementKind {
+    use proto::EngagementKind as P;
+    match k {
+        EngagementKind::ExAnteAssessment => P::ExAnteAssessment,
+        EngagementKind::GoalReview => P::GoalReview,
+        EngagementKind::Evaluation => P::Evaluation,
+        EngagementKind::EvaluationReview => P::EvaluationReview,
+        EngagementKind::IndicatorSystem => P::IndicatorSystem,
+        EngagementKind::Research => P::Research,
+        EngagementKind::GoalSetting => P::GoalSetting,
+        EngagementKind::Monitoring => P::Monitoring,
+        EngagementKind::SelfEvaluation => P::SelfEvaluation,
+    }
+}
+
+pub fn engagement_to_proto(
+    row: &EngagementRow,
+    experts: &[i64],
+) -> Result<proto::Engagement, ApiError> {
+    let scores: Vec<(String, Decimal)> =
+        serde_json::from_str(&row.scores).map_err(ApiError::internal)?;
+    let kind =
+        EngagementKind::from_db(&row.kind).ok_or_else(|| ApiError::internal("engagement kind"))?;
+    Ok(proto::Engagement {
+        id: row.id,
+        commissioner: row.commissioner.clone(),
+        evaluated_party: row.evaluated_party.clone(),
+        kind: kind_to(kind) as i32,
+        agency_credit_code: row.agency_credit_code.clone().unwrap_or_default(),
+        expert_ids: experts.to_vec(),
+        started_on: row.started_on.to_string(),
+        ended_on: row.ended_on.to_string(),
+        rated: row.score.is_some(),
+        scores: scores
+            .into_iter()
+            .map(|(criterion, score)| proto::CriterionScore {
+                criterion,
+                score: dec(score),
+            })
+            .collect(),
+        score: row.score.and_then(|s| dec(s.0)),
+        rules: row.rules.clone(),
+        version: row.version,
+        created: Some(stamp(&row.created_by, row.created_at)),
+        rated_by: match (&row.rated_by, row.rated_at) {
+            (Some(by), Some(at)) => Some(stamp(by, at)),
+            _ => None,
+        },
+        cancelled: row.cancelled_at.is_some(),
+        cancelled_by: match (&row.cancelled_by, row.cancelled_at) {
+            (Some(by), Some(at)) => Some(stamp(by, at)),
+            _ => None,
+        },
+        cancel_reason: row.cancel_reason.clone(),
     })
 }

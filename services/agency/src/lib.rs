@@ -1,34 +1,66 @@
 //! 第三方机构/专家库 (third-party agency and expert pool) with dynamic rating.
 //!
 //! # Layout
-//! * [`domain`] – pure rules: identifiers, rule sets, eligibility, independence, rating, draws.
-//! * [`access`] – who may read and manage the registry.
+//! * [`domain`] – pure rules: identifiers, rule sets, eligibility, independence, rating, draws,
+//!   and who may do what ([`domain::access`]).
 //! * [`store`] – diesel queries on this service's own database (the only SQL).
-//! * [`grpc`] – translates `pbm.agency.v1` to and from the use cases in `ops`.
+//! * [`convert`] – `pbm.agency.v1` ⇄ domain; parsing collects field violations.
+//! * `ops` – the use cases, split by noun: authorise → load → domain rules → one transaction.
+//! * [`grpc`] – transport only: each RPC one call to `pbm_server::rpc::{query, mutate}`.
+//! * [`state`] – [`AppState`]: the database, the region, the calendar, caches.
 
-pub mod access;
+pub mod convert;
 pub mod domain;
-mod draws;
-pub(crate) mod engagements;
 pub mod grpc;
 mod ops;
-mod ratings;
 pub mod state;
 pub mod store;
 
+use pbm_db::Db;
 use pbm_proto::agency::v1::agency_registry_service_server::AgencyRegistryServiceServer;
 use pbm_proto::agency::v1::draw_service_server::DrawServiceServer;
 use pbm_proto::agency::v1::engagement_service_server::EngagementServiceServer;
 use pbm_server::config::ServerArgs;
+use tonic::server::NamedService;
 use tonic::service::Routes;
 
-pub use ops::SERVICE;
 pub use state::AppState;
 
-/// Names reported by grpc.health.v1.
-pub const HEALTH_NAME: &str = "pbm.agency.v1.AgencyRegistryService";
-pub const ENGAGEMENT_HEALTH_NAME: &str = "pbm.agency.v1.EngagementService";
-pub const DRAW_HEALTH_NAME: &str = "pbm.agency.v1.DrawService";
+/// Names reported by grpc.health.v1: the generated services' own.
+pub const HEALTH_NAME: &str =
+    <AgencyRegistryServiceServer<grpc::AgencyRegistryGrpc> as NamedService>::NAME;
+pub const ENGAGEMENT_HEALTH_NAME: &str =
+    <EngagementServiceServer<grpc::EngagementGrpc> as NamedService>::NAME;
+pub const DRAW_HEALTH_NAME: &str = <DrawServiceServer<grpc::DrawGrpc> as NamedService>::NAME;
+
+/// The agency service, for `pbm_server::run::main`.
+pub struct Agency;
+
+impl pbm_server::run::Service for Agency {
+    const BINARY: &'static str = "pbm-agency";
+    const ABOUT: &'static str = "PBM 第三方机构/专家库 (agency and expert pool) service";
+    type State = AppState;
+
+    async fn open(args: &ServerArgs) -> anyhow::Result<AppState> {
+        open(args).await
+    }
+
+    async fn migrate(args: &ServerArgs) -> anyhow::Result<()> {
+        migrate(args).await
+    }
+
+    fn add_to(routes: Routes, state: AppState) -> Routes {
+        add_to(routes, state)
+    }
+
+    fn outbox(state: &AppState) -> Db {
+        state.db.clone()
+    }
+
+    fn health_names() -> Vec<&'static str> {
+        vec![HEALTH_NAME, ENGAGEMENT_HEALTH_NAME, DRAW_HEALTH_NAME]
+    }
+}
 
 /// The agency service's routes, to serve alone or beside other services.
 pub fn router(state: AppState) -> Routes {
@@ -41,10 +73,10 @@ pub fn add_to(routes: Routes, state: AppState) -> Routes {
         .add_service(AgencyRegistryServiceServer::new(
             grpc::AgencyRegistryGrpc::new(state.clone()),
         ))
-        .add_service(EngagementServiceServer::new(
-            grpc::engagements::EngagementGrpc::new(state.clone()),
-        ))
-        .add_service(DrawServiceServer::new(grpc::draws::DrawGrpc::new(state)))
+        .add_service(EngagementServiceServer::new(grpc::EngagementGrpc::new(
+            state.clone(),
+        )))
+        .add_service(DrawServiceServer::new(grpc::DrawGrpc::new(state)))
 }
 
 /// Connects to this service's database (migrating it) and prepares the state.

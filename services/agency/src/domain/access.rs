@@ -2,8 +2,36 @@
 //! own records …; auditors read; everyone else is denied"), and from which region.
 
 use pbm_auth::{Caller, Role};
-use pbm_server::ApiError;
 use pbm_types::DivisionCode;
+
+/// Why a caller is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    /// No valid token.
+    Unauthenticated,
+    /// A known caller without the right: a stable reason and a Chinese message.
+    Permission {
+        reason: &'static str,
+        message: String,
+    },
+}
+
+impl Denied {
+    /// The stable reason code.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Denied::Unauthenticated => "UNAUTHENTICATED",
+            Denied::Permission { reason, .. } => reason,
+        }
+    }
+
+    fn permission(reason: &'static str, message: impl Into<String>) -> Denied {
+        Denied::Permission {
+            reason,
+            message: message.into(),
+        }
+    }
+}
 
 /// What a reader may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,9 +42,9 @@ pub enum ReadScope {
     OwnAgency(String),
 }
 
-pub fn read_scope(caller: &Caller, region: &DivisionCode) -> Result<ReadScope, ApiError> {
+pub fn read_scope(caller: &Caller, region: &DivisionCode) -> Result<ReadScope, Denied> {
     if !caller.authenticated {
-        return Err(ApiError::unauthenticated());
+        return Err(Denied::Unauthenticated);
     }
     if !caller.mof_div_code.covers(region) {
         return Err(region_denied(caller, region));
@@ -28,8 +56,8 @@ pub fn read_scope(caller: &Caller, region: &DivisionCode) -> Result<ReadScope, A
             .clone()
             .filter(|a| !a.is_empty())
             .map(ReadScope::OwnAgency)
-            .ok_or_else(|| ApiError::permission_denied("AGENCY_MISSING", "令牌中没有机构代码")),
-        role => Err(ApiError::permission_denied(
+            .ok_or_else(|| Denied::permission("AGENCY_MISSING", "令牌中没有机构代码")),
+        role => Err(Denied::permission(
             "ROLE_NOT_ALLOWED",
             format!("当前角色（{role}）不能访问第三方机构库"),
         )),
@@ -44,9 +72,9 @@ pub enum ExpertScope {
     Own(i64),
 }
 
-pub fn expert_scope(caller: &Caller, region: &DivisionCode) -> Result<ExpertScope, ApiError> {
+pub fn expert_scope(caller: &Caller, region: &DivisionCode) -> Result<ExpertScope, Denied> {
     if !caller.authenticated {
-        return Err(ApiError::unauthenticated());
+        return Err(Denied::Unauthenticated);
     }
     if !caller.mof_div_code.covers(region) {
         return Err(region_denied(caller, region));
@@ -58,10 +86,8 @@ pub fn expert_scope(caller: &Caller, region: &DivisionCode) -> Result<ExpertScop
             .as_deref()
             .and_then(|e| e.parse::<i64>().ok())
             .map(ExpertScope::Own)
-            .ok_or_else(|| {
-                ApiError::permission_denied("EXPERT_MISSING", "令牌中没有有效的专家编号")
-            }),
-        role => Err(ApiError::permission_denied(
+            .ok_or_else(|| Denied::permission("EXPERT_MISSING", "令牌中没有有效的专家编号")),
+        role => Err(Denied::permission(
             "ROLE_NOT_ALLOWED",
             format!("当前角色（{role}）不能访问专家库"),
         )),
@@ -69,10 +95,10 @@ pub fn expert_scope(caller: &Caller, region: &DivisionCode) -> Result<ExpertScop
 }
 
 /// Managing the registry: the finance bureau of this very region.
-pub fn can_manage(caller: &Caller, region: &DivisionCode) -> Result<(), ApiError> {
+pub fn can_manage(caller: &Caller, region: &DivisionCode) -> Result<(), Denied> {
     read_scope(caller, region)?;
     if caller.role != Role::FinanceAdmin {
-        return Err(ApiError::permission_denied(
+        return Err(Denied::permission(
             "ROLE_NOT_ALLOWED",
             format!(
                 "只有财政部门绩效管理人员可以管理第三方机构库（当前角色：{}）",
@@ -86,6 +112,14 @@ pub fn can_manage(caller: &Caller, region: &DivisionCode) -> Result<(), ApiError
     Ok(())
 }
 
+/// Whether a reader with `scope` may see the expert `id`. Others' records answer NOT_FOUND.
+pub fn may_see_expert(scope: &ExpertScope, id: i64) -> bool {
+    match scope {
+        ExpertScope::All => true,
+        ExpertScope::Own(own) => *own == id,
+    }
+}
+
 /// Whether a reader with `scope` may see the agency `credit_code`. Others' records answer
 /// NOT_FOUND, so their existence does not leak.
 pub fn may_see(scope: &ReadScope, credit_code: &str) -> bool {
@@ -95,8 +129,8 @@ pub fn may_see(scope: &ReadScope, credit_code: &str) -> bool {
     }
 }
 
-fn region_denied(caller: &Caller, region: &DivisionCode) -> ApiError {
-    ApiError::permission_denied(
+fn region_denied(caller: &Caller, region: &DivisionCode) -> Denied {
+    Denied::permission(
         "REGION_MISMATCH",
         format!(
             "您属于财政区划 {}，不能操作财政区划 {} 的数据",
@@ -132,19 +166,19 @@ mod tests {
                     assert_eq!(scope.unwrap(), ReadScope::All)
                 }
                 Role::Agency => assert_eq!(scope.unwrap(), ReadScope::OwnAgency("A1".into())),
-                _ => assert_eq!(scope.unwrap_err().reason, "ROLE_NOT_ALLOWED", "{role}"),
+                _ => assert_eq!(scope.unwrap_err().reason(), "ROLE_NOT_ALLOWED", "{role}"),
             }
         }
         assert_eq!(
             read_scope(&Caller::anonymous(), &region)
                 .unwrap_err()
-                .reason,
+                .reason(),
             "UNAUTHENTICATED"
         );
         assert_eq!(
             read_scope(&caller(Role::FinanceAdmin, "140600", None), &region)
                 .unwrap_err()
-                .reason,
+                .reason(),
             "REGION_MISMATCH"
         );
     }
@@ -156,19 +190,19 @@ mod tests {
         assert_eq!(
             can_manage(&caller(Role::FinanceAdmin, "140000", None), &region)
                 .unwrap_err()
-                .reason,
+                .reason(),
             "REGION_MISMATCH"
         );
         assert_eq!(
             can_manage(&caller(Role::Auditor, "140500", None), &region)
                 .unwrap_err()
-                .reason,
+                .reason(),
             "ROLE_NOT_ALLOWED"
         );
         assert_eq!(
             can_manage(&caller(Role::Agency, "140500", Some("A1")), &region)
                 .unwrap_err()
-                .reason,
+                .reason(),
             "ROLE_NOT_ALLOWED"
         );
     }

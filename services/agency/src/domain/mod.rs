@@ -10,6 +10,7 @@
 //! * [`draw`] – reproducible random draws with an in-crate generator an auditor can replay.
 //! * [`registry`] – the agency record, its status lifecycle and qualification expiry.
 //! * [`experts`] – the expert record, entry rules and status lifecycle.
+//! * [`access`] – who may read and manage the registry, by role and region.
 
 /// Text forms of a plain enum for the database (`as_db`/`from_db`) and for people
 /// (`chinese`/`from_chinese`), one table per enum so both directions stay in step.
@@ -37,6 +38,7 @@ macro_rules! text_enum {
     };
 }
 
+pub mod access;
 pub mod dates;
 pub mod draw;
 pub mod eligibility;

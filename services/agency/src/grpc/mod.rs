@@ -1,19 +1,18 @@
-//! Transport only: parse the request, call the use case, map the error.
+//! Transport only: one `impl` per generated service, each unary adapter one call to
+//! [`rpc::query`] or [`rpc::mutate`] (the caller, the RPC's name and the `ErrorInfo.domain`,
+//! `pbm.agency`, come from the routed request).
 
-pub mod convert;
-pub mod draws;
-pub mod engagements;
-
-use pbm_proto::agency::v1 as proto;
+use pbm_proto::agency::v1 as pb;
 use pbm_proto::agency::v1::agency_registry_service_server::AgencyRegistryService;
-use pbm_server::paging::Page;
-use pbm_server::{ApiError, MutationContext};
+use pbm_proto::agency::v1::draw_service_server::DrawService;
+use pbm_proto::agency::v1::engagement_service_server::EngagementService;
+use pbm_server::rpc;
 use tonic::{Request, Response, Status};
 
-use crate::ops::{self, SERVICE};
+use crate::ops;
 use crate::state::AppState;
-use crate::store::AgencyFilter;
 
+/// `pbm.agency.v1.AgencyRegistryService`: agencies, experts, violations, rules, statistics.
 pub struct AgencyRegistryGrpc {
     state: AppState,
 }
@@ -24,386 +23,359 @@ impl AgencyRegistryGrpc {
     }
 }
 
-fn status(e: ApiError) -> Status {
-    e.into_status(SERVICE)
+/// `pbm.agency.v1.EngagementService`: engagements and ratings.
+pub struct EngagementGrpc {
+    state: AppState,
 }
 
-fn mutation<M: prost::Message>(
-    request: &Request<M>,
-    _method: &'static str,
-    request_id: &str,
-) -> Result<MutationContext, Status> {
-    let rpc = pbm_server::rpc::rpc_of(request);
-    let caller = pbm_server::rpc::caller_of(request, &rpc)?;
-    MutationContext::new(rpc.clone(), caller, request_id, request.get_ref())
-        .map_err(|e| e.into_status(rpc.domain()))
+impl EngagementGrpc {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
 }
 
-fn code(text: &str) -> String {
-    text.trim().to_uppercase()
+/// `pbm.agency.v1.DrawService`: draws of experts and agencies.
+pub struct DrawGrpc {
+    state: AppState,
+}
+
+impl DrawGrpc {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
 }
 
 #[tonic::async_trait]
 impl AgencyRegistryService for AgencyRegistryGrpc {
     async fn create_admission_batch(
         &self,
-        request: Request<proto::CreateAdmissionBatchRequest>,
-    ) -> Result<Response<proto::CreateAdmissionBatchResponse>, Status> {
-        let ctx = mutation(
-            &request,
-            "CreateAdmissionBatch",
-            &request.get_ref().request_id,
-        )?;
-        let batch = convert::batch_from_request(request.get_ref());
-        let batch = ops::create_batch(&self.state, ctx, batch)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(proto::CreateAdmissionBatchResponse {
-            batch: Some(batch),
-        }))
+        r: Request<pb::CreateAdmissionBatchRequest>,
+    ) -> Result<Response<pb::CreateAdmissionBatchResponse>, Status> {
+        rpc::mutate(
+            r,
+            |m| &m.request_id,
+            |ctx, m| ops::batches::create(&self.state, ctx, m),
+        )
+        .await
     }
 
     async fn list_admission_batches(
         &self,
-        request: Request<proto::ListAdmissionBatchesRequest>,
-    ) -> Result<Response<proto::ListAdmissionBatchesResponse>, Status> {
-        let caller = pbm_auth::caller(&request)?;
-        let batches = ops::list_batches(&self.state, &caller)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(proto::ListAdmissionBatchesResponse {
-            batches,
-        }))
+        r: Request<pb::ListAdmissionBatchesRequest>,
+    ) -> Result<Response<pb::ListAdmissionBatchesResponse>, Status> {
+        rpc::query(r, |caller, m| ops::batches::list(&self.state, caller, m)).await
     }
 
     async fn register_agency(
         &self,
-        request: Request<proto::RegisterAgencyRequest>,
-    ) -> Result<Response<proto::RegisterAgencyResponse>, Status> {
-        let ctx = mutation(&request, "RegisterAgency", &request.get_ref().request_id)?;
-        let spec = convert::spec_from_proto(request.into_inner().spec);
-        let agency = ops::register(&self.state, ctx, spec)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(proto::RegisterAgencyResponse {
-            agency: Some(agency),
-        }))
+        r: Request<pb::RegisterAgencyRequest>,
+    ) -> Result<Response<pb::RegisterAgencyResponse>, Status> {
+        rpc::mutate(
+            r,
+            |m| &m.request_id,
+            |ctx, m| ops::agencies::register(&self.state, ctx, m),
+        )
+        .await
     }
 
     async fn update_agency(
         &self,
-        request: Request<proto::UpdateAgencyRequest>,
-    ) -> Result<Response<proto::UpdateAgencyResponse>, Status> {
-        let ctx = mutation(&request, "UpdateAgency", &request.get_ref().request_id)?;
-        let r = request.into_inner();
-        let agency = ops::update(
-            &self.state,
-            ctx,
-            r.expected_version,
-            convert::spec_from_proto(r.spec),
+        r: Request<pb::UpdateAgencyRequest>,
+    ) -> Result<Response<pb::UpdateAgencyResponse>, Status> {
+        rpc::mutate(
+            r,
+            |m| &m.request_id,
+            |ctx, m| ops::agencies::update(&self.state, ctx, m),
         )
         .await
-        .map_err(status)?;
-        Ok(Response::new(proto::UpdateAgencyResponse {
-            agency: Some(agency),
-        }))
     }
 
     async fn get_agency(
         &self,
-        request: Request<proto::GetAgencyRequest>,
-    ) -> Result<Response<proto::GetAgencyResponse>, Status> {
-        let caller = pbm_auth::caller(&request)?;
-        let agency = ops::get(&self.state, &caller, code(&request.get_ref().credit_code))
-            .await
-            .map_err(status)?;
-        Ok(Response::new(proto::GetAgencyResponse {
-            agency: Some(agency),
-        }))
+        r: Request<pb::GetAgencyRequest>,
+    ) -> Result<Response<pb::GetAgencyResponse>, Status> {
+        rpc::query(r, |caller, m| ops::agencies::get(&self.state, caller, m)).await
     }
 
     async fn list_agencies(
         &self,
-        request: Request<proto::ListAgenciesRequest>,
-    ) -> Result<Response<proto::ListAgenciesResponse>, Status> {
-        let caller = pbm_auth::caller(&request)?;
-        let r = request.into_inner();
-        let filter = AgencyFilter {
-            agency_type: convert::agency_type_filter_from(r.r#type).map_err(status)?,
-            status: convert::status_filter_from(r.status).map_err(status)?,
-            scope: convert::scope_filter_from(r.scope).map_err(status)?,
-            batch: (r.admission_batch_id > 0).then_some(r.admission_batch_id),
-            only: None,
-        };
-        let p = r.page.unwrap_or_default();
-        let page = Page::parse(p.page_size, &p.page_token).map_err(status)?;
-        ops::list(&self.state, &caller, filter, page)
-            .await
-            .map(Response::new)
-            .map_err(status)
+        r: Request<pb::ListAgenciesRequest>,
+    ) -> Result<Response<pb::ListAgenciesResponse>, Status> {
+        rpc::query(r, |caller, m| ops::agencies::list(&self.state, caller, m)).await
     }
 
     async fn change_agency_status(
         &self,
-        request: Request<proto::ChangeAgencyStatusRequest>,
-    ) -> Result<Response<proto::ChangeAgencyStatusResponse>, Status> {
-        let ctx = mutation(
-            &request,
-            "ChangeAgencyStatus",
-            &request.get_ref().request_id,
-        )?;
-        let r = request.into_inner();
-        let action = convert::action_from(&r);
-        let agency = ops::change_status(
-            &self.state,
-            ctx,
-            code(&r.credit_code),
-            r.expected_version,
-            action,
-            r.reason,
+        r: Request<pb::ChangeAgencyStatusRequest>,
+    ) -> Result<Response<pb::ChangeAgencyStatusResponse>, Status> {
+        rpc::mutate(
+            r,
+            |m| &m.request_id,
+            |ctx, m| ops::agencies::change_status(&self.state, ctx, m),
         )
         .await
-        .map_err(status)?;
-        Ok(Response::new(proto::ChangeAgencyStatusResponse {
-            agency: Some(agency),
-        }))
     }
 
     async fn record_violation(
         &self,
-        request: Request<proto::RecordViolationRequest>,
-    ) -> Result<Response<proto::RecordViolationResponse>, Status> {
-        let ctx = mutation(&request, "RecordViolation", &request.get_ref().request_id)?;
-        let r = request.into_inner();
-        let on = convert::date(&r.occurred_on, "occurred_on");
-        let severity = convert::severity_from(r.severity);
-        let who = ops::violator(&r.credit_code, r.expert_id);
-        let violation = ops::record_violation(&self.state, ctx, who, on, severity, r.description)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(proto::RecordViolationResponse {
-            violation: Some(violation),
-        }))
+        r: Request<pb::RecordViolationRequest>,
+    ) -> Result<Response<pb::RecordViolationResponse>, Status> {
+        rpc::mutate(
+            r,
+            |m| &m.request_id,
+            |ctx, m| ops::violations::record(&self.state, ctx, m),
+        )
+        .await
     }
 
     async fn list_violations(
         &self,
-        request: Request<proto::ListViolationsRequest>,
-    ) -> Result<Response<proto::ListViolationsResponse>, Status> {
-        let caller = pbm_auth::caller(&request)?;
-        let r = request.get_ref();
-        let who = ops::violator(&r.credit_code, r.expert_id);
-        let violations = ops::violations(&self.state, &caller, who)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(proto::ListViolationsResponse { violations }))
+        r: Request<pb::ListViolationsRequest>,
+    ) -> Result<Response<pb::ListViolationsResponse>, Status> {
+        rpc::query(r, |caller, m| ops::violations::list(&self.state, caller, m)).await
     }
 
     async fn list_status_history(
         &self,
-        request: Request<proto::ListStatusHistoryRequest>,
-    ) -> Result<Response<proto::ListStatusHistoryResponse>, Status> {
-        let caller = pbm_auth::caller(&request)?;
-        let changes = ops::history(&self.state, &caller, code(&request.get_ref().credit_code))
-            .await
-            .map_err(status)?;
-        Ok(Response::new(proto::ListStatusHistoryResponse { changes }))
+        r: Request<pb::ListStatusHistoryRequest>,
+    ) -> Result<Response<pb::ListStatusHistoryResponse>, Status> {
+        rpc::query(r, |caller, m| {
+            ops::agencies::history(&self.state, caller, m)
+        })
+        .await
     }
 
     async fn register_expert(
         &self,
-        request: Request<proto::RegisterExpertRequest>,
-    ) -> Result<Response<proto::RegisterExpertResponse>, Status> {
-        let ctx = mutation(&request, "RegisterExpert", &request.get_ref().request_id)?;
-        let spec = convert::expert_spec_from_proto(request.into_inner().spec, false);
-        let expert = ops::register_expert(&self.state, ctx, spec)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(proto::RegisterExpertResponse {
-            expert: Some(expert),
-        }))
+        r: Request<pb::RegisterExpertRequest>,
+    ) -> Result<Response<pb::RegisterExpertResponse>, Status> {
+        rpc::mutate(
+            r,
+            |m| &m.request_id,
+            |ctx, m| ops::experts::register(&self.state, ctx, m),
+        )
+        .await
     }
 
     async fn update_expert(
         &self,
-        request: Request<proto::UpdateExpertRequest>,
-    ) -> Result<Response<proto::UpdateExpertResponse>, Status> {
-        let ctx = mutation(&request, "UpdateExpert", &request.get_ref().request_id)?;
-        let r = request.into_inner();
-        let spec = convert::expert_spec_from_proto(r.spec, true);
-        let expert = ops::update_expert(&self.state, ctx, r.expert_id, r.expected_version, spec)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(proto::UpdateExpertResponse {
-            expert: Some(expert),
-        }))
+        r: Request<pb::UpdateExpertRequest>,
+    ) -> Result<Response<pb::UpdateExpertResponse>, Status> {
+        rpc::mutate(
+            r,
+            |m| &m.request_id,
+            |ctx, m| ops::experts::update(&self.state, ctx, m),
+        )
+        .await
     }
 
     async fn get_expert(
         &self,
-        request: Request<proto::GetExpertRequest>,
-    ) -> Result<Response<proto::GetExpertResponse>, Status> {
-        let caller = pbm_auth::caller(&request)?;
-        let expert = ops::get_expert(&self.state, &caller, request.get_ref().expert_id)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(proto::GetExpertResponse {
-            expert: Some(expert),
-        }))
+        r: Request<pb::GetExpertRequest>,
+    ) -> Result<Response<pb::GetExpertResponse>, Status> {
+        rpc::query(r, |caller, m| ops::experts::get(&self.state, caller, m)).await
     }
 
     async fn list_experts(
         &self,
-        request: Request<proto::ListExpertsRequest>,
-    ) -> Result<Response<proto::ListExpertsResponse>, Status> {
-        let caller = pbm_auth::caller(&request)?;
-        let r = request.into_inner();
-        let field = Some(r.field.trim().to_uppercase()).filter(|f| !f.is_empty());
-        let expert_status = match r.status {
-            0 => None,
-            s => Some(convert::expert_status_from(s).ok_or_else(|| {
-                status(ApiError::invalid_field(
-                    "STATUS_INVALID",
-                    "status",
-                    "专家状态无效",
-                ))
-            })?),
-        };
-        let min_title = match r.min_title {
-            0 => None,
-            t => Some(convert::title_from(t).ok_or_else(|| {
-                status(ApiError::invalid_field(
-                    "TITLE_INVALID",
-                    "min_title",
-                    "职称级别无效",
-                ))
-            })?),
-        };
-        let filter = crate::store::experts::ExpertFilter {
-            field,
-            status: expert_status,
-            min_title,
-            only: None,
-        };
-        let p = r.page.unwrap_or_default();
-        let page = Page::parse(p.page_size, &p.page_token).map_err(status)?;
-        ops::list_experts(&self.state, &caller, filter, page)
-            .await
-            .map(Response::new)
-            .map_err(status)
+        r: Request<pb::ListExpertsRequest>,
+    ) -> Result<Response<pb::ListExpertsResponse>, Status> {
+        rpc::query(r, |caller, m| ops::experts::list(&self.state, caller, m)).await
     }
 
     async fn change_expert_status(
         &self,
-        request: Request<proto::ChangeExpertStatusRequest>,
-    ) -> Result<Response<proto::ChangeExpertStatusResponse>, Status> {
-        let ctx = mutation(
-            &request,
-            "ChangeExpertStatus",
-            &request.get_ref().request_id,
-        )?;
-        let r = request.into_inner();
-        let to = convert::expert_status_from(r.status).ok_or_else(|| {
-            ApiError::invalid_field("STATUS_INVALID", "status", "请选择：入库、考评或退出")
-        });
-        let expert = ops::change_expert_status(
-            &self.state,
-            ctx,
-            r.expert_id,
-            r.expected_version,
-            to,
-            r.reason,
+        r: Request<pb::ChangeExpertStatusRequest>,
+    ) -> Result<Response<pb::ChangeExpertStatusResponse>, Status> {
+        rpc::mutate(
+            r,
+            |m| &m.request_id,
+            |ctx, m| ops::experts::change_status(&self.state, ctx, m),
         )
         .await
-        .map_err(status)?;
-        Ok(Response::new(proto::ChangeExpertStatusResponse {
-            expert: Some(expert),
-        }))
     }
 
     async fn list_expert_status_history(
         &self,
-        request: Request<proto::ListExpertStatusHistoryRequest>,
-    ) -> Result<Response<proto::ListStatusHistoryResponse>, Status> {
-        let caller = pbm_auth::caller(&request)?;
-        let changes = ops::expert_history(&self.state, &caller, request.get_ref().expert_id)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(proto::ListStatusHistoryResponse { changes }))
+        r: Request<pb::ListExpertStatusHistoryRequest>,
+    ) -> Result<Response<pb::ListStatusHistoryResponse>, Status> {
+        rpc::query(r, |caller, m| ops::experts::history(&self.state, caller, m)).await
     }
 
     async fn reveal_expert_contact(
         &self,
-        request: Request<proto::RevealExpertContactRequest>,
-    ) -> Result<Response<proto::RevealExpertContactResponse>, Status> {
-        let caller = pbm_auth::caller(&request)?;
-        let r = request.into_inner();
-        ops::reveal_contact(&self.state, &caller, r.expert_id, r.reason)
-            .await
-            .map(Response::new)
-            .map_err(status)
+        r: Request<pb::RevealExpertContactRequest>,
+    ) -> Result<Response<pb::RevealExpertContactResponse>, Status> {
+        rpc::query(r, |caller, m| {
+            ops::experts::reveal_contact(&self.state, caller, m)
+        })
+        .await
     }
 
     async fn get_field_taxonomy(
         &self,
-        request: Request<proto::GetFieldTaxonomyRequest>,
-    ) -> Result<Response<proto::GetFieldTaxonomyResponse>, Status> {
-        let caller = pbm_auth::caller(&request)?;
-        crate::access::expert_scope(&caller, &self.state.region).map_err(status)?;
-        let fields = self
-            .state
-            .taxonomy
-            .fields
-            .iter()
-            .map(|f| proto::Field {
-                code: f.code.clone(),
-                name: f.name.clone(),
-            })
-            .collect();
-        Ok(Response::new(proto::GetFieldTaxonomyResponse { fields }))
+        r: Request<pb::GetFieldTaxonomyRequest>,
+    ) -> Result<Response<pb::GetFieldTaxonomyResponse>, Status> {
+        rpc::query(r, |caller, m| {
+            ops::experts::taxonomy(&self.state, caller, m)
+        })
+        .await
     }
 
     async fn get_pool_rules(
         &self,
-        request: Request<proto::GetPoolRulesRequest>,
-    ) -> Result<Response<proto::GetPoolRulesResponse>, Status> {
-        let caller = pbm_auth::caller(&request)?;
-        let rules = ops::get_rules(&self.state, &caller, request.get_ref().fiscal_year)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(proto::GetPoolRulesResponse {
-            rules: Some(rules),
-        }))
+        r: Request<pb::GetPoolRulesRequest>,
+    ) -> Result<Response<pb::GetPoolRulesResponse>, Status> {
+        rpc::query(r, |caller, m| ops::rules::get(&self.state, caller, m)).await
     }
 
     async fn set_pool_rules(
         &self,
-        request: Request<proto::SetPoolRulesRequest>,
-    ) -> Result<Response<proto::SetPoolRulesResponse>, Status> {
-        let ctx = mutation(&request, "SetPoolRules", &request.get_ref().request_id)?;
-        let r = request.into_inner();
-        let rules = ops::set_rules(
-            &self.state,
-            ctx,
-            r.fiscal_year,
-            r.expected_version,
-            r.rules_json,
+        r: Request<pb::SetPoolRulesRequest>,
+    ) -> Result<Response<pb::SetPoolRulesResponse>, Status> {
+        rpc::mutate(
+            r,
+            |m| &m.request_id,
+            |ctx, m| ops::rules::set(&self.state, ctx, m),
         )
         .await
-        .map_err(status)?;
-        Ok(Response::new(proto::SetPoolRulesResponse {
-            rules: Some(rules),
-        }))
     }
 
     async fn get_pool_statistics(
         &self,
-        request: Request<proto::GetPoolStatisticsRequest>,
-    ) -> Result<Response<proto::GetPoolStatisticsResponse>, Status> {
-        let caller = pbm_auth::caller(&request)?;
-        crate::engagements::statistics(&self.state, &caller)
-            .await
-            .map(Response::new)
-            .map_err(status)
+        r: Request<pb::GetPoolStatisticsRequest>,
+    ) -> Result<Response<pb::GetPoolStatisticsResponse>, Status> {
+        rpc::query(r, |caller, m| ops::statistics::get(&self.state, caller, m)).await
+    }
+}
+
+#[tonic::async_trait]
+impl EngagementService for EngagementGrpc {
+    async fn create_engagement(
+        &self,
+        r: Request<pb::CreateEngagementRequest>,
+    ) -> Result<Response<pb::CreateEngagementResponse>, Status> {
+        rpc::mutate(
+            r,
+            |m| &m.request_id,
+            |ctx, m| ops::engagements::create(&self.state, ctx, m),
+        )
+        .await
+    }
+
+    async fn rate_engagement(
+        &self,
+        r: Request<pb::RateEngagementRequest>,
+    ) -> Result<Response<pb::RateEngagementResponse>, Status> {
+        rpc::mutate(
+            r,
+            |m| &m.request_id,
+            |ctx, m| ops::engagements::rate(&self.state, ctx, m),
+        )
+        .await
+    }
+
+    async fn cancel_engagement(
+        &self,
+        r: Request<pb::CancelEngagementRequest>,
+    ) -> Result<Response<pb::CancelEngagementResponse>, Status> {
+        rpc::mutate(
+            r,
+            |m| &m.request_id,
+            |ctx, m| ops::engagements::cancel(&self.state, ctx, m),
+        )
+        .await
+    }
+
+    async fn recompute_ratings(
+        &self,
+        r: Request<pb::RecomputeRatingsRequest>,
+    ) -> Result<Response<pb::RecomputeRatingsResponse>, Status> {
+        rpc::mutate(
+            r,
+            |m| &m.request_id,
+            |ctx, m| ops::ratings::recompute(&self.state, ctx, m),
+        )
+        .await
+    }
+
+    async fn get_engagement(
+        &self,
+        r: Request<pb::GetEngagementRequest>,
+    ) -> Result<Response<pb::GetEngagementResponse>, Status> {
+        rpc::query(r, |caller, m| ops::engagements::get(&self.state, caller, m)).await
+    }
+
+    async fn list_engagements(
+        &self,
+        r: Request<pb::ListEngagementsRequest>,
+    ) -> Result<Response<pb::ListEngagementsResponse>, Status> {
+        rpc::query(r, |caller, m| {
+            ops::engagements::list(&self.state, caller, m)
+        })
+        .await
+    }
+
+    async fn explain_rating(
+        &self,
+        r: Request<pb::ExplainRatingRequest>,
+    ) -> Result<Response<pb::ExplainRatingResponse>, Status> {
+        rpc::query(r, |caller, m| {
+            ops::engagements::explain(&self.state, caller, m)
+        })
+        .await
+    }
+}
+
+#[tonic::async_trait]
+impl DrawService for DrawGrpc {
+    async fn draw_experts(
+        &self,
+        r: Request<pb::DrawExpertsRequest>,
+    ) -> Result<Response<pb::DrawExpertsResponse>, Status> {
+        rpc::mutate(
+            r,
+            |m| &m.request_id,
+            |ctx, m| ops::draws::draw_experts(&self.state, ctx, m),
+        )
+        .await
+    }
+
+    async fn draw_agencies(
+        &self,
+        r: Request<pb::DrawAgenciesRequest>,
+    ) -> Result<Response<pb::DrawAgenciesResponse>, Status> {
+        rpc::mutate(
+            r,
+            |m| &m.request_id,
+            |ctx, m| ops::draws::draw_agencies(&self.state, ctx, m),
+        )
+        .await
+    }
+
+    async fn respond_to_draw(
+        &self,
+        r: Request<pb::RespondToDrawRequest>,
+    ) -> Result<Response<pb::RespondToDrawResponse>, Status> {
+        rpc::mutate(
+            r,
+            |m| &m.request_id,
+            |ctx, m| ops::draws::respond(&self.state, ctx, m),
+        )
+        .await
+    }
+
+    async fn get_draw(
+        &self,
+        r: Request<pb::GetDrawRequest>,
+    ) -> Result<Response<pb::GetDrawResponse>, Status> {
+        rpc::query(r, |caller, m| ops::draws::get(&self.state, caller, m)).await
+    }
+
+    async fn replay_draw(
+        &self,
+        r: Request<pb::ReplayDrawRequest>,
+    ) -> Result<Response<pb::ReplayDrawResponse>, Status> {
+        rpc::query(r, |caller, m| ops::draws::replay(&self.state, caller, m)).await
     }
 }

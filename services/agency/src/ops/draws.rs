@@ -13,17 +13,15 @@ use pbm_server::{ApiError, Effect, FieldViolation, MutationContext, run_mutation
 use pbm_types::Decimal;
 use rand::RngCore;
 
-use crate::access;
+use super::ratings::{RatingBook, major_violations};
+use super::{agency_facts_from, expert_facts, rules_in_force};
+use crate::convert::{self, Parsed, both, check, kind_from, kind_to};
+use crate::domain::access;
 use crate::domain::draw::{self as rules_draw, Candidate, Weighting};
 use crate::domain::eligibility::{
     self, DrawTask, ExpertStatus, agency_exclusions, expert_exclusions,
 };
 use crate::domain::engagement::EngagementKind;
-use crate::engagements::{agency_facts_from, expert_facts, kind_from, kind_to};
-use crate::grpc::convert;
-use crate::ops::SERVICE;
-use crate::ops::rules_in_force;
-use crate::ratings::{RatingBook, major_violations};
 use crate::state::AppState;
 use crate::store::draws::{self as store_d, DrawRow, MemberRow};
 use crate::store::experts as store_x;
@@ -123,7 +121,7 @@ fn to_proto(row: &DrawRow, members: &[MemberRow]) -> Result<proto::Draw, ApiErro
         candidates
             .iter()
             .find(|c| c.id == key)
-            .and_then(|c| crate::ratings::dec(c.weight))
+            .and_then(|c| convert::dec(c.weight))
     };
     Ok(proto::Draw {
         id: row.id,
@@ -187,27 +185,19 @@ struct DrawAsk<'a> {
 }
 
 /// Checks the common fields; every problem is a field violation.
-fn check_ask(ask: &DrawAsk<'_>, v: &mut Vec<FieldViolation>) -> Option<EngagementKind> {
-    if ask.task_ref.trim().is_empty() {
-        v.push(FieldViolation::generic("task_ref", "请填写任务编号"));
-    }
-    if !(1..=ask.max_count).contains(&ask.count) {
-        v.push(FieldViolation::generic(
-            "count",
-            format!("抽取数量应在 1–{} 之间", ask.max_count),
-        ));
-    }
-    if ask.evaluated_party.trim().is_empty() {
-        v.push(FieldViolation::generic(
-            "evaluated_party",
-            "请填写被评价对象，用于回避",
-        ));
-    }
-    let kind = kind_from(ask.kind);
-    if kind.is_none() {
-        v.push(FieldViolation::generic("kind", "请选择委托事项"));
-    }
-    kind
+fn check_ask(ask: &DrawAsk<'_>) -> Parsed<EngagementKind> {
+    let task = check(!ask.task_ref.trim().is_empty(), || {
+        FieldViolation::generic("task_ref", "请填写任务编号")
+    });
+    let count = check((1..=ask.max_count).contains(&ask.count), || {
+        FieldViolation::generic("count", format!("抽取数量应在 1–{} 之间", ask.max_count))
+    });
+    let party = check(!ask.evaluated_party.trim().is_empty(), || {
+        FieldViolation::generic("evaluated_party", "请填写被评价对象，用于回避")
+    });
+    let kind =
+        kind_from(ask.kind).ok_or_else(|| vec![FieldViolation::generic("kind", "请选择委托事项")]);
+    both(both(task, count), both(party, kind)).map(|(_, ((), kind))| kind)
 }
 
 /// Records a draw of `count` among `candidates` (sorted by id, fingerprinted) and its round 0,
@@ -310,7 +300,7 @@ pub async fn draw_experts(
     state: &AppState,
     ctx: MutationContext,
     r: proto::DrawExpertsRequest,
-) -> Result<proto::Draw, ApiError> {
+) -> Result<proto::DrawExpertsResponse, ApiError> {
     let st = state.clone();
     // A fresh seed; retries of the same request replay the first draw through idempotency.
     let seed = rand::rngs::OsRng.next_u64();
@@ -320,28 +310,18 @@ pub async fn draw_experts(
         ("draw", r.task_ref.clone()),
         move |conn, ctx| {
             access::can_manage(&ctx.caller, &st.region)?;
-            let mut v = Vec::new();
-            let kind = check_ask(
-                &DrawAsk {
-                    task_ref: &r.task_ref,
-                    count: r.count,
-                    evaluated_party: &r.evaluated_party,
-                    kind: r.kind,
-                    max_count: 50,
-                },
-                &mut v,
-            );
+            let kind = check_ask(&DrawAsk {
+                task_ref: &r.task_ref,
+                count: r.count,
+                evaluated_party: &r.evaluated_party,
+                kind: r.kind,
+                max_count: 50,
+            });
             let field = r.field.trim().to_uppercase();
-            if st.taxonomy.validate(&[field.as_str()]).is_err() {
-                v.push(FieldViolation::generic(
-                    "field",
-                    format!("未知的专业领域「{}」", r.field),
-                ));
-            }
-            ApiError::check(v)?;
-            let Some(kind) = kind else {
-                return Err(ApiError::internal("unreachable"));
-            };
+            let known = check(st.taxonomy.validate(&[field.as_str()]).is_ok(), || {
+                FieldViolation::generic("field", format!("未知的专业领域「{}」", r.field))
+            });
+            let (kind, ()) = both(kind, known).map_err(ApiError::validation)?;
             let on = st.today();
             let rules = rules_in_force(conn, on.year())?;
             let majors = major_violations(conn, on)?;
@@ -409,6 +389,7 @@ pub async fn draw_experts(
         },
     )
     .await
+    .map(|draw| proto::DrawExpertsResponse { draw: Some(draw) })
 }
 
 /// Weight of an agency in a draw by rating: its final score (0–100, two decimals), at least 1
@@ -422,7 +403,7 @@ pub async fn draw_agencies(
     state: &AppState,
     ctx: MutationContext,
     r: proto::DrawAgenciesRequest,
-) -> Result<proto::Draw, ApiError> {
+) -> Result<proto::DrawAgenciesResponse, ApiError> {
     let st = state.clone();
     let seed = rand::rngs::OsRng.next_u64();
     run_mutation(
@@ -431,21 +412,14 @@ pub async fn draw_agencies(
         ("draw", r.task_ref.clone()),
         move |conn, ctx| {
             access::can_manage(&ctx.caller, &st.region)?;
-            let mut v = Vec::new();
-            let kind = check_ask(
-                &DrawAsk {
-                    task_ref: &r.task_ref,
-                    count: r.count,
-                    evaluated_party: &r.evaluated_party,
-                    kind: r.kind,
-                    max_count: 20,
-                },
-                &mut v,
-            );
-            ApiError::check(v)?;
-            let Some(kind) = kind else {
-                return Err(ApiError::internal("unreachable"));
-            };
+            let kind = check_ask(&DrawAsk {
+                task_ref: &r.task_ref,
+                count: r.count,
+                evaluated_party: &r.evaluated_party,
+                kind: r.kind,
+                max_count: 20,
+            })
+            .map_err(ApiError::validation)?;
             if kind.scope().is_none() {
                 return Err(ApiError::failed_precondition(
                     "KIND_NOT_COMMISSIONABLE",
@@ -509,13 +483,14 @@ pub async fn draw_agencies(
         },
     )
     .await
+    .map(|draw| proto::DrawAgenciesResponse { draw: Some(draw) })
 }
 
 pub async fn respond(
     state: &AppState,
     ctx: MutationContext,
     r: proto::RespondToDrawRequest,
-) -> Result<proto::Draw, ApiError> {
+) -> Result<proto::RespondToDrawResponse, ApiError> {
     let st = state.clone();
     run_mutation(
         &state.db,
@@ -630,6 +605,7 @@ pub async fn respond(
         },
     )
     .await
+    .map(|draw| proto::RespondToDrawResponse { draw: Some(draw) })
 }
 
 /// Who may read a draw: finance, auditors and the province every draw; an expert or an agency
@@ -672,17 +648,23 @@ async fn load_visible(
     Ok((row, members))
 }
 
-pub async fn get(state: &AppState, caller: &Caller, id: i64) -> Result<proto::Draw, ApiError> {
-    let (row, members) = load_visible(state, caller, id).await?;
-    to_proto(&row, &members)
+pub async fn get(
+    state: &AppState,
+    caller: Caller,
+    r: proto::GetDrawRequest,
+) -> Result<proto::GetDrawResponse, ApiError> {
+    let (row, members) = load_visible(state, &caller, r.draw_id).await?;
+    Ok(proto::GetDrawResponse {
+        draw: Some(to_proto(&row, &members)?),
+    })
 }
 
 pub async fn replay(
     state: &AppState,
-    caller: &Caller,
-    id: i64,
+    caller: Caller,
+    r: proto::ReplayDrawRequest,
 ) -> Result<proto::ReplayDrawResponse, ApiError> {
-    let (row, members) = load_visible(state, caller, id).await?;
+    let (row, members) = load_visible(state, &caller, r.draw_id).await?;
     let candidates = candidates_of(&row)?;
     let fingerprint = rules_draw::fingerprint(&candidates);
     let max_round = u32::try_from(members.iter().map(|m| m.round).max().unwrap_or(0)).unwrap_or(0);
@@ -719,5 +701,3 @@ pub async fn replay(
         draw: Some(to_proto(&row, &members)?),
     })
 }
-
-pub const DRAW_SERVICE: &str = SERVICE;

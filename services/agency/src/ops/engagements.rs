@@ -1,25 +1,23 @@
-//! Use cases of engagements and ratings: commission with the independence rules, rate on the
-//! rubric of the rules in force, recompute the agency's rating and let the grade act, explain.
+//! Use cases of engagements: commission with the independence rules, rate on the rubric of the
+//! rules in force (the agency's rating recomputed and its grade acting at once), withdraw, read,
+//! explain a rating.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::Datelike;
 use pbm_auth::{Caller, Role};
 use pbm_db::{AnyConnection, Money};
 use pbm_proto::agency::v1 as proto;
 use pbm_proto::common::v1 as common;
 use pbm_server::{ApiError, Effect, FieldViolation, MutationContext, run_mutation};
-use pbm_types::Decimal;
 
-use crate::access;
-use crate::domain::eligibility::{self, AgencyFacts, AgencyStatus, ExpertFacts};
-use crate::domain::engagement::{EngagementKind, check_commission};
-use crate::domain::rating;
-use crate::domain::registry::{self, Agency, EffectiveStatus};
-use crate::domain::rules::Severity;
-use crate::grpc::convert;
-use crate::ops::{SERVICE, rules_in_force};
-use crate::ratings::{
-    RatingBook, agency_action, apply_expert_action, dec, explanation, write_agency_actions,
+use super::ratings::{
+    RatingBook, agency_action, apply_expert_action, explanation, write_agency_actions,
 };
+use super::{agency_facts, expert_facts, major_violation_on, rules_in_force};
+use crate::convert::{self, both, check, engagement_to_proto as to_proto};
+use crate::domain::access;
+use crate::domain::eligibility::ExpertFacts;
+use crate::domain::engagement::check_commission;
+use crate::domain::rating;
 use crate::state::AppState;
 use crate::store::engagements::{self as store_e, EngagementRow};
 use crate::store::experts as store_x;
@@ -29,172 +27,11 @@ fn not_found(id: i64) -> ApiError {
     ApiError::not_found("ENGAGEMENT_NOT_FOUND", format!("委托 {id} 不存在"))
 }
 
-pub fn kind_from(v: i32) -> Option<EngagementKind> {
-    use proto::EngagementKind as P;
-    Some(match P::try_from(v).ok()? {
-        P::Unspecified => return None,
-        P::ExAnteAssessment => EngagementKind::ExAnteAssessment,
-        P::GoalReview => EngagementKind::GoalReview,
-        P::Evaluation => EngagementKind::Evaluation,
-        P::EvaluationReview => EngagementKind::EvaluationReview,
-        P::IndicatorSystem => EngagementKind::IndicatorSystem,
-        P::Research => EngagementKind::Research,
-        P::GoalSetting => EngagementKind::GoalSetting,
-        P::Monitoring => EngagementKind::Monitoring,
-        P::SelfEvaluation => EngagementKind::SelfEvaluation,
-    })
-}
-
-pub fn kind_to(k: EngagementKind) -> proto::EngagementKind {
-    use proto::EngagementKind as P;
-    match k {
-        EngagementKind::ExAnteAssessment => P::ExAnteAssessment,
-        EngagementKind::GoalReview => P::GoalReview,
-        EngagementKind::Evaluation => P::Evaluation,
-        EngagementKind::EvaluationReview => P::EvaluationReview,
-        EngagementKind::IndicatorSystem => P::IndicatorSystem,
-        EngagementKind::Research => P::Research,
-        EngagementKind::GoalSetting => P::GoalSetting,
-        EngagementKind::Monitoring => P::Monitoring,
-        EngagementKind::SelfEvaluation => P::SelfEvaluation,
-    }
-}
-
-fn to_proto(row: &EngagementRow, experts: &[i64]) -> Result<proto::Engagement, ApiError> {
-    let scores: Vec<(String, Decimal)> =
-        serde_json::from_str(&row.scores).map_err(ApiError::internal)?;
-    let kind =
-        EngagementKind::from_db(&row.kind).ok_or_else(|| ApiError::internal("engagement kind"))?;
-    Ok(proto::Engagement {
-        id: row.id,
-        commissioner: row.commissioner.clone(),
-        evaluated_party: row.evaluated_party.clone(),
-        kind: kind_to(kind) as i32,
-        agency_credit_code: row.agency_credit_code.clone().unwrap_or_default(),
-        expert_ids: experts.to_vec(),
-        started_on: row.started_on.to_string(),
-        ended_on: row.ended_on.to_string(),
-        rated: row.score.is_some(),
-        scores: scores
-            .into_iter()
-            .map(|(criterion, score)| proto::CriterionScore {
-                criterion,
-                score: dec(score),
-            })
-            .collect(),
-        score: row.score.and_then(|s| dec(s.0)),
-        rules: row.rules.clone(),
-        version: row.version,
-        created: Some(convert::stamp(&row.created_by, row.created_at)),
-        rated_by: match (&row.rated_by, row.rated_at) {
-            (Some(by), Some(at)) => Some(convert::stamp(by, at)),
-            _ => None,
-        },
-        cancelled: row.cancelled_at.is_some(),
-        cancelled_by: match (&row.cancelled_by, row.cancelled_at) {
-            (Some(by), Some(at)) => Some(convert::stamp(by, at)),
-            _ => None,
-        },
-        cancel_reason: row.cancel_reason.clone(),
-    })
-}
-
-/// Date of the most recent major violation of an agency or expert.
-fn major_violation_on(
-    conn: &mut AnyConnection,
-    who: &Violator,
-) -> Result<Option<NaiveDate>, ApiError> {
-    Ok(store::violations_of(conn, Some(who))?
-        .iter()
-        .filter(|v| Severity::from_db(&v.severity) == Some(Severity::Major))
-        .map(|v| v.occurred_on)
-        .max())
-}
-
-/// The facts the independence and eligibility rules need about an agency.
-fn agency_facts(
-    conn: &mut AnyConnection,
-    agency: &Agency,
-    today: NaiveDate,
-) -> Result<AgencyFacts, ApiError> {
-    let batch = store::batch(conn, agency.spec.admission_batch_id)?
-        .ok_or_else(|| ApiError::internal("agency without batch"))?;
-    let code = Violator::Agency(agency.spec.credit_code.as_str().to_owned());
-    let major = major_violation_on(conn, &code)?;
-    Ok(agency_facts_from(agency, &batch, major, today))
-}
-
-/// The facts about an agency from its batch and its latest major violation (bulk draws).
-pub fn agency_facts_from(
-    agency: &Agency,
-    batch: &registry::Batch,
-    major_violation_on: Option<NaiveDate>,
-    today: NaiveDate,
-) -> AgencyFacts {
-    let status = match registry::effective_status(agency, batch.qualified_to, today) {
-        EffectiveStatus::Admitted => AgencyStatus::Admitted,
-        EffectiveStatus::Warned => AgencyStatus::Warned,
-        EffectiveStatus::Suspended => AgencyStatus::Suspended {
-            until: agency.suspended_until.unwrap_or(today),
-        },
-        EffectiveStatus::Removed => AgencyStatus::Removed,
-        EffectiveStatus::Expired => AgencyStatus::Expired,
-    };
-    AgencyFacts {
-        credit_code: agency.spec.credit_code.clone(),
-        status,
-        qualified_from: batch.qualified_from,
-        qualified_to: batch.qualified_to,
-        scopes: agency.spec.scopes.clone(),
-        lead_evaluators: u32::try_from(agency.spec.details.lead_evaluators.len())
-            .unwrap_or(u32::MAX),
-        relations: agency
-            .spec
-            .details
-            .relations
-            .iter()
-            .map(|r| eligibility::Relation {
-                party_code: r.party_code.clone(),
-                kind: r.kind,
-                from: r.from,
-                to: r.to,
-            })
-            .collect(),
-        major_violation_on,
-        drawn_for_task: false,
-    }
-}
-
-pub fn expert_facts(row: &store_x::EligibilityRow) -> Result<ExpertFacts, ApiError> {
-    let details = row.details()?;
-    Ok(ExpertFacts {
-        id: row.id.to_string(),
-        status: row.status()?,
-        title: row.title()?,
-        years_in_field: u32::try_from(row.years_in_field).unwrap_or(0),
-        birth_date: row.birth_date,
-        fields: row.fields(),
-        relations: details
-            .relations
-            .iter()
-            .map(|r| eligibility::Relation {
-                party_code: r.party_code.clone(),
-                kind: r.kind,
-                from: r.from,
-                to: r.to,
-            })
-            .collect(),
-        engagements_this_year: 0,
-        drawn_for_task: false,
-        major_violation_on: None,
-    })
-}
-
 pub async fn create(
     state: &AppState,
     ctx: MutationContext,
     r: proto::CreateEngagementRequest,
-) -> Result<proto::Engagement, ApiError> {
+) -> Result<proto::CreateEngagementResponse, ApiError> {
     let st = state.clone();
     run_mutation(
         &state.db,
@@ -202,33 +39,22 @@ pub async fn create(
         ("engagement", String::new()),
         move |conn, ctx| {
             access::can_manage(&ctx.caller, &st.region)?;
-            let mut v = Vec::new();
-            let kind = kind_from(r.kind);
-            if kind.is_none() {
-                v.push(FieldViolation::generic("kind", "请选择委托事项"));
-            }
-            let started = convert::date(&r.started_on, "started_on")
-                .map_err(|e| v.extend(e.violations))
-                .ok();
-            let ended = convert::date(&r.ended_on, "ended_on")
-                .map_err(|e| v.extend(e.violations))
-                .ok();
-            if let (Some(s), Some(e)) = (started, ended)
-                && e < s
-            {
-                v.push(FieldViolation::generic("ended_on", "结束日期早于开始日期"));
-            }
+            let kind = convert::kind_from(r.kind)
+                .ok_or_else(|| vec![FieldViolation::generic("kind", "请选择委托事项")]);
+            let started = convert::date(&r.started_on, "started_on").map_err(|e| e.violations);
+            let ended = convert::date(&r.ended_on, "ended_on").map_err(|e| e.violations);
+            let period = both(started, ended).and_then(|(started, ended)| {
+                check(ended >= started, || {
+                    FieldViolation::generic("ended_on", "结束日期早于开始日期")
+                })
+                .map(|()| (started, ended))
+            });
             let code = r.agency_credit_code.trim().to_uppercase();
-            if code.is_empty() && r.expert_ids.is_empty() {
-                v.push(FieldViolation::generic(
-                    "agency_credit_code",
-                    "请指定受托的第三方机构或专家",
-                ));
-            }
-            ApiError::check(v)?;
-            let (Some(kind), Some(started), Some(ended)) = (kind, started, ended) else {
-                return Err(ApiError::internal("unreachable"));
-            };
+            let party = check(!code.is_empty() || !r.expert_ids.is_empty(), || {
+                FieldViolation::generic("agency_credit_code", "请指定受托的第三方机构或专家")
+            });
+            let (kind, ((started, ended), ())) =
+                both(kind, both(period, party)).map_err(ApiError::validation)?;
             let today = st.today();
             let rules = rules_in_force(conn, started.year())?;
             let agency = if code.is_empty() {
@@ -306,6 +132,9 @@ pub async fn create(
         },
     )
     .await
+    .map(|engagement| proto::CreateEngagementResponse {
+        engagement: Some(engagement),
+    })
 }
 
 pub async fn rate(
@@ -448,7 +277,7 @@ pub async fn cancel(
     state: &AppState,
     ctx: MutationContext,
     r: proto::CancelEngagementRequest,
-) -> Result<proto::Engagement, ApiError> {
+) -> Result<proto::CancelEngagementResponse, ApiError> {
     let st = state.clone();
     run_mutation(
         &state.db,
@@ -488,6 +317,9 @@ pub async fn cancel(
         },
     )
     .await
+    .map(|engagement| proto::CancelEngagementResponse {
+        engagement: Some(engagement),
+    })
 }
 
 /// Who may read which engagements and ratings.
@@ -520,25 +352,30 @@ fn visible(scope: &Scope, row: &EngagementRow, experts: &[i64]) -> bool {
 
 pub async fn get(
     state: &AppState,
-    caller: &Caller,
-    id: i64,
-) -> Result<proto::Engagement, ApiError> {
-    let scope = scope(caller, state)?;
+    caller: Caller,
+    r: proto::GetEngagementRequest,
+) -> Result<proto::GetEngagementResponse, ApiError> {
+    let id = r.engagement_id;
+    let scope = scope(&caller, state)?;
     let found = state.db.read(move |conn| store_e::get(conn, id)).await?;
     match found {
-        Some((row, experts)) if visible(&scope, &row, &experts) => to_proto(&row, &experts),
+        Some((row, experts)) if visible(&scope, &row, &experts) => {
+            Ok(proto::GetEngagementResponse {
+                engagement: Some(to_proto(&row, &experts)?),
+            })
+        }
         _ => Err(not_found(id)),
     }
 }
 
 pub async fn list(
     state: &AppState,
-    caller: &Caller,
+    caller: Caller,
     r: proto::ListEngagementsRequest,
 ) -> Result<proto::ListEngagementsResponse, ApiError> {
     let p = r.page.unwrap_or_default();
     let page = pbm_server::paging::Page::parse(p.page_size, &p.page_token)?;
-    let (agency, expert) = match scope(caller, state)? {
+    let (agency, expert) = match scope(&caller, state)? {
         Scope::All => (
             Some(r.agency_credit_code.trim().to_uppercase()).filter(|c| !c.is_empty()),
             (r.expert_id > 0).then_some(r.expert_id),
@@ -563,6 +400,17 @@ pub async fn list(
 }
 
 pub async fn explain(
+    state: &AppState,
+    caller: Caller,
+    r: proto::ExplainRatingRequest,
+) -> Result<proto::ExplainRatingResponse, ApiError> {
+    let rating = explain_rating(state, &caller, r).await?;
+    Ok(proto::ExplainRatingResponse {
+        rating: Some(rating),
+    })
+}
+
+async fn explain_rating(
     state: &AppState,
     caller: &Caller,
     r: proto::ExplainRatingRequest,
@@ -623,86 +471,4 @@ pub async fn explain(
             "请指定一个机构（统一社会信用代码）或一位专家（编号），二者选一",
         )),
     }
-}
-
-pub const ENGAGEMENT_SERVICE: &str = SERVICE;
-
-fn counts(keys: impl IntoIterator<Item = String>) -> Vec<proto::CountByKey> {
-    let mut map = std::collections::BTreeMap::<String, i64>::new();
-    for k in keys {
-        *map.entry(k).or_default() += 1;
-    }
-    map.into_iter()
-        .map(|(key, count)| proto::CountByKey { key, count })
-        .collect()
-}
-
-/// Pool statistics for the provincial platform (issue 3, "Quality").
-pub async fn statistics(
-    state: &AppState,
-    caller: &Caller,
-) -> Result<proto::GetPoolStatisticsResponse, ApiError> {
-    if access::read_scope(caller, &state.region)? != access::ReadScope::All {
-        return Err(ApiError::permission_denied(
-            "ROLE_NOT_ALLOWED",
-            "统计数据只对财政、审计和省级平台开放",
-        ));
-    }
-    let today = state.today();
-    let region = state.region.to_string();
-    state
-        .db
-        .read(move |conn| -> Result<_, ApiError> {
-            let agencies = store::all_agencies(conn)?;
-            let batches = store::batches(conn)?;
-            let mut statuses = Vec::with_capacity(agencies.len());
-            let mut grades = Vec::with_capacity(agencies.len());
-            let book = RatingBook::load(conn, today)?;
-            for a in &agencies {
-                let batch = batches
-                    .iter()
-                    .find(|b| b.id == a.spec.admission_batch_id)
-                    .ok_or_else(|| ApiError::internal("agency without batch"))?;
-                let status = match registry::effective_status(a, batch.qualified_to, today) {
-                    EffectiveStatus::Admitted => "admitted",
-                    EffectiveStatus::Warned => "warned",
-                    EffectiveStatus::Suspended => "suspended",
-                    EffectiveStatus::Removed => "removed",
-                    EffectiveStatus::Expired => "expired",
-                };
-                statuses.push(status.to_string());
-                grades.push(format!(
-                    "{:?}",
-                    book.agency(a.spec.credit_code.as_str()).grade
-                ));
-            }
-            let experts = store_x::field_and_status(conn)?;
-            let engagements = store_e::kinds_and_dates(conn)?;
-            Ok(proto::GetPoolStatisticsResponse {
-                mof_div_code: region,
-                as_of: today.to_string(),
-                agencies_by_type: counts(
-                    agencies
-                        .iter()
-                        .map(|a| a.spec.agency_type.as_db().to_string()),
-                ),
-                agencies_by_status: counts(statuses),
-                experts_by_field: counts(experts.iter().flat_map(|(fields, _)| {
-                    fields
-                        .split('|')
-                        .filter(|f| !f.is_empty())
-                        .map(str::to_owned)
-                        .collect::<Vec<_>>()
-                })),
-                experts_by_status: counts(experts.iter().map(|(_, s)| s.clone())),
-                agency_grades: counts(grades),
-                engagements_by_year_and_kind: counts(
-                    engagements
-                        .iter()
-                        .map(|(kind, ended)| format!("{}/{kind}", ended.year())),
-                ),
-                rules: book.rules.label(),
-            })
-        })
-        .await
 }

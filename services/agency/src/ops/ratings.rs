@@ -14,16 +14,16 @@ use pbm_proto::agency::v1 as proto;
 use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
 use pbm_types::Decimal;
 
-pub use pbm_server::wire::decimal as dec;
+use pbm_server::wire::decimal as dec;
 
-use crate::access;
+use super::{RulesInForce, rules_in_force};
+use crate::convert;
+use crate::domain::access;
 use crate::domain::eligibility::ExpertStatus;
 use crate::domain::experts;
 use crate::domain::rating::{self, RatedEngagement, Rating, RatingInput};
 use crate::domain::registry::{self, Agency};
 use crate::domain::rules::{Action, Severity};
-use crate::grpc::convert;
-use crate::ops::{RulesInForce, rules_in_force};
 use crate::state::AppState;
 use crate::store::engagements as store_e;
 use crate::store::experts::{self as store_x, ExpertRow, ExpertStatusChange};
