@@ -12,6 +12,7 @@ pub mod amount;
 mod coalesce;
 mod error;
 pub mod platform;
+pub mod retention;
 mod pool;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;

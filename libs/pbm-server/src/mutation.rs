@@ -289,6 +289,23 @@ pub async fn audit_refusal(
     }
 }
 
+/// How long a client request id is remembered: a retry within it gets the first response; the
+/// record is deleted by the next sweep after it ([`expire_idempotency`], within
+/// [`IDEMPOTENCY_SWEEP_EVERY`]) and the id may then be used afresh.
+pub const IDEMPOTENCY_RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
+/// Deletes the idempotency records past [`IDEMPOTENCY_RETENTION`]; returns how many. Every
+/// served database runs it every [`IDEMPOTENCY_SWEEP_EVERY`] (`run::serve_hosted`).
+pub async fn expire_idempotency(db: &Db) -> Result<usize, ApiError> {
+    let before = pbm_db::now() - IDEMPOTENCY_RETENTION;
+    Ok(db
+        .write(move |c| pbm_db::retention::expire_idempotency(c, before))
+        .await?)
+}
+
+/// How often the served databases are swept of expired idempotency records.
+pub const IDEMPOTENCY_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Most characters of a refused mutation's entity id and message kept in its audit row.
 pub const MAX_REFUSAL_FIELD_CHARS: usize = 256;
 

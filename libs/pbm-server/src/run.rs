@@ -90,6 +90,7 @@ pub async fn serve_hosted(
     let bus = pbm_events::InProcessBus::default();
     for db in outboxes {
         pbm_events::spawn_relay(db.clone(), args.redis_url.as_deref(), &bus).await?;
+        tokio::spawn(sweep_idempotency(db.clone()));
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -102,6 +103,19 @@ pub async fn serve_hosted(
     tracing::info!(listen = %args.listen, backend, region = %args.mof_div_code, "{name} serving");
     let options = args.serve_options(health_names)?;
     crate::serve(listener, routes, options, crate::shutdown_signal()).await
+}
+
+/// Deletes expired idempotency records of `db` now and then, for as long as the process runs.
+async fn sweep_idempotency(db: Db) {
+    let mut every = tokio::time::interval(crate::mutation::IDEMPOTENCY_SWEEP_EVERY);
+    loop {
+        every.tick().await;
+        match crate::mutation::expire_idempotency(&db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "expired idempotency records deleted"),
+            Err(e) => tracing::warn!(error = %e, "could not delete expired idempotency records"),
+        }
+    }
 }
 
 /// The name grpc.health.v1 reports for a generated service (`GoalServiceServer<_>` →

@@ -248,7 +248,47 @@ async fn a_replay_authorises_its_caller(test_db: TestDatabase) {
     assert_eq!(effects(&db).await, 1);
 }
 
+/// Idempotency records are kept for the stated retention, then swept: a request id older than
+/// that runs afresh.
+async fn request_ids_expire_after_the_retention(test_db: TestDatabase) {
+    use pbm_db::diesel::RunQueryDsl;
+    let db = db(&test_db).await;
+    mutate(&db, "alice", "req-old", "first").await.unwrap();
+    assert_eq!(
+        pbm_server::mutation::expire_idempotency(&db).await.unwrap(),
+        0
+    );
+    mutate(&db, "alice", "req-old", "first").await.unwrap();
+    assert_eq!(
+        effects(&db).await,
+        1,
+        "within the retention a retry is replayed"
+    );
+    let aged =
+        pbm_db::now() - pbm_server::mutation::IDEMPOTENCY_RETENTION - chrono::TimeDelta::minutes(1);
+    db.write(move |c| -> Result<usize, StoreError> {
+        Ok(pbm_db::diesel::sql_query(format!(
+            "UPDATE pbm_idempotency SET created_at = '{}' WHERE request_id = 'req-old'",
+            aged.format("%Y-%m-%d %H:%M:%S")
+        ))
+        .execute(c)?)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        pbm_server::mutation::expire_idempotency(&db).await.unwrap(),
+        1
+    );
+    mutate(&db, "alice", "req-old", "first").await.unwrap();
+    assert_eq!(
+        effects(&db).await,
+        2,
+        "after the retention the id runs afresh"
+    );
+}
+
 pbm_db::backend_tests! {
+    retention => request_ids_expire_after_the_retention;
     replay_authorises => a_replay_authorises_its_caller;
     concurrent_retries => concurrent_retries_have_one_effect;
     concurrent_guarded => concurrent_retries_of_a_guarded_update_replay;
