@@ -2,8 +2,8 @@
 
 use pbm_auth::Role;
 use pbm_db::platform;
-use pbm_db::testing::TestDatabase;
 use pbm_proto::indicator::v1 as proto;
+use pbm_testkit::TestDatabase;
 use tonic::Code;
 
 use crate::common::*;
@@ -34,7 +34,7 @@ async fn audit_records_done_and_refused(db: TestDatabase) {
         Code::Aborted,
         "VERSION_MISMATCH",
     );
-    let unit = Who::role(Role::BudgetUnit);
+    let unit = of_role(Role::BudgetUnit);
     let r = proto::UpdateIndicatorRequest {
         request_id: "audit-unit".into(),
         code: "AU1".into(),
@@ -146,6 +146,6 @@ async fn audit_records_done_and_refused(db: TestDatabase) {
     assert_eq!(outcomes, ["OK", "FRAME_EXISTS"]);
 }
 
-pbm_db::backend_tests! {
+pbm_testkit::backend_tests! {
     audit_trail => audit_records_done_and_refused;
 }

@@ -1,23 +1,16 @@
-//! The harness: a real server on 127.0.0.1:0 over a fresh database, a gRPC client, tokens for
-//! any caller, spec builders and assertions on statuses.
+//! The harness on `pbm-testkit`: the indicator service on a real server over a fresh database,
+//! a gRPC client, the callers these tests use, spec builders and finance shortcuts.
 
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
-
-use ed25519_dalek::SigningKey;
-use pbm_auth::{AuthLayer, Claims, Ed25519Verifier, Role, TokenSigner};
-use pbm_db::testing::TestDatabase;
+use pbm_auth::Role;
 use pbm_indicator::AppState;
 use pbm_proto::indicator::v1 as proto;
 use pbm_proto::indicator::v1::indicator_service_client::IndicatorServiceClient;
-use pbm_server::ServeOptions;
+use pbm_testkit::{TestDatabase, TestServer};
 use pbm_types::{DivisionCode, FiscalYear};
-use tokio::sync::oneshot;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
-use tonic_types::StatusExt;
 
+pub use pbm_testkit::{Who, bearer, domain, fields, has_field, reason, refused, violation_reasons};
 pub use proto::{Direction, IndicatorKind, IndicatorSpec, IndicatorStatus};
 
 /// The region the app under test serves (a county).
@@ -27,86 +20,44 @@ pub const FY: i32 = 2026;
 
 pub type Client = IndicatorServiceClient<Channel>;
 
-/// Who calls: the claims of a token.
-#[derive(Debug, Clone)]
-pub struct Who {
-    pub sub: String,
-    pub role: Role,
-    pub region: String,
-    pub department: Option<String>,
-    pub unit: Option<String>,
+// -- callers -------------------------------------------------------------------------------------
+
+/// The local finance bureau (writes the library).
+pub fn finance() -> Who {
+    Who::finance(REGION).with_sub("fin-1")
 }
 
-impl Who {
-    /// The local finance bureau (writes the library).
-    pub fn finance() -> Who {
-        Who {
-            sub: "fin-1".into(),
-            role: Role::FinanceAdmin,
-            region: REGION.into(),
-            department: None,
-            unit: None,
-        }
-    }
-
-    /// A caller of `role` in this region, with the department / unit a real token of that role
-    /// would carry.
-    pub fn role(role: Role) -> Who {
-        let (department, unit) = match role {
-            Role::Department => (Some("D01".to_string()), None),
-            Role::BudgetUnit => (Some("D01".to_string()), Some("U0101".to_string())),
-            _ => (None, None),
-        };
-        let region = if role == Role::Province {
-            "140000"
-        } else {
-            REGION
-        };
-        Who {
-            sub: format!("{}-1", role.as_str()),
-            role,
-            region: region.into(),
-            department,
-            unit,
-        }
-    }
-
-    /// A department of this region.
-    pub fn department(code: &str) -> Who {
-        Who {
-            sub: format!("dept-{code}"),
-            role: Role::Department,
-            region: REGION.into(),
-            department: Some(code.into()),
-            unit: None,
-        }
-    }
-
-    pub fn in_region(mut self, region: &str) -> Who {
-        self.region = region.into();
-        self.sub = format!("{}@{region}", self.sub);
-        self
-    }
+/// A caller of `role` in this region (the province: the province above it), with the
+/// department / unit a real token of that role would carry.
+pub fn of_role(role: Role) -> Who {
+    let region = if role == Role::Province {
+        "140000"
+    } else {
+        REGION
+    };
+    let who = match role {
+        Role::Department => Who::department(region, "D01"),
+        Role::BudgetUnit => Who::unit(region, "D01", "U0101"),
+        _ => Who::new(role, region),
+    };
+    who.with_sub(&format!("{}-1", role.as_str()))
 }
+
+/// A department of this region.
+pub fn department(code: &str) -> Who {
+    Who::department(REGION, code).with_sub(&format!("dept-{code}"))
+}
+
+// -- the app -------------------------------------------------------------------------------------
 
 pub struct TestApp {
-    pub addr: SocketAddr,
+    /// Stops the server when dropped.
+    pub server: TestServer,
     /// A clone of the server's state (database, search index), to look behind the API.
     pub state: AppState,
-    signer: TokenSigner,
-    seq: AtomicU64,
     client: Client,
-    shutdown: Option<oneshot::Sender<()>>,
     /// Last: dropping it drops the PostgreSQL database.
     _db: TestDatabase,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
 }
 
 /// Serves the indicator service on a free port of 127.0.0.1 over `test_db`.
@@ -119,49 +70,18 @@ pub async fn spawn_app(test_db: TestDatabase) -> TestApp {
     )
     .await
     .expect("open the indicator state");
-    let signer = TokenSigner::new("test", SigningKey::from_bytes(&[42u8; 32]));
-    let options = ServeOptions {
-        auth: AuthLayer::new(Ed25519Verifier::new().with_key("test", signer.verifying_key())),
-        max_in_flight: 64,
-        request_timeout: Duration::from_secs(10),
-        health_services: vec![pbm_indicator::HEALTH_NAME],
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel::<()>();
-    let routes = pbm_indicator::router(state.clone());
-    tokio::spawn(async move {
-        let shutdown = async {
-            let _ = rx.await;
-        };
-        if let Err(e) = pbm_server::serve(listener, routes, options, shutdown).await {
-            eprintln!("server failed: {e:#}");
-        }
-    });
-    let client = IndicatorServiceClient::connect(format!("http://{addr}"))
-        .await
-        .expect("connect");
+    let server = TestServer::start(
+        pbm_indicator::router(state.clone()),
+        vec![pbm_indicator::HEALTH_NAME],
+    )
+    .await;
+    let client = IndicatorServiceClient::new(server.channel.clone());
     TestApp {
-        addr,
+        server,
         state,
-        signer,
-        seq: AtomicU64::new(0),
         client,
-        shutdown: Some(tx),
         _db: test_db,
     }
-}
-
-/// Wraps a message in a request carrying `authorization: Bearer <token>`.
-pub fn bearer<T>(token: &str, message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("ascii token"),
-    );
-    request
 }
 
 impl TestApp {
@@ -175,31 +95,27 @@ impl TestApp {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// A signed token for `who`, valid for an hour.
     pub fn token(&self, who: &Who) -> String {
-        self.signer.sign(
-            &Claims::new(who.sub.clone(), who.role, who.region.clone(), 3600)
-                .with_unit(who.unit.as_deref())
-                .with_department(who.department.as_deref()),
-        )
+        self.server.tokens.token(who)
     }
 
     /// A request from `who`.
     pub fn req<T>(&self, who: &Who, message: T) -> Request<T> {
-        bearer(&self.token(who), message)
+        self.server.req(who, message)
     }
 
     /// A request from the local finance bureau.
     pub fn fin<T>(&self, message: T) -> Request<T> {
-        self.req(&Who::finance(), message)
+        self.req(&finance(), message)
     }
 
     /// A fresh client request id.
     pub fn rid(&self) -> String {
-        format!("req-{}", self.seq.fetch_add(1, Ordering::Relaxed))
+        self.server.rid()
     }
 
     // -- finance shortcuts ----------------------------------------------------------------------
@@ -407,48 +323,4 @@ pub fn spec(name: &str) -> IndicatorSpec {
         reference_target: "1000".into(),
         ..Default::default()
     }
-}
-
-// -- assertions ----------------------------------------------------------------------------------
-
-/// `ErrorInfo.reason` of a status ("" when missing).
-pub fn reason(status: &Status) -> String {
-    status
-        .get_details_error_info()
-        .map(|i| i.reason)
-        .unwrap_or_default()
-}
-
-/// `BadRequest` field paths of a status.
-pub fn fields(status: &Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
-}
-
-/// Asserts the call failed with `code` and `reason`; returns the status for further checks.
-#[track_caller]
-pub fn refused<T: std::fmt::Debug>(
-    result: Result<T, Status>,
-    code: Code,
-    expected_reason: &str,
-) -> Status {
-    let status = match result {
-        Ok(v) => panic!("expected {code:?} {expected_reason}, got Ok({v:?})"),
-        Err(s) => s,
-    };
-    assert_eq!(status.code(), code, "{status:?}");
-    assert_eq!(reason(&status), expected_reason, "{status:?}");
-    status
-}
-
-/// Asserts the status names `field` among its field violations.
-#[track_caller]
-pub fn has_field(status: &Status, field: &str) {
-    let fs = fields(status);
-    assert!(
-        fs.iter().any(|f| f == field),
-        "expected violation on {field}, got {fs:?} ({status:?})"
-    );
 }

@@ -1,8 +1,8 @@
 //! Excel export and import: Chinese headers, whole-file validation, nothing written on errors.
 
-use pbm_db::testing::TestDatabase;
 use pbm_indicator::excel::COLUMNS;
 use pbm_proto::indicator::v1 as proto;
+use pbm_testkit::TestDatabase;
 use tonic::Code;
 
 use crate::common::*;
@@ -79,7 +79,7 @@ async fn export_reads_back(db: TestDatabase) {
         .unwrap();
 
     let (bytes, count) = app
-        .export_as(&Who::finance(), Default::default())
+        .export_as(&finance(), Default::default())
         .await
         .expect("export");
     assert_eq!(count, 2);
@@ -107,7 +107,7 @@ async fn export_reads_back(db: TestDatabase) {
     // Filtered export.
     let (bytes, count) = app
         .export_as(
-            &Who::finance(),
+            &finance(),
             proto::IndicatorFilter {
                 status: IndicatorStatus::Enabled as i32,
                 ..Default::default()
@@ -125,10 +125,7 @@ async fn export_reads_back(db: TestDatabase) {
     );
 
     // The export imports back unchanged; a cell edited in Excel becomes a new version.
-    let (bytes, _) = app
-        .export_as(&Who::finance(), Default::default())
-        .await
-        .unwrap();
+    let (bytes, _) = app.export_as(&finance(), Default::default()).await.unwrap();
     let mut edited: Vec<Vec<String>> = pbm_xlsx::read_table(&bytes, &COLUMNS)
         .unwrap()
         .into_iter()
@@ -344,7 +341,7 @@ async fn import_rejects_bad_files(db: TestDatabase) {
     assert_eq!(app.count().await, 0);
 }
 
-pbm_db::backend_tests! {
+pbm_testkit::backend_tests! {
     excel_export => export_reads_back;
     excel_import => import_creates_updates_and_refuses;
     excel_import_bad_files => import_rejects_bad_files;

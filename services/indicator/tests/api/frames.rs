@@ -1,7 +1,7 @@
 //! 指标框架: the seeded national default, a second template in another year, immutability.
 
-use pbm_db::testing::TestDatabase;
 use pbm_proto::indicator::v1 as proto;
+use pbm_testkit::TestDatabase;
 use tonic::Code;
 
 use crate::common::*;
@@ -239,7 +239,7 @@ async fn malformed_frames_are_refused(db: TestDatabase) {
     assert_eq!(f.nodes.len(), 2);
 }
 
-pbm_db::backend_tests! {
+pbm_testkit::backend_tests! {
     get_frame_seeded_default => seeded_national_default;
     create_frame_cost_first_level => cost_first_level_frame_coexists;
     create_frame_twice => frame_is_created_once;

@@ -1,6 +1,6 @@
 //! grpc.health.v1 answers without a token.
 
-use pbm_db::testing::TestDatabase;
+use pbm_testkit::TestDatabase;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -34,6 +34,6 @@ async fn health_is_serving(db: TestDatabase) {
     assert_eq!(unknown.code(), tonic::Code::NotFound);
 }
 
-pbm_db::backend_tests! {
+pbm_testkit::backend_tests! {
     health => health_is_serving;
 }

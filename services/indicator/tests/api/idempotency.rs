@@ -1,7 +1,7 @@
 //! Retries with the same request id have one effect; a reused id for another request is refused.
 
-use pbm_db::testing::TestDatabase;
 use pbm_proto::indicator::v1 as proto;
+use pbm_testkit::TestDatabase;
 use tonic::Code;
 
 use crate::common::*;
@@ -83,7 +83,7 @@ async fn retries_are_idempotent(db: TestDatabase) {
     );
     let colleague = Who {
         sub: "fin-2".into(),
-        ..Who::finance()
+        ..finance()
     };
     refused(
         app.client()
@@ -143,7 +143,7 @@ async fn concurrent_retries_are_idempotent(db: TestDatabase) {
     assert_eq!(app.versions("I3").await, [2, 1]);
 }
 
-pbm_db::backend_tests! {
+pbm_testkit::backend_tests! {
     idempotent_retries => retries_are_idempotent;
     idempotent_concurrent_retries => concurrent_retries_are_idempotent;
 }

@@ -1,8 +1,8 @@
 //! Create, get and list current indicators.
 
-use pbm_db::testing::TestDatabase;
 use pbm_proto::common::v1::Decimal;
 use pbm_proto::indicator::v1 as proto;
+use pbm_testkit::TestDatabase;
 use tonic::Code;
 
 use crate::common::*;
@@ -352,7 +352,7 @@ async fn level1_filter_respects_the_year(db: TestDatabase) {
     );
 }
 
-pbm_db::backend_tests! {
+pbm_testkit::backend_tests! {
     create_get => create_then_get;
     list_filters_paging => list_with_filters_and_pages;
     list_level1_filter_per_year => level1_filter_respects_the_year;

@@ -1,5 +1,5 @@
 //! API tests of the indicator library: real gRPC over TCP against `pbm_indicator::router`,
-//! every test on SQLite and on PostgreSQL (`pbm_db::backend_tests!`).
+//! every test on SQLite and on PostgreSQL (`pbm_testkit::backend_tests!`).
 
 mod common;
 

@@ -1,7 +1,7 @@
 //! 个性 indicators proposed by departments and decided by finance.
 
-use pbm_db::testing::TestDatabase;
 use pbm_proto::indicator::v1 as proto;
+use pbm_testkit::TestDatabase;
 use tonic::Code;
 
 use crate::common::*;
@@ -77,9 +77,9 @@ async fn list(app: &TestApp, who: &Who, status: proto::ProposalStatus) -> Vec<(i
 
 async fn proposals_flow(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let d01 = Who::department("D01");
-    let d02 = Who::department("D02");
-    let fin = Who::finance();
+    let d01 = department("D01");
+    let d02 = department("D02");
+    let fin = finance();
 
     // Whatever kind and owner the department sends, a proposal is 个性 and its own.
     let sent = proto::IndicatorSpec {
@@ -125,13 +125,9 @@ async fn proposals_flow(db: TestDatabase) {
         [(q.id, "P-HEALTH-1".to_string())]
     );
     assert!(
-        list(
-            &app,
-            &Who::department("D03"),
-            proto::ProposalStatus::Unspecified
-        )
-        .await
-        .is_empty()
+        list(&app, &department("D03"), proto::ProposalStatus::Unspecified)
+            .await
+            .is_empty()
     );
     assert_eq!(get(&app, &d01, p.id).await.unwrap(), p);
     refused(
@@ -147,8 +143,8 @@ async fn proposals_flow(db: TestDatabase) {
     // Finance, auditors and the province see all.
     for who in [
         fin.clone(),
-        Who::role(pbm_auth::Role::Auditor),
-        Who::role(pbm_auth::Role::Province),
+        of_role(pbm_auth::Role::Auditor),
+        of_role(pbm_auth::Role::Province),
     ] {
         assert_eq!(
             list(&app, &who, proto::ProposalStatus::Pending).await.len(),
@@ -251,7 +247,7 @@ async fn proposals_flow(db: TestDatabase) {
 
 async fn bad_proposals_write_nothing(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let d01 = Who::department("D01");
+    let d01 = department("D01");
     app.create("EXISTS", spec("已有指标")).await.unwrap();
 
     let s = refused(
@@ -307,7 +303,7 @@ async fn bad_proposals_write_nothing(db: TestDatabase) {
         "DEPARTMENT_MISSING",
     );
     assert!(
-        list(&app, &Who::finance(), proto::ProposalStatus::Unspecified)
+        list(&app, &finance(), proto::ProposalStatus::Unspecified)
             .await
             .is_empty()
     );
@@ -316,7 +312,7 @@ async fn bad_proposals_write_nothing(db: TestDatabase) {
 /// Proposals sent at the same time each get their own id back.
 async fn concurrent_proposals_answer_their_own(db: TestDatabase) {
     let app = spawn_app(db).await;
-    let d01 = Who::department("D01");
+    let d01 = department("D01");
     let calls: Vec<_> = (0..8)
         .map(|i| {
             let code = format!("PC{i}");
@@ -350,7 +346,7 @@ async fn concurrent_proposals_answer_their_own(db: TestDatabase) {
     assert_eq!(ids.len(), 8);
 }
 
-pbm_db::backend_tests! {
+pbm_testkit::backend_tests! {
     proposals_concurrent => concurrent_proposals_answer_their_own;
     proposals => proposals_flow;
     proposals_bad_input => bad_proposals_write_nothing;

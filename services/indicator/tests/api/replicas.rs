@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use pbm_db::testing::TestDatabase;
 use pbm_indicator::AppState;
+use pbm_testkit::TestDatabase;
 use pbm_types::{DivisionCode, FiscalYear};
 
 use crate::common::{FY, REGION, spawn_app, spec};
@@ -48,6 +48,6 @@ async fn replicas_follow_each_others_writes(test_db: TestDatabase) {
     assert_eq!(b.index.search("跨副本", &Default::default(), 10).1, 0);
 }
 
-pbm_db::backend_tests! {
+pbm_testkit::backend_tests! {
     replicas_follow => replicas_follow_each_others_writes;
 }

@@ -1,7 +1,7 @@
 //! ResolveIndicators: what a goal declaration may reference, with pinned versions.
 
-use pbm_db::testing::TestDatabase;
 use pbm_proto::indicator::v1 as proto;
+use pbm_testkit::TestDatabase;
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -149,6 +149,6 @@ async fn resolve_pins_usable_versions(db: TestDatabase) {
     );
 }
 
-pbm_db::backend_tests! {
+pbm_testkit::backend_tests! {
     resolve_indicators => resolve_pins_usable_versions;
 }

@@ -1,8 +1,8 @@
 //! Who may call what: every RPC's denial paths (and that the allowed reads succeed).
 
 use pbm_auth::Role;
-use pbm_db::testing::TestDatabase;
 use pbm_proto::indicator::v1 as proto;
+use pbm_testkit::TestDatabase;
 use tonic::{Code, Request, Status};
 
 use crate::common::*;
@@ -259,7 +259,7 @@ async fn setup(app: &TestApp) -> Fixture {
     };
     let p = app
         .client()
-        .propose_indicator(app.req(&Who::department("D01"), r))
+        .propose_indicator(app.req(&department("D01"), r))
         .await
         .unwrap()
         .into_inner()
@@ -330,7 +330,7 @@ async fn anonymous_and_public_are_refused(db: TestDatabase) {
         )
         .await;
     }
-    let public = Who::role(Role::Public);
+    let public = of_role(Role::Public);
     for rpc in ALL {
         expect_refused(
             &app,
@@ -373,7 +373,7 @@ async fn readers_cannot_write(db: TestDatabase) {
         Role::Agency,
         Role::Expert,
     ] {
-        let who = Who::role(role);
+        let who = of_role(role);
         for rpc in LIBRARY_READS {
             expect_ok(&app, &fx, rpc, &who).await;
         }
@@ -402,15 +402,15 @@ async fn readers_cannot_write(db: TestDatabase) {
     }
     // Proposals: auditors and the province read all; units, agencies and experts none.
     for role in [Role::Auditor, Role::Province] {
-        expect_ok(&app, &fx, GetProposal, &Who::role(role)).await;
-        expect_ok(&app, &fx, ListProposals, &Who::role(role)).await;
+        expect_ok(&app, &fx, GetProposal, &of_role(role)).await;
+        expect_ok(&app, &fx, ListProposals, &of_role(role)).await;
     }
     for role in [Role::BudgetUnit, Role::Agency, Role::Expert] {
         expect_refused(
             &app,
             &fx,
             GetProposal,
-            Some(&Who::role(role)),
+            Some(&of_role(role)),
             Code::PermissionDenied,
             "ROLE_NOT_ALLOWED",
         )
@@ -419,7 +419,7 @@ async fn readers_cannot_write(db: TestDatabase) {
             &app,
             &fx,
             ListProposals,
-            Some(&Who::role(role)),
+            Some(&of_role(role)),
             Code::PermissionDenied,
             "ROLE_NOT_ALLOWED",
         )
@@ -430,7 +430,7 @@ async fn readers_cannot_write(db: TestDatabase) {
         &app,
         &fx,
         ProposeIndicator,
-        Some(&Who::finance()),
+        Some(&finance()),
         Code::PermissionDenied,
         "ROLE_NOT_ALLOWED",
     )
@@ -442,7 +442,7 @@ async fn other_regions_are_refused(db: TestDatabase) {
     let app = spawn_app(db).await;
     let fx = setup(&app).await;
     // A neighbouring city's finance bureau: neither reads nor writes.
-    let neighbour = Who::finance().in_region("140600");
+    let neighbour = finance().in_region("140600");
     for rpc in ALL {
         if rpc == ProposeIndicator {
             continue;
@@ -459,7 +459,7 @@ async fn other_regions_are_refused(db: TestDatabase) {
     }
     // Another county of the same city, and another province.
     for region in ["140581", "150525"] {
-        let who = Who::finance().in_region(region);
+        let who = finance().in_region(region);
         expect_refused(
             &app,
             &fx,
@@ -479,7 +479,7 @@ async fn other_regions_are_refused(db: TestDatabase) {
         )
         .await;
     }
-    let foreign_department = Who::department("D01").in_region("140600");
+    let foreign_department = department("D01").in_region("140600");
     expect_refused(
         &app,
         &fx,
@@ -500,10 +500,7 @@ async fn other_regions_are_refused(db: TestDatabase) {
     .await;
 
     // The city above (市县联动) and the province read the county's library but do not write it.
-    for who in [
-        Who::finance().in_region("140500"),
-        Who::finance().in_region("140000"),
-    ] {
+    for who in [finance().in_region("140500"), finance().in_region("140000")] {
         for rpc in LIBRARY_READS {
             expect_ok(&app, &fx, rpc, &who).await;
         }
@@ -520,7 +517,7 @@ async fn other_regions_are_refused(db: TestDatabase) {
             .await;
         }
     }
-    let city_department = Who::department("D01").in_region("140500");
+    let city_department = department("D01").in_region("140500");
     expect_refused(
         &app,
         &fx,
@@ -538,10 +535,10 @@ async fn other_regions_are_refused(db: TestDatabase) {
 async fn local_finance_may_do_everything(db: TestDatabase) {
     let app = spawn_app(db).await;
     let fx = setup(&app).await;
-    let fin = Who::finance();
+    let fin = finance();
     for rpc in ALL {
         if rpc == ProposeIndicator {
-            expect_ok(&app, &fx, rpc, &Who::department("D02")).await;
+            expect_ok(&app, &fx, rpc, &department("D02")).await;
         } else {
             expect_ok(&app, &fx, rpc, &fin).await;
         }
@@ -556,7 +553,7 @@ async fn local_finance_may_do_everything(db: TestDatabase) {
     );
 }
 
-pbm_db::backend_tests! {
+pbm_testkit::backend_tests! {
     roles_anonymous_public => anonymous_and_public_are_refused;
     roles_readers => readers_cannot_write;
     roles_regions => other_regions_are_refused;

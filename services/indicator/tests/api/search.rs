@@ -1,7 +1,7 @@
 //! SearchIndicators: Chinese text search over current names and explanations.
 
-use pbm_db::testing::TestDatabase;
 use pbm_proto::indicator::v1 as proto;
+use pbm_testkit::TestDatabase;
 use tonic::Code;
 
 use crate::common::*;
@@ -246,7 +246,7 @@ async fn search_index_survives_restart(db: TestDatabase) {
     assert_eq!(hits[0].indicator.code, "S1");
 }
 
-pbm_db::backend_tests! {
+pbm_testkit::backend_tests! {
     search_ranking => search_ranks_and_follows_updates;
     search_rebuilt_on_open => search_index_survives_restart;
 }

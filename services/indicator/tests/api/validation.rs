@@ -1,8 +1,9 @@
 //! Bad input is refused with the field at fault, and nothing is written.
 
-use pbm_db::testing::TestDatabase;
 use pbm_proto::indicator::v1 as proto;
+use pbm_testkit::TestDatabase;
 use tonic::Code;
+use tonic_types::StatusExt;
 
 use crate::common::*;
 
@@ -260,6 +261,52 @@ async fn bad_input_writes_nothing(db: TestDatabase) {
     assert_eq!(app.versions("OK1").await, [1]);
 }
 
-pbm_db::backend_tests! {
+/// Every refusal names the service in `ErrorInfo.domain`, reads and writes alike.
+async fn refusals_name_the_service(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let s = refused(app.get("NOPE").await, Code::NotFound, "INDICATOR_NOT_FOUND");
+    assert_eq!(domain(&s), "pbm.indicator");
+    let r = proto::CreateIndicatorRequest {
+        request_id: app.rid(),
+        code: "D1".into(),
+        spec: Some(spec("x")),
+    };
+    let s = refused(
+        app.client()
+            .create_indicator(app.req(&department("D01"), r))
+            .await,
+        Code::PermissionDenied,
+        "ROLE_NOT_ALLOWED",
+    );
+    assert_eq!(domain(&s), "pbm.indicator");
+}
+
+/// A field violation carries its own reason code beside the field and the message.
+async fn field_violations_carry_their_reason(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let r = proto::SearchIndicatorsRequest {
+        query: "饮水".into(),
+        filter: None,
+        limit: 500,
+    };
+    let s = refused(
+        app.client().search_indicators(app.fin(r)).await,
+        Code::InvalidArgument,
+        "LIMIT_INVALID",
+    );
+    let bad = s.get_details_bad_request().expect("bad request");
+    assert_eq!(bad.field_violations.len(), 1, "{s:?}");
+    assert_eq!(bad.field_violations[0].field, "limit");
+    assert_eq!(bad.field_violations[0].reason, "LIMIT_INVALID");
+    assert!(!bad.field_violations[0].description.is_empty());
+    assert_eq!(
+        violation_reasons(&s),
+        [("limit".into(), "LIMIT_INVALID".into())]
+    );
+}
+
+pbm_testkit::backend_tests! {
     bad_input => bad_input_writes_nothing;
+    domain_of_refusals => refusals_name_the_service;
+    violation_reasons => field_violations_carry_their_reason;
 }

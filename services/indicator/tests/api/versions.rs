@@ -1,6 +1,6 @@
 //! Every change is a new version; old versions stay readable; optimistic concurrency.
 
-use pbm_db::testing::TestDatabase;
+use pbm_testkit::TestDatabase;
 use tonic::Code;
 
 use crate::common::*;
@@ -128,6 +128,6 @@ async fn versions_and_status(db: TestDatabase) {
     assert!(app.versions("NOPE").await.is_empty());
 }
 
-pbm_db::backend_tests! {
+pbm_testkit::backend_tests! {
     versions_status => versions_and_status;
 }
