@@ -5,9 +5,9 @@ use pbm_proto::goal::v1::goal_service_server::GoalService;
 use pbm_server::{ApiError, MutationContext};
 use tonic::{Request, Response, Status};
 
-use crate::bulk::stored;
 use crate::convert;
 use crate::domain::workflow::Action;
+use crate::ops::bulk::stored;
 use crate::ops::{self, GRPC_SERVICE};
 use crate::state::AppState;
 use pbm_server::rpc::{Rpc, error_domain};
@@ -75,7 +75,7 @@ impl GoalService for GoalGrpc {
         let caller = pbm_auth::caller(&request)?;
         let auth = authorization(&request);
         let (bytes, goals, rows) =
-            crate::export::export(&self.state, &caller, &auth, request.into_inner())
+            crate::ops::export::export(&self.state, &caller, &auth, request.into_inner())
                 .await
                 .map_err(status)?;
         const CHUNK: usize = 1 << 20;
@@ -116,7 +116,7 @@ impl GoalService for GoalGrpc {
             loop {
                 let next = match input.message().await {
                     Ok(Some(item)) => {
-                        Ok(crate::bulk::declare(&state, &caller, &auth, index, item).await)
+                        Ok(crate::ops::bulk::declare(&state, &caller, &auth, index, item).await)
                     }
                     Ok(None) => break,
                     Err(e) => Err(e),
@@ -139,7 +139,7 @@ impl GoalService for GoalGrpc {
     ) -> Result<Response<proto::DeclareProjectResponse>, Status> {
         let ctx = mutation(&request, "DeclareProject", &request.get_ref().request_id)?;
         let r = request.into_inner();
-        let project = ops::declare_project(
+        let project = ops::projects::declare_project(
             &self.state,
             ctx,
             convert::project_from(r.spec),
@@ -158,7 +158,7 @@ impl GoalService for GoalGrpc {
     ) -> Result<Response<proto::GetProjectResponse>, Status> {
         let caller = pbm_auth::caller(&request)?;
         let r = request.into_inner();
-        let project = ops::get_project(&self.state, &caller, r.pro_code, r.fiscal_year)
+        let project = ops::projects::get_project(&self.state, &caller, r.pro_code, r.fiscal_year)
             .await
             .map_err(status)?;
         Ok(Response::new(proto::GetProjectResponse {
@@ -173,7 +173,7 @@ impl GoalService for GoalGrpc {
         let ctx = mutation(&request, "SaveGoal", &request.get_ref().request_id)?;
         let auth = authorization(&request);
         let r = request.into_inner();
-        let g = ops::save_goal(
+        let g = ops::goals::save_goal(
             &self.state,
             ctx,
             auth,
@@ -192,7 +192,7 @@ impl GoalService for GoalGrpc {
         let ctx = mutation(&request, "SubmitGoal", &request.get_ref().request_id)?;
         let auth = authorization(&request);
         let r = request.into_inner();
-        let g = ops::submit(&self.state, ctx, auth, r.goal_id, r.expected_revision)
+        let g = ops::workflow::submit(&self.state, ctx, auth, r.goal_id, r.expected_revision)
             .await
             .map_err(status)?;
         Ok(Response::new(proto::SubmitGoalResponse { goal: goal(g) }))
@@ -204,7 +204,7 @@ impl GoalService for GoalGrpc {
     ) -> Result<Response<proto::AssignReviewersResponse>, Status> {
         let ctx = mutation(&request, "AssignReviewers", &request.get_ref().request_id)?;
         let auth = authorization(&request);
-        ops::assign(&self.state, ctx, auth, request.into_inner())
+        ops::reviewers::assign(&self.state, ctx, auth, request.into_inner())
             .await
             .map(Response::new)
             .map_err(status)
@@ -216,7 +216,7 @@ impl GoalService for GoalGrpc {
     ) -> Result<Response<proto::ReviewGoalResponse>, Status> {
         let ctx = mutation(&request, "ReviewGoal", &request.get_ref().request_id)?;
         let r = request.into_inner();
-        let g = ops::review(
+        let g = ops::workflow::review(
             &self.state,
             ctx,
             r.goal_id,
@@ -236,7 +236,7 @@ impl GoalService for GoalGrpc {
         let ctx = mutation(&request, "AmendGoal", &request.get_ref().request_id)?;
         let auth = authorization(&request);
         let r = request.into_inner();
-        ops::amend(
+        ops::workflow::amend(
             &self.state,
             ctx,
             auth,
@@ -256,7 +256,7 @@ impl GoalService for GoalGrpc {
     ) -> Result<Response<proto::ApproveGoalResponse>, Status> {
         let ctx = mutation(&request, "ApproveGoal", &request.get_ref().request_id)?;
         let r = request.into_inner();
-        let g = ops::simple(
+        let g = ops::workflow::simple(
             &self.state,
             ctx,
             r.goal_id,
@@ -274,7 +274,7 @@ impl GoalService for GoalGrpc {
     ) -> Result<Response<proto::PublishGoalResponse>, Status> {
         let ctx = mutation(&request, "PublishGoal", &request.get_ref().request_id)?;
         let r = request.into_inner();
-        let g = ops::simple(
+        let g = ops::workflow::simple(
             &self.state,
             ctx,
             r.goal_id,
@@ -296,7 +296,7 @@ impl GoalService for GoalGrpc {
             budget_adjustment_ref: r.budget_adjustment_ref.trim().to_owned(),
             reason: r.reason.trim().to_owned(),
         };
-        let g = ops::simple(&self.state, ctx, r.goal_id, r.expected_revision, action)
+        let g = ops::workflow::simple(&self.state, ctx, r.goal_id, r.expected_revision, action)
             .await
             .map_err(status)?;
         Ok(Response::new(proto::RequestAdjustmentResponse {
@@ -313,7 +313,7 @@ impl GoalService for GoalGrpc {
         let action = Action::CancelAdjustment {
             reason: r.reason.trim().to_owned(),
         };
-        let g = ops::simple(&self.state, ctx, r.goal_id, r.expected_revision, action)
+        let g = ops::workflow::simple(&self.state, ctx, r.goal_id, r.expected_revision, action)
             .await
             .map_err(status)?;
         Ok(Response::new(proto::CancelAdjustmentResponse {
@@ -327,7 +327,7 @@ impl GoalService for GoalGrpc {
     ) -> Result<Response<proto::GetGoalResponse>, Status> {
         let caller = pbm_auth::caller(&request)?;
         let r = request.into_inner();
-        let g = ops::get(&self.state, &caller, r.goal_id, r.version)
+        let g = ops::goals::get(&self.state, &caller, r.goal_id, r.version)
             .await
             .map_err(status)?;
         Ok(Response::new(proto::GetGoalResponse { goal: goal(g) }))
@@ -338,7 +338,7 @@ impl GoalService for GoalGrpc {
         request: Request<proto::ListGoalsRequest>,
     ) -> Result<Response<proto::ListGoalsResponse>, Status> {
         let caller = pbm_auth::caller(&request)?;
-        ops::list(&self.state, &caller, request.into_inner())
+        ops::goals::list(&self.state, &caller, request.into_inner())
             .await
             .map(Response::new)
             .map_err(status)
@@ -349,7 +349,7 @@ impl GoalService for GoalGrpc {
         request: Request<proto::GetGoalHistoryRequest>,
     ) -> Result<Response<proto::GetGoalHistoryResponse>, Status> {
         let caller = pbm_auth::caller(&request)?;
-        let events = ops::history(&self.state, &caller, request.get_ref().goal_id)
+        let events = ops::history::history(&self.state, &caller, request.get_ref().goal_id)
             .await
             .map_err(status)?;
         Ok(Response::new(proto::GetGoalHistoryResponse { events }))
@@ -365,7 +365,7 @@ impl GoalService for GoalGrpc {
             &request.get_ref().request_id,
         )?;
         let r = request.into_inner();
-        let report = crate::exante_ops::submit(
+        let report = crate::ops::exante::submit(
             &self.state,
             ctx,
             r.report.unwrap_or_default(),
@@ -387,7 +387,7 @@ impl GoalService for GoalGrpc {
             "ReviewExAnteReport",
             &request.get_ref().request_id,
         )?;
-        let report = crate::exante_ops::review(&self.state, ctx, request.into_inner())
+        let report = crate::ops::exante::review(&self.state, ctx, request.into_inner())
             .await
             .map_err(status)?;
         Ok(Response::new(proto::ReviewExAnteReportResponse {
@@ -402,7 +402,7 @@ impl GoalService for GoalGrpc {
         let caller = pbm_auth::caller(&request)?;
         let r = request.into_inner();
         let (report, commission) =
-            crate::exante_ops::get(&self.state, &caller, r.pro_code, r.fiscal_year)
+            crate::ops::exante::get(&self.state, &caller, r.pro_code, r.fiscal_year)
                 .await
                 .map_err(status)?;
         Ok(Response::new(proto::GetExAnteReportResponse {
@@ -422,7 +422,7 @@ impl GoalService for GoalGrpc {
         )?;
         let auth = authorization(&request);
         let commission =
-            crate::exante_ops::commission(&self.state, ctx, auth, request.into_inner())
+            crate::ops::commission::commission(&self.state, ctx, auth, request.into_inner())
                 .await
                 .map_err(status)?;
         Ok(Response::new(proto::CommissionExAnteAssessmentResponse {
@@ -436,7 +436,7 @@ impl GoalService for GoalGrpc {
     ) -> Result<Response<proto::CheckFundingEligibilityResponse>, Status> {
         let caller = pbm_auth::caller(&request)?;
         let r = request.into_inner();
-        let results = ops::funding(&self.state, &caller, r.fiscal_year, r.pro_codes)
+        let results = ops::funding::funding(&self.state, &caller, r.fiscal_year, r.pro_codes)
             .await
             .map_err(status)?;
         Ok(Response::new(proto::CheckFundingEligibilityResponse {
@@ -449,7 +449,7 @@ impl GoalService for GoalGrpc {
         request: Request<proto::GetGoalStatisticsRequest>,
     ) -> Result<Response<proto::GetGoalStatisticsResponse>, Status> {
         let caller = pbm_auth::caller(&request)?;
-        ops::statistics(&self.state, &caller, request.into_inner())
+        ops::statistics::statistics(&self.state, &caller, request.into_inner())
             .await
             .map(Response::new)
             .map_err(status)
@@ -460,7 +460,7 @@ impl GoalService for GoalGrpc {
         request: Request<proto::GetGoalRulesRequest>,
     ) -> Result<Response<proto::GetGoalRulesResponse>, Status> {
         let caller = pbm_auth::caller(&request)?;
-        let rules = ops::get_rules(&self.state, &caller, request.get_ref().fiscal_year)
+        let rules = ops::rules::get_rules(&self.state, &caller, request.get_ref().fiscal_year)
             .await
             .map_err(status)?;
         Ok(Response::new(proto::GetGoalRulesResponse {
@@ -474,7 +474,7 @@ impl GoalService for GoalGrpc {
     ) -> Result<Response<proto::SetGoalRulesResponse>, Status> {
         let ctx = mutation(&request, "SetGoalRules", &request.get_ref().request_id)?;
         let r = request.into_inner();
-        let rules = ops::set_rules(
+        let rules = ops::rules::set_rules(
             &self.state,
             ctx,
             r.rules.unwrap_or_default(),

@@ -8,30 +8,70 @@
 //! * [`store`] – diesel queries on this service's own database (the only SQL).
 //! * `ops` – the use cases; `grpc` / `convert` – the transport.
 
-mod bulk;
+pub mod clients;
 mod convert;
 pub mod domain;
-mod exante_ops;
-mod export;
 mod grpc;
-pub mod library;
 mod ops;
-pub mod pool;
 pub mod state;
-pub mod steps;
 pub mod store;
 
+use anyhow::Context;
 use pbm_proto::goal::v1::goal_service_server::GoalServiceServer;
 use pbm_server::config::ServerArgs;
 use tonic::service::Routes;
 
-pub use export::COLUMNS as EXPORT_COLUMNS;
-pub use library::Library;
-pub use pool::Pool;
+pub use clients::library::{self, Library};
+pub use clients::pool::{self, Pool};
+pub use ops::export::COLUMNS as EXPORT_COLUMNS;
+pub use ops::steps;
 pub use state::AppState;
 
 /// Name reported by grpc.health.v1.
-pub const HEALTH_NAME: &str = "pbm.goal.v1.GoalService";
+pub const HEALTH_NAME: &str =
+    <GoalServiceServer<grpc::GoalGrpc> as tonic::server::NamedService>::NAME;
+
+/// The goal service, as the runner ([`pbm_server::run::main`]) sees it.
+pub struct Goal;
+
+impl pbm_server::run::Service for Goal {
+    const BINARY: &'static str = "pbm-goal";
+    const ABOUT: &'static str =
+        "PBM 绩效目标管理 (performance goals, ex-ante assessment, funding gate) service";
+    type State = AppState;
+
+    /// Requires `PBM_INDICATOR_URL` and `PBM_AGENCY_URL`: the goal service calls both.
+    async fn open(args: &ServerArgs) -> anyhow::Result<AppState> {
+        let indicator_url = args
+            .indicator_url
+            .clone()
+            .filter(|u| !u.is_empty())
+            .context(
+                "PBM_INDICATOR_URL is required: the goal service calls the indicator service",
+            )?;
+        let agency_url = args.agency_url.clone().filter(|u| !u.is_empty()).context(
+            "PBM_AGENCY_URL is required: the goal service draws reviewers from the agency service",
+        )?;
+        tracing::info!(%indicator_url, %agency_url, "pbm-goal calls");
+        open(args, &indicator_url, &agency_url).await
+    }
+
+    async fn migrate(args: &ServerArgs) -> anyhow::Result<()> {
+        migrate(args).await
+    }
+
+    fn add_to(routes: Routes, state: AppState) -> Routes {
+        add_to(routes, state)
+    }
+
+    fn outbox(state: &AppState) -> pbm_db::Db {
+        state.db.clone()
+    }
+
+    fn health_names() -> Vec<&'static str> {
+        vec![HEALTH_NAME]
+    }
+}
 
 /// The goal service's routes, to serve alone or beside other services.
 pub fn router(state: AppState) -> Routes {

@@ -6,9 +6,9 @@ use chrono::NaiveDate;
 use pbm_db::Db;
 use pbm_types::DivisionCode;
 
-use crate::library::Library;
-use crate::pool::Pool;
-use crate::steps::{self, Steps};
+use crate::clients::library::Library;
+use crate::clients::pool::Pool;
+use crate::ops::steps::{self, Steps};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -19,7 +19,7 @@ pub struct AppState {
     pub library: Library,
     /// The agency and expert pool (reviewer draws), over gRPC.
     pub pool: Pool,
-    /// Workflow steps batched on PostgreSQL (`None` on SQLite): [`crate::steps`].
+    /// Workflow steps batched on PostgreSQL (`None` on SQLite): [`crate::ops::steps`].
     pub steps: Option<Steps>,
     /// The calendar (China Standard Time); tests fix it.
     pub today: Arc<dyn Fn() -> NaiveDate + Send + Sync>,

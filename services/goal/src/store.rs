@@ -519,7 +519,7 @@ pub fn goal_in_context(
 }
 
 /// [`goal_in_context`] for several goals in one statement (PostgreSQL; a batch of workflow
-/// steps, `crate::steps`). The id list is one array parameter, so the statement stays prepared
+/// steps, `crate::ops::steps`). The id list is one array parameter, so the statement stays prepared
 /// whatever the batch's size.
 pub fn goals_in_context(
     conn: &mut diesel::PgConnection,

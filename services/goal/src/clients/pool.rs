@@ -10,7 +10,7 @@ use pbm_proto::agency::v1::engagement_service_client::EngagementServiceClient;
 use pbm_server::{ApiError, ErrorKind, FieldViolation};
 use tonic::transport::Channel;
 
-use crate::library::{as_caller, lazy_channel};
+use crate::clients::library::{as_caller, lazy_channel};
 use tonic_types::StatusExt;
 
 /// A lazily connected client of the agency service's draws.

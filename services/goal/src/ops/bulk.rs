@@ -84,10 +84,10 @@ async fn item(
         match known {
             None => {
                 let ctx = context(caller, &format!("{rid}#project"), &spec)?;
-                ops::declare_project(state, ctx, Ok(project), 0).await?;
+                ops::projects::declare_project(state, ctx, Ok(project), 0).await?;
             }
             Some(row) => {
-                let same = convert::project_to(&ops::project_from_row(&row)?)
+                let same = convert::project_to(&ops::projects::project_from_row(&row)?)
                     == convert::project_to(&project);
                 if !same {
                     return Err(ApiError::failed_precondition(
@@ -103,7 +103,7 @@ async fn item(
     }
     let declaration = it.declaration.clone().unwrap_or_default();
     let ctx = context(caller, &format!("{rid}#goal"), &declaration)?;
-    ops::save_goal(state, ctx, auth.to_owned(), stored(Some(declaration)), 0).await
+    ops::goals::save_goal(state, ctx, auth.to_owned(), stored(Some(declaration)), 0).await
 }
 
 /// One item's result.

@@ -1,0 +1,186 @@
+//! Projects as the budget system registers them: DeclareProject, GetProject, and who sees one.
+
+use chrono::NaiveDateTime;
+use pbm_auth::Caller;
+use pbm_db::{AnyConnection, Money};
+use pbm_proto::goal::v1 as proto;
+use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
+
+use super::{internal, project_not_found, viewer};
+use crate::convert;
+use crate::domain::access::Viewer;
+use crate::domain::project::{Project, ProjectInput};
+use crate::domain::workflow::Role;
+use crate::state::AppState;
+use crate::store::{self, ProjectRow};
+
+pub(crate) fn project_row(p: &Project, version: i64, by: &str, at: NaiveDateTime) -> ProjectRow {
+    ProjectRow {
+        pro_code: p.pro_code.as_str().into(),
+        fiscal_year: p.fiscal_year.get(),
+        name: p.name.clone(),
+        agency_code: p.agency_code.as_str().into(),
+        department_code: p.department_code.as_str().into(),
+        fund_source: p.fund_source.as_db().into(),
+        special_field: p.special_field.as_db().into(),
+        continuity: p.continuity.as_db().into(),
+        nature: p.nature.as_db().into(),
+        requested_amount: Money(p.requested_amount.yuan()),
+        mid_term_from: p.mid_term.map(|m| m.start.get()),
+        mid_term_to: p.mid_term.map(|m| m.end.get()),
+        version,
+        changed_by: by.into(),
+        changed_at: at,
+    }
+}
+
+pub fn project_from_row(r: &ProjectRow) -> Result<Project, ApiError> {
+    use crate::domain::project::{Continuity, FundSource, Nature, SpecialField};
+    let bad = |what: &str| internal(format!("stored project {} has a bad {what}", r.pro_code));
+    Project::parse(ProjectInput {
+        pro_code: r.pro_code.clone(),
+        name: r.name.clone(),
+        agency_code: r.agency_code.clone(),
+        department_code: r.department_code.clone(),
+        fiscal_year: r.fiscal_year,
+        fund_source: FundSource::from_db(&r.fund_source).ok_or_else(|| bad("fund source"))?,
+        special_field: SpecialField::from_db(&r.special_field)
+            .ok_or_else(|| bad("special field"))?,
+        continuity: Continuity::from_db(&r.continuity).ok_or_else(|| bad("continuity"))?,
+        nature: Nature::from_db(&r.nature).ok_or_else(|| bad("nature"))?,
+        requested_amount: r.requested_amount.0,
+        mid_term: r.mid_term_from.zip(r.mid_term_to),
+    })
+    .map_err(|v| internal(format!("stored project {} invalid: {v:?}", r.pro_code)))
+}
+
+pub(crate) fn project_to_proto(r: &ProjectRow, region: &str) -> Result<proto::Project, ApiError> {
+    Ok(proto::Project {
+        spec: Some(convert::project_to(&project_from_row(r)?)),
+        version: r.version,
+        mof_div_code: region.into(),
+        changed: Some(convert::stamp(&r.changed_by, r.changed_at)),
+    })
+}
+
+/// Who may declare or read a project (and its ex-ante report): its unit, its department,
+/// finance (and readers of the region). Others' projects answer NOT_FOUND.
+pub(crate) fn project_scope(v: &Viewer, agency: &str, department: &str) -> bool {
+    match v.role {
+        Role::BudgetUnit => v.org_code == agency,
+        Role::Department => v.org_code == department,
+        Role::Finance | Role::Auditor | Role::Province => true,
+        Role::Expert | Role::Agency | Role::Public => false,
+    }
+}
+
+pub async fn declare_project(
+    state: &AppState,
+    ctx: MutationContext,
+    project: Result<Project, ApiError>,
+    expected_version: i64,
+) -> Result<proto::Project, ApiError> {
+    let st = state.clone();
+    run_mutation(
+        &state.db,
+        ctx,
+        ("project", String::new()),
+        move |conn, ctx| {
+            let v = viewer(&ctx.caller, &st.region)?;
+            if !matches!(v.role, Role::BudgetUnit | Role::Department | Role::Finance) {
+                return Err(ApiError::permission_denied(
+                    "ROLE_NOT_ALLOWED",
+                    "只有预算单位、主管部门和财政部门可以登记项目",
+                ));
+            }
+            let project = project?;
+            if !project_scope(
+                &v,
+                project.agency_code.as_str(),
+                project.department_code.as_str(),
+            ) {
+                return Err(ApiError::permission_denied(
+                    "NOT_YOUR_UNIT",
+                    "只能登记本单位（本部门所属单位）的项目",
+                ));
+            }
+            let now = pbm_db::now();
+            let code = project.pro_code.as_str().to_owned();
+            let year = project.fiscal_year.get();
+            let current = store::project(conn, &code, year)?;
+            let row = match (current, expected_version) {
+                (None, 0) => {
+                    let row = project_row(&project, 1, &ctx.caller.subject, now);
+                    store::insert_project(conn, &row)?;
+                    row
+                }
+                (Some(_), 0) => {
+                    return Err(ApiError::already_exists(
+                        "PROJECT_EXISTS",
+                        format!("{year}年度项目「{code}」已登记；修改请带上当前版本号"),
+                    ));
+                }
+                (None, _) => return Err(project_not_found(&code, year)),
+                (Some(current), expected) => {
+                    if !project_scope(&v, &current.agency_code, &current.department_code) {
+                        return Err(project_not_found(&code, year));
+                    }
+                    let row = project_row(&project, expected + 1, &ctx.caller.subject, now);
+                    if current.version != expected || !store::update_project(conn, &row, expected)?
+                    {
+                        return Err(ApiError::stale_version(
+                            &format!("项目「{code}」"),
+                            expected,
+                            current.version,
+                        ));
+                    }
+                    row
+                }
+            };
+            Ok(Effect {
+                response: project_to_proto(&row, &st.region.to_string())?,
+                entity_type: "project",
+                entity_id: format!("{year}/{code}"),
+                detail: format!("version {}", row.version),
+            })
+        },
+    )
+    .await
+}
+
+pub async fn get_project(
+    state: &AppState,
+    caller: &Caller,
+    code: String,
+    year: i32,
+) -> Result<proto::Project, ApiError> {
+    let v = viewer(caller, &state.region)?;
+    let code = code.trim().to_owned();
+    let lookup = code.clone();
+    let row = state
+        .db
+        .read(move |conn| -> Result<_, ApiError> {
+            match store::project(conn, &lookup, year)? {
+                Some(row) if sees_project(conn, &v, &row)? => Ok(Some(row)),
+                _ => Ok(None),
+            }
+        })
+        .await?
+        .ok_or_else(|| project_not_found(&code, year))?;
+    project_to_proto(&row, &state.region.to_string())
+}
+
+/// Whether `v` may see a project: its unit, its department, finance, auditors and the
+/// province ([`project_scope`]) — and the agency its ex-ante assessment was commissioned to.
+pub(crate) fn sees_project(
+    conn: &mut AnyConnection,
+    v: &Viewer,
+    row: &store::ProjectRow,
+) -> Result<bool, ApiError> {
+    if project_scope(v, &row.agency_code, &row.department_code) {
+        return Ok(true);
+    }
+    Ok(v.role == Role::Agency
+        && store::commission(conn, &row.pro_code, row.fiscal_year)?
+            .is_some_and(|c| c.agency_credit_code == v.org_code))
+}
