@@ -120,6 +120,9 @@ const MAX_NAME: usize = 100;
 const MAX_TEXT: usize = 2000;
 const MAX_TAG: usize = 32;
 
+/// Reason of a unit of measure on a 定性 indicator.
+pub const UNIT_NOT_ALLOWED: &str = "UNIT_NOT_ALLOWED";
+
 /// Checks an indicator code: 1–32 characters of `A–Z a–z 0–9 . _ -`.
 pub fn code_violation(code: &str) -> Option<String> {
     let ok = !code.is_empty()
@@ -185,11 +188,23 @@ impl Spec {
                     ),
                 ));
             }
-        } else if self.last_year_value.is_some() || self.year_before_value.is_some() {
-            v.push(FieldViolation::generic(
-                field("last_year_value"),
-                "定性指标没有数值型的历史值",
-            ));
+        } else {
+            if !self.unit.trim().is_empty() {
+                v.push(FieldViolation::new(
+                    field("unit"),
+                    UNIT_NOT_ALLOWED,
+                    format!(
+                        "定性指标没有计量单位，请删除计量单位「{}」",
+                        self.unit.trim()
+                    ),
+                ));
+            }
+            if self.last_year_value.is_some() || self.year_before_value.is_some() {
+                v.push(FieldViolation::generic(
+                    field("last_year_value"),
+                    "定性指标没有数值型的历史值",
+                ));
+            }
         }
         for (f, text) in [
             ("unit", &self.unit),
@@ -368,9 +383,34 @@ mod tests {
         assert!(s.violations(&frame(), "").is_empty());
         let s = Spec {
             direction: Direction::Qualitative,
+            unit: String::new(),
             ..spec()
         };
         assert_eq!(fields(s.violations(&frame(), "")), vec!["last_year_value"]);
+    }
+
+    #[test]
+    fn qualitative_indicator_has_no_unit() {
+        let s = Spec {
+            direction: Direction::Qualitative,
+            reference_target: "达成".into(),
+            last_year_value: None,
+            ..spec()
+        };
+        let v = s.violations(&frame(), "spec.");
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].field, "spec.unit");
+        assert_eq!(v[0].reason, UNIT_NOT_ALLOWED);
+        assert!(
+            v[0].message.contains("定性指标没有计量单位"),
+            "{}",
+            v[0].message
+        );
+        let blank = Spec {
+            unit: "  ".into(),
+            ..s
+        };
+        assert!(blank.violations(&frame(), "spec.").is_empty());
     }
 
     #[test]

@@ -94,7 +94,13 @@ async fn new_version(
             let frame = frame
                 .filter(|f| f.frame.fiscal_year == spec.fiscal_year)
                 .ok_or_else(|| frame_missing(spec.fiscal_year.get()))?;
-            ApiError::check(spec.violations(&frame.frame, "spec."))?;
+            let mut violations = spec.violations(&frame.frame, "spec.");
+            if spec == current.spec {
+                // Enabling or disabling keeps the spec as stored: a 定性 indicator stored with a
+                // unit before units were refused for it changes status as it is.
+                violations.retain(|v| v.reason != indicator::UNIT_NOT_ALLOWED);
+            }
+            ApiError::check(violations)?;
             if spec == current.spec && status == current.status {
                 return Err(ApiError::failed_precondition(
                     "NO_CHANGE",

@@ -341,8 +341,58 @@ async fn import_rejects_bad_files(db: TestDatabase) {
     assert_eq!(app.count().await, 0);
 }
 
+/// A 定性 row with a 计量单位 is refused at that cell (a 定性 indicator has no unit).
+async fn import_refuses_a_unit_on_qualitative_rows(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let qualitative = |code: &str, unit: &str| {
+        let mut r = row(code, "群众满意度");
+        for (h, v) in [
+            ("一级指标", "满意度指标"),
+            ("二级指标", "服务对象满意度指标"),
+            ("指标方向", "定性"),
+            ("计量单位", unit),
+            ("参考指标值", "明显提升"),
+            ("上年值", ""),
+        ] {
+            r[col(h)] = v.into();
+        }
+        r
+    };
+    let rows = vec![qualitative("Q1", ""), qualitative("Q2", "分")];
+    let s = refused(
+        app.import(workbook(&rows), false).await,
+        Code::InvalidArgument,
+        "IMPORT_ROWS_INVALID",
+    );
+    assert_eq!(
+        violation_reasons(&s),
+        [("rows[3].计量单位".into(), "UNIT_NOT_ALLOWED".into())]
+    );
+    assert_eq!(app.count().await, 0);
+    let checked = app
+        .import(workbook(&rows), true)
+        .await
+        .expect("validate only");
+    let errors: Vec<(i32, &str, &str)> = checked
+        .errors
+        .iter()
+        .map(|e| (e.row, e.column.as_str(), e.reason.as_str()))
+        .collect();
+    assert_eq!(errors, [(3, "计量单位", "UNIT_NOT_ALLOWED")]);
+    assert!(
+        checked.errors[0].message.contains("定性指标没有计量单位"),
+        "{}",
+        checked.errors[0].message
+    );
+    let rows = vec![qualitative("Q1", ""), qualitative("Q2", "")];
+    let done = app.import(workbook(&rows), false).await.expect("import");
+    assert_eq!(done.created, 2);
+    assert_eq!(app.get("Q2").await.unwrap().spec.unwrap().unit, "");
+}
+
 pbm_testkit::backend_tests! {
     excel_export => export_reads_back;
+    excel_import_qualitative_unit => import_refuses_a_unit_on_qualitative_rows;
     excel_import => import_creates_updates_and_refuses;
     excel_import_bad_files => import_rejects_bad_files;
 }

@@ -305,8 +305,194 @@ async fn field_violations_carry_their_reason(db: TestDatabase) {
     );
 }
 
+/// A 定性 spec carrying a unit of measure.
+fn qualitative_with_unit(name: &str, unit: &str) -> IndicatorSpec {
+    IndicatorSpec {
+        frame_node_code: "301".into(),
+        direction: Direction::Qualitative as i32,
+        unit: unit.into(),
+        reference_target: "明显提升".into(),
+        ..spec(name)
+    }
+}
+
+/// Asserts `s` refuses exactly a unit on a 定性 indicator, at `field`.
+#[track_caller]
+fn unit_not_allowed(s: &tonic::Status, field: &str) {
+    assert_eq!(
+        violation_reasons(s),
+        [(field.into(), "UNIT_NOT_ALLOWED".into())]
+    );
+    let bad = s.get_details_bad_request().expect("bad request");
+    assert!(
+        bad.field_violations[0]
+            .description
+            .contains("定性指标没有计量单位"),
+        "{s:?}"
+    );
+}
+
+/// A 定性 indicator has no unit of measure: creating, changing or proposing one with a unit is
+/// refused on `spec.unit`, and nothing is written.
+async fn qualitative_indicators_have_no_unit(db: TestDatabase) {
+    let app = spawn_app(db).await;
+    let s = refused(
+        app.create("Q1", qualitative_with_unit("群众满意度", "分"))
+            .await,
+        Code::InvalidArgument,
+        "UNIT_NOT_ALLOWED",
+    );
+    unit_not_allowed(&s, "spec.unit");
+    nothing_written(&app, "Q1", 0).await;
+    // With other faults too, the reason is the generic one and each field keeps its own.
+    let s = refused(
+        app.create(
+            "Q1",
+            IndicatorSpec {
+                name: String::new(),
+                ..qualitative_with_unit("x", "分")
+            },
+        )
+        .await,
+        Code::InvalidArgument,
+        "VALIDATION_FAILED",
+    );
+    assert_eq!(
+        violation_reasons(&s),
+        [
+            ("spec.name".into(), "VALIDATION_FAILED".into()),
+            ("spec.unit".into(), "UNIT_NOT_ALLOWED".into())
+        ]
+    );
+    nothing_written(&app, "Q1", 0).await;
+
+    // Updates: a unit added to a 定性 indicator, or kept when a ≥ indicator becomes 定性.
+    app.create("Q2", qualitative_with_unit("群众满意度", ""))
+        .await
+        .expect("qualitative without unit");
+    let s = refused(
+        app.update("Q2", 1, qualitative_with_unit("群众满意度", "分"))
+            .await,
+        Code::InvalidArgument,
+        "UNIT_NOT_ALLOWED",
+    );
+    unit_not_allowed(&s, "spec.unit");
+    app.create("N1", spec("受益人口")).await.unwrap();
+    let s = refused(
+        app.update(
+            "N1",
+            1,
+            IndicatorSpec {
+                direction: Direction::Qualitative as i32,
+                reference_target: "明显提升".into(),
+                ..spec("受益人口")
+            },
+        )
+        .await,
+        Code::InvalidArgument,
+        "UNIT_NOT_ALLOWED",
+    );
+    unit_not_allowed(&s, "spec.unit");
+    assert_eq!(app.versions("Q2").await, [1]);
+    assert_eq!(app.versions("N1").await, [1]);
+    assert_eq!(app.get("Q2").await.unwrap().spec.unwrap().unit, "");
+
+    // Proposals.
+    let r = proto::ProposeIndicatorRequest {
+        request_id: app.rid(),
+        code: "QP1".into(),
+        spec: Some(qualitative_with_unit("部门满意度", "分")),
+        reason: "本部门特有业务".into(),
+    };
+    let s = refused(
+        app.client()
+            .propose_indicator(app.req(&department("D01"), r))
+            .await,
+        Code::InvalidArgument,
+        "UNIT_NOT_ALLOWED",
+    );
+    unit_not_allowed(&s, "spec.unit");
+    let all = app
+        .client()
+        .list_proposals(app.fin(proto::ListProposalsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(all.proposals.is_empty());
+}
+
+/// A 定性 indicator stored with a unit before units were refused for it is still enabled and
+/// disabled as it is; an update must drop the unit.
+async fn stored_qualitative_unit_does_not_block_status(db: TestDatabase) {
+    use pbm_indicator::domain::indicator::{self as domain, Indicator};
+
+    let app = spawn_app(db).await;
+    let legacy = Indicator {
+        code: "L1".into(),
+        version: 1,
+        status: domain::Status::Enabled,
+        spec: domain::Spec {
+            fiscal_year: pbm_types::FiscalYear::new(FY).unwrap(),
+            frame_node_code: "301".into(),
+            name: "群众满意度".into(),
+            kind: domain::Kind::Common,
+            industry_tags: Vec::new(),
+            field_tags: Vec::new(),
+            level_tags: Vec::new(),
+            direction: domain::Direction::Qualitative,
+            unit: "分".into(),
+            explanation: String::new(),
+            formula: String::new(),
+            scoring_rule: String::new(),
+            value_standard: None,
+            value_standard_note: String::new(),
+            reference_target: "明显提升".into(),
+            last_year_value: None,
+            year_before_value: None,
+            fixed: false,
+            enabled_from_year: None,
+            enabled_to_year: None,
+            owner_department: String::new(),
+        },
+        change_note: "新建".into(),
+        changed_by: "fin-1".into(),
+        changed_at: pbm_db::now(),
+    };
+    app.state
+        .db
+        .write(move |conn| pbm_indicator::store::insert_new(conn, &legacy))
+        .await
+        .expect("a stored legacy indicator");
+    let disabled = app
+        .set_status("L1", 1, IndicatorStatus::Disabled, "停用")
+        .await
+        .expect("status changes as stored");
+    assert_eq!(disabled.version, 2);
+    assert_eq!(disabled.spec.unwrap().unit, "分");
+    app.set_status("L1", 2, IndicatorStatus::Enabled, "")
+        .await
+        .expect("enabled again");
+    let s = refused(
+        app.update("L1", 3, qualitative_with_unit("群众满意度（改）", "分"))
+            .await,
+        Code::InvalidArgument,
+        "UNIT_NOT_ALLOWED",
+    );
+    unit_not_allowed(&s, "spec.unit");
+    let changed = app
+        .update("L1", 3, qualitative_with_unit("群众满意度（改）", ""))
+        .await
+        .expect("the unit dropped");
+    assert_eq!(
+        (changed.version, changed.spec.unwrap().unit.as_str()),
+        (4, "")
+    );
+}
+
 pbm_testkit::backend_tests! {
     bad_input => bad_input_writes_nothing;
+    qualitative_unit => qualitative_indicators_have_no_unit;
+    qualitative_unit_stored => stored_qualitative_unit_does_not_block_status;
     domain_of_refusals => refusals_name_the_service;
     violation_reasons => field_violations_carry_their_reason;
 }
