@@ -152,7 +152,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
         Command::Show { code } => {
             let agency = get(ctx, &code).await?;
             if ctx.json {
-                json::print(&json::agency(&agency));
+                json::print(&json::message(&agency));
             } else {
                 print!("{}", details(&agency));
             }
@@ -218,13 +218,13 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
 
 fn read_spec(file: &std::path::Path) -> Outcome<pb::AgencySpec> {
     let value = crate::read_json(file)?;
-    json::agency_spec_from(&value).map_err(|errors| crate::file_errors(file, errors))
+    json::spec_from::<pb::AgencySpec>(&value).map_err(|errors| crate::file_errors(file, errors))
 }
 
 /// Prints the agency a mutation returned.
 fn done(ctx: &Ctx, agency: &pb::Agency, verb: &str) {
     if ctx.json {
-        json::print(&json::agency(agency));
+        json::print(&json::message(agency));
     } else {
         let spec = agency.spec.clone().unwrap_or_default();
         println!(
@@ -340,7 +340,7 @@ async fn list_command(ctx: &Ctx, args: ListArgs) -> Outcome {
     };
     if ctx.json {
         json::print(&json!({
-            "agencies": agencies.iter().map(json::agency).collect::<Vec<_>>(),
+            "agencies": agencies.iter().map(json::message).collect::<Vec<_>>(),
             "page": { "next_page_token": next, "total_size": total },
         }));
         return Ok(());
@@ -512,7 +512,7 @@ fn details(a: &pb::Agency) -> String {
 pub fn print_history(ctx: &Ctx, changes: &[pb::StatusChange], statuses: &names::Names) {
     if ctx.json {
         json::print(&json!({
-            "changes": changes.iter().map(json::status_change).collect::<Vec<_>>()
+            "changes": changes.iter().map(json::message).collect::<Vec<_>>()
         }));
         return;
     }

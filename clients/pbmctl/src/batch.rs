@@ -53,7 +53,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
                 .batch
                 .unwrap_or_default();
             if ctx.json {
-                json::print(&json::batch(&batch));
+                json::print(&json::message(&batch));
             } else {
                 println!(
                     "已新建入库批次 {}「{}」（{} 至 {}）",
@@ -65,7 +65,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
             let batches = list(ctx).await?;
             if ctx.json {
                 json::print(&json!({
-                    "batches": batches.iter().map(json::batch).collect::<Vec<_>>()
+                    "batches": batches.iter().map(json::message).collect::<Vec<_>>()
                 }));
             } else {
                 let mut t =

@@ -187,7 +187,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
                 .draw;
             let draw = returned(draw)?;
             if ctx.json {
-                json::print(&json::draw(&draw));
+                json::print(&json::message(&draw));
             } else {
                 print!("{}", details(&draw, true));
             }
@@ -200,7 +200,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
                 .await?
                 .into_inner();
             if ctx.json {
-                json::print(&json::replay(&replay));
+                json::print(&json::message(&replay));
             } else {
                 print!("{}", replay_text(&replay));
             }
@@ -219,7 +219,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
 /// Prints a new draw: how many of what were drawn, then the record.
 fn drawn(ctx: &Ctx, draw: pb::Draw) {
     if ctx.json {
-        json::print(&json::draw(&draw));
+        json::print(&json::message(&draw));
     } else {
         println!(
             "已抽取 {} {} {}（抽取编号 {}）",
@@ -264,7 +264,7 @@ async fn respond(ctx: &Ctx, args: RespondArgs) -> Outcome {
         .draw;
     let draw = returned(draw)?;
     if ctx.json {
-        json::print(&json::draw(&draw));
+        json::print(&json::message(&draw));
         return Ok(());
     }
     let answer = if args.accept { "参加" } else { "不参加" };

@@ -209,7 +209,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
         Command::Show { id } => {
             let engagement = get(ctx, id).await?;
             if ctx.json {
-                json::print(&json::engagement(&engagement));
+                json::print(&json::message(&engagement));
             } else {
                 print!("{}", details(&engagement));
             }
@@ -262,7 +262,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
                 .engagement
                 .unwrap_or_default();
             if ctx.json {
-                json::print(&json::engagement(&engagement));
+                json::print(&json::message(&engagement));
             } else {
                 println!(
                     "已撤销委托 {}：{}，版本 {}",
@@ -285,7 +285,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
                 .rating
                 .unwrap_or_default();
             if ctx.json {
-                json::print(&json::rating(&rating));
+                json::print(&json::message(&rating));
             } else {
                 let who = match (&args.agency, args.expert) {
                     (Some(code), _) => format!("机构 {}", code.trim()),
@@ -320,7 +320,7 @@ async fn add(ctx: &Ctx, args: AddArgs) -> Outcome {
         .engagement
         .unwrap_or_default();
     if ctx.json {
-        json::print(&json::engagement(&engagement));
+        json::print(&json::message(&engagement));
     } else {
         println!(
             "已登记委托 {}：{}，委托方 {}，被评价对象 {}，{}，{} 至 {}，版本 {}",
@@ -361,8 +361,8 @@ async fn rate(ctx: &Ctx, id: i64, expected_version: i64, scores: Vec<CriterionAr
     let engagement = response.engagement.unwrap_or_default();
     if ctx.json {
         json::print(&json!({
-            "engagement": json::engagement(&engagement),
-            "agency_rating": response.agency_rating.as_ref().map_or(serde_json::Value::Null, json::rating),
+            "engagement": json::message(&engagement),
+            "agency_rating": response.agency_rating.as_ref().map_or(serde_json::Value::Null, json::message),
         }));
         return Ok(());
     }
@@ -414,7 +414,7 @@ async fn recompute(ctx: &Ctx, as_of: Option<String>, request_id: Option<String>)
         .map_err(unsettled(&request_id))?
         .into_inner();
     if ctx.json {
-        json::print(&json::recompute(&response));
+        json::print(&json::message(&response));
     } else {
         print!("{}", ranking(&response));
     }
@@ -474,7 +474,7 @@ async fn list(
     }
     if ctx.json {
         json::print(&json!({
-            "engagements": engagements.iter().map(json::engagement).collect::<Vec<_>>(),
+            "engagements": engagements.iter().map(json::message).collect::<Vec<_>>(),
             "page": { "next_page_token": token, "total_size": total },
         }));
         return Ok(());

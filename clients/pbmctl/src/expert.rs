@@ -153,7 +153,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
         Command::Show { id } => {
             let expert = get(ctx, id).await?;
             if ctx.json {
-                json::print(&json::expert(&expert));
+                json::print(&json::message(&expert));
             } else {
                 print!("{}", details(&expert));
             }
@@ -260,7 +260,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
             let fields = taxonomy(ctx).await?;
             if ctx.json {
                 json::print(&json!({
-                    "fields": fields.iter().map(json::field).collect::<Vec<_>>()
+                    "fields": fields.iter().map(json::message).collect::<Vec<_>>()
                 }));
             } else {
                 let mut t = Table::new(&["代码", "领域"]);
@@ -286,7 +286,7 @@ pub async fn taxonomy(ctx: &Ctx) -> Outcome<Vec<pb::Field>> {
 
 fn read_spec(file: &std::path::Path) -> Outcome<pb::ExpertSpec> {
     let value = crate::read_json(file)?;
-    json::expert_spec_from(&value).map_err(|errors| crate::file_errors(file, errors))
+    json::spec_from::<pb::ExpertSpec>(&value).map_err(|errors| crate::file_errors(file, errors))
 }
 
 async fn get(ctx: &Ctx, id: i64) -> Outcome<pb::Expert> {
@@ -304,7 +304,7 @@ async fn get(ctx: &Ctx, id: i64) -> Outcome<pb::Expert> {
 
 fn done(ctx: &Ctx, expert: &pb::Expert, verb: &str) {
     if ctx.json {
-        json::print(&json::expert(expert));
+        json::print(&json::message(expert));
     } else {
         let spec = expert.spec.clone().unwrap_or_default();
         println!(
@@ -374,7 +374,7 @@ async fn list(
     };
     if ctx.json {
         json::print(&json!({
-            "experts": experts.iter().map(json::expert).collect::<Vec<_>>(),
+            "experts": experts.iter().map(json::message).collect::<Vec<_>>(),
             "page": { "next_page_token": token, "total_size": total },
         }));
         return Ok(());

@@ -1,323 +1,175 @@
-//! Proto ⇄ JSON, written out by hand for the messages pbmctl prints and reads (prost types
-//! have no serde). Field names are the proto field names; enums are their short keys
-//! (`accounting_firm`, see `names.rs`). The `spec` object printed by `agency show --json` /
+//! Proto ⇄ JSON for the messages pbmctl prints and reads, by `prost-reflect` against the file
+//! descriptor set that pbm-proto exports (prost's generated types have no serde).
+//!
+//! Printing: the message is transcoded to a `DynamicMessage` and serialised with the proto3 JSON
+//! mapping — the proto field names, every field (defaults too), 64-bit integers as numbers —
+//! then one pass over the descriptor gives it pbmctl's shape, where the mapping differs:
+//! - enums are their short keys from `names.rs` (`accounting_firm`, not
+//!   `AGENCY_TYPE_ACCOUNTING_FIRM`), `""` for 0 (unspecified), `unknown(N)` for a value this
+//!   client does not know;
+//! - a decimal (`pbm.common.v1.Decimal`) is its exact text as the server sent it (`"84.2"`), not
+//!   `{"value": "84.2"}`;
+//! - an absent message field (an audit stamp, a decimal) is `null`, not left out.
+//!
+//! Reading: the JSON is walked with the same descriptor into a `DynamicMessage`, transcoded to the
+//! generated type. Missing or `null` fields are empty; unknown fields are errors; every problem
+//! is collected as `path: message` (`spec.scopes[1]: 「x」无效…`), in key order. Enums take what
+//! [`Names::parse`] takes (key, Chinese label, proto name); 64-bit integers also as strings; a
+//! lead evaluator may be a bare name. The `spec` object printed by `agency show --json` /
 //! `expert show --json` is exactly what `agency add --file` / `expert add --file` read.
-//! Decimals (`pbm.common.v1.Decimal`) are printed as JSON strings, exactly as the server sent
-//! them (`"84.2"`), and `null` when absent.
+
+use std::sync::LazyLock;
 
 use pbm_proto::agency::v1 as pb;
-use pbm_proto::common::v1 as common;
-use serde_json::{Map, Value, json};
+use pbm_proto::prost::Message;
+use prost_reflect::{
+    DescriptorPool, DynamicMessage, EnumDescriptor, Kind, MessageDescriptor, SerializeOptions,
+    Value as Field,
+};
+use serde_json::Value;
 
-use crate::names::{self, Names};
+use crate::names;
+
+/// A generated message with its full proto name (pbm-proto's types do not implement
+/// `prost::Name`).
+pub trait Proto: Message + Default {
+    const NAME: &'static str;
+}
+
+macro_rules! proto {
+    ($($name:ident),* $(,)?) => {
+        $(impl Proto for pb::$name {
+            const NAME: &'static str = concat!("pbm.agency.v1.", stringify!($name));
+        })*
+
+        /// The messages pbmctl prints or reads.
+        #[cfg(test)]
+        const MESSAGES: &[&str] = &[$(<pb::$name as Proto>::NAME),*];
+    };
+}
+
+proto!(
+    AdmissionBatch,
+    Agency,
+    AgencySpec,
+    Draw,
+    EmploymentRecord,
+    Engagement,
+    Expert,
+    ExpertSpec,
+    Field,
+    GetPoolStatisticsResponse,
+    PoolRulesRecord,
+    RatingExplanation,
+    RecomputeRatingsResponse,
+    Relation,
+    ReplayDrawResponse,
+    StatusChange,
+    Violation,
+);
+
+const DECIMAL: &str = "pbm.common.v1.Decimal";
+
+/// The messages that may be given as a bare string, their `name`: a lead evaluator
+/// (`"lead_evaluators": ["赵某"]`).
+const BARE_NAME: &[&str] = &["pbm.agency.v1.LeadEvaluator"];
+
+static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
+    DescriptorPool::decode(pbm_proto::FILE_DESCRIPTOR_SET)
+        .expect("pbm-proto's FILE_DESCRIPTOR_SET is a valid descriptor set")
+});
+
+fn descriptor<M: Proto>() -> MessageDescriptor {
+    POOL.get_message_by_name(M::NAME)
+        .unwrap_or_else(|| panic!("{} is not in pbm-proto's descriptor set", M::NAME))
+}
 
 // ---------------------------------------------------------------- proto → JSON
 
-pub fn stamp(s: Option<&common::AuditStamp>) -> Value {
-    match s {
-        Some(s) => json!({ "actor": s.actor, "at": s.at }),
-        None => Value::Null,
+const OPTIONS: SerializeOptions = SerializeOptions::new()
+    .use_proto_field_name(true)
+    .skip_default_fields(false)
+    .stringify_64_bit_integers(false)
+    .use_enum_numbers(true);
+
+/// A message as pbmctl prints it (see the module doc).
+pub fn message<M: Proto>(m: &M) -> Value {
+    let desc = descriptor::<M>();
+    let mut dynamic = DynamicMessage::new(desc.clone());
+    // Both ends are the same generated message: transcoding and serialising cannot fail.
+    dynamic
+        .transcode_from(m)
+        .expect("a generated message transcodes to its descriptor");
+    let mut value = dynamic
+        .serialize_with_options(serde_json::value::Serializer, &OPTIONS)
+        .expect("a message serialises to a JSON value");
+    shape_message(&mut value, &desc);
+    value
+}
+
+/// Shapes the proto3 JSON of a `desc` message into pbmctl's (see the module doc).
+fn shape_message(value: &mut Value, desc: &MessageDescriptor) {
+    let Value::Object(object) = value else {
+        return;
+    };
+    for field in desc.fields() {
+        // With every default printed, only an absent message field is missing.
+        let v = object.entry(field.name()).or_insert(Value::Null);
+        let kind = field.kind();
+        if field.is_map() {
+            let Kind::Message(entry) = &kind else {
+                continue;
+            };
+            let kind = entry.map_entry_value_field().kind();
+            if let Value::Object(map) = v {
+                map.values_mut().for_each(|v| shape(v, &kind));
+            }
+        } else if let Value::Array(items) = v {
+            items.iter_mut().for_each(|v| shape(v, &kind));
+        } else {
+            shape(v, &kind);
+        }
     }
 }
 
-pub fn batch(b: &pb::AdmissionBatch) -> Value {
-    json!({
-        "id": b.id,
-        "name": b.name,
-        "procurement_ref": b.procurement_ref,
-        "qualified_from": b.qualified_from,
-        "qualified_to": b.qualified_to,
-        "created": stamp(b.created.as_ref()),
-    })
+fn shape(v: &mut Value, kind: &Kind) {
+    match kind {
+        Kind::Message(_) if v.is_null() => {}
+        Kind::Message(m) if m.full_name() == DECIMAL => {
+            *v = v.get_mut("value").map_or(Value::Null, Value::take);
+        }
+        Kind::Message(m) => shape_message(v, m),
+        Kind::Enum(e) => {
+            if let Some(number) = v.as_i64().and_then(|n| i32::try_from(n).ok()) {
+                *v = Value::String(enum_key(e, number));
+            }
+        }
+        _ => {}
+    }
 }
 
-fn person(p: &pb::Person) -> Value {
-    json!({ "name": p.name, "role": p.role, "phone": p.phone, "email": p.email })
+/// The key of an enum value: from `names.rs` (`""` for 0, `unknown(N)` for a value it does not
+/// name), else its proto name.
+fn enum_key(e: &EnumDescriptor, number: i32) -> String {
+    match names::of_enum(e.full_name()) {
+        Some(names) => names.key(number),
+        None => e
+            .get_value(number)
+            .map_or_else(|| format!("unknown({number})"), |v| v.name().to_owned()),
+    }
 }
 
-pub fn relation(r: &pb::Relation) -> Value {
-    json!({
-        "party_code": r.party_code,
-        "kind": names::RELATION.key(r.kind),
-        "from": r.from,
-        "to": r.to,
-        "note": r.note,
-    })
-}
-
-pub fn agency_spec(s: &pb::AgencySpec) -> Value {
-    json!({
-        "credit_code": s.credit_code,
-        "name": s.name,
-        "type": names::AGENCY_TYPE.key(s.r#type),
-        "legal_representative": s.legal_representative,
-        "lead_evaluators": s.lead_evaluators.iter().map(|e| json!({
-            "name": e.name,
-            "qualifications": e.qualifications,
-        })).collect::<Vec<_>>(),
-        "branches": s.branches.iter().map(|b| json!({
-            "name": b.name,
-            "credit_code": b.credit_code,
-            "is_legal_person": b.is_legal_person,
-        })).collect::<Vec<_>>(),
-        "cooperating_experts": s.cooperating_experts.iter().map(person).collect::<Vec<_>>(),
-        "other_staff": s.other_staff.iter().map(person).collect::<Vec<_>>(),
-        "contacts": s.contacts.iter().map(person).collect::<Vec<_>>(),
-        "scopes": s.scopes.iter().map(|v| names::SCOPE.key(*v)).collect::<Vec<_>>(),
-        "admission_batch_id": s.admission_batch_id,
-        "relations": s.relations.iter().map(relation).collect::<Vec<_>>(),
-    })
-}
-
-pub fn agency(a: &pb::Agency) -> Value {
-    json!({
-        "spec": a.spec.as_ref().map_or(Value::Null, agency_spec),
-        "status": names::AGENCY_STATUS.key(a.status),
-        "suspended_until": a.suspended_until,
-        "qualified_from": a.qualified_from,
-        "qualified_to": a.qualified_to,
-        "version": a.version,
-        "mof_div_code": a.mof_div_code,
-        "changed": stamp(a.changed.as_ref()),
-    })
-}
-
-pub fn violation(v: &pb::Violation) -> Value {
-    json!({
-        "id": v.id,
-        "credit_code": v.credit_code,
-        "expert_id": v.expert_id,
-        "occurred_on": v.occurred_on,
-        "severity": names::SEVERITY.key(v.severity),
-        "description": v.description,
-        "recorded": stamp(v.recorded.as_ref()),
-    })
-}
-
-pub fn status_change(c: &pb::StatusChange) -> Value {
-    json!({
-        "from_status": c.from_status,
-        "to_status": c.to_status,
-        "reason": c.reason,
-        "until": c.until,
-        "changed": stamp(c.changed.as_ref()),
-    })
-}
-
-pub fn expert_spec(s: &pb::ExpertSpec) -> Value {
-    json!({
-        "name": s.name,
-        "id_number": s.id_number,
-        "phone": s.phone,
-        "title": names::TITLE.key(s.title),
-        "years_in_field": s.years_in_field,
-        "fields": s.fields,
-        "affiliation": s.affiliation,
-        "employment": s.employment.iter().map(employment).collect::<Vec<_>>(),
-        "relations": s.relations.iter().map(relation).collect::<Vec<_>>(),
-    })
-}
-
-pub fn employment(e: &pb::EmploymentRecord) -> Value {
-    json!({
-        "organization": e.organization,
-        "position": e.position,
-        "from": e.from,
-        "to": e.to,
-    })
-}
-
-pub fn expert(e: &pb::Expert) -> Value {
-    json!({
-        "id": e.id,
-        "spec": e.spec.as_ref().map_or(Value::Null, expert_spec),
-        "birth_date": e.birth_date,
-        "status": names::EXPERT_STATUS.key(e.status),
-        "version": e.version,
-        "mof_div_code": e.mof_div_code,
-        "changed": stamp(e.changed.as_ref()),
-    })
-}
-
-pub fn field(f: &pb::Field) -> Value {
-    json!({ "code": f.code, "name": f.name })
-}
-
-/// The rule set is itself JSON: it is embedded as an object (or as text if it does not parse).
+/// A pool rule set: the record, with its `rules_json` text embedded as the object `rules` (or as
+/// text if it does not parse).
 pub fn pool_rules(r: &pb::PoolRulesRecord) -> Value {
     let rules = serde_json::from_str::<Value>(&r.rules_json)
         .unwrap_or_else(|_| Value::String(r.rules_json.clone()));
-    json!({
-        "fiscal_year": r.fiscal_year,
-        "version": r.version,
-        "rules": rules,
-        "changed": stamp(r.changed.as_ref()),
-    })
-}
-
-/// A decimal as its exact text, `null` when absent.
-pub fn decimal(d: Option<&common::Decimal>) -> Value {
-    match d {
-        Some(d) => Value::String(d.value.clone()),
-        None => Value::Null,
+    let mut value = message(r);
+    if let Value::Object(o) = &mut value {
+        o.remove("rules_json");
+        o.insert("rules".into(), rules);
     }
-}
-
-pub fn engagement(e: &pb::Engagement) -> Value {
-    json!({
-        "id": e.id,
-        "commissioner": e.commissioner,
-        "evaluated_party": e.evaluated_party,
-        "kind": names::ENGAGEMENT_KIND.key(e.kind),
-        "agency_credit_code": e.agency_credit_code,
-        "expert_ids": e.expert_ids,
-        "started_on": e.started_on,
-        "ended_on": e.ended_on,
-        "rated": e.rated,
-        "scores": e.scores.iter().map(|s| json!({
-            "criterion": s.criterion,
-            "score": decimal(s.score.as_ref()),
-        })).collect::<Vec<_>>(),
-        "score": decimal(e.score.as_ref()),
-        "rules": e.rules,
-        "version": e.version,
-        "created": stamp(e.created.as_ref()),
-        "rated_by": stamp(e.rated_by.as_ref()),
-        "cancelled": e.cancelled,
-        "cancelled_by": stamp(e.cancelled_by.as_ref()),
-        "cancel_reason": e.cancel_reason,
-    })
-}
-
-pub fn rating(r: &pb::RatingExplanation) -> Value {
-    json!({
-        "as_of": r.as_of,
-        "contributions": r.contributions.iter().map(|c| json!({
-            "engagement_id": c.engagement_id,
-            "ended_on": c.ended_on,
-            "score": decimal(c.score.as_ref()),
-            "age_months": c.age_months,
-            "decay_weight": decimal(c.decay_weight.as_ref()),
-            "weighted": decimal(c.weighted.as_ref()),
-        })).collect::<Vec<_>>(),
-        "weighted_sum": decimal(r.weighted_sum.as_ref()),
-        "weight_total": decimal(r.weight_total.as_ref()),
-        "pool_mean": decimal(r.pool_mean.as_ref()),
-        "shrinkage_k": decimal(r.shrinkage_k.as_ref()),
-        "shrunk": decimal(r.shrunk.as_ref()),
-        "penalties": r.penalties.iter().map(|p| json!({
-            "violation_id": p.violation_id,
-            "occurred_on": p.occurred_on,
-            "severity": p.severity,
-            "points": decimal(p.points.as_ref()),
-        })).collect::<Vec<_>>(),
-        "final_score": decimal(r.final_score.as_ref()),
-        "grade": r.grade,
-        "action": r.action,
-        "suspend_months": r.suspend_months,
-        "selectable": r.selectable,
-        "rules": r.rules,
-    })
-}
-
-pub fn draw_round(r: &pb::DrawRound) -> Value {
-    json!({
-        "round": r.round,
-        "seed": r.seed,
-        "picked": r.picked,
-        "picked_agencies": r.picked_agencies,
-    })
-}
-
-pub fn draw(d: &pb::Draw) -> Value {
-    json!({
-        "id": d.id,
-        "subject": names::DRAW_SUBJECT.key(d.subject),
-        "weighted_by_rating": d.weighted_by_rating,
-        "task_ref": d.task_ref,
-        "field": d.field,
-        "count": d.count,
-        "evaluated_party": d.evaluated_party,
-        "kind": names::ENGAGEMENT_KIND.key(d.kind),
-        "on_date": d.on_date,
-        "seed": d.seed,
-        "candidates_fingerprint": d.candidates_fingerprint,
-        "eligible": d.eligible,
-        "rounds": d.rounds.iter().map(draw_round).collect::<Vec<_>>(),
-        "drawn": d.drawn.iter().map(|m| json!({
-            "expert_id": m.expert_id,
-            "round": m.round,
-            "answer": names::DRAW_ANSWER.key(m.answer),
-            "reason": m.reason,
-        })).collect::<Vec<_>>(),
-        "drawn_agencies": d.drawn_agencies.iter().map(|m| json!({
-            "credit_code": m.credit_code,
-            "round": m.round,
-            "answer": names::DRAW_ANSWER.key(m.answer),
-            "reason": m.reason,
-            "weight": decimal(m.weight.as_ref()),
-        })).collect::<Vec<_>>(),
-        "rules": d.rules,
-        "version": d.version,
-        "created": stamp(d.created.as_ref()),
-    })
-}
-
-pub fn replay(r: &pb::ReplayDrawResponse) -> Value {
-    json!({
-        "matches": r.matches,
-        "candidates_fingerprint": r.candidates_fingerprint,
-        "replayed": r.replayed.iter().map(draw_round).collect::<Vec<_>>(),
-        "draw": r.draw.as_ref().map_or(Value::Null, draw),
-    })
-}
-
-pub fn rated_subject(s: &pb::RatedSubject) -> Value {
-    json!({
-        "agency_credit_code": s.agency_credit_code,
-        "expert_id": s.expert_id,
-        "final_score": decimal(s.final_score.as_ref()),
-        "grade": s.grade,
-        "action": s.action,
-        "selectable": s.selectable,
-        "engagements": s.engagements,
-        "status_from": s.status_from,
-        "status_to": s.status_to,
-    })
-}
-
-pub fn recompute(r: &pb::RecomputeRatingsResponse) -> Value {
-    json!({
-        "as_of": r.as_of,
-        "rules": r.rules,
-        "agencies_rated": r.agencies_rated,
-        "experts_rated": r.experts_rated,
-        "status_changes": r.status_changes,
-        "agencies": r.agencies.iter().map(rated_subject).collect::<Vec<_>>(),
-        "experts": r.experts.iter().map(rated_subject).collect::<Vec<_>>(),
-    })
-}
-
-fn counts(list: &[pb::CountByKey]) -> Value {
-    Value::Array(
-        list.iter()
-            .map(|c| json!({ "key": c.key, "count": c.count }))
-            .collect(),
-    )
-}
-
-pub fn statistics(s: &pb::GetPoolStatisticsResponse) -> Value {
-    json!({
-        "mof_div_code": s.mof_div_code,
-        "as_of": s.as_of,
-        "agencies_by_type": counts(&s.agencies_by_type),
-        "agencies_by_status": counts(&s.agencies_by_status),
-        "experts_by_field": counts(&s.experts_by_field),
-        "experts_by_status": counts(&s.experts_by_status),
-        "agency_grades": counts(&s.agency_grades),
-        "engagements_by_year_and_kind": counts(&s.engagements_by_year_and_kind),
-        "rules": s.rules,
-    })
+    value
 }
 
 pub fn print(value: &Value) {
@@ -330,13 +182,11 @@ pub fn print(value: &Value) {
 
 // ---------------------------------------------------------------- JSON → proto
 
-/// Reads JSON into proto fields, collecting every problem as `path: message`.
+/// Reads JSON into dynamic messages, collecting every problem as `path: message`.
 #[derive(Default)]
 struct Reader {
     errors: Vec<String>,
 }
-
-type Obj = Map<String, Value>;
 
 fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
@@ -351,326 +201,277 @@ impl Reader {
         self.errors.push(format!("{path}: {message}"));
     }
 
-    /// `v` as an object whose keys are all in `allowed` (typos are errors, not ignored).
-    fn object<'v>(&mut self, v: &'v Value, path: &str, allowed: &[&str]) -> Option<&'v Obj> {
+    /// A `desc` message from `v`, an object whose keys are all its fields (typos are errors, not
+    /// ignored), read member by member in key order (so are the problems); `null` is empty.
+    fn message(
+        &mut self,
+        v: &Value,
+        path: &str,
+        desc: &MessageDescriptor,
+    ) -> Option<DynamicMessage> {
+        if let (Value::String(name), Some(field)) = (v, desc.get_field_by_name("name"))
+            && BARE_NAME.contains(&desc.full_name())
+        {
+            let mut message = DynamicMessage::new(desc.clone());
+            message.set_field(&field, Field::String(name.clone()));
+            return Some(message);
+        }
         let Some(o) = v.as_object() else {
             self.error(path, "应为对象 {…} / expected an object");
             return None;
         };
-        for key in o.keys() {
-            if !allowed.contains(&key.as_str()) {
-                self.error(
-                    &join(path, key),
-                    format!("未知字段 / unknown field; 可用: {}", allowed.join(", ")),
-                );
+        let mut message = DynamicMessage::new(desc.clone());
+        for (key, v) in o {
+            let path = join(path, key);
+            let Some(field) = desc.get_field_by_name(key) else {
+                let allowed: Vec<String> = desc.fields().map(|f| f.name().to_owned()).collect();
+                let allowed = allowed.join(", ");
+                self.error(&path, format!("未知字段 / unknown field; 可用: {allowed}"));
+                continue;
+            };
+            let value = match v {
+                Value::Null => None,
+                _ if field.is_list() => self.list(v, &path, &field.kind()).map(Field::List),
+                _ => self.value(v, &path, &field.kind()),
+            };
+            if let Some(value) = value {
+                message.set_field(&field, value);
             }
         }
-        Some(o)
+        Some(message)
     }
 
-    fn string(&mut self, o: &Obj, path: &str, key: &str) -> String {
-        match o.get(key) {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(s)) => s.clone(),
-            Some(_) => {
-                self.error(&join(path, key), "应为字符串 / expected a string");
-                String::new()
-            }
+    /// The items of `v`, which must be an array, each read at `path[i]`.
+    fn list(&mut self, v: &Value, path: &str, kind: &Kind) -> Option<Vec<Field>> {
+        let Value::Array(items) = v else {
+            self.error(path, "应为数组 [...] / expected an array");
+            return None;
+        };
+        let mut list = Vec::new();
+        for (i, v) in items.iter().enumerate() {
+            list.extend(self.value(v, &format!("{path}[{i}]"), kind));
         }
+        Some(list)
     }
 
-    fn int(&mut self, o: &Obj, path: &str, key: &str) -> i64 {
-        match o.get(key) {
-            None | Some(Value::Null) => 0,
-            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or_default(),
-            Some(Value::String(s)) if s.trim().parse::<i64>().is_ok() => {
-                s.trim().parse().unwrap_or_default()
+    fn value(&mut self, v: &Value, path: &str, kind: &Kind) -> Option<Field> {
+        match (kind, v) {
+            (Kind::String, Value::String(s)) => return Some(Field::String(s.clone())),
+            (Kind::Bool, Value::Bool(b)) => return Some(Field::Bool(*b)),
+            (Kind::Int64, _) => return self.int(v, path).map(Field::I64),
+            (Kind::Int32, _) => {
+                let n = self.int(v, path)?;
+                let n = i32::try_from(n).map_err(|_| self.error(path, "数值过大 / out of range"));
+                return n.ok().map(Field::I32);
             }
-            Some(_) => {
-                self.error(&join(path, key), "应为整数 / expected an integer");
-                0
-            }
+            (Kind::Enum(e), Value::String(s)) => return self.enum_text(s, path, e),
+            (Kind::Message(m), _) => return self.message(v, path, m).map(Field::Message),
+            _ => {}
         }
+        let expected = match kind {
+            Kind::String | Kind::Enum(_) => "应为字符串 / expected a string",
+            Kind::Bool => "应为 true 或 false / expected a boolean",
+            _ => "不支持的字段类型 / unsupported field type",
+        };
+        self.error(path, expected);
+        None
     }
 
-    fn int32(&mut self, o: &Obj, path: &str, key: &str) -> i32 {
-        let v = self.int(o, path, key);
-        i32::try_from(v).unwrap_or_else(|_| {
-            self.error(&join(path, key), "数值过大 / out of range");
-            0
-        })
-    }
-
-    fn bool(&mut self, o: &Obj, path: &str, key: &str) -> bool {
-        match o.get(key) {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                self.error(&join(path, key), "应为 true 或 false / expected a boolean");
-                false
-            }
+    /// An integer, as a JSON number or a string.
+    fn int(&mut self, v: &Value, path: &str) -> Option<i64> {
+        let n = match v {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        if n.is_none() {
+            self.error(path, "应为整数 / expected an integer");
         }
+        n
     }
 
-    /// The items of an array field with their paths (`key[i]`).
-    fn array<'v>(&mut self, o: &'v Obj, path: &str, key: &str) -> Vec<(String, &'v Value)> {
-        match o.get(key) {
-            None | Some(Value::Null) => Vec::new(),
-            Some(v) => self.items(v, &join(path, key)),
-        }
-    }
-
-    /// The items of `v`, which must be an array, with their paths (`path[i]`).
-    fn items<'v>(&mut self, v: &'v Value, path: &str) -> Vec<(String, &'v Value)> {
-        match v {
-            Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (format!("{path}[{i}]"), v))
-                .collect(),
-            _ => {
-                self.error(path, "应为数组 [...] / expected an array");
-                Vec::new()
-            }
-        }
-    }
-
-    fn strings(&mut self, o: &Obj, path: &str, key: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        for (p, v) in self.array(o, path, key) {
-            match v.as_str() {
-                Some(s) => out.push(s.to_owned()),
-                None => self.error(&p, "应为字符串 / expected a string"),
-            }
-        }
-        out
-    }
-
-    fn enum_text(&mut self, text: &str, path: &str, names: &Names) -> i32 {
-        names.parse(text).unwrap_or_else(|| {
+    fn enum_text(&mut self, text: &str, path: &str, e: &EnumDescriptor) -> Option<Field> {
+        let Some(names) = names::of_enum(e.full_name()) else {
+            self.error(path, "不支持的字段类型 / unsupported field type");
+            return None;
+        };
+        let number = names.parse(text);
+        if number.is_none() {
             self.error(path, format!("「{text}」无效，可选: {}", names.choices()));
-            0
-        })
-    }
-
-    fn enum_value(&mut self, o: &Obj, path: &str, key: &str, names: &Names) -> i32 {
-        match o.get(key) {
-            None | Some(Value::Null) => 0,
-            Some(Value::String(s)) => self.enum_text(s, &join(path, key), names),
-            Some(_) => {
-                self.error(&join(path, key), "应为字符串 / expected a string");
-                0
-            }
         }
-    }
-
-    fn enum_values(&mut self, o: &Obj, path: &str, key: &str, names: &Names) -> Vec<i32> {
-        let mut out = Vec::new();
-        for (p, v) in self.array(o, path, key) {
-            match v.as_str() {
-                Some(s) => out.push(self.enum_text(s, &p, names)),
-                None => self.error(&p, "应为字符串 / expected a string"),
-            }
-        }
-        out
-    }
-
-    /// Each of `items` that is an object with no keys but `keys`, made into a `T` by `make`
-    /// (given the reader, the object and its path).
-    fn objects<T>(
-        &mut self,
-        items: Vec<(String, &Value)>,
-        keys: &[&str],
-        mut make: impl FnMut(&mut Self, &Obj, &str) -> T,
-    ) -> Vec<T> {
-        let mut out = Vec::new();
-        for (p, v) in items {
-            if let Some(o) = self.object(v, &p, keys) {
-                out.push(make(self, o, &p));
-            }
-        }
-        out
-    }
-
-    fn people(&mut self, o: &Obj, path: &str, key: &str) -> Vec<pb::Person> {
-        let items = self.array(o, path, key);
-        self.objects(items, &["name", "role", "phone", "email"], |r, o, p| {
-            pb::Person {
-                name: r.string(o, p, "name"),
-                role: r.string(o, p, "role"),
-                phone: r.string(o, p, "phone"),
-                email: r.string(o, p, "email"),
-            }
-        })
-    }
-
-    fn relations(&mut self, o: &Obj, path: &str) -> Vec<pb::Relation> {
-        let items = self.array(o, path, "relations");
-        self.relation_items(items)
-    }
-
-    fn relation_items(&mut self, items: Vec<(String, &Value)>) -> Vec<pb::Relation> {
-        let keys = ["party_code", "kind", "from", "to", "note"];
-        self.objects(items, &keys, |r, o, p| pb::Relation {
-            party_code: r.string(o, p, "party_code"),
-            kind: r.enum_value(o, p, "kind", &names::RELATION),
-            from: r.string(o, p, "from"),
-            to: r.string(o, p, "to"),
-            note: r.string(o, p, "note"),
-        })
-    }
-
-    fn employment_items(&mut self, items: Vec<(String, &Value)>) -> Vec<pb::EmploymentRecord> {
-        let keys = ["organization", "position", "from", "to"];
-        self.objects(items, &keys, |r, o, p| pb::EmploymentRecord {
-            organization: r.string(o, p, "organization"),
-            position: r.string(o, p, "position"),
-            from: r.string(o, p, "from"),
-            to: r.string(o, p, "to"),
-        })
-    }
-
-    fn finish<T>(self, value: T) -> Result<T, Vec<String>> {
-        if self.errors.is_empty() {
-            Ok(value)
-        } else {
-            Err(self.errors)
-        }
+        number.map(Field::EnumNumber)
     }
 }
 
-/// The object holding the spec: the file itself, or its `spec` member when the file is the
-/// output of `show --json` (which also has `status`, `version`, …).
-fn spec_object(v: &Value) -> &Value {
-    match v.get("spec") {
+/// The generated message of a dynamic one that was read against its descriptor.
+fn transcode<M: Proto>(m: &DynamicMessage) -> Result<M, Vec<String>> {
+    m.transcode_to::<M>()
+        .map_err(|e| vec![format!("{}: {e}", M::NAME)])
+}
+
+/// A spec (`AgencySpec`, `ExpertSpec`) from a file: the file itself, or its `spec` member when
+/// the file is the output of `show --json` (which also has `status`, `version`, …); problems as
+/// `spec.key: message`. See docs/PBMCTL.md for the format.
+pub fn spec_from<M: Proto>(v: &Value) -> Result<M, Vec<String>> {
+    let v = match v.get("spec") {
         Some(spec) if spec.is_object() => spec,
         _ => v,
+    };
+    let mut r = Reader::default();
+    match r.message(v, "spec", &descriptor::<M>()) {
+        Some(m) if r.errors.is_empty() => transcode(&m),
+        _ => Err(r.errors),
     }
 }
 
-const AGENCY_SPEC_FIELDS: &[&str] = &[
-    "credit_code",
-    "name",
-    "type",
-    "legal_representative",
-    "lead_evaluators",
-    "branches",
-    "cooperating_experts",
-    "other_staff",
-    "contacts",
-    "scopes",
-    "admission_batch_id",
-    "relations",
-];
-
-/// An `AgencySpec` from JSON (see docs/PBMCTL.md for the format).
-pub fn agency_spec_from(v: &Value) -> Result<pb::AgencySpec, Vec<String>> {
+/// A JSON array of `M`s (an .xlsx cell); problems as `path[i].key: message`.
+pub fn list_from<M: Proto>(v: &Value, path: &str) -> Result<Vec<M>, Vec<String>> {
     let mut r = Reader::default();
-    let v = spec_object(v);
-    let path = "spec";
-    let Some(o) = r.object(v, path, AGENCY_SPEC_FIELDS) else {
-        return Err(r.errors);
-    };
-    let mut lead_evaluators = Vec::new();
-    for (p, v) in r.array(o, path, "lead_evaluators") {
-        match v {
-            // A bare name is accepted, too.
-            Value::String(name) => lead_evaluators.push(pb::LeadEvaluator {
-                name: name.clone(),
-                qualifications: Vec::new(),
-            }),
-            _ => {
-                if let Some(o) = r.object(v, &p, &["name", "qualifications"]) {
-                    lead_evaluators.push(pb::LeadEvaluator {
-                        name: r.string(o, &p, "name"),
-                        qualifications: r.strings(o, &p, "qualifications"),
-                    });
-                }
-            }
-        }
+    match r.list(v, path, &Kind::Message(descriptor::<M>())) {
+        Some(items) if r.errors.is_empty() => items
+            .iter()
+            .filter_map(Field::as_message)
+            .map(transcode)
+            .collect(),
+        _ => Err(r.errors),
     }
-    let items = r.array(o, path, "branches");
-    let keys = ["name", "credit_code", "is_legal_person"];
-    let branches = r.objects(items, &keys, |r, o, p| pb::Branch {
-        name: r.string(o, p, "name"),
-        credit_code: r.string(o, p, "credit_code"),
-        is_legal_person: r.bool(o, p, "is_legal_person"),
-    });
-    let spec = pb::AgencySpec {
-        credit_code: r.string(o, path, "credit_code"),
-        name: r.string(o, path, "name"),
-        r#type: r.enum_value(o, path, "type", &names::AGENCY_TYPE),
-        legal_representative: r.string(o, path, "legal_representative"),
-        lead_evaluators,
-        branches,
-        cooperating_experts: r.people(o, path, "cooperating_experts"),
-        other_staff: r.people(o, path, "other_staff"),
-        contacts: r.people(o, path, "contacts"),
-        scopes: r.enum_values(o, path, "scopes", &names::SCOPE),
-        admission_batch_id: r.int(o, path, "admission_batch_id"),
-        relations: r.relations(o, path),
-    };
-    r.finish(spec)
-}
-
-const EXPERT_SPEC_FIELDS: &[&str] = &[
-    "name",
-    "id_number",
-    "phone",
-    "title",
-    "years_in_field",
-    "fields",
-    "affiliation",
-    "employment",
-    "relations",
-];
-
-/// An `ExpertSpec` from JSON (see docs/PBMCTL.md for the format).
-pub fn expert_spec_from(v: &Value) -> Result<pb::ExpertSpec, Vec<String>> {
-    let mut r = Reader::default();
-    let v = spec_object(v);
-    let path = "spec";
-    let Some(o) = r.object(v, path, EXPERT_SPEC_FIELDS) else {
-        return Err(r.errors);
-    };
-    let items = r.array(o, path, "employment");
-    let employment = r.employment_items(items);
-    let spec = pb::ExpertSpec {
-        name: r.string(o, path, "name"),
-        id_number: r.string(o, path, "id_number"),
-        phone: r.string(o, path, "phone"),
-        title: r.enum_value(o, path, "title", &names::TITLE),
-        years_in_field: r.int32(o, path, "years_in_field"),
-        fields: r.strings(o, path, "fields"),
-        affiliation: r.string(o, path, "affiliation"),
-        employment,
-        relations: r.relations(o, path),
-    };
-    r.finish(spec)
-}
-
-/// A JSON array of `EmploymentRecord`s (an .xlsx cell); problems as `path[i].key: message`.
-pub fn employment_list_from(
-    v: &Value,
-    path: &str,
-) -> Result<Vec<pb::EmploymentRecord>, Vec<String>> {
-    let mut r = Reader::default();
-    let items = r.items(v, path);
-    let list = r.employment_items(items);
-    r.finish(list)
-}
-
-/// A JSON array of `Relation`s (an .xlsx cell); problems as `path[i].key: message`.
-pub fn relation_list_from(v: &Value, path: &str) -> Result<Vec<pb::Relation>, Vec<String>> {
-    let mut r = Reader::default();
-    let items = r.items(v, path);
-    let list = r.relation_items(items);
-    r.finish(list)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn agency_spec_from(v: &Value) -> Result<pb::AgencySpec, Vec<String>> {
+        spec_from(v)
+    }
+
+    fn expert_spec_from(v: &Value) -> Result<pb::ExpertSpec, Vec<String>> {
+        spec_from(v)
+    }
+
+    #[test]
+    fn messages_print_in_pbmctl_s_shape() {
+        use pbm_proto::common::v1 as common;
+        let decimal = |s: &str| Some(common::Decimal { value: s.into() });
+        let engagement = pb::Engagement {
+            id: 7,
+            kind: pb::EngagementKind::ExAnteAssessment as i32,
+            expert_ids: vec![3, i64::MAX],
+            rated: true,
+            scores: vec![
+                pb::CriterionScore {
+                    criterion: "QUALITY".into(),
+                    score: decimal("84.2"),
+                },
+                pb::CriterionScore {
+                    criterion: "TIMELINESS".into(),
+                    score: None,
+                },
+            ],
+            score: decimal("90.00"),
+            created: Some(common::AuditStamp {
+                actor: "admin".into(),
+                at: "2026-03-01T08:00:00Z".into(),
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            message(&engagement),
+            json!({
+                "id": 7,
+                "commissioner": "",
+                "evaluated_party": "",
+                "kind": "ex_ante_assessment",
+                "agency_credit_code": "",
+                "expert_ids": [3, i64::MAX],
+                "started_on": "",
+                "ended_on": "",
+                "rated": true,
+                "scores": [
+                    {"criterion": "QUALITY", "score": "84.2"},
+                    {"criterion": "TIMELINESS", "score": null},
+                ],
+                "score": "90.00",
+                "rules": "",
+                "version": 0,
+                "created": {"actor": "admin", "at": "2026-03-01T08:00:00Z"},
+                "rated_by": null,
+                "cancelled": false,
+                "cancelled_by": null,
+                "cancel_reason": "",
+            })
+        );
+        // 0 (unspecified) is "", a value this client does not know is unknown(N).
+        let violation = pb::Violation {
+            severity: 9,
+            ..Default::default()
+        };
+        assert_eq!(message(&violation)["severity"], "unknown(9)");
+        assert_eq!(message(&pb::Agency::default())["status"], "");
+        assert_eq!(message(&pb::Agency::default())["spec"], Value::Null);
+        let rules = pool_rules(&pb::PoolRulesRecord {
+            fiscal_year: 2026,
+            rules_json: r#"{"decay": {"half_life_months": 24}}"#.into(),
+            ..Default::default()
+        });
+        assert_eq!(
+            rules,
+            json!({
+                "fiscal_year": 2026,
+                "version": 0,
+                "rules": {"decay": {"half_life_months": 24}},
+                "changed": null,
+            })
+        );
+    }
+
+    /// Every enum in what pbmctl prints or reads has its names, and they name exactly its values,
+    /// each by its proto name without the prefix (`AGENCY_TYPE_ACCOUNTING_FIRM` →
+    /// `accounting_firm`).
+    #[test]
+    fn every_enum_has_its_names() {
+        fn enums(m: &MessageDescriptor, seen: &mut Vec<String>, out: &mut Vec<EnumDescriptor>) {
+            if seen.iter().any(|s| s == m.full_name()) {
+                return;
+            }
+            seen.push(m.full_name().to_owned());
+            for field in m.fields() {
+                match field.kind() {
+                    Kind::Enum(e) if !out.contains(&e) => out.push(e),
+                    Kind::Message(m) => enums(&m, seen, out),
+                    _ => {}
+                }
+            }
+        }
+        let (mut seen, mut found) = (Vec::new(), Vec::new());
+        for name in MESSAGES {
+            let m = POOL.get_message_by_name(name).expect(name);
+            enums(&m, &mut seen, &mut found);
+        }
+        assert_eq!(found.len(), 10);
+        for e in found {
+            let names = names::of_enum(e.full_name())
+                .unwrap_or_else(|| panic!("{} has no names in names.rs", e.full_name()));
+            for v in e.values().filter(|v| v.number() != 0) {
+                let key = v.name().strip_prefix(names.prefix).unwrap_or_default();
+                assert_eq!(
+                    names.key(v.number()),
+                    key.to_ascii_lowercase(),
+                    "{}",
+                    v.name()
+                );
+            }
+            for n in names.names {
+                assert!(
+                    e.get_value(n.value).is_some(),
+                    "{}: {}",
+                    e.full_name(),
+                    n.key
+                );
+            }
+        }
+    }
 
     #[test]
     fn agency_spec_round_trips_through_json() {
@@ -705,9 +506,9 @@ mod tests {
             }],
             ..Default::default()
         };
-        assert_eq!(agency_spec_from(&agency_spec(&spec)), Ok(spec.clone()));
+        assert_eq!(agency_spec_from(&message(&spec)), Ok(spec.clone()));
         // The output of `agency show --json` is accepted as is.
-        let shown = agency(&pb::Agency {
+        let shown = message(&pb::Agency {
             spec: Some(spec.clone()),
             version: 2,
             ..Default::default()
@@ -758,6 +559,6 @@ mod tests {
         let spec = expert_spec_from(&v).unwrap();
         assert_eq!(spec.title, pb::TitleLevel::Senior as i32);
         assert_eq!(spec.employment[0].to, "");
-        assert_eq!(expert_spec_from(&expert_spec(&spec)), Ok(spec));
+        assert_eq!(expert_spec_from(&message(&spec)), Ok(spec));
     }
 }

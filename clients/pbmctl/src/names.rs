@@ -290,6 +290,24 @@ pub const DRAW_SUBJECT: Names = Names {
     ],
 };
 
+/// The names of a `pbm.agency.v1` enum by its full proto name (`pbm.agency.v1.AgencyType`), for
+/// JSON (`json.rs`).
+pub fn of_enum(full_name: &str) -> Option<&'static Names> {
+    Some(match full_name.strip_prefix("pbm.agency.v1.")? {
+        "AgencyType" => &AGENCY_TYPE,
+        "ServiceScope" => &SCOPE,
+        "AgencyStatus" => &AGENCY_STATUS,
+        "ExpertStatus" => &EXPERT_STATUS,
+        "TitleLevel" => &TITLE,
+        "RelationKind" => &RELATION,
+        "Severity" => &SEVERITY,
+        "EngagementKind" => &ENGAGEMENT_KIND,
+        "DrawAnswer" => &DRAW_ANSWER,
+        "DrawSubject" => &DRAW_SUBJECT,
+        _ => return None,
+    })
+}
+
 /// What a credit grade does (`RatingExplanation.action`, a string on the wire).
 pub fn rating_action_zh(action: &str, suspend_months: i32) -> String {
     match action {

@@ -16,7 +16,7 @@ pub async fn run(ctx: &Ctx) -> Outcome {
         .await?
         .into_inner();
     if ctx.json {
-        json::print(&json::statistics(&stats));
+        json::print(&json::message(&stats));
     } else {
         print!("{}", text(&stats));
     }

@@ -106,7 +106,7 @@ async fn add(ctx: &Ctx, (credit_code, expert_id): (String, i64), details: Detail
         .violation
         .unwrap_or_default();
     if ctx.json {
-        json::print(&json::violation(&v));
+        json::print(&json::message(&v));
     } else {
         println!(
             "已记录违规 #{}：{} {} {}（{}）",
@@ -132,7 +132,7 @@ async fn list(ctx: &Ctx, (credit_code, expert_id): (String, i64)) -> Outcome {
         .violations;
     if ctx.json {
         json::print(&json!({
-            "violations": violations.iter().map(json::violation).collect::<Vec<_>>()
+            "violations": violations.iter().map(json::message).collect::<Vec<_>>()
         }));
     } else {
         print!("{}", table(&violations));

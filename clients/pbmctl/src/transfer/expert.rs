@@ -147,7 +147,7 @@ fn check_date(text: &str, path: &str, errors: &mut Vec<String>) -> Option<NaiveD
     }
 }
 
-/// Reads a JSON array of the `expert add` format (`json::employment_list_from`, …).
+/// Reads a JSON array of the `expert add` format (`json::list_from`).
 type ListReader<T> = fn(&Value, &str) -> Result<Vec<T>, Vec<String>>;
 
 /// The JSON array of column `i`, read with `read` (the `expert add` format); its problems (and
@@ -306,13 +306,8 @@ fn plan_row(
             ),
         }
     }
-    let employment = json_list(
-        &mut c,
-        EMPLOYMENT,
-        json::employment_list_from,
-        check_employment,
-    );
-    let relations = json_list(&mut c, RELATIONS, json::relation_list_from, check_relation);
+    let employment = json_list(&mut c, EMPLOYMENT, json::list_from, check_employment);
+    let relations = json_list(&mut c, RELATIONS, json::list_from, check_relation);
     Planned {
         row: row.number,
         request_id: format!("expert-import-{}-{}", &sheet[..24], row.number),
@@ -485,8 +480,8 @@ fn export_row(e: &pb::Expert, taxonomy: &[pb::Field]) -> Vec<String> {
     row[FIELDS] = spec.fields.join("、");
     row[FIELD_NAMES] = field_names.join("、");
     row[AFFILIATION] = spec.affiliation.clone();
-    row[EMPLOYMENT] = list(spec.employment.iter().map(json::employment).collect());
-    row[RELATIONS] = list(spec.relations.iter().map(json::relation).collect());
+    row[EMPLOYMENT] = list(spec.employment.iter().map(json::message).collect());
+    row[RELATIONS] = list(spec.relations.iter().map(json::message).collect());
     row[STATUS] = EXPERT_STATUS.zh(e.status);
     row
 }
