@@ -309,6 +309,17 @@ async fn bad_input_is_refused_and_writes_nothing(db: TestDatabase) {
     let err = app.register(bad).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     assert_eq!(fields(&err), ["spec.credit_code"]);
+    // The 统一社会信用代码's own reason, in ErrorInfo and on its field.
+    assert_eq!(reason(&err), "CREDIT_CODE_INVALID");
+    let bad_request = err.get_details_bad_request().expect("bad request");
+    assert_eq!(
+        bad_request
+            .field_violations
+            .iter()
+            .map(|v| (v.field.as_str(), v.reason.as_str()))
+            .collect::<Vec<_>>(),
+        [("spec.credit_code", "CREDIT_CODE_INVALID")]
+    );
     let mut bad = spec(batch.id);
     bad.scopes.clear();
     bad.contacts[0].phone = "12345".into();
@@ -1436,9 +1447,18 @@ async fn draws_are_fair_explicit_and_replayable(db: TestDatabase) {
         "{}",
         too_few.message()
     );
+    // How many of the field were left out and why, in Chinese, counted by reason.
     assert!(
-        too_few.message().contains("RECUSAL") && too_few.message().contains("NOT_ACTIVE"),
+        too_few.message().contains("专业领域「法律（LAW）」")
+            && too_few.message().contains("其余 2 人被排除")
+            && too_few.message().contains("不在库 1人")
+            && too_few.message().contains("与被评价对象有关联须回避 1人"),
         "{}",
+        too_few.message()
+    );
+    assert!(
+        !too_few.message().contains("RECUSAL") && !too_few.message().contains("NOT_ACTIVE"),
+        "no raw codes in the message: {}",
         too_few.message()
     );
 
@@ -1653,9 +1673,9 @@ async fn agency_draws_are_weighted_by_rating_and_replayable(db: TestDatabase) {
     );
     for why in [
         "只有 2 家",
-        "RECUSAL",
-        "NO_LEAD_EVALUATOR",
-        "SCOPE_MISMATCH",
+        "与被评价对象有关联须回避 1家",
+        "没有主评人 1家",
+        "服务范围不符 1家",
     ] {
         assert!(
             too_few.message().contains(why),
@@ -1877,7 +1897,8 @@ async fn expert_violations_bar_draws_and_lower_ratings(db: TestDatabase) {
     assert_eq!((d.eligible, d.drawn[0].expert_id), (1, b));
     let too_few = app.draw("VIOL-2", 2).await.unwrap_err();
     assert!(
-        too_few.message().contains("MAJOR_VIOLATION"),
+        too_few.message().contains("有重大违规记录 1人")
+            && !too_few.message().contains("MAJOR_VIOLATION"),
         "{}",
         too_few.message()
     );
@@ -2226,7 +2247,156 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
     }
 }
 
+/// Picks are recorded, read and replayed in the order they were drawn; a record whose order
+/// differs from the replay does not match.
+async fn draws_keep_their_order(db: TestDatabase) {
+    use pbm_agency::domain::draw::{Candidate, Weighting, draw};
+    let app = spawn(db, "2026-06-01").await;
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let spec = expert_spec(&id_number("19700101", &format!("{:03}", 200 + i)));
+        ids.push(app.register_expert(spec).await.unwrap().id);
+    }
+    // An expert of another field, not active: not part of the field's shortfall.
+    let mut other = expert_spec(&id_number("19700101", "300"));
+    other.fields = vec!["IT".into()];
+    let other = app.register_expert(other).await.unwrap().id;
+    app.client
+        .clone()
+        .change_expert_status(app.req(
+            &app.finance(),
+            pb::ChangeExpertStatusRequest {
+                request_id: app.rid(),
+                expert_id: other,
+                expected_version: 1,
+                status: pb::ExpertStatus::Exited as i32,
+                reason: "退出".into(),
+            },
+        ))
+        .await
+        .unwrap();
+
+    let d = app.draw("ORDER", 5).await.unwrap();
+    // Every expert of the field is eligible: the candidates are their ids, sorted as text.
+    let mut candidates: Vec<Candidate> = ids
+        .iter()
+        .map(|id| Candidate {
+            id: id.to_string(),
+            weight: pbm_types::Decimal::ONE,
+        })
+        .collect();
+    candidates.sort_by(|a, b| a.id.cmp(&b.id));
+    let expected: Vec<i64> = draw(&candidates, 5, d.seed.parse().unwrap(), Weighting::Uniform)
+        .unwrap()
+        .iter()
+        .map(|id| id.parse().unwrap())
+        .collect();
+    assert_eq!(d.rounds[0].picked, expected, "round 0 in draw order");
+    let drawn: Vec<i64> = d.drawn.iter().map(|m| m.expert_id).collect();
+    assert_eq!(drawn, expected, "drawn members in draw order");
+
+    let get = |id: i64| {
+        let mut c = app.draws.clone();
+        let r = app.req(&app.finance(), pb::GetDrawRequest { draw_id: id });
+        async move { c.get_draw(r).await.unwrap().into_inner().draw.unwrap() }
+    };
+    let replay = |id: i64| {
+        let mut c = app.draws.clone();
+        let r = app.req(&app.finance(), pb::ReplayDrawRequest { draw_id: id });
+        async move { c.replay_draw(r).await.unwrap().into_inner() }
+    };
+    assert_eq!(get(d.id).await.rounds[0].picked, expected);
+    let again = replay(d.id).await;
+    assert!(again.matches);
+    assert_eq!(again.replayed[0].picked, expected);
+    assert_eq!(again.draw.unwrap().rounds[0].picked, expected);
+
+    // A decline's replacement round keeps its order too.
+    let d2 = app.respond(&d, expected[0], false).await.unwrap();
+    let again = replay(d2.id).await;
+    assert!(again.matches);
+    assert_eq!(again.replayed.len(), 2);
+    assert_eq!(again.replayed[1].picked, d2.rounds[1].picked);
+
+    // The stored order of round 0 tampered with: the record no longer matches its replay.
+    let draw_id = d.id;
+    app.state
+        .db
+        .write(move |c| {
+            use pbm_db::diesel::RunQueryDsl;
+            pbm_db::diesel::sql_query(format!(
+                "UPDATE draw_members SET pick_order = CASE pick_order WHEN 0 THEN 1 WHEN 1 THEN 0 \
+                 ELSE pick_order END WHERE draw_id = {draw_id} AND round = 0"
+            ))
+            .execute(c)
+            .map_err(pbm_db::StoreError::from)
+        })
+        .await
+        .unwrap();
+    let tampered = get(d.id).await;
+    let mut swapped = expected.clone();
+    swapped.swap(0, 1);
+    assert_eq!(tampered.rounds[0].picked, swapped);
+    let again = replay(d.id).await;
+    assert!(!again.matches, "another order is another draw");
+    assert_eq!(again.replayed[0].picked, expected);
+
+    // Too few: only the field's experts are counted, by reason.
+    let too_few = app.draw("ORDER", 8).await.unwrap_err();
+    assert_eq!(reason(&too_few), "TOO_FEW_ELIGIBLE");
+    assert!(
+        too_few.message().contains("只有 2 人")
+            && too_few
+                .message()
+                .contains("其余 6 人被排除：已被抽取参加本任务 6人"),
+        "{}",
+        too_few.message()
+    );
+}
+
+/// Every refusal of the three gRPC services names the one domain `pbm.agency`.
+async fn every_service_answers_in_one_error_domain(db: TestDatabase) {
+    let app = spawn(db, "2026-06-01").await;
+    let registry = app
+        .client
+        .clone()
+        .get_agency(app.req(
+            &app.finance(),
+            pb::GetAgencyRequest {
+                credit_code: CODE_A.into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    let engagement = app
+        .engagements
+        .clone()
+        .get_engagement(app.req(
+            &app.finance(),
+            pb::GetEngagementRequest { engagement_id: 999 },
+        ))
+        .await
+        .unwrap_err();
+    let draw = app
+        .draws
+        .clone()
+        .get_draw(app.req(&app.finance(), pb::GetDrawRequest { draw_id: 999 }))
+        .await
+        .unwrap_err();
+    for (status, expected) in [
+        (registry, "AGENCY_NOT_FOUND"),
+        (engagement, "ENGAGEMENT_NOT_FOUND"),
+        (draw, "DRAW_NOT_FOUND"),
+    ] {
+        assert_eq!(reason(&status), expected);
+        let info = status.get_details_error_info().expect("error info");
+        assert_eq!(info.domain, "pbm.agency", "{status:?}");
+    }
+}
+
 pbm_db::backend_tests! {
+    draw_order => draws_keep_their_order;
+    error_domain => every_service_answers_in_one_error_domain;
     rpc_roles => every_rpc_authorises_its_caller;
     agency_draws => agency_draws_are_weighted_by_rating_and_replayable;
     expert_violations => expert_violations_bar_draws_and_lower_ratings;

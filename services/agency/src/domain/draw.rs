@@ -267,6 +267,18 @@ pub fn draw_more(
     pick(pool, n, round_seed(seed, round), weighting)
 }
 
+/// Whether a recorded round is the replayed one: the same picks in the same draw order. A round
+/// recorded before the draw order was kept (`ordered` false) can only be compared as a set.
+pub fn same_round(recorded: &[String], ordered: bool, replayed: &[String]) -> bool {
+    if ordered {
+        return recorded == replayed;
+    }
+    let (mut a, mut b) = (recorded.to_vec(), replayed.to_vec());
+    a.sort();
+    b.sort();
+    a == b
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -577,5 +589,25 @@ mod tests {
             prop_assert_eq!(all, ids);
             prop_assert_eq!(&more, &draw_more(&candidates, &first, rest, seed, round, weighting).unwrap());
         }
+    }
+
+    #[test]
+    fn a_round_in_another_order_is_not_the_same_round() {
+        let candidates: Vec<Candidate> = (1..=9)
+            .map(|i| Candidate {
+                id: i.to_string(),
+                weight: Decimal::ONE,
+            })
+            .collect();
+        let picked = draw(&candidates, 4, 7, Weighting::Uniform).unwrap();
+        assert!(same_round(&picked, true, &picked));
+        let mut reordered = picked.clone();
+        reordered.swap(0, 3);
+        assert!(!same_round(&reordered, true, &picked));
+        // Recorded without its order: only the set can be checked.
+        assert!(same_round(&reordered, false, &picked));
+        let mut other = picked.clone();
+        other[0] = "x".into();
+        assert!(!same_round(&other, false, &picked));
     }
 }

@@ -263,6 +263,28 @@ impl Exclusion {
         }
     }
 
+    /// The kind of reason in a few Chinese words, without the particulars: what a count of
+    /// excluded candidates is given by.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Exclusion::NotActive { .. } => "不在库",
+            Exclusion::QualificationNotStarted { .. } => "入库资格尚未生效",
+            Exclusion::QualificationExpired { .. } => "入库资格已到期",
+            Exclusion::Suspended { .. } => "暂停中",
+            Exclusion::AgeOverCap { .. } => "超过年龄上限",
+            Exclusion::TitleTooLow { .. } => "职称低于要求",
+            Exclusion::YearsTooFew { .. } => "从业年限不足",
+            Exclusion::Recusal { .. } => "与被评价对象有关联须回避",
+            Exclusion::AlreadyDrawn => "已被抽取参加本任务",
+            Exclusion::WorkloadCap { .. } => "本年度参与次数已达上限",
+            Exclusion::FieldMismatch { .. } => "专业领域不符",
+            Exclusion::KindNotCommissionable { .. } => "该事项不可委托第三方",
+            Exclusion::ScopeMismatch { .. } => "服务范围不符",
+            Exclusion::MajorViolation { .. } => "有重大违规记录",
+            Exclusion::NoLeadEvaluator => "没有主评人",
+        }
+    }
+
     /// Message for a finance clerk.
     pub fn chinese(&self) -> String {
         match self {
@@ -468,6 +490,26 @@ pub fn tally<'a>(lists: impl IntoIterator<Item = &'a [Exclusion]>) -> Vec<(&'sta
         }
     }
     counts.into_iter().collect()
+}
+
+/// [`tally`] in Chinese: `不在库 2人，与被评价对象有关联须回避 1人` (`unit` 人 or 家), the reasons
+/// in the order of their codes.
+pub fn tally_chinese<'a>(lists: impl IntoIterator<Item = &'a [Exclusion]>, unit: &str) -> String {
+    let mut counts: BTreeMap<&'static str, (&'static str, usize)> = BTreeMap::new();
+    for list in lists {
+        let mut seen: Vec<&'static str> = Vec::new();
+        for e in list {
+            if !seen.contains(&e.code()) {
+                seen.push(e.code());
+                counts.entry(e.code()).or_insert((e.label(), 0)).1 += 1;
+            }
+        }
+    }
+    counts
+        .into_values()
+        .map(|(label, n)| format!("{label} {n}{unit}"))
+        .collect::<Vec<_>>()
+        .join("，")
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use crate::domain::eligibility::{
 };
 use crate::domain::engagement::EngagementKind;
 use crate::state::AppState;
-use crate::store::draws::{self as store_d, DrawRow, MemberRow};
+use crate::store::draws::{self as store_d, Draw, MemberRow};
 use crate::store::experts as store_x;
 use crate::store::{self, Violator};
 
@@ -39,49 +39,35 @@ fn answer_to(a: &str) -> proto::DrawAnswer {
     }
 }
 
-fn candidates_of(row: &DrawRow) -> Result<Vec<Candidate>, ApiError> {
-    let pairs: Vec<(String, Decimal)> =
-        serde_json::from_str(&row.candidates).map_err(ApiError::internal)?;
-    Ok(pairs
-        .into_iter()
-        .map(|(id, weight)| Candidate { id, weight })
-        .collect())
-}
-
-fn weighting_of(row: &DrawRow) -> Weighting {
-    if row.weighted {
+fn weighting_of(draw: &Draw) -> Weighting {
+    if draw.weighted {
         Weighting::ByWeight
     } else {
         Weighting::Uniform
     }
 }
 
-fn is_agencies(row: &DrawRow) -> bool {
-    row.subject == store_d::AGENCIES
-}
-
-fn seed_of(row: &DrawRow) -> Result<u64, ApiError> {
-    row.seed.parse().map_err(ApiError::internal)
+fn is_agencies(draw: &Draw) -> bool {
+    draw.subject == store_d::AGENCIES
 }
 
 /// Picks of each round, recomputed from the record: round 0 draws `count`, every later round one
 /// replacement among those not drawn before.
-fn replay_rounds(row: &DrawRow, rounds: u32) -> Result<Vec<Vec<String>>, ApiError> {
-    let candidates = candidates_of(row)?;
-    let seed = seed_of(row)?;
+fn replay_rounds(row: &Draw, rounds: u32) -> Result<Vec<Vec<String>>, ApiError> {
+    let (candidates, seed) = (&row.candidates, row.seed);
     let weighting = weighting_of(row);
     let mut out: Vec<Vec<String>> = Vec::new();
     let mut already: Vec<String> = Vec::new();
     for round in 0..=rounds {
         let picked = if round == 0 {
             rules_draw::draw(
-                &candidates,
+                candidates,
                 usize::try_from(row.count).unwrap_or(0),
                 seed,
                 weighting,
             )
         } else {
-            rules_draw::draw_more(&candidates, &already, 1, seed, round, weighting)
+            rules_draw::draw_more(candidates, &already, 1, seed, round, weighting)
         }
         .map_err(|e| ApiError::failed_precondition(e.reason(), format!("{e:?}")))?;
         already.extend(picked.iter().cloned());
@@ -90,12 +76,11 @@ fn replay_rounds(row: &DrawRow, rounds: u32) -> Result<Vec<Vec<String>>, ApiErro
     Ok(out)
 }
 
-fn to_proto(row: &DrawRow, members: &[MemberRow]) -> Result<proto::Draw, ApiError> {
-    let seed = seed_of(row)?;
-    let candidates = candidates_of(row)?;
+/// The draw as callers see it: every round's picks in draw order (`members` come from the store
+/// in that order).
+fn to_proto(row: &Draw, members: &[MemberRow]) -> proto::Draw {
+    let (seed, candidates) = (row.seed, &row.candidates);
     let agencies = is_agencies(row);
-    let mut members = members.to_vec();
-    members.sort_by(|a, b| (a.round, &a.key).cmp(&(b.round, &b.key)));
     let max_round = members.iter().map(|m| m.round).max().unwrap_or(0);
     let expert_id = |m: &MemberRow| m.key.parse::<i64>().unwrap_or_default();
     let rounds = (0..=max_round)
@@ -123,7 +108,7 @@ fn to_proto(row: &DrawRow, members: &[MemberRow]) -> Result<proto::Draw, ApiErro
             .find(|c| c.id == key)
             .and_then(|c| convert::dec(c.weight))
     };
-    Ok(proto::Draw {
+    proto::Draw {
         id: row.id,
         task_ref: row.task_ref.clone(),
         field: row.field.clone(),
@@ -132,7 +117,7 @@ fn to_proto(row: &DrawRow, members: &[MemberRow]) -> Result<proto::Draw, ApiErro
         kind: crate::domain::engagement::EngagementKind::from_db(&row.kind)
             .map_or(0, |k| kind_to(k) as i32),
         on_date: row.on_date.to_string(),
-        seed: row.seed.clone(),
+        seed: seed.to_string(),
         candidates_fingerprint: row.fingerprint.clone(),
         eligible: i32::try_from(candidates.len()).unwrap_or(i32::MAX),
         rounds,
@@ -172,7 +157,7 @@ fn to_proto(row: &DrawRow, members: &[MemberRow]) -> Result<proto::Draw, ApiErro
         rules: row.rules.clone(),
         version: row.version,
         created: Some(convert::stamp(&row.created_by, row.created_at)),
-    })
+    }
 }
 
 /// The common fields of a draw request.
@@ -200,94 +185,108 @@ fn check_ask(ask: &DrawAsk<'_>) -> Parsed<EngagementKind> {
     both(both(task, count), both(party, kind)).map(|(_, ((), kind))| kind)
 }
 
-/// Records a draw of `count` among `candidates` (sorted by id, fingerprinted) and its round 0,
-/// or refuses with TOO_FEW_ELIGIBLE saying how many were eligible and why the others were not.
-#[allow(clippy::too_many_arguments)]
+/// Why a draw found too few eligible: who was drawn from and why the others were left out.
+struct Shortfall<'a> {
+    /// What was drawn from: `专业领域「财政（CZ）」的专家` or `机构`.
+    pool: String,
+    unit: &'a str,
+    /// Why each excluded candidate of that pool was left out.
+    exclusions: &'a [Vec<eligibility::Exclusion>],
+}
+
+/// Records a draw of `count` among `candidates` (sorted by id, fingerprinted) and its round 0
+/// in draw order, or refuses with TOO_FEW_ELIGIBLE saying how many were eligible and, counted
+/// by reason, why the others of the pool were not.
 fn record_draw(
     conn: &mut AnyConnection,
     ctx: &MutationContext,
-    mut row: DrawRow,
-    mut candidates: Vec<Candidate>,
-    exclusions: &[Vec<eligibility::Exclusion>],
-    what: &str,
-    unit: &str,
+    mut draw: Draw,
+    shortfall: Shortfall<'_>,
 ) -> Result<Effect<proto::Draw>, ApiError> {
-    let needed = usize::try_from(row.count).unwrap_or(0);
-    if candidates.len() < needed {
-        let why = eligibility::tally(exclusions.iter().map(Vec::as_slice))
-            .into_iter()
-            .map(|(code, n)| format!("{code} {n}{unit}"))
-            .collect::<Vec<_>>()
-            .join("，");
+    let needed = usize::try_from(draw.count).unwrap_or(0);
+    let eligible = draw.candidates.len();
+    if eligible < needed {
+        let Shortfall {
+            pool,
+            unit,
+            exclusions,
+        } = shortfall;
+        let why = if exclusions.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "；其余 {} {unit}被排除：{}",
+                exclusions.len(),
+                eligibility::tally_chinese(exclusions.iter().map(Vec::as_slice), unit)
+            )
+        };
         return Err(ApiError::failed_precondition(
             "TOO_FEW_ELIGIBLE",
-            format!(
-                "符合条件的{what}只有 {} {unit}，需要 {needed} {unit}；其余 {} {unit}被排除：{why}",
-                candidates.len(),
-                exclusions.len()
-            ),
+            format!("{pool}中符合条件的只有 {eligible} {unit}，需要 {needed} {unit}{why}"),
         )
-        .with_violation(
-            "count",
-            format!("eligible {}, needed {needed}", candidates.len()),
-        ));
+        .with_violation("count", format!("eligible {eligible}, needed {needed}")));
     }
-    candidates.sort_by(|a, b| a.id.cmp(&b.id));
-    row.fingerprint = rules_draw::fingerprint(&candidates);
-    row.candidates = serde_json::to_string(
-        &candidates
-            .iter()
-            .map(|c| (c.id.clone(), c.weight))
-            .collect::<Vec<_>>(),
-    )
-    .map_err(ApiError::internal)?;
-    row.created_by = ctx.caller.subject.clone();
-    row.created_at = pbm_db::now();
-    let picked = replay_rounds(&row, 0)?.remove(0);
-    row.id = store_d::insert(conn, &row)?;
-    let members: Vec<MemberRow> = picked
-        .into_iter()
-        .map(|key| MemberRow {
-            draw_id: row.id,
-            key,
-            round: 0,
-            answer: "pending".into(),
-            reason: String::new(),
-            answered_at: None,
-        })
-        .collect();
-    store_d::insert_members(conn, &row.subject, &members)?;
-    let response = to_proto(&row, &members)?;
+    draw.candidates.sort_by(|a, b| a.id.cmp(&b.id));
+    draw.fingerprint = rules_draw::fingerprint(&draw.candidates);
+    draw.created_by = ctx.caller.subject.clone();
+    draw.created_at = pbm_db::now();
+    let picked = replay_rounds(&draw, 0)?.remove(0);
+    draw.id = store_d::insert(conn, &draw)?;
+    let members = new_members(draw.id, 0, picked);
+    store_d::insert_members(conn, &draw.subject, &members)?;
     Ok(Effect {
-        response,
+        response: to_proto(&draw, &members),
         entity_type: "draw",
-        entity_id: row.id.to_string(),
+        entity_id: draw.id.to_string(),
         detail: format!(
             "{} seed {} fingerprint {}",
-            row.subject, row.seed, row.fingerprint
+            draw.subject, draw.seed, draw.fingerprint
         ),
     })
 }
 
-fn new_row(
-    task_ref: &str,
+/// The members a round drew, pending, in draw order.
+fn new_members(draw_id: i64, round: i32, picked: Vec<String>) -> Vec<MemberRow> {
+    picked
+        .into_iter()
+        .enumerate()
+        .map(|(position, key)| MemberRow {
+            draw_id,
+            key,
+            round,
+            position: Some(i32::try_from(position).unwrap_or(i32::MAX)),
+            answer: "pending".into(),
+            reason: String::new(),
+            answered_at: None,
+        })
+        .collect()
+}
+
+/// What a draw request asks for, before candidates are found.
+struct NewDraw<'a> {
+    task_ref: &'a str,
     field: String,
     count: i32,
-    party: &str,
+    party: &'a str,
     kind: EngagementKind,
-) -> DrawRow {
-    DrawRow {
+    on: NaiveDate,
+    seed: u64,
+    rules: String,
+}
+
+fn new_draw(n: NewDraw<'_>, candidates: Vec<Candidate>) -> Draw {
+    Draw {
         id: 0,
-        task_ref: task_ref.trim().into(),
-        field,
-        count,
-        evaluated_party: party.trim().into(),
-        kind: kind.as_db().into(),
-        on_date: NaiveDate::MIN,
-        seed: String::new(),
-        candidates: String::new(),
+        task_ref: n.task_ref.trim().into(),
+        field: n.field,
+        count: n.count,
+        evaluated_party: n.party.trim().into(),
+        kind: n.kind.as_db().into(),
+        on_date: n.on,
+        seed: n.seed,
+        candidates,
         fingerprint: String::new(),
-        rules: String::new(),
+        rules: n.rules,
         version: 1,
         created_by: String::new(),
         created_at: NaiveDateTime::MIN,
@@ -349,14 +348,14 @@ pub async fn draw_experts(
                         .collect::<Result<Vec<_>, _>>()
                 })?;
             // Experts who are not active or not in the field are ineligible whatever else
-            // holds, so the common case skips them; only a refusal examines every expert, to
-            // say why each was excluded. The candidate set is the same either way.
-            let assess = |everyone: bool| {
+            // holds, so the common case skips them; only a refusal examines every expert of the
+            // field, to say why each was excluded. The candidate set is the same either way.
+            let assess = |everyone_in_field: bool| {
                 let mut candidates = Vec::new();
                 let mut exclusions = Vec::new();
                 for base in pool.iter() {
-                    if !everyone
-                        && (base.status != ExpertStatus::Active || !base.fields.contains(&field))
+                    if !base.fields.contains(&field)
+                        || (!everyone_in_field && base.status != ExpertStatus::Active)
                     {
                         continue;
                     }
@@ -381,11 +380,29 @@ pub async fn draw_experts(
             if candidates.len() < usize::try_from(r.count).unwrap_or(0) {
                 exclusions = assess(true).1;
             }
-            let mut row = new_row(&r.task_ref, field, r.count, &r.evaluated_party, kind);
-            row.on_date = on;
-            row.seed = seed.to_string();
-            row.rules = rules.label();
-            record_draw(conn, ctx, row, candidates, &exclusions, "专家", "人")
+            let pool = match st.taxonomy.name(&field) {
+                Some(name) => format!("专业领域「{name}（{field}）」的专家"),
+                None => format!("专业领域「{field}」的专家"),
+            };
+            let draw = new_draw(
+                NewDraw {
+                    task_ref: &r.task_ref,
+                    field,
+                    count: r.count,
+                    party: &r.evaluated_party,
+                    kind,
+                    on,
+                    seed,
+                    rules: rules.label(),
+                },
+                candidates,
+            );
+            let shortfall = Shortfall {
+                pool,
+                unit: "人",
+                exclusions: &exclusions,
+            };
+            record_draw(conn, ctx, draw, shortfall)
         },
     )
     .await
@@ -467,19 +484,27 @@ pub async fn draw_agencies(
                     exclusions.push(excluded);
                 }
             }
-            let mut row = new_row(
-                &r.task_ref,
-                String::new(),
-                r.count,
-                &r.evaluated_party,
-                kind,
+            let mut draw = new_draw(
+                NewDraw {
+                    task_ref: &r.task_ref,
+                    field: String::new(),
+                    count: r.count,
+                    party: &r.evaluated_party,
+                    kind,
+                    on,
+                    seed,
+                    rules: rules.label(),
+                },
+                candidates,
             );
-            row.on_date = on;
-            row.seed = seed.to_string();
-            row.rules = rules.label();
-            row.subject = store_d::AGENCIES.into();
-            row.weighted = r.weighted_by_rating;
-            record_draw(conn, ctx, row, candidates, &exclusions, "机构", "家")
+            draw.subject = store_d::AGENCIES.into();
+            draw.weighted = r.weighted_by_rating;
+            let shortfall = Shortfall {
+                pool: "机构库".into(),
+                unit: "家",
+                exclusions: &exclusions,
+            };
+            record_draw(conn, ctx, draw, shortfall)
         },
     )
     .await
@@ -578,24 +603,15 @@ pub async fn respond(
                             e
                         }
                     })?;
-                let added: Vec<MemberRow> = rounds
-                    .last()
-                    .cloned()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|key| MemberRow {
-                        draw_id: row.id,
-                        key,
-                        round: next_round,
-                        answer: "pending".into(),
-                        reason: String::new(),
-                        answered_at: None,
-                    })
-                    .collect();
+                let added = new_members(
+                    row.id,
+                    next_round,
+                    rounds.last().cloned().unwrap_or_default(),
+                );
                 store_d::insert_members(conn, &row.subject, &added)?;
             }
             let (row, members) = store_d::get(conn, row.id)?.ok_or_else(|| not_found(r.draw_id))?;
-            let response = to_proto(&row, &members)?;
+            let response = to_proto(&row, &members);
             Ok(Effect {
                 response,
                 entity_type: "draw",
@@ -620,7 +636,7 @@ async fn load_visible(
     state: &AppState,
     caller: &Caller,
     id: i64,
-) -> Result<(DrawRow, Vec<MemberRow>), ApiError> {
+) -> Result<(Draw, Vec<MemberRow>), ApiError> {
     let reader = match caller.role {
         Role::Expert => match access::expert_scope(caller, &state.region)? {
             access::ExpertScope::Own(e) => Reader::Expert(e.to_string()),
@@ -655,7 +671,7 @@ pub async fn get(
 ) -> Result<proto::GetDrawResponse, ApiError> {
     let (row, members) = load_visible(state, &caller, r.draw_id).await?;
     Ok(proto::GetDrawResponse {
-        draw: Some(to_proto(&row, &members)?),
+        draw: Some(to_proto(&row, &members)),
     })
 }
 
@@ -665,23 +681,22 @@ pub async fn replay(
     r: proto::ReplayDrawRequest,
 ) -> Result<proto::ReplayDrawResponse, ApiError> {
     let (row, members) = load_visible(state, &caller, r.draw_id).await?;
-    let candidates = candidates_of(&row)?;
-    let fingerprint = rules_draw::fingerprint(&candidates);
+    let fingerprint = rules_draw::fingerprint(&row.candidates);
     let max_round = u32::try_from(members.iter().map(|m| m.round).max().unwrap_or(0)).unwrap_or(0);
     let replayed = replay_rounds(&row, max_round)?;
-    let seed = seed_of(&row)?;
+    let seed = row.seed;
     let mut matches = fingerprint == row.fingerprint;
     let mut rounds = Vec::new();
     for (r, picked) in replayed.iter().enumerate() {
-        let mut recorded: Vec<String> = members
+        // The store gives each round's members in draw order: the replay must draw the same
+        // ones in the same order.
+        let recorded: Vec<&MemberRow> = members
             .iter()
             .filter(|m| usize::try_from(m.round).ok() == Some(r))
-            .map(|m| m.key.clone())
             .collect();
-        let mut again = picked.clone();
-        recorded.sort();
-        again.sort();
-        matches &= recorded == again;
+        let ordered = recorded.iter().all(|m| m.position.is_some());
+        let recorded: Vec<String> = recorded.into_iter().map(|m| m.key.clone()).collect();
+        matches &= rules_draw::same_round(&recorded, ordered, picked);
         let agencies = is_agencies(&row);
         rounds.push(proto::DrawRound {
             round: i32::try_from(r).unwrap_or(i32::MAX),
@@ -698,6 +713,6 @@ pub async fn replay(
         matches,
         candidates_fingerprint: fingerprint,
         replayed: rounds,
-        draw: Some(to_proto(&row, &members)?),
+        draw: Some(to_proto(&row, &members)),
     })
 }

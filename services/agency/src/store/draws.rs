@@ -1,16 +1,103 @@
 //! What do we store? Each draw with its eligible candidate set (and fingerprint), its seed, the
 //! rules it used and whether it drew experts or agencies (and by weight); each drawn expert or
-//! agency with the round that drew it and its answer.
+//! agency with the round that drew it, its place in that round's draw order and its answer.
+//! Candidates and seed are typed ([`Draw`]) everywhere but in the row: written once, parsed
+//! once.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use pbm_db::{AnyConnection, StoreError, insert_returning_id};
+use pbm_types::Decimal;
+
+use crate::domain::draw::Candidate;
 
 use super::schema::{draw_agencies as da, draw_members as m, draws as d, engagement_experts as ee};
 
+/// A draw as recorded: its candidate set (sorted by id) and seed typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draw {
+    pub id: i64,
+    pub task_ref: String,
+    pub field: String,
+    pub count: i32,
+    pub evaluated_party: String,
+    pub kind: String,
+    pub on_date: NaiveDate,
+    pub seed: u64,
+    pub candidates: Vec<Candidate>,
+    pub fingerprint: String,
+    pub rules: String,
+    pub version: i64,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    /// `experts` or `agencies`.
+    pub subject: String,
+    /// Picks weighted by the candidates' weights (agency draws by rating).
+    pub weighted: bool,
+}
+
+impl Draw {
+    fn to_row(&self) -> Result<DrawRow, StoreError> {
+        // JSON [[id, weight], …], as the candidates were sorted.
+        let pairs: Vec<(&str, Decimal)> = self
+            .candidates
+            .iter()
+            .map(|c| (c.id.as_str(), c.weight))
+            .collect();
+        Ok(DrawRow {
+            id: self.id,
+            task_ref: self.task_ref.clone(),
+            field: self.field.clone(),
+            count: self.count,
+            evaluated_party: self.evaluated_party.clone(),
+            kind: self.kind.clone(),
+            on_date: self.on_date,
+            seed: self.seed.to_string(),
+            candidates: serde_json::to_string(&pairs)
+                .map_err(|e| StoreError::Other(format!("draw candidates: {e}")))?,
+            fingerprint: self.fingerprint.clone(),
+            rules: self.rules.clone(),
+            version: self.version,
+            created_by: self.created_by.clone(),
+            created_at: self.created_at,
+            subject: self.subject.clone(),
+            weighted: self.weighted,
+        })
+    }
+
+    fn from_row(row: DrawRow) -> Result<Draw, StoreError> {
+        let seed = row.seed.parse().map_err(|_| {
+            StoreError::Other(format!("stored draw seed `{}` is not valid", row.seed))
+        })?;
+        let pairs: Vec<(String, Decimal)> = serde_json::from_str(&row.candidates)
+            .map_err(|e| StoreError::Other(format!("stored draw {} candidates: {e}", row.id)))?;
+        Ok(Draw {
+            id: row.id,
+            task_ref: row.task_ref,
+            field: row.field,
+            count: row.count,
+            evaluated_party: row.evaluated_party,
+            kind: row.kind,
+            on_date: row.on_date,
+            seed,
+            candidates: pairs
+                .into_iter()
+                .map(|(id, weight)| Candidate { id, weight })
+                .collect(),
+            fingerprint: row.fingerprint,
+            rules: row.rules,
+            version: row.version,
+            created_by: row.created_by,
+            created_at: row.created_at,
+            subject: row.subject,
+            weighted: row.weighted,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = d)]
-pub struct DrawRow {
+struct DrawRow {
     #[diesel(skip_insertion)]
     pub id: i64,
     pub task_ref: String,
@@ -41,21 +128,33 @@ pub struct MemberRow {
     pub draw_id: i64,
     pub key: String,
     pub round: i32,
+    /// Its place in its round's draw order (0 first); `None` for members recorded before the
+    /// order was kept.
+    pub position: Option<i32>,
     pub answer: String,
     pub reason: String,
     pub answered_at: Option<NaiveDateTime>,
 }
 
-type MemberTuple<K> = (i64, K, i32, String, String, Option<NaiveDateTime>);
+type MemberTuple<K> = (
+    i64,
+    K,
+    i32,
+    Option<i32>,
+    String,
+    String,
+    Option<NaiveDateTime>,
+);
 
 fn member<K: ToString>(t: MemberTuple<K>) -> MemberRow {
     MemberRow {
         draw_id: t.0,
         key: t.1.to_string(),
         round: t.2,
-        answer: t.3,
-        reason: t.4,
-        answered_at: t.5,
+        position: t.3,
+        answer: t.4,
+        reason: t.5,
+        answered_at: t.6,
     }
 }
 
@@ -64,8 +163,9 @@ fn expert_key(key: &str) -> Result<i64, StoreError> {
         .map_err(|_| StoreError::Other(format!("expert id `{key}` is not valid")))
 }
 
-pub fn insert(conn: &mut AnyConnection, row: &DrawRow) -> Result<i64, StoreError> {
-    Ok(insert_returning_id!(conn, d::table, row, d::id))
+pub fn insert(conn: &mut AnyConnection, draw: &Draw) -> Result<i64, StoreError> {
+    let row = draw.to_row()?;
+    Ok(insert_returning_id!(conn, d::table, &row, d::id))
 }
 
 /// Writes drawn members in one statement.
@@ -86,6 +186,7 @@ pub fn insert_members(
                             da::draw_id.eq(row.draw_id),
                             da::credit_code.eq(&row.key),
                             da::round.eq(row.round),
+                            da::pick_order.eq(row.position),
                             da::answer.eq(&row.answer),
                             da::reason.eq(&row.reason),
                             da::answered_at.eq(row.answered_at),
@@ -101,6 +202,7 @@ pub fn insert_members(
                             m::draw_id.eq(row.draw_id),
                             m::expert_id.eq(expert_key(&row.key)?),
                             m::round.eq(row.round),
+                            m::pick_order.eq(row.position),
                             m::answer.eq(&row.answer),
                             m::reason.eq(&row.reason),
                             m::answered_at.eq(row.answered_at),
@@ -121,10 +223,12 @@ pub fn insert_members(
     Ok(())
 }
 
+/// A draw and its members, each round's in draw order (members recorded before the order was
+/// kept: by key).
 pub fn get(
     conn: &mut AnyConnection,
     id: i64,
-) -> Result<Option<(DrawRow, Vec<MemberRow>)>, StoreError> {
+) -> Result<Option<(Draw, Vec<MemberRow>)>, StoreError> {
     let Some(row) = d::table
         .filter(d::id.eq(id))
         .select(DrawRow::as_select())
@@ -136,11 +240,12 @@ pub fn get(
     let members = if row.subject == AGENCIES {
         da::table
             .filter(da::draw_id.eq(id))
-            .order((da::round, da::credit_code))
+            .order((da::round, da::pick_order, da::credit_code))
             .select((
                 da::draw_id,
                 da::credit_code,
                 da::round,
+                da::pick_order,
                 da::answer,
                 da::reason,
                 da::answered_at,
@@ -152,11 +257,12 @@ pub fn get(
     } else {
         m::table
             .filter(m::draw_id.eq(id))
-            .order((m::round, m::expert_id))
+            .order((m::round, m::pick_order, m::expert_id))
             .select((
                 m::draw_id,
                 m::expert_id,
                 m::round,
+                m::pick_order,
                 m::answer,
                 m::reason,
                 m::answered_at,
@@ -166,7 +272,7 @@ pub fn get(
             .map(member)
             .collect()
     };
-    Ok(Some((row, members)))
+    Ok(Some((Draw::from_row(row)?, members)))
 }
 
 /// Records an answer if the draw is still at `expected` version and the member still pending.

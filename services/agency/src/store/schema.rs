@@ -175,6 +175,7 @@ diesel::table! {
         answer -> Text,
         reason -> Text,
         answered_at -> Nullable<Timestamp>,
+        pick_order -> Nullable<Integer>,
     }
 }
 
@@ -198,6 +199,7 @@ diesel::table! {
         answer -> Text,
         reason -> Text,
         answered_at -> Nullable<Timestamp>,
+        pick_order -> Nullable<Integer>,
     }
 }
 
