@@ -21,8 +21,8 @@ use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 use tonic_types::StatusExt;
 
-pub use pbm_db::testing::TestDatabase;
 pub use pbm_db::backend_tests;
+pub use pbm_db::testing::TestDatabase;
 
 /// The key id of the kit's signing key.
 pub const KID: &str = "test";
@@ -254,6 +254,41 @@ impl TestServer {
     pub fn rid(&self) -> String {
         self.tokens.rid()
     }
+}
+
+/// The flags of a deployment under test as `pbm serve` reads them: database `database_url`,
+/// data directory `data_dir` (its development key signs [`dev_token`]s), region `region`, a
+/// free loopback port, the national frame of `seed_year` seeded.
+pub fn server_args(
+    data_dir: &std::path::Path,
+    database_url: &str,
+    region: &str,
+    seed_year: i32,
+) -> pbm_server::config::ServerArgs {
+    pbm_server::config::ServerArgs {
+        listen: "127.0.0.1:0".parse().expect("loopback"),
+        data_dir: data_dir.to_owned(),
+        database_url: Some(database_url.to_owned()),
+        mof_div_code: region.into(),
+        production: false,
+        auth_public_keys: None,
+        max_in_flight: 64,
+        request_timeout_secs: 10,
+        pii_key: None,
+        redis_url: None,
+        otlp_endpoint: None,
+        seed_fiscal_year: Some(seed_year),
+        indicator_url: None,
+        agency_url: None,
+        library_cache_secs: 5,
+    }
+}
+
+/// A token for `who` as `pbm token` prints it: signed with the development key of `data_dir`.
+pub fn dev_token(data_dir: &std::path::Path, who: &Who) -> String {
+    pbm_auth::dev::load_or_create(data_dir)
+        .expect("development key")
+        .sign(&who.claims(600))
 }
 
 // -- assertions on statuses ----------------------------------------------------------------------
