@@ -298,10 +298,11 @@ pub fn declaration_from(
                     code: code.to_owned(),
                     version: x.library_version,
                 },
-                // Placeholders until the library answers (ops::with_library).
+                // Placeholders until the library answers (ops::with_library); a name sent is
+                // checked against the library's there.
                 level1: Level2::Quantity.level1(),
                 level2: Level2::Quantity,
-                name: String::new(),
+                name: x.name.trim().to_owned(),
                 direction: Direction::Qualitative,
                 target_value: x.target_value.trim().to_owned(),
                 unit: x.unit.trim().to_owned(),

@@ -2534,7 +2534,84 @@ async fn ex_ante_assessment_is_commissioned_to_an_agency(db: TestDatabase) {
     }
 }
 
+/// A refusal names the goal service's domain; a declaration's only defect answers its own
+/// reason; a 定性 indicator carries no unit; a library pick's name and unit are the library's
+/// (an edit is refused, never silently replaced).
+async fn declaration_defects_name_their_reason(db: TestDatabase) {
+    let app = spawn(db).await;
+    app.library().await;
+    for code in ["P-2026-020", "P-2026-021"] {
+        app.project(code, "800000", pb::Continuity::Continuing)
+            .await
+            .unwrap();
+    }
+
+    // A qualitative indicator with a unit: its one defect, with its own reason.
+    let mut d = full("P-2026-020");
+    d.indicators.push(pb::GoalIndicator {
+        level2: pb::Level2::Sustainability as i32,
+        name: "长效管护机制".into(),
+        direction: ind::Direction::Qualitative as i32,
+        target_value: "建立".into(),
+        unit: "项".into(),
+        ..Default::default()
+    });
+    let draft = app.save(&app.unit(), d.clone(), 0).await.unwrap();
+    let refused = app.submit(&draft).await.unwrap_err();
+    assert_eq!(
+        (refused.code(), reason(&refused).as_str()),
+        (Code::InvalidArgument, "UNIT_NOT_ALLOWED")
+    );
+    let info = refused.get_details_error_info().unwrap();
+    assert_eq!(info.domain, "pbm.goal");
+    let bad = refused.get_details_bad_request().unwrap().field_violations;
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert_eq!(
+        (bad[0].field.as_str(), bad[0].reason.as_str()),
+        ("declaration.indicators[3].unit", "UNIT_NOT_ALLOWED")
+    );
+    assert!(bad[0].description.contains("定性指标"), "{bad:?}");
+    // Without the unit it passes.
+    d.indicators[3].unit.clear();
+    let draft = app.save(&app.unit(), d, draft.revision).await.unwrap();
+    app.submit(&draft).await.unwrap();
+
+    // A library pick's unit edited: refused at once, not overwritten.
+    let mut d = full("P-2026-021");
+    d.indicators[0].unit = "个".into();
+    let refused = app.save(&app.unit(), d.clone(), 0).await.unwrap_err();
+    assert_eq!(
+        (refused.code(), reason(&refused).as_str()),
+        (Code::InvalidArgument, "LIBRARY_VALUE_CHANGED")
+    );
+    assert_eq!(refused.get_details_error_info().unwrap().domain, "pbm.goal");
+    assert_eq!(violations(&refused)[0].0, "declaration.indicators[0].unit");
+    // The library's own unit is no edit.
+    d.indicators[0].unit = "处".into();
+    // The 固化 indicator's name edited: refused as a change of a 固化 indicator.
+    d.indicators[2].name = "群众满意度".into();
+    let refused = app.save(&app.unit(), d.clone(), 0).await.unwrap_err();
+    assert_eq!(
+        (refused.code(), reason(&refused).as_str()),
+        (Code::InvalidArgument, "FIXED_INDICATOR_CHANGED")
+    );
+    assert_eq!(violations(&refused)[0].0, "declaration.indicators[2].name");
+    // Both at once: the declaration's defects together.
+    d.indicators[0].unit = "个".into();
+    let refused = app.save(&app.unit(), d.clone(), 0).await.unwrap_err();
+    assert_eq!(reason(&refused), "GOAL_QUALITY_FAILED");
+    assert_eq!(violations(&refused).len(), 2);
+    // The library's own name and unit, sent back as shown, are accepted.
+    d.indicators[0].unit = "处".into();
+    d.indicators[2].name = "受益群众满意度".into();
+    let goal = app.save(&app.unit(), d, 0).await.unwrap();
+    let shown = goal.declaration.unwrap();
+    assert_eq!(shown.indicators[0].unit, "处");
+    assert_eq!(shown.indicators[2].name, "受益群众满意度");
+}
+
 pbm_db::backend_tests! {
+    defects => declaration_defects_name_their_reason;
     commission => ex_ante_assessment_is_commissioned_to_an_agency;
     fixed => fixed_indicators_of_the_library_must_be_kept;
     reviewers => reviews_are_assigned_from_the_pool;

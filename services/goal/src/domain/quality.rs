@@ -3,7 +3,8 @@
 //! code and a Chinese message. An empty result means the declaration may be submitted (二上).
 //!
 //! Rule: issue 4 "Quality checks on submission": at least one 产出 and one 效益 indicator;
-//! 满意度 where the project serves people; quantitative targets numeric with a unit; no
+//! 满意度 where the project serves people; quantitative targets numeric with a unit (qualitative
+//! ones without); no
 //! duplicate third-level names; 固化 indicators present and unchanged; every indicator enabled
 //! in the fiscal year; cost indicators consistent with the requested amount. DOMAIN.md
 //! §"The indicator library" ("Duplicate third-level names within one declaration are
@@ -61,6 +62,8 @@ pub const TARGET_NOT_NUMERIC: &str = "TARGET_NOT_NUMERIC";
 pub const TARGET_REQUIRED: &str = "TARGET_REQUIRED";
 /// A quantitative indicator without a unit.
 pub const UNIT_REQUIRED: &str = "UNIT_REQUIRED";
+/// A qualitative (定性) indicator with a unit: a qualitative target is a text, not a measure.
+pub const UNIT_NOT_ALLOWED: &str = "UNIT_NOT_ALLOWED";
 /// A blank third-level name.
 pub const INDICATOR_NAME_REQUIRED: &str = "INDICATOR_NAME_REQUIRED";
 /// A third-level name used twice.
@@ -69,6 +72,8 @@ pub const DUPLICATE_INDICATOR_NAME: &str = "DUPLICATE_INDICATOR_NAME";
 pub const FIXED_INDICATOR_MISSING: &str = "FIXED_INDICATOR_MISSING";
 /// A 固化 indicator was edited.
 pub const FIXED_INDICATOR_CHANGED: &str = "FIXED_INDICATOR_CHANGED";
+/// The name or unit of a library pick differs from its library version (the library's apply).
+pub const LIBRARY_VALUE_CHANGED: &str = "LIBRARY_VALUE_CHANGED";
 /// The declared 固化 flag differs from the library (or a specific indicator claims it).
 pub const FIXED_FLAG_MISMATCH: &str = "FIXED_FLAG_MISMATCH";
 /// The pinned library version is unknown.
@@ -368,6 +373,16 @@ impl Checker<'_> {
                     format!("{label}是定性指标，须填写预期达到的目标（如“达成”或具体描述）"),
                 );
             }
+            if !ind.unit.trim().is_empty() {
+                self.push(
+                    f("unit"),
+                    UNIT_NOT_ALLOWED,
+                    format!(
+                        "{label}是定性指标，不应填写计量单位（实为「{}」）",
+                        ind.unit.trim()
+                    ),
+                );
+            }
             None
         };
 
@@ -590,6 +605,48 @@ impl Checker<'_> {
     }
 }
 
+/// The name and unit a declaration sends for its `k`-th indicator, a pick of `lib`, checked
+/// against the library version before the library's values fill it in: a library pick's name,
+/// direction, unit and 固化 come from the pinned library version (GOAL.md "Declarations"), so a
+/// different name or unit is refused here rather than overwritten — `FIXED_INDICATOR_CHANGED`
+/// for a 固化 indicator, `LIBRARY_VALUE_CHANGED` otherwise (a specific indicator takes its own
+/// name and unit). Blank means "the library's"; names and units are compared trimmed.
+pub fn check_library_pick(
+    k: usize,
+    declared_name: &str,
+    declared_unit: &str,
+    lib: &LibraryIndicator,
+) -> Vec<FieldViolation> {
+    let label = format!("第{}条指标「{}」", k + 1, lib.name.trim());
+    let mut out = Vec::new();
+    for (field, what, declared, library) in [
+        ("name", "名称", declared_name, lib.name.as_str()),
+        ("unit", "计量单位", declared_unit, lib.unit.as_str()),
+    ] {
+        let (declared, library) = (declared.trim(), library.trim());
+        if declared.is_empty() || declared == library {
+            continue;
+        }
+        let field = format!("indicators[{k}].{field}");
+        out.push(if lib.fixed {
+            FieldViolation::new(
+                field,
+                FIXED_INDICATOR_CHANGED,
+                format!("{label}是固化指标，{what}不能修改（指标库为「{library}」，填写为「{declared}」）"),
+            )
+        } else {
+            FieldViolation::new(
+                field,
+                LIBRARY_VALUE_CHANGED,
+                format!(
+                    "{label}的{what}取自指标库（「{library}」），不能改为「{declared}」；需要不同的{what}时请使用自定义指标"
+                ),
+            )
+        });
+    }
+    out
+}
+
 /// Checks a declaration for submission against its subject, the library facts and the
 /// region's rules. Returns every violation (empty: may be submitted). Pure and deterministic.
 pub fn check_declaration(
@@ -724,6 +781,57 @@ mod tests {
             reasons(&check(&d)),
             vec![("indicators[5].target_value", TARGET_REQUIRED)]
         );
+    }
+
+    #[test]
+    fn a_library_pick_keeps_the_library_name_and_unit() {
+        let d = declaration();
+        let k = d
+            .indicators
+            .iter()
+            .position(|i| i.library_code().is_some())
+            .expect("a library pick");
+        let mut lib = library_entry(&d.indicators[k]);
+        lib.name = "受益人口数".into();
+        lib.unit = "人".into();
+        // Blank or the library's own values (trimmed) are no edit.
+        assert_eq!(reasons(&check_library_pick(k, "", "", &lib)), vec![]);
+        assert_eq!(
+            reasons(&check_library_pick(k, " 受益人口数 ", "人 ", &lib)),
+            vec![]
+        );
+        let name = format!("indicators[{k}].name");
+        let unit = format!("indicators[{k}].unit");
+        let v = check_library_pick(k, "受益群众数", "万人", &lib);
+        assert_eq!(
+            reasons(&v),
+            vec![
+                (name.as_str(), LIBRARY_VALUE_CHANGED),
+                (unit.as_str(), LIBRARY_VALUE_CHANGED)
+            ]
+        );
+        assert!(v[1].message.contains("万人"), "{}", v[1].message);
+        lib.fixed = true;
+        let v = check_library_pick(k, "", "万人", &lib);
+        assert_eq!(reasons(&v), vec![(unit.as_str(), FIXED_INDICATOR_CHANGED)]);
+        assert!(v[0].message.contains("固化"), "{}", v[0].message);
+    }
+
+    #[test]
+    fn qualitative_indicators_carry_no_unit() {
+        let mut d = declaration();
+        d.indicators.push(own(
+            Level2::Sustainability,
+            "长效管护机制",
+            Direction::Qualitative,
+            "建立",
+            "项",
+        ));
+        let v = check(&d);
+        assert_eq!(reasons(&v), vec![("indicators[5].unit", UNIT_NOT_ALLOWED)]);
+        assert!(v[0].message.contains("定性指标"), "{}", v[0].message);
+        d.indicators[5].unit = "  ".into();
+        assert_eq!(reasons(&check(&d)), vec![]);
     }
 
     #[test]

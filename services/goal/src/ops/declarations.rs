@@ -12,6 +12,7 @@ use crate::domain::FieldViolation;
 use crate::domain::fixed::Placement;
 use crate::domain::goal::{GoalDeclaration, IndicatorSource, LibraryFacts};
 use crate::domain::project::{DeclarationTarget, DepartmentBudget, RequestedAmount, SubjectFacts};
+use crate::domain::quality::check_library_pick;
 use crate::state::AppState;
 use crate::store::{self, ProjectRow};
 
@@ -50,9 +51,12 @@ pub(crate) fn apply_resolution(
     resolution: Resolution,
 ) -> (LibraryFacts, Vec<FieldViolation>) {
     let mut facts = LibraryFacts::default();
+    let mut edited = Vec::new();
     for (r, lib) in resolution.found {
         let Some(k) = positions.get(r) else { continue };
         let i = &mut d.indicators[*k];
+        // A name or unit of its own is refused, never silently replaced by the library's.
+        edited.extend(check_library_pick(*k, &i.name, &i.unit, &lib));
         i.source = IndicatorSource::Library {
             code: lib.code.clone(),
             version: lib.version,
@@ -79,18 +83,24 @@ pub(crate) fn apply_resolution(
                 format!("第{}条指标：{message}", k + 1),
             ))
         })
+        .chain(edited)
         .collect();
     (facts, refused)
 }
 
+/// The refusal of a declaration's defects: `GOAL_QUALITY_FAILED` with every defect as a field
+/// violation, or — when there is only one — that defect's own reason.
 pub(crate) fn refuse_declaration(list: Vec<FieldViolation>) -> ApiError {
+    let only = list.len() == 1;
     let mut e = ApiError::validation(
         convert::violations(list)
             .into_iter()
             .map(|v| v.under("declaration."))
             .collect(),
     );
-    e.reason = "GOAL_QUALITY_FAILED";
+    if !only {
+        e.reason = "GOAL_QUALITY_FAILED";
+    }
     e
 }
 
