@@ -48,26 +48,47 @@ pub(crate) struct Surroundings {
     pub(crate) rules: RulesRow,
 }
 
+/// A workflow step as [`act`] takes it.
+pub(crate) struct Act<C, P> {
+    /// The goal.
+    pub(crate) id: i64,
+    /// The revision the caller read.
+    pub(crate) expected_revision: i64,
+    pub(crate) action: Action,
+    /// Checks the goal's declaration against its project and rules (the 二上 quality checks).
+    pub(crate) check: C,
+    /// The declaration the step stores instead of the current one (an amendment).
+    pub(crate) replace: Option<Stored>,
+    /// The history event's (comments, changes, adjustment reference).
+    pub(crate) note: (String, String, String),
+    /// Builds the response from the goal as it will be.
+    pub(crate) respond: P,
+}
+
 /// Applies a workflow action: decided on one read (scope, revision, the rule, `check` against
 /// the project and rules read with the goal), then the new state, the declaration version (if
 /// any) and the history row written atomically, guarded by the revision read.
 /// `respond` builds the response from the goal before the write, and the idempotency record
 /// keeps it, so a retry replays it whole.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn act<R>(
+pub(crate) async fn act<R, C, P>(
     state: &AppState,
     ctx: MutationContext,
-    id: i64,
-    expected_revision: i64,
-    action: Action,
-    check: impl FnOnce(Surroundings, &Stored) -> Result<(), ApiError> + Send + 'static,
-    replace: Option<Stored>,
-    note: (String, String, String),
-    respond: impl FnOnce(proto::Goal) -> R + Send + 'static,
+    step: Act<C, P>,
 ) -> Result<R, ApiError>
 where
     R: prost::Message + Default + Send + 'static,
+    C: FnOnce(Surroundings, &Stored) -> Result<(), ApiError> + Send + 'static,
+    P: FnOnce(proto::Goal) -> R + Send + 'static,
 {
+    let Act {
+        id,
+        expected_revision,
+        action,
+        check,
+        replace,
+        note,
+        respond,
+    } = step;
     let st = state.clone();
     // Decided on committed reads, written with one statement guarded by the revision read
     // (batched with concurrent steps on PostgreSQL: `crate::ops::steps`).
@@ -184,13 +205,15 @@ pub async fn submit(
     act(
         state,
         ctx,
-        id,
-        expected_revision,
-        Action::Submit,
-        check,
-        None,
-        Default::default(),
-        |g| g,
+        Act {
+            id,
+            expected_revision,
+            action: Action::Submit,
+            check,
+            replace: None,
+            note: Default::default(),
+            respond: |g| g,
+        },
     )
     .await
 }
@@ -216,16 +239,18 @@ pub async fn review(
     act(
         state,
         ctx,
-        id,
-        expected_revision,
-        Action::Review {
-            outcome,
-            comments: comments.clone(),
+        Act {
+            id,
+            expected_revision,
+            action: Action::Review {
+                outcome,
+                comments: comments.clone(),
+            },
+            check: |_: Surroundings, _: &Stored| Ok(()),
+            replace: None,
+            note: (comments, String::new(), String::new()),
+            respond: |g| g,
         },
-        |_: Surroundings, _: &Stored| Ok(()),
-        None,
-        (comments, String::new(), String::new()),
-        |g| g,
     )
     .await
 }
@@ -264,34 +289,36 @@ pub async fn amend(
     act(
         state,
         ctx,
-        id,
-        expected_revision,
-        Action::Amend {
-            changes: changes.clone(),
-        },
-        move |_, current| {
-            // Checked in the transaction, after a retry would have been answered.
-            if nothing_changed {
-                Err(ApiError::invalid_field(
-                    "NOTHING_CHANGED",
-                    "declaration",
-                    "修改后的申报内容与原内容相同",
-                ))
-            } else if *current == unchanged_since {
-                Ok(())
-            } else {
-                Err(ApiError::new(
-                    ErrorKind::Aborted,
-                    "GOAL_CHANGED",
-                    "申报内容已被修改，请刷新后重试",
-                ))
-            }
-        },
-        Some(after),
-        (comments.trim().to_owned(), text, String::new()),
-        move |goal| proto::AmendGoalResponse {
-            goal: Some(goal),
-            changes: listed,
+        Act {
+            id,
+            expected_revision,
+            action: Action::Amend {
+                changes: changes.clone(),
+            },
+            check: move |_: Surroundings, current: &Stored| {
+                // Checked in the transaction, after a retry would have been answered.
+                if nothing_changed {
+                    Err(ApiError::invalid_field(
+                        "NOTHING_CHANGED",
+                        "declaration",
+                        "修改后的申报内容与原内容相同",
+                    ))
+                } else if *current == unchanged_since {
+                    Ok(())
+                } else {
+                    Err(ApiError::new(
+                        ErrorKind::Aborted,
+                        "GOAL_CHANGED",
+                        "申报内容已被修改，请刷新后重试",
+                    ))
+                }
+            },
+            replace: Some(after),
+            note: (comments.trim().to_owned(), text, String::new()),
+            respond: move |goal| proto::AmendGoalResponse {
+                goal: Some(goal),
+                changes: listed,
+            },
         },
     )
     .await
@@ -316,13 +343,15 @@ pub async fn simple(
     act(
         state,
         ctx,
-        id,
-        expected_revision,
-        action,
-        |_: Surroundings, _: &Stored| Ok(()),
-        None,
-        note,
-        |g| g,
+        Act {
+            id,
+            expected_revision,
+            action,
+            check: |_: Surroundings, _: &Stored| Ok(()),
+            replace: None,
+            note,
+            respond: |g| g,
+        },
     )
     .await
 }
