@@ -64,16 +64,33 @@ pub async fn create(
     })
 }
 
-/// Applies `change` to the current version (which must still be `expected`) and stores the
-/// result as the next version.
-async fn new_version(
-    state: &AppState,
+/// A new version of one indicator: `change` turns the current version (which must still be
+/// `expected`) into the next one's spec, status and change note.
+struct NewVersion<'a, F> {
+    state: &'a AppState,
     ctx: MutationContext,
     code: String,
     expected: i64,
+    /// The frame of the indicator's fiscal year, if any; the new spec must be of its year.
     frame: Option<std::sync::Arc<store::StoredFrame>>,
-    change: impl FnOnce(&Indicator) -> Result<(Spec, Status, String), ApiError> + Send + 'static,
-) -> Result<proto::Indicator, ApiError> {
+    change: F,
+}
+
+/// Applies `change` to the current version (which must still be `expected`) and stores the
+/// result as the next version.
+async fn new_version<F>(
+    NewVersion {
+        state,
+        ctx,
+        code,
+        expected,
+        frame,
+        change,
+    }: NewVersion<'_, F>,
+) -> Result<proto::Indicator, ApiError>
+where
+    F: FnOnce(&Indicator) -> Result<(Spec, Status, String), ApiError> + Send + 'static,
+{
     let region = state.region.clone();
     let st = state.clone();
     let response = run_mutation(
@@ -153,20 +170,27 @@ pub async fn update(
         Ok(s) => state.frame(s.fiscal_year.get()).await?,
         Err(_) => None,
     };
-    new_version(state, ctx, code.clone(), expected, frame, move |current| {
-        let spec = spec?;
-        if current.status == Status::Disabled {
-            return Err(ApiError::failed_precondition(
-                "INDICATOR_DISABLED",
-                format!("指标「{code}」已停用，请先启用再修改"),
-            ));
-        }
-        let note = if note.trim().is_empty() {
-            "修改".to_string()
-        } else {
-            note.trim().to_string()
-        };
-        Ok((spec, current.status, note))
+    new_version(NewVersion {
+        state,
+        ctx,
+        code: code.clone(),
+        expected,
+        frame,
+        change: move |current: &Indicator| {
+            let spec = spec?;
+            if current.status == Status::Disabled {
+                return Err(ApiError::failed_precondition(
+                    "INDICATOR_DISABLED",
+                    format!("指标「{code}」已停用，请先启用再修改"),
+                ));
+            }
+            let note = if note.trim().is_empty() {
+                "修改".to_string()
+            } else {
+                note.trim().to_string()
+            };
+            Ok((spec, current.status, note))
+        },
     })
     .await
     .map(|indicator| proto::UpdateIndicatorResponse {
@@ -194,23 +218,30 @@ pub async fn set_status(
         Some(y) => state.frame(y).await?,
         None => None,
     };
-    new_version(state, ctx, code.clone(), expected, frame, move |current| {
-        let status = status?;
-        if status == current.status {
-            return Err(ApiError::failed_precondition(
-                "STATUS_UNCHANGED",
-                format!("指标「{code}」已经是「{}」状态", status.chinese()),
-            ));
-        }
-        if status == Status::Disabled && reason.trim().is_empty() {
-            return Err(ApiError::invalid_field(
-                "REASON_REQUIRED",
-                "reason",
-                "停用指标必须说明原因",
-            ));
-        }
-        let note = format!("{}: {}", status.chinese(), reason.trim());
-        Ok((current.spec.clone(), status, note))
+    new_version(NewVersion {
+        state,
+        ctx,
+        code: code.clone(),
+        expected,
+        frame,
+        change: move |current: &Indicator| {
+            let status = status?;
+            if status == current.status {
+                return Err(ApiError::failed_precondition(
+                    "STATUS_UNCHANGED",
+                    format!("指标「{code}」已经是「{}」状态", status.chinese()),
+                ));
+            }
+            if status == Status::Disabled && reason.trim().is_empty() {
+                return Err(ApiError::invalid_field(
+                    "REASON_REQUIRED",
+                    "reason",
+                    "停用指标必须说明原因",
+                ));
+            }
+            let note = format!("{}: {}", status.chinese(), reason.trim());
+            Ok((current.spec.clone(), status, note))
+        },
     })
     .await
     .map(|indicator| proto::SetIndicatorStatusResponse {
