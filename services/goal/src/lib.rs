@@ -4,9 +4,11 @@
 //! # Layout
 //! * [`domain`] – pure rules: projects, declarations, quality checks, the 二上二下 workflow,
 //!   ex-ante assessment, the funding gate, statistics.
-//! * [`library`] – the indicator library over gRPC (`ResolveIndicators`).
+//! * [`clients`] – the indicator library ([`Library`], `ResolveIndicators`) and the agency and
+//!   expert pool ([`Pool`]) over gRPC.
 //! * [`store`] – diesel queries on this service's own database (the only SQL).
-//! * `ops` – the use cases; `grpc` / `convert` – the transport.
+//! * `ops` – the use cases, one file per noun ([`steps`]: the batched workflow steps);
+//!   `grpc` / `convert` – the transport.
 
 pub mod clients;
 mod convert;
