@@ -29,7 +29,8 @@
 //!   second and later occurrences are reported, naming the first.
 //! * **Library picks** must keep the first and second level of their library version (the
 //!   frame is fixed, DOMAIN.md); otherwise a 效益 indicator could be passed off as 产出. Their
-//!   name, direction, unit and target may be adapted unless the indicator is 固化.
+//!   name, direction and unit are the library version's (a different name or unit sent is
+//!   refused, [`check_library_pick`]); the target may be adapted unless the indicator is 固化.
 //! * **固化 unchanged** means: level 1 and 2, name, direction and unit equal the pinned
 //!   library version (names compared trimmed); the target equals the library's reference
 //!   target when the library sets one (numerically when both are numbers); and the 固化 flag
