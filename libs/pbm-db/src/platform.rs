@@ -213,3 +213,114 @@ pub fn mark_outbox_published(
         .execute(conn)?;
     Ok(())
 }
+
+/// The platform inserts as SQL, for one PostgreSQL statement that writes its audit line and
+/// idempotency record beside its own change in data-modifying `WITH` clauses (the goal service
+/// writes a batch of workflow steps so). The table and column lists are written here only;
+/// the text columns come in the order [`AuditEntry::texts`] and [`IdempotencyRecord::texts`]
+/// give them.
+pub mod statement {
+    use diesel::QueryResult;
+    use diesel::pg::Pg;
+    use diesel::query_builder::AstPass;
+    use diesel::sql_types::{Binary, Text, Timestamp};
+
+    use super::{AuditEntry, IdempotencyRecord};
+
+    /// `INSERT INTO pbm_audit_log (occurred_at, <the texts of [`AuditEntry::texts`]>)`.
+    pub const AUDIT_INSERT: &str = "INSERT INTO pbm_audit_log (occurred_at, service, method, \
+         request_id, subject, role, mof_div_code, entity_type, entity_id, outcome, detail)";
+
+    /// `INSERT INTO pbm_idempotency (created_at, <the texts of [`IdempotencyRecord::texts`]>,
+    /// response)`.
+    pub const IDEMPOTENCY_INSERT: &str = "INSERT INTO pbm_idempotency (created_at, service, \
+         request_id, subject, method, request_hash, response)";
+
+    impl AuditEntry {
+        /// The text columns, in [`AUDIT_INSERT`]'s order after `occurred_at`.
+        pub fn texts(&self) -> [&str; 10] {
+            [
+                &self.service,
+                &self.method,
+                &self.request_id,
+                &self.subject,
+                &self.role,
+                &self.mof_div_code,
+                &self.entity_type,
+                &self.entity_id,
+                &self.outcome,
+                &self.detail,
+            ]
+        }
+    }
+
+    impl IdempotencyRecord {
+        /// The text columns, in [`IDEMPOTENCY_INSERT`]'s order between `created_at` and
+        /// `response`.
+        pub fn texts(&self) -> [&str; 5] {
+            [
+                &self.service,
+                &self.request_id,
+                &self.subject,
+                &self.method,
+                &self.request_hash,
+            ]
+        }
+    }
+
+    /// Pushes `<AUDIT_INSERT> SELECT <entry's values> FROM <from>`: the entry is written once
+    /// for each row of `from` (none when the guarded change moved nothing).
+    pub fn push_audit_select<'b>(
+        out: &mut AstPass<'_, 'b, Pg>,
+        entry: &'b AuditEntry,
+        from: &str,
+    ) -> QueryResult<()> {
+        out.push_sql(AUDIT_INSERT);
+        out.push_sql(" SELECT ");
+        out.push_bind_param::<Timestamp, _>(&entry.occurred_at)?;
+        for text in [
+            &entry.service,
+            &entry.method,
+            &entry.request_id,
+            &entry.subject,
+            &entry.role,
+            &entry.mof_div_code,
+            &entry.entity_type,
+            &entry.entity_id,
+            &entry.outcome,
+            &entry.detail,
+        ] {
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(text)?;
+        }
+        out.push_sql(" FROM ");
+        out.push_sql(from);
+        Ok(())
+    }
+
+    /// Pushes `<IDEMPOTENCY_INSERT> SELECT <record's values> FROM <from>`.
+    pub fn push_idempotency_select<'b>(
+        out: &mut AstPass<'_, 'b, Pg>,
+        record: &'b IdempotencyRecord,
+        from: &str,
+    ) -> QueryResult<()> {
+        out.push_sql(IDEMPOTENCY_INSERT);
+        out.push_sql(" SELECT ");
+        out.push_bind_param::<Timestamp, _>(&record.created_at)?;
+        for text in [
+            &record.service,
+            &record.request_id,
+            &record.subject,
+            &record.method,
+            &record.request_hash,
+        ] {
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(text)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Binary, _>(&record.response)?;
+        out.push_sql(" FROM ");
+        out.push_sql(from);
+        Ok(())
+    }
+}

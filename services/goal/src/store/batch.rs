@@ -3,6 +3,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use pbm_db::platform::statement;
 use pbm_db::{AnyConnection, StoreError};
 
 use super::goals::update_goal;
@@ -65,7 +66,7 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for TransitionStatemen
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
     ) -> QueryResult<()> {
-        use diesel::sql_types::{BigInt, Binary, Integer, Nullable, Text, Timestamp};
+        use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
         let (r, e) = (self.row, self.event);
         let (a, i) = (&self.records.audit, &self.records.idempotency);
         out.push_sql("WITH moved AS (UPDATE goals SET status = ");
@@ -108,45 +109,10 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for TransitionStatemen
         )?;
         out.push_sql(", ");
         out.push_bind_param::<Timestamp, _>(&e.at)?;
-        out.push_sql(
-            " FROM moved), audit AS (INSERT INTO pbm_audit_log (occurred_at, service, method, \
-             request_id, subject, role, mof_div_code, entity_type, entity_id, outcome, detail) \
-             SELECT ",
-        );
-        out.push_bind_param::<Timestamp, _>(&a.occurred_at)?;
-        texts(
-            &mut out,
-            [
-                &a.service,
-                &a.method,
-                &a.request_id,
-                &a.subject,
-                &a.role,
-                &a.mof_div_code,
-                &a.entity_type,
-                &a.entity_id,
-                &a.outcome,
-                &a.detail,
-            ],
-        )?;
-        out.push_sql(
-            " FROM moved) INSERT INTO pbm_idempotency (created_at, service, request_id, subject, \
-             method, request_hash, response) SELECT ",
-        );
-        out.push_bind_param::<Timestamp, _>(&i.created_at)?;
-        texts(
-            &mut out,
-            [
-                &i.service,
-                &i.request_id,
-                &i.subject,
-                &i.method,
-                &i.request_hash,
-            ],
-        )?;
-        out.push_sql(", ");
-        out.push_bind_param::<Binary, _>(&i.response)?;
-        out.push_sql(" FROM moved");
+        out.push_sql(" FROM moved), audit AS (");
+        statement::push_audit_select(&mut out, a, "moved")?;
+        out.push_sql(") ");
+        statement::push_idempotency_select(&mut out, i, "moved")?;
         Ok(())
     }
 }
@@ -204,11 +170,10 @@ pub(crate) struct TransitionColumns<'a> {
     event_texts: [Vec<&'a str>; 8],
     event_at: Vec<NaiveDateTime>,
     audit_at: Vec<NaiveDateTime>,
-    /// service, method, request_id, subject, role, mof_div_code, entity_type, entity_id,
-    /// outcome, detail.
+    /// [`pbm_db::platform::AuditEntry::texts`], column by column.
     audit_texts: [Vec<&'a str>; 10],
     record_at: Vec<NaiveDateTime>,
-    /// service, request_id, subject, method, request_hash.
+    /// [`pbm_db::platform::IdempotencyRecord::texts`], column by column.
     record_texts: [Vec<&'a str>; 5],
     response: Vec<&'a [u8]>,
 }
@@ -244,29 +209,19 @@ impl<'a> TransitionColumns<'a> {
             ],
             event_at: steps.iter().map(|t| t.event.at).collect(),
             audit_at: steps.iter().map(|t| t.records.audit.occurred_at).collect(),
-            audit_texts: [
-                column(&|t| &t.records.audit.service),
-                column(&|t| &t.records.audit.method),
-                column(&|t| &t.records.audit.request_id),
-                column(&|t| &t.records.audit.subject),
-                column(&|t| &t.records.audit.role),
-                column(&|t| &t.records.audit.mof_div_code),
-                column(&|t| &t.records.audit.entity_type),
-                column(&|t| &t.records.audit.entity_id),
-                column(&|t| &t.records.audit.outcome),
-                column(&|t| &t.records.audit.detail),
-            ],
+            audit_texts: std::array::from_fn(|k| {
+                steps.iter().map(|t| t.records.audit.texts()[k]).collect()
+            }),
             record_at: steps
                 .iter()
                 .map(|t| t.records.idempotency.created_at)
                 .collect(),
-            record_texts: [
-                column(&|t| &t.records.idempotency.service),
-                column(&|t| &t.records.idempotency.request_id),
-                column(&|t| &t.records.idempotency.subject),
-                column(&|t| &t.records.idempotency.method),
-                column(&|t| &t.records.idempotency.request_hash),
-            ],
+            record_texts: std::array::from_fn(|k| {
+                steps
+                    .iter()
+                    .map(|t| t.records.idempotency.texts()[k])
+                    .collect()
+            }),
             response: steps
                 .iter()
                 .map(|t| t.records.idempotency.response.as_slice())
@@ -330,15 +285,19 @@ impl<'a> diesel::query_builder::QueryFragment<diesel::pg::Pg> for TransitionColu
              version, comments, changes, budget_adjustment_ref, role, actor, at) \
              SELECT id, e_action, e_from, e_to, e_version, e_comments, e_changes, e_ref, e_role, \
              e_actor, e_at FROM done), \
-             audit AS (INSERT INTO pbm_audit_log (occurred_at, service, method, request_id, \
-             subject, role, mof_div_code, entity_type, entity_id, outcome, detail) \
-             SELECT a_at, a_service, a_method, a_request_id, a_subject, a_role, a_div, a_type, \
-             a_entity, a_outcome, a_detail FROM done), \
-             records AS (INSERT INTO pbm_idempotency (created_at, service, request_id, subject, \
-             method, request_hash, response) \
-             SELECT r_at, r_service, r_request_id, r_subject, r_method, r_hash, r_response \
-             FROM done) \
-             SELECT id FROM done",
+             audit AS (",
+        );
+        // The platform tables' column lists are pbm_db's (statement::*_INSERT); the selected
+        // columns follow their order.
+        out.push_sql(statement::AUDIT_INSERT);
+        out.push_sql(
+            " SELECT a_at, a_service, a_method, a_request_id, a_subject, a_role, a_div, a_type, \
+             a_entity, a_outcome, a_detail FROM done), records AS (",
+        );
+        out.push_sql(statement::IDEMPOTENCY_INSERT);
+        out.push_sql(
+            " SELECT r_at, r_service, r_request_id, r_subject, r_method, r_hash, r_response \
+             FROM done) SELECT id FROM done",
         );
         Ok(())
     }
