@@ -757,3 +757,191 @@ pub fn engagement_to_proto(
         cancel_reason: row.cancel_reason.clone(),
     })
 }
+
+// ---------------------------------------------------------------------------------------------
+// Draws
+
+use crate::domain::draw::round_seed;
+use crate::store::draws::{Draw, MemberRow};
+
+fn answer_to(a: &str) -> proto::DrawAnswer {
+    match a {
+        "accepted" => proto::DrawAnswer::Accepted,
+        "declined" => proto::DrawAnswer::Declined,
+        _ => proto::DrawAnswer::Pending,
+    }
+}
+
+/// The draw as callers see it: every round's picks in draw order (`members` come from the store
+/// in that order).
+pub fn draw_to_proto(row: &Draw, members: &[MemberRow]) -> proto::Draw {
+    let (seed, candidates) = (row.seed, &row.candidates);
+    let agencies = row.is_agencies();
+    let max_round = members.iter().map(|m| m.round).max().unwrap_or(0);
+    let expert_id = |m: &MemberRow| m.key.parse::<i64>().unwrap_or_default();
+    let rounds = (0..=max_round)
+        .map(|r| {
+            let picked = members.iter().filter(|m| m.round == r);
+            proto::DrawRound {
+                round: r,
+                seed: round_seed(seed, u32::try_from(r).unwrap_or(0)).to_string(),
+                picked: if agencies {
+                    Vec::new()
+                } else {
+                    picked.clone().map(expert_id).collect()
+                },
+                picked_agencies: if agencies {
+                    picked.map(|m| m.key.clone()).collect()
+                } else {
+                    Vec::new()
+                },
+            }
+        })
+        .collect();
+    let weight = |key: &str| {
+        candidates
+            .iter()
+            .find(|c| c.id == key)
+            .and_then(|c| dec(c.weight))
+    };
+    proto::Draw {
+        id: row.id,
+        task_ref: row.task_ref.clone(),
+        field: row.field.clone(),
+        count: row.count,
+        evaluated_party: row.evaluated_party.clone(),
+        kind: EngagementKind::from_db(&row.kind).map_or(0, |k| kind_to(k) as i32),
+        on_date: row.on_date.to_string(),
+        seed: seed.to_string(),
+        candidates_fingerprint: row.fingerprint.clone(),
+        eligible: i32::try_from(candidates.len()).unwrap_or(i32::MAX),
+        rounds,
+        drawn: if agencies {
+            Vec::new()
+        } else {
+            members
+                .iter()
+                .map(|m| proto::DrawnExpert {
+                    expert_id: expert_id(m),
+                    round: m.round,
+                    answer: answer_to(&m.answer) as i32,
+                    reason: m.reason.clone(),
+                })
+                .collect()
+        },
+        drawn_agencies: if agencies {
+            members
+                .iter()
+                .map(|m| proto::DrawnAgency {
+                    credit_code: m.key.clone(),
+                    round: m.round,
+                    answer: answer_to(&m.answer) as i32,
+                    reason: m.reason.clone(),
+                    weight: weight(&m.key),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        subject: if agencies {
+            proto::DrawSubject::Agencies
+        } else {
+            proto::DrawSubject::Experts
+        } as i32,
+        weighted_by_rating: row.weighted,
+        rules: row.rules.clone(),
+        version: row.version,
+        created: Some(stamp(&row.created_by, row.created_at)),
+    }
+}
+
+/// A round recomputed by a replay (`round` 0 draws the count, later rounds one replacement):
+/// its derived seed and its picks in draw order.
+pub fn replayed_round_to_proto(row: &Draw, round: usize, picked: &[String]) -> proto::DrawRound {
+    let agencies = row.is_agencies();
+    proto::DrawRound {
+        round: i32::try_from(round).unwrap_or(i32::MAX),
+        seed: round_seed(row.seed, u32::try_from(round).unwrap_or(0)).to_string(),
+        picked: if agencies {
+            Vec::new()
+        } else {
+            picked.iter().filter_map(|p| p.parse().ok()).collect()
+        },
+        picked_agencies: if agencies {
+            picked.to_vec()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ratings
+
+use crate::domain::rating::Rating;
+use crate::domain::rules::Action as GradeAction;
+
+/// A grade's action as the API names it, and its suspension in months (0 unless suspended).
+fn grade_action_to(action: GradeAction) -> (&'static str, i32) {
+    match action {
+        GradeAction::None => ("none", 0),
+        GradeAction::Warning => ("warning", 0),
+        GradeAction::Suspend { months } => ("suspend", i32::try_from(months).unwrap_or(i32::MAX)),
+        GradeAction::Remove => ("remove", 0),
+    }
+}
+
+/// Every number behind a rating, for ExplainRating and RateEngagement; `rules` names the rules
+/// it was computed under.
+pub fn rating_explanation_to_proto(r: &Rating, rules: String) -> proto::RatingExplanation {
+    let (action, months) = grade_action_to(r.action);
+    proto::RatingExplanation {
+        as_of: r.as_of.to_string(),
+        contributions: r
+            .contributions
+            .iter()
+            .map(|c| proto::RatingContribution {
+                engagement_id: c.engagement_id,
+                ended_on: c.ended_on.to_string(),
+                score: dec(c.score),
+                age_months: i32::try_from(c.age_months).unwrap_or(i32::MAX),
+                decay_weight: dec(c.decay_weight),
+                weighted: dec(c.weighted),
+            })
+            .collect(),
+        weighted_sum: dec(r.weighted_sum),
+        weight_total: dec(r.weight_total),
+        pool_mean: dec(r.pool_mean),
+        shrinkage_k: dec(r.shrinkage_k),
+        shrunk: dec(r.shrunk.round_dp(6)),
+        penalties: r
+            .penalties
+            .iter()
+            .map(|p| proto::RatingPenalty {
+                violation_id: p.violation_id,
+                occurred_on: p.on.to_string(),
+                severity: p.severity.as_db().into(),
+                points: dec(p.points),
+            })
+            .collect(),
+        final_score: dec(r.final_score),
+        grade: format!("{:?}", r.grade),
+        action: action.into(),
+        suspend_months: months,
+        selectable: r.selectable,
+        rules,
+    }
+}
+
+/// One line of a recomputed ranking: the rating's score, grade and action, and how many
+/// engagements it rests on (the caller fills in who).
+pub fn rated_subject_to_proto(rating: &Rating, engagements: usize) -> proto::RatedSubject {
+    proto::RatedSubject {
+        final_score: dec(rating.final_score),
+        grade: format!("{:?}", rating.grade),
+        action: grade_action_to(rating.action).0.into(),
+        selectable: rating.selectable,
+        engagements: i32::try_from(engagements).unwrap_or(i32::MAX),
+        ..Default::default()
+    }
+}

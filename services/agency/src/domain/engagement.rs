@@ -6,6 +6,7 @@
 //! non-selectable agency or expert is refused.
 
 use chrono::NaiveDate;
+use pbm_types::FieldViolation;
 use serde::{Deserialize, Serialize};
 
 use super::eligibility::{AgencyFacts, ExpertFacts, Relation, agency_standing, expert_standing};
@@ -97,9 +98,6 @@ pub const NOT_SELECTABLE: &str = "NOT_SELECTABLE";
 /// An empty commissioner or evaluated party (independence could not be checked).
 pub const REQUIRED: &str = "REQUIRED";
 
-/// One refused part of a commission: field path, Chinese message, stable reason.
-pub type CommissionViolation = (String, String, &'static str);
-
 /// Relations of `relations` that tie their holder to `party` on `on` (see
 /// [`Relation::ties_to`]), as a readable list, e.g. `任职（2021-01-01 至今）`.
 fn ties(relations: &[Relation], party: &str, on: NaiveDate, rules: &PoolRules) -> Vec<String> {
@@ -123,32 +121,36 @@ pub fn check_commission(
     experts: &[&ExpertFacts],
     rules: &PoolRules,
     on: NaiveDate,
-) -> Result<(), Vec<CommissionViolation>> {
-    let mut v: Vec<CommissionViolation> = Vec::new();
+) -> Result<(), Vec<FieldViolation>> {
+    let mut v: Vec<FieldViolation> = Vec::new();
     let (commissioner, evaluated_party) = (commissioner.trim(), evaluated_party.trim());
     if commissioner.is_empty() {
-        v.push(("commissioner".into(), "委托方不能为空".into(), REQUIRED));
+        v.push(FieldViolation::new(
+            "commissioner",
+            REQUIRED,
+            "委托方不能为空",
+        ));
     }
     if evaluated_party.is_empty() {
-        v.push((
-            "evaluated_party".into(),
-            "被评价对象不能为空".into(),
+        v.push(FieldViolation::new(
+            "evaluated_party",
             REQUIRED,
+            "被评价对象不能为空",
         ));
     }
     if !kind.is_commissionable() {
-        v.push((
-            "kind".into(),
-            format!("{}不属于可委托第三方的工作（只能委托事前绩效评估和绩效目标审核、绩效评价或评价结果复核、指标体系建设、课题研究）", kind.chinese()),
+        v.push(FieldViolation::new(
+            "kind",
             KIND_NOT_COMMISSIONABLE,
+            format!("{}不属于可委托第三方的工作（只能委托事前绩效评估和绩效目标审核、绩效评价或评价结果复核、指标体系建设、课题研究）", kind.chinese()),
         ));
     }
     // DOMAIN.md: a department may not commission an evaluation of itself.
     if kind.is_evaluation() && !commissioner.is_empty() && commissioner == evaluated_party {
-        v.push((
-            "evaluated_party".into(),
-            format!("部门不能委托第三方对本部门开展{}", kind.chinese()),
+        v.push(FieldViolation::new(
+            "evaluated_party",
             SELF_EVALUATION_COMMISSION,
+            format!("部门不能委托第三方对本部门开展{}", kind.chinese()),
         ));
     }
     // DOMAIN.md: independent of the commissioner and of the evaluated object.
@@ -157,17 +159,17 @@ pub fn check_commission(
         .filter(|(_, code)| !code.is_empty())
         .collect();
     let independence =
-        |field: &str, who: &str, relations: &[Relation], v: &mut Vec<CommissionViolation>| {
+        |field: &str, who: &str, relations: &[Relation], v: &mut Vec<FieldViolation>| {
             for (role, code) in &parties {
                 let found = ties(relations, code, on, rules);
                 if !found.is_empty() {
-                    v.push((
-                        field.to_owned(),
+                    v.push(FieldViolation::new(
+                        field,
+                        NOT_INDEPENDENT,
                         format!(
                             "{who}与{role}「{code}」存在关联关系（{}），不具备独立性",
                             found.join("；")
                         ),
-                        NOT_INDEPENDENT,
                     ));
                 }
             }
@@ -178,27 +180,27 @@ pub fn check_commission(
         independence("agency", &who, &agency.relations, &mut v);
         if let Some(scope) = kind.scope() {
             if kind.is_evaluation() && agency.lead_evaluators == 0 {
-                v.push((
-                    "agency".into(),
-                    format!("{who}没有主评人，不能承接{}", kind.chinese()),
+                v.push(FieldViolation::new(
+                    "agency",
                     NO_LEAD_EVALUATOR,
+                    format!("{who}没有主评人，不能承接{}", kind.chinese()),
                 ));
             }
             if !agency.scopes.contains(&scope) {
-                v.push((
-                    "agency".into(),
-                    format!("{who}的服务范围不含「{}」", scope.chinese()),
+                v.push(FieldViolation::new(
+                    "agency",
                     SCOPE_MISMATCH,
+                    format!("{who}的服务范围不含「{}」", scope.chinese()),
                 ));
             }
         }
         let standing = agency_standing(agency, on, rules);
         if !standing.is_empty() {
             let reasons: Vec<String> = standing.iter().map(|e| e.chinese()).collect();
-            v.push((
-                "agency".into(),
-                format!("{who}当前不可选用：{}", reasons.join("；")),
+            v.push(FieldViolation::new(
+                "agency",
                 NOT_SELECTABLE,
+                format!("{who}当前不可选用：{}", reasons.join("；")),
             ));
         }
     }
@@ -209,10 +211,10 @@ pub fn check_commission(
         let standing = expert_standing(expert, on, rules);
         if !standing.is_empty() {
             let reasons: Vec<String> = standing.iter().map(|e| e.chinese()).collect();
-            v.push((
+            v.push(FieldViolation::new(
                 field,
-                format!("{who}当前不可选用：{}", reasons.join("；")),
                 NOT_SELECTABLE,
+                format!("{who}当前不可选用：{}", reasons.join("；")),
             ));
         }
     }
@@ -225,11 +227,11 @@ mod tests {
     use crate::domain::eligibility::tests::{agency, d, expert};
     use crate::domain::eligibility::{AgencyStatus, ExpertStatus, RelationKind};
 
-    fn reasons(r: Result<(), Vec<CommissionViolation>>) -> Vec<(String, &'static str)> {
+    fn reasons(r: Result<(), Vec<FieldViolation>>) -> Vec<(String, &'static str)> {
         r.err()
             .unwrap_or_default()
             .into_iter()
-            .map(|(f, _, r)| (f, r))
+            .map(|v| (v.field, v.reason))
             .collect()
     }
 
@@ -367,20 +369,24 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             got.iter()
-                .map(|(f, _, r)| (f.clone(), *r))
+                .map(|v| (v.field.clone(), v.reason))
                 .collect::<Vec<_>>(),
             vec![
                 r("agency", NOT_INDEPENDENT),
                 r("experts[0]", NOT_INDEPENDENT)
             ]
         );
-        assert!(got[0].1.contains("被评价对象「DEPT-EDU」"), "{}", got[0].1);
         assert!(
-            got[0].1.contains("任职（2020-01-01 至 2024-01-01）"),
+            got[0].message.contains("被评价对象「DEPT-EDU」"),
             "{}",
-            got[0].1
+            got[0]
         );
-        assert!(got[1].1.contains("委托方「FIN」"), "{}", got[1].1);
+        assert!(
+            got[0].message.contains("任职（2020-01-01 至 2024-01-01）"),
+            "{}",
+            got[0]
+        );
+        assert!(got[1].message.contains("委托方「FIN」"), "{}", got[1]);
         // The agency's tie ended more than 3 years before the commission.
         assert_eq!(
             reasons(check_commission(
@@ -467,10 +473,10 @@ mod tests {
         .unwrap_err();
         assert_eq!(got.len(), 1);
         assert_eq!(
-            (got[0].0.as_str(), got[0].2),
+            (got[0].field.as_str(), got[0].reason),
             ("experts[1]", NOT_SELECTABLE)
         );
-        assert!(got[0].1.contains("退出"), "{}", got[0].1);
+        assert!(got[0].message.contains("退出"), "{}", got[0]);
         // Draw-only limits do not block a commission.
         let busy = ExpertFacts {
             engagements_this_year: 99,

@@ -2,6 +2,7 @@
 //! age cap — configuration per region in [`PoolRules`]) and the status lifecycle 入库 → 考评 → 退出.
 
 use chrono::NaiveDate;
+use pbm_types::FieldViolation;
 
 use super::eligibility::{ExpertFacts, ExpertStatus, TitleLevel, expert_standing};
 use super::ids::{IdNumber, Phone};
@@ -39,41 +40,44 @@ pub struct ExpertSpec {
 
 impl ExpertSpec {
     /// Field violations (paths under `spec.`).
-    pub fn violations(&self, taxonomy: &FieldTaxonomy) -> Vec<(String, String)> {
+    pub fn violations(&self, taxonomy: &FieldTaxonomy) -> Vec<FieldViolation> {
         let mut v = Vec::new();
         if self.name.trim().is_empty() {
-            v.push(("spec.name".into(), "专家姓名不能为空".into()));
+            v.push(FieldViolation::generic("spec.name", "专家姓名不能为空"));
         }
         if self.fields.is_empty() {
-            v.push(("spec.fields".into(), "至少选择一个专业领域".into()));
+            v.push(FieldViolation::generic(
+                "spec.fields",
+                "至少选择一个专业领域",
+            ));
         }
         if let Err(unknown) = taxonomy.validate(&self.fields) {
-            v.push((
-                "spec.fields".into(),
+            v.push(FieldViolation::generic(
+                "spec.fields",
                 format!("未知的专业领域：{}", unknown.join("、")),
             ));
         }
         for (i, e) in self.details.employment.iter().enumerate() {
             if e.organization.trim().is_empty() {
-                v.push((
+                v.push(FieldViolation::generic(
                     format!("spec.employment[{i}].organization"),
-                    "工作单位不能为空".into(),
+                    "工作单位不能为空",
                 ));
             }
             if let (Some(f), Some(t)) = (e.from, e.to)
                 && t < f
             {
-                v.push((
+                v.push(FieldViolation::generic(
                     format!("spec.employment[{i}].to"),
-                    "截止日期早于起始日期".into(),
+                    "截止日期早于起始日期",
                 ));
             }
         }
         for (i, r) in self.details.relations.iter().enumerate() {
             if r.party_code.trim().is_empty() {
-                v.push((
+                v.push(FieldViolation::generic(
                     format!("spec.relations[{i}].party_code"),
-                    "关联方编码不能为空".into(),
+                    "关联方编码不能为空",
                 ));
             }
         }
@@ -81,15 +85,19 @@ impl ExpertSpec {
     }
 }
 
+/// Reason of every entry-rule violation: the person does not meet the entry rules in force.
+pub const ENTRY_RULES_NOT_MET: &str = "ENTRY_RULES_NOT_MET";
+
 /// Entry rules (DOMAIN.md: 中级 + 8 years, or 高级; age cap 70 by default): the violations that
-/// keep a person out of the pool on `on`.
+/// keep a person out of the pool on `on` (reason [`ENTRY_RULES_NOT_MET`], on the field the
+/// rule reads).
 pub fn entry_violations(
     title: TitleLevel,
     years_in_field: u32,
     birth_date: NaiveDate,
     on: NaiveDate,
     rules: &PoolRules,
-) -> Vec<(String, String)> {
+) -> Vec<FieldViolation> {
     let facts = ExpertFacts {
         id: String::new(),
         status: ExpertStatus::Active,
@@ -111,7 +119,7 @@ pub fn entry_violations(
                 "YEARS_TOO_FEW" => "spec.years_in_field",
                 _ => return None,
             };
-            Some((field.to_string(), e.chinese()))
+            Some(FieldViolation::new(field, ENTRY_RULES_NOT_MET, e.chinese()))
         })
         .collect()
 }
@@ -187,7 +195,7 @@ mod tests {
             entry_violations(TitleLevel::Intermediate, 8, d("1980-01-01"), on, &rules).is_empty()
         );
         assert!(entry_violations(TitleLevel::Senior, 0, d("1980-01-01"), on, &rules).is_empty());
-        let fields = |v: Vec<(String, String)>| v.into_iter().map(|(f, _)| f).collect::<Vec<_>>();
+        let fields = |v: Vec<FieldViolation>| v.into_iter().map(|v| v.field).collect::<Vec<_>>();
         assert_eq!(
             fields(entry_violations(
                 TitleLevel::Intermediate,

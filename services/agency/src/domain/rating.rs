@@ -16,6 +16,7 @@
 use std::collections::HashSet;
 
 use chrono::NaiveDate;
+use pbm_types::FieldViolation;
 use pbm_types::decimal::round_score;
 use rust_decimal::Decimal;
 
@@ -24,32 +25,38 @@ use super::rules::{Action, CreditGrade, Criterion, PoolRules, Severity};
 
 /// Score of one engagement on the rubric: `Σ score × weight / 100`, rounded half-up to two
 /// places. Every criterion of the rubric must be scored exactly once, with a score from 0 to
-/// 100 of at most two decimals, and no other code may appear. Errors are
-/// `(field path, Chinese message)` pairs, e.g. `("scores.QUALITY", …)`.
+/// 100 of at most two decimals, and no other code may appear. Errors are field violations
+/// without codes of their own, on e.g. `scores.QUALITY`.
 pub fn engagement_score<S: AsRef<str>>(
     rubric: &[Criterion],
     scores: &[(S, Decimal)],
-) -> Result<Decimal, Vec<(String, String)>> {
+) -> Result<Decimal, Vec<FieldViolation>> {
     let mut errors = Vec::new();
     let mut seen = HashSet::new();
     for (code, score) in scores {
         let code = code.as_ref();
         let field = format!("scores.{code}");
         if !rubric.iter().any(|c| c.code == code) {
-            errors.push((field, format!("评分细则中没有评分项「{code}」")));
+            errors.push(FieldViolation::generic(
+                field,
+                format!("评分细则中没有评分项「{code}」"),
+            ));
             continue;
         }
         if !seen.insert(code) {
-            errors.push((field, format!("评分项「{code}」重复评分")));
+            errors.push(FieldViolation::generic(
+                field,
+                format!("评分项「{code}」重复评分"),
+            ));
             continue;
         }
         if *score < Decimal::ZERO || *score > Decimal::ONE_HUNDRED {
-            errors.push((
+            errors.push(FieldViolation::generic(
                 field,
                 format!("评分项「{code}」的得分 {score} 应在0–100之间"),
             ));
         } else if score.normalize().scale() > 2 {
-            errors.push((
+            errors.push(FieldViolation::generic(
                 field,
                 format!("评分项「{code}」的得分 {score} 最多保留两位小数"),
             ));
@@ -57,7 +64,7 @@ pub fn engagement_score<S: AsRef<str>>(
     }
     for c in rubric {
         if !seen.contains(c.code.as_str()) {
-            errors.push((
+            errors.push(FieldViolation::generic(
                 format!("scores.{}", c.code),
                 format!("缺少评分项「{}」（{}）的得分", c.name, c.code),
             ));
@@ -345,7 +352,7 @@ mod tests {
             ],
         )
         .unwrap_err();
-        let fields: Vec<&str> = err.iter().map(|(f, _)| f.as_str()).collect();
+        let fields: Vec<&str> = err.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(
             fields,
             vec![
@@ -357,7 +364,7 @@ mod tests {
                 "scores.SATISFACTION"
             ]
         );
-        assert!(err[5].1.contains("委托方满意度"), "{}", err[5].1);
+        assert!(err[5].message.contains("委托方满意度"), "{}", err[5]);
         // Trailing zeros are not extra decimals.
         let ok = engagement_score(
             &rules.rubric,

@@ -2,6 +2,7 @@
 //! agency record holds, how its status moves, when its qualification has expired.
 
 use chrono::NaiveDate;
+use pbm_types::FieldViolation;
 
 pub use super::eligibility::RelationKind;
 pub use super::engagement::ServiceScope as Scope;
@@ -136,56 +137,62 @@ fn is_mobile(phone: &str) -> bool {
 
 impl AgencySpec {
     /// Field violations of a spec (paths under `spec.`).
-    pub fn violations(&self) -> Vec<(String, String)> {
+    pub fn violations(&self) -> Vec<FieldViolation> {
         let mut v = Vec::new();
         if self.name.trim().is_empty() {
-            v.push(("spec.name".into(), "机构名称不能为空".into()));
+            v.push(FieldViolation::generic("spec.name", "机构名称不能为空"));
         }
         if self.legal_representative.trim().is_empty() {
-            v.push((
-                "spec.legal_representative".into(),
-                "法定代表人不能为空".into(),
+            v.push(FieldViolation::generic(
+                "spec.legal_representative",
+                "法定代表人不能为空",
             ));
         }
         if self.scopes.is_empty() {
-            v.push(("spec.scopes".into(), "至少选择一项服务范围".into()));
+            v.push(FieldViolation::generic(
+                "spec.scopes",
+                "至少选择一项服务范围",
+            ));
         }
         let mut scopes = self.scopes.clone();
         scopes.sort();
         scopes.dedup();
         if scopes.len() != self.scopes.len() {
-            v.push(("spec.scopes".into(), "服务范围重复".into()));
+            v.push(FieldViolation::generic("spec.scopes", "服务范围重复"));
         }
         for (i, e) in self.details.lead_evaluators.iter().enumerate() {
             if e.name.trim().is_empty() {
-                v.push((
+                v.push(FieldViolation::generic(
                     format!("spec.lead_evaluators[{i}].name"),
-                    "主评人姓名不能为空".into(),
+                    "主评人姓名不能为空",
                 ));
             }
         }
         for (i, b) in self.details.branches.iter().enumerate() {
             if b.name.trim().is_empty() {
-                v.push((
+                v.push(FieldViolation::generic(
                     format!("spec.branches[{i}].name"),
-                    "分支机构名称不能为空".into(),
+                    "分支机构名称不能为空",
                 ));
             }
             if !b.credit_code.is_empty()
                 && let Err(e) = CreditCode::parse(&b.credit_code)
             {
-                v.push((format!("spec.branches[{i}].credit_code"), e.message));
+                v.push(FieldViolation::generic(
+                    format!("spec.branches[{i}].credit_code"),
+                    e.message,
+                ));
             }
         }
         for (i, c) in self.details.contacts.iter().enumerate() {
             if c.name.trim().is_empty() {
-                v.push((
+                v.push(FieldViolation::generic(
                     format!("spec.contacts[{i}].name"),
-                    "联系人姓名不能为空".into(),
+                    "联系人姓名不能为空",
                 ));
             }
             if !c.phone.is_empty() && !is_mobile(&c.phone) {
-                v.push((
+                v.push(FieldViolation::generic(
                     format!("spec.contacts[{i}].phone"),
                     format!("手机号「{}」无效", c.phone),
                 ));
@@ -193,15 +200,15 @@ impl AgencySpec {
         }
         for (i, r) in self.details.relations.iter().enumerate() {
             if r.party_code.trim().is_empty() {
-                v.push((
+                v.push(FieldViolation::generic(
                     format!("spec.relations[{i}].party_code"),
-                    "关联方编码不能为空".into(),
+                    "关联方编码不能为空",
                 ));
             }
             if r.to.is_some_and(|to| to < r.from) {
-                v.push((
+                v.push(FieldViolation::generic(
                     format!("spec.relations[{i}].to"),
-                    "关联期间的截止日期早于起始日期".into(),
+                    "关联期间的截止日期早于起始日期",
                 ));
             }
         }
@@ -436,7 +443,7 @@ mod tests {
             phone: "12345".into(),
             email: String::new(),
         });
-        let fields: Vec<String> = a.violations().into_iter().map(|(f, _)| f).collect();
+        let fields: Vec<String> = a.violations().into_iter().map(|v| v.field).collect();
         assert_eq!(
             fields,
             ["spec.name", "spec.scopes", "spec.contacts[0].phone"]

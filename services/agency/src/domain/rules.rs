@@ -10,6 +10,7 @@
 use std::collections::HashSet;
 
 use chrono::NaiveDate;
+use pbm_types::FieldViolation;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -263,11 +264,13 @@ impl PoolRules {
         dates::within_years(violation_on, on, self.penalties.major_bars_selection_years)
     }
 
-    /// Self-check of a configuration before it is saved. Returns `(field path, Chinese
-    /// message)` pairs; empty means usable. Every function of this crate assumes usable rules.
-    pub fn violations(&self) -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> = Vec::new();
-        let mut push = |field: &str, message: String| v.push((field.to_owned(), message));
+    /// Self-check of a configuration before it is saved: field violations (paths in the rules'
+    /// JSON, Chinese messages, no codes of their own); empty means usable. Every function of
+    /// this crate assumes usable rules.
+    pub fn violations(&self) -> Vec<FieldViolation> {
+        let mut v: Vec<FieldViolation> = Vec::new();
+        let mut push =
+            |field: &str, message: String| v.push(FieldViolation::generic(field, message));
         let hundred = Decimal::ONE_HUNDRED;
         let score_range = |x: Decimal| Decimal::ZERO <= x && x <= hundred;
 
@@ -497,7 +500,7 @@ mod tests {
     }
 
     fn fields(rules: &PoolRules) -> Vec<String> {
-        rules.violations().into_iter().map(|(f, _)| f).collect()
+        rules.violations().into_iter().map(|v| v.field).collect()
     }
 
     #[test]

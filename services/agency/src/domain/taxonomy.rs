@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use pbm_types::FieldViolation;
 use serde::{Deserialize, Serialize};
 
 /// One expert field: a stable code (`A–Z`, `0–9`, `_`, starting with a letter, ≤ 16 chars)
@@ -122,16 +123,16 @@ impl FieldTaxonomy {
     }
 
     /// Self-check of a configured taxonomy: at least one field, well-formed unique codes,
-    /// non-empty unique names. Returns `(field path, Chinese message)` pairs.
-    pub fn violations(&self) -> Vec<(String, String)> {
+    /// non-empty unique names (field paths under the taxonomy, Chinese messages).
+    pub fn violations(&self) -> Vec<FieldViolation> {
         let mut v = Vec::new();
         if self.fields.is_empty() {
-            v.push(("fields".into(), "专家领域不能为空".into()));
+            v.push(FieldViolation::generic("fields", "专家领域不能为空"));
         }
         let (mut codes, mut names) = (HashSet::new(), HashSet::new());
         for (i, f) in self.fields.iter().enumerate() {
             if !code_ok(&f.code) {
-                v.push((
+                v.push(FieldViolation::generic(
                     format!("fields[{i}].code"),
                     format!(
                         "领域编码「{}」无效：应为1–16位大写字母、数字或下划线，以字母开头",
@@ -139,16 +140,19 @@ impl FieldTaxonomy {
                     ),
                 ));
             } else if !codes.insert(f.code.as_str()) {
-                v.push((
+                v.push(FieldViolation::generic(
                     format!("fields[{i}].code"),
                     format!("领域编码「{}」重复", f.code),
                 ));
             }
             let name = f.name.trim();
             if name.is_empty() {
-                v.push((format!("fields[{i}].name"), "领域名称不能为空".into()));
+                v.push(FieldViolation::generic(
+                    format!("fields[{i}].name"),
+                    "领域名称不能为空",
+                ));
             } else if !names.insert(name) {
-                v.push((
+                v.push(FieldViolation::generic(
                     format!("fields[{i}].name"),
                     format!("领域名称「{name}」重复"),
                 ));
@@ -238,7 +242,7 @@ mod tests {
                 },
             ],
         };
-        let fields: Vec<String> = t.violations().into_iter().map(|(f, _)| f).collect();
+        let fields: Vec<String> = t.violations().into_iter().map(|v| v.field).collect();
         assert_eq!(
             fields,
             vec![

@@ -5,7 +5,7 @@ use pbm_db::AnyConnection;
 use pbm_proto::agency::v1 as proto;
 use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
 
-use super::{SERVICE, agency_not_found, batch_not_found, generic};
+use super::{SERVICE, agency_not_found, batch_not_found};
 use crate::convert;
 use crate::domain::access::{self, ReadScope};
 use crate::domain::registry::{self, Agency, Status};
@@ -49,7 +49,7 @@ pub async fn register(
     run_mutation(&state.db, ctx, ("agency", entity), move |conn, ctx| {
         access::can_manage(&ctx.caller, &region)?;
         let spec = spec?;
-        ApiError::check(generic(spec.violations()))?;
+        ApiError::check(spec.violations())?;
         let batch = store::batch(conn, spec.admission_batch_id)?
             .ok_or_else(|| batch_not_found(spec.admission_batch_id))?;
         let code = spec.credit_code.as_str().to_owned();
@@ -112,7 +112,7 @@ pub async fn update(
     run_mutation(&state.db, ctx, ("agency", entity), move |conn, ctx| {
         access::can_manage(&ctx.caller, &region)?;
         let spec = spec?;
-        ApiError::check(generic(spec.violations()))?;
+        ApiError::check(spec.violations())?;
         let code = spec.credit_code.as_str().to_owned();
         let current = store::agency(conn, &code)?.ok_or_else(|| agency_not_found(&code))?;
         if current.version != expected {

@@ -9,9 +9,7 @@ use pbm_proto::agency::v1 as proto;
 use pbm_proto::common::v1 as common;
 use pbm_server::{ApiError, Effect, FieldViolation, MutationContext, run_mutation};
 
-use super::ratings::{
-    RatingBook, agency_action, apply_expert_action, explanation, write_agency_actions,
-};
+use super::ratings::{RatingBook, agency_action, apply_expert_action, write_agency_actions};
 use super::{agency_facts, expert_facts, major_violation_on, rules_in_force};
 use crate::convert::{self, both, check, engagement_to_proto as to_proto};
 use crate::domain::access;
@@ -88,17 +86,14 @@ pub async fn create(
             .map_err(|violations| {
                 let reason = violations
                     .first()
-                    .map_or("NOT_COMMISSIONABLE", |(_, _, reason)| *reason);
+                    .map_or("NOT_COMMISSIONABLE", |v| v.reason);
                 let message = violations
                     .iter()
-                    .map(|(_, m, _)| m.as_str())
+                    .map(|v| v.message.as_str())
                     .collect::<Vec<_>>()
                     .join("；");
                 let mut e = ApiError::failed_precondition(reason, format!("不能委托：{message}"));
-                e.violations = violations
-                    .into_iter()
-                    .map(|(f, m, reason)| FieldViolation::new(f, reason, m))
-                    .collect();
+                e.violations = violations;
                 e
             })?;
             let mut row = EngagementRow {
@@ -180,7 +175,7 @@ pub async fn rate(
             // The rubric of the year the engagement ended in.
             let rules = rules_in_force(conn, row.ended_on.year())?;
             let score = rating::engagement_score(&rules.rules.rubric, &scores)
-                .map_err(|v| ApiError::validation(crate::ops::generic(v)))?;
+                .map_err(ApiError::validation)?;
             let rated = EngagementRow {
                 scores: serde_json::to_string(&scores).map_err(ApiError::internal)?,
                 score: Some(Money(score)),
@@ -214,7 +209,10 @@ pub async fn rate(
                     {
                         write_agency_actions(conn, &[change])?;
                     }
-                    Some(explanation(&rating, &book.rules))
+                    Some(convert::rating_explanation_to_proto(
+                        &rating,
+                        book.rules.label(),
+                    ))
                 }
                 None => None,
             };
@@ -442,7 +440,10 @@ async fn explain_rating(
                         )
                     })?;
                     let book = RatingBook::load_for(conn, as_of, std::slice::from_ref(&code), &[])?;
-                    Ok(explanation(&book.agency(&code), &book.rules))
+                    Ok(convert::rating_explanation_to_proto(
+                        &book.agency(&code),
+                        book.rules.label(),
+                    ))
                 })
                 .await
         }
@@ -461,7 +462,10 @@ async fn explain_rating(
                         ApiError::not_found("EXPERT_NOT_FOUND", format!("专家 {id} 不存在"))
                     })?;
                     let book = RatingBook::load_for(conn, as_of, &[], &[id])?;
-                    Ok(explanation(&book.expert(id), &book.rules))
+                    Ok(convert::rating_explanation_to_proto(
+                        &book.expert(id),
+                        book.rules.label(),
+                    ))
                 })
                 .await
         }

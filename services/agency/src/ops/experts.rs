@@ -4,7 +4,7 @@ use pbm_auth::Caller;
 use pbm_proto::agency::v1 as proto;
 use pbm_server::{ApiError, Effect, FieldViolation, MutationContext, run_mutation};
 
-use super::{RulesInForce, SERVICE, expert_not_found, generic, rules_in_force};
+use super::{RulesInForce, SERVICE, expert_not_found, rules_in_force};
 use crate::convert;
 use crate::domain::access::{self, ExpertScope};
 use crate::domain::eligibility::ExpertStatus;
@@ -22,7 +22,7 @@ fn expert_row(
     keep: Option<&ExpertRow>,
     actor: &str,
 ) -> Result<ExpertRow, ApiError> {
-    let mut v = generic(spec.violations(&state.taxonomy));
+    let mut v = spec.violations(&state.taxonomy);
     let (id_enc, id_index, id_masked, birth_date) = match (&spec.id_number, keep) {
         (Some(id), _) => (
             state.pii.encrypt(id.as_str()),
@@ -63,21 +63,18 @@ fn expert_row(
     );
     if !entry.is_empty() {
         let mut e = ApiError::failed_precondition(
-            "ENTRY_RULES_NOT_MET",
+            experts::ENTRY_RULES_NOT_MET,
             format!(
                 "不符合专家入库条件（{}）：{}",
                 rules.label(),
                 entry
                     .iter()
-                    .map(|(_, m)| m.as_str())
+                    .map(|v| v.message.as_str())
                     .collect::<Vec<_>>()
                     .join("；")
             ),
         );
-        e.violations = entry
-            .into_iter()
-            .map(|(f, m)| FieldViolation::new(f, "ENTRY_RULES_NOT_MET", m))
-            .collect();
+        e.violations = entry;
         return Err(e);
     }
     let details = serde_json::to_string(&spec.details).map_err(ApiError::internal)?;

@@ -14,7 +14,7 @@ pub mod violations;
 
 use chrono::NaiveDate;
 use pbm_db::AnyConnection;
-use pbm_server::{ApiError, FieldViolation};
+use pbm_server::ApiError;
 
 use crate::domain::access::Denied;
 use crate::domain::eligibility::{self, AgencyFacts, AgencyStatus, ExpertFacts};
@@ -26,13 +26,6 @@ use crate::store::{self, Violator};
 /// The service's name outside an RPC (outbox events, the audit of a contact reveal): the
 /// `ErrorInfo.domain` of its RPCs.
 pub const SERVICE: &str = "pbm.agency";
-
-/// Violations of a domain rule without codes of their own.
-pub(crate) fn generic(v: Vec<(String, String)>) -> Vec<FieldViolation> {
-    v.into_iter()
-        .map(|(f, m)| FieldViolation::generic(f, m))
-        .collect()
-}
 
 fn agency_not_found(code: &str) -> ApiError {
     ApiError::not_found("AGENCY_NOT_FOUND", format!("第三方机构「{code}」不存在"))

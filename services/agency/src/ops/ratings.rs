@@ -14,8 +14,6 @@ use pbm_proto::agency::v1 as proto;
 use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
 use pbm_types::Decimal;
 
-use pbm_server::wire::decimal as dec;
-
 use super::{RulesInForce, rules_in_force};
 use crate::convert;
 use crate::domain::access;
@@ -23,7 +21,7 @@ use crate::domain::eligibility::ExpertStatus;
 use crate::domain::experts;
 use crate::domain::rating::{self, RatedEngagement, Rating, RatingInput};
 use crate::domain::registry::{self, Agency};
-use crate::domain::rules::{Action, Severity};
+use crate::domain::rules::Severity;
 use crate::state::AppState;
 use crate::store::engagements as store_e;
 use crate::store::experts::{self as store_x, ExpertRow, ExpertStatusChange};
@@ -211,56 +209,6 @@ pub fn major_violations(
     Ok(out)
 }
 
-fn action_text(action: Action) -> (&'static str, i32) {
-    match action {
-        Action::None => ("none", 0),
-        Action::Warning => ("warning", 0),
-        Action::Suspend { months } => ("suspend", i32::try_from(months).unwrap_or(i32::MAX)),
-        Action::Remove => ("remove", 0),
-    }
-}
-
-/// Every number behind a rating, for ExplainRating and RateEngagement.
-pub fn explanation(r: &Rating, rules: &RulesInForce) -> proto::RatingExplanation {
-    let (action, months) = action_text(r.action);
-    proto::RatingExplanation {
-        as_of: r.as_of.to_string(),
-        contributions: r
-            .contributions
-            .iter()
-            .map(|c| proto::RatingContribution {
-                engagement_id: c.engagement_id,
-                ended_on: c.ended_on.to_string(),
-                score: dec(c.score),
-                age_months: i32::try_from(c.age_months).unwrap_or(i32::MAX),
-                decay_weight: dec(c.decay_weight),
-                weighted: dec(c.weighted),
-            })
-            .collect(),
-        weighted_sum: dec(r.weighted_sum),
-        weight_total: dec(r.weight_total),
-        pool_mean: dec(r.pool_mean),
-        shrinkage_k: dec(r.shrinkage_k),
-        shrunk: dec(r.shrunk.round_dp(6)),
-        penalties: r
-            .penalties
-            .iter()
-            .map(|p| proto::RatingPenalty {
-                violation_id: p.violation_id,
-                occurred_on: p.on.to_string(),
-                severity: p.severity.as_db().into(),
-                points: dec(p.points),
-            })
-            .collect(),
-        final_score: dec(r.final_score),
-        grade: format!("{:?}", r.grade),
-        action: action.into(),
-        suspend_months: months,
-        selectable: r.selectable,
-        rules: rules.label(),
-    }
-}
-
 fn action_reason(rating: &Rating, rules: &RulesInForce) -> String {
     format!(
         "信用等级{:?}（{}分），依据{}自动{}",
@@ -363,17 +311,6 @@ pub fn apply_expert_action(
     Ok(Some((from, to)))
 }
 
-fn subject(rating: &Rating, engagements: usize) -> proto::RatedSubject {
-    proto::RatedSubject {
-        final_score: dec(rating.final_score),
-        grade: format!("{:?}", rating.grade),
-        action: action_text(rating.action).0.into(),
-        selectable: rating.selectable,
-        engagements: i32::try_from(engagements).unwrap_or(i32::MAX),
-        ..Default::default()
-    }
-}
-
 /// Best first, then by key: the ranking finance publishes.
 fn rank(list: &mut [(Decimal, proto::RatedSubject)]) {
     list.sort_by(|a, b| {
@@ -420,7 +357,7 @@ pub async fn recompute(
             for agency in store::all_agencies(conn)? {
                 let code = agency.spec.credit_code.as_str().to_owned();
                 let rating = book.agency(&code);
-                let mut s = subject(
+                let mut s = convert::rated_subject_to_proto(
                     &rating,
                     book.engagements_of(&Violator::Agency(code.clone())),
                 );
@@ -439,7 +376,7 @@ pub async fn recompute(
             for (id, status) in store_x::statuses(conn)? {
                 let rating = book.expert(id);
                 let engaged = book.engagements_of(&Violator::Expert(id));
-                let mut s = subject(&rating, engaged);
+                let mut s = convert::rated_subject_to_proto(&rating, engaged);
                 s.expert_id = id;
                 // The full record is read only for the few a grade acts on.
                 let mut changed = None;

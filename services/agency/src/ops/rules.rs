@@ -76,7 +76,7 @@ pub async fn set(
             let violations: Vec<FieldViolation> = rules
                 .violations()
                 .into_iter()
-                .map(|(f, m)| FieldViolation::generic(format!("rules_json.{f}"), m))
+                .map(|v| v.under("rules_json."))
                 .collect();
             ApiError::check(violations)?;
             let current = rules_in_force(conn, year)?;

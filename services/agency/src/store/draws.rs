@@ -37,6 +37,11 @@ pub struct Draw {
 }
 
 impl Draw {
+    /// True for a draw of agencies, false for one of experts.
+    pub fn is_agencies(&self) -> bool {
+        self.subject == AGENCIES
+    }
+
     fn to_row(&self) -> Result<DrawRow, StoreError> {
         // JSON [[id, weight], …], as the candidates were sorted.
         let pairs: Vec<(&str, Decimal)> = self

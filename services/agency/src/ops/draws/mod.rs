@@ -2,11 +2,20 @@
 //! each draw keeps its seed, round and each answer; a decline triggers a replacement round; too
 //! few eligible → an explicit error, never a silent fallback; issue 3: "Agencies may be weighted
 //! by rating; experts uniformly").
+//!
+//! Drawing here; answers and replacement rounds in [`respond`]; reading and replaying a draw
+//! from its record in [`replay`]. The rounds are recomputed from the record by one function
+//! ([`replay_rounds`]) for all three.
+
+mod replay;
+mod respond;
+
+pub use replay::{get, replay};
+pub use respond::respond;
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
-use pbm_auth::{Caller, Role};
 use pbm_db::AnyConnection;
 use pbm_proto::agency::v1 as proto;
 use pbm_server::{ApiError, Effect, FieldViolation, MutationContext, run_mutation};
@@ -15,7 +24,7 @@ use rand::RngCore;
 
 use super::ratings::{RatingBook, major_violations};
 use super::{agency_facts_from, expert_facts, rules_in_force};
-use crate::convert::{self, Parsed, both, check, kind_from, kind_to};
+use crate::convert::{self, Parsed, both, check, kind_from};
 use crate::domain::access;
 use crate::domain::draw::{self as rules_draw, Candidate, Weighting};
 use crate::domain::eligibility::{
@@ -31,24 +40,12 @@ fn not_found(id: i64) -> ApiError {
     ApiError::not_found("DRAW_NOT_FOUND", format!("抽取记录 {id} 不存在"))
 }
 
-fn answer_to(a: &str) -> proto::DrawAnswer {
-    match a {
-        "accepted" => proto::DrawAnswer::Accepted,
-        "declined" => proto::DrawAnswer::Declined,
-        _ => proto::DrawAnswer::Pending,
-    }
-}
-
 fn weighting_of(draw: &Draw) -> Weighting {
     if draw.weighted {
         Weighting::ByWeight
     } else {
         Weighting::Uniform
     }
-}
-
-fn is_agencies(draw: &Draw) -> bool {
-    draw.subject == store_d::AGENCIES
 }
 
 /// Picks of each round, recomputed from the record: round 0 draws `count`, every later round one
@@ -74,90 +71,6 @@ fn replay_rounds(row: &Draw, rounds: u32) -> Result<Vec<Vec<String>>, ApiError> 
         out.push(picked);
     }
     Ok(out)
-}
-
-/// The draw as callers see it: every round's picks in draw order (`members` come from the store
-/// in that order).
-fn to_proto(row: &Draw, members: &[MemberRow]) -> proto::Draw {
-    let (seed, candidates) = (row.seed, &row.candidates);
-    let agencies = is_agencies(row);
-    let max_round = members.iter().map(|m| m.round).max().unwrap_or(0);
-    let expert_id = |m: &MemberRow| m.key.parse::<i64>().unwrap_or_default();
-    let rounds = (0..=max_round)
-        .map(|r| {
-            let picked = members.iter().filter(|m| m.round == r);
-            proto::DrawRound {
-                round: r,
-                seed: rules_draw::round_seed(seed, u32::try_from(r).unwrap_or(0)).to_string(),
-                picked: if agencies {
-                    Vec::new()
-                } else {
-                    picked.clone().map(expert_id).collect()
-                },
-                picked_agencies: if agencies {
-                    picked.map(|m| m.key.clone()).collect()
-                } else {
-                    Vec::new()
-                },
-            }
-        })
-        .collect();
-    let weight = |key: &str| {
-        candidates
-            .iter()
-            .find(|c| c.id == key)
-            .and_then(|c| convert::dec(c.weight))
-    };
-    proto::Draw {
-        id: row.id,
-        task_ref: row.task_ref.clone(),
-        field: row.field.clone(),
-        count: row.count,
-        evaluated_party: row.evaluated_party.clone(),
-        kind: crate::domain::engagement::EngagementKind::from_db(&row.kind)
-            .map_or(0, |k| kind_to(k) as i32),
-        on_date: row.on_date.to_string(),
-        seed: seed.to_string(),
-        candidates_fingerprint: row.fingerprint.clone(),
-        eligible: i32::try_from(candidates.len()).unwrap_or(i32::MAX),
-        rounds,
-        drawn: if agencies {
-            Vec::new()
-        } else {
-            members
-                .iter()
-                .map(|m| proto::DrawnExpert {
-                    expert_id: expert_id(m),
-                    round: m.round,
-                    answer: answer_to(&m.answer) as i32,
-                    reason: m.reason.clone(),
-                })
-                .collect()
-        },
-        drawn_agencies: if agencies {
-            members
-                .iter()
-                .map(|m| proto::DrawnAgency {
-                    credit_code: m.key.clone(),
-                    round: m.round,
-                    answer: answer_to(&m.answer) as i32,
-                    reason: m.reason.clone(),
-                    weight: weight(&m.key),
-                })
-                .collect()
-        } else {
-            Vec::new()
-        },
-        subject: if agencies {
-            proto::DrawSubject::Agencies
-        } else {
-            proto::DrawSubject::Experts
-        } as i32,
-        weighted_by_rating: row.weighted,
-        rules: row.rules.clone(),
-        version: row.version,
-        created: Some(convert::stamp(&row.created_by, row.created_at)),
-    }
 }
 
 /// The common fields of a draw request.
@@ -235,7 +148,7 @@ fn record_draw(
     let members = new_members(draw.id, 0, picked);
     store_d::insert_members(conn, &draw.subject, &members)?;
     Ok(Effect {
-        response: to_proto(&draw, &members),
+        response: convert::draw_to_proto(&draw, &members),
         entity_type: "draw",
         entity_id: draw.id.to_string(),
         detail: format!(
@@ -509,210 +422,4 @@ pub async fn draw_agencies(
     )
     .await
     .map(|draw| proto::DrawAgenciesResponse { draw: Some(draw) })
-}
-
-pub async fn respond(
-    state: &AppState,
-    ctx: MutationContext,
-    r: proto::RespondToDrawRequest,
-) -> Result<proto::RespondToDrawResponse, ApiError> {
-    let st = state.clone();
-    run_mutation(
-        &state.db,
-        ctx,
-        ("draw", r.draw_id.to_string()),
-        move |conn, ctx| {
-            access::can_manage(&ctx.caller, &st.region)?;
-            let (row, members) =
-                store_d::get(conn, r.draw_id)?.ok_or_else(|| not_found(r.draw_id))?;
-            if row.version != r.expected_version {
-                return Err(ApiError::stale_version(
-                    &format!("抽取记录 {}", row.id),
-                    r.expected_version,
-                    row.version,
-                ));
-            }
-            let (key, who) = if is_agencies(&row) {
-                let code = r.agency_credit_code.trim().to_uppercase();
-                if code.is_empty() {
-                    return Err(ApiError::invalid_field(
-                        "AGENCY_REQUIRED",
-                        "agency_credit_code",
-                        "这是机构抽取记录，请指定答复的机构（统一社会信用代码）",
-                    ));
-                }
-                (code.clone(), format!("机构「{code}」"))
-            } else {
-                if r.expert_id <= 0 {
-                    return Err(ApiError::invalid_field(
-                        "EXPERT_REQUIRED",
-                        "expert_id",
-                        "这是专家抽取记录，请指定答复的专家编号",
-                    ));
-                }
-                (r.expert_id.to_string(), format!("专家 {}", r.expert_id))
-            };
-            let Some(member) = members.iter().find(|m| m.key == key) else {
-                return Err(ApiError::failed_precondition(
-                    "NOT_DRAWN",
-                    format!("{who} 不在抽取记录 {} 中", row.id),
-                ));
-            };
-            if member.answer != "pending" {
-                return Err(ApiError::failed_precondition(
-                    "ALREADY_ANSWERED",
-                    format!("{who} 已答复"),
-                ));
-            }
-            if !r.accept && r.reason.trim().is_empty() {
-                return Err(ApiError::invalid_field(
-                    "REASON_REQUIRED",
-                    "reason",
-                    "不参加时请记录原因",
-                ));
-            }
-            let answer = if r.accept { "accepted" } else { "declined" };
-            if !store_d::answer(
-                conn,
-                row.id,
-                row.version,
-                &row.subject,
-                &key,
-                answer,
-                r.reason.trim(),
-                pbm_db::now(),
-            )? {
-                return Err(ApiError::stale_version(
-                    &format!("抽取记录 {}", row.id),
-                    r.expected_version,
-                    row.version + 1,
-                ));
-            }
-            if !r.accept {
-                // A decline triggers a replacement round on the same record (same candidates,
-                // derived seed).
-                let next_round = members.iter().map(|m| m.round).max().unwrap_or(0) + 1;
-                let rounds =
-                    replay_rounds(&row, u32::try_from(next_round).unwrap_or(0)).map_err(|e| {
-                        if e.reason == "TOO_FEW_ELIGIBLE" {
-                            ApiError::failed_precondition(
-                                "TOO_FEW_ELIGIBLE",
-                                "符合条件的候选已全部抽出，无法补抽；请扩大范围或重新抽取",
-                            )
-                        } else {
-                            e
-                        }
-                    })?;
-                let added = new_members(
-                    row.id,
-                    next_round,
-                    rounds.last().cloned().unwrap_or_default(),
-                );
-                store_d::insert_members(conn, &row.subject, &added)?;
-            }
-            let (row, members) = store_d::get(conn, row.id)?.ok_or_else(|| not_found(r.draw_id))?;
-            let response = to_proto(&row, &members);
-            Ok(Effect {
-                response,
-                entity_type: "draw",
-                entity_id: row.id.to_string(),
-                detail: format!("{key} {answer}"),
-            })
-        },
-    )
-    .await
-    .map(|draw| proto::RespondToDrawResponse { draw: Some(draw) })
-}
-
-/// Who may read a draw: finance, auditors and the province every draw; an expert or an agency
-/// the draws it was drawn in (others answer NOT_FOUND, so their existence does not leak).
-enum Reader {
-    All,
-    Expert(String),
-    Agency(String),
-}
-
-async fn load_visible(
-    state: &AppState,
-    caller: &Caller,
-    id: i64,
-) -> Result<(Draw, Vec<MemberRow>), ApiError> {
-    let reader = match caller.role {
-        Role::Expert => match access::expert_scope(caller, &state.region)? {
-            access::ExpertScope::Own(e) => Reader::Expert(e.to_string()),
-            access::ExpertScope::All => Reader::All,
-        },
-        _ => match access::read_scope(caller, &state.region)? {
-            access::ReadScope::All => Reader::All,
-            access::ReadScope::OwnAgency(code) => Reader::Agency(code),
-        },
-    };
-    let (row, members) = state
-        .db
-        .read(move |conn| store_d::get(conn, id))
-        .await?
-        .ok_or_else(|| not_found(id))?;
-    let own = |key: &str| members.iter().any(|m| m.key == key);
-    let visible = match &reader {
-        Reader::All => true,
-        Reader::Expert(e) => !is_agencies(&row) && own(e),
-        Reader::Agency(code) => is_agencies(&row) && own(code),
-    };
-    if !visible {
-        return Err(not_found(id));
-    }
-    Ok((row, members))
-}
-
-pub async fn get(
-    state: &AppState,
-    caller: Caller,
-    r: proto::GetDrawRequest,
-) -> Result<proto::GetDrawResponse, ApiError> {
-    let (row, members) = load_visible(state, &caller, r.draw_id).await?;
-    Ok(proto::GetDrawResponse {
-        draw: Some(to_proto(&row, &members)),
-    })
-}
-
-pub async fn replay(
-    state: &AppState,
-    caller: Caller,
-    r: proto::ReplayDrawRequest,
-) -> Result<proto::ReplayDrawResponse, ApiError> {
-    let (row, members) = load_visible(state, &caller, r.draw_id).await?;
-    let fingerprint = rules_draw::fingerprint(&row.candidates);
-    let max_round = u32::try_from(members.iter().map(|m| m.round).max().unwrap_or(0)).unwrap_or(0);
-    let replayed = replay_rounds(&row, max_round)?;
-    let seed = row.seed;
-    let mut matches = fingerprint == row.fingerprint;
-    let mut rounds = Vec::new();
-    for (r, picked) in replayed.iter().enumerate() {
-        // The store gives each round's members in draw order: the replay must draw the same
-        // ones in the same order.
-        let recorded: Vec<&MemberRow> = members
-            .iter()
-            .filter(|m| usize::try_from(m.round).ok() == Some(r))
-            .collect();
-        let ordered = recorded.iter().all(|m| m.position.is_some());
-        let recorded: Vec<String> = recorded.into_iter().map(|m| m.key.clone()).collect();
-        matches &= rules_draw::same_round(&recorded, ordered, picked);
-        let agencies = is_agencies(&row);
-        rounds.push(proto::DrawRound {
-            round: i32::try_from(r).unwrap_or(i32::MAX),
-            seed: rules_draw::round_seed(seed, u32::try_from(r).unwrap_or(0)).to_string(),
-            picked: if agencies {
-                Vec::new()
-            } else {
-                picked.iter().filter_map(|p| p.parse().ok()).collect()
-            },
-            picked_agencies: if agencies { picked.clone() } else { Vec::new() },
-        });
-    }
-    Ok(proto::ReplayDrawResponse {
-        matches,
-        candidates_fingerprint: fingerprint,
-        replayed: rounds,
-        draw: Some(to_proto(&row, &members)),
-    })
 }
