@@ -31,6 +31,8 @@ fn start_server_on(data_dir: &Path, today: Option<&str>) -> SocketAddr {
         mof_div_code: REGION.into(),
         production: false,
         auth_public_keys: None,
+        auth_revoked: None,
+        rate_limit: 0,
         max_in_flight: 64,
         request_timeout_secs: 10,
         pii_key: None,

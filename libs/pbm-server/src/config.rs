@@ -30,6 +30,14 @@ pub struct ServerArgs {
     /// File of `kid=base64(ed25519 public key)` lines trusted for tokens.
     #[arg(long, env = "PBM_AUTH_PUBLIC_KEYS")]
     pub auth_public_keys: Option<PathBuf>,
+    /// File of revoked tokens: `jti:<token id>` or `sub:<subject>` lines, read at start.
+    #[arg(long, env = "PBM_AUTH_REVOKED")]
+    pub auth_revoked: Option<PathBuf>,
+    /// Requests a second each caller (a token's subject; the peer address of a call without a
+    /// valid token) may make, bursts of twice as many allowed; beyond it RESOURCE_EXHAUSTED.
+    /// 0 = no limit.
+    #[arg(long, env = "PBM_RATE_LIMIT", default_value_t = 500)]
+    pub rate_limit: u32,
     /// Requests in flight before new ones are shed with RESOURCE_EXHAUSTED.
     #[arg(long, env = "PBM_MAX_IN_FLIGHT", default_value_t = 256)]
     pub max_in_flight: usize,
@@ -176,7 +184,23 @@ impl ServerArgs {
                 "development mode: tokens from `pbm token` are accepted (set PBM_PRODUCTION=true in production)"
             );
         }
-        Ok(AuthLayer::new(verifier))
+        if let Some(path) = &self.auth_revoked {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read PBM_AUTH_REVOKED {}", path.display()))?;
+            let revoked = pbm_auth::token::Revocations::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            tracing::info!(revoked = revoked.len(), "revoked tokens loaded");
+            verifier = verifier.with_revocations(revoked);
+        }
+        let layer = AuthLayer::new(verifier);
+        Ok(
+            match std::num::NonZeroU32::new(self.rate_limit)
+                .zip(std::num::NonZeroU32::new(self.rate_limit.saturating_mul(2)))
+            {
+                Some((per_second, burst)) => layer.with_rate_limit(per_second, burst),
+                None => layer,
+            },
+        )
     }
 
     /// The cipher for personal data: `PBM_PII_KEY`, or (development only) `<data-dir>/dev-pii-key`.
@@ -313,6 +337,26 @@ mod tests {
         );
         let pg = args(&["--database-url", "postgres://u@h/db"], dir.path());
         assert_eq!(pg.database_url("indicator").unwrap(), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn revoked_tokens_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = dev_token(dir.path());
+        let subject = "sub:dev\n";
+        let revoked = dir.path().join("revoked");
+        std::fs::write(&revoked, subject).unwrap();
+        let layer = args(&["--auth-revoked", revoked.to_str().unwrap()], dir.path())
+            .auth_layer()
+            .unwrap();
+        let refused = layer.authenticate(&bearer(&token)).unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+        std::fs::write(&revoked, "garbage\n").unwrap();
+        assert!(
+            args(&["--auth-revoked", revoked.to_str().unwrap()], dir.path())
+                .auth_layer()
+                .is_err()
+        );
     }
 
     #[test]

@@ -272,6 +272,8 @@ pub fn server_args(
         mof_div_code: region.into(),
         production: false,
         auth_public_keys: None,
+        auth_revoked: None,
+        rate_limit: 0,
         max_in_flight: 64,
         request_timeout_secs: 10,
         pii_key: None,
