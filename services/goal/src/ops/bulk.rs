@@ -37,37 +37,19 @@ fn failure(index: i32, request_id: &str, e: ApiError) -> proto::DeclareGoalsResu
     }
 }
 
+/// The context of one of an item's mutations, audited under the stream's RPC (`DeclareGoals`).
 fn context<M: prost::Message>(
+    rpc: &Rpc,
     caller: &Caller,
     request_id: &str,
     message: &M,
 ) -> Result<MutationContext, ApiError> {
-    MutationContext::new(
-        Rpc::new(ops::GRPC_SERVICE, "DeclareGoals"),
-        caller.clone(),
-        request_id,
-        message,
-    )
-}
-
-/// The declaration of one item, parsed once.
-pub fn stored(d: Option<proto::GoalDeclaration>) -> Result<Stored, ApiError> {
-    let d = d.unwrap_or_default();
-    let target = convert::target_from(&d)?;
-    let department_budget = match d.department_budget.as_ref().map(|b| b.value.trim()) {
-        Some(v) if !v.is_empty() => Some(pbm_types::decimal::parse(v).map_err(|e| {
-            ApiError::invalid_field(e.reason, "declaration.department_budget", e.message)
-        })?),
-        _ => None,
-    };
-    Ok(Stored {
-        declaration: convert::declaration_from(&d, target)?,
-        department_budget,
-    })
+    MutationContext::new(rpc.clone(), caller.clone(), request_id, message)
 }
 
 async fn item(
     state: &AppState,
+    rpc: &Rpc,
     caller: &Caller,
     auth: &str,
     it: proto::DeclareGoalsItem,
@@ -83,7 +65,7 @@ async fn item(
             .await?;
         match known {
             None => {
-                let ctx = context(caller, &format!("{rid}#project"), &spec)?;
+                let ctx = context(rpc, caller, &format!("{rid}#project"), &spec)?;
                 ops::projects::declare_project(state, ctx, Ok(project), 0).await?;
             }
             Some(row) => {
@@ -102,20 +84,28 @@ async fn item(
         }
     }
     let declaration = it.declaration.clone().unwrap_or_default();
-    let ctx = context(caller, &format!("{rid}#goal"), &declaration)?;
-    ops::goals::save_goal(state, ctx, auth.to_owned(), stored(Some(declaration)), 0).await
+    let ctx = context(rpc, caller, &format!("{rid}#goal"), &declaration)?;
+    ops::goals::save_goal(
+        state,
+        ctx,
+        auth.to_owned(),
+        Stored::from_proto(Some(declaration)),
+        0,
+    )
+    .await
 }
 
-/// One item's result.
+/// One item's result; `rpc` is the stream's.
 pub async fn declare(
     state: &AppState,
+    rpc: &Rpc,
     caller: &Caller,
     auth: &str,
     index: i32,
     it: proto::DeclareGoalsItem,
 ) -> proto::DeclareGoalsResult {
     let rid = it.request_id.clone();
-    match item(state, caller, auth, it).await {
+    match item(state, rpc, caller, auth, it).await {
         Ok(goal) => proto::DeclareGoalsResult {
             index,
             request_id: rid,

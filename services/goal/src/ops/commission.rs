@@ -5,7 +5,7 @@ use pbm_proto::goal::v1 as proto;
 use pbm_server::{ApiError, Effect, FieldViolation, MutationContext, run_mutation};
 
 use super::projects::{project_from_row, sees_project};
-use super::{project_not_found, viewer};
+use super::{Authorization, project_not_found, viewer};
 use crate::convert;
 use crate::domain::FiscalYear;
 use crate::domain::project::{ProCode, Project};
@@ -52,9 +52,9 @@ pub(crate) fn commission_to_proto(c: &CommissionRow) -> proto::ExAnteCommission 
 pub async fn commission(
     state: &AppState,
     ctx: MutationContext,
-    auth: String,
+    auth: Authorization,
     r: proto::CommissionExAnteAssessmentRequest,
-) -> Result<proto::ExAnteCommission, ApiError> {
+) -> Result<proto::CommissionExAnteAssessmentResponse, ApiError> {
     use pbm_proto::agency::v1 as ag;
     let v = viewer(&ctx.caller, &state.region)?;
     if v.role != Role::Finance {
@@ -228,7 +228,9 @@ pub async fn commission(
                 }
             };
             Ok(Effect {
-                response: commission_to_proto(&row),
+                response: proto::CommissionExAnteAssessmentResponse {
+                    commission: Some(commission_to_proto(&row)),
+                },
                 entity_type: "ex_ante_commission",
                 entity_id: format!("{year}/{code}"),
                 detail,

@@ -235,12 +235,13 @@ pub(crate) fn to_proto(row: &ExAnteRow, required: bool) -> Result<proto::ExAnteR
     })
 }
 
+/// SubmitExAnteReport: files (or, with its version, replaces) a project's report.
 pub async fn submit(
     state: &AppState,
     ctx: MutationContext,
-    r: proto::ExAnteReport,
-    expected_version: i64,
-) -> Result<proto::ExAnteReport, ApiError> {
+    m: proto::SubmitExAnteReportRequest,
+) -> Result<proto::SubmitExAnteReportResponse, ApiError> {
+    let (r, expected_version) = (m.report.unwrap_or_default(), m.expected_version);
     let st = state.clone();
     run_mutation(
         &state.db,
@@ -333,7 +334,9 @@ pub async fn submit(
             }
             let required = exante::requirement(&project, &rules).required;
             Ok(Effect {
-                response: to_proto(&next, required)?,
+                response: proto::SubmitExAnteReportResponse {
+                    report: Some(to_proto(&next, required)?),
+                },
                 entity_type: "ex_ante_report",
                 entity_id: format!("{year}/{code}"),
                 detail: format!("{} version {}", report.conclusion.as_db(), next.version),
@@ -343,11 +346,12 @@ pub async fn submit(
     .await
 }
 
+/// ReviewExAnteReport: finance finds a report sufficient or not, with a written opinion.
 pub async fn review(
     state: &AppState,
     ctx: MutationContext,
     r: proto::ReviewExAnteReportRequest,
-) -> Result<proto::ExAnteReport, ApiError> {
+) -> Result<proto::ReviewExAnteReportResponse, ApiError> {
     let st = state.clone();
     let code = r.pro_code.trim().to_owned();
     run_mutation(
@@ -406,7 +410,9 @@ pub async fn review(
             let rules = ex_ante_rules(&rules_row, &st.region.to_string(), project.fiscal_year);
             let required = exante::requirement(&project, &rules).required;
             Ok(Effect {
-                response: to_proto(&next, required)?,
+                response: proto::ReviewExAnteReportResponse {
+                    report: Some(to_proto(&next, required)?),
+                },
                 entity_type: "ex_ante_report",
                 entity_id: format!("{}/{code}", r.fiscal_year),
                 detail: format!("review {}", next.review_state),
@@ -416,15 +422,15 @@ pub async fn review(
     .await
 }
 
+/// GetExAnteReport: a project's report and, when commissioned, the commission.
 pub async fn get(
     state: &AppState,
-    caller: &Caller,
-    code: String,
-    year: i32,
-) -> Result<(proto::ExAnteReport, Option<proto::ExAnteCommission>), ApiError> {
-    let v = viewer(caller, &state.region)?;
+    caller: Caller,
+    m: proto::GetExAnteReportRequest,
+) -> Result<proto::GetExAnteReportResponse, ApiError> {
+    let v = viewer(&caller, &state.region)?;
     let region = state.region.to_string();
-    let code = code.trim().to_owned();
+    let (code, year) = (m.pro_code.trim().to_owned(), m.fiscal_year);
     state
         .db
         .read(move |conn| -> Result<_, ApiError> {
@@ -432,10 +438,13 @@ pub async fn get(
             let report =
                 store::ex_ante(conn, &code, year)?.ok_or_else(|| not_found(&code, year))?;
             let rules = ex_ante_rules(&rules_in_force(conn, year)?, &region, project.fiscal_year);
-            Ok((
-                to_proto(&report, exante::requirement(&project, &rules).required)?,
-                commission.as_ref().map(commission_to_proto),
-            ))
+            Ok(proto::GetExAnteReportResponse {
+                report: Some(to_proto(
+                    &report,
+                    exante::requirement(&project, &rules).required,
+                )?),
+                commission: commission.as_ref().map(commission_to_proto),
+            })
         })
         .await
 }

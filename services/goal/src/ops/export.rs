@@ -43,14 +43,18 @@ pub const COLUMNS: [Column; 15] = [
     col("IS_COMMON_IND 是否库内指标", 10.0),
 ];
 
-/// The .xlsx bytes, the number of goals and of rows.
+/// The size of an export's chunks.
+const CHUNK: usize = 1 << 20;
+
+/// ExportApprovedGoals: the .xlsx in chunks of [`CHUNK`] bytes; the first carries the number of
+/// goals and of rows.
 pub async fn export(
     state: &AppState,
-    caller: &Caller,
+    caller: Caller,
     auth: &str,
     r: proto::ExportApprovedGoalsRequest,
-) -> Result<(Vec<u8>, usize, usize), ApiError> {
-    let v = viewer(caller, &state.region)?;
+) -> Result<Vec<proto::ExportApprovedGoalsChunk>, ApiError> {
+    let v = viewer(&caller, &state.region)?;
     let mut f = GoalFilter {
         fiscal_year: Some(
             FiscalYear::new(r.fiscal_year)
@@ -153,5 +157,24 @@ pub async fn export(
             .await
             .map_err(ApiError::internal)?
             .map_err(ApiError::internal)?;
-    Ok((bytes, count.0, count.1))
+    Ok(chunks(&bytes, count.0, count.1))
+}
+
+fn chunks(bytes: &[u8], goals: usize, rows: usize) -> Vec<proto::ExportApprovedGoalsChunk> {
+    let first = |i: usize, n: usize| {
+        if i == 0 {
+            i32::try_from(n).unwrap_or(i32::MAX)
+        } else {
+            0
+        }
+    };
+    bytes
+        .chunks(CHUNK)
+        .enumerate()
+        .map(|(i, c)| proto::ExportApprovedGoalsChunk {
+            data: c.to_vec(),
+            goals: first(i, goals),
+            rows: first(i, rows),
+        })
+        .collect()
 }

@@ -18,11 +18,11 @@ use crate::store::{self, GoalRow, ProjectRow};
 /// budget system acting as finance): allowed, or every reason why not.
 pub async fn funding(
     state: &AppState,
-    caller: &Caller,
-    year: i32,
-    codes: Vec<String>,
-) -> Result<Vec<proto::FundingEligibility>, ApiError> {
-    let v = viewer(caller, &state.region)?;
+    caller: Caller,
+    m: proto::CheckFundingEligibilityRequest,
+) -> Result<proto::CheckFundingEligibilityResponse, ApiError> {
+    let (year, codes) = (m.fiscal_year, m.pro_codes);
+    let v = viewer(&caller, &state.region)?;
     if !matches!(v.role, Role::Finance | Role::Auditor | Role::Province) {
         return Err(ApiError::permission_denied(
             "ROLE_NOT_ALLOWED",
@@ -40,7 +40,7 @@ pub async fn funding(
         ));
     }
     let region = state.region.to_string();
-    state
+    let results = state
         .db
         .read(move |conn| -> Result<_, ApiError> {
             let rules = rules_in_force(conn, year)?;
@@ -112,5 +112,6 @@ pub async fn funding(
                 })
                 .collect()
         })
-        .await
+        .await?;
+    Ok(proto::CheckFundingEligibilityResponse { results })
 }

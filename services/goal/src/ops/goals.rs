@@ -18,6 +18,18 @@ use crate::state::AppState;
 use crate::store::{self, GoalFilter, GoalRow};
 
 /// SaveGoal: creates the draft (expected_revision 0) or replaces the declaration being edited.
+pub async fn save(
+    state: &AppState,
+    ctx: MutationContext,
+    auth: Authorization,
+    m: proto::SaveGoalRequest,
+) -> Result<proto::SaveGoalResponse, ApiError> {
+    let declaration = Stored::from_proto(m.declaration);
+    let goal = save_goal(state, ctx, auth, declaration, m.expected_revision).await?;
+    Ok(proto::SaveGoalResponse { goal: Some(goal) })
+}
+
+/// [`save`] of a parsed declaration (also each item of DeclareGoals).
 pub async fn save_goal(
     state: &AppState,
     ctx: MutationContext,
@@ -153,13 +165,15 @@ pub async fn save_goal(
     .await
 }
 
+/// GetGoal: the version asked for (0: the one being worked on), or the published one for a
+/// reader without scope.
 pub async fn get(
     state: &AppState,
-    caller: &Caller,
-    id: i64,
-    version: i32,
-) -> Result<proto::Goal, ApiError> {
-    let v = viewer(caller, &state.region)?;
+    caller: Caller,
+    m: proto::GetGoalRequest,
+) -> Result<proto::GetGoalResponse, ApiError> {
+    let v = viewer(&caller, &state.region)?;
+    let (id, version) = (m.goal_id, m.version);
     let region = state.region.to_string();
     state
         .db
@@ -186,17 +200,20 @@ pub async fn get(
                 Visibility::Full => s.version,
             };
             let stored = load_version(conn, id, as_i32(shown))?;
-            Ok(goal_to_proto(&row, &s, &stored, shown, &region))
+            Ok(proto::GetGoalResponse {
+                goal: Some(goal_to_proto(&row, &s, &stored, shown, &region)),
+            })
         })
         .await
 }
 
+/// ListGoals, narrowed to the caller's scope.
 pub async fn list(
     state: &AppState,
-    caller: &Caller,
+    caller: Caller,
     r: proto::ListGoalsRequest,
 ) -> Result<proto::ListGoalsResponse, ApiError> {
-    let v = viewer(caller, &state.region)?;
+    let v = viewer(&caller, &state.region)?;
     let p = r.page.unwrap_or_default();
     let page = pbm_server::paging::Page::parse(p.page_size, &p.page_token)?;
     let status = match convert::status_from(r.status) {

@@ -10,18 +10,20 @@ use crate::domain::workflow::ActionKind;
 use crate::state::AppState;
 use crate::store::{self};
 
+/// GetGoalHistory: every workflow event of a goal the caller may read in full.
 pub async fn history(
     state: &AppState,
-    caller: &Caller,
-    id: i64,
-) -> Result<Vec<proto::GoalEvent>, ApiError> {
-    let v = viewer(caller, &state.region)?;
+    caller: Caller,
+    m: proto::GetGoalHistoryRequest,
+) -> Result<proto::GetGoalHistoryResponse, ApiError> {
+    let v = viewer(&caller, &state.region)?;
+    let id = m.goal_id;
     let region = state.region.to_string();
     state
         .db
         .read(move |conn| -> Result<_, ApiError> {
             visible_goal(conn, &v, &region, id)?;
-            store::events(conn, id)?
+            let events = store::events(conn, id)?
                 .into_iter()
                 .enumerate()
                 .map(|(k, e)| {
@@ -50,7 +52,8 @@ pub async fn history(
                         by: Some(convert::stamp(&e.actor, e.at)),
                     })
                 })
-                .collect()
+                .collect::<Result<_, ApiError>>()?;
+            Ok(proto::GetGoalHistoryResponse { events })
         })
         .await
 }

@@ -31,8 +31,6 @@ use crate::domain::goal::GoalDeclaration;
 use crate::domain::workflow::{ActionKind, ErrorClass, GoalState, Role, Transition, WorkflowError};
 use crate::store::{self, EventRow, GoalRow};
 
-pub const GRPC_SERVICE: &str = "pbm.goal.v1.GoalService";
-
 /// The caller as the goal rules see them (issue 4 "Roles"). Finance of this very region acts as
 /// finance; finance of an enclosing region, auditors and the province read; a unit, a
 /// department, an expert or an agency by their code; the public reads published goals only.
@@ -152,6 +150,24 @@ pub struct Stored {
     pub declaration: GoalDeclaration,
     #[serde(default)]
     pub department_budget: Option<Decimal>,
+}
+
+impl Stored {
+    /// A declaration from the wire (SaveGoal, AmendGoal, a DeclareGoals item), parsed once.
+    pub(crate) fn from_proto(d: Option<proto::GoalDeclaration>) -> Result<Stored, ApiError> {
+        let d = d.unwrap_or_default();
+        let target = convert::target_from(&d)?;
+        let department_budget = match d.department_budget.as_ref().map(|b| b.value.trim()) {
+            Some(v) if !v.is_empty() => Some(pbm_types::decimal::parse(v).map_err(|e| {
+                ApiError::invalid_field(e.reason, "declaration.department_budget", e.message)
+            })?),
+            _ => None,
+        };
+        Ok(Stored {
+            declaration: convert::declaration_from(&d, target)?,
+            department_budget,
+        })
+    }
 }
 
 /// How [`Stored`] is read: the same object, field by field. (Reading through `flatten` would

@@ -74,6 +74,19 @@ pub(crate) fn project_scope(v: &Viewer, agency: &str, department: &str) -> bool 
     }
 }
 
+/// DeclareProject: registers a project of the budget system, or (with its version) changes it.
+pub async fn declare(
+    state: &AppState,
+    ctx: MutationContext,
+    m: proto::DeclareProjectRequest,
+) -> Result<proto::DeclareProjectResponse, ApiError> {
+    let project = convert::project_from(m.spec);
+    let project = declare_project(state, ctx, project, m.expected_version).await?;
+    Ok(proto::DeclareProjectResponse {
+        project: Some(project),
+    })
+}
+
 pub async fn declare_project(
     state: &AppState,
     ctx: MutationContext,
@@ -148,14 +161,15 @@ pub async fn declare_project(
     .await
 }
 
-pub async fn get_project(
+/// GetProject.
+pub async fn get(
     state: &AppState,
-    caller: &Caller,
-    code: String,
-    year: i32,
-) -> Result<proto::Project, ApiError> {
-    let v = viewer(caller, &state.region)?;
-    let code = code.trim().to_owned();
+    caller: Caller,
+    m: proto::GetProjectRequest,
+) -> Result<proto::GetProjectResponse, ApiError> {
+    let v = viewer(&caller, &state.region)?;
+    let year = m.fiscal_year;
+    let code = m.pro_code.trim().to_owned();
     let lookup = code.clone();
     let row = state
         .db
@@ -167,7 +181,9 @@ pub async fn get_project(
         })
         .await?
         .ok_or_else(|| project_not_found(&code, year))?;
-    project_to_proto(&row, &state.region.to_string())
+    Ok(proto::GetProjectResponse {
+        project: Some(project_to_proto(&row, &state.region.to_string())?),
+    })
 }
 
 /// Whether `v` may see a project: its unit, its department, finance, auditors and the

@@ -54,27 +54,32 @@ pub(crate) fn rules_to_proto(r: &RulesRow) -> proto::GoalRules {
     }
 }
 
-pub async fn get_rules(
+/// GetGoalRules: the rules in force for a year (anyone of the region reads them).
+pub async fn get(
     state: &AppState,
-    caller: &Caller,
-    year: i32,
-) -> Result<proto::GoalRules, ApiError> {
-    viewer(caller, &state.region)?;
+    caller: Caller,
+    m: proto::GetGoalRulesRequest,
+) -> Result<proto::GetGoalRulesResponse, ApiError> {
+    let year = m.fiscal_year;
+    viewer(&caller, &state.region)?;
     FiscalYear::new(year)
         .map_err(|e| ApiError::invalid_field(e.reason, "fiscal_year", e.message))?;
     let row = state
         .db
         .read(move |conn| rules_in_force(conn, year))
         .await?;
-    Ok(rules_to_proto(&row))
+    Ok(proto::GetGoalRulesResponse {
+        rules: Some(rules_to_proto(&row)),
+    })
 }
 
-pub async fn set_rules(
+/// SetGoalRules: finance of the region sets a year's rules (a new version).
+pub async fn set(
     state: &AppState,
     ctx: MutationContext,
-    r: proto::GoalRules,
-    expected_version: i64,
-) -> Result<proto::GoalRules, ApiError> {
+    m: proto::SetGoalRulesRequest,
+) -> Result<proto::SetGoalRulesResponse, ApiError> {
+    let (r, expected_version) = (m.rules.unwrap_or_default(), m.expected_version);
     let st = state.clone();
     run_mutation(
         &state.db,
@@ -153,7 +158,9 @@ pub async fn set_rules(
                 other => other.into(),
             })?;
             Ok(Effect {
-                response: rules_to_proto(&row),
+                response: proto::SetGoalRulesResponse {
+                    rules: Some(rules_to_proto(&row)),
+                },
                 entity_type: "goal_rules",
                 entity_id: r.fiscal_year.to_string(),
                 detail: rules_label(&row),

@@ -22,11 +22,11 @@ pub(crate) fn tally(t: &crate::domain::stats::Tally) -> Option<proto::Tally> {
 /// GetGoalStatistics (issue 4 "Statistics"): for finance, auditors and the province.
 pub async fn statistics(
     state: &AppState,
-    caller: &Caller,
+    caller: Caller,
     r: proto::GetGoalStatisticsRequest,
 ) -> Result<proto::GetGoalStatisticsResponse, ApiError> {
     use crate::domain::stats::{GroupBy, StatsRecord, aggregate};
-    let v = viewer(caller, &state.region)?;
+    let v = viewer(&caller, &state.region)?;
     if !matches!(v.role, Role::Finance | Role::Auditor | Role::Province) {
         return Err(ApiError::permission_denied(
             "ROLE_NOT_ALLOWED",

@@ -161,9 +161,9 @@ pub async fn submit(
     state: &AppState,
     ctx: MutationContext,
     auth: Authorization,
-    id: i64,
-    expected_revision: i64,
-) -> Result<proto::Goal, ApiError> {
+    m: proto::SubmitGoalRequest,
+) -> Result<proto::SubmitGoalResponse, ApiError> {
+    let (id, expected_revision) = (m.goal_id, m.expected_revision);
     ensure_can(&ctx.caller, &state.region, ActionKind::Submit)?;
     let fixed = state.library.fixed(&auth).await?;
     let library = state.library.clone();
@@ -212,21 +212,20 @@ pub async fn submit(
             check,
             replace: None,
             note: Default::default(),
-            respond: |g| g,
+            respond: |g| proto::SubmitGoalResponse { goal: Some(g) },
         },
     )
     .await
 }
 
+/// ReviewGoal: finance's 优/良/中/差 of a submitted goal.
 pub async fn review(
     state: &AppState,
     ctx: MutationContext,
-    id: i64,
-    expected_revision: i64,
-    outcome: Option<crate::domain::workflow::ReviewOutcome>,
-    comments: String,
-) -> Result<proto::Goal, ApiError> {
-    let Some(outcome) = outcome else {
+    m: proto::ReviewGoalRequest,
+) -> Result<proto::ReviewGoalResponse, ApiError> {
+    let (id, expected_revision) = (m.goal_id, m.expected_revision);
+    let Some(outcome) = convert::outcome_from(m.outcome) else {
         // Authorisation first: a caller who may not review learns nothing about the goal.
         ensure_can(&ctx.caller, &state.region, ActionKind::Review)?;
         return Err(ApiError::invalid_field(
@@ -235,7 +234,7 @@ pub async fn review(
             "请选择审核结果：优、良、中、差",
         ));
     };
-    let comments = comments.trim().to_owned();
+    let comments = m.comments.trim().to_owned();
     act(
         state,
         ctx,
@@ -249,7 +248,7 @@ pub async fn review(
             check: |_: Surroundings, _: &Stored| Ok(()),
             replace: None,
             note: (comments, String::new(), String::new()),
-            respond: |g| g,
+            respond: |g| proto::ReviewGoalResponse { goal: Some(g) },
         },
     )
     .await
@@ -260,11 +259,10 @@ pub async fn amend(
     state: &AppState,
     ctx: MutationContext,
     auth: Authorization,
-    id: i64,
-    expected_revision: i64,
-    declaration: Result<Stored, ApiError>,
-    comments: String,
+    m: proto::AmendGoalRequest,
 ) -> Result<proto::AmendGoalResponse, ApiError> {
+    let (id, expected_revision, comments) = (m.goal_id, m.expected_revision, m.comments);
+    let declaration = Stored::from_proto(m.declaration);
     ensure_can(&ctx.caller, &state.region, ActionKind::Amend)?;
     let (_, _, before) = load_for_action(state, &ctx.caller, id).await?;
     let mut after = declaration?;
@@ -324,8 +322,56 @@ pub async fn amend(
     .await
 }
 
+/// ApproveGoal (二下).
+pub async fn approve(
+    state: &AppState,
+    ctx: MutationContext,
+    m: proto::ApproveGoalRequest,
+) -> Result<proto::ApproveGoalResponse, ApiError> {
+    let goal = simple(state, ctx, m.goal_id, m.expected_revision, Action::Approve).await?;
+    Ok(proto::ApproveGoalResponse { goal: Some(goal) })
+}
+
+/// PublishGoal (信息公开).
+pub async fn publish(
+    state: &AppState,
+    ctx: MutationContext,
+    m: proto::PublishGoalRequest,
+) -> Result<proto::PublishGoalResponse, ApiError> {
+    let goal = simple(state, ctx, m.goal_id, m.expected_revision, Action::Publish).await?;
+    Ok(proto::PublishGoalResponse { goal: Some(goal) })
+}
+
+/// RequestAdjustment: opens a new version of an approved goal, with the budget adjustment's
+/// reference.
+pub async fn request_adjustment(
+    state: &AppState,
+    ctx: MutationContext,
+    m: proto::RequestAdjustmentRequest,
+) -> Result<proto::RequestAdjustmentResponse, ApiError> {
+    let action = Action::RequestAdjustment {
+        budget_adjustment_ref: m.budget_adjustment_ref.trim().to_owned(),
+        reason: m.reason.trim().to_owned(),
+    };
+    let goal = simple(state, ctx, m.goal_id, m.expected_revision, action).await?;
+    Ok(proto::RequestAdjustmentResponse { goal: Some(goal) })
+}
+
+/// CancelAdjustment: back to the version in force.
+pub async fn cancel_adjustment(
+    state: &AppState,
+    ctx: MutationContext,
+    m: proto::CancelAdjustmentRequest,
+) -> Result<proto::CancelAdjustmentResponse, ApiError> {
+    let action = Action::CancelAdjustment {
+        reason: m.reason.trim().to_owned(),
+    };
+    let goal = simple(state, ctx, m.goal_id, m.expected_revision, action).await?;
+    Ok(proto::CancelAdjustmentResponse { goal: Some(goal) })
+}
+
 /// ApproveGoal, PublishGoal, RequestAdjustment, CancelAdjustment: the rule decides.
-pub async fn simple(
+async fn simple(
     state: &AppState,
     ctx: MutationContext,
     id: i64,
