@@ -308,6 +308,34 @@ def run_checks(bin_path, port, data_dir):
                 lambda: client.call("GetIndicator", get_req(), None),
                 grpc.StatusCode.UNAUTHENTICATED)
 
+    # --- a request that is not valid protobuf: INVALID_ARGUMENT, no decoder internals ---------
+    def raw_call(payload):
+        stub = client.channel.unary_unary(
+            f"/{SERVICE}/GetIndicator",
+            request_serializer=lambda b: b,
+            response_deserializer=lambda b: b,
+        )
+        return stub(payload, metadata=[("authorization", "Bearer " + admin)],
+                    timeout=RPC_TIMEOUT_S)
+
+    # Field 1 (code, a string) holding bytes that are not UTF-8.
+    malformed = expect_code("GetIndicator with invalid UTF-8 -> INVALID_ARGUMENT",
+                            lambda: raw_call(b"\x0a\x02\xff\xfe"),
+                            grpc.StatusCode.INVALID_ARGUMENT)
+
+    def malformed_details():
+        assert malformed is not None, "no error to inspect"
+        assert "Protobuf" not in malformed.details(), malformed.details()
+        assert malformed.details().endswith("(MALFORMED_REQUEST)"), malformed.details()
+        st = status_details(malformed)
+        infos = [d for d in st.details if d.Is(error_details_pb2.ErrorInfo.DESCRIPTOR)]
+        assert infos, "no ErrorInfo"
+        info = error_details_pb2.ErrorInfo()
+        infos[0].Unpack(info)
+        assert (info.reason, info.domain) == ("MALFORMED_REQUEST", "pbm.indicator"), info
+
+    check("malformed request names MALFORMED_REQUEST in pbm.indicator", malformed_details)
+
     # --- validation error with rich details ---------------------------------------------------
     bad_req = create_req(str(uuid.uuid4()), unit="")
     bad_req.code = "EXT002"

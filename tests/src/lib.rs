@@ -1,1 +1,93 @@
-//! Cross-service scenarios over real gRPC.
+//! Cross-service scenarios over real gRPC, the server assembled exactly as `pbm serve`
+//! assembles it (configuration, development-key auth, every service on one port, the event
+//! relays), on SQLite and PostgreSQL. The shared part of every scenario: [`Deployment`].
+
+use std::net::SocketAddr;
+
+use pbm_server::config::ServerArgs;
+use pbm_server::run::Service;
+use pbm_testkit::{TestDatabase, Who};
+use tonic::transport::Channel;
+
+/// The region every scenario's deployment serves (a county of 晋城市).
+pub const REGION: &str = "140525";
+/// The fiscal year whose national frame is seeded.
+pub const FY: i32 = 2026;
+
+/// One deployment as `pbm serve` runs it, on a free loopback port.
+pub struct Deployment {
+    pub addr: SocketAddr,
+    pub channel: Channel,
+    /// The in-process bus the relays publish to (without Redis).
+    pub bus: pbm_events::InProcessBus,
+    pub args: ServerArgs,
+    pub data_dir: tempfile::TempDir,
+    pub db: TestDatabase,
+}
+
+impl Deployment {
+    /// Starts every service on `db` (and Redis Streams at `redis_url` when given).
+    pub async fn start(db: TestDatabase, redis_url: Option<String>) -> Deployment {
+        let data_dir = tempfile::tempdir().expect("data dir");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut args = pbm_testkit::server_args(data_dir.path(), db.url(), REGION, FY);
+        args.listen = addr;
+        args.redis_url = redis_url;
+        // As `pbm serve`: every service on one port, the goal service calling the others there.
+        let indicator = pbm_indicator::open(&args).await.expect("indicator");
+        let agency = pbm_agency::open(&args).await.expect("agency");
+        let goal = pbm_goal::open(
+            &args,
+            &args.indicator_url_or_self(),
+            &args.agency_url_or_self(),
+        )
+        .await
+        .expect("goal");
+        let bus = pbm_events::InProcessBus::default();
+        // As `pbm serve`: one relay per database (here every service shares `db`).
+        assert!(args.shares_one_database());
+        for outbox in [&indicator.db] {
+            pbm_events::spawn_relay(outbox.clone(), args.redis_url.as_deref(), &bus)
+                .await
+                .expect("relay");
+        }
+        let routes = pbm_goal::add_to(
+            pbm_agency::add_to(pbm_indicator::router(indicator), agency),
+            goal,
+        );
+        let health = [
+            pbm_indicator::Indicator::health_names(),
+            pbm_agency::Agency::health_names(),
+            pbm_goal::Goal::health_names(),
+        ]
+        .concat();
+        let options = args.serve_options(health).expect("serve options");
+        tokio::spawn(pbm_server::serve(
+            listener,
+            routes,
+            options,
+            std::future::pending(),
+        ));
+        let channel = Channel::from_shared(format!("http://{addr}"))
+            .expect("url")
+            .connect()
+            .await
+            .expect("connect");
+        Deployment {
+            addr,
+            channel,
+            bus,
+            args,
+            data_dir,
+            db,
+        }
+    }
+
+    /// A token for `who` as `pbm token` would print it.
+    pub fn token(&self, who: &Who) -> String {
+        pbm_testkit::dev_token(self.data_dir.path(), who)
+    }
+}

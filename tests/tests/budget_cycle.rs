@@ -6,8 +6,8 @@
 //! system's question is answered — before and after the library changes; and a new project's
 //! ex-ante assessment is commissioned to an agency drawn from the pool (goal → agency).
 
-use pbm_auth::{Claims, Role};
-use pbm_db::testing::TestDatabase;
+use pbm_auth::Role;
+use pbm_e2e::{FY, REGION};
 use pbm_proto::agency::v1 as ag;
 use pbm_proto::agency::v1::agency_registry_service_client::AgencyRegistryServiceClient;
 use pbm_proto::common::v1::Decimal;
@@ -15,88 +15,35 @@ use pbm_proto::goal::v1 as pb;
 use pbm_proto::goal::v1::goal_service_client::GoalServiceClient;
 use pbm_proto::indicator::v1 as ind;
 use pbm_proto::indicator::v1::indicator_service_client::IndicatorServiceClient;
-use pbm_server::config::ServerArgs;
+use pbm_testkit::{TestDatabase, Who, bearer as req};
 use tonic::transport::Channel;
-
-const REGION: &str = "140525";
-const FY: i32 = 2026;
 
 struct Deployment {
     library: IndicatorServiceClient<Channel>,
     registry: AgencyRegistryServiceClient<Channel>,
     goals: GoalServiceClient<Channel>,
-    data_dir: tempfile::TempDir,
-    _db: TestDatabase,
+    deployment: pbm_e2e::Deployment,
 }
 
 async fn deploy(db: TestDatabase) -> Deployment {
-    let data_dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let args = ServerArgs {
-        listen: addr,
-        data_dir: data_dir.path().to_owned(),
-        database_url: Some(db.url().to_owned()),
-        mof_div_code: REGION.into(),
-        production: false,
-        auth_public_keys: None,
-        max_in_flight: 64,
-        request_timeout_secs: 10,
-        pii_key: None,
-        redis_url: None,
-        otlp_endpoint: None,
-        seed_fiscal_year: Some(FY),
-        indicator_url: None,
-        agency_url: None,
-        library_cache_secs: 5,
-    };
-    // As `pbm serve`: every service on one port, the goal service calling the others there.
-    let indicator = pbm_indicator::open(&args).await.unwrap();
-    let agency = pbm_agency::open(&args).await.unwrap();
-    let goal = pbm_goal::open(
-        &args,
-        &args.indicator_url_or_self(),
-        &args.agency_url_or_self(),
-    )
-    .await
-    .unwrap();
-    let routes = pbm_goal::add_to(
-        pbm_agency::add_to(pbm_indicator::router(indicator), agency),
-        goal,
-    );
-    let options = args
-        .serve_options(vec![pbm_indicator::HEALTH_NAME, pbm_goal::HEALTH_NAME])
-        .unwrap();
-    tokio::spawn(pbm_server::serve(
-        listener,
-        routes,
-        options,
-        std::future::pending(),
-    ));
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let deployment = pbm_e2e::Deployment::start(db, None).await;
+    let channel = deployment.channel.clone();
     Deployment {
         library: IndicatorServiceClient::new(channel.clone()),
         registry: AgencyRegistryServiceClient::new(channel.clone()),
         goals: GoalServiceClient::new(channel),
-        data_dir,
-        _db: db,
+        deployment,
     }
 }
 
 impl Deployment {
     /// A token as `pbm token` would print it.
     fn token(&self, role: Role, unit: Option<&str>, expert: Option<i64>) -> String {
-        let signer = pbm_auth::dev::load_or_create(self.data_dir.path()).unwrap();
-        signer.sign(
-            &Claims::new(format!("e2e-{role}"), role, REGION, 600)
-                .with_unit(unit)
-                .with_department(Some("D01"))
-                .with_expert(expert.map(|e| e.to_string()).as_deref()),
-        )
+        let mut who = Who::new(role, REGION).with_sub(&format!("e2e-{role}"));
+        who.unit = unit.map(str::to_owned);
+        who.department = Some("D01".into());
+        who.expert = expert.map(|e| e.to_string());
+        self.deployment.token(&who)
     }
 }
 
@@ -156,13 +103,6 @@ impl Deployment {
             .map(|r| r.code)
             .collect()
     }
-}
-
-fn req<T>(token: &str, msg: T) -> tonic::Request<T> {
-    let mut r = tonic::Request::new(msg);
-    r.metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    r
 }
 
 fn dec(v: &str) -> Option<Decimal> {
@@ -507,9 +447,11 @@ async fn an_ex_ante_assessment_is_commissioned_through_the_pool(db: TestDatabase
     assert_eq!(commission.agency_credit_code, AGENCY);
 
     // The agency files its report; finance finds it sufficient.
-    let agency = pbm_auth::dev::load_or_create(d.data_dir.path())
-        .unwrap()
-        .sign(&Claims::new("e2e-agency", Role::Agency, REGION, 600).with_agency(Some(AGENCY)));
+    let agency = d.deployment.token(&Who {
+        sub: "e2e-agency".into(),
+        agency: Some(AGENCY.into()),
+        ..Who::new(Role::Agency, REGION)
+    });
     let report = d
         .goals
         .clone()

@@ -5,96 +5,45 @@
 
 use std::time::Duration;
 
-use pbm_auth::{Claims, Role};
-use pbm_db::testing::TestDatabase;
+use pbm_auth::Role;
+use pbm_e2e::REGION;
 use pbm_proto::indicator::v1 as pb;
 use pbm_proto::indicator::v1::indicator_service_client::IndicatorServiceClient;
-use pbm_server::config::ServerArgs;
+use pbm_testkit::{TestDatabase, Who, bearer as req};
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
 struct Deployment {
     client: IndicatorServiceClient<Channel>,
-    data_dir: tempfile::TempDir,
     redis_topic_key: Option<(String, String)>,
     events: tokio::sync::broadcast::Receiver<pbm_events::Event>,
     backend: &'static str,
-    _db: TestDatabase,
+    deployment: pbm_e2e::Deployment,
 }
 
-const REGION: &str = "140525";
-
 async fn deploy(db: TestDatabase) -> Deployment {
-    let data_dir = tempfile::tempdir().unwrap();
     let redis_url = std::env::var("PBM_TEST_REDIS_URL")
         .ok()
         .filter(|u| !u.is_empty());
-    let args = ServerArgs {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data_dir.path().to_owned(),
-        database_url: Some(db.url().to_owned()),
-        mof_div_code: REGION.into(),
-        production: false,
-        auth_public_keys: None,
-        max_in_flight: 64,
-        request_timeout_secs: 10,
-        pii_key: None,
-        redis_url: redis_url.clone(),
-        otlp_endpoint: None,
-        seed_fiscal_year: Some(2026),
-        indicator_url: None,
-        agency_url: None,
-        library_cache_secs: 5,
-    };
-    let state = pbm_indicator::open(&args).await.unwrap();
-    let bus = pbm_events::InProcessBus::default();
-    let events = bus.subscribe();
-    pbm_events::spawn_relay(state.db.clone(), args.redis_url.as_deref(), &bus)
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind(args.listen).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let options = args
-        .serve_options(vec![pbm_indicator::HEALTH_NAME])
-        .unwrap();
-    tokio::spawn(pbm_server::serve(
-        listener,
-        pbm_indicator::router(state),
-        options,
-        std::future::pending(),
-    ));
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let backend = db.backend().name();
+    let deployment = pbm_e2e::Deployment::start(db, redis_url.clone()).await;
     Deployment {
-        client: IndicatorServiceClient::new(channel),
-        data_dir,
+        client: IndicatorServiceClient::new(deployment.channel.clone()),
         redis_topic_key: redis_url.map(|u| (u, pbm_events::stream_key("pbm.indicator.changed"))),
-        events,
-        backend: db.backend().name(),
-        _db: db,
+        events: deployment.bus.subscribe(),
+        backend,
+        deployment,
     }
 }
 
 impl Deployment {
     /// A token as `pbm token` would print it.
     fn token(&self, role: Role, department: Option<&str>, unit: Option<&str>) -> String {
-        let signer = pbm_auth::dev::load_or_create(self.data_dir.path()).unwrap();
-        signer.sign(
-            &Claims::new(format!("e2e-{role}"), role, REGION, 600)
-                .with_unit(unit)
-                .with_department(department),
-        )
+        let mut who = Who::new(role, REGION).with_sub(&format!("e2e-{role}"));
+        who.department = department.map(str::to_owned);
+        who.unit = unit.map(str::to_owned);
+        self.deployment.token(&who)
     }
-}
-
-fn req<T>(token: &str, msg: T) -> tonic::Request<T> {
-    let mut r = tonic::Request::new(msg);
-    r.metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    r
 }
 
 fn cost_spec(name: &str) -> pb::IndicatorSpec {

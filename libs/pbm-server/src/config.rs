@@ -127,6 +127,13 @@ impl ServerArgs {
         FiscalYear::new(year).map_err(|e| anyhow::anyhow!("PBM_SEED_FISCAL_YEAR: {e}"))
     }
 
+    /// Whether every hosted service uses one database (`--database-url`): then one outbox
+    /// relay publishes all their events (one relay per service would publish each event once
+    /// per service).
+    pub fn shares_one_database(&self) -> bool {
+        self.database_url.as_deref().is_some_and(|u| !u.is_empty())
+    }
+
     /// A pool on `service`'s database ([`ServerArgs::database_url`]), sized for its backend.
     pub fn database(&self, service: &str) -> anyhow::Result<pbm_db::Db> {
         let url = self.database_url(service)?;

@@ -13,6 +13,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use pbm_auth::{Claims, Role, dev};
 use pbm_server::config::{DEFAULT_REGION, ServerArgs};
+use pbm_server::run::{Service, serve_hosted};
 
 #[derive(Parser)]
 #[command(
@@ -79,6 +80,12 @@ fn token(args: TokenArgs) -> anyhow::Result<String> {
     if let Some((flag, None)) = required {
         anyhow::bail!("role {} needs {flag}", args.role);
     }
+    if args.ttl_hours <= 0 || args.ttl_hours * 3600 > pbm_auth::token::MAX_LIFETIME_SECS {
+        anyhow::bail!(
+            "--ttl-hours must be between 1 and {} (the longest a token is accepted)",
+            pbm_auth::token::MAX_LIFETIME_SECS / 3600
+        );
+    }
     let signer = dev::load_or_create(&args.data_dir)
         .with_context(|| format!("development key in {}", args.data_dir.display()))?;
     let sub = args
@@ -107,31 +114,23 @@ async fn main() -> anyhow::Result<()> {
                 &args.agency_url_or_self(),
             )
             .await?;
-            let bus = pbm_events::InProcessBus::default();
-            pbm_events::spawn_relay(indicator.db.clone(), args.redis_url.as_deref(), &bus).await?;
-            pbm_events::spawn_relay(agency.db.clone(), args.redis_url.as_deref(), &bus).await?;
-            pbm_events::spawn_relay(goal.db.clone(), args.redis_url.as_deref(), &bus).await?;
+            // One relay per database: with --database-url every service writes one outbox.
+            let outboxes = if args.shares_one_database() {
+                vec![indicator.db.clone()]
+            } else {
+                vec![indicator.db.clone(), agency.db.clone(), goal.db.clone()]
+            };
             let routes = pbm_goal::add_to(
                 pbm_agency::add_to(pbm_indicator::router(indicator), agency),
                 goal,
             );
-            let listener = tokio::net::TcpListener::bind(args.listen)
-                .await
-                .with_context(|| format!("cannot listen on {}", args.listen))?;
-            let backend = if args.database_url.is_some() {
-                "postgres"
-            } else {
-                "sqlite"
-            };
-            tracing::info!(listen = %args.listen, backend, region = %args.mof_div_code, "pbm serving");
-            let options = args.serve_options(vec![
-                pbm_indicator::HEALTH_NAME,
-                pbm_agency::HEALTH_NAME,
-                pbm_agency::ENGAGEMENT_HEALTH_NAME,
-                pbm_agency::DRAW_HEALTH_NAME,
-                pbm_goal::HEALTH_NAME,
-            ])?;
-            pbm_server::serve(listener, routes, options, pbm_server::shutdown_signal()).await
+            let health = [
+                pbm_indicator::Indicator::health_names(),
+                pbm_agency::Agency::health_names(),
+                pbm_goal::Goal::health_names(),
+            ]
+            .concat();
+            serve_hosted(&args, "pbm", routes, health, &outboxes).await
         }
         Command::Migrate(args) => {
             let _telemetry = pbm_telemetry::init("pbm", None)?;
