@@ -16,10 +16,50 @@
 //! * **Reviewers** read the goals assigned to them (the current version, which is what they
 //!   review) and write only through the review action.
 //! * Codes are compared exactly (they are parsed and trimmed at the edge).
+//! * **Finance of an enclosing region** (a city's finance bureau at a county's deployment)
+//!   reads as an auditor does: only the region's own finance bureau writes.
+//!
+//! Refusals are [`Denied`]: a stable reason code and a Chinese message (the service turns them
+//! into UNAUTHENTICATED / PERMISSION_DENIED).
 
+use pbm_auth::{Caller, Role as AuthRole};
+use pbm_types::DivisionCode;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::workflow::Role;
+use crate::domain::workflow::{ActionKind, Role};
+
+/// Why a caller is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    /// No valid token.
+    Unauthenticated,
+    /// A known caller without the right: a stable reason and a Chinese message.
+    Permission {
+        reason: &'static str,
+        message: String,
+    },
+}
+
+impl Denied {
+    /// The stable reason code.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Denied::Unauthenticated => "UNAUTHENTICATED",
+            Denied::Permission { reason, .. } => reason,
+        }
+    }
+
+    fn permission(reason: &'static str, message: impl Into<String>) -> Denied {
+        Denied::Permission {
+            reason,
+            message: message.into(),
+        }
+    }
+
+    fn role(message: impl Into<String>) -> Denied {
+        Denied::permission("ROLE_NOT_ALLOWED", message)
+    }
+}
 
 /// Who is asking: a role and the organisation (or person) code the role is tied to — the
 /// unit's `AGENCY_CODE`, the department code, the region's `MOF_DIV_CODE` for finance,
@@ -104,11 +144,233 @@ pub fn may_write(viewer: &Viewer, goal: &GoalScope<'_>) -> bool {
     }
 }
 
+/// The caller as the goal rules see them (issue 4 "Roles"), at the deployment of `region`.
+/// Finance of this very region acts as finance; finance of an enclosing region, auditors and the
+/// province read; a unit, a department, an expert or an agency by their code from the token;
+/// the public (of no region) reads published goals only. Callers of another region are refused.
+pub fn viewer(caller: &Caller, region: &DivisionCode) -> Result<Viewer, Denied> {
+    if !caller.authenticated {
+        return Err(Denied::Unauthenticated);
+    }
+    // The public is of no region: it reads what is published, wherever it is.
+    if caller.role != AuthRole::Public && !caller.mof_div_code.covers(region) {
+        return Err(Denied::permission(
+            "REGION_NOT_ALLOWED",
+            format!(
+                "您属于区划 {}，不能访问区划 {region} 的绩效目标",
+                caller.mof_div_code
+            ),
+        ));
+    }
+    let code = |c: &Option<String>, what: &str| {
+        c.clone()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| Denied::permission("ORG_MISSING", format!("令牌中没有{what}")))
+    };
+    let here = || region.to_string();
+    let (role, org_code) = match caller.role {
+        AuthRole::Public => (Role::Public, String::new()),
+        AuthRole::FinanceAdmin if &caller.mof_div_code == region => (Role::Finance, here()),
+        AuthRole::FinanceAdmin | AuthRole::Auditor => (Role::Auditor, here()),
+        AuthRole::Province => (Role::Province, here()),
+        AuthRole::Department => (Role::Department, code(&caller.department, "部门编码")?),
+        AuthRole::BudgetUnit => (Role::BudgetUnit, code(&caller.unit, "单位编码")?),
+        AuthRole::Expert => (Role::Expert, code(&caller.expert, "专家编号")?),
+        AuthRole::Agency => (Role::Agency, code(&caller.agency, "机构代码")?),
+    };
+    Ok(Viewer { role, org_code })
+}
+
+/// The role half of authorisation, decided before anything of the request is examined: may
+/// this caller's role ever take `kind` (the workflow's role table, [`ActionKind::roles`])?
+pub fn ensure_can(
+    caller: &Caller,
+    region: &DivisionCode,
+    kind: ActionKind,
+) -> Result<Viewer, Denied> {
+    let v = viewer(caller, region)?;
+    if kind.roles().contains(&v.role) {
+        Ok(v)
+    } else {
+        Err(Denied::role(format!(
+            "「{}」不能{}绩效目标",
+            v.role.chinese(),
+            kind.chinese()
+        )))
+    }
+}
+
+/// Units and departments declare goals (the bulk stream is authorised once, as a whole).
+pub fn ensure_declarer(caller: &Caller, region: &DivisionCode) -> Result<(), Denied> {
+    ensure_can(caller, region, ActionKind::Edit).map(|_| ())
+}
+
+/// A workflow step on a goal: the viewer's scope must cover writing to it ([`may_write`]).
+pub fn can_act(viewer: &Viewer, goal: &GoalScope<'_>, kind: ActionKind) -> Result<(), Denied> {
+    if may_write(viewer, goal) {
+        Ok(())
+    } else {
+        Err(Denied::role(format!(
+            "当前角色不能对绩效目标执行「{}」",
+            kind.chinese()
+        )))
+    }
+}
+
+/// A new goal (the first SaveGoal of a project or department): in the viewer's own scope, and
+/// declared by a unit or a department.
+pub fn can_create_goal(viewer: &Viewer, goal: &GoalScope<'_>) -> Result<(), Denied> {
+    if !may_write(viewer, goal) {
+        return Err(Denied::permission(
+            "NOT_YOUR_UNIT",
+            "只能申报本单位（本部门所属单位）的绩效目标",
+        ));
+    }
+    if !matches!(viewer.role, Role::BudgetUnit | Role::Department) {
+        return Err(Denied::role("绩效目标由预算单位或主管部门申报"));
+    }
+    Ok(())
+}
+
+/// Which goals a list (ListGoals, ExportApprovedGoals) may show a viewer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ListScope {
+    /// Finance, auditors, the province: every goal of the region.
+    Region,
+    /// A department: its units' goals (and its own 部门整体 goal).
+    Department(String),
+    /// A unit: its own goals.
+    Unit(String),
+    /// An expert or an agency (by id or credit code): published goals and those assigned to
+    /// them.
+    Reviewer(String),
+    /// The public: published goals.
+    Published,
+}
+
+/// What ListGoals shows `viewer`.
+pub fn list_scope(viewer: &Viewer) -> ListScope {
+    let code = viewer.org_code.clone();
+    match viewer.role {
+        Role::Finance | Role::Auditor | Role::Province => ListScope::Region,
+        Role::Department => ListScope::Department(code),
+        Role::BudgetUnit => ListScope::Unit(code),
+        Role::Expert | Role::Agency => ListScope::Reviewer(code),
+        Role::Public => ListScope::Published,
+    }
+}
+
+/// What ExportApprovedGoals (the approved goals' table) covers for `viewer`: finance, auditors,
+/// the province, departments and units, each in their scope; not reviewers nor the public.
+pub fn export_scope(viewer: &Viewer) -> Result<ListScope, Denied> {
+    match list_scope(viewer) {
+        ListScope::Reviewer(_) | ListScope::Published => Err(Denied::role(
+            "批复的绩效目标表只对财政、主管部门和预算单位开放（公众请查阅已公开的目标）",
+        )),
+        scope => Ok(scope),
+    }
+}
+
+/// Whether `viewer` may register or read a project (and its ex-ante report) of unit `agency`
+/// under department `department`: the unit, the department, finance (and readers of the
+/// region). Others' projects answer NOT_FOUND. (An agency also sees the projects whose ex-ante
+/// assessment was commissioned to it, which the service looks up.)
+pub fn project_scope(viewer: &Viewer, agency: &str, department: &str) -> bool {
+    match viewer.role {
+        Role::BudgetUnit => viewer.org_code == agency,
+        Role::Department => viewer.org_code == department,
+        Role::Finance | Role::Auditor | Role::Province => true,
+        Role::Expert | Role::Agency | Role::Public => false,
+    }
+}
+
+/// DeclareProject: units, departments and finance register projects.
+pub fn can_register_projects(viewer: &Viewer) -> Result<(), Denied> {
+    if matches!(
+        viewer.role,
+        Role::BudgetUnit | Role::Department | Role::Finance
+    ) {
+        Ok(())
+    } else {
+        Err(Denied::role("只有预算单位、主管部门和财政部门可以登记项目"))
+    }
+}
+
+/// DeclareProject of the project of unit `agency` under department `department`: only in the
+/// viewer's own scope ([`project_scope`]).
+pub fn can_register_project(viewer: &Viewer, agency: &str, department: &str) -> Result<(), Denied> {
+    if project_scope(viewer, agency, department) {
+        Ok(())
+    } else {
+        Err(Denied::permission(
+            "NOT_YOUR_UNIT",
+            "只能登记本单位（本部门所属单位）的项目",
+        ))
+    }
+}
+
+/// SubmitExAnteReport: the project's unit, its department, finance or the commissioned agency
+/// files the report.
+pub fn can_file_ex_ante(viewer: &Viewer) -> Result<(), Denied> {
+    if matches!(
+        viewer.role,
+        Role::BudgetUnit | Role::Department | Role::Finance | Role::Agency
+    ) {
+        Ok(())
+    } else {
+        Err(Denied::role(
+            "事前绩效评估报告由预算单位、主管部门、财政部门或受托的第三方机构提交",
+        ))
+    }
+}
+
+/// ReviewExAnteReport: finance of the region.
+pub fn can_review_ex_ante(viewer: &Viewer) -> Result<(), Denied> {
+    finance_only(viewer, "事前绩效评估报告由本级财政部门审核")
+}
+
+/// CommissionExAnteAssessment: finance of the region.
+pub fn can_commission_ex_ante(viewer: &Viewer) -> Result<(), Denied> {
+    finance_only(viewer, "事前绩效评估由财政部门委托第三方机构")
+}
+
+/// SetGoalRules: finance of the region.
+pub fn can_set_rules(viewer: &Viewer) -> Result<(), Denied> {
+    finance_only(viewer, "只有本级财政部门可以设置绩效目标规则")
+}
+
+/// CheckFundingEligibility: finance, auditors, the province (and the budget system acting as
+/// finance).
+pub fn can_check_funding(viewer: &Viewer) -> Result<(), Denied> {
+    region_readers_only(viewer, "预算资金安排资格只对财政部门、审计和省级平台开放")
+}
+
+/// GetGoalStatistics: finance, auditors, the province.
+pub fn can_read_statistics(viewer: &Viewer) -> Result<(), Denied> {
+    region_readers_only(viewer, "绩效目标统计只对财政部门、审计和省级平台开放")
+}
+
+fn finance_only(viewer: &Viewer, message: &str) -> Result<(), Denied> {
+    if viewer.role == Role::Finance {
+        Ok(())
+    } else {
+        Err(Denied::role(message))
+    }
+}
+
+fn region_readers_only(viewer: &Viewer, message: &str) -> Result<(), Denied> {
+    if matches!(viewer.role, Role::Finance | Role::Auditor | Role::Province) {
+        Ok(())
+    } else {
+        Err(Denied::role(message))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn viewer(role: Role, code: &str) -> Viewer {
+    fn who(role: Role, code: &str) -> Viewer {
         Viewer {
             role,
             org_code: code.into(),
@@ -138,7 +400,7 @@ mod tests {
             (Role::Expert, "E-007"),
         ] {
             assert_eq!(
-                visibility(&viewer(role, code), &goal),
+                visibility(&who(role, code), &goal),
                 Visibility::Full,
                 "{role:?}"
             );
@@ -153,7 +415,7 @@ mod tests {
             (Role::Public, ""),
         ] {
             assert_eq!(
-                visibility(&viewer(role, code), &goal),
+                visibility(&who(role, code), &goal),
                 Visibility::None,
                 "{role:?}"
             );
@@ -164,33 +426,316 @@ mod tests {
     fn the_public_reads_published_versions_only() {
         let goal = scope(&[], true);
         assert_eq!(
-            visibility(&viewer(Role::Public, ""), &goal),
+            visibility(&who(Role::Public, ""), &goal),
             Visibility::PublishedVersion
         );
         assert_eq!(
-            visibility(&viewer(Role::BudgetUnit, "999"), &goal),
+            visibility(&who(Role::BudgetUnit, "999"), &goal),
             Visibility::PublishedVersion
         );
-        assert!(!may_write(&viewer(Role::Public, ""), &goal));
+        assert!(!may_write(&who(Role::Public, ""), &goal));
     }
 
     #[test]
     fn readers_never_write_and_writers_only_in_scope() {
         let reviewers = vec!["91140500MA0K".to_owned()];
         let goal = scope(&reviewers, true);
-        assert!(may_write(&viewer(Role::BudgetUnit, "101001"), &goal));
-        assert!(may_write(&viewer(Role::Department, "101"), &goal));
-        assert!(may_write(&viewer(Role::Finance, "140500"), &goal));
-        assert!(may_write(&viewer(Role::Agency, "91140500MA0K"), &goal));
-        assert!(!may_write(&viewer(Role::BudgetUnit, "101002"), &goal));
-        assert!(!may_write(&viewer(Role::Auditor, "140500"), &goal));
-        assert!(!may_write(&viewer(Role::Province, "140000"), &goal));
+        assert!(may_write(&who(Role::BudgetUnit, "101001"), &goal));
+        assert!(may_write(&who(Role::Department, "101"), &goal));
+        assert!(may_write(&who(Role::Finance, "140500"), &goal));
+        assert!(may_write(&who(Role::Agency, "91140500MA0K"), &goal));
+        assert!(!may_write(&who(Role::BudgetUnit, "101002"), &goal));
+        assert!(!may_write(&who(Role::Auditor, "140500"), &goal));
+        assert!(!may_write(&who(Role::Province, "140000"), &goal));
         // A 部门整体 goal has no budget unit.
         let overall = GoalScope {
             agency_code: None,
             ..goal
         };
-        assert!(!may_write(&viewer(Role::BudgetUnit, "101001"), &overall));
-        assert!(may_write(&viewer(Role::Department, "101"), &overall));
+        assert!(!may_write(&who(Role::BudgetUnit, "101001"), &overall));
+        assert!(may_write(&who(Role::Department, "101"), &overall));
+    }
+
+    /// A caller of `region` in `role`, with the token's organisation codes.
+    fn caller(role: AuthRole, region: &str) -> Caller {
+        Caller {
+            subject: "u1".into(),
+            role,
+            mof_div_code: DivisionCode::parse(region).unwrap(),
+            unit: Some("101001".into()),
+            department: Some("101".into()),
+            agency: Some("91140500MA0K".into()),
+            expert: Some("E-007".into()),
+            authenticated: true,
+        }
+    }
+
+    fn here() -> DivisionCode {
+        DivisionCode::parse("140500").unwrap()
+    }
+
+    fn refused<T: std::fmt::Debug>(r: Result<T, Denied>) -> (&'static str, String) {
+        match r.expect_err("refused") {
+            Denied::Permission { reason, message } => (reason, message),
+            Denied::Unauthenticated => ("UNAUTHENTICATED", String::new()),
+        }
+    }
+
+    #[test]
+    fn callers_become_viewers_by_role_and_region() {
+        let v = |role, region| viewer(&caller(role, region), &here()).unwrap();
+        assert_eq!(
+            v(AuthRole::BudgetUnit, "140500"),
+            who(Role::BudgetUnit, "101001")
+        );
+        assert_eq!(
+            v(AuthRole::Department, "140500"),
+            who(Role::Department, "101")
+        );
+        assert_eq!(v(AuthRole::Expert, "140500"), who(Role::Expert, "E-007"));
+        assert_eq!(
+            v(AuthRole::Agency, "140500"),
+            who(Role::Agency, "91140500MA0K")
+        );
+        // Finance of this very region acts as finance; of the enclosing city or province, it reads.
+        assert_eq!(
+            v(AuthRole::FinanceAdmin, "140500"),
+            who(Role::Finance, "140500")
+        );
+        assert_eq!(
+            v(AuthRole::FinanceAdmin, "140000"),
+            who(Role::Auditor, "140500")
+        );
+        assert_eq!(v(AuthRole::Auditor, "140500"), who(Role::Auditor, "140500"));
+        assert_eq!(
+            v(AuthRole::Province, "140000"),
+            who(Role::Province, "140500")
+        );
+        // The public is of no region.
+        assert_eq!(v(AuthRole::Public, "360000"), who(Role::Public, ""));
+    }
+
+    #[test]
+    fn callers_of_another_region_or_without_their_code_are_refused() {
+        assert_eq!(
+            refused(viewer(&caller(AuthRole::FinanceAdmin, "140600"), &here())),
+            (
+                "REGION_NOT_ALLOWED",
+                "您属于区划 140600，不能访问区划 140500 的绩效目标".to_owned()
+            )
+        );
+        assert_eq!(
+            refused(viewer(&caller(AuthRole::Province, "360000"), &here())).0,
+            "REGION_NOT_ALLOWED"
+        );
+        let mut unit = caller(AuthRole::BudgetUnit, "140500");
+        unit.unit = Some(String::new());
+        assert_eq!(
+            refused(viewer(&unit, &here())),
+            ("ORG_MISSING", "令牌中没有单位编码".to_owned())
+        );
+        assert_eq!(
+            viewer(&Caller::anonymous(), &here()),
+            Err(Denied::Unauthenticated)
+        );
+    }
+
+    #[test]
+    fn roles_take_only_their_actions() {
+        let c = |role| caller(role, "140500");
+        assert!(ensure_can(&c(AuthRole::BudgetUnit), &here(), ActionKind::Submit).is_ok());
+        assert!(ensure_declarer(&c(AuthRole::Department), &here()).is_ok());
+        assert!(ensure_can(&c(AuthRole::FinanceAdmin), &here(), ActionKind::Approve).is_ok());
+        // Auditors and the province read only.
+        assert_eq!(
+            refused(ensure_can(&c(AuthRole::Auditor), &here(), ActionKind::Edit)),
+            (
+                "ROLE_NOT_ALLOWED",
+                "「审计监督」不能修改绩效目标".to_owned()
+            )
+        );
+        let province = caller(AuthRole::Province, "140000");
+        for kind in ActionKind::ALL {
+            assert_eq!(
+                refused(ensure_can(&province, &here(), *kind)).0,
+                "ROLE_NOT_ALLOWED",
+                "{kind:?}"
+            );
+        }
+        assert_eq!(
+            refused(ensure_declarer(&c(AuthRole::FinanceAdmin), &here())).0,
+            "ROLE_NOT_ALLOWED"
+        );
+        assert_eq!(
+            refused(ensure_can(
+                &c(AuthRole::BudgetUnit),
+                &here(),
+                ActionKind::Approve
+            )),
+            (
+                "ROLE_NOT_ALLOWED",
+                "「预算单位」不能批复（二下）绩效目标".to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn a_unit_lists_its_own_goals_a_department_its_units_finance_its_region() {
+        assert_eq!(
+            list_scope(&who(Role::BudgetUnit, "101001")),
+            ListScope::Unit("101001".into())
+        );
+        assert_eq!(
+            list_scope(&who(Role::Department, "101")),
+            ListScope::Department("101".into())
+        );
+        for role in [Role::Finance, Role::Auditor, Role::Province] {
+            assert_eq!(list_scope(&who(role, "140500")), ListScope::Region);
+            assert_eq!(export_scope(&who(role, "140500")), Ok(ListScope::Region));
+        }
+        assert_eq!(
+            list_scope(&who(Role::Expert, "E-007")),
+            ListScope::Reviewer("E-007".into())
+        );
+        assert_eq!(list_scope(&who(Role::Public, "")), ListScope::Published);
+        assert_eq!(
+            export_scope(&who(Role::Department, "101")),
+            Ok(ListScope::Department("101".into()))
+        );
+        for (role, code) in [
+            (Role::Expert, "E-007"),
+            (Role::Agency, "91140500MA0K"),
+            (Role::Public, ""),
+        ] {
+            assert_eq!(
+                refused(export_scope(&who(role, code))).0,
+                "ROLE_NOT_ALLOWED"
+            );
+        }
+    }
+
+    #[test]
+    fn a_unit_registers_its_own_projects_a_department_its_units() {
+        assert!(project_scope(
+            &who(Role::BudgetUnit, "101001"),
+            "101001",
+            "101"
+        ));
+        assert!(!project_scope(
+            &who(Role::BudgetUnit, "101001"),
+            "101002",
+            "101"
+        ));
+        assert!(project_scope(
+            &who(Role::Department, "101"),
+            "101002",
+            "101"
+        ));
+        assert!(!project_scope(
+            &who(Role::Department, "101"),
+            "102001",
+            "102"
+        ));
+        assert!(project_scope(
+            &who(Role::Finance, "140500"),
+            "102001",
+            "102"
+        ));
+        assert!(project_scope(
+            &who(Role::Auditor, "140500"),
+            "102001",
+            "102"
+        ));
+        assert!(!project_scope(
+            &who(Role::Agency, "91140500MA0K"),
+            "101001",
+            "101"
+        ));
+        assert_eq!(
+            refused(can_register_project(
+                &who(Role::BudgetUnit, "101001"),
+                "101002",
+                "101"
+            )),
+            (
+                "NOT_YOUR_UNIT",
+                "只能登记本单位（本部门所属单位）的项目".to_owned()
+            )
+        );
+        assert!(can_register_projects(&who(Role::Finance, "140500")).is_ok());
+        for role in [Role::Auditor, Role::Province, Role::Expert, Role::Public] {
+            assert_eq!(
+                refused(can_register_projects(&who(role, "x"))).0,
+                "ROLE_NOT_ALLOWED"
+            );
+        }
+    }
+
+    #[test]
+    fn a_new_goal_is_declared_in_scope_by_a_unit_or_a_department() {
+        let goal = scope(&[], false);
+        assert!(can_create_goal(&who(Role::BudgetUnit, "101001"), &goal).is_ok());
+        assert!(can_create_goal(&who(Role::Department, "101"), &goal).is_ok());
+        assert_eq!(
+            refused(can_create_goal(&who(Role::BudgetUnit, "101002"), &goal)).0,
+            "NOT_YOUR_UNIT"
+        );
+        assert_eq!(
+            refused(can_create_goal(&who(Role::Finance, "140500"), &goal)),
+            (
+                "ROLE_NOT_ALLOWED",
+                "绩效目标由预算单位或主管部门申报".to_owned()
+            )
+        );
+        assert_eq!(
+            refused(can_create_goal(&who(Role::Auditor, "140500"), &goal)).0,
+            "NOT_YOUR_UNIT"
+        );
+        assert!(can_act(&who(Role::Finance, "140500"), &goal, ActionKind::Approve).is_ok());
+        assert_eq!(
+            refused(can_act(
+                &who(Role::Province, "140000"),
+                &goal,
+                ActionKind::Publish
+            )),
+            (
+                "ROLE_NOT_ALLOWED",
+                "当前角色不能对绩效目标执行「公开」".to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn finance_manages_and_the_region_s_readers_read_figures() {
+        let finance = who(Role::Finance, "140500");
+        for gate in [can_review_ex_ante, can_commission_ex_ante, can_set_rules] {
+            assert!(gate(&finance).is_ok());
+            for role in [
+                Role::Auditor,
+                Role::Province,
+                Role::Department,
+                Role::BudgetUnit,
+            ] {
+                assert_eq!(refused(gate(&who(role, "x"))).0, "ROLE_NOT_ALLOWED");
+            }
+        }
+        for gate in [can_check_funding, can_read_statistics] {
+            for role in [Role::Finance, Role::Auditor, Role::Province] {
+                assert!(gate(&who(role, "140500")).is_ok());
+            }
+            for role in [
+                Role::BudgetUnit,
+                Role::Department,
+                Role::Expert,
+                Role::Public,
+            ] {
+                assert_eq!(refused(gate(&who(role, "x"))).0, "ROLE_NOT_ALLOWED");
+            }
+        }
+        assert!(can_file_ex_ante(&who(Role::Agency, "91140500MA0K")).is_ok());
+        assert_eq!(
+            refused(can_file_ex_ante(&who(Role::Auditor, "140500"))).0,
+            "ROLE_NOT_ALLOWED"
+        );
     }
 }

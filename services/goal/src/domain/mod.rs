@@ -27,9 +27,11 @@
 //!   approval (二下), publication, adjustment with a budget-adjustment reference; role
 //!   guards; optimistic revision. Rule: DOMAIN.md §2, 晋城 and 洛龙 seeds ("与部门预算'二上二下'
 //!   同步"), issue 4 "Workflow".
-//! * [`access`] – which goals a viewer may read (all versions, the published one, or none)
-//!   and write: units their own, departments their units', finance its region, reviewers
-//!   what is assigned to them, the public published goals. Rule: issue 4 "Roles".
+//! * [`access`] – who the caller is to the goal rules (role, region, the unit, department,
+//!   expert or agency code of the token), which roles take which steps, which goals a viewer
+//!   may read (all versions, the published one, or none) and write: units their own,
+//!   departments their units', finance its region, reviewers what is assigned to them, the
+//!   public published goals; refusals are [`access::Denied`]. Rule: issue 4 "Roles".
 //! * [`exante`] – when ex-ante assessment is required (per-region threshold, e.g. 500万元 in
 //!   赣州, 50万元 in 埇桥), the five dimensions, methods, conclusion, the eight mandatory items
 //!   of 专项债 projects, and the gate (no report → not reviewed; insufficient → returned with

@@ -7,10 +7,11 @@ use std::pin::Pin;
 
 use pbm_proto::goal::v1 as proto;
 use pbm_proto::goal::v1::goal_service_server::GoalService;
-use pbm_server::rpc;
+use pbm_server::{ApiError, rpc};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
+use crate::domain::access;
 use crate::ops::{self, Authorization};
 use crate::state::AppState;
 
@@ -69,8 +70,8 @@ impl GoalService for GoalGrpc {
         let rpc = rpc::rpc_of(&r);
         let caller = rpc::caller_of(&r, &rpc)?;
         // The stream as a whole is for those who declare goals: units and departments.
-        ops::ensure_declarer(&caller, &self.state.region)
-            .map_err(|e| e.into_status(rpc.domain()))?;
+        access::ensure_declarer(&caller, &self.state.region)
+            .map_err(|d| ApiError::from(d).into_status(rpc.domain()))?;
         let (auth, state) = (authorization(&r), self.state.clone());
         let mut input = rpc::Inbound::new(r.into_inner(), &rpc);
         let (tx, rx) = tokio::sync::mpsc::channel(64);

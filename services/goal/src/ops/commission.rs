@@ -5,11 +5,11 @@ use pbm_proto::goal::v1 as proto;
 use pbm_server::{ApiError, Effect, FieldViolation, MutationContext, run_mutation};
 
 use super::projects::{project_from_row, sees_project};
-use super::{Authorization, project_not_found, viewer};
+use super::{Authorization, project_not_found};
 use crate::convert;
 use crate::domain::FiscalYear;
+use crate::domain::access::{can_commission_ex_ante, viewer};
 use crate::domain::project::{ProCode, Project};
-use crate::domain::workflow::Role;
 use crate::state::AppState;
 use crate::store::{self, CommissionRow};
 
@@ -56,13 +56,7 @@ pub async fn commission(
     r: proto::CommissionExAnteAssessmentRequest,
 ) -> Result<proto::CommissionExAnteAssessmentResponse, ApiError> {
     use pbm_proto::agency::v1 as ag;
-    let v = viewer(&ctx.caller, &state.region)?;
-    if v.role != Role::Finance {
-        return Err(ApiError::permission_denied(
-            "ROLE_NOT_ALLOWED",
-            "事前绩效评估由财政部门委托第三方机构",
-        ));
-    }
+    can_commission_ex_ante(&viewer(&ctx.caller, &state.region)?)?;
     let mut problems: Vec<FieldViolation> = Vec::new();
     let code = ProCode::parse(&r.pro_code)
         .map_err(|e| problems.push(FieldViolation::generic("pro_code", e.message)))

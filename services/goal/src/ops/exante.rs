@@ -9,11 +9,12 @@ use pbm_server::{ApiError, Effect, FieldViolation, MutationContext, run_mutation
 use pbm_types::Decimal;
 
 use super::commission::{commission_to_proto, project_in_scope};
+use super::project_not_found;
 use super::projects::project_from_row;
 use super::rules::{rules_in_force, rules_label};
-use super::{project_not_found, viewer};
 use crate::convert;
 use crate::domain::FiscalYear;
+use crate::domain::access::{can_file_ex_ante, can_review_ex_ante, viewer};
 use crate::domain::exante::{
     self, Assessor, Conclusion, Dimension, DimensionScore, ExAnteFacts, ExAnteReport, ExAnteReview,
     ExAnteRules, Method, ReportFacts, ReviewState, SpecialBondItem, SpecialBondItemText,
@@ -252,15 +253,7 @@ pub async fn submit(
         ),
         move |conn, ctx| {
             let v = viewer(&ctx.caller, &st.region)?;
-            if !matches!(
-                v.role,
-                Role::BudgetUnit | Role::Department | Role::Finance | Role::Agency
-            ) {
-                return Err(ApiError::permission_denied(
-                    "ROLE_NOT_ALLOWED",
-                    "事前绩效评估报告由预算单位、主管部门、财政部门或受托的第三方机构提交",
-                ));
-            }
+            can_file_ex_ante(&v)?;
             let report = report_from(&r)?;
             let code = report.pro_code.as_str().to_owned();
             let year = report.fiscal_year.get();
@@ -359,12 +352,7 @@ pub async fn review(
         ctx,
         ("ex_ante_report", format!("{}/{code}", r.fiscal_year)),
         move |conn, ctx| {
-            if viewer(&ctx.caller, &st.region)?.role != Role::Finance {
-                return Err(ApiError::permission_denied(
-                    "ROLE_NOT_ALLOWED",
-                    "事前绩效评估报告由本级财政部门审核",
-                ));
-            }
+            can_review_ex_ante(&viewer(&ctx.caller, &st.region)?)?;
             let opinion = r.opinion.trim().to_owned();
             let review = if r.sufficient {
                 ExAnteReview::Sufficient {

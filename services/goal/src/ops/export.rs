@@ -10,9 +10,10 @@ use pbm_server::ApiError;
 use pbm_xlsx::Column;
 
 use crate::domain::FiscalYear;
+use crate::domain::access::{ListScope, export_scope, viewer};
 use crate::domain::goal::IndicatorSource;
-use crate::domain::workflow::{GoalState, Role};
-use crate::ops::{Stored, viewer};
+use crate::domain::workflow::GoalState;
+use crate::ops::Stored;
 use crate::state::AppState;
 use crate::store::{self, GoalFilter};
 
@@ -64,16 +65,11 @@ pub async fn export(
         department_code: Some(r.department_code.trim().to_owned()).filter(|d| !d.is_empty()),
         ..Default::default()
     };
-    match v.role {
-        Role::Finance | Role::Auditor | Role::Province => {}
-        Role::Department => f.department_code = Some(v.org_code.clone()),
-        Role::BudgetUnit => f.agency_code = Some(v.org_code.clone()),
-        Role::Expert | Role::Agency | Role::Public => {
-            return Err(ApiError::permission_denied(
-                "ROLE_NOT_ALLOWED",
-                "批复的绩效目标表只对财政、主管部门和预算单位开放（公众请查阅已公开的目标）",
-            ));
-        }
+    match export_scope(&v)? {
+        ListScope::Department(code) => f.department_code = Some(code),
+        ListScope::Unit(code) => f.agency_code = Some(code),
+        // The region's readers; reviewers and the public are refused by `export_scope`.
+        ListScope::Region | ListScope::Reviewer(_) | ListScope::Published => {}
     }
     let region = state.region.to_string();
     let goals: Vec<(store::GoalRow, Stored)> = state

@@ -6,11 +6,11 @@ use pbm_server::ApiError;
 
 use super::projects::project_from_row;
 use super::rules::{rules_in_force, rules_label};
-use super::{state_of, viewer};
+use super::state_of;
 use crate::domain::FiscalYear;
+use crate::domain::access::{can_check_funding, viewer};
 use crate::domain::exante::{self, Conclusion, ExAnteFacts, ReportFacts, ReviewState};
 use crate::domain::funding::{FundingFacts, check_funding_eligibility};
-use crate::domain::workflow::Role;
 use crate::state::AppState;
 use crate::store::{self, GoalRow, ProjectRow};
 
@@ -22,13 +22,7 @@ pub async fn funding(
     m: proto::CheckFundingEligibilityRequest,
 ) -> Result<proto::CheckFundingEligibilityResponse, ApiError> {
     let (year, codes) = (m.fiscal_year, m.pro_codes);
-    let v = viewer(&caller, &state.region)?;
-    if !matches!(v.role, Role::Finance | Role::Auditor | Role::Province) {
-        return Err(ApiError::permission_denied(
-            "ROLE_NOT_ALLOWED",
-            "预算资金安排资格只对财政部门、审计和省级平台开放",
-        ));
-    }
+    can_check_funding(&viewer(&caller, &state.region)?)?;
     let fy = FiscalYear::new(year)
         .map_err(|e| ApiError::invalid_field(e.reason, "fiscal_year", e.message))?;
     let codes: Vec<String> = codes.iter().map(|c| c.trim().to_owned()).collect();

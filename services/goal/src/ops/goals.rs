@@ -6,14 +6,14 @@ use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
 
 use super::declarations::{refuse_declaration, subject_of, target_key, with_library};
 use super::{
-    Authorization, Stored, as_i32, ensure_can, event, goal_not_found, goal_to_proto, internal,
-    load_version, scope_of, state_of, viewer, workflow_error, write_state,
+    Authorization, Stored, as_i32, event, goal_not_found, goal_to_proto, internal, load_version,
+    scope_of, state_of, write_state,
 };
 use crate::convert;
-use crate::domain::access::{Visibility, may_write, visibility};
-use crate::domain::workflow::{
-    Action, ActionKind, Actor, GoalState, Role, Transition, apply_expecting,
+use crate::domain::access::{
+    ListScope, Visibility, can_create_goal, ensure_can, list_scope, may_write, viewer, visibility,
 };
+use crate::domain::workflow::{Action, ActionKind, Actor, GoalState, Transition, apply_expecting};
 use crate::state::AppState;
 use crate::store::{self, GoalFilter, GoalRow};
 
@@ -93,24 +93,15 @@ pub async fn save_goal(
             }
         };
         let scope_state = from.unwrap_or_default();
-        if !may_write(&v, &scope_of(&row, &scope_state, &region, &[])) {
-            return Err(if from.is_some() {
-                goal_not_found(row.id)
-            } else {
-                ApiError::permission_denied(
-                    "NOT_YOUR_UNIT",
-                    "只能申报本单位（本部门所属单位）的绩效目标",
-                )
-            });
+        let scope = scope_of(&row, &scope_state, &region, &[]);
+        match from {
+            // Another's goal is not found, so that its existence does not leak.
+            Some(_) if !may_write(&v, &scope) => return Err(goal_not_found(row.id)),
+            Some(_) => {}
+            None => can_create_goal(&v, &scope)?,
         }
         let to = match &from {
             None => {
-                if !matches!(v.role, Role::BudgetUnit | Role::Department) {
-                    return Err(ApiError::permission_denied(
-                        "ROLE_NOT_ALLOWED",
-                        "绩效目标由预算单位或主管部门申报",
-                    ));
-                }
                 // Revision 0 means "no goal yet"; the new draft is revision 1.
                 GoalState {
                     revision: 1,
@@ -119,9 +110,7 @@ pub async fn save_goal(
             }
             Some(s) => {
                 let expected = u64::try_from(expected_revision).unwrap_or(0);
-                apply_expecting(s, expected, &Action::Edit, &actor)
-                    .map_err(workflow_error)?
-                    .to
+                apply_expecting(s, expected, &Action::Edit, &actor)?.to
             }
         };
         write_state(&mut row, &to, &ctx.caller.subject)?;
@@ -236,25 +225,25 @@ pub async fn list(
         reviewer: None,
     };
     // The caller's scope narrows the filter, so nothing outside it can be listed or counted.
-    match v.role {
-        Role::BudgetUnit => {
-            if f.agency_code.as_ref().is_some_and(|a| *a != v.org_code) {
+    match list_scope(&v) {
+        ListScope::Unit(code) => {
+            if f.agency_code.as_ref().is_some_and(|a| *a != code) {
                 return Ok(proto::ListGoalsResponse::default());
             }
-            f.agency_code = Some(v.org_code.clone());
+            f.agency_code = Some(code);
         }
-        Role::Department => {
-            if f.department_code.as_ref().is_some_and(|d| *d != v.org_code) {
+        ListScope::Department(code) => {
+            if f.department_code.as_ref().is_some_and(|d| *d != code) {
                 return Ok(proto::ListGoalsResponse::default());
             }
-            f.department_code = Some(v.org_code.clone());
+            f.department_code = Some(code);
         }
-        Role::Finance | Role::Auditor | Role::Province => {}
-        Role::Expert | Role::Agency => {
+        ListScope::Region => {}
+        ListScope::Reviewer(code) => {
             f.published_only = true;
-            f.reviewer = Some(v.org_code.clone());
+            f.reviewer = Some(code);
         }
-        Role::Public => f.published_only = true,
+        ListScope::Published => f.published_only = true,
     }
     let published_only = f.published_only;
     let region = state.region.to_string();

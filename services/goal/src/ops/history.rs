@@ -4,8 +4,9 @@ use pbm_auth::Caller;
 use pbm_proto::goal::v1 as proto;
 use pbm_server::ApiError;
 
-use super::{internal, viewer, visible_goal};
+use super::{internal, visible_goal};
 use crate::convert;
+use crate::domain::access::viewer;
 use crate::domain::workflow::ActionKind;
 use crate::state::AppState;
 use crate::store::{self};

@@ -1,6 +1,7 @@
-//! Use cases of goal management: authorise the caller, load, apply the pure rules
-//! ([`crate::domain`]), save in one transaction with audit and idempotency
-//! ([`pbm_server::run_mutation`]).
+//! Use cases of goal management: authorise the caller ([`crate::domain::access`]), load, apply
+//! the pure rules ([`crate::domain`]), save in one transaction with audit and idempotency
+//! ([`pbm_server::run_mutation`]). The domain's refusals become API errors here
+//! (`From<Denied>`, `From<WorkflowError>`).
 
 pub mod bulk;
 pub mod commission;
@@ -17,7 +18,7 @@ pub mod statistics;
 pub mod steps;
 pub mod workflow;
 
-use pbm_auth::{Caller, Role as AuthRole};
+use pbm_auth::Caller;
 use pbm_db::AnyConnection;
 use pbm_proto::goal::v1 as proto;
 use pbm_server::{ApiError, ErrorKind};
@@ -26,104 +27,32 @@ use serde::{Deserialize, Serialize};
 
 use crate::convert;
 use crate::domain::FiscalYear;
-use crate::domain::access::{GoalScope, Viewer, Visibility, scope_needs_reviewers, visibility};
+use crate::domain::access::{
+    Denied, GoalScope, Viewer, Visibility, scope_needs_reviewers, visibility,
+};
 use crate::domain::goal::GoalDeclaration;
-use crate::domain::workflow::{ActionKind, ErrorClass, GoalState, Role, Transition, WorkflowError};
+use crate::domain::workflow::{ErrorClass, GoalState, Transition, WorkflowError};
 use crate::store::{self, EventRow, GoalRow};
 
-/// The caller as the goal rules see them (issue 4 "Roles"). Finance of this very region acts as
-/// finance; finance of an enclosing region, auditors and the province read; a unit, a
-/// department, an expert or an agency by their code; the public reads published goals only.
-pub fn viewer(caller: &Caller, region: &pbm_types::DivisionCode) -> Result<Viewer, ApiError> {
-    if !caller.authenticated {
-        return Err(ApiError::unauthenticated());
-    }
-    let denied = || {
-        ApiError::permission_denied(
-            "REGION_NOT_ALLOWED",
-            format!(
-                "您属于区划 {}，不能访问区划 {region} 的绩效目标",
-                caller.mof_div_code
-            ),
-        )
-    };
-    let code = |c: &Option<String>, what: &str| {
-        c.clone()
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| ApiError::permission_denied("ORG_MISSING", format!("令牌中没有{what}")))
-    };
-    // The public is of no region: it reads what is published, wherever it is.
-    if caller.role != AuthRole::Public && !caller.mof_div_code.covers(region) {
-        return Err(denied());
-    }
-    let here = region.to_string();
-    Ok(match caller.role {
-        AuthRole::Public => Viewer {
-            role: Role::Public,
-            org_code: String::new(),
-        },
-        AuthRole::FinanceAdmin if &caller.mof_div_code == region => Viewer {
-            role: Role::Finance,
-            org_code: here,
-        },
-        AuthRole::FinanceAdmin | AuthRole::Auditor => Viewer {
-            role: Role::Auditor,
-            org_code: here,
-        },
-        AuthRole::Province => Viewer {
-            role: Role::Province,
-            org_code: here,
-        },
-        AuthRole::Department => Viewer {
-            role: Role::Department,
-            org_code: code(&caller.department, "部门编码")?,
-        },
-        AuthRole::BudgetUnit => Viewer {
-            role: Role::BudgetUnit,
-            org_code: code(&caller.unit, "单位编码")?,
-        },
-        AuthRole::Expert => Viewer {
-            role: Role::Expert,
-            org_code: code(&caller.expert, "专家编号")?,
-        },
-        AuthRole::Agency => Viewer {
-            role: Role::Agency,
-            org_code: code(&caller.agency, "机构代码")?,
-        },
-    })
-}
-
-pub(crate) fn workflow_error(e: WorkflowError) -> ApiError {
-    let kind = match e.class() {
-        ErrorClass::InvalidArgument => ErrorKind::InvalidArgument,
-        ErrorClass::FailedPrecondition => ErrorKind::FailedPrecondition,
-        ErrorClass::PermissionDenied => ErrorKind::PermissionDenied,
-        ErrorClass::Aborted => ErrorKind::Aborted,
-    };
-    ApiError::new(kind, e.reason(), e.chinese())
-}
-
-/// The role half of authorisation, decided before anything of the request is examined: may
-/// this role ever take `kind` (issue 4 "Roles"; the workflow's role table)?
-pub(crate) fn ensure_can(
-    caller: &Caller,
-    region: &pbm_types::DivisionCode,
-    kind: ActionKind,
-) -> Result<Viewer, ApiError> {
-    let v = viewer(caller, region)?;
-    if kind.roles().contains(&v.role) {
-        Ok(v)
-    } else {
-        Err(ApiError::permission_denied(
-            "ROLE_NOT_ALLOWED",
-            format!("「{}」不能{}绩效目标", v.role.chinese(), kind.chinese()),
-        ))
+impl From<Denied> for ApiError {
+    fn from(d: Denied) -> Self {
+        match d {
+            Denied::Unauthenticated => ApiError::unauthenticated(),
+            Denied::Permission { reason, message } => ApiError::permission_denied(reason, message),
+        }
     }
 }
 
-/// Units and departments declare goals (the bulk stream is authorised once, as a whole).
-pub fn ensure_declarer(caller: &Caller, region: &pbm_types::DivisionCode) -> Result<(), ApiError> {
-    ensure_can(caller, region, ActionKind::Edit).map(|_| ())
+impl From<WorkflowError> for ApiError {
+    fn from(e: WorkflowError) -> Self {
+        let kind = match e.class() {
+            ErrorClass::InvalidArgument => ErrorKind::InvalidArgument,
+            ErrorClass::FailedPrecondition => ErrorKind::FailedPrecondition,
+            ErrorClass::PermissionDenied => ErrorKind::PermissionDenied,
+            ErrorClass::Aborted => ErrorKind::Aborted,
+        };
+        ApiError::new(kind, e.reason(), e.chinese())
+    }
 }
 
 pub(crate) fn goal_not_found(id: i64) -> ApiError {

@@ -6,9 +6,11 @@ use pbm_db::{AnyConnection, Money};
 use pbm_proto::goal::v1 as proto;
 use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
 
-use super::{internal, project_not_found, viewer};
+use super::{internal, project_not_found};
 use crate::convert;
-use crate::domain::access::Viewer;
+use crate::domain::access::{
+    Viewer, can_register_project, can_register_projects, project_scope, viewer,
+};
 use crate::domain::project::{Project, ProjectInput};
 use crate::domain::workflow::Role;
 use crate::state::AppState;
@@ -63,17 +65,6 @@ pub(crate) fn project_to_proto(r: &ProjectRow, region: &str) -> Result<proto::Pr
     })
 }
 
-/// Who may declare or read a project (and its ex-ante report): its unit, its department,
-/// finance (and readers of the region). Others' projects answer NOT_FOUND.
-pub(crate) fn project_scope(v: &Viewer, agency: &str, department: &str) -> bool {
-    match v.role {
-        Role::BudgetUnit => v.org_code == agency,
-        Role::Department => v.org_code == department,
-        Role::Finance | Role::Auditor | Role::Province => true,
-        Role::Expert | Role::Agency | Role::Public => false,
-    }
-}
-
 /// DeclareProject: registers a project of the budget system, or (with its version) changes it.
 pub async fn declare(
     state: &AppState,
@@ -100,23 +91,13 @@ pub async fn declare_project(
         ("project", String::new()),
         move |conn, ctx| {
             let v = viewer(&ctx.caller, &st.region)?;
-            if !matches!(v.role, Role::BudgetUnit | Role::Department | Role::Finance) {
-                return Err(ApiError::permission_denied(
-                    "ROLE_NOT_ALLOWED",
-                    "只有预算单位、主管部门和财政部门可以登记项目",
-                ));
-            }
+            can_register_projects(&v)?;
             let project = project?;
-            if !project_scope(
+            can_register_project(
                 &v,
                 project.agency_code.as_str(),
                 project.department_code.as_str(),
-            ) {
-                return Err(ApiError::permission_denied(
-                    "NOT_YOUR_UNIT",
-                    "只能登记本单位（本部门所属单位）的项目",
-                ));
-            }
+            )?;
             let now = pbm_db::now();
             let code = project.pro_code.as_str().to_owned();
             let year = project.fiscal_year.get();

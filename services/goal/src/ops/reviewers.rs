@@ -5,10 +5,10 @@ use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
 
 use super::workflow::load_for_action;
 use super::{
-    Authorization, as_i32, ensure_can, event, goal_not_found, goal_to_proto, load_version,
-    scope_of, visible_goal, workflow_error, write_state,
+    Authorization, as_i32, event, goal_not_found, goal_to_proto, load_version, scope_of,
+    visible_goal, write_state,
 };
-use crate::domain::access::may_write;
+use crate::domain::access::{ensure_can, may_write};
 use crate::domain::workflow::{Action, ActionKind, Actor, apply_expecting};
 use crate::state::AppState;
 use crate::store::{self};
@@ -81,7 +81,7 @@ pub async fn assign(
                         id: id.clone(),
                     },
                 };
-                let t = apply_expecting(&to, expected, &action, &actor).map_err(workflow_error)?;
+                let t = apply_expecting(&to, expected, &action, &actor)?;
                 store::insert_event(
                     conn,
                     &event(

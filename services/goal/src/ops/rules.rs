@@ -7,9 +7,8 @@ use pbm_proto::goal::v1 as proto;
 use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
 use pbm_types::Decimal;
 
-use super::viewer;
 use crate::convert;
-use crate::domain::workflow::Role;
+use crate::domain::access::{can_set_rules, viewer};
 use crate::domain::{FieldViolation, FiscalYear};
 use crate::state::AppState;
 use crate::store::{self, RulesRow};
@@ -86,12 +85,7 @@ pub async fn set(
         ctx,
         ("goal_rules", r.fiscal_year.to_string()),
         move |conn, ctx| {
-            if viewer(&ctx.caller, &st.region)?.role != Role::Finance {
-                return Err(ApiError::permission_denied(
-                    "ROLE_NOT_ALLOWED",
-                    "只有本级财政部门可以设置绩效目标规则",
-                ));
-            }
+            can_set_rules(&viewer(&ctx.caller, &st.region)?)?;
             let mut v = Vec::new();
             if FiscalYear::new(r.fiscal_year).is_err() {
                 v.push(FieldViolation::generic("rules.fiscal_year", "预算年度无效"));

@@ -4,11 +4,12 @@ use pbm_auth::Caller;
 use pbm_proto::goal::v1 as proto;
 use pbm_server::ApiError;
 
+use super::internal;
 use super::projects::project_from_row;
-use super::{internal, viewer};
 use crate::convert;
 use crate::domain::FiscalYear;
-use crate::domain::workflow::{GoalState, Role};
+use crate::domain::access::{can_read_statistics, viewer};
+use crate::domain::workflow::GoalState;
 use crate::state::AppState;
 use crate::store::{self};
 
@@ -26,13 +27,7 @@ pub async fn statistics(
     r: proto::GetGoalStatisticsRequest,
 ) -> Result<proto::GetGoalStatisticsResponse, ApiError> {
     use crate::domain::stats::{GroupBy, StatsRecord, aggregate};
-    let v = viewer(&caller, &state.region)?;
-    if !matches!(v.role, Role::Finance | Role::Auditor | Role::Province) {
-        return Err(ApiError::permission_denied(
-            "ROLE_NOT_ALLOWED",
-            "绩效目标统计只对财政部门、审计和省级平台开放",
-        ));
-    }
+    can_read_statistics(&viewer(&caller, &state.region)?)?;
     if r.fiscal_year != 0 {
         FiscalYear::new(r.fiscal_year)
             .map_err(|e| ApiError::invalid_field(e.reason, "fiscal_year", e.message))?;

@@ -10,11 +10,11 @@ use super::declarations::{
 };
 use super::rules::{rules_label, rules_or_default};
 use super::{
-    Authorization, Stored, as_i32, ensure_can, event, goal_not_found, goal_to_proto, internal,
-    scope_of, viewer, visible_goal_with_declaration, visible_stored, workflow_error, write_state,
+    Authorization, Stored, as_i32, event, goal_not_found, goal_to_proto, internal, scope_of,
+    visible_goal_with_declaration, visible_stored, write_state,
 };
 use crate::convert;
-use crate::domain::access::may_write;
+use crate::domain::access::{can_act, ensure_can, viewer};
 use crate::domain::fixed::required_fixed;
 use crate::domain::goal::diff_declarations;
 use crate::domain::quality::{QualityRules, check_declaration};
@@ -98,15 +98,10 @@ where
         let (row, text, project, rules) = found.ok_or_else(|| goal_not_found(id))?;
         let year = row.fiscal_year;
         let (mut row, s, reviewers, current) = visible_stored(conn, &v, &region, row, text)?;
-        if !may_write(&v, &scope_of(&row, &s, &region, &reviewers)) {
-            return Err(ApiError::permission_denied(
-                "ROLE_NOT_ALLOWED",
-                format!("当前角色不能对绩效目标执行「{}」", action.kind().chinese()),
-            ));
-        }
+        can_act(&v, &scope_of(&row, &s, &region, &reviewers), action.kind())?;
         let actor = Actor::new(v.role, ctx.caller.subject.clone());
         let expected = u64::try_from(expected_revision).unwrap_or(u64::MAX);
-        let t = apply_expecting(&s, expected, &action, &actor).map_err(workflow_error)?;
+        let t = apply_expecting(&s, expected, &action, &actor)?;
         let surroundings = Surroundings {
             project,
             rules: rules_or_default(rules, year),
