@@ -23,11 +23,23 @@ pub struct Deployment {
     pub args: ServerArgs,
     pub data_dir: tempfile::TempDir,
     pub db: TestDatabase,
+    /// The server task: it ends when the shutdown given to [`Deployment::start_until`] resolves
+    /// and the server has drained.
+    pub server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 impl Deployment {
     /// Starts every service on `db` (and Redis Streams at `redis_url` when given).
     pub async fn start(db: TestDatabase, redis_url: Option<String>) -> Deployment {
+        Self::start_until(db, redis_url, std::future::pending()).await
+    }
+
+    /// As [`Deployment::start`], shutting down (as on SIGTERM) when `shutdown` resolves.
+    pub async fn start_until(
+        db: TestDatabase,
+        redis_url: Option<String>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Deployment {
         let data_dir = tempfile::tempdir().expect("data dir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -65,12 +77,7 @@ impl Deployment {
         ]
         .concat();
         let options = args.serve_options(health).expect("serve options");
-        tokio::spawn(pbm_server::serve(
-            listener,
-            routes,
-            options,
-            std::future::pending(),
-        ));
+        let server = tokio::spawn(pbm_server::serve(listener, routes, options, shutdown));
         let channel = Channel::from_shared(format!("http://{addr}"))
             .expect("url")
             .connect()
@@ -83,6 +90,7 @@ impl Deployment {
             args,
             data_dir,
             db,
+            server,
         }
     }
 

@@ -35,4 +35,4 @@ pub use error::{ApiError, ErrorKind, FieldViolation};
 pub use mutation::{
     Effect, MutationContext, Records, audit_refusal, run_decided_mutation, run_mutation, settle,
 };
-pub use serve::{ServeOptions, serve, shutdown_signal};
+pub use serve::{DRAIN_DEADLINE, ServeOptions, serve, shutdown_signal};
