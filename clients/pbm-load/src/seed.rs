@@ -32,8 +32,8 @@ const fn col(header: &'static str) -> Column {
     }
 }
 
-/// The first 24 columns of services/indicator/src/excel.rs `COLUMNS`, in the same order (the
-/// 25th, 版本, is export-only). Import matches columns by header text.
+/// The first 24 columns of services/indicator/src/convert/excel.rs `COLUMNS`, in the same order
+/// (the 25th, 版本, is export-only). Import matches columns by header text.
 const COLUMNS: [Column; 24] = [
     col("指标编码"),
     col("预算年度"),

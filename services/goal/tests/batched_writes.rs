@@ -1,6 +1,6 @@
-//! The statements PostgreSQL runs for a batch of workflow steps (`steps.rs`): one read of
-//! several goals in their context, and one write of several guarded transitions. Checked
-//! directly, because whether concurrent requests share a batch is up to timing.
+//! The statements PostgreSQL runs for a batch of workflow steps (`src/ops/steps.rs`): one read of
+//! several goals in their context, and one write of several guarded transitions. Checked directly,
+//! because whether concurrent requests share a batch is up to timing.
 
 use chrono::NaiveDateTime;
 use pbm_db::diesel::{Connection, PgConnection, RunQueryDsl};

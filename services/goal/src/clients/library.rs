@@ -1,8 +1,10 @@
-//! The indicator library as the goal service sees it: `ResolveIndicators` over gRPC
-//! (ARCHITECTURE.md: goal management calls the indicator service to validate references and pin
-//! versions). The call carries the original caller's token (service-to-service calls carry the
-//! original caller). When the indicator service cannot be reached the answer is UNAVAILABLE with
-//! `INDICATOR_SERVICE_UNAVAILABLE` — never a declaration checked against a guessed library.
+//! The indicator library as the goal service sees it: `ResolveIndicators` over gRPC (docs/GOAL.md
+//! "Served now: pbm.goal.v1.GoalService", Declarations: library indicators are resolved and pinned;
+//! docs/DOMAIN.md "Library versions"). The call carries the original caller's token
+//! (service-to-service calls carry the original caller, whom the called service authorises by role
+//! and region: docs/DOMAIN.md "Regions and roles"). When the indicator service cannot be reached
+//! the answer is UNAVAILABLE with `INDICATOR_SERVICE_UNAVAILABLE` — never a declaration checked
+//! against a guessed library.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -74,7 +76,8 @@ pub(crate) fn lazy_channel(url: &str) -> anyhow::Result<Channel> {
 }
 
 /// A request to another service carrying the original caller's `authorization` header
-/// (ARCHITECTURE.md: service-to-service calls carry the original caller).
+/// (service-to-service calls carry the original caller, whom the called service authorises by role
+/// and region: docs/DOMAIN.md "Regions and roles").
 pub(crate) fn as_caller<T>(authorization: &str, message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     if let Ok(value) = authorization.parse() {

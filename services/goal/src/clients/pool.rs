@@ -1,6 +1,7 @@
 //! The agency and expert pool as the goal service sees it: reviewers of a goal are drawn by the
-//! agency service over gRPC (issue 4: "Review may be assigned to experts or an agency drawn from
-//! the pool (calls the agency service; degrade with a clear error when it is unreachable)").
+//! agency service over gRPC (docs/DOMAIN.md "Review and approval", docs/DOMAIN.md "Random draws":
+//! review by experts or agencies drawn for the purpose; an unreachable agency service answers
+//! UNAVAILABLE `AGENCY_SERVICE_UNAVAILABLE`, docs/GOAL.md "Served now: pbm.goal.v1.GoalService").
 //! The call carries the original caller's token; its request id is derived from the caller's,
 //! so a retried assignment replays the same draw.
 

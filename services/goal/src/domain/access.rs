@@ -1,11 +1,11 @@
 //! Who may read and write which goal: the scope half of authorisation ([`crate::domain::workflow`]
 //! checks the action half).
 //!
-//! Rule: issue 4 "Roles: a budget unit reads and edits only its own unit's goals; a department
-//! its units'; finance all of its region; experts/agencies only goals assigned to them for
-//! review; public only published ones"; ARCHITECTURE.md §Roles (auditor read-only; province
-//! statistics and read-only); DOMAIN.md §"Who uses it" (one deployment serves one region, its
-//! 6-digit `mof_div_code`; provinces aggregate).
+//! Rule: docs/DOMAIN.md "Regions and roles": a budget unit reads and edits only its own unit's
+//! goals; a department its units'; finance all of its region; experts/agencies only goals
+//! assigned to them for review; the public only published ones; auditors read-only; the
+//! province statistics and read-only; one deployment serves one region, its 6-digit
+//! `mof_div_code`; provinces aggregate.
 //!
 //! Choices where the rules are silent:
 //! * **What "published" shows.** A reader without scope sees the latest *published* version
@@ -144,10 +144,11 @@ pub fn may_write(viewer: &Viewer, goal: &GoalScope<'_>) -> bool {
     }
 }
 
-/// The caller as the goal rules see them (issue 4 "Roles"), at the deployment of `region`.
-/// Finance of this very region acts as finance; finance of an enclosing region, auditors and the
-/// province read; a unit, a department, an expert or an agency by their code from the token;
-/// the public (of no region) reads published goals only. Callers of another region are refused.
+/// The caller as the goal rules see them (docs/DOMAIN.md "Regions and roles"), at the deployment of
+/// `region`. Finance of this very region acts as finance; finance of an enclosing region, auditors
+/// and the province read; a unit, a department, an expert or an agency by their code from the
+/// token; the public (of no region) reads published goals only. Callers of another region are
+/// refused.
 pub fn viewer(caller: &Caller, region: &DivisionCode) -> Result<Viewer, Denied> {
     if !caller.authenticated {
         return Err(Denied::Unauthenticated);

@@ -1,9 +1,10 @@
 //! Primitives shared by the goal rules: the budget year, field violations, and exact parsing
 //! of the numbers a budget unit types into a goal table.
 //!
-//! DOMAIN.md ("Scoring"): money is exact decimal (元, two places), scores are exact decimals;
-//! never floating point. Numbers typed by people are parsed here once ("parse, don't
-//! validate", STYLE.md §3.2), so every other module works on `Decimal`.
+//! docs/DOMAIN.md "Exact numbers and rounding": money is exact decimal (元, two places), scores
+//! are exact decimals; never floating point. Numbers typed by people are parsed here once, into
+//! a `Decimal`, at the edge ("parse, don't validate"), so every other module works on
+//! `Decimal`.
 
 use std::str::FromStr;
 

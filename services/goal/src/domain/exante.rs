@@ -2,20 +2,22 @@
 //! and what its result means for the budget.
 //!
 //! Rules:
-//! * DOMAIN.md §1: "new major policies and projects at or above a threshold (*default* 500万元
-//!   in 赣州; 50万元 in 埇桥) need an assessment on five dimensions (立项必要性, 投入经济性,
-//!   绩效目标合理性, 实施方案可行性, 筹资合规性), by methods such as 成本效益分析法, 比较法,
-//!   因素分析法. Conclusion: 予以支持 / 调整后支持 / 不予支持. No report → not reviewed;
-//!   insufficient → returned with a written opinion; 不予支持 → no budget."
-//! * 埇桥 seed: "对于区级拟新出台通过预算资金安排、金额在50万元及以上的重大政策和项目 …
+//! * docs/DOMAIN.md "Ex-ante assessment (事前绩效评估)": new major policies and projects at or
+//!   above the region's threshold (赣州 500万元, 埇桥 50万元) argue the five points of
+//!   中发〔2018〕34号 (立项必要性, 投入经济性, 绩效目标合理性, 实施方案可行性, 筹资合规性), by
+//!   methods such as 成本效益分析法, 比较法, 因素分析法. Conclusion: 予以支持 / 调整后支持 /
+//!   不予支持. No report → not reviewed; insufficient → returned with a written opinion; 不予支持 →
+//!   no budget.
+//! * 埇桥 2021 (区财办〔2020〕44号 《埇桥区区级政策和项目事前绩效评估管理暂行办法》):
+//!   "对于区级拟新出台通过预算资金安排、金额在50万元及以上的重大政策和项目 …
 //!   开展事前绩效评估 … 对未提供事前绩效评估报告的，原则上不予审核预算；对论证不充分、
-//!   无法有效支撑评估结论的，出具书面审核意见后予以退回". 赣州 seed:
-//!   "新增的重大政策项目（原则上500万元以上）需开展事前绩效评估". 青岛 seed:
-//!   "评估结果作为申请预算的必备要件".
+//!   无法有效支撑评估结论的，出具书面审核意见后予以退回". 赣州 2020:
+//!   "新增的重大政策项目（原则上500万元以上）需开展事前绩效评估". 青岛 2020–2022 二(三)
+//!   (and 中发〔2018〕34号): "评估结果作为申请预算的必备要件". The local texts are named in
+//!   docs/DOMAIN.md "Sources".
 //! * 专项债: 《地方政府专项债券项目资金绩效管理办法》(财预〔2021〕61号) 第八条 — before applying
 //!   for bond funds the project unit assesses, and the assessment must argue eight points
-//!   ([`SpecialBondItem`]). DOMAIN.md and the seeds name the duty ("专项债 projects need the
-//!   eight mandatory items", issue 4) but not the items; they are taken from that article.
+//!   ([`SpecialBondItem`]), as docs/DOMAIN.md "Special bond projects (专项债)" lists them.
 //!
 //! Choices where the rules are silent:
 //! * **Threshold.** Configuration per region and fiscal year ([`ExAnteRules`]), never a
@@ -47,7 +49,8 @@ use serde::{Deserialize, Serialize};
 use crate::domain::common::{FieldViolation, FiscalYear, char_count, has_at_most_places, show};
 use crate::domain::project::{Project, SpecialField};
 
-/// The five dimensions of an ex-ante assessment (DOMAIN.md §1).
+/// The five dimensions of an ex-ante assessment (docs/DOMAIN.md "Ex-ante assessment (事前绩效评估)"
+/// (中发〔2018〕34号)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Dimension {
@@ -154,7 +157,8 @@ text_enum!(SpecialBondItem {
     Other => "other", "其他需要纳入事前绩效评估的事项";
 });
 
-/// Longest text of one 专项债 item, in characters (issue 4).
+/// Longest text of one 专项债 item, in characters (docs/DOMAIN.md "Special bond projects (专项债)":
+/// 2,000 characters, a project rule).
 pub const MAX_ITEM_CHARS: usize = 2000;
 /// Longest summary, method note or review opinion, in characters.
 pub const MAX_TEXT_CHARS: usize = 2000;
@@ -403,7 +407,8 @@ pub fn requirement(project: &Project, rules: &ExAnteRules) -> ExAnteRequirement 
     }
 }
 
-/// Who carried out the assessment (it "may be commissioned to an agency", issue 4).
+/// Who carried out the assessment (it may be commissioned to an agency: docs/DOMAIN.md "What may be
+/// commissioned" (财预〔2021〕6号)).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Assessor {
@@ -873,12 +878,14 @@ mod tests {
         FiscalYear::new(y).unwrap()
     }
 
-    /// 赣州市 (360700): 500万元 (赣州 seed: "原则上500万元以上").
+    /// 赣州市 (360700): 500万元 (赣州 2020: "原则上500万元以上"; docs/DOMAIN.md "Ex-ante assessment
+    /// (事前绩效评估)").
     fn ganzhou() -> ExAnteRules {
         ExAnteRules::new("360700-2021 赣州市", "360700", fy(2021), dec!(5000000))
     }
 
-    /// 埇桥区 (341302): 50万元 (埇桥 seed: "金额在50万元及以上").
+    /// 埇桥区 (341302): 50万元 (埇桥 2021, 区财办〔2020〕44号: "金额在50万元及以上"; docs/DOMAIN.md
+    /// "Ex-ante assessment (事前绩效评估)").
     fn yongqiao() -> ExAnteRules {
         ExAnteRules::new("341302-2021 埇桥区", "341302", fy(2021), dec!(500000))
     }

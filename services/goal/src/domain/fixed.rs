@@ -1,8 +1,9 @@
 //! Which 固化 (fixed) indicators of the library a declaration must carry.
 //!
-//! Rule: DOMAIN.md §"The indicator library" — a third-level indicator has industry / field /
-//! level tags (分行业、分领域、分层次) and may be 固化 ("a unit may not edit or remove it"); issue 4
-//! "Quality checks": "固化 indicators present and unchanged". The library says *that* an
+//! Rule: docs/DOMAIN.md "Third-level indicators" — a third-level indicator has industry / field /
+//! level tags (分行业、分领域、分层次) — and docs/DOMAIN.md "Fixed indicators (固化)": it may be
+//! 固化, and a unit may not change or remove it; docs/DOMAIN.md "Quality checks" (check 6: every
+//! 固化 indicator that applies is present and unchanged). The library says *that* an
 //! indicator is fixed and *where* it belongs (its tags and, for a 个性 indicator, its owning
 //! department); this module decides, for one declaration, which fixed indicators apply:
 //!

@@ -1,11 +1,12 @@
 //! The funding gate: "may this project be funded?" (CheckFundingEligibility).
 //!
-//! Rule: DOMAIN.md §2 "A project without an approved goal gets no budget (the budget system
-//! asks 'may this project be funded?')" and §1 (no ex-ante report → not reviewed; 不予支持 → no
-//! budget); 晋城 seed ("对未申报绩效目标或最终未通过审核的有关项目原则上不安排预算"); 青岛 seed
-//! ("将绩效目标设置作为申请预算的前置条件 … 未按要求设定绩效目标的 … 不得安排预算"); 埇桥 seed
-//! (ex-ante results); issue 4 ("allowed, or the list of reasons (no goal, not approved,
-//! returned, blocked, ex-ante missing or 不予支持)"; 2,000 projects in one batch ≤ 200 ms).
+//! Rule: docs/DOMAIN.md "The funding gate" (a project without an approved goal gets no budget;
+//! "allowed", or every reason why not) and docs/DOMAIN.md "Ex-ante assessment (事前绩效评估)" (no
+//! ex-ante report → not reviewed; 不予支持 → no budget); 晋城 2019
+//! ("对未申报绩效目标或最终未通过审核的有关项目原则上不安排预算"); 青岛 2020–2022 二(四)
+//! ("将绩效目标设置作为申请预算的前置条件 … 未按要求设定绩效目标的 … 不得安排预算"); 埇桥 2021
+//! (区财办〔2020〕44号: ex-ante results) — local texts named in docs/DOMAIN.md "Sources". The
+//! target, 2,000 projects in one batch ≤ 200 ms, is docs/BENCHMARKS.md "Goal management".
 //!
 //! Choices where the rules are silent:
 //! * **All reasons, goal first.** The goal reason (at most one) comes before the ex-ante
@@ -379,9 +380,10 @@ mod tests {
         }
     }
 
-    /// Issue 4: eligibility for 2,000 projects in one batch ≤ 200 ms. The check itself is a
-    /// few comparisons per project; this guards against an accidental quadratic or
-    /// allocation-heavy rewrite (generous bound, unoptimised test build).
+    /// The gate's target (docs/BENCHMARKS.md "Goal management"): eligibility for 2,000 projects in
+    /// one batch ≤ 200 ms. The check itself is a few comparisons per project; this guards against
+    /// an accidental quadratic or allocation-heavy rewrite (generous bound, unoptimised test
+    /// build).
     #[test]
     fn a_batch_of_2000_projects_is_fast() {
         let goals = [None, Some(GoalState::new()), Some(approved())];

@@ -1,12 +1,13 @@
 //! A goal declaration (绩效目标申报): year goal, optional mid-term goal and indicators, plus the
 //! library facts the quality checks need and the diff that audits an amendment.
 //!
-//! Rule: DOMAIN.md §2 ("a year goal text, optionally a mid-term goal, and indicators picked
-//! from the library with target values") and §"The indicator library" (three levels; the
-//! first two a fixed frame; direction ≥/≤/=/定性; unit; 固化; enabled period; "goals keep the
-//! version they were declared against"); issue 4 ("indicators picked from the library (pinned
-//! to the version used) or specific ones, each with direction, target value, unit, and weight
-//! for later evaluation"). Export names: `KPI_TARGET` (year goal), `KPI_LV1/2/3`, `KPI_VAL`.
+//! Rule: docs/DOMAIN.md "Declarations" (a year goal, optionally a mid-term goal, and indicators
+//! picked from the library, pinned to a version, or written for this declaration only, each with
+//! its levels, direction, target value, unit and an optional weight for later evaluation);
+//! docs/DOMAIN.md "Frames" (three levels, the first two a fixed frame), docs/DOMAIN.md
+//! "Directions and units" (≥/≤/=/定性; unit), docs/DOMAIN.md "Fixed indicators (固化)" and
+//! docs/DOMAIN.md "Library versions" (enabled period; goals keep the version they were declared
+//! against). Export names: `KPI_TARGET` (year goal), `KPI_LV1/2/3`, `KPI_VAL`.
 //!
 //! Choices where the rules are silent:
 //! * **Levels are kinds, not free text.** The indicator service keeps the frame as data
@@ -50,7 +51,8 @@ text_enum!(Level1 {
     Cost => "cost", "成本指标";
 });
 
-/// 二级指标 kind (DOMAIN.md frame table, plus the newer guide's cost children).
+/// 二级指标 kind (docs/DOMAIN.md "Frames": 财预〔2015〕88号, and 财预〔2021〕101号 for the cost
+/// children).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Level2 {
@@ -117,8 +119,8 @@ impl Level2 {
     }
 }
 
-/// Direction of an indicator (DOMAIN.md: `≥` 正向, `≤` 反向, `=` 等于, 定性). Same text forms
-/// as the indicator service.
+/// Direction of an indicator (docs/DOMAIN.md "Directions and units": `≥` 正向, `≤` 反向, `=` 等于,
+/// 定性). Same text forms as the indicator service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
@@ -313,8 +315,8 @@ impl LibraryFacts {
     }
 }
 
-/// One changed field of a declaration: the audit record of an amendment (issue 4: "each
-/// amendment audit-logged with a diff").
+/// One changed field of a declaration: the audit record of an amendment (docs/DOMAIN.md
+/// "Review and approval": 良 is amended by finance, every amendment kept with its diff).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FieldChange {
     /// Path of the field (`indicators[2].target_value`; `indicators[5]` for an added or

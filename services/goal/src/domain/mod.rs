@@ -3,7 +3,7 @@
 //! (事前绩效评估), the funding gate and statistics. No transport, no database, no I/O, no
 //! floating point: money is `rust_decimal::Decimal` in 元, scores are `Decimal`.
 //!
-//! The rule the whole service hangs on (DOMAIN.md §2, issue 4): **a project without an
+//! The rule the whole service hangs on (docs/DOMAIN.md "The funding gate"): **a project without an
 //! approved performance goal gets no budget** (晋城 2019: "对未申报绩效目标或最终未通过审核的有关
 //! 项目原则上不安排预算").
 //!
@@ -12,37 +12,39 @@
 //!   values (full-width digits accepted, floats and exponents refused).
 //! * [`project`] – projects as the budget system knows them (`PRO_CODE`, `AGENCY_CODE`, 四本预算,
 //!   special fields, new or continuing, requested amount in 元, mid-term period) and the
-//!   declaration target (project or 部门整体支出). Rule: issue 4 "Projects"; DOMAIN.md §"The
-//!   closed loop" last paragraph (四本预算 and special fields).
+//!   declaration target (project or 部门整体支出). Rule: docs/DOMAIN.md "Budgets, fields and
+//!   projects" (四本预算 and special fields).
 //! * [`goal`] – a goal declaration: year goal, optional mid-term goal, indicators picked from
 //!   the library (pinned version) or specific, with levels, direction, target, unit, weight
-//!   and the 固化 flag; the library facts the checks need; amendment diffs. Rule: DOMAIN.md
-//!   §"The indicator library", §2 "绩效目标管理".
+//!   and the 固化 flag; the library facts the checks need; amendment diffs. Rule: docs/DOMAIN.md
+//!   "Indicator library", docs/DOMAIN.md "Declarations".
 //! * [`fixed`] – which 固化 indicators of the library a declaration must carry (by the
-//!   indicator's owner department and its field and level tags). Rule: DOMAIN.md §"The
-//!   indicator library" (分行业、分领域、分层次; 固化), issue 4 "Quality checks".
-//! * [`quality`] – the submission checks, each a field violation with a stable reason code
-//!   and a Chinese message; all violations are returned. Rule: issue 4 "Quality checks".
+//!   indicator's owner department and its field and level tags). Rule: docs/DOMAIN.md "Fixed
+//!   indicators (固化)" (分行业、分领域、分层次), docs/DOMAIN.md "Quality checks".
+//! * [`quality`] – the submission checks, each a field violation with a stable reason code and a
+//!   Chinese message; all violations are returned. Rule: docs/DOMAIN.md "Quality checks".
 //! * [`workflow`] – the 二上二下 state machine: submit (二上), review 优/良/中/差, amendment,
 //!   approval (二下), publication, adjustment with a budget-adjustment reference; role
-//!   guards; optimistic revision. Rule: DOMAIN.md §2, 晋城 and 洛龙 seeds ("与部门预算'二上二下'
-//!   同步"), issue 4 "Workflow".
-//! * [`access`] – who the caller is to the goal rules (role, region, the unit, department,
-//!   expert or agency code of the token), which roles take which steps, which goals a viewer
-//!   may read (all versions, the published one, or none) and write: units their own,
-//!   departments their units', finance its region, reviewers what is assigned to them, the
-//!   public published goals; refusals are [`access::Denied`]. Rule: issue 4 "Roles".
+//!   guards; optimistic revision. Rule: docs/DOMAIN.md "Budget cycle (二上二下)", docs/DOMAIN.md
+//!   "Review and approval", docs/DOMAIN.md "Adjustments" (财预〔2015〕88号; 晋城 2019, 洛龙 2019:
+//!   "与部门预算'二上二下'同步").
+//! * [`access`] – who the caller is to the goal rules (role, region, the unit, department, expert
+//!   or agency code of the token), which roles take which steps, which goals a viewer may read (all
+//!   versions, the published one, or none) and write: units their own, departments their units',
+//!   finance its region, reviewers what is assigned to them, the public published goals; refusals
+//!   are [`access::Denied`]. Rule: docs/DOMAIN.md "Regions and roles".
 //! * [`exante`] – when ex-ante assessment is required (per-region threshold, e.g. 500万元 in
 //!   赣州, 50万元 in 埇桥), the five dimensions, methods, conclusion, the eight mandatory items
 //!   of 专项债 projects, and the gate (no report → not reviewed; insufficient → returned with
-//!   a written opinion; 不予支持 → not fundable). Rule: DOMAIN.md §1, 埇桥 and 赣州 seeds,
-//!   财预〔2021〕61号 第八条.
+//!   a written opinion; 不予支持 → not fundable). Rule: docs/DOMAIN.md "Ex-ante assessment
+//!   (事前绩效评估)" (中发〔2018〕34号; 埇桥 2021, 区财办〔2020〕44号; 赣州 2020), docs/DOMAIN.md
+//!   "Special bond projects (专项债)" (财预〔2021〕61号 第八条).
 //! * [`funding`] – `check_funding_eligibility`: allowed, or every reason why not. Rule:
-//!   DOMAIN.md §2 ("the budget system asks 'may this project be funded?'"), 青岛 seed
-//!   ("将绩效目标设置作为申请预算的前置条件"), 埇桥 seed (ex-ante results).
-//! * [`stats`] – counts and amounts by year, department, fund source and special field:
-//!   declared, passed first review, returned, blocked, approved. Rule: issue 4 "Statistics";
-//!   晋城 seed ("共申报了900个项目绩效目标,初次审核通过492个,未通过408个").
+//!   docs/DOMAIN.md "The funding gate" (青岛 2020–2022 二(四):
+//!   "将绩效目标设置作为申请预算的前置条件"; 埇桥 2021, 区财办〔2020〕44号: ex-ante results).
+//! * [`stats`] – counts and amounts by year, department, fund source and special field: declared,
+//!   passed first review, returned, blocked, approved. Rule: docs/DOMAIN.md "Statistics and
+//!   publication" (晋城 2019: "共申报了900个项目绩效目标,初次审核通过492个,未通过408个").
 //!
 //! # Example: the funding gate of a new 60万元 project in 埇桥
 //!
@@ -146,8 +148,8 @@ pub use workflow::{Action, Actor, GoalState, Role, Status, Transition, WorkflowE
 
 #[cfg(test)]
 mod tests {
-    /// DOMAIN.md ("Scoring"): never floating point. Clippy denies float arithmetic; this test
-    /// also keeps the float *types* out of every source file of the crate.
+    /// docs/DOMAIN.md "Exact numbers and rounding": never floating point. Clippy denies float
+    /// arithmetic; this test also keeps the float *types* out of every source file of the crate.
     #[test]
     fn no_floating_point_types_anywhere() {
         let sources = [

@@ -1,14 +1,15 @@
 //! Projects as the budget system knows them, and what a goal declaration is for.
 //!
-//! Rule: issue 4 "Projects" — 项目编码 (`PRO_CODE`), name, budget unit (`AGENCY_CODE`) and its
-//! department, fiscal year, fund source among the 四本预算, special field, new or continuing,
-//! requested amount (exact decimal, 元), mid-term period; DOMAIN.md §"The closed loop", last
-//! paragraph (四本预算 and the special fields 政府投资基金, PPP, 政府采购, 政府购买服务, 政府债务).
+//! Rule: docs/DOMAIN.md "Budgets, fields and projects" — 项目编码 (`PRO_CODE`), name, budget unit
+//! (`AGENCY_CODE`) and its department, fiscal year, fund source among the 四本预算, special field,
+//! new or continuing, requested amount (exact decimal, 元), mid-term period; 中发〔2018〕34号 for
+//! coverage (四本预算 and the special fields 政府投资基金, PPP, 政府采购, 政府购买服务, 政府债务).
 //!
 //! Choices where the rules are silent:
-//! * **Codes.** DOMAIN.md names the national 一体化 elements but not their formats, and codes
-//!   are issued by the budget system, so a code is accepted as given: 1–40 characters of ASCII
-//!   letters, digits, `-`, `_`, `.`, surrounding whitespace trimmed.
+//! * **Codes.** docs/DOMAIN.md "Interoperability" names the national 一体化 elements but not their
+//!   formats, and codes are issued by the budget system (docs/DOMAIN.md "Budgets, fields and
+//!   projects"), so a code is accepted as given: 1–40 characters of ASCII letters, digits, `-`,
+//!   `_`, `.`, surrounding whitespace trimmed.
 //! * **Requested amount.** Greater than 0, at most two decimal places (分), below
 //!   [`MAX_AMOUNT`] (10¹⁵ 元: far above any region's whole budget, and inside the
 //!   `NUMERIC(20,4)` columns the other services use). Trailing zeros are insignificant
@@ -22,7 +23,8 @@
 //!   the fiscal year and span at most five years (中期财政规划 rolls over three years; five
 //!   allows projects aligned with a 五年规划).
 //! * **Policy or project.** Ex-ante assessment covers "new major policies and projects"
-//!   (DOMAIN.md §1), so a record says which it is ([`Nature`]).
+//!   (docs/DOMAIN.md "Ex-ante assessment (事前绩效评估)"), so a record says which it is
+//!   ([`Nature`]).
 
 use std::fmt;
 
@@ -136,7 +138,8 @@ text_enum!(FundSource {
     SocialInsurance => "social_insurance", "社会保险基金预算";
 });
 
-/// 重点领域: the special field a project is managed under (DOMAIN.md §"The closed loop").
+/// 重点领域: the special field a project is managed under (docs/DOMAIN.md "Budgets, fields and
+/// projects").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SpecialField {
@@ -187,7 +190,8 @@ impl SpecialField {
     }
 }
 
-/// 新增 or 延续: ex-ante assessment concerns new projects only (DOMAIN.md §1).
+/// 新增 or 延续: ex-ante assessment concerns new projects only (docs/DOMAIN.md "Ex-ante assessment
+/// (事前绩效评估)").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Continuity {
@@ -211,7 +215,8 @@ pub enum Nature {
 
 text_enum!(Nature { Project => "project", "项目"; Policy => "policy", "政策"; });
 
-/// What a goal declaration is declared for: 项目支出 or 部门整体支出 (DOMAIN.md §2).
+/// What a goal declaration is declared for: 项目支出 or 部门整体支出 (docs/DOMAIN.md
+/// "Declarations").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetKind {

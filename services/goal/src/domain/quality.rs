@@ -2,13 +2,12 @@
 //! [`check_declaration`] returns **all** violations, each with a field path, a stable reason
 //! code and a Chinese message. An empty result means the declaration may be submitted (二上).
 //!
-//! Rule: issue 4 "Quality checks on submission": at least one 产出 and one 效益 indicator;
-//! 满意度 where the project serves people; quantitative targets numeric with a unit (qualitative
-//! ones without); no
-//! duplicate third-level names; 固化 indicators present and unchanged; every indicator enabled
-//! in the fiscal year; cost indicators consistent with the requested amount. DOMAIN.md
-//! §"The indicator library" ("Duplicate third-level names within one declaration are
-//! rejected"; 固化: "a unit may not edit or remove it"; enabled period; version pinning).
+//! Rule: docs/DOMAIN.md "Quality checks": at least one 产出 and one 效益 indicator; 满意度 where
+//! the project serves people; quantitative targets numeric with a unit (qualitative ones
+//! without); no duplicate third-level names; 固化 indicators present and unchanged; every
+//! indicator enabled in the fiscal year; cost indicators consistent with the requested amount.
+//! docs/DOMAIN.md "Fixed indicators (固化)" (a unit may not change or remove one) and
+//! docs/DOMAIN.md "Library versions" (enabled period; version pinning).
 //!
 //! Choices where the rules are silent (a finance bureau's reading):
 //! * **Cost consistency.** A *budget cost* indicator (产出-成本指标 or 经济成本指标, see
@@ -19,18 +18,19 @@
 //!   Unit costs (`元/人`, `万元/公里`) and 社会/生态环境成本 are not comparable with the request
 //!   and are not checked. The sum of several cost indicators is *not* checked: goal tables
 //!   routinely list a total and its parts (总成本 and 其中…), so a sum would double count.
-//! * **Weights.** Either no indicator has a weight (weights are set at evaluation from the
-//!   default split 产出 50 / 效益 30 / 满意度 10) or every indicator has one; each is > 0, at most
-//!   100 with at most two decimal places, and together they total [`QualityRules::weight_total`]
-//!   (default 100, as the issue and DOMAIN.md "weights must total 100" say; a region that
-//!   keeps the 10 points of 预算执行率 outside the indicators configures 90).
+//! * **Weights.** Either no indicator has a weight (weights are set at evaluation from the default
+//!   split 产出 50 / 效益 30 / 满意度 10) or every indicator has one; each is > 0, at most 100 with
+//!   at most two decimal places, and together they total [`QualityRules::weight_total`] (default
+//!   100: docs/DOMAIN.md "Quality checks", docs/DOMAIN.md "Self-evaluation weights"
+//!   (财预〔2020〕10号); a region that keeps the 10 points of 预算执行率 outside the indicators
+//!   configures 90).
 //! * **Duplicate names** are compared after trimming, removing inner whitespace and folding
 //!   ASCII case and full-width letters/digits, so `受益人口 ` and `受益 人口` collide. The
 //!   second and later occurrences are reported, naming the first.
-//! * **Library picks** must keep the first and second level of their library version (the
-//!   frame is fixed, DOMAIN.md); otherwise a 效益 indicator could be passed off as 产出. Their
-//!   name, direction and unit are the library version's (a different name or unit sent is
-//!   refused, [`check_library_pick`]); the target may be adapted unless the indicator is 固化.
+//! * **Library picks** must keep the first and second level of their library version (the frame is
+//!   fixed, docs/DOMAIN.md "Frames"); otherwise a 效益 indicator could be passed off as 产出. Their
+//!   name, direction and unit are the library version's (a different name or unit sent is refused,
+//!   [`check_library_pick`]); the target may be adapted unless the indicator is 固化.
 //! * **固化 unchanged** means: level 1 and 2, name, direction and unit equal the pinned
 //!   library version (names compared trimmed); the target equals the library's reference
 //!   target when the library sets one (numerically when both are numbers); and the 固化 flag
@@ -110,7 +110,8 @@ pub const MAX_INDICATOR_NAME_CHARS: usize = 100;
 pub const MAX_SHORT_TEXT_CHARS: usize = 200;
 
 /// Region- and year-specific settings of the quality checks, recorded by `label` on each
-/// check result (ARCHITECTURE.md: region-varying rules live in a per-(region, year) rule set).
+/// check result (docs/DOMAIN.md "Configuration per region and year": region-varying rules live in
+/// a per-(region, year) rule set).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QualityRules {
     /// Name of this rule set as recorded on results (e.g. `360700-2026`).
@@ -606,12 +607,13 @@ impl Checker<'_> {
     }
 }
 
-/// The name and unit a declaration sends for its `k`-th indicator, a pick of `lib`, checked
-/// against the library version before the library's values fill it in: a library pick's name,
-/// direction, unit and 固化 come from the pinned library version (GOAL.md "Declarations"), so a
-/// different name or unit is refused here rather than overwritten — `FIXED_INDICATOR_CHANGED`
-/// for a 固化 indicator, `LIBRARY_VALUE_CHANGED` otherwise (a specific indicator takes its own
-/// name and unit). Blank means "the library's"; names and units are compared trimmed.
+/// The name and unit a declaration sends for its `k`-th indicator, a pick of `lib`, checked against
+/// the library version before the library's values fill it in: a library pick's name, direction,
+/// unit and 固化 come from the pinned library version (docs/GOAL.md "Served now:
+/// pbm.goal.v1.GoalService", Declarations), so a different name or unit is refused here rather than
+/// overwritten — `FIXED_INDICATOR_CHANGED` for a 固化 indicator, `LIBRARY_VALUE_CHANGED` otherwise
+/// (a specific indicator takes its own name and unit). Blank means "the library's"; names and units
+/// are compared trimmed.
 pub fn check_library_pick(
     k: usize,
     declared_name: &str,

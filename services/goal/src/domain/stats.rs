@@ -1,11 +1,11 @@
 //! Goal statistics by fiscal year, department, fund source and special field: counts and
 //! amounts of projects declared, passed at first review, returned, blocked and approved.
 //!
-//! Rule: issue 4 "Statistics by year, department, fund source and special field: declared,
-//! passed first review, returned, blocked, approved, with counts and amounts"; 晋城 seed
-//! ("截止'二下'共申报了900个项目绩效目标,初次审核通过492个,未通过408个,
-//! 对于绩效目标审核不通过的项目退回重新填报"); ARCHITECTURE.md (provincial platforms pull
-//! these statistics).
+//! Rule: docs/DOMAIN.md "Statistics and publication" (by year, department, fund source and
+//! special field: declared, passed first review, returned, blocked, approved, with counts and
+//! amounts; the provincial platform pulls these statistics); 晋城 2019, a local text named in
+//! docs/DOMAIN.md "Sources" ("截止'二下'共申报了900个项目绩效目标,初次审核通过492个,未通过408个,
+//! 对于绩效目标审核不通过的项目退回重新填报").
 //!
 //! Definitions (a project is counted in every column it qualifies for; the columns overlap):
 //! * **projects** – every project record given, with or without a goal (晋城 2018: "270个项目

@@ -1,13 +1,14 @@
 //! The goal workflow in step with the budget (二上二下): a guarded state machine.
 //!
-//! Rule: DOMAIN.md §2 ("Declared, reviewed and approved in step with the budget (二上二下;
-//! 四个同步) … 优 → advances; 良 → finance amends (audit-logged) and it advances; 中 → returned to
-//! the unit for revision and resubmission; 差 → blocked this cycle … Once approved, a goal
-//! changes only through an adjustment request that carries a budget-adjustment reference, and
-//! is reviewed again"); 晋城 seed ("将绩效目标申报与'二上'预算同步进行 … 截止'二下' …
-//! 审核不通过的项目退回重新填报"); 洛龙 seed ("绩效目标批复流程与部门预算'二上二下'同步"); 青岛
-//! seed ("对预算执行中有项目内容变化、预算调整且涉及绩效目标的,应同步调整绩效目标,并按规定报市级
-//! 财政部门审核确认"); issue 4 "Workflow".
+//! Rule: docs/DOMAIN.md "Budget cycle (二上二下)" (declared, reviewed and approved in step with
+//! the budget; 四个同步), docs/DOMAIN.md "Review and approval" (优 → advances; 良 → finance amends
+//! (audit-logged) and it advances; 中 → returned to the unit for revision and resubmission; 差 →
+//! blocked this cycle) and docs/DOMAIN.md "Adjustments" (once approved, a goal changes only
+//! through an adjustment request that carries a budget-adjustment reference, and is reviewed
+//! again), after 财预〔2015〕88号; 晋城 2019 ("将绩效目标申报与'二上'预算同步进行 … 截止'二下' …
+//! 审核不通过的项目退回重新填报"); 洛龙 2019 ("绩效目标批复流程与部门预算'二上二下'同步"); 青岛
+//! 2020–2022 二(四) ("对预算执行中有项目内容变化、预算调整且涉及绩效目标的,应同步调整绩效目标,
+//! 并按规定报市级财政部门审核确认") — local texts named in docs/DOMAIN.md "Sources".
 //!
 //! ```text
 //! Draft ──Submit (二上)──▶ Submitted ──Review 优/良──▶ Reviewed ──Approve (二下)──▶ Approved
@@ -57,7 +58,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::common::char_count;
 use crate::domain::goal::FieldChange;
 
-/// Who acts (ARCHITECTURE.md §Roles).
+/// Who acts (docs/DOMAIN.md "Regions and roles").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -109,7 +110,7 @@ impl Actor {
     }
 }
 
-/// 审核结果 of a goal review (DOMAIN.md §2).
+/// 审核结果 of a goal review (docs/DOMAIN.md "Review and approval" (财预〔2015〕88号)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewOutcome {
@@ -468,7 +469,7 @@ pub struct Transition {
     pub actor: Actor,
 }
 
-/// How the transport layer reports a [`WorkflowError`] (STYLE.md error table).
+/// How the transport layer reports a [`WorkflowError`] (docs/ARCHITECTURE.md "Errors").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorClass {
     /// `InvalidArgument`: the action's data is incomplete.

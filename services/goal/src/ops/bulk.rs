@@ -1,7 +1,8 @@
-//! Bulk declaration (issue 4 "Bulk: declare goals for a whole department in one streaming
-//! call (thousands), each result reported per item"): each item is its own pair of idempotent
-//! mutations — register the project when unknown, create the draft goal — so one bad item never
-//! stops the others and a re-sent stream creates nothing twice.
+//! Bulk declaration (docs/DOMAIN.md "Declarations": a department declares for all its units at
+//! once, each item succeeding or failing on its own): one streaming call of up to thousands of
+//! items, each result reported per item. Each item is its own pair of idempotent mutations —
+//! register the project when unknown, create the draft goal — so one bad item never stops the
+//! others and a re-sent stream creates nothing twice.
 
 use pbm_auth::Caller;
 use pbm_proto::goal::v1 as proto;

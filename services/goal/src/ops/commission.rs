@@ -44,11 +44,12 @@ pub(crate) fn commission_to_proto(c: &CommissionRow) -> proto::ExAnteCommission 
 }
 
 /// CommissionExAnteAssessment: finance draws an agency from the pool for the project's ex-ante
-/// assessment and records the engagement there (issue 4: "May be commissioned to an agency";
-/// DOMAIN.md: commissioned work includes ex-ante assessment, the agency independent of the
-/// commissioner and of the evaluated unit — checked by the agency service). The agency service
-/// is called first, with request ids derived from the caller's, so that a retry replays the
-/// same draw and engagement; the commission is recorded in one transaction after.
+/// assessment and records the engagement there (docs/DOMAIN.md "What may be commissioned",
+/// docs/DOMAIN.md "Independence" (财预〔2021〕6号): commissioned work includes ex-ante assessment,
+/// the agency independent of the commissioner and of the evaluated unit — checked by the agency
+/// service). The agency service is called first, with request ids derived from the caller's, so
+/// that a retry replays the same draw and engagement; the commission is recorded in one transaction
+/// after.
 pub async fn commission(
     state: &AppState,
     ctx: MutationContext,

@@ -1,6 +1,6 @@
-//! Use cases of 事前绩效评估 reports (issue 4 "Ex-ante assessment"): filed by the project's unit,
-//! department or finance, checked against the region's rules, reviewed by finance; the funding
-//! gate reads the conclusion and the review.
+//! Use cases of 事前绩效评估 reports (docs/DOMAIN.md "Ex-ante assessment (事前绩效评估)"): filed by
+//! the project's unit, department or finance, checked against the region's rules, reviewed by
+//! finance; the funding gate reads the conclusion and the review.
 
 use chrono::NaiveDate;
 use pbm_auth::Caller;

@@ -1,8 +1,7 @@
-//! Export of approved goals as .xlsx with the national 预算管理一体化 element names (DOMAIN.md
-//! "Interoperability": MOF_DIV_CODE, FISCAL_YEAR, AGENCY_CODE, PRO_CODE, KPI_TARGET,
-//! KPI_LV1/2/3, KPI_VAL, KPI_EVALSTD, IS_COMMON_IND). One row per indicator of the version in
-//! force; KPI_EVALSTD is the library's 评分规则 of the pinned version when the library still
-//! resolves it.
+//! Export of approved goals as .xlsx with the national 预算管理一体化 element names (docs/DOMAIN.md
+//! "Interoperability": MOF_DIV_CODE, FISCAL_YEAR, AGENCY_CODE, PRO_CODE, KPI_TARGET, KPI_LV1/2/3,
+//! KPI_VAL, KPI_EVALSTD, IS_COMMON_IND). One row per indicator of the version in force; KPI_EVALSTD
+//! is the library's 评分规则 of the pinned version when the library still resolves it.
 
 use pbm_auth::Caller;
 use pbm_proto::goal::v1 as proto;

@@ -20,7 +20,8 @@ pub(crate) fn tally(t: &crate::domain::stats::Tally) -> Option<proto::Tally> {
     })
 }
 
-/// GetGoalStatistics (issue 4 "Statistics"): for finance, auditors and the province.
+/// GetGoalStatistics (docs/DOMAIN.md "Statistics and publication"): for finance, auditors and the
+/// province.
 pub async fn statistics(
     state: &AppState,
     caller: Caller,

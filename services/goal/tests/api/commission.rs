@@ -97,9 +97,10 @@ impl App {
     }
 }
 
-/// 事前绩效评估 commissioned to an agency drawn from the pool (issue 4 "May be commissioned to
-/// an agency"): finance commissions, the agency service draws and records the engagement, the
-/// commissioned agency reads the project and files the report; nobody else reports for it.
+/// 事前绩效评估 commissioned to an agency drawn from the pool (docs/DOMAIN.md "Ex-ante assessment
+/// (事前绩效评估)", docs/DOMAIN.md "What may be commissioned"): finance commissions, the agency
+/// service draws and records the engagement, the commissioned agency reads the project and files
+/// the report; nobody else reports for it.
 async fn ex_ante_assessment_is_commissioned_to_an_agency(db: TestDatabase) {
     let app = spawn(db).await;
     app.project("P-EXA", "6000000", pb::Continuity::New)

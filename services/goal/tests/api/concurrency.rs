@@ -8,10 +8,10 @@ use tonic::{Code, Status};
 use crate::common::*;
 
 /// Many workflow steps at once, as a busy bureau sends them (on PostgreSQL they are read and
-/// written in batches, `steps.rs`): every goal moves once; a retry answers what its first
-/// attempt answered; of two different requests on the same revision one wins and the other
-/// is ABORTED; a request id already used for another goal is refused and changes nothing,
-/// while the steps beside it go through.
+/// written in batches, `src/ops/steps.rs`): every goal moves once; a retry answers what its first
+/// attempt answered; of two different requests on the same revision one wins and the other is
+/// ABORTED; a request id already used for another goal is refused and changes nothing, while the
+/// steps beside it go through.
 async fn concurrent_steps_on_many_goals(db: TestDatabase) {
     let app = spawn(db).await;
     app.library().await;

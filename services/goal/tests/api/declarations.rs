@@ -48,7 +48,8 @@ impl App {
 }
 
 /// 固化 indicators the library marks for a field or a department must be kept in every
-/// declaration they apply to (issue 4 "Quality checks"; domain::fixed for the tag rules).
+/// declaration they apply to (docs/DOMAIN.md "Quality checks", docs/DOMAIN.md "Fixed indicators
+/// (固化)"; domain::fixed for the tag rules).
 async fn fixed_indicators_of_the_library_must_be_kept(db: TestDatabase) {
     let app = spawn(db).await;
     app.library().await;

@@ -93,7 +93,8 @@ async fn review_outcomes_route_and_the_gate_answers(db: TestDatabase) {
     assert_eq!(codes(2), ["GOAL_BLOCKED"]);
     assert_eq!(codes(3)[0], "PROJECT_NOT_FOUND");
     assert_eq!(answers[1].rules, rules.label);
-    // Statistics for the province: counts and amounts, as the seeds report them.
+    // Statistics for the province: counts and amounts, as the local reports count them
+    // (docs/DOMAIN.md "Statistics and publication").
     let r = pb::GetGoalStatisticsRequest {
         fiscal_year: FY,
         by_fund_source: true,

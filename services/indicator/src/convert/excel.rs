@@ -1,5 +1,5 @@
 //! Excel (.xlsx) rows ⇄ domain, with Chinese column headers — finance bureaus live in Excel
-//! (DOMAIN.md, "Interoperability"). The import and export use cases are in `ops::excel`.
+//! (docs/DOMAIN.md "Interoperability"). The import and export use cases are in `ops::excel`.
 
 use pbm_types::FiscalYear;
 use pbm_xlsx::{Column, Row};

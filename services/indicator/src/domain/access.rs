@@ -1,5 +1,6 @@
-//! Who may do what with the library (issue: "finance_admin writes; departments propose; every
-//! authenticated caller reads; public callers nothing"), and from which region.
+//! Who may do what with the library (docs/DOMAIN.md "Regions and roles": finance keeps the
+//! library, departments propose 个性 indicators; docs/INDICATOR.md "Who may do what": every
+//! authenticated caller reads, public callers nothing), and from which region.
 
 use pbm_auth::{Caller, Role};
 use pbm_types::DivisionCode;

@@ -1,6 +1,6 @@
-//! 指标框架: the fixed first and second levels, versioned by fiscal year (DOMAIN.md, "The
-//! indicator library"). The frame is data, so the national default and the newer guide with
-//! 成本指标 as a first level coexist in different years.
+//! 指标框架: the fixed first and second levels, versioned by fiscal year (docs/DOMAIN.md
+//! "Frames"). The frame is data, so the national default (财预〔2015〕88号) and the newer guide
+//! with 成本指标 as a first level (财预〔2021〕101号) coexist in different years.
 
 use std::collections::HashSet;
 
@@ -50,7 +50,7 @@ impl Template {
         }
     }
 
-    /// The nodes of the template (DOMAIN.md table).
+    /// The nodes of the template (docs/DOMAIN.md "Frames", its table).
     pub fn nodes(self) -> Vec<FrameNode> {
         let mut nodes = vec![
             node("1", "产出指标", "", 1),

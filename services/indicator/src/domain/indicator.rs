@@ -1,4 +1,4 @@
-//! Third-level indicators (三级指标) and their rules (DOMAIN.md, "The indicator library").
+//! Third-level indicators (三级指标) and their rules (docs/DOMAIN.md "Third-level indicators").
 
 use chrono::NaiveDateTime;
 use pbm_types::{Decimal, FieldViolation, FiscalYear};
@@ -169,7 +169,8 @@ impl Spec {
                 ),
             ));
         }
-        // DOMAIN.md: ≥, ≤ and = are measured against a number in a unit; 定性 is not.
+        // docs/DOMAIN.md "Directions and units": ≥, ≤ and = are measured against a number in a
+        // unit; 定性 is not.
         if self.direction.is_quantitative() {
             if self.unit.trim().is_empty() {
                 v.push(FieldViolation::generic(

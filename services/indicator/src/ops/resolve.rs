@@ -10,8 +10,9 @@ use crate::domain::indicator::{self, Indicator, Status};
 use crate::state::AppState;
 use crate::store;
 
-/// Pins versions for a declaration of `year`: every reference must exist, be enabled and be in
-/// its enabled period (DOMAIN.md: goals keep the version they were declared against).
+/// Pins versions for a declaration of `year`: every reference must exist, be enabled and be in its
+/// enabled period (docs/DOMAIN.md "Library versions": goals keep the version they were declared
+/// against).
 pub async fn resolve(
     state: &AppState,
     caller: Caller,
