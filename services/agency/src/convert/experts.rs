@@ -9,6 +9,7 @@ use super::{opt_date, stamp};
 use crate::domain::eligibility::{ExpertStatus, TitleLevel};
 use crate::domain::experts::{Employment, ExpertDetails, ExpertSpec};
 use crate::domain::ids::{IdNumber, Phone};
+use crate::domain::personal::{mask_id_number, mask_phone};
 use crate::domain::registry::Relation;
 use crate::store::experts::ExpertRow;
 
@@ -139,15 +140,18 @@ pub fn expert_spec_from_proto(
     })
 }
 
-/// An expert as callers see it: personal data masked.
+/// An expert as every read and every mutation's response shows it: 身份证号 and phone masked
+/// (`domain::personal`; the stored masked forms are masked again, so none can show more than the
+/// rule allows) and no birth date, which beside the masked number would narrow it to a handful
+/// of people. `RevealExpertContact` gives the full values, audited.
 pub fn expert_to_proto(r: &ExpertRow, region: &DivisionCode) -> Result<proto::Expert, ApiError> {
     let details = r.details()?;
     Ok(proto::Expert {
         id: r.id,
         spec: Some(proto::ExpertSpec {
             name: r.name.clone(),
-            id_number: r.id_number_masked.clone(),
-            phone: r.phone_masked.clone(),
+            id_number: mask_id_number(&r.id_number_masked),
+            phone: mask_phone(&r.phone_masked),
             title: title_to(r.title()?) as i32,
             years_in_field: r.years_in_field,
             fields: r.fields(),
@@ -164,7 +168,7 @@ pub fn expert_to_proto(r: &ExpertRow, region: &DivisionCode) -> Result<proto::Ex
                 .collect(),
             relations: details.relations.iter().map(relation_to).collect(),
         }),
-        birth_date: r.birth_date.to_string(),
+        birth_date: String::new(),
         status: expert_status_to(r.status()?) as i32,
         version: r.version,
         mof_div_code: region.to_string(),

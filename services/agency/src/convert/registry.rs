@@ -7,7 +7,8 @@ use pbm_types::DivisionCode;
 
 use super::relations::{relation_kind_from, relation_kind_to};
 use super::{both, check, date, opt_date, stamp};
-use crate::domain::ids::{CreditCode, mask};
+use crate::domain::ids::CreditCode;
+use crate::domain::personal::Disclosure;
 use crate::domain::registry::{
     Action, Agency, AgencySpec, AgencyType, Batch, Branch, Details, EffectiveStatus, LeadEvaluator,
     Person, Relation, Scope, effective_status,
@@ -115,15 +116,11 @@ fn person_from(p: proto::Person) -> Person {
     }
 }
 
-fn person_to(p: &Person, reveal: bool) -> proto::Person {
+fn person_to(p: &Person, disclosure: Disclosure) -> proto::Person {
     proto::Person {
         name: p.name.clone(),
         role: p.role.clone(),
-        phone: if reveal {
-            p.phone.clone()
-        } else {
-            mask(&p.phone)
-        },
+        phone: p.phone.shown(disclosure),
         email: p.email.clone(),
     }
 }
@@ -277,13 +274,14 @@ pub fn batch_from_request(r: &proto::CreateAdmissionBatchRequest) -> Result<Batc
     })
 }
 
-/// `reveal`: contacts' phones in full (finance, and the agency itself) or masked.
+/// `disclosure` (`domain::personal::disclosure`): people's phones in full — when the caller
+/// opened them — or masked.
 pub fn agency_to_proto(
     a: &Agency,
     batch: &Batch,
     today: NaiveDate,
     region: &DivisionCode,
-    reveal: bool,
+    disclosure: Disclosure,
 ) -> proto::Agency {
     let s = &a.spec;
     let status = match effective_status(a, batch.qualified_to, today) {
@@ -322,19 +320,19 @@ pub fn agency_to_proto(
                 .details
                 .cooperating_experts
                 .iter()
-                .map(|p| person_to(p, reveal))
+                .map(|p| person_to(p, disclosure))
                 .collect(),
             other_staff: s
                 .details
                 .other_staff
                 .iter()
-                .map(|p| person_to(p, reveal))
+                .map(|p| person_to(p, disclosure))
                 .collect(),
             contacts: s
                 .details
                 .contacts
                 .iter()
-                .map(|p| person_to(p, reveal))
+                .map(|p| person_to(p, disclosure))
                 .collect(),
             scopes: s.scopes.iter().map(|x| scope_to(*x) as i32).collect(),
             admission_batch_id: s.admission_batch_id,

@@ -1,6 +1,6 @@
 //! Identifiers of agencies and experts (issue 3, "Agencies" and "Experts"): the
-//! 统一社会信用代码 of an agency, an expert's 身份证号 and mobile number, and the masking used
-//! in lists ("first 3 and last 4").
+//! 统一社会信用代码 of an agency, an expert's 身份证号 and mobile number; their masking is
+//! [`super::personal`]'s.
 //!
 //! [`IdNumber`] and [`Phone`] are personal data: their `Debug` output is masked and they have
 //! no `Display` or serde form, so a full value only leaves through an explicit `as_str()`.
@@ -9,6 +9,8 @@ use std::fmt;
 
 use chrono::NaiveDate;
 use pbm_types::ParseError;
+
+use super::personal::{mask_id_number, mask_phone};
 
 /// Reason code of every [`CreditCode::parse`] error.
 pub const CREDIT_CODE_INVALID: &str = "CREDIT_CODE_INVALID";
@@ -141,7 +143,7 @@ impl IdNumber {
     /// Messages show the number masked.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let id = text.trim().to_uppercase();
-        let shown = mask(&id);
+        let shown = mask_id_number(&id);
         let invalid = |detail: &str| {
             ParseError::new(ID_NUMBER_INVALID, format!("身份证号「{shown}」{detail}"))
         };
@@ -181,9 +183,10 @@ impl IdNumber {
         &self.text
     }
 
-    /// The number as shown in lists: first 3 and last 4 characters.
+    /// The number as shown masked: first 3 and last 4 characters, never the birth date
+    /// ([`mask_id_number`]).
     pub fn masked(&self) -> String {
-        mask(&self.text)
+        mask_id_number(&self.text)
     }
 }
 
@@ -209,7 +212,10 @@ impl Phone {
         } else {
             Err(ParseError::new(
                 PHONE_INVALID,
-                format!("手机号码「{}」无效：应为以1开头的11位数字", mask(phone)),
+                format!(
+                    "手机号码「{}」无效：应为以1开头的11位数字",
+                    mask_phone(phone)
+                ),
             ))
         }
     }
@@ -219,9 +225,9 @@ impl Phone {
         &self.0
     }
 
-    /// The number as shown in lists: first 3 and last 4 digits.
+    /// The number as shown masked: first 3 and last 4 digits.
     pub fn masked(&self) -> String {
-        mask(&self.0)
+        mask_phone(&self.0)
     }
 }
 
@@ -229,22 +235,6 @@ impl fmt::Debug for Phone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Phone({})", self.masked())
     }
-}
-
-/// Masks a personal value for lists (issue 3): keeps the first 3 and last 4 characters and
-/// replaces each one in between by `*`, so the length is kept (`"13812345678"` →
-/// `"138****5678"`). Texts of 7 characters or fewer are masked entirely. Counts characters,
-/// not bytes.
-pub fn mask(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let n = chars.len();
-    if n <= 7 {
-        return "*".repeat(n);
-    }
-    let mut out: String = chars[..3].iter().collect();
-    out.push_str(&"*".repeat(n - 7));
-    out.extend(&chars[n - 4..]);
-    out
 }
 
 #[cfg(test)]
@@ -386,6 +376,13 @@ mod tests {
             assert!(!err.message.contains(text.trim()) || text.trim().chars().count() <= 7);
         };
         reason_and("110105194912310", "长度错误");
+        // One character short: the message hides the birth date (characters 7–14) still.
+        let err = IdNumber::parse("14050219700315123").unwrap_err();
+        assert!(
+            err.message.contains("「140***********123」"),
+            "{}",
+            err.message
+        );
         reason_and("1101051949123100AX", "前17位必须是数字");
         reason_and("11010519491231002Y", "第18位必须是数字或 X");
         reason_and(&id_with_check("11010519490229002"), "出生日期错误"); // 1949 is not leap
@@ -423,17 +420,5 @@ mod tests {
             let err = Phone::parse(bad).unwrap_err();
             assert_eq!(err.reason, PHONE_INVALID, "{bad}");
         }
-    }
-
-    #[test]
-    fn mask_keeps_first_three_and_last_four() {
-        assert_eq!(mask("11010519491231002X"), "110***********002X");
-        assert_eq!(mask("11010519491231002X").chars().count(), 18);
-        assert_eq!(mask("13812345678"), "138****5678");
-        assert_eq!(mask("12345678"), "123*5678");
-        assert_eq!(mask("1234567"), "*******");
-        assert_eq!(mask("张三"), "**");
-        assert_eq!(mask(""), "");
-        assert_eq!(mask("北京市海淀区中关村大街"), "北京市****关村大街");
     }
 }

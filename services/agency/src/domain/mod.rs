@@ -11,6 +11,7 @@
 //! * [`registry`] – the agency record, its status lifecycle and qualification expiry.
 //! * [`experts`] – the expert record, entry rules and status lifecycle.
 //! * [`access`] – who may read and manage the registry, by role and region.
+//! * [`personal`] – personal data: who sees it in full, its masking, phones sealed at rest.
 
 /// Text forms of a plain enum for the database (`as_db`/`from_db`) and for people
 /// (`chinese`/`from_chinese`), one table per enum so both directions stay in step.
@@ -45,6 +46,7 @@ pub mod eligibility;
 pub mod engagement;
 pub mod experts;
 pub mod ids;
+pub mod personal;
 pub mod rating;
 pub mod registry;
 pub mod rules;

@@ -7,6 +7,7 @@ use pbm_types::FieldViolation;
 pub use super::eligibility::RelationKind;
 pub use super::engagement::ServiceScope as Scope;
 use super::ids::CreditCode;
+use super::personal::{ContactPhone, mask_phone};
 
 /// 机构类型.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -67,12 +68,78 @@ pub struct Branch {
     pub is_legal_person: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// A person on an agency record (cooperating expert, other staff, contact). Stored as JSON with
+/// the phone sealed (`phone_enc`, hex, and `phone_masked`); a record stored before phones were
+/// sealed has `phone` in clear and still reads. Storing a phone in clear is refused: sealing is
+/// the writer's job ([`ContactPhone`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
     pub name: String,
     pub role: String,
-    pub phone: String,
+    pub phone: ContactPhone,
     pub email: String,
+}
+
+/// How a [`Person`] is kept in the record's JSON.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredPerson {
+    name: String,
+    #[serde(default)]
+    role: String,
+    /// In clear: empty (no phone), or a record stored before phones were sealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    phone_enc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    phone_masked: Option<String>,
+    #[serde(default)]
+    email: String,
+}
+
+impl serde::Serialize for Person {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (phone, phone_enc, phone_masked) = match &self.phone {
+            ContactPhone::Clear(text) if text.is_empty() => (Some(String::new()), None, None),
+            ContactPhone::Clear(_) => {
+                return Err(serde::ser::Error::custom(
+                    "a person's phone must be sealed before it is stored",
+                ));
+            }
+            ContactPhone::Sealed { cipher, masked } => {
+                (None, Some(hex::encode(cipher)), Some(masked.clone()))
+            }
+        };
+        StoredPerson {
+            name: self.name.clone(),
+            role: self.role.clone(),
+            phone,
+            phone_enc,
+            phone_masked,
+            email: self.email.clone(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Person {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let p = StoredPerson::deserialize(d)?;
+        let phone = match (p.phone_enc, p.phone) {
+            (Some(enc), _) => {
+                let cipher = hex::decode(&enc).map_err(serde::de::Error::custom)?;
+                let masked = p.phone_masked.unwrap_or_default();
+                ContactPhone::Sealed { cipher, masked }
+            }
+            (None, clear) => ContactPhone::Clear(clear.unwrap_or_default()),
+        };
+        Ok(Person {
+            name: p.name,
+            role: p.role,
+            phone,
+            email: p.email,
+        })
+    }
 }
 
 /// A declared tie with a party, used for recusal and independence checks.
@@ -191,10 +258,14 @@ impl AgencySpec {
                     "联系人姓名不能为空",
                 ));
             }
-            if !c.phone.is_empty() && !is_mobile(&c.phone) {
+            // A sealed phone was checked when it was typed.
+            if let Some(phone) = c.phone.clear()
+                && !phone.is_empty()
+                && !is_mobile(phone)
+            {
                 v.push(FieldViolation::generic(
                     format!("spec.contacts[{i}].phone"),
-                    format!("手机号「{}」无效", c.phone),
+                    format!("手机号「{}」无效", mask_phone(phone)),
                 ));
             }
         }
@@ -448,5 +519,39 @@ mod tests {
             fields,
             ["spec.name", "spec.scopes", "spec.contacts[0].phone"]
         );
+    }
+
+    #[test]
+    fn a_person_is_stored_with_the_phone_sealed_and_old_records_still_read() {
+        let sealed = Person {
+            name: "李某".into(),
+            role: "项目经理".into(),
+            phone: ContactPhone::Sealed {
+                cipher: vec![0xab, 0xcd],
+                masked: "138****5678".into(),
+            },
+            email: String::new(),
+        };
+        let json = serde_json::to_string(&sealed).unwrap();
+        assert_eq!(
+            json,
+            r#"{"name":"李某","role":"项目经理","phone_enc":"abcd","phone_masked":"138****5678","email":""}"#
+        );
+        assert_eq!(serde_json::from_str::<Person>(&json).unwrap(), sealed);
+        // Written before phones were sealed: read in clear (and sealed by the next write).
+        let old: Person = serde_json::from_str(
+            r#"{"name":"李某","role":"项目经理","phone":"13812345678","email":""}"#,
+        )
+        .unwrap();
+        assert_eq!(old.phone, ContactPhone::from("13812345678"));
+        // A phone in clear is never written; no phone is.
+        assert!(serde_json::to_string(&old).is_err());
+        let none = Person {
+            phone: ContactPhone::default(),
+            ..old
+        };
+        let json = serde_json::to_string(&none).unwrap();
+        assert!(json.contains(r#""phone":"""#), "{json}");
+        assert_eq!(serde_json::from_str::<Person>(&json).unwrap(), none);
     }
 }

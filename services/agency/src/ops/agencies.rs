@@ -5,9 +5,10 @@ use pbm_db::AnyConnection;
 use pbm_proto::agency::v1 as proto;
 use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
 
-use super::{SERVICE, agency_not_found, batch_not_found};
+use super::{SERVICE, agency_not_found, batch_not_found, personal};
 use crate::convert;
 use crate::domain::access::{self, ReadScope};
+use crate::domain::personal::{Disclosure, View, disclosure};
 use crate::domain::registry::{self, Agency, Status};
 use crate::state::AppState;
 use crate::store::{self, AgencyFilter, StatusChange};
@@ -33,6 +34,18 @@ fn outbox(conn: &mut AnyConnection, agency: &Agency) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A mutation's response: stored for replay in the idempotency table, so people's phones are
+/// masked even for finance (who reads them in full with GetAgency).
+fn mutation_response(
+    (agency, batch): (&Agency, &registry::Batch),
+    today: chrono::NaiveDate,
+    st: &AppState,
+    caller: &Caller,
+) -> proto::Agency {
+    let shown = disclosure(caller, &st.region, View::MutationResponse);
+    convert::agency_to_proto(agency, batch, today, &st.region, shown)
+}
+
 pub async fn register(
     state: &AppState,
     ctx: MutationContext,
@@ -48,8 +61,9 @@ pub async fn register(
     let st = state.clone();
     run_mutation(&state.db, ctx, ("agency", entity), move |conn, ctx| {
         access::can_manage(&ctx.caller, &region)?;
-        let spec = spec?;
+        let mut spec = spec?;
         ApiError::check(spec.violations())?;
+        personal::seal(&mut spec.details, &st.pii);
         let batch = store::batch(conn, spec.admission_batch_id)?
             .ok_or_else(|| batch_not_found(spec.admission_batch_id))?;
         let code = spec.credit_code.as_str().to_owned();
@@ -83,7 +97,7 @@ pub async fn register(
         )?;
         outbox(conn, &agency)?;
         Ok(Effect {
-            response: convert::agency_to_proto(&agency, &batch, today, &st.region, true),
+            response: mutation_response((&agency, &batch), today, &st, &ctx.caller),
             entity_type: "agency",
             entity_id: code,
             detail: "registered".into(),
@@ -111,8 +125,9 @@ pub async fn update(
     let st = state.clone();
     run_mutation(&state.db, ctx, ("agency", entity), move |conn, ctx| {
         access::can_manage(&ctx.caller, &region)?;
-        let spec = spec?;
+        let mut spec = spec?;
         ApiError::check(spec.violations())?;
+        personal::seal(&mut spec.details, &st.pii);
         let code = spec.credit_code.as_str().to_owned();
         let current = store::agency(conn, &code)?.ok_or_else(|| agency_not_found(&code))?;
         if current.version != expected {
@@ -146,7 +161,7 @@ pub async fn update(
         }
         outbox(conn, &next)?;
         Ok(Effect {
-            response: convert::agency_to_proto(&next, &batch, today, &st.region, true),
+            response: mutation_response((&next, &batch), today, &st, &ctx.caller),
             entity_type: "agency",
             entity_id: code,
             detail: format!("version {}", next.version),
@@ -194,7 +209,7 @@ pub async fn change_status(
                 .map_err(|(reason, message)| ApiError::failed_precondition(reason, message))?;
             let batch = store::batch(conn, current.spec.admission_batch_id)?
                 .ok_or_else(|| batch_not_found(current.spec.admission_batch_id))?;
-            let next = Agency {
+            let mut next = Agency {
                 status,
                 suspended_until: until,
                 version: expected + 1,
@@ -202,6 +217,8 @@ pub async fn change_status(
                 changed_at: pbm_db::now(),
                 ..current.clone()
             };
+            // A record stored before phones were sealed is sealed by its next write.
+            personal::seal(&mut next.spec.details, &st.pii);
             if !store::update_agency(conn, &next, expected)? {
                 return Err(ApiError::stale_version(
                     &format!("机构「{code}」"),
@@ -229,7 +246,7 @@ pub async fn change_status(
                 reason.trim()
             );
             Ok(Effect {
-                response: convert::agency_to_proto(&next, &batch, today, &st.region, true),
+                response: mutation_response((&next, &batch), today, &st, &ctx.caller),
                 entity_type: "agency",
                 entity_id: code,
                 detail,
@@ -265,14 +282,18 @@ pub async fn get(
             Ok(Some((a, batch)))
         })
         .await?;
-    let (agency, batch) = found.ok_or_else(|| agency_not_found(&code))?;
+    let (mut agency, batch) = found.ok_or_else(|| agency_not_found(&code))?;
+    let shown = disclosure(&caller, &state.region, View::Record);
+    if shown == Disclosure::Full {
+        personal::open(&mut agency.spec.details, &state.pii)?;
+    }
     Ok(proto::GetAgencyResponse {
         agency: Some(convert::agency_to_proto(
             &agency,
             &batch,
             today,
             &state.region,
-            scope == ReadScope::All || caller.role == pbm_auth::Role::Agency,
+            shown,
         )),
     })
 }
@@ -316,16 +337,17 @@ pub async fn list(
             ))
         })
         .await?;
+    // Lists mask people's phones even for finance: a list is easy to leak.
+    let shown = disclosure(&caller, &state.region, View::List);
     let mut agencies = Vec::with_capacity(rows.len());
     for (a, batch) in rows {
         let batch = batch.ok_or_else(|| ApiError::internal("agency without batch"))?;
-        // Lists mask contacts' phones even for finance (first 3, last 4): a list is easy to leak.
         agencies.push(convert::agency_to_proto(
             &a,
             &batch,
             today,
             &state.region,
-            false,
+            shown,
         ));
     }
     Ok(proto::ListAgenciesResponse {

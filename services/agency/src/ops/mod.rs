@@ -7,6 +7,7 @@ pub mod batches;
 pub mod draws;
 pub mod engagements;
 pub mod experts;
+pub mod personal;
 pub mod ratings;
 pub mod rules;
 pub mod statistics;

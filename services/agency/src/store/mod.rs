@@ -249,6 +249,40 @@ pub fn agency(conn: &mut AnyConnection, credit_code: &str) -> Result<Option<Agen
         .transpose()
 }
 
+/// The agencies whose record may hold a person's phone in clear (written before phones were
+/// sealed): every record whose JSON has a `phone` key (a sealed phone has none; an empty one
+/// does, so callers look at the phones themselves).
+pub fn agencies_with_phones_in_clear(conn: &mut AnyConnection) -> Result<Vec<Agency>, StoreError> {
+    agencies::table
+        .filter(agencies::details.like("%\"phone\":\"%"))
+        .order(agencies::credit_code.asc())
+        .select(AgencyRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(AgencyRow::into_domain)
+        .collect()
+}
+
+/// Rewrites an agency's details in place — the same content in its storage form (phones sealed),
+/// not a change: the version, who and when stay. Only while the version is still `version`;
+/// returns false when it moved on (the writer that moved it stored its own details sealed).
+pub fn reseal_agency_details(
+    conn: &mut AnyConnection,
+    credit_code: &str,
+    version: i64,
+    details: &Details,
+) -> Result<bool, StoreError> {
+    let details = serde_json::to_string(details).map_err(|e| StoreError::Other(e.to_string()))?;
+    let n = diesel::update(
+        agencies::table
+            .filter(agencies::credit_code.eq(credit_code))
+            .filter(agencies::version.eq(version)),
+    )
+    .set(agencies::details.eq(details))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AgencyFilter {
     pub agency_type: Option<AgencyType>,

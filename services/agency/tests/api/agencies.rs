@@ -21,8 +21,8 @@ async fn registers_and_moves_through_the_lifecycle(db: TestDatabase) {
     );
     assert_eq!(
         a.spec.as_ref().unwrap().contacts[0].phone,
-        "13812345678",
-        "finance sees contacts in full"
+        "138****5678",
+        "a mutation's response is stored for replay: phones masked (GetAgency shows them)"
     );
 
     refused(

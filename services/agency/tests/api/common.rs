@@ -73,13 +73,21 @@ pub struct App {
     _db: TestDatabase,
 }
 
+/// The key the app under test encrypts personal data with.
+pub fn pii() -> pbm_server::pii::PiiCipher {
+    pbm_server::pii::PiiCipher::from_key(&[7u8; 32])
+}
+
 /// Serves the agency service on a free port of 127.0.0.1 over `test_db`, its calendar fixed at
 /// `today` (`YYYY-MM-DD`).
 pub async fn spawn(test_db: TestDatabase, today: &'static str) -> App {
-    let pii = pbm_server::pii::PiiCipher::from_key(&[7u8; 32]);
-    let mut state = AppState::open(test_db.connect(), DivisionCode::parse(REGION).unwrap(), pii)
-        .await
-        .expect("open the agency state");
+    let mut state = AppState::open(
+        test_db.connect(),
+        DivisionCode::parse(REGION).unwrap(),
+        pii(),
+    )
+    .await
+    .expect("open the agency state");
     let fixed = NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap();
     state.today = Arc::new(move || fixed);
     let server = TestServer::start(
