@@ -73,8 +73,8 @@ impl AppState {
     /// Migrates the database, seals personal data stored in clear, and prepares the state.
     pub async fn open(db: Db, region: DivisionCode, pii: PiiCipher) -> anyhow::Result<AppState> {
         db.migrate(&crate::store::ALL_MIGRATIONS).await?;
-        // People's phones on records stored before they were sealed (issue 18): sealed before
-        // the service answers.
+        // People's phones on agency records stored before they were sealed: sealed before the
+        // service answers.
         let sealed = crate::ops::personal::seal_stored(&db, &pii).await?;
         if sealed > 0 {
             tracing::info!(agencies = sealed, "sealed people's phones stored in clear");

@@ -1,5 +1,5 @@
-//! Personal data (issue 18, defect 5: "personal data shown or stored in the clear"): who sees it
-//! in full, the one masking of each kind of value, and a person's phone as the registry keeps it.
+//! Personal data (docs/DOMAIN.md "Experts", "Personal data"; docs/AGENCY.md): who sees it in
+//! full, the one masking of each kind of value, and a person's phone as the registry keeps it.
 //!
 //! * **Who sees it in full** ([`disclosure`]): finance of this very region reading one record
 //!   (`GetAgency`). Everyone else — auditors, the province, finance of an enclosing region, the

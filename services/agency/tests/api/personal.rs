@@ -1,4 +1,4 @@
-//! Personal data (issue 18, defect 5): people's phones on agency records shown in full only to
+//! Personal data (docs/AGENCY.md): people's phones on agency records shown in full only to
 //! finance of this region reading one record, sealed at rest (records stored in clear still read
 //! and are sealed at startup), never in clear in the responses stored for replay, and no birth
 //! date beside a masked 身份证号.
