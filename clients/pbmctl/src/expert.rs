@@ -423,7 +423,6 @@ fn details(e: &pb::Expert) -> String {
         ("专家编号", e.id.to_string()),
         ("姓名", spec.name.clone()),
         ("身份证号", spec.id_number.clone()),
-        ("出生日期", e.birth_date.clone()),
         ("手机号", spec.phone.clone()),
         ("职称", TITLE.zh(spec.title)),
         ("从业年限", spec.years_in_field.to_string()),
