@@ -4,11 +4,12 @@
 //! * the same request id with a different request (or caller, or method) is refused;
 //! * a refused or failed mutation is still audited, in its own transaction.
 
+use hmac::{Hmac, Mac};
 use pbm_auth::Caller;
 use pbm_db::platform::{self, AuditEntry, IdempotencyRecord};
 use pbm_db::{AnyConnection, Db, StoreError};
 use prost::Message;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::ApiError;
 use crate::rpc::Rpc;
@@ -85,8 +86,13 @@ impl MutationContext {
 /// caller's full identity (subject, role, region, unit, department, agency, expert) and the
 /// request. A caller that shares only the subject (another role, region or unit under the same
 /// account name) never receives another caller's answer.
+///
+/// The fingerprint is keyed (HMAC-SHA256 with [`install_fingerprint_key`]'s key, derived from
+/// `PBM_PII_KEY`): requests carry personal data, and a plain hash stored beside them could be
+/// tested against guesses offline.
 fn fingerprint<M: Message>(rpc: &Rpc, caller: &Caller, request: &M) -> String {
-    let mut hash = Sha256::new();
+    let key = FINGERPRINT_KEY.get().unwrap_or(DEVELOPMENT_FINGERPRINT_KEY);
+    let mut hash = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("any key length");
     let region = caller.mof_div_code.to_string();
     let identity = [
         rpc.service(),
@@ -101,11 +107,23 @@ fn fingerprint<M: Message>(rpc: &Rpc, caller: &Caller, request: &M) -> String {
     ];
     for part in identity {
         // Length-prefixed, so no two identities hash the same bytes.
-        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(&(part.len() as u64).to_le_bytes());
         hash.update(part.as_bytes());
     }
-    hash.update(request.encode_to_vec());
-    hex::encode(hash.finalize())
+    hash.update(&request.encode_to_vec());
+    hex::encode(hash.finalize().into_bytes())
+}
+
+static FINGERPRINT_KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+
+/// The key of a process that installed none (tests, benches).
+const DEVELOPMENT_FINGERPRINT_KEY: &[u8; 32] = b"pbm-development-fingerprint-key!";
+
+/// Sets the key of the requests' fingerprints, once per process, before serving
+/// (`run::serve_hosted` installs the one derived from `PBM_PII_KEY`). Every replica of a
+/// deployment must use the same key, or a retry reaching another replica is refused.
+pub fn install_fingerprint_key(key: [u8; 32]) {
+    let _ = FINGERPRINT_KEY.set(key);
 }
 
 /// What a successful mutation produced: the response and what to write in the audit trail.

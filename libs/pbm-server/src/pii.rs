@@ -14,6 +14,7 @@ const NONCE_LEN: usize = 12;
 pub struct PiiCipher {
     aead: Aes256Gcm,
     index_key: [u8; 32],
+    fingerprint_key: [u8; 32],
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -24,14 +25,25 @@ pub enum PiiError {
 
 impl PiiCipher {
     pub fn from_key(key: &[u8; 32]) -> Self {
-        // A separate key for the index, derived from the same secret.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("any key length");
-        mac.update(b"pbm-pii-blind-index-v1");
-        let index_key: [u8; 32] = mac.finalize().into_bytes().into();
+        // Separate keys for the index and the requests' fingerprints, derived from the same
+        // secret.
+        let derive = |label: &[u8]| -> [u8; 32] {
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("any key length");
+            mac.update(label);
+            mac.finalize().into_bytes().into()
+        };
         Self {
             aead: Aes256Gcm::new(key.into()),
-            index_key,
+            index_key: derive(b"pbm-pii-blind-index-v1"),
+            fingerprint_key: derive(b"pbm-idempotency-fingerprint-v1"),
         }
+    }
+
+    /// The key of the requests' fingerprints kept for idempotent replay: a request carries
+    /// personal data (身份证号, phones), so its stored fingerprint is keyed, never a plain hash
+    /// someone with the database could test guesses against.
+    pub fn fingerprint_key(&self) -> [u8; 32] {
+        self.fingerprint_key
     }
 
     /// `nonce ‖ ciphertext ‖ tag`.

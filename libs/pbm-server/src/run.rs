@@ -87,6 +87,7 @@ pub async fn serve_hosted(
     health_names: Vec<&'static str>,
     outboxes: &[Db],
 ) -> anyhow::Result<()> {
+    crate::mutation::install_fingerprint_key(args.pii_cipher()?.fingerprint_key());
     let bus = pbm_events::InProcessBus::default();
     for db in outboxes {
         pbm_events::spawn_relay(db.clone(), args.redis_url.as_deref(), &bus).await?;
