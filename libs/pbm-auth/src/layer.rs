@@ -29,6 +29,8 @@ struct Inner {
     verifier: Box<dyn TokenVerifier>,
     cache: RwLock<HashMap<String, (Caller, i64)>>,
     limiter: Option<governor::DefaultKeyedRateLimiter<String>>,
+    /// Whether reflection needs a token too (production).
+    reflection_needs_token: bool,
 }
 
 /// Callers the rate limiter remembers before it forgets the ones that are back to full quota.
@@ -41,6 +43,7 @@ impl AuthLayer {
                 verifier: Box::new(verifier),
                 cache: RwLock::new(HashMap::new()),
                 limiter: None,
+                reflection_needs_token: false,
             }),
         }
     }
@@ -58,6 +61,20 @@ impl AuthLayer {
             .expect("configure the auth layer before cloning it")
             .limiter = Some(governor::RateLimiter::keyed(quota));
         self
+    }
+
+    /// Reflection needs a valid token too (production: the contracts are not shown to anyone
+    /// on the network). Configure before the layer is cloned.
+    pub fn with_closed_reflection(mut self) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("configure the auth layer before cloning it")
+            .reflection_needs_token = true;
+        self
+    }
+
+    /// Whether a request on `path` needs no token.
+    fn is_open(&self, path: &str) -> bool {
+        is_health_path(path) || (!self.inner.reflection_needs_token && is_reflection_path(path))
     }
 
     /// Whether `key` may make one more request now.
@@ -135,9 +152,15 @@ fn unauthenticated(message: &str) -> tonic::Status {
     )
 }
 
-/// Paths that need no token: load balancers and tooling must reach them.
-fn is_open_path(path: &str) -> bool {
-    path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
+/// Health needs no token: load balancers and probes must reach it.
+fn is_health_path(path: &str) -> bool {
+    path.starts_with("/grpc.health.v1.Health/")
+}
+
+/// Reflection needs no token outside production: tooling (grpcurl, Postman) discovers the
+/// contracts.
+fn is_reflection_path(path: &str) -> bool {
+    path.starts_with("/grpc.reflection.")
 }
 
 impl<S> Layer<S> for AuthLayer {
@@ -178,7 +201,7 @@ where
         // Take the service that was polled ready; leave a fresh clone in its place.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        if !is_open_path(request.uri().path()) {
+        if !self.layer.is_open(request.uri().path()) {
             let refused = match self.layer.authenticate(request.headers()) {
                 Ok(caller) => match self.layer.admit(format!("sub:{}", caller.subject)) {
                     Ok(()) => {
@@ -285,13 +308,15 @@ mod tests {
     }
 
     #[test]
-    fn health_and_reflection_are_open() {
-        assert!(is_open_path("/grpc.health.v1.Health/Check"));
-        assert!(is_open_path(
-            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
-        ));
-        assert!(!is_open_path(
-            "/pbm.indicator.v1.IndicatorService/GetIndicator"
-        ));
+    fn health_and_reflection_are_open_and_reflection_closes_in_production() {
+        let reflection = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+        let (open, _) = layer();
+        assert!(open.is_open("/grpc.health.v1.Health/Check"));
+        assert!(open.is_open(reflection));
+        assert!(!open.is_open("/pbm.indicator.v1.IndicatorService/GetIndicator"));
+        let (closed, _) = layer();
+        let closed = closed.with_closed_reflection();
+        assert!(closed.is_open("/grpc.health.v1.Health/Check"));
+        assert!(!closed.is_open(reflection));
     }
 }

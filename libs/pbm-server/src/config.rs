@@ -199,7 +199,10 @@ impl ServerArgs {
             tracing::info!(revoked = revoked.len(), "revoked tokens loaded");
             verifier = verifier.with_revocations(revoked);
         }
-        let layer = AuthLayer::new(verifier);
+        let mut layer = AuthLayer::new(verifier);
+        if self.production {
+            layer = layer.with_closed_reflection();
+        }
         Ok(
             match std::num::NonZeroU32::new(self.rate_limit)
                 .zip(std::num::NonZeroU32::new(self.rate_limit.saturating_mul(2)))

@@ -38,9 +38,15 @@ pub async fn serve(
             .set_service_status(*name, ServingStatus::Serving)
             .await;
     }
+    // Reflection lists the services this server serves (the health names, and health itself),
+    // not every service of the contracts (the benchmarks' echo service is not served here).
     let reflection = |b: tonic_reflection::server::Builder<'static>| {
-        b.register_encoded_file_descriptor_set(pbm_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        options.health_services.iter().fold(
+            b.register_encoded_file_descriptor_set(pbm_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .with_service_name("grpc.health.v1.Health"),
+            |b, name| b.with_service_name(*name),
+        )
     };
     let reflection_v1 = reflection(tonic_reflection::server::Builder::configure()).build_v1()?;
     // grpcio and older grpcurl speak v1alpha only; tonic's own client asks for v1.
