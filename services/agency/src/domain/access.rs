@@ -1,5 +1,6 @@
-//! Who may use the registry (issue 3: "finance_admin manages; agencies and experts see only their
-//! own records …; auditors read; everyone else is denied"), and from which region.
+//! Who may use the registry (docs/DOMAIN.md "Regions and roles", access rules for the agency and
+//! expert pool: finance_admin manages; agencies and experts see only their own records; auditors
+//! read; everyone else is denied), and from which region.
 
 use pbm_auth::{Caller, Role};
 use pbm_types::DivisionCode;

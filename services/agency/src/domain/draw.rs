@@ -1,4 +1,4 @@
-//! Reproducible random draws (issue 3, "Random draws"): the same candidate set and seed give
+//! Reproducible random draws (docs/DOMAIN.md "Random draws"): the same candidate set and seed give
 //! the same result, years later, on any machine. An auditor replays a draw from its record
 //! (seed, candidate fingerprint, round), so the generator and every step below are part of the
 //! record format: **changing any of them changes past results**. That is why the generator is

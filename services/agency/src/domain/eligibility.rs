@@ -1,7 +1,7 @@
-//! Who may be drawn or engaged, and every reason why not (DOMAIN.md, "Third-party agencies and
-//! experts"; issue 3, "Random draws": "only eligible candidates (status, qualification period,
-//! age cap, title/years, recusal against the evaluated party within 3 years, not already drawn
-//! for the task, workload cap)").
+//! Who may be drawn or engaged, and every reason why not (docs/DOMAIN.md "Independence",
+//! docs/DOMAIN.md "Random draws": only eligible candidates — status, qualification period, age
+//! cap, title/years, recusal against the evaluated party within 3 years, not already drawn for
+//! the task, workload cap).
 //!
 //! The facts are plain values the service loads; the functions return *all* exclusions, so a
 //! failed draw can say why each other candidate was left out. Empty means eligible.
@@ -66,8 +66,8 @@ text_enum!(RelationKind {
 
 impl RelationKind {
     /// Family ties and other interests recuse whenever declared, whatever their period
-    /// (DOMAIN.md: "worked for, directed or controlled … within 3 years; family ties; other
-    /// interest").
+    /// (docs/DOMAIN.md "Independence": worked for, directed or controlled within the recusal
+    /// window; family ties; other interest).
     pub fn always_recuses(self) -> bool {
         matches!(self, RelationKind::Family | RelationKind::OtherInterest)
     }

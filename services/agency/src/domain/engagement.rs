@@ -1,9 +1,10 @@
-//! What may be commissioned, and the independence rules of a commission (DOMAIN.md,
-//! "Third-party agencies and experts"): commissioned work is only ex-ante assessment and goal
-//! review, evaluation or review of evaluation results, indicator systems, and research; a
-//! department may not commission an evaluation of itself; the agency (and every expert) must be
-//! independent of the commissioner and of the evaluated party; no 主评人 → no evaluation; a
-//! non-selectable agency or expert is refused.
+//! What may be commissioned, and the independence rules of a commission
+//! (docs/DOMAIN.md "What may be commissioned", docs/DOMAIN.md "Independence" (财预〔2021〕6号)):
+//! commissioned work is only ex-ante assessment and goal review, evaluation or review of
+//! evaluation results, indicator systems, and research; a department may not commission an
+//! evaluation of itself; the agency (and every expert) must be independent of the commissioner
+//! and of the evaluated party; no 主评人 → no evaluation; a non-selectable agency or expert is
+//! refused.
 
 use chrono::NaiveDate;
 use pbm_types::FieldViolation;
@@ -39,7 +40,8 @@ text_enum!(EngagementKind {
     SelfEvaluation => "self_evaluation", "绩效自评";
 });
 
-/// The four service scopes an agency is admitted for (issue 3, "Admission batches").
+/// The four service scopes an agency is admitted for (docs/DOMAIN.md "What may be commissioned"
+/// (财预〔2021〕6号: the four kinds)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ServiceScope {
@@ -145,7 +147,8 @@ pub fn check_commission(
             format!("{}不属于可委托第三方的工作（只能委托事前绩效评估和绩效目标审核、绩效评价或评价结果复核、指标体系建设、课题研究）", kind.chinese()),
         ));
     }
-    // DOMAIN.md: a department may not commission an evaluation of itself.
+    // 财预〔2021〕6号 (docs/DOMAIN.md "Independence"): a department may not commission an
+    // evaluation of itself.
     if kind.is_evaluation() && !commissioner.is_empty() && commissioner == evaluated_party {
         v.push(FieldViolation::new(
             "evaluated_party",
@@ -153,7 +156,8 @@ pub fn check_commission(
             format!("部门不能委托第三方对本部门开展{}", kind.chinese()),
         ));
     }
-    // DOMAIN.md: independent of the commissioner and of the evaluated object.
+    // docs/DOMAIN.md "Independence" (财预〔2021〕6号, 财监〔2021〕4号): independent of the
+    // commissioner and of the evaluated object.
     let parties: Vec<(&str, &str)> = [("委托方", commissioner), ("被评价对象", evaluated_party)]
         .into_iter()
         .filter(|(_, code)| !code.is_empty())

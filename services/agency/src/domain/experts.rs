@@ -88,9 +88,9 @@ impl ExpertSpec {
 /// Reason of every entry-rule violation: the person does not meet the entry rules in force.
 pub const ENTRY_RULES_NOT_MET: &str = "ENTRY_RULES_NOT_MET";
 
-/// Entry rules (DOMAIN.md: 中级 + 8 years, or 高级; age cap 70 by default): the violations that
-/// keep a person out of the pool on `on` (reason [`ENTRY_RULES_NOT_MET`], on the field the
-/// rule reads).
+/// Entry rules (docs/DOMAIN.md "Experts": 中级 + 8 years, or 高级; age cap 70 by default): the
+/// violations that keep a person out of the pool on `on` (reason [`ENTRY_RULES_NOT_MET`], on the
+/// field the rule reads).
 pub fn entry_violations(
     title: TitleLevel,
     years_in_field: u32,
@@ -141,8 +141,8 @@ pub fn transition(
     }
 }
 
-/// The status a grade action moves an expert to (issue 3: "grade thresholds trigger actions
-/// automatically"). Experts have no warned or dated-suspension status (动态管理：入库、考评、
+/// The status a grade action moves an expert to (docs/DOMAIN.md "Rating and credit grades": the
+/// grade acts by itself). Experts have no warned or dated-suspension status (动态管理：入库、考评、
 /// 退出), so a suspension sends an active expert to 考评 (not drawn until finance decides) and a
 /// removal to 退出; a warning is recorded on the rating only. `None` = nothing to change.
 pub fn grade_action_target(current: ExpertStatus, action: Action) -> Option<ExpertStatus> {

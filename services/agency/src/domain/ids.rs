@@ -1,6 +1,6 @@
-//! Identifiers of agencies and experts (issue 3, "Agencies" and "Experts"): the
-//! 统一社会信用代码 of an agency, an expert's 身份证号 and mobile number; their masking is
-//! [`super::personal`]'s.
+//! Identifiers of agencies and experts (docs/DOMAIN.md "Admission and records",
+//! docs/DOMAIN.md "Experts"; GB 32100-2015, GB 11643-1999): the 统一社会信用代码 of an agency,
+//! an expert's 身份证号 and mobile number; their masking is [`super::personal`]'s.
 //!
 //! [`IdNumber`] and [`Phone`] are personal data: their `Debug` output is masked and they have
 //! no `Display` or serde form, so a full value only leaves through an explicit `as_str()`.

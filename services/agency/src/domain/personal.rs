@@ -1,4 +1,4 @@
-//! Personal data (docs/DOMAIN.md "Experts", "Personal data"; docs/AGENCY.md): who sees it in
+//! Personal data (docs/DOMAIN.md "Experts", personal data; docs/AGENCY.md): who sees it in
 //! full, the one masking of each kind of value, and a person's phone as the registry keeps it.
 //!
 //! * **Who sees it in full** ([`disclosure`]): finance of this very region reading one record

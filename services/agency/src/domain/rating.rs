@@ -1,4 +1,4 @@
-//! Dynamic rating of an agency or expert (issue 3, "Engagements and dynamic rating"): recent
+//! Dynamic rating of an agency or expert (docs/DOMAIN.md "Rating and credit grades"): recent
 //! engagements weigh more, few engagements are pulled toward the pool mean so one good job does
 //! not top the table, violations subtract. Every number of a [`Rating`] is returned so it can
 //! be explained.
@@ -11,7 +11,8 @@
 //!
 //! Exact decimals throughout: products and sums are exact; the one division keeps
 //! `rust_decimal`'s full precision (28 significant digits); only `final_score` is rounded
-//! (DOMAIN.md, "Scoring": two places, half-up). `shrunk` is returned unrounded.
+//! (docs/DOMAIN.md "Exact numbers and rounding": two places, half-up). `shrunk` is returned
+//! unrounded.
 
 use std::collections::HashSet;
 
@@ -243,7 +244,7 @@ pub fn rate(
     } else {
         rules.credit.action(grade, input.last_suspended_on, as_of)
     };
-    // DOMAIN.md: a major violation within 3 years → not selectable.
+    // docs/DOMAIN.md "Independence": a major violation within 3 years → not selectable.
     let barred = input
         .violations
         .iter()

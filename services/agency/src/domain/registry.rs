@@ -1,4 +1,4 @@
-//! The agency registry (DOMAIN.md, "Third-party agencies and experts"): what an
+//! The agency registry (docs/DOMAIN.md "Admission and records"): what an
 //! agency record holds, how its status moves, when its qualification has expired.
 
 use chrono::NaiveDate;
@@ -325,7 +325,8 @@ pub fn transition(
 }
 
 /// The status a caller sees on `today`: a suspension lapses after its date; the qualification
-/// expires by itself after the batch's period (issue 3: "Qualification expires by itself").
+/// expires by itself after the batch's period (docs/DOMAIN.md "Admission and records": 资格到期
+/// follows from the batch period, computed on read).
 pub fn effective_status(
     agency: &Agency,
     qualified_to: NaiveDate,
@@ -342,11 +343,11 @@ pub fn effective_status(
     }
 }
 
-/// The status a grade action moves an agency to on `today` (issue 3: "grade thresholds
-/// trigger actions automatically (warning, suspension for N months, removal)"): a warning only
-/// warns an admitted agency; a suspension applies to an admitted or warned one, until `today`
-/// plus the months; removal applies to any agency not yet removed. `None` = nothing to change
-/// (the agency is already there or further).
+/// The status a grade action moves an agency to on `today`
+/// (docs/DOMAIN.md "Rating and credit grades": the grade acts by itself — warning, suspension for
+/// N months, removal): a warning only warns an admitted agency; a suspension applies to an
+/// admitted or warned one, until `today` plus the months; removal applies to any agency not yet
+/// removed. `None` = nothing to change (the agency is already there or further).
 pub fn grade_action_target(
     current: Status,
     action: super::rules::Action,

@@ -1,7 +1,8 @@
 //! [`PoolRules`]: the configuration of the agency and expert pool for one region and fiscal
-//! year (issue 3: "all configuration per region, recorded on each result"). Every rating and
-//! eligibility decision is a function of its facts and of these rules, so the service stores
-//! the rules' JSON next to each result and can recompute it later.
+//! year (docs/DOMAIN.md "Configuration per region and year": all configuration per region,
+//! recorded on each result). Every rating and eligibility decision is a function of its facts and
+//! of these rules, so the service stores the rules' JSON next to each result and can recompute it
+//! later.
 //!
 //! JSON field names are part of the record format: rename nothing. Decimals serialize as
 //! strings (`"40"`), enums in snake_case; no field has a serde default, so a record missing a
@@ -32,7 +33,7 @@ pub struct PoolRules {
     pub draw: DrawRules,
 }
 
-/// Expert entry (DOMAIN.md: "中级 + 8 years, or 高级; age cap 70, one province 68").
+/// Expert entry (docs/DOMAIN.md "Experts": 中级 + 8 years, or 高级; age cap 70, one province 68).
 /// An expert qualifies with a title of at least `min_title_without_years`, or with at least
 /// `min_title_for_years_route` and `min_years` years in the field; and is at most `age_cap`
 /// years old (周岁) on the task date.
@@ -72,7 +73,8 @@ pub struct ShrinkageRules {
 
 /// Points subtracted per violation recorded within the last `window_months` months; a major
 /// violation within the last `major_bars_selection_years` years makes the agency or expert
-/// not selectable (DOMAIN.md: "a major violation within 3 years → not selectable").
+/// not selectable (docs/DOMAIN.md "Independence": a major violation within 3 years → not
+/// selectable).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PenaltyRules {
     pub minor_points: Decimal,
@@ -176,7 +178,9 @@ pub enum Severity {
 text_enum!(Severity { Minor => "minor", "一般违规"; Major => "major", "重大违规"; });
 
 impl Default for PoolRules {
-    /// National defaults (DOMAIN.md and issue 3).
+    /// Defaults (docs/DOMAIN.md "Experts", docs/DOMAIN.md "Rating and credit grades",
+    /// docs/DOMAIN.md "Random draws"; every value listed in docs/DOMAIN.md "Numbers"). Most are
+    /// project defaults, not national numbers.
     fn default() -> Self {
         let d = Decimal::from;
         let criterion = |code: &str, name: &str, weight: i64| Criterion {
@@ -466,7 +470,8 @@ impl CreditRules {
 
     /// Action for `grade` on `as_of`: the configured one, except that a suspension becomes
     /// removal when the last suspension started within `removal_lookback_months` months
-    /// (DOMAIN.md: "warns, suspends or removes"; issue 3: thresholds trigger actions).
+    /// (docs/DOMAIN.md "Rating and credit grades": the grade warns, suspends or removes by
+    /// itself).
     pub fn action(
         &self,
         grade: CreditGrade,

@@ -1,5 +1,5 @@
-//! Expert fields (专家领域) as configuration (issue 3, "Experts": "fields from a configurable
-//! taxonomy (20+ fields)"). Experts are tagged and drawn by the stable ASCII code; the Chinese
+//! Expert fields (专家领域) as configuration (docs/DOMAIN.md "Experts": fields from a configurable
+//! taxonomy of 20+ fields). Experts are tagged and drawn by the stable ASCII code; the Chinese
 //! name is for people and Excel.
 
 use std::collections::HashSet;

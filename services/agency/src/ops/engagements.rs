@@ -73,7 +73,9 @@ pub async fn create(
                 experts.push(facts);
             }
             let expert_refs: Vec<&ExpertFacts> = experts.iter().collect();
-            // DOMAIN.md: independence of the commissioner and the evaluated party; what may be commissioned.
+            // docs/DOMAIN.md "Independence", docs/DOMAIN.md "What may be commissioned"
+            // (财预〔2021〕6号): independence of the commissioner and the evaluated party; what
+            // may be commissioned.
             check_commission(
                 &r.commissioner,
                 &r.evaluated_party,

@@ -53,7 +53,8 @@ fn expert_row(
         }
     };
     ApiError::check(v)?;
-    // DOMAIN.md: entry by title and years, age cap — configuration per region (PoolRules).
+    // docs/DOMAIN.md "Experts", docs/DOMAIN.md "Configuration per region and year": entry by
+    // title and years, age cap (PoolRules).
     let entry = experts::entry_violations(
         spec.title,
         spec.years_in_field,
@@ -378,8 +379,8 @@ pub async fn history(
     })
 }
 
-/// The full 身份证号 and phone (issue 3: "the full value needs a separate permission and each
-/// full read is audited"): finance of this region, with a reason. The values are never written
+/// The full 身份证号 and phone (docs/DOMAIN.md "Experts", personal data: full values only to
+/// finance of the region, with a reason, every attempt audited). The values are never written
 /// to the idempotency table, so a reveal is audited each time it is asked for.
 pub async fn reveal_contact(
     state: &AppState,

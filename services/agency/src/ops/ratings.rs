@@ -1,4 +1,4 @@
-//! Ratings of the whole pool (issue 3, "Engagements and dynamic rating"). One loader,
+//! Ratings of the whole pool (docs/DOMAIN.md "Rating and credit grades"). One loader,
 //! [`RatingBook::load`], reads every rated engagement, violation and suspension in a handful of
 //! queries; explaining one rating, rating an engagement, statistics, weighted agency draws and
 //! the recompute of every rating all go through it, so they cannot disagree. The arithmetic is

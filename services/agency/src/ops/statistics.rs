@@ -23,7 +23,7 @@ fn counts(keys: impl IntoIterator<Item = String>) -> Vec<proto::CountByKey> {
         .collect()
 }
 
-/// Pool statistics for the provincial platform (issue 3, "Quality").
+/// Pool statistics for the provincial platform (docs/DOMAIN.md "Statistics and publication").
 pub async fn get(
     state: &AppState,
     caller: Caller,

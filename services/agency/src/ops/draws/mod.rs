@@ -1,7 +1,7 @@
-//! Use cases of draws of experts and agencies (DOMAIN.md: drawn at random by field with recusal;
-//! each draw keeps its seed, round and each answer; a decline triggers a replacement round; too
-//! few eligible → an explicit error, never a silent fallback; issue 3: "Agencies may be weighted
-//! by rating; experts uniformly").
+//! Use cases of draws of experts and agencies (docs/DOMAIN.md "Random draws": drawn at random by
+//! field with recusal; each draw keeps its seed, round and each answer; a decline triggers a
+//! replacement round; too few eligible → an explicit error, never a silent fallback; agencies may
+//! be weighted by rating, experts are drawn uniformly).
 //!
 //! Drawing here; answers and replacement rounds in [`respond`]; reading and replaying a draw
 //! from its record in [`replay`]. The rounds are recomputed from the record by one function
