@@ -297,16 +297,63 @@ pub fn can_register_projects(viewer: &Viewer) -> Result<(), Denied> {
     }
 }
 
-/// DeclareProject of the project of unit `agency` under department `department`: only in the
-/// viewer's own scope ([`project_scope`]).
-pub fn can_register_project(viewer: &Viewer, agency: &str, department: &str) -> Result<(), Denied> {
-    if project_scope(viewer, agency, department) {
+/// A project as a registration (DeclareProject, a DeclareGoals item) names it, with what the
+/// service knows of its unit besides: the registration's own word is not enough to put a unit
+/// under a department.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProjectClaim<'a> {
+    /// The project's unit (`AGENCY_CODE`), as the request names it.
+    pub agency: &'a str,
+    /// The project's department, as the request names it.
+    pub department: &'a str,
+    /// The department the caller's token names (a unit's token names its own department).
+    pub token_department: Option<&'a str>,
+    /// The department of the unit's latest registered project, if it has one.
+    pub recorded_department: Option<&'a str>,
+}
+
+/// The refusal of a registration outside the caller's scope, and of a code held by a project
+/// the caller may not see: one answer for both, so that a refusal does not tell whether a code
+/// is taken.
+pub fn not_registrable() -> Denied {
+    Denied::permission("NOT_YOUR_UNIT", "只能登记本单位（本部门所属单位）的项目")
+}
+
+/// DeclareProject of `claim`: a unit registers only for itself, under the department its token
+/// names (a token without one: under the department the unit is recorded under, if any); a
+/// department only for the units recorded under it — the unit's latest registered project names
+/// the department, so a unit the service has never seen is first registered by itself or by
+/// finance; finance for any unit of its region. Everything else is [`not_registrable`].
+pub fn can_register_project(viewer: &Viewer, claim: &ProjectClaim<'_>) -> Result<(), Denied> {
+    fn own(d: Option<&str>) -> Option<&str> {
+        d.filter(|d| !d.is_empty())
+    }
+    let ok = match viewer.role {
+        Role::BudgetUnit => {
+            viewer.org_code == claim.agency
+                && own(claim.token_department)
+                    .or(own(claim.recorded_department))
+                    .is_none_or(|d| d == claim.department)
+        }
+        Role::Department => {
+            viewer.org_code == claim.department
+                && own(claim.recorded_department) == Some(viewer.org_code.as_str())
+        }
+        Role::Finance => true,
+        Role::Auditor | Role::Province | Role::Expert | Role::Agency | Role::Public => false,
+    };
+    if ok { Ok(()) } else { Err(not_registrable()) }
+}
+
+/// A registration (no version given) of a code some project already holds: whoever may see that
+/// project ([`project_scope`], or the agency commissioned for it) is told it exists (`Ok`; the
+/// service answers ALREADY_EXISTS); anyone else gets [`not_registrable`], as for any
+/// registration outside their scope.
+pub fn taken_code(may_see_holder: bool) -> Result<(), Denied> {
+    if may_see_holder {
         Ok(())
     } else {
-        Err(Denied::permission(
-            "NOT_YOUR_UNIT",
-            "只能登记本单位（本部门所属单位）的项目",
-        ))
+        Err(not_registrable())
     }
 }
 
@@ -655,8 +702,7 @@ mod tests {
         assert_eq!(
             refused(can_register_project(
                 &who(Role::BudgetUnit, "101001"),
-                "101002",
-                "101"
+                &claim("101002", "101", Some("101"), None)
             )),
             (
                 "NOT_YOUR_UNIT",
@@ -670,6 +716,95 @@ mod tests {
                 "ROLE_NOT_ALLOWED"
             );
         }
+    }
+
+    fn claim<'a>(
+        agency: &'a str,
+        department: &'a str,
+        token_department: Option<&'a str>,
+        recorded_department: Option<&'a str>,
+    ) -> ProjectClaim<'a> {
+        ProjectClaim {
+            agency,
+            department,
+            token_department,
+            recorded_department,
+        }
+    }
+
+    #[test]
+    fn a_department_registers_only_for_the_units_recorded_under_it() {
+        let dept = who(Role::Department, "101");
+        // Its unit, recorded under it.
+        assert!(
+            can_register_project(&dept, &claim("101001", "101", Some("101"), Some("101"))).is_ok()
+        );
+        // A unit of another department, whichever department the request names.
+        for named in ["101", "102"] {
+            assert_eq!(
+                can_register_project(&dept, &claim("102001", named, Some("101"), Some("102"))),
+                Err(not_registrable())
+            );
+        }
+        // A unit never registered: not provably its own.
+        assert_eq!(
+            can_register_project(&dept, &claim("109001", "101", Some("101"), None)),
+            Err(not_registrable())
+        );
+        // Its own unit, but filed under another department.
+        assert_eq!(
+            can_register_project(&dept, &claim("101001", "102", Some("101"), Some("101"))),
+            Err(not_registrable())
+        );
+    }
+
+    #[test]
+    fn a_unit_registers_for_itself_under_the_department_its_token_names() {
+        let unit = who(Role::BudgetUnit, "101001");
+        assert!(can_register_project(&unit, &claim("101001", "101", Some("101"), None)).is_ok());
+        // The token decides, even when the records say otherwise (a department's mistake).
+        assert!(
+            can_register_project(&unit, &claim("101001", "101", Some("101"), Some("102"))).is_ok()
+        );
+        assert_eq!(
+            can_register_project(&unit, &claim("101001", "102", Some("101"), Some("102"))),
+            Err(not_registrable())
+        );
+        // A token without a department: the records decide, and a new unit names its own.
+        assert!(can_register_project(&unit, &claim("101001", "101", None, Some("101"))).is_ok());
+        assert_eq!(
+            can_register_project(&unit, &claim("101001", "102", Some(""), Some("101"))),
+            Err(not_registrable())
+        );
+        assert!(can_register_project(&unit, &claim("101001", "103", None, None)).is_ok());
+        // Another unit, never.
+        assert_eq!(
+            can_register_project(&unit, &claim("101002", "101", Some("101"), Some("101"))),
+            Err(not_registrable())
+        );
+        // Finance registers for any unit; readers and reviewers for none.
+        let any = claim("102001", "102", None, Some("101"));
+        assert!(can_register_project(&who(Role::Finance, "140500"), &any).is_ok());
+        for role in [Role::Auditor, Role::Province, Role::Agency, Role::Public] {
+            assert_eq!(
+                can_register_project(&who(role, "140500"), &any),
+                Err(not_registrable())
+            );
+        }
+    }
+
+    #[test]
+    fn a_taken_code_is_disclosed_only_to_who_may_see_its_project() {
+        assert_eq!(taken_code(true), Ok(()));
+        // The very answer of a registration out of scope: nothing tells the code is taken.
+        assert_eq!(taken_code(false), Err(not_registrable()));
+        assert_eq!(
+            refused(taken_code(false)),
+            (
+                "NOT_YOUR_UNIT",
+                "只能登记本单位（本部门所属单位）的项目".to_owned()
+            )
+        );
     }
 
     #[test]

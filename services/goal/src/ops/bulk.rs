@@ -10,6 +10,7 @@ use pbm_server::rpc::Rpc;
 use pbm_server::{ApiError, MutationContext};
 
 use crate::convert;
+use crate::domain::access::{taken_code, viewer};
 use crate::ops::{self, Stored};
 use crate::state::AppState;
 use crate::store;
@@ -60,16 +61,27 @@ async fn item(
         let project = convert::project_from(Some(spec.clone()))?;
         let code = project.pro_code.as_str().to_owned();
         let year = project.fiscal_year.get();
+        let v = viewer(caller, &state.region)?;
         let known = state
             .db
-            .read(move |conn| store::project(conn, &code, year))
+            .read(move |conn| -> Result<_, ApiError> {
+                match store::project(conn, &code, year)? {
+                    Some(row) => {
+                        let seen = ops::projects::sees_project(conn, &v, &row)?;
+                        Ok(Some((row, seen)))
+                    }
+                    None => Ok(None),
+                }
+            })
             .await?;
         match known {
             None => {
                 let ctx = context(rpc, caller, &format!("{rid}#project"), &spec)?;
                 ops::projects::declare_project(state, ctx, Ok(project), 0).await?;
             }
-            Some(row) => {
+            // A project the caller may not see: refused as DeclareProject refuses it.
+            Some((_, false)) => taken_code(false)?,
+            Some((row, true)) => {
                 let same = convert::project_to(&ops::projects::project_from_row(&row)?)
                     == convert::project_to(&project);
                 if !same {

@@ -9,7 +9,8 @@ use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
 use super::{internal, project_not_found};
 use crate::convert;
 use crate::domain::access::{
-    Viewer, can_register_project, can_register_projects, project_scope, viewer,
+    ProjectClaim, Viewer, can_register_project, can_register_projects, project_scope, taken_code,
+    viewer,
 };
 use crate::domain::project::{Project, ProjectInput};
 use crate::domain::workflow::Role;
@@ -66,6 +67,8 @@ pub(crate) fn project_to_proto(r: &ProjectRow, region: &str) -> Result<proto::Pr
 }
 
 /// DeclareProject: registers a project of the budget system, or (with its version) changes it.
+/// Who may register for which unit, and who is told that a code is taken: see
+/// [`can_register_project`] and [`taken_code`].
 pub async fn declare(
     state: &AppState,
     ctx: MutationContext,
@@ -93,10 +96,16 @@ pub async fn declare_project(
             let v = viewer(&ctx.caller, &st.region)?;
             can_register_projects(&v)?;
             let project = project?;
+            let agency = project.agency_code.as_str();
+            let recorded = store::unit_department(conn, agency)?;
             can_register_project(
                 &v,
-                project.agency_code.as_str(),
-                project.department_code.as_str(),
+                &ProjectClaim {
+                    agency,
+                    department: project.department_code.as_str(),
+                    token_department: ctx.caller.department.as_deref(),
+                    recorded_department: recorded.as_deref(),
+                },
             )?;
             let now = pbm_db::now();
             let code = project.pro_code.as_str().to_owned();
@@ -108,7 +117,9 @@ pub async fn declare_project(
                     store::insert_project(conn, &row)?;
                     row
                 }
-                (Some(_), 0) => {
+                (Some(current), 0) => {
+                    // Only who may see the project holding the code learns that it is taken.
+                    taken_code(sees_project(conn, &v, &current)?)?;
                     return Err(ApiError::already_exists(
                         "PROJECT_EXISTS",
                         format!("{year}年度项目「{code}」已登记；修改请带上当前版本号"),

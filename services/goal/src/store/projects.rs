@@ -71,3 +71,17 @@ pub fn projects(
         .select(ProjectRow::as_select())
         .load(conn)?)
 }
+
+/// The department of unit `agency`'s latest registered project (the latest fiscal year, then the
+/// latest change), if the unit has any: what the service knows of the unit's department.
+pub fn unit_department(
+    conn: &mut AnyConnection,
+    agency: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(p::table
+        .filter(p::agency_code.eq(agency))
+        .order((p::fiscal_year.desc(), p::changed_at.desc()))
+        .select(p::department_code)
+        .first(conn)
+        .optional()?)
+}
