@@ -21,8 +21,9 @@ mkdir -p bench-out
   echo
   cargo bench -q -p pbm-agency --bench rpc || true
   cargo bench -q -p pbm-agency --bench rpc -- --postgres || true
-} 2>&1 | grep -E '^(\||#|seeded|recompute|SQLite|PostgreSQL|$)' | tee bench-out/agency.md
-# Each backend ends with a verdict line; a crash leaves none.
+} 2>&1 | grep -E '^(\||#|seeded|recompute|VERDICT|SQLite|PostgreSQL|$)' | tee bench-out/agency.md
+# Each backend ends with pbm-bench's verdict block, whose last line is "<backend>: ALL TARGETS
+# MET" or "… SOME TARGETS MISSED"; a crash leaves none.
 if [ "$(grep -c 'ALL TARGETS MET' bench-out/agency.md)" -eq 2 ]; then
   exit 0
 fi

@@ -5,9 +5,12 @@
 //! previous one answered, until `--duration-secs` have passed or `--max-requests` were issued,
 //! whichever comes first. An optional warm-up phase runs first and is not recorded.
 //!
-//! Latency is recorded per request in microseconds (every sample is kept and sorted, so the
-//! percentiles are exact). Every gRPC status code is counted; transport failures appear as the
-//! status tonic reports for them (usually UNAVAILABLE or UNKNOWN).
+//! Latency is recorded per request (every sample is kept, so the percentiles are exact) and
+//! reported in microseconds; percentiles are pbm-bench's, the one definition of every PBM bench
+//! (nearest rank: the smallest sample with at least p % of the samples at or below it). Every
+//! gRPC status code is counted; transport failures appear as the status tonic reports for them
+//! (usually UNAVAILABLE or UNKNOWN). The run ends with pbm-bench's verdict block (every request
+//! ended OK): after the table, or on stderr with `--json` when it failed.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use pbm_bench::{Check, Latencies, Summary, Verdict};
 use pbm_proto::bench::v1::EchoRequest;
 use pbm_proto::bench::v1::echo_service_client::EchoServiceClient;
 use pbm_proto::indicator::v1::indicator_service_client::IndicatorServiceClient;
@@ -150,9 +154,9 @@ impl Plan {
 /// What one loop saw.
 #[derive(Default)]
 struct Tally {
-    latencies_us: Vec<u32>,
+    latencies: Latencies,
     /// Per search query (index into `Plan::queries`): latencies and summed total_matches.
-    per_query: BTreeMap<usize, (Vec<u32>, i64)>,
+    per_query: BTreeMap<usize, (Latencies, i64)>,
     codes: BTreeMap<&'static str, u64>,
     /// First message seen for each non-OK code.
     samples: BTreeMap<&'static str, String>,
@@ -160,10 +164,10 @@ struct Tally {
 
 impl Tally {
     fn merge(&mut self, other: Tally) {
-        self.latencies_us.extend(other.latencies_us);
+        self.latencies.append(other.latencies);
         for (q, (lat, matches)) in other.per_query {
             let e = self.per_query.entry(q).or_default();
-            e.0.extend(lat);
+            e.0.append(lat);
             e.1 += matches;
         }
         for (code, n) in other.codes {
@@ -239,14 +243,14 @@ async fn phase(
             {
                 let t = Instant::now();
                 let result = plan.call(&mut client, n).await;
-                let us = u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX);
-                tally.latencies_us.push(us);
+                let took = t.elapsed();
+                tally.latencies.record(took);
                 match result {
                     Ok((q, matches)) => {
                         *tally.codes.entry("OK").or_default() += 1;
                         if plan.rpc == Rpc::Search {
                             let e = tally.per_query.entry(q).or_default();
-                            e.0.push(us);
+                            e.0.record(took);
                             e.1 += matches;
                         }
                     }
@@ -272,27 +276,20 @@ async fn phase(
     (total, start.elapsed())
 }
 
-/// Latency percentiles of a sorted sample, in microseconds.
-fn percentiles(sorted: &[u32]) -> serde_json::Value {
-    let at = |p: f64| -> u32 {
-        if sorted.is_empty() {
-            return 0;
-        }
-        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-        sorted[rank.clamp(1, sorted.len()) - 1]
-    };
-    let mean = if sorted.is_empty() {
-        0.0
-    } else {
-        sorted.iter().map(|&x| f64::from(x)).sum::<f64>() / sorted.len() as f64
-    };
-    serde_json::json!({
-        "p50": at(50.0),
-        "p90": at(90.0),
-        "p99": at(99.0),
-        "max": sorted.last().copied().unwrap_or(0),
-        "mean": mean.round(),
-    })
+/// Latency percentiles (pbm-bench's nearest rank), max and mean in whole microseconds (the
+/// percentiles and max truncated, the mean rounded); all 0 without samples.
+fn percentiles(summary: Option<Summary>) -> serde_json::Value {
+    let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    match summary {
+        Some(s) => serde_json::json!({
+            "p50": us(s.p50),
+            "p90": us(s.p90),
+            "p99": us(s.p99),
+            "max": us(s.max),
+            "mean": (s.mean.as_secs_f64() * 1e6).round(),
+        }),
+        None => serde_json::json!({ "p50": 0, "p90": 0, "p99": 0, "max": 0, "mean": 0.0 }),
+    }
 }
 
 /// `pbm-load run`. Returns false when any request ended with a non-OK status.
@@ -352,27 +349,21 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         args.max_requests,
     )
     .await;
-    tally.latencies_us.sort_unstable();
-
-    let requests = tally.latencies_us.len() as u64;
+    let requests = tally.latencies.len() as u64;
     let ok = tally.codes.get("OK").copied().unwrap_or(0);
     let secs = elapsed.as_secs_f64();
-    let rps = if secs > 0.0 {
-        requests as f64 / secs
-    } else {
-        0.0
-    };
+    let summary = tally.latencies.summary(Some(elapsed));
+    let rps = summary.and_then(|s| s.throughput()).unwrap_or(0.0);
     let all_ok = ok == requests;
     let per_query: Vec<serde_json::Value> = tally
         .per_query
         .iter_mut()
         .map(|(q, (lat, matches))| {
-            lat.sort_unstable();
             serde_json::json!({
                 "query": plan.queries[*q],
                 "requests": lat.len(),
                 "mean_total_matches": if lat.is_empty() { 0 } else { *matches / lat.len() as i64 },
-                "latency_us": percentiles(lat),
+                "latency_us": percentiles(lat.summary(None)),
             })
         })
         .collect();
@@ -387,23 +378,32 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         "ok": ok,
         "all_ok": all_ok,
         "rps": rps.round(),
-        "latency_us": percentiles(&tally.latencies_us),
+        "latency_us": percentiles(summary),
         "status_codes": tally.codes,
         "error_samples": tally.samples,
         "queries": per_query,
     });
+    let mut verdict = Verdict::new(format!("pbm-load {}", args.rpc.name()));
+    verdict.check(
+        Check::at_most(
+            format!("requests that did not end OK (of {requests})"),
+            (requests - ok) as f64,
+            0.0,
+            "",
+        )
+        .decimals(0),
+    );
     if args.json {
         println!("{report}");
+        // stdout is the JSON alone; a failed verdict goes to stderr.
+        if !verdict.passed() {
+            eprint!("\n{}", verdict.render());
+        }
     } else {
         print_table(&report);
+        verdict.print();
     }
-    if !all_ok {
-        eprintln!(
-            "pbm-load: {} of {requests} requests did not end OK",
-            requests - ok
-        );
-    }
-    Ok(all_ok)
+    Ok(verdict.passed())
 }
 
 fn print_table(r: &serde_json::Value) {

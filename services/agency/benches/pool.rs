@@ -4,9 +4,10 @@
 //! * recomputing the ratings of 1,000 agencies with 50 rated engagements each (plus violations).
 //!
 //! `cargo bench -p pbm-agency --bench pool` (release build). The computations alone; the RPC-level
-//! numbers, with the database, are `benches/rpc.rs` (`scripts/bench-agency.sh`).
+//! numbers, with the database, are `benches/rpc.rs` (`scripts/bench-agency.sh`). Percentiles
+//! and the verdict are pbm-bench's (nearest rank); exit code 3 when a target is missed.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use pbm_agency::domain::draw::{Candidate, Weighting, draw, fingerprint};
@@ -16,14 +17,11 @@ use pbm_agency::domain::eligibility::{
 use pbm_agency::domain::engagement::EngagementKind;
 use pbm_agency::domain::rating::{RatedEngagement, RatingInput, ViolationRecord, pool_mean, rate};
 use pbm_agency::domain::rules::{PoolRules, Severity};
+use pbm_bench::{Check, Latencies, Verdict, ms};
 use rust_decimal::Decimal;
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn main() {
@@ -72,7 +70,7 @@ fn main() {
             major_violation_on: (i % 97 == 0).then(|| day(2025, 3, 1)),
         })
         .collect();
-    let mut draw_ms = Vec::new();
+    let mut draws = Latencies::with_capacity(200);
     for round in 0..200u64 {
         let task = DrawTask {
             field: Some(fields[(round % 8) as usize].to_string()),
@@ -92,11 +90,10 @@ fn main() {
         let print = fingerprint(&candidates);
         let picked =
             draw(&candidates, 5, 0x5eed ^ round, Weighting::Uniform).expect("enough eligible");
-        draw_ms.push(start.elapsed().as_secs_f64() * 1e3);
+        draws.record(start.elapsed());
         assert_eq!(picked.len(), 5);
         assert_eq!(print.len(), 64);
     }
-    draw_ms.sort_by(f64::total_cmp);
 
     let agencies: Vec<RatingInput> = (0..1_000u32)
         .map(|a| RatingInput {
@@ -121,7 +118,7 @@ fn main() {
             last_suspended_on: None,
         })
         .collect();
-    let mut recompute_ms = Vec::new();
+    let mut recompute = Latencies::with_capacity(20);
     for _ in 0..20 {
         let start = Instant::now();
         let scores: Vec<Decimal> = agencies
@@ -133,24 +130,37 @@ fn main() {
             .iter()
             .map(|a| rate(a, &rules, mean, day(2026, 6, 1)))
             .collect();
-        recompute_ms.push(start.elapsed().as_secs_f64() * 1e3);
+        recompute.record(start.elapsed());
         assert_eq!(ratings.len(), 1_000);
     }
-    recompute_ms.sort_by(f64::total_cmp);
 
     println!(
         "draw of 5 from 10,000 experts (eligibility + recusal + fingerprint + draw), 200 draws:"
     );
+    let draw = draws.summary(None).expect("200 draws");
     println!(
         "  p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms   target p99 ≤ 20 ms",
-        percentile(&draw_ms, 0.5),
-        percentile(&draw_ms, 0.99),
-        draw_ms[draw_ms.len() - 1]
+        ms(draw.p50),
+        ms(draw.p99),
+        ms(draw.max)
     );
     println!("recompute 1,000 agencies × 50 engagements (pool mean + rate), 20 runs:");
+    let recompute = recompute.summary(None).expect("20 runs");
     println!(
         "  p50 {:.1} ms  max {:.1} ms   target ≤ 200 ms",
-        percentile(&recompute_ms, 0.5),
-        recompute_ms[recompute_ms.len() - 1]
+        ms(recompute.p50),
+        ms(recompute.max)
     );
+    Verdict::new("domain level")
+        .check(Check::at_most_ms(
+            "draw 5 of 10,000 p99",
+            draw.p99,
+            Duration::from_millis(20),
+        ))
+        .check(Check::at_most_ms(
+            "recompute 1,000 agencies, slowest run",
+            recompute.max,
+            Duration::from_millis(200),
+        ))
+        .finish();
 }

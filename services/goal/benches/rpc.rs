@@ -9,7 +9,8 @@
 //! The 2,000 projects and their goals (every workflow state, about a third needing an ex-ante
 //! assessment) are written through the service's store; the measured call reads them all,
 //! applies the rules and answers per project. Knobs: `BENCH_PROJECTS` (2000), `BENCH_RUNS`
-//! (20). Exit code 3 when the target is missed.
+//! (20). Exit code 3 when the target is missed. The median and the closing verdict block are
+//! pbm-bench's (the median of an even count of runs is the lower middle one).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use ed25519_dalek::SigningKey;
 use pbm_auth::{AuthLayer, Claims, Ed25519Verifier, Role, TokenSigner};
+use pbm_bench::{Check, Latencies, Verdict};
 use pbm_db::testing::TestDatabase;
 use pbm_db::{Money, StoreError};
 use pbm_goal::domain::workflow::{
@@ -191,7 +193,7 @@ async fn main() {
         REGION,
         3600,
     ));
-    let mut times = Vec::with_capacity(runs);
+    let mut times = Latencies::with_capacity(runs);
     let mut allowed = 0;
     for run in 0..runs + 3 {
         let mut r = tonic::Request::new(pb::CheckFundingEligibilityRequest {
@@ -213,29 +215,22 @@ async fn main() {
         allowed = results.iter().filter(|r| r.allowed).count();
         // Three warm-up calls.
         if run >= 3 {
-            times.push(took);
+            times.record(took);
         }
     }
-    times.sort_unstable();
-    let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1000.0);
-    let median = times[times.len() / 2];
-    let max = *times.last().unwrap();
+    let ms = |d: Duration| format!("{:.2}", pbm_bench::ms(d));
+    let times = times.summary(None).expect("BENCH_RUNS ≥ 1");
     println!(
         "| CheckFundingEligibility, {n} projects in one call ({allowed} allowed), {backend} | {} runs | median {} ms | max {} ms | target ≤ 200 ms |",
-        times.len(),
-        ms(median),
-        ms(max),
+        times.count,
+        ms(times.p50),
+        ms(times.max),
     );
-    let met = max <= Duration::from_millis(200);
-    println!(
-        "{backend}: {}",
-        if met {
-            "ALL TARGETS MET"
-        } else {
-            "SOME TARGETS MISSED"
-        }
-    );
-    if !met {
-        std::process::exit(3);
-    }
+    Verdict::new(backend)
+        .check(Check::at_most_ms(
+            "CheckFundingEligibility slowest call",
+            times.max,
+            Duration::from_millis(200),
+        ))
+        .finish();
 }

@@ -16,7 +16,8 @@
 //! unmeasured and the seeded tables are vacuumed. Each round also prints the CPU per
 //! submission (this process / the rest of the machine), how busy the machine was during the
 //! submissions and during pgbench, and the WAL written per submission. Exit
-//! code 3 when a target is missed.
+//! code 3 when a target is missed. Percentiles, the rounds' median (for an even count of rounds
+//! the lower middle one) and the closing verdict block are pbm-bench's.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use ed25519_dalek::SigningKey;
 use pbm_auth::{AuthLayer, Claims, Ed25519Verifier, Role, TokenSigner};
+use pbm_bench::{Check, Cmp, Latencies, Verdict};
 use pbm_db::testing::TestDatabase;
 use pbm_proto::common::v1::Decimal;
 use pbm_proto::goal::v1 as pb;
@@ -391,10 +393,10 @@ async fn main() {
     let unit_tokens: Vec<String> = (0..clients)
         .map(|c| token(Role::BudgetUnit, Some(&format!("1405001{c:02}"))))
         .collect();
-    let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1000.0);
+    let ms = |d: Duration| format!("{:.2}", pbm_bench::ms(d));
     let percent = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{:.1} %", v * 100.0));
     let cores = cores();
-    let mut all = Vec::new();
+    let mut all = Latencies::new();
     let mut ratios = Vec::new();
     // Warm-up, not measured: the first submissions after seeding pay for first touches
     // (memory, connections, caches); then the seeded tables are vacuumed and analysed, as a
@@ -422,8 +424,10 @@ async fn main() {
             (Some(a), Some(b)) => format!("{:.0} B", (b - a) / latencies.len() as f64),
             _ => "—".to_owned(),
         };
-        latencies.sort_unstable();
-        let rate = latencies.len() as f64 / elapsed.as_secs_f64();
+        let round_summary = latencies
+            .summary(Some(elapsed))
+            .expect("BENCH_GOALS_PER_CLIENT ≥ 1");
+        let rate = round_summary.throughput().unwrap_or(0.0);
         let (tps, pgbench_busy) = pgbench_tps(goal_db.url(), clients, pg_secs, SINGLE_INSERT)
             .map_or((None, None), |(t, b)| (Some(t), b));
         let shaped = pgbench_tps(goal_db.url(), clients, pg_secs, SUBMIT_SHAPE).map(|(t, _)| t);
@@ -446,28 +450,26 @@ async fn main() {
         });
         println!(
             "| round {round} | {} submits | p50 {} ms | p99 {} ms | max {} ms | {rate:.0} submits/s | pgbench 1-row INSERT {} tps (machine {} busy) | ratio **{}** | same-shape pgbench {} tps ({}) | CPU per submission, this process (services + {clients} gRPC clients) / rest of the machine (PostgreSQL, kernel): {cpu}; 30 % of pgbench on {cores} cores allows {budget} | WAL per submission {wal} |",
-            latencies.len(),
-            ms(percentile(&latencies, 0.5)),
-            ms(percentile(&latencies, 0.99)),
-            ms(*latencies.last().unwrap()),
+            round_summary.count,
+            ms(round_summary.p50),
+            ms(round_summary.p99),
+            ms(round_summary.max),
             tps.map_or("—".to_owned(), |t| format!("{t:.0}")),
             pgbench_busy.map_or("—".to_owned(), |b| format!("{b:.0} %")),
             percent(ratio),
             shaped.map_or("—".to_owned(), |t| format!("{t:.0}")),
             percent(shaped.map(|t| rate / t)),
         );
-        all.extend(latencies);
+        all.append(latencies);
     }
-    all.sort_unstable();
-    ratios.sort_by(f64::total_cmp);
-    let median = (!ratios.is_empty()).then(|| ratios[ratios.len() / 2]);
-    let p99 = percentile(&all, 0.99);
+    let median = pbm_bench::median(&ratios);
+    let all = all.summary(None).expect("at least one round");
     println!(
         "| SubmitGoal, 10 indicators (8 resolved in the library over gRPC), {clients} clients, PostgreSQL, {rounds} rounds | {} submits | p50 {} ms | p99 {} ms | max {} ms | target p99 ≤ 25 ms |",
-        all.len(),
-        ms(percentile(&all, 0.5)),
-        ms(p99),
-        ms(*all.last().unwrap()),
+        all.count,
+        ms(all.p50),
+        ms(all.p99),
+        ms(all.max),
     );
     println!(
         "| SubmitGoal / pgbench single-row INSERT ({clients} clients, same PostgreSQL, {pg_secs} s after each round) | rounds {} | median **{}** | target ≥ 30 % |",
@@ -478,24 +480,20 @@ async fn main() {
             .join(", "),
         percent(median),
     );
-    let met = p99 <= Duration::from_millis(25) && median.is_some_and(|r| r >= 0.30);
-    println!(
-        "PostgreSQL: {}",
-        if met {
-            "ALL TARGETS MET"
-        } else {
-            "SOME TARGETS MISSED"
-        }
-    );
-    if !met {
-        std::process::exit(3);
-    }
-}
-
-/// The `p` quantile of sorted `latencies`.
-fn percentile(latencies: &[Duration], p: f64) -> Duration {
-    let n = latencies.len() as f64 - 1.0;
-    latencies[(n * p).round() as usize]
+    Verdict::new("PostgreSQL")
+        .check(Check::at_most_ms(
+            "SubmitGoal p99 over every submission",
+            all.p99,
+            Duration::from_millis(25),
+        ))
+        .check(Check::new(
+            "SubmitGoal / pgbench single-row INSERT, median of the rounds",
+            median.map(|r| r * 100.0),
+            Cmp::AtLeast,
+            30.0,
+            "%",
+        ))
+        .finish();
 }
 
 /// Every client submits its drafts one after the other, all clients at once, each on its own
@@ -504,7 +502,7 @@ async fn submit_round(
     addr: std::net::SocketAddr,
     drafts: Vec<Vec<pb::Goal>>,
     unit_tokens: &[String],
-) -> Vec<Duration> {
+) -> Latencies {
     let mut tasks = Vec::new();
     for (c, mine) in drafts.into_iter().enumerate() {
         // Each client on its own connection, as 16 clerks' browsers or systems would be.
@@ -538,7 +536,7 @@ async fn submit_round(
             latencies
         }));
     }
-    let mut latencies = Vec::new();
+    let mut latencies = Latencies::new();
     for t in tasks {
         latencies.extend(t.await.unwrap());
     }
