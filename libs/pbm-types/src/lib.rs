@@ -5,7 +5,8 @@
 //! * [`FiscalYear`] – a budget year (预算年度).
 //! * [`DivisionCode`] – the 6-digit 财政区划 code (`MOF_DIV_CODE`) and its hierarchy.
 //! * [`Grade`] – 优/良/中/差 with configurable bands.
-//! * [`FieldViolation`] – the one type of a refused field (path, reason code, Chinese message).
+//! * [`FieldViolation`] – the one type of a refused field (path, reason code, Chinese message);
+//!   [`check_len`] – the one check of a text's stated maximum length (`TEXT_TOO_LONG`).
 
 pub mod decimal;
 mod division;
@@ -16,8 +17,8 @@ mod violation;
 pub use division::{DivisionCode, DivisionLevel};
 pub use fiscal_year::FiscalYear;
 pub use grade::{Grade, GradeBands};
-pub use violation::{FieldViolation, common_reason};
 pub use rust_decimal::Decimal;
+pub use violation::{FieldViolation, TEXT_TOO_LONG, check_len, common_reason};
 
 /// Why a primitive value could not be parsed. The message is for a finance clerk (Chinese)
 /// and the `reason` is a stable machine code.

@@ -54,6 +54,27 @@ impl fmt::Display for FieldViolation {
     }
 }
 
+/// Reason of a text longer than its field's stated maximum ([`check_len`]).
+pub const TEXT_TOO_LONG: &str = "TEXT_TOO_LONG";
+
+/// The one check of a text field's stated maximum length, in characters (Unicode scalar
+/// values, as a clerk counts 汉字): `None` within it, else a [`TEXT_TOO_LONG`] violation on
+/// `field` saying 「`label`」不能超过 `max` 个字符. Cheap on the common path: a text of at most
+/// `max` bytes is within `max` characters, so only longer ones are counted.
+pub fn check_len(field: &str, label: &str, value: &str, max: usize) -> Option<FieldViolation> {
+    if value.len() <= max {
+        return None;
+    }
+    let n = value.chars().count();
+    (n > max).then(|| {
+        FieldViolation::new(
+            field,
+            TEXT_TOO_LONG,
+            format!("「{label}」不能超过 {max} 个字符（现有 {n} 个字符）"),
+        )
+    })
+}
+
 /// The reason a set of violations is reported under in `google.rpc.ErrorInfo`: their common
 /// specific code when they all share one (a bad 统一社会信用代码 alone is `CREDIT_CODE_INVALID`),
 /// else [`FieldViolation::GENERIC`].
@@ -85,6 +106,29 @@ mod tests {
         ];
         assert_eq!(common_reason(&v), FieldViolation::GENERIC);
         assert_eq!(common_reason(&[]), FieldViolation::GENERIC);
+    }
+
+    #[test]
+    fn texts_are_measured_in_characters() {
+        // 2,000 汉字 are 6,000 bytes and still within 2,000 characters.
+        assert_eq!(
+            check_len("year_goal", "年度目标", &"目".repeat(2000), 2000),
+            None
+        );
+        assert_eq!(check_len("code", "编码", "", 0), None);
+        let v = check_len("year_goal", "年度目标", &"目".repeat(2001), 2000).unwrap();
+        assert_eq!(v.field, "year_goal");
+        assert_eq!(v.reason, TEXT_TOO_LONG);
+        assert_eq!(
+            v.message,
+            "「年度目标」不能超过 2000 个字符（现有 2001 个字符）"
+        );
+        // A mebibyte is refused, whatever it is made of.
+        let huge = "x".repeat(1 << 20);
+        assert_eq!(
+            check_len("f", "f", &huge, 4000).map(|v| v.reason),
+            Some(TEXT_TOO_LONG)
+        );
     }
 
     #[test]

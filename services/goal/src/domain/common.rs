@@ -153,6 +153,34 @@ pub fn char_count(text: &str) -> usize {
     text.chars().count()
 }
 
+/// Reason code of a date outside the years PBM serves.
+pub const DATE_OUT_OF_RANGE: &str = "DATE_OUT_OF_RANGE";
+
+/// A date typed into a request (a deadline, the day a report was completed) within the budget
+/// years PBM serves, [`FiscalYear::MIN`]–[`FiscalYear::MAX`]: a year 0000 or 9999 is a typing
+/// mistake, not a date, and is a `DATE_OUT_OF_RANGE` violation on `field` (「`label`」 in the
+/// message).
+pub fn date_in_range(
+    field: &str,
+    label: &str,
+    date: chrono::NaiveDate,
+) -> Result<chrono::NaiveDate, FieldViolation> {
+    use chrono::Datelike;
+    if (FiscalYear::MIN..=FiscalYear::MAX).contains(&date.year()) {
+        Ok(date)
+    } else {
+        Err(FieldViolation::new(
+            field,
+            DATE_OUT_OF_RANGE,
+            format!(
+                "「{label}」{date} 无效：年份应在 {}–{} 之间",
+                FiscalYear::MIN,
+                FiscalYear::MAX
+            ),
+        ))
+    }
+}
+
 /// Shows a decimal without insignificant trailing zeros (`6.6000` → `6.6`).
 pub fn show(value: Decimal) -> String {
     value.normalize().to_string()
@@ -161,6 +189,24 @@ pub fn show(value: Decimal) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_lie_in_the_years_pbm_serves() {
+        let d = |y, m, day| chrono::NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        for ok in [d(2000, 1, 1), d(2026, 3, 31), d(2100, 12, 31)] {
+            assert_eq!(date_in_range("due_on", "截止日期", ok), Ok(ok));
+        }
+        for bad in [d(0, 1, 1), d(1999, 12, 31), d(2101, 1, 1), d(9999, 12, 31)] {
+            let v = date_in_range("due_on", "截止日期", bad).unwrap_err();
+            assert_eq!((v.field.as_str(), v.reason), ("due_on", DATE_OUT_OF_RANGE));
+        }
+        assert_eq!(
+            date_in_range("due_on", "截止日期", d(0, 1, 1))
+                .unwrap_err()
+                .message,
+            "「截止日期」0000-01-01 无效：年份应在 2000–2100 之间"
+        );
+    }
     use proptest::prelude::*;
     use rust_decimal_macros::dec;
 

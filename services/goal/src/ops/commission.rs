@@ -9,6 +9,7 @@ use super::{Authorization, project_not_found};
 use crate::convert;
 use crate::domain::FiscalYear;
 use crate::domain::access::{can_commission_ex_ante, viewer};
+use crate::domain::common::date_in_range;
 use crate::domain::project::{ProCode, Project};
 use crate::state::AppState;
 use crate::store::{self, CommissionRow};
@@ -58,6 +59,7 @@ pub async fn commission(
 ) -> Result<proto::CommissionExAnteAssessmentResponse, ApiError> {
     use pbm_proto::agency::v1 as ag;
     can_commission_ex_ante(&viewer(&ctx.caller, &state.region)?)?;
+    convert::limits::check(&r)?;
     let mut problems: Vec<FieldViolation> = Vec::new();
     let code = ProCode::parse(&r.pro_code)
         .map_err(|e| problems.push(FieldViolation::generic("pro_code", e.message)))
@@ -67,7 +69,9 @@ pub async fn commission(
         .ok();
     let today = state.today();
     let due_on = match NaiveDate::parse_from_str(r.due_on.trim(), "%Y-%m-%d") {
-        Ok(d) if d >= today => Some(d),
+        Ok(d) if d >= today => date_in_range("due_on", "报告截止日期", d)
+            .map_err(|e| problems.push(e))
+            .ok(),
         Ok(_) => {
             problems.push(FieldViolation::generic(
                 "due_on",

@@ -15,6 +15,7 @@ use super::rules::{rules_in_force, rules_label};
 use crate::convert;
 use crate::domain::FiscalYear;
 use crate::domain::access::{can_file_ex_ante, can_review_ex_ante, viewer};
+use crate::domain::common::date_in_range;
 use crate::domain::exante::{
     self, Assessor, Conclusion, Dimension, DimensionScore, ExAnteFacts, ExAnteReport, ExAnteReview,
     ExAnteRules, Method, ReportFacts, ReviewState, SpecialBondItem, SpecialBondItemText,
@@ -52,6 +53,7 @@ pub(crate) fn code_of<T: Copy>(
 
 /// A report from the wire; every unreadable value is a field violation.
 pub(crate) fn report_from(r: &proto::ExAnteReport) -> Result<ExAnteReport, ApiError> {
+    convert::limits::check_under(r, "report.")?;
     let mut v: Vec<FieldViolation> = Vec::new();
     let pro_code = ProCode::parse(&r.pro_code)
         .map_err(|e| v.push(FieldViolation::generic("report.pro_code", e.message)))
@@ -78,7 +80,12 @@ pub(crate) fn report_from(r: &proto::ExAnteReport) -> Result<ExAnteReport, ApiEr
                 format!("完成日期「{}」应为 YYYY-MM-DD", r.completed_on),
             ));
         })
-        .ok();
+        .ok()
+        .and_then(|d| {
+            date_in_range("report.completed_on", "完成日期", d)
+                .map_err(|e| v.push(e))
+                .ok()
+        });
     let mut methods = Vec::new();
     for (i, m) in r.methods.iter().enumerate() {
         match code_of(m, Method::from_db, Method::from_chinese) {
@@ -353,6 +360,7 @@ pub async fn review(
         ("ex_ante_report", format!("{}/{code}", r.fiscal_year)),
         move |conn, ctx| {
             can_review_ex_ante(&viewer(&ctx.caller, &st.region)?)?;
+            convert::limits::check(&r)?;
             let opinion = r.opinion.trim().to_owned();
             let review = if r.sufficient {
                 ExAnteReview::Sufficient {
@@ -417,6 +425,7 @@ pub async fn get(
     m: proto::GetExAnteReportRequest,
 ) -> Result<proto::GetExAnteReportResponse, ApiError> {
     let v = viewer(&caller, &state.region)?;
+    convert::limits::check(&m)?;
     let region = state.region.to_string();
     let (code, year) = (m.pro_code.trim().to_owned(), m.fiscal_year);
     state

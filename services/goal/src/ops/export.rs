@@ -55,6 +55,7 @@ pub async fn export(
     r: proto::ExportApprovedGoalsRequest,
 ) -> Result<Vec<proto::ExportApprovedGoalsChunk>, ApiError> {
     let v = viewer(&caller, &state.region)?;
+    crate::convert::limits::check(&r)?;
     let mut f = GoalFilter {
         fiscal_year: Some(
             FiscalYear::new(r.fiscal_year)

@@ -21,8 +21,9 @@ pub async fn funding(
     caller: Caller,
     m: proto::CheckFundingEligibilityRequest,
 ) -> Result<proto::CheckFundingEligibilityResponse, ApiError> {
-    let (year, codes) = (m.fiscal_year, m.pro_codes);
     can_check_funding(&viewer(&caller, &state.region)?)?;
+    crate::convert::limits::check(&m)?;
+    let (year, codes) = (m.fiscal_year, m.pro_codes);
     let fy = FiscalYear::new(year)
         .map_err(|e| ApiError::invalid_field(e.reason, "fiscal_year", e.message))?;
     let codes: Vec<String> = codes.iter().map(|c| c.trim().to_owned()).collect();

@@ -203,6 +203,7 @@ pub async fn list(
     r: proto::ListGoalsRequest,
 ) -> Result<proto::ListGoalsResponse, ApiError> {
     let v = viewer(&caller, &state.region)?;
+    crate::convert::limits::check(&r)?;
     let p = r.page.unwrap_or_default();
     let page = pbm_server::paging::Page::parse(p.page_size, &p.page_token)?;
     let status = match convert::status_from(r.status) {

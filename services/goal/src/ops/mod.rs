@@ -85,6 +85,7 @@ impl Stored {
     /// A declaration from the wire (SaveGoal, AmendGoal, a DeclareGoals item), parsed once.
     pub(crate) fn from_proto(d: Option<proto::GoalDeclaration>) -> Result<Stored, ApiError> {
         let d = d.unwrap_or_default();
+        convert::limits::check_under(&d, "declaration.")?;
         let target = convert::target_from(&d)?;
         let department_budget = match d.department_budget.as_ref().map(|b| b.value.trim()) {
             Some(v) if !v.is_empty() => Some(pbm_types::decimal::parse(v).map_err(|e| {

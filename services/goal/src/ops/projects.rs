@@ -7,7 +7,7 @@ use pbm_proto::goal::v1 as proto;
 use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
 
 use super::{internal, project_not_found};
-use crate::convert;
+use crate::convert::{self, limits};
 use crate::domain::access::{
     ProjectClaim, Viewer, can_register_project, can_register_projects, project_scope, taken_code,
     viewer,
@@ -160,6 +160,7 @@ pub async fn get(
     m: proto::GetProjectRequest,
 ) -> Result<proto::GetProjectResponse, ApiError> {
     let v = viewer(&caller, &state.region)?;
+    limits::check(&m)?;
     let year = m.fiscal_year;
     let code = m.pro_code.trim().to_owned();
     let lookup = code.clone();

@@ -25,6 +25,7 @@ pub async fn assign(
     use crate::clients::pool::Ask;
     use crate::domain::workflow::{Reviewer, ReviewerKind};
     ensure_can(&ctx.caller, &state.region, ActionKind::AssignReviewer)?;
+    crate::convert::limits::check(&r)?;
     let ask = match (r.agency, r.experts) {
         (true, 0) => Ask::Agency {
             weighted_by_rating: r.weighted_by_rating,

@@ -86,6 +86,7 @@ pub async fn set(
         ("goal_rules", r.fiscal_year.to_string()),
         move |conn, ctx| {
             can_set_rules(&viewer(&ctx.caller, &st.region)?)?;
+            crate::convert::limits::check_under(&r, "rules.")?;
             let mut v = Vec::new();
             if FiscalYear::new(r.fiscal_year).is_err() {
                 v.push(FieldViolation::generic("rules.fiscal_year", "预算年度无效"));

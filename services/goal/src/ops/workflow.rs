@@ -13,7 +13,7 @@ use super::{
     Authorization, Stored, as_i32, event, goal_not_found, goal_to_proto, internal, scope_of,
     visible_goal_with_declaration, visible_stored, write_state,
 };
-use crate::convert;
+use crate::convert::{self, limits};
 use crate::domain::access::{can_act, ensure_can, viewer};
 use crate::domain::fixed::required_fixed;
 use crate::domain::goal::diff_declarations;
@@ -220,9 +220,10 @@ pub async fn review(
     m: proto::ReviewGoalRequest,
 ) -> Result<proto::ReviewGoalResponse, ApiError> {
     let (id, expected_revision) = (m.goal_id, m.expected_revision);
+    // Authorisation first: a caller who may not review learns nothing about the goal.
+    ensure_can(&ctx.caller, &state.region, ActionKind::Review)?;
+    limits::check(&m)?;
     let Some(outcome) = convert::outcome_from(m.outcome) else {
-        // Authorisation first: a caller who may not review learns nothing about the goal.
-        ensure_can(&ctx.caller, &state.region, ActionKind::Review)?;
         return Err(ApiError::invalid_field(
             "OUTCOME_REQUIRED",
             "outcome",
@@ -256,9 +257,11 @@ pub async fn amend(
     auth: Authorization,
     m: proto::AmendGoalRequest,
 ) -> Result<proto::AmendGoalResponse, ApiError> {
+    let texts = limits::check(&m);
     let (id, expected_revision, comments) = (m.goal_id, m.expected_revision, m.comments);
     let declaration = Stored::from_proto(m.declaration);
     ensure_can(&ctx.caller, &state.region, ActionKind::Amend)?;
+    texts?;
     let (_, _, before) = load_for_action(state, &ctx.caller, id).await?;
     let mut after = declaration?;
     if after.declaration.target != before.declaration.target
@@ -344,6 +347,8 @@ pub async fn request_adjustment(
     ctx: MutationContext,
     m: proto::RequestAdjustmentRequest,
 ) -> Result<proto::RequestAdjustmentResponse, ApiError> {
+    ensure_can(&ctx.caller, &state.region, ActionKind::RequestAdjustment)?;
+    limits::check(&m)?;
     let action = Action::RequestAdjustment {
         budget_adjustment_ref: m.budget_adjustment_ref.trim().to_owned(),
         reason: m.reason.trim().to_owned(),
@@ -358,6 +363,8 @@ pub async fn cancel_adjustment(
     ctx: MutationContext,
     m: proto::CancelAdjustmentRequest,
 ) -> Result<proto::CancelAdjustmentResponse, ApiError> {
+    ensure_can(&ctx.caller, &state.region, ActionKind::CancelAdjustment)?;
+    limits::check(&m)?;
     let action = Action::CancelAdjustment {
         reason: m.reason.trim().to_owned(),
     };

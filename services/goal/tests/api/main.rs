@@ -11,6 +11,7 @@ mod declarations;
 mod exante;
 mod funding;
 mod library;
+mod limits;
 mod projects;
 mod reviewers;
 mod roles;

@@ -3,8 +3,10 @@
 //! exhaustively so a new proto value is a compile error until handled.
 //!
 //! * [`excel`] – .xlsx rows ⇄ domain, with Chinese column headers.
+//! * [`limits`] – the longest text of every request field (`TEXT_TOO_LONG`).
 
 pub mod excel;
+pub mod limits;
 
 use pbm_proto::common::v1 as common;
 use pbm_proto::indicator::v1 as proto;
@@ -366,6 +368,12 @@ pub fn filter_from_proto(f: Option<proto::IndicatorFilter>) -> Result<Filter, Ap
     let Some(f) = f else {
         return Ok(Filter::default());
     };
+    limits::check_under(&f, "filter.")?;
+    // 0 is any year; any other year is one PBM serves.
+    if f.fiscal_year != 0 {
+        FiscalYear::new(f.fiscal_year)
+            .map_err(|e| ApiError::invalid_field(e.reason, "filter.fiscal_year", e.message))?;
+    }
     let text = |s: String| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     let kind = match f.kind {
         0 => None,

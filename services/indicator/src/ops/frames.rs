@@ -3,6 +3,7 @@
 use pbm_auth::Caller;
 use pbm_proto::indicator::v1 as proto;
 use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
+use pbm_types::FiscalYear;
 
 use crate::convert;
 use crate::domain::access;
@@ -14,7 +15,7 @@ pub async fn create(
     ctx: MutationContext,
     m: proto::CreateFrameRequest,
 ) -> Result<proto::CreateFrameResponse, ApiError> {
-    let frame = convert::frame_from_request(&m);
+    let frame = convert::limits::check(&m).and_then(|()| convert::frame_from_request(&m));
     let region = state.region.clone();
     let entity = (
         "frame",
@@ -67,6 +68,9 @@ pub async fn get(
 ) -> Result<proto::GetFrameResponse, ApiError> {
     access::can_read(&caller, &state.region)?;
     let year = m.fiscal_year;
+    // A year PBM does not serve is a bad argument, not a frame not yet created.
+    FiscalYear::new(year)
+        .map_err(|e| ApiError::invalid_field(e.reason, "fiscal_year", e.message))?;
     match state.frame(year).await? {
         Some(f) => Ok(proto::GetFrameResponse {
             frame: Some(convert::frame_to_proto(&f, &state.region)),

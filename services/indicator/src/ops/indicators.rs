@@ -5,7 +5,7 @@ use pbm_proto::indicator::v1 as proto;
 use pbm_server::{ApiError, Effect, FieldViolation, MutationContext, run_mutation};
 
 use super::{frame_missing, indicator_write_error, not_found, outbox, page, reindex};
-use crate::convert;
+use crate::convert::{self, limits};
 use crate::domain::access;
 use crate::domain::indicator::{self, Indicator, Spec, Status};
 use crate::state::AppState;
@@ -17,7 +17,7 @@ pub async fn create(
     m: proto::CreateIndicatorRequest,
 ) -> Result<proto::CreateIndicatorResponse, ApiError> {
     let code = m.code.trim().to_owned();
-    let spec = convert::spec_from_proto(m.spec, "spec.");
+    let spec = limits::check(&m).and_then(|()| convert::spec_from_proto(m.spec, "spec."));
     let frame = match &spec {
         Ok(s) => state.frame(s.fiscal_year.get()).await?,
         Err(_) => None,
@@ -71,6 +71,9 @@ struct NewVersion<'a, F> {
     ctx: MutationContext,
     code: String,
     expected: i64,
+    /// The request's texts within their maxima ([`limits::check`]), answered once the caller
+    /// is authorised.
+    texts: Result<(), ApiError>,
     /// The frame of the indicator's fiscal year, if any; the new spec must be of its year.
     frame: Option<std::sync::Arc<store::StoredFrame>>,
     change: F,
@@ -84,6 +87,7 @@ async fn new_version<F>(
         ctx,
         code,
         expected,
+        texts,
         frame,
         change,
     }: NewVersion<'_, F>,
@@ -99,6 +103,7 @@ where
         ("indicator", code.clone()),
         move |conn, ctx| {
             access::can_write(&ctx.caller, &region)?;
+            texts?;
             let current = store::current(conn, &code)?.ok_or_else(|| not_found(&code))?;
             if current.version != expected {
                 return Err(ApiError::stale_version(
@@ -163,6 +168,7 @@ pub async fn update(
     ctx: MutationContext,
     m: proto::UpdateIndicatorRequest,
 ) -> Result<proto::UpdateIndicatorResponse, ApiError> {
+    let texts = limits::check(&m);
     let code = m.code.trim().to_owned();
     let (expected, note) = (m.expected_version, m.change_note);
     let spec = convert::spec_from_proto(m.spec, "spec.");
@@ -175,6 +181,7 @@ pub async fn update(
         ctx,
         code: code.clone(),
         expected,
+        texts,
         frame,
         change: move |current: &Indicator| {
             let spec = spec?;
@@ -203,6 +210,7 @@ pub async fn set_status(
     ctx: MutationContext,
     m: proto::SetIndicatorStatusRequest,
 ) -> Result<proto::SetIndicatorStatusResponse, ApiError> {
+    let texts = limits::check(&m);
     let code = m.code.trim().to_owned();
     let (expected, reason) = (m.expected_version, m.reason);
     let status = convert::status_from(m.status)
@@ -223,6 +231,7 @@ pub async fn set_status(
         ctx,
         code: code.clone(),
         expected,
+        texts,
         frame,
         change: move |current: &Indicator| {
             let status = status?;
@@ -256,6 +265,7 @@ pub async fn get(
 ) -> Result<proto::GetIndicatorResponse, ApiError> {
     let (code, version) = (m.code.trim().to_owned(), m.version);
     access::can_read(&caller, &state.region)?;
+    limits::check(&m)?;
     if version < 0 {
         return Err(ApiError::invalid_field(
             "VERSION_INVALID",
@@ -332,6 +342,7 @@ pub async fn versions(
 ) -> Result<proto::ListIndicatorVersionsResponse, ApiError> {
     let code = m.code.trim().to_owned();
     access::can_read(&caller, &state.region)?;
+    limits::check(&m)?;
     let c = code.clone();
     let versions = state.db.read(move |conn| store::versions(conn, &c)).await?;
     if versions.is_empty() {

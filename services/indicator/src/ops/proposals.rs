@@ -16,9 +16,10 @@ pub async fn propose(
     ctx: MutationContext,
     m: proto::ProposeIndicatorRequest,
 ) -> Result<proto::ProposeIndicatorResponse, ApiError> {
+    let texts = convert::limits::check(&m);
     let code = m.code.trim().to_owned();
     let reason = m.reason;
-    let spec = convert::spec_from_proto(m.spec, "spec.");
+    let spec = texts.and_then(|()| convert::spec_from_proto(m.spec, "spec."));
     let frame = match &spec {
         Ok(s) => state.frame(s.fiscal_year.get()).await?,
         Err(_) => None,
@@ -84,6 +85,7 @@ pub async fn decide(
     ctx: MutationContext,
     m: proto::DecideProposalRequest,
 ) -> Result<proto::DecideProposalResponse, ApiError> {
+    let texts = convert::limits::check(&m);
     let proto::DecideProposalRequest {
         proposal_id: id,
         expected_version: expected,
@@ -104,6 +106,7 @@ pub async fn decide(
         ("proposal", id.to_string()),
         move |conn, ctx| {
             access::can_write(&ctx.caller, &region)?;
+            texts.clone()?;
             let proposal = store::proposal(conn, id)?.ok_or_else(|| {
                 ApiError::not_found("PROPOSAL_NOT_FOUND", format!("个性指标申请 {id} 不存在"))
             })?;

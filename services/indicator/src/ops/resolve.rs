@@ -18,6 +18,7 @@ pub async fn resolve(
     caller: Caller,
     m: proto::ResolveIndicatorsRequest,
 ) -> Result<proto::ResolveIndicatorsResponse, ApiError> {
+    let texts = crate::convert::limits::check(&m);
     let year = m.fiscal_year;
     let refs: Vec<(String, i64)> = m
         .refs
@@ -25,6 +26,7 @@ pub async fn resolve(
         .map(|x| (x.code.trim().to_owned(), x.version))
         .collect();
     access::can_read(&caller, &state.region)?;
+    texts?;
     pbm_types::FiscalYear::new(year)
         .map_err(|e| ApiError::invalid_field(e.reason, "fiscal_year", e.message))?;
     if refs.is_empty() || refs.len() > 1000 {

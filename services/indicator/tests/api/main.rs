@@ -9,6 +9,7 @@ mod frames;
 mod health;
 mod idempotency;
 mod indicators;
+mod limits;
 mod proposals;
 mod replicas;
 mod resolve;

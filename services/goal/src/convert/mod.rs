@@ -1,4 +1,8 @@
 //! `pbm.goal.v1` messages to and from the domain types, parsed once at the edge.
+//!
+//! * [`limits`] – the longest text of every request field (`TEXT_TOO_LONG`).
+
+pub mod limits;
 
 use pbm_proto::common::v1 as common;
 use pbm_proto::goal::v1 as proto;
@@ -88,6 +92,7 @@ pub fn special_field_to(f: SpecialField) -> proto::SpecialField {
 /// A project spec from the wire, checked by the domain (every problem a field violation).
 pub fn project_from(spec: Option<proto::ProjectSpec>) -> Result<Project, ApiError> {
     let s = spec.unwrap_or_default();
+    limits::check_under(&s, "spec.")?;
     let mut v = Vec::new();
     let fund_source = fund_source_from(s.fund_source);
     if fund_source.is_none() {

@@ -1,0 +1,400 @@
+//! The longest text every string field of every `pbm.goal.v1` request may carry, as stated on
+//! the field in proto/pbm/goal/v1/*.proto, checked where the request is parsed with the one
+//! check [`pbm_types::check_len`]: one `TEXT_TOO_LONG` violation per field over its maximum,
+//! every field at once, before anything reads the texts.
+//!
+//! These bound what a request may carry at all (a mebibyte of year goal is refused on SaveGoal,
+//! not kept as a draft). The domain's rules may be stricter and keep their own reasons: codes are
+//! 1–40 characters (`PRO_CODE_INVALID` …), and SubmitGoal's quality checks allow a 2,000-character
+//! year goal, a 100-character indicator name and a 200-character target value or unit.
+
+use pbm_proto::common::v1 as common;
+use pbm_proto::goal::v1 as proto;
+use pbm_server::ApiError;
+use pbm_types::{FieldViolation, check_len};
+
+/// Codes (`PRO_CODE`, `AGENCY_CODE`, department, library and credit codes), the words of an
+/// enumeration (methods, dimensions, conclusions, 专项债 items), field codes and dates.
+pub const CODE: usize = 64;
+/// Names (a project's, an indicator's) and units.
+pub const NAME: usize = 200;
+/// Short texts: a target value, a rules label.
+pub const SHORT: usize = 500;
+/// Narrative texts: year and mid-term goals, comments, reasons, opinions, summaries, the
+/// 专项债 items' texts.
+pub const LONG: usize = 4000;
+/// The text of a decimal (an amount, a weight, a score).
+pub const NUMBER: usize = 64;
+
+/// The texts of a request over their maxima.
+#[derive(Debug, Default)]
+pub struct Texts(Vec<FieldViolation>);
+
+impl Texts {
+    /// `value` of field `at` + `field` (「`label`」) within `max` characters.
+    fn text(&mut self, at: &str, field: &str, label: &str, value: &str, max: usize) {
+        // The path is only built for a text that may be over (its bytes are).
+        if value.len() > max {
+            self.0
+                .extend(check_len(&format!("{at}{field}"), label, value, max));
+        }
+    }
+
+    /// Each of `values` within `max` characters (`field[i]`).
+    fn each(&mut self, at: &str, field: &str, label: &str, values: &[String], max: usize) {
+        for (i, v) in values.iter().enumerate() {
+            if v.len() > max {
+                self.text(at, &format!("{field}[{i}]"), label, v, max);
+            }
+        }
+    }
+
+    /// A decimal's text within [`NUMBER`] characters.
+    fn number(&mut self, at: &str, field: &str, label: &str, value: Option<&common::Decimal>) {
+        if let Some(d) = value {
+            self.text(at, field, label, &d.value, NUMBER);
+        }
+    }
+
+    /// Every violation found, as the API's refusal.
+    pub fn check(self) -> Result<(), ApiError> {
+        ApiError::check(self.0)
+    }
+}
+
+/// A request message (or a message inside one) whose texts have stated maxima.
+pub trait Bounded {
+    /// Adds a violation for every text over its maximum, field paths under `at`.
+    fn bound(&self, t: &mut Texts, at: &str);
+}
+
+/// `m`'s texts within their maxima, or `INVALID_ARGUMENT TEXT_TOO_LONG` with one violation per
+/// field over.
+pub fn check(m: &impl Bounded) -> Result<(), ApiError> {
+    check_under(m, "")
+}
+
+/// [`check`] of a message inside a request, field paths under `at` (`declaration.`).
+pub fn check_under(m: &impl Bounded, at: &str) -> Result<(), ApiError> {
+    let mut t = Texts::default();
+    m.bound(&mut t, at);
+    t.check()
+}
+
+impl<T: Bounded> Bounded for Option<T> {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        if let Some(m) = self {
+            m.bound(t, at);
+        }
+    }
+}
+
+/// Messages inside a request, under `at` + `field` + `.`.
+fn nested(t: &mut Texts, at: &str, field: &str, m: &impl Bounded) {
+    m.bound(t, &format!("{at}{field}."));
+}
+
+/// Repeated messages, under `at` + `field[i].`.
+fn each_nested<M: Bounded>(t: &mut Texts, at: &str, field: &str, list: &[M]) {
+    for (i, m) in list.iter().enumerate() {
+        m.bound(t, &format!("{at}{field}[{i}]."));
+    }
+}
+
+impl Bounded for proto::ProjectSpec {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        t.text(at, "pro_code", "项目编码", &self.pro_code, CODE);
+        t.text(at, "name", "项目名称", &self.name, NAME);
+        t.text(at, "agency_code", "单位编码", &self.agency_code, CODE);
+        t.text(
+            at,
+            "department_code",
+            "主管部门编码",
+            &self.department_code,
+            CODE,
+        );
+        t.number(
+            at,
+            "requested_amount",
+            "申请金额",
+            self.requested_amount.as_ref(),
+        );
+    }
+}
+
+impl Bounded for proto::GoalIndicator {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        t.text(at, "library_code", "指标编码", &self.library_code, CODE);
+        t.text(at, "name", "指标名称", &self.name, NAME);
+        t.text(at, "unit", "计量单位", &self.unit, NAME);
+        t.text(at, "target_value", "指标值", &self.target_value, SHORT);
+        t.number(at, "weight", "权重", self.weight.as_ref());
+        t.text(at, "level1_name", "一级指标", &self.level1_name, NAME);
+        t.text(at, "level2_name", "二级指标", &self.level2_name, NAME);
+    }
+}
+
+impl Bounded for proto::GoalDeclaration {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        t.text(at, "pro_code", "项目编码", &self.pro_code, CODE);
+        t.text(
+            at,
+            "department_code",
+            "部门编码",
+            &self.department_code,
+            CODE,
+        );
+        t.text(at, "year_goal", "年度目标", &self.year_goal, LONG);
+        t.text(at, "mid_term_goal", "中期目标", &self.mid_term_goal, LONG);
+        each_nested(t, at, "indicators", &self.indicators);
+        t.number(
+            at,
+            "department_budget",
+            "部门预算",
+            self.department_budget.as_ref(),
+        );
+    }
+}
+
+impl Bounded for proto::ExAnteReport {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        t.text(at, "pro_code", "项目编码", &self.pro_code, CODE);
+        t.text(
+            at,
+            "assessor_agency_code",
+            "第三方机构代码",
+            &self.assessor_agency_code,
+            CODE,
+        );
+        t.text(at, "completed_on", "完成日期", &self.completed_on, CODE);
+        t.each(at, "methods", "评估方法", &self.methods, CODE);
+        t.text(at, "method_note", "方法说明", &self.method_note, LONG);
+        for (i, s) in self.scores.iter().enumerate() {
+            let at = format!("{at}scores[{i}].");
+            t.text(&at, "dimension", "评估维度", &s.dimension, CODE);
+            t.number(&at, "score", "分数", s.score.as_ref());
+        }
+        t.text(at, "conclusion", "评估结论", &self.conclusion, CODE);
+        t.text(at, "summary", "结论说明", &self.summary, LONG);
+        for (i, it) in self.special_bond_items.iter().enumerate() {
+            let at = format!("{at}special_bond_items[{i}].");
+            t.text(&at, "item", "专项债券评估事项", &it.item, CODE);
+            t.text(&at, "text", "专项债券评估内容", &it.text, LONG);
+        }
+        t.number(at, "total", "总分", self.total.as_ref());
+        t.text(at, "review_state", "审核状态", &self.review_state, CODE);
+        t.text(at, "review_opinion", "审核意见", &self.review_opinion, LONG);
+        t.text(at, "rules", "评估规则", &self.rules, SHORT);
+        t.text(at, "gate", "预算安排", &self.gate, SHORT);
+    }
+}
+
+impl Bounded for proto::GoalRules {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        t.number(
+            at,
+            "ex_ante_threshold",
+            "事前评估门槛",
+            self.ex_ante_threshold.as_ref(),
+        );
+        t.number(at, "weight_total", "权重合计", self.weight_total.as_ref());
+        t.text(at, "label", "规则名称", &self.label, SHORT);
+    }
+}
+
+// -- requests ------------------------------------------------------------------------------------
+
+impl Bounded for proto::DeclareProjectRequest {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        nested(t, at, "spec", &self.spec);
+    }
+}
+
+impl Bounded for proto::GetProjectRequest {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        t.text(at, "pro_code", "项目编码", &self.pro_code, CODE);
+    }
+}
+
+impl Bounded for proto::SaveGoalRequest {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        nested(t, at, "declaration", &self.declaration);
+    }
+}
+
+impl Bounded for proto::DeclareGoalsItem {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        nested(t, at, "project", &self.project);
+        nested(t, at, "declaration", &self.declaration);
+    }
+}
+
+impl Bounded for proto::ReviewGoalRequest {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        t.text(at, "comments", "审核意见", &self.comments, LONG);
+    }
+}
+
+impl Bounded for proto::AmendGoalRequest {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        nested(t, at, "declaration", &self.declaration);
+        t.text(at, "comments", "修改说明", &self.comments, LONG);
+    }
+}
+
+impl Bounded for proto::RequestAdjustmentRequest {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        t.text(
+            at,
+            "budget_adjustment_ref",
+            "预算调整文号",
+            &self.budget_adjustment_ref,
+            CODE,
+        );
+        t.text(at, "reason", "调整原因", &self.reason, LONG);
+    }
+}
+
+impl Bounded for proto::CancelAdjustmentRequest {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        t.text(at, "reason", "撤回原因", &self.reason, LONG);
+    }
+}
+
+impl Bounded for proto::ListGoalsRequest {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        t.text(at, "agency_code", "单位编码", &self.agency_code, CODE);
+        t.text(
+            at,
+            "department_code",
+            "部门编码",
+            &self.department_code,
+            CODE,
+        );
+    }
+}
+
+impl Bounded for proto::CheckFundingEligibilityRequest {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        t.each(at, "pro_codes", "项目编码", &self.pro_codes, CODE);
+    }
+}
+
+impl Bounded for proto::SetGoalRulesRequest {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        nested(t, at, "rules", &self.rules);
+    }
+}
+
+impl Bounded for proto::SubmitExAnteReportRequest {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        nested(t, at, "report", &self.report);
+    }
+}
+
+impl Bounded for proto::ReviewExAnteReportRequest {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        t.text(at, "pro_code", "项目编码", &self.pro_code, CODE);
+        t.text(at, "opinion", "审核意见", &self.opinion, LONG);
+    }
+}
+
+impl Bounded for proto::GetExAnteReportRequest {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        t.text(at, "pro_code", "项目编码", &self.pro_code, CODE);
+    }
+}
+
+impl Bounded for proto::CommissionExAnteAssessmentRequest {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        t.text(at, "pro_code", "项目编码", &self.pro_code, CODE);
+        t.text(at, "due_on", "报告截止日期", &self.due_on, CODE);
+    }
+}
+
+impl Bounded for proto::ExportApprovedGoalsRequest {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        t.text(
+            at,
+            "department_code",
+            "部门编码",
+            &self.department_code,
+            CODE,
+        );
+    }
+}
+
+impl Bounded for proto::AssignReviewersRequest {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        t.text(at, "field", "专业领域", &self.field, CODE);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reasons(m: &impl Bounded) -> Vec<(String, &'static str)> {
+        let mut t = Texts::default();
+        m.bound(&mut t, "");
+        t.0.into_iter().map(|v| (v.field, v.reason)).collect()
+    }
+
+    #[test]
+    fn every_text_over_its_maximum_is_named_at_once() {
+        let m = proto::SaveGoalRequest {
+            declaration: Some(proto::GoalDeclaration {
+                pro_code: "P".repeat(CODE + 1),
+                year_goal: "目".repeat(1 << 20),
+                mid_term_goal: "目".repeat(LONG),
+                indicators: vec![
+                    proto::GoalIndicator::default(),
+                    proto::GoalIndicator {
+                        name: "名".repeat(NAME + 1),
+                        weight: Some(common::Decimal {
+                            value: "9".repeat(NUMBER + 1),
+                        }),
+                        ..Default::default()
+                    },
+                ],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            reasons(&m),
+            [
+                ("declaration.pro_code".to_owned(), "TEXT_TOO_LONG"),
+                ("declaration.year_goal".to_owned(), "TEXT_TOO_LONG"),
+                ("declaration.indicators[1].name".to_owned(), "TEXT_TOO_LONG"),
+                (
+                    "declaration.indicators[1].weight".to_owned(),
+                    "TEXT_TOO_LONG"
+                ),
+            ]
+        );
+        let e = check(&m).unwrap_err();
+        assert_eq!(e.reason, "TEXT_TOO_LONG");
+        assert!(
+            e.violations[1]
+                .message
+                .starts_with("「年度目标」不能超过 4000 个字符")
+        );
+    }
+
+    #[test]
+    fn texts_at_their_maximum_and_empty_requests_pass() {
+        let m = proto::ReviewExAnteReportRequest {
+            pro_code: "P".repeat(CODE),
+            opinion: "意".repeat(LONG),
+            ..Default::default()
+        };
+        assert!(check(&m).is_ok());
+        assert!(check(&proto::SubmitExAnteReportRequest::default()).is_ok());
+        let m = proto::CheckFundingEligibilityRequest {
+            pro_codes: vec!["P-1".into(), "P".repeat(CODE + 1)],
+            ..Default::default()
+        };
+        assert_eq!(reasons(&m), [("pro_codes[1]".to_owned(), "TEXT_TOO_LONG")]);
+    }
+}
