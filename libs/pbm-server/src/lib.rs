@@ -15,6 +15,7 @@
 
 pub mod config;
 pub mod error;
+pub mod limits;
 pub mod mutation;
 pub mod paging;
 pub mod pii;

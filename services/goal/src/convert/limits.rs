@@ -8,59 +8,10 @@
 //! 1–40 characters (`PRO_CODE_INVALID` …), and SubmitGoal's quality checks allow a 2,000-character
 //! year goal, a 100-character indicator name and a 200-character target value or unit.
 
-use pbm_proto::common::v1 as common;
 use pbm_proto::goal::v1 as proto;
 use pbm_server::ApiError;
-use pbm_types::{FieldViolation, check_len};
 
-/// Codes (`PRO_CODE`, `AGENCY_CODE`, department, library and credit codes), the words of an
-/// enumeration (methods, dimensions, conclusions, 专项债 items), field codes and dates.
-pub const CODE: usize = 64;
-/// Names (a project's, an indicator's) and units.
-pub const NAME: usize = 200;
-/// Short texts: a target value, a rules label.
-pub const SHORT: usize = 500;
-/// Narrative texts: year and mid-term goals, comments, reasons, opinions, summaries, the
-/// 专项债 items' texts.
-pub const LONG: usize = 4000;
-/// The text of a decimal (an amount, a weight, a score).
-pub const NUMBER: usize = 64;
-
-/// The texts of a request over their maxima.
-#[derive(Debug, Default)]
-pub struct Texts(Vec<FieldViolation>);
-
-impl Texts {
-    /// `value` of field `at` + `field` (「`label`」) within `max` characters.
-    fn text(&mut self, at: &str, field: &str, label: &str, value: &str, max: usize) {
-        // The path is only built for a text that may be over (its bytes are).
-        if value.len() > max {
-            self.0
-                .extend(check_len(&format!("{at}{field}"), label, value, max));
-        }
-    }
-
-    /// Each of `values` within `max` characters (`field[i]`).
-    fn each(&mut self, at: &str, field: &str, label: &str, values: &[String], max: usize) {
-        for (i, v) in values.iter().enumerate() {
-            if v.len() > max {
-                self.text(at, &format!("{field}[{i}]"), label, v, max);
-            }
-        }
-    }
-
-    /// A decimal's text within [`NUMBER`] characters.
-    fn number(&mut self, at: &str, field: &str, label: &str, value: Option<&common::Decimal>) {
-        if let Some(d) = value {
-            self.text(at, field, label, &d.value, NUMBER);
-        }
-    }
-
-    /// Every violation found, as the API's refusal.
-    pub fn check(self) -> Result<(), ApiError> {
-        ApiError::check(self.0)
-    }
-}
+pub use pbm_server::limits::{CODE, LONG, NAME, SHORT, Texts};
 
 /// A request message (or a message inside one) whose texts have stated maxima.
 pub trait Bounded {
@@ -76,9 +27,7 @@ pub fn check(m: &impl Bounded) -> Result<(), ApiError> {
 
 /// [`check`] of a message inside a request, field paths under `at` (`declaration.`).
 pub fn check_under(m: &impl Bounded, at: &str) -> Result<(), ApiError> {
-    let mut t = Texts::default();
-    m.bound(&mut t, at);
-    t.check()
+    pbm_server::limits::check(|t| m.bound(t, at))
 }
 
 impl<T: Bounded> Bounded for Option<T> {
@@ -333,11 +282,16 @@ impl Bounded for proto::AssignReviewersRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pbm_proto::common::v1 as common;
+    use pbm_server::limits::NUMBER;
 
     fn reasons(m: &impl Bounded) -> Vec<(String, &'static str)> {
         let mut t = Texts::default();
         m.bound(&mut t, "");
-        t.0.into_iter().map(|v| (v.field, v.reason)).collect()
+        t.violations()
+            .into_iter()
+            .map(|v| (v.field, v.reason))
+            .collect()
     }
 
     #[test]

@@ -8,53 +8,10 @@
 //! most 100, a tag at most 32, an explanation, formula, scoring rule or note at most 2,000); a
 //! search text is at most 50 characters (`QUERY_TOO_LONG`, checked by the search).
 
-use pbm_proto::common::v1 as common;
 use pbm_proto::indicator::v1 as proto;
 use pbm_server::ApiError;
-use pbm_types::{FieldViolation, check_len};
 
-/// Codes (indicator, frame node, department codes) and tags.
-pub const CODE: usize = 64;
-/// Names (an indicator's, a frame's, a node's) and units.
-pub const NAME: usize = 200;
-/// Short texts: a reference target, a change note, the reason of a status change.
-pub const SHORT: usize = 500;
-/// Narrative texts: explanations, formulas, scoring rules, notes, a proposal's reason, a decision's
-/// comment.
-pub const LONG: usize = 4000;
-/// The text of a decimal (last year's value …).
-pub const NUMBER: usize = 64;
-
-/// The texts of a request over their maxima.
-#[derive(Debug, Default)]
-pub struct Texts(Vec<FieldViolation>);
-
-impl Texts {
-    /// `value` of field `at` + `field` (「`label`」) within `max` characters.
-    fn text(&mut self, at: &str, field: &str, label: &str, value: &str, max: usize) {
-        // The path is only built for a text that may be over (its bytes are).
-        if value.len() > max {
-            self.0
-                .extend(check_len(&format!("{at}{field}"), label, value, max));
-        }
-    }
-
-    /// Each of `values` within `max` characters (`field[i]`).
-    fn each(&mut self, at: &str, field: &str, label: &str, values: &[String], max: usize) {
-        for (i, v) in values.iter().enumerate() {
-            if v.len() > max {
-                self.text(at, &format!("{field}[{i}]"), label, v, max);
-            }
-        }
-    }
-
-    /// A decimal's text within [`NUMBER`] characters.
-    fn number(&mut self, at: &str, field: &str, label: &str, value: Option<&common::Decimal>) {
-        if let Some(d) = value {
-            self.text(at, field, label, &d.value, NUMBER);
-        }
-    }
-}
+pub use pbm_server::limits::{CODE, LONG, NAME, NUMBER, SHORT, Texts};
 
 /// A request message (or a message inside one) whose texts have stated maxima.
 pub trait Bounded {
@@ -70,9 +27,7 @@ pub fn check(m: &impl Bounded) -> Result<(), ApiError> {
 
 /// [`check`] of a message inside a request, field paths under `at` (`filter.`).
 pub fn check_under(m: &impl Bounded, at: &str) -> Result<(), ApiError> {
-    let mut t = Texts::default();
-    m.bound(&mut t, at);
-    ApiError::check(t.0)
+    pbm_server::limits::check(|t| m.bound(t, at))
 }
 
 impl<T: Bounded> Bounded for Option<T> {
@@ -248,7 +203,10 @@ mod tests {
     fn fields(m: &impl Bounded) -> Vec<(String, &'static str)> {
         let mut t = Texts::default();
         m.bound(&mut t, "");
-        t.0.into_iter().map(|v| (v.field, v.reason)).collect()
+        t.violations()
+            .into_iter()
+            .map(|v| (v.field, v.reason))
+            .collect()
     }
 
     #[test]

@@ -1,0 +1,98 @@
+//! The longest text a request's string field may carry. Every service states the maximum of
+//! each of its contract's string fields on the field in its `.proto` files and checks them where
+//! the request is parsed, collecting one `TEXT_TOO_LONG` violation ([`pbm_types::check_len`])
+//! per field over its maximum, every field at once, before anything reads the texts. The
+//! classes of maxima are the same for every service.
+
+use pbm_proto::common::v1 as common;
+use pbm_types::{FieldViolation, check_len};
+
+use crate::ApiError;
+
+/// Codes (project, unit, department, library, credit codes), the words of an enumeration,
+/// field codes and dates.
+pub const CODE: usize = 64;
+/// Names (a project's, an indicator's, a frame node's) and units.
+pub const NAME: usize = 200;
+/// Short texts: a target value, a change note, a rules label, a status change's reason.
+pub const SHORT: usize = 500;
+/// Narrative texts: goals, explanations, formulas, comments, reasons, opinions, summaries.
+pub const LONG: usize = 4000;
+/// The text of a decimal (an amount, a weight, a score).
+pub const NUMBER: usize = 64;
+
+/// The texts of a request over their maxima.
+#[derive(Debug, Default)]
+pub struct Texts(Vec<FieldViolation>);
+
+impl Texts {
+    /// `value` of field `at` + `field` (「`label`」) within `max` characters.
+    pub fn text(&mut self, at: &str, field: &str, label: &str, value: &str, max: usize) {
+        // The path is only built for a text that may be over (its bytes are).
+        if value.len() > max {
+            self.0
+                .extend(check_len(&format!("{at}{field}"), label, value, max));
+        }
+    }
+
+    /// Each of `values` within `max` characters (`field[i]`).
+    pub fn each(&mut self, at: &str, field: &str, label: &str, values: &[String], max: usize) {
+        for (i, v) in values.iter().enumerate() {
+            if v.len() > max {
+                self.text(at, &format!("{field}[{i}]"), label, v, max);
+            }
+        }
+    }
+
+    /// A decimal's text within [`NUMBER`] characters.
+    pub fn number(&mut self, at: &str, field: &str, label: &str, value: Option<&common::Decimal>) {
+        if let Some(d) = value {
+            self.text(at, field, label, &d.value, NUMBER);
+        }
+    }
+
+    /// The violations found.
+    pub fn violations(self) -> Vec<FieldViolation> {
+        self.0
+    }
+
+    /// Every violation found, as the API's refusal (`INVALID_ARGUMENT TEXT_TOO_LONG`).
+    pub fn check(self) -> Result<(), ApiError> {
+        ApiError::check(self.0)
+    }
+}
+
+/// The texts `bound` adds, checked: `Ok` when none is over its maximum.
+pub fn check(bound: impl FnOnce(&mut Texts)) -> Result<(), ApiError> {
+    let mut texts = Texts::default();
+    bound(&mut texts);
+    texts.check()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_text_over_its_maximum_is_one_violation() {
+        let refused = check(|t| {
+            t.text("", "name", "名称", &"名".repeat(NAME + 1), NAME);
+            t.text("", "code", "代码", "ok", CODE);
+            t.each(
+                "spec.",
+                "tags",
+                "标签",
+                &["a".into(), "b".repeat(CODE + 1)],
+                CODE,
+            );
+        })
+        .unwrap_err();
+        let fields: Vec<_> = refused
+            .violations
+            .iter()
+            .map(|v| v.field.as_str())
+            .collect();
+        assert_eq!(fields, ["name", "spec.tags[1]"]);
+        assert!(check(|t| t.text("", "name", "名称", "短", NAME)).is_ok());
+    }
+}
