@@ -89,6 +89,37 @@ impl FromStr for Role {
     }
 }
 
+/// Why a service's access rules refuse a caller: the one refusal type of every service's pure
+/// `domain::access` rules (`pbm-server` turns it into UNAUTHENTICATED / PERMISSION_DENIED).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    /// No valid token.
+    Unauthenticated,
+    /// A known caller without the right: a stable reason and a Chinese message.
+    Permission {
+        reason: &'static str,
+        message: String,
+    },
+}
+
+impl Denied {
+    /// The stable reason code.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Denied::Unauthenticated => "UNAUTHENTICATED",
+            Denied::Permission { reason, .. } => reason,
+        }
+    }
+
+    /// A caller without the right, for `reason`.
+    pub fn permission(reason: &'static str, message: impl Into<String>) -> Denied {
+        Denied::Permission {
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
 /// The authenticated caller of an RPC, attached to the request by [`AuthLayer`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {

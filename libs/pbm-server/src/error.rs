@@ -213,6 +213,17 @@ impl From<ApiError> for Status {
     }
 }
 
+impl From<pbm_auth::Denied> for ApiError {
+    fn from(d: pbm_auth::Denied) -> Self {
+        match d {
+            pbm_auth::Denied::Unauthenticated => ApiError::unauthenticated(),
+            pbm_auth::Denied::Permission { reason, message } => {
+                ApiError::permission_denied(reason, message)
+            }
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {

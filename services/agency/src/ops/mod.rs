@@ -17,7 +17,6 @@ use chrono::NaiveDate;
 use pbm_db::AnyConnection;
 use pbm_server::ApiError;
 
-use crate::domain::access::Denied;
 use crate::domain::eligibility::{self, AgencyFacts, AgencyStatus, ExpertFacts};
 use crate::domain::registry::{self, Agency, EffectiveStatus};
 use crate::domain::rules::{PoolRules, Severity};
@@ -39,15 +38,6 @@ fn batch_not_found(id: i64) -> ApiError {
 
 fn expert_not_found(id: i64) -> ApiError {
     ApiError::not_found("EXPERT_NOT_FOUND", format!("专家 {id} 不存在"))
-}
-
-impl From<Denied> for ApiError {
-    fn from(d: Denied) -> Self {
-        match d {
-            Denied::Unauthenticated => ApiError::unauthenticated(),
-            Denied::Permission { reason, message } => ApiError::permission_denied(reason, message),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -28,37 +28,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::workflow::{ActionKind, Role};
 
-/// Why a caller is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Denied {
-    /// No valid token.
-    Unauthenticated,
-    /// A known caller without the right: a stable reason and a Chinese message.
-    Permission {
-        reason: &'static str,
-        message: String,
-    },
-}
+/// Why a caller is refused: the platform's one refusal type.
+pub use pbm_auth::Denied;
 
-impl Denied {
-    /// The stable reason code.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Denied::Unauthenticated => "UNAUTHENTICATED",
-            Denied::Permission { reason, .. } => reason,
-        }
-    }
-
-    fn permission(reason: &'static str, message: impl Into<String>) -> Denied {
-        Denied::Permission {
-            reason,
-            message: message.into(),
-        }
-    }
-
-    fn role(message: impl Into<String>) -> Denied {
-        Denied::permission("ROLE_NOT_ALLOWED", message)
-    }
+/// A caller whose role may not do this (`ROLE_NOT_ALLOWED`).
+fn role_denied(message: impl Into<String>) -> Denied {
+    Denied::permission("ROLE_NOT_ALLOWED", message)
 }
 
 /// Who is asking: a role and the organisation (or person) code the role is tied to — the
@@ -193,7 +168,7 @@ pub fn ensure_can(
     if kind.roles().contains(&v.role) {
         Ok(v)
     } else {
-        Err(Denied::role(format!(
+        Err(role_denied(format!(
             "「{}」不能{}绩效目标",
             v.role.chinese(),
             kind.chinese()
@@ -211,7 +186,7 @@ pub fn can_act(viewer: &Viewer, goal: &GoalScope<'_>, kind: ActionKind) -> Resul
     if may_write(viewer, goal) {
         Ok(())
     } else {
-        Err(Denied::role(format!(
+        Err(role_denied(format!(
             "当前角色不能对绩效目标执行「{}」",
             kind.chinese()
         )))
@@ -228,7 +203,7 @@ pub fn can_create_goal(viewer: &Viewer, goal: &GoalScope<'_>) -> Result<(), Deni
         ));
     }
     if !matches!(viewer.role, Role::BudgetUnit | Role::Department) {
-        return Err(Denied::role("绩效目标由预算单位或主管部门申报"));
+        return Err(role_denied("绩效目标由预算单位或主管部门申报"));
     }
     Ok(())
 }
@@ -265,7 +240,7 @@ pub fn list_scope(viewer: &Viewer) -> ListScope {
 /// the province, departments and units, each in their scope; not reviewers nor the public.
 pub fn export_scope(viewer: &Viewer) -> Result<ListScope, Denied> {
     match list_scope(viewer) {
-        ListScope::Reviewer(_) | ListScope::Published => Err(Denied::role(
+        ListScope::Reviewer(_) | ListScope::Published => Err(role_denied(
             "批复的绩效目标表只对财政、主管部门和预算单位开放（公众请查阅已公开的目标）",
         )),
         scope => Ok(scope),
@@ -293,7 +268,7 @@ pub fn can_register_projects(viewer: &Viewer) -> Result<(), Denied> {
     ) {
         Ok(())
     } else {
-        Err(Denied::role("只有预算单位、主管部门和财政部门可以登记项目"))
+        Err(role_denied("只有预算单位、主管部门和财政部门可以登记项目"))
     }
 }
 
@@ -366,7 +341,7 @@ pub fn can_file_ex_ante(viewer: &Viewer) -> Result<(), Denied> {
     ) {
         Ok(())
     } else {
-        Err(Denied::role(
+        Err(role_denied(
             "事前绩效评估报告由预算单位、主管部门、财政部门或受托的第三方机构提交",
         ))
     }
@@ -402,7 +377,7 @@ fn finance_only(viewer: &Viewer, message: &str) -> Result<(), Denied> {
     if viewer.role == Role::Finance {
         Ok(())
     } else {
-        Err(Denied::role(message))
+        Err(role_denied(message))
     }
 }
 
@@ -410,7 +385,7 @@ fn region_readers_only(viewer: &Viewer, message: &str) -> Result<(), Denied> {
     if matches!(viewer.role, Role::Finance | Role::Auditor | Role::Province) {
         Ok(())
     } else {
-        Err(Denied::role(message))
+        Err(role_denied(message))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Use cases of goal management: authorise the caller ([`crate::domain::access`]), load, apply
 //! the pure rules ([`crate::domain`]), save in one transaction with audit and idempotency
 //! ([`pbm_server::run_mutation`]). The domain's refusals become API errors here
-//! (`From<Denied>`, `From<WorkflowError>`).
+//! (`From<WorkflowError>`; `pbm_auth::Denied` converts in pbm-server).
 
 pub mod bulk;
 pub mod commission;
@@ -27,21 +27,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::convert;
 use crate::domain::FiscalYear;
-use crate::domain::access::{
-    Denied, GoalScope, Viewer, Visibility, scope_needs_reviewers, visibility,
-};
+use crate::domain::access::{GoalScope, Viewer, Visibility, scope_needs_reviewers, visibility};
 use crate::domain::goal::GoalDeclaration;
 use crate::domain::workflow::{ErrorClass, GoalState, Transition, WorkflowError};
 use crate::store::{self, EventRow, GoalRow};
-
-impl From<Denied> for ApiError {
-    fn from(d: Denied) -> Self {
-        match d {
-            Denied::Unauthenticated => ApiError::unauthenticated(),
-            Denied::Permission { reason, message } => ApiError::permission_denied(reason, message),
-        }
-    }
-}
 
 impl From<WorkflowError> for ApiError {
     fn from(e: WorkflowError) -> Self {

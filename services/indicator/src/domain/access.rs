@@ -5,34 +5,8 @@
 use pbm_auth::{Caller, Role};
 use pbm_types::DivisionCode;
 
-/// Why a caller is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Denied {
-    /// No valid token.
-    Unauthenticated,
-    /// A known caller without the right: a stable reason and a Chinese message.
-    Permission {
-        reason: &'static str,
-        message: String,
-    },
-}
-
-impl Denied {
-    /// The stable reason code.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Denied::Unauthenticated => "UNAUTHENTICATED",
-            Denied::Permission { reason, .. } => reason,
-        }
-    }
-
-    fn permission(reason: &'static str, message: impl Into<String>) -> Denied {
-        Denied::Permission {
-            reason,
-            message: message.into(),
-        }
-    }
-}
+/// Why a caller is refused: the platform's one refusal type.
+pub use pbm_auth::Denied;
 
 /// Reading: any authenticated caller except the public, of this region or one above it
 /// (a city's or province's finance bureau reads its counties' libraries, 市县联动).

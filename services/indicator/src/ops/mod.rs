@@ -22,22 +22,12 @@ use pbm_db::{AnyConnection, StoreError};
 use pbm_server::ApiError;
 use pbm_server::paging::Page;
 
-use crate::domain::access::Denied;
 use crate::domain::indicator::Indicator;
 use crate::state::AppState;
 use crate::store;
 
 /// The service's name in its outbox events: its `ErrorInfo.domain`.
 pub const SERVICE: &str = "pbm.indicator";
-
-impl From<Denied> for ApiError {
-    fn from(d: Denied) -> Self {
-        match d {
-            Denied::Unauthenticated => ApiError::unauthenticated(),
-            Denied::Permission { reason, message } => ApiError::permission_denied(reason, message),
-        }
-    }
-}
 
 fn frame_missing(year: i32) -> ApiError {
     ApiError::failed_precondition(
