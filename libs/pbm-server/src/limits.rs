@@ -62,37 +62,78 @@ impl Texts {
     }
 }
 
-/// The texts `bound` adds, checked: `Ok` when none is over its maximum.
-pub fn check(bound: impl FnOnce(&mut Texts)) -> Result<(), ApiError> {
+/// A request message (or a message inside one) of contract `C` whose texts have stated maxima.
+/// `C` is a type of the service that states them (e.g. `pbm_goal::convert::limits::Goal`), so
+/// each service implements this for its own contract's generated messages.
+pub trait Bounded<C> {
+    /// Adds a violation for every text over its maximum, field paths under `at`.
+    fn bound(&self, t: &mut Texts, at: &str);
+}
+
+impl<C, T: Bounded<C>> Bounded<C> for Option<T> {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        if let Some(m) = self {
+            m.bound(t, at);
+        }
+    }
+}
+
+/// `m`'s texts within their maxima, or `INVALID_ARGUMENT TEXT_TOO_LONG` with one violation per
+/// field over.
+pub fn check<C>(m: &impl Bounded<C>) -> Result<(), ApiError> {
+    check_under(m, "")
+}
+
+/// [`check`] of a message inside a request, field paths under `at` (`declaration.`).
+pub fn check_under<C>(m: &impl Bounded<C>, at: &str) -> Result<(), ApiError> {
     let mut texts = Texts::default();
-    bound(&mut texts);
+    m.bound(&mut texts, at);
     texts.check()
+}
+
+/// A message inside a request, under `at` + `field` + `.`.
+pub fn nested<C>(t: &mut Texts, at: &str, field: &str, m: &impl Bounded<C>) {
+    m.bound(t, &format!("{at}{field}."));
+}
+
+/// Repeated messages, under `at` + `field[i].`.
+pub fn each_nested<C, M: Bounded<C>>(t: &mut Texts, at: &str, field: &str, list: &[M]) {
+    for (i, m) in list.iter().enumerate() {
+        m.bound(t, &format!("{at}{field}[{i}]."));
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    enum Test {}
+
+    struct Spec {
+        name: String,
+        tags: Vec<String>,
+    }
+
+    impl Bounded<Test> for Spec {
+        fn bound(&self, t: &mut Texts, at: &str) {
+            t.text(at, "name", "名称", &self.name, NAME);
+            t.each(at, "tags", "标签", &self.tags, CODE);
+        }
+    }
+
     #[test]
     fn every_text_over_its_maximum_is_one_violation() {
-        let refused = check(|t| {
-            t.text("", "name", "名称", &"名".repeat(NAME + 1), NAME);
-            t.text("", "code", "代码", "ok", CODE);
-            t.each(
-                "spec.",
-                "tags",
-                "标签",
-                &["a".into(), "b".repeat(CODE + 1)],
-                CODE,
-            );
-        })
-        .unwrap_err();
-        let fields: Vec<_> = refused
-            .violations
-            .iter()
-            .map(|v| v.field.as_str())
-            .collect();
-        assert_eq!(fields, ["name", "spec.tags[1]"]);
-        assert!(check(|t| t.text("", "name", "名称", "短", NAME)).is_ok());
+        let spec = Spec {
+            name: "名".repeat(NAME + 1),
+            tags: vec!["a".into(), "b".repeat(CODE + 1)],
+        };
+        let refused = check_under(&Some(spec), "spec.").unwrap_err();
+        let fields: Vec<_> = refused.violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["spec.name", "spec.tags[1]"]);
+        let short = Spec {
+            name: "短".into(),
+            tags: vec![],
+        };
+        assert!(check(&short).is_ok());
     }
 }

@@ -9,48 +9,15 @@
 //! year goal, a 100-character indicator name and a 200-character target value or unit.
 
 use pbm_proto::goal::v1 as proto;
-use pbm_server::ApiError;
 
+use pbm_server::limits::{Bounded, each_nested, nested};
 pub use pbm_server::limits::{CODE, LONG, NAME, SHORT, Texts};
+pub use pbm_server::limits::{check, check_under};
 
-/// A request message (or a message inside one) whose texts have stated maxima.
-pub trait Bounded {
-    /// Adds a violation for every text over its maximum, field paths under `at`.
-    fn bound(&self, t: &mut Texts, at: &str);
-}
+/// The contract whose texts these maxima bound (`pbm.goal.v1`).
+pub enum Goal {}
 
-/// `m`'s texts within their maxima, or `INVALID_ARGUMENT TEXT_TOO_LONG` with one violation per
-/// field over.
-pub fn check(m: &impl Bounded) -> Result<(), ApiError> {
-    check_under(m, "")
-}
-
-/// [`check`] of a message inside a request, field paths under `at` (`declaration.`).
-pub fn check_under(m: &impl Bounded, at: &str) -> Result<(), ApiError> {
-    pbm_server::limits::check(|t| m.bound(t, at))
-}
-
-impl<T: Bounded> Bounded for Option<T> {
-    fn bound(&self, t: &mut Texts, at: &str) {
-        if let Some(m) = self {
-            m.bound(t, at);
-        }
-    }
-}
-
-/// Messages inside a request, under `at` + `field` + `.`.
-fn nested(t: &mut Texts, at: &str, field: &str, m: &impl Bounded) {
-    m.bound(t, &format!("{at}{field}."));
-}
-
-/// Repeated messages, under `at` + `field[i].`.
-fn each_nested<M: Bounded>(t: &mut Texts, at: &str, field: &str, list: &[M]) {
-    for (i, m) in list.iter().enumerate() {
-        m.bound(t, &format!("{at}{field}[{i}]."));
-    }
-}
-
-impl Bounded for proto::ProjectSpec {
+impl Bounded<Goal> for proto::ProjectSpec {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "pro_code", "项目编码", &self.pro_code, CODE);
         t.text(at, "name", "项目名称", &self.name, NAME);
@@ -71,7 +38,7 @@ impl Bounded for proto::ProjectSpec {
     }
 }
 
-impl Bounded for proto::GoalIndicator {
+impl Bounded<Goal> for proto::GoalIndicator {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "library_code", "指标编码", &self.library_code, CODE);
         t.text(at, "name", "指标名称", &self.name, NAME);
@@ -83,7 +50,7 @@ impl Bounded for proto::GoalIndicator {
     }
 }
 
-impl Bounded for proto::GoalDeclaration {
+impl Bounded<Goal> for proto::GoalDeclaration {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "pro_code", "项目编码", &self.pro_code, CODE);
         t.text(
@@ -105,7 +72,7 @@ impl Bounded for proto::GoalDeclaration {
     }
 }
 
-impl Bounded for proto::ExAnteReport {
+impl Bounded<Goal> for proto::ExAnteReport {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "pro_code", "项目编码", &self.pro_code, CODE);
         t.text(
@@ -138,7 +105,7 @@ impl Bounded for proto::ExAnteReport {
     }
 }
 
-impl Bounded for proto::GoalRules {
+impl Bounded<Goal> for proto::GoalRules {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.number(
             at,
@@ -153,45 +120,45 @@ impl Bounded for proto::GoalRules {
 
 // -- requests ------------------------------------------------------------------------------------
 
-impl Bounded for proto::DeclareProjectRequest {
+impl Bounded<Goal> for proto::DeclareProjectRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         nested(t, at, "spec", &self.spec);
     }
 }
 
-impl Bounded for proto::GetProjectRequest {
+impl Bounded<Goal> for proto::GetProjectRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "pro_code", "项目编码", &self.pro_code, CODE);
     }
 }
 
-impl Bounded for proto::SaveGoalRequest {
+impl Bounded<Goal> for proto::SaveGoalRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         nested(t, at, "declaration", &self.declaration);
     }
 }
 
-impl Bounded for proto::DeclareGoalsItem {
+impl Bounded<Goal> for proto::DeclareGoalsItem {
     fn bound(&self, t: &mut Texts, at: &str) {
         nested(t, at, "project", &self.project);
         nested(t, at, "declaration", &self.declaration);
     }
 }
 
-impl Bounded for proto::ReviewGoalRequest {
+impl Bounded<Goal> for proto::ReviewGoalRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "comments", "审核意见", &self.comments, LONG);
     }
 }
 
-impl Bounded for proto::AmendGoalRequest {
+impl Bounded<Goal> for proto::AmendGoalRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         nested(t, at, "declaration", &self.declaration);
         t.text(at, "comments", "修改说明", &self.comments, LONG);
     }
 }
 
-impl Bounded for proto::RequestAdjustmentRequest {
+impl Bounded<Goal> for proto::RequestAdjustmentRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(
             at,
@@ -204,13 +171,13 @@ impl Bounded for proto::RequestAdjustmentRequest {
     }
 }
 
-impl Bounded for proto::CancelAdjustmentRequest {
+impl Bounded<Goal> for proto::CancelAdjustmentRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "reason", "撤回原因", &self.reason, LONG);
     }
 }
 
-impl Bounded for proto::ListGoalsRequest {
+impl Bounded<Goal> for proto::ListGoalsRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "agency_code", "单位编码", &self.agency_code, CODE);
         t.text(
@@ -223,45 +190,45 @@ impl Bounded for proto::ListGoalsRequest {
     }
 }
 
-impl Bounded for proto::CheckFundingEligibilityRequest {
+impl Bounded<Goal> for proto::CheckFundingEligibilityRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.each(at, "pro_codes", "项目编码", &self.pro_codes, CODE);
     }
 }
 
-impl Bounded for proto::SetGoalRulesRequest {
+impl Bounded<Goal> for proto::SetGoalRulesRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         nested(t, at, "rules", &self.rules);
     }
 }
 
-impl Bounded for proto::SubmitExAnteReportRequest {
+impl Bounded<Goal> for proto::SubmitExAnteReportRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         nested(t, at, "report", &self.report);
     }
 }
 
-impl Bounded for proto::ReviewExAnteReportRequest {
+impl Bounded<Goal> for proto::ReviewExAnteReportRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "pro_code", "项目编码", &self.pro_code, CODE);
         t.text(at, "opinion", "审核意见", &self.opinion, LONG);
     }
 }
 
-impl Bounded for proto::GetExAnteReportRequest {
+impl Bounded<Goal> for proto::GetExAnteReportRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "pro_code", "项目编码", &self.pro_code, CODE);
     }
 }
 
-impl Bounded for proto::CommissionExAnteAssessmentRequest {
+impl Bounded<Goal> for proto::CommissionExAnteAssessmentRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "pro_code", "项目编码", &self.pro_code, CODE);
         t.text(at, "due_on", "报告截止日期", &self.due_on, CODE);
     }
 }
 
-impl Bounded for proto::ExportApprovedGoalsRequest {
+impl Bounded<Goal> for proto::ExportApprovedGoalsRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(
             at,
@@ -273,7 +240,7 @@ impl Bounded for proto::ExportApprovedGoalsRequest {
     }
 }
 
-impl Bounded for proto::AssignReviewersRequest {
+impl Bounded<Goal> for proto::AssignReviewersRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "field", "专业领域", &self.field, CODE);
     }
@@ -285,7 +252,7 @@ mod tests {
     use pbm_proto::common::v1 as common;
     use pbm_server::limits::NUMBER;
 
-    fn reasons(m: &impl Bounded) -> Vec<(String, &'static str)> {
+    fn reasons(m: &impl Bounded<Goal>) -> Vec<(String, &'static str)> {
         let mut t = Texts::default();
         m.bound(&mut t, "");
         t.violations()

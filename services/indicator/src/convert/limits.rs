@@ -9,41 +9,15 @@
 //! search text is at most 50 characters (`QUERY_TOO_LONG`, checked by the search).
 
 use pbm_proto::indicator::v1 as proto;
-use pbm_server::ApiError;
 
+use pbm_server::limits::{Bounded, nested};
 pub use pbm_server::limits::{CODE, LONG, NAME, NUMBER, SHORT, Texts};
+pub use pbm_server::limits::{check, check_under};
 
-/// A request message (or a message inside one) whose texts have stated maxima.
-pub trait Bounded {
-    /// Adds a violation for every text over its maximum, field paths under `at`.
-    fn bound(&self, t: &mut Texts, at: &str);
-}
+/// The contract whose texts these maxima bound (`pbm.indicator.v1`).
+pub enum Indicator {}
 
-/// `m`'s texts within their maxima, or `INVALID_ARGUMENT TEXT_TOO_LONG` with one violation per
-/// field over.
-pub fn check(m: &impl Bounded) -> Result<(), ApiError> {
-    check_under(m, "")
-}
-
-/// [`check`] of a message inside a request, field paths under `at` (`filter.`).
-pub fn check_under(m: &impl Bounded, at: &str) -> Result<(), ApiError> {
-    pbm_server::limits::check(|t| m.bound(t, at))
-}
-
-impl<T: Bounded> Bounded for Option<T> {
-    fn bound(&self, t: &mut Texts, at: &str) {
-        if let Some(m) = self {
-            m.bound(t, at);
-        }
-    }
-}
-
-/// A message inside a request, under `at` + `field` + `.`.
-fn nested(t: &mut Texts, at: &str, field: &str, m: &impl Bounded) {
-    m.bound(t, &format!("{at}{field}."));
-}
-
-impl Bounded for proto::FrameNode {
+impl Bounded<Indicator> for proto::FrameNode {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "code", "节点编码", &self.code, CODE);
         t.text(at, "name", "节点名称", &self.name, NAME);
@@ -51,7 +25,7 @@ impl Bounded for proto::FrameNode {
     }
 }
 
-impl Bounded for proto::IndicatorSpec {
+impl Bounded<Indicator> for proto::IndicatorSpec {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(
             at,
@@ -104,7 +78,7 @@ impl Bounded for proto::IndicatorSpec {
     }
 }
 
-impl Bounded for proto::IndicatorFilter {
+impl Bounded<Indicator> for proto::IndicatorFilter {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(
             at,
@@ -129,7 +103,7 @@ impl Bounded for proto::IndicatorFilter {
 
 // -- requests ------------------------------------------------------------------------------------
 
-impl Bounded for proto::CreateFrameRequest {
+impl Bounded<Indicator> for proto::CreateFrameRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "name", "框架名称", &self.name, NAME);
         for (i, n) in self.nodes.iter().enumerate() {
@@ -138,14 +112,14 @@ impl Bounded for proto::CreateFrameRequest {
     }
 }
 
-impl Bounded for proto::CreateIndicatorRequest {
+impl Bounded<Indicator> for proto::CreateIndicatorRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "code", "指标编码", &self.code, CODE);
         nested(t, at, "spec", &self.spec);
     }
 }
 
-impl Bounded for proto::UpdateIndicatorRequest {
+impl Bounded<Indicator> for proto::UpdateIndicatorRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "code", "指标编码", &self.code, CODE);
         nested(t, at, "spec", &self.spec);
@@ -153,26 +127,26 @@ impl Bounded for proto::UpdateIndicatorRequest {
     }
 }
 
-impl Bounded for proto::SetIndicatorStatusRequest {
+impl Bounded<Indicator> for proto::SetIndicatorStatusRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "code", "指标编码", &self.code, CODE);
         t.text(at, "reason", "原因", &self.reason, SHORT);
     }
 }
 
-impl Bounded for proto::GetIndicatorRequest {
+impl Bounded<Indicator> for proto::GetIndicatorRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "code", "指标编码", &self.code, CODE);
     }
 }
 
-impl Bounded for proto::ListIndicatorVersionsRequest {
+impl Bounded<Indicator> for proto::ListIndicatorVersionsRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "code", "指标编码", &self.code, CODE);
     }
 }
 
-impl Bounded for proto::ResolveIndicatorsRequest {
+impl Bounded<Indicator> for proto::ResolveIndicatorsRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         for (i, r) in self.refs.iter().enumerate() {
             if r.code.len() > CODE {
@@ -182,7 +156,7 @@ impl Bounded for proto::ResolveIndicatorsRequest {
     }
 }
 
-impl Bounded for proto::ProposeIndicatorRequest {
+impl Bounded<Indicator> for proto::ProposeIndicatorRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "code", "指标编码", &self.code, CODE);
         nested(t, at, "spec", &self.spec);
@@ -190,7 +164,7 @@ impl Bounded for proto::ProposeIndicatorRequest {
     }
 }
 
-impl Bounded for proto::DecideProposalRequest {
+impl Bounded<Indicator> for proto::DecideProposalRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "comment", "审核意见", &self.comment, LONG);
     }
@@ -200,7 +174,7 @@ impl Bounded for proto::DecideProposalRequest {
 mod tests {
     use super::*;
 
-    fn fields(m: &impl Bounded) -> Vec<(String, &'static str)> {
+    fn fields(m: &impl Bounded<Indicator>) -> Vec<(String, &'static str)> {
         let mut t = Texts::default();
         m.bound(&mut t, "");
         t.violations()
