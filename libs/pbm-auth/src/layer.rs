@@ -77,11 +77,13 @@ impl AuthLayer {
         is_health_path(path) || (!self.inner.reflection_needs_token && is_reflection_path(path))
     }
 
-    /// Whether `key` may make one more request now.
-    fn admit(&self, key: String) -> Result<(), tonic::Status> {
+    /// Whether the caller `key` names may make one more request now. The key is built only
+    /// when a limit is configured.
+    fn admit(&self, key: impl FnOnce() -> String) -> Result<(), tonic::Status> {
         let Some(limiter) = &self.inner.limiter else {
             return Ok(());
         };
+        let key = key();
         if limiter.len() > LIMITER_KEYS {
             limiter.retain_recent();
         }
@@ -203,7 +205,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         if !self.layer.is_open(request.uri().path()) {
             let refused = match self.layer.authenticate(request.headers()) {
-                Ok(caller) => match self.layer.admit(format!("sub:{}", caller.subject)) {
+                Ok(caller) => match self.layer.admit(|| format!("sub:{}", caller.subject)) {
                     Ok(()) => {
                         request.extensions_mut().insert(caller);
                         None
@@ -211,17 +213,15 @@ where
                     Err(limited) => Some(limited),
                 },
                 Err(status) => {
-                    let peer = request
-                        .extensions()
-                        .get::<tonic::transport::server::TcpConnectInfo>()
-                        .and_then(tonic::transport::server::TcpConnectInfo::remote_addr)
-                        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
-                    Some(
-                        self.layer
-                            .admit(format!("peer:{peer}"))
-                            .err()
-                            .unwrap_or(status),
-                    )
+                    let peer = || {
+                        let ip = request
+                            .extensions()
+                            .get::<tonic::transport::server::TcpConnectInfo>()
+                            .and_then(tonic::transport::server::TcpConnectInfo::remote_addr)
+                            .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+                        format!("peer:{ip}")
+                    };
+                    Some(self.layer.admit(peer).err().unwrap_or(status))
                 }
             };
             if let Some(status) = refused {
@@ -299,12 +299,14 @@ mod tests {
             .authenticate(&headers(&format!("Bearer {bob}")))
             .unwrap();
         for _ in 0..3 {
-            assert!(layer.admit(format!("sub:{}", alice.subject)).is_ok());
+            assert!(layer.admit(|| format!("sub:{}", alice.subject)).is_ok());
         }
-        let limited = layer.admit(format!("sub:{}", alice.subject)).unwrap_err();
+        let limited = layer
+            .admit(|| format!("sub:{}", alice.subject))
+            .unwrap_err();
         assert_eq!(limited.code(), tonic::Code::ResourceExhausted);
         assert!(limited.message().contains("RATE_LIMITED"));
-        assert!(layer.admit(format!("sub:{}", bob.subject)).is_ok());
+        assert!(layer.admit(|| format!("sub:{}", bob.subject)).is_ok());
     }
 
     #[test]

@@ -86,9 +86,14 @@ pub fn check<C>(m: &impl Bounded<C>) -> Result<(), ApiError> {
 
 /// [`check`] of a message inside a request, field paths under `at` (`declaration.`).
 pub fn check_under<C>(m: &impl Bounded<C>, at: &str) -> Result<(), ApiError> {
+    ApiError::check(violations(m, at))
+}
+
+/// The violations of `m`'s texts over their maxima, field paths under `at`.
+pub fn violations<C>(m: &impl Bounded<C>, at: &str) -> Vec<FieldViolation> {
     let mut texts = Texts::default();
     m.bound(&mut texts, at);
-    texts.check()
+    texts.violations()
 }
 
 /// A message inside a request, under `at` + `field` + `.`.
@@ -128,7 +133,11 @@ mod tests {
             tags: vec!["a".into(), "b".repeat(CODE + 1)],
         };
         let refused = check_under(&Some(spec), "spec.").unwrap_err();
-        let fields: Vec<_> = refused.violations.iter().map(|v| v.field.as_str()).collect();
+        let fields: Vec<_> = refused
+            .violations
+            .iter()
+            .map(|v| v.field.as_str())
+            .collect();
         assert_eq!(fields, ["spec.name", "spec.tags[1]"]);
         let short = Spec {
             name: "短".into(),

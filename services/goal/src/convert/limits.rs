@@ -253,9 +253,7 @@ mod tests {
     use pbm_server::limits::NUMBER;
 
     fn reasons(m: &impl Bounded<Goal>) -> Vec<(String, &'static str)> {
-        let mut t = Texts::default();
-        m.bound(&mut t, "");
-        t.violations()
+        pbm_server::limits::violations(m, "")
             .into_iter()
             .map(|v| (v.field, v.reason))
             .collect()

@@ -175,9 +175,7 @@ mod tests {
     use super::*;
 
     fn fields(m: &impl Bounded<Indicator>) -> Vec<(String, &'static str)> {
-        let mut t = Texts::default();
-        m.bound(&mut t, "");
-        t.violations()
+        pbm_server::limits::violations(m, "")
             .into_iter()
             .map(|v| (v.field, v.reason))
             .collect()
