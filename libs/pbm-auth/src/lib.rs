@@ -2,8 +2,8 @@
 //!
 //! # Layout
 //! * [`Role`], [`Caller`] – who is calling (docs/DOMAIN.md "Regions and roles").
-//! * [`token`] – signed bearer tokens (JWT, EdDSA/Ed25519) behind the [`TokenVerifier`] trait, so a
-//!   国密 SM2 verifier can be added without touching services.
+//! * [`token`] – signed bearer tokens (JWT: EdDSA/Ed25519 or 国密 SM2) behind the
+//!   [`TokenVerifier`] trait.
 //! * [`dev`] – the local development signing key of an embedded deployment.
 //! * [`layer`] – [`AuthLayer`]: verifies the token and attaches the [`Caller`] to the request.
 
@@ -17,7 +17,9 @@ use std::str::FromStr;
 use pbm_types::DivisionCode;
 
 pub use layer::AuthLayer;
-pub use token::{Claims, Ed25519Verifier, TokenError, TokenSigner, TokenVerifier};
+pub use token::{
+    Claims, Ed25519Verifier, JwtVerifier, Sm2TokenSigner, TokenError, TokenSigner, TokenVerifier,
+};
 
 /// What a caller may do is decided by its role (docs/DOMAIN.md "Regions and roles").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -1,5 +1,13 @@
-//! Signed bearer tokens: compact JWTs signed with Ed25519 (`alg = EdDSA`), verified by a
-//! pluggable [`TokenVerifier`]. A 国密 SM2 verifier implements the same trait.
+//! Signed bearer tokens: compact JWTs signed with Ed25519 (`alg = EdDSA`) or 国密 SM2
+//! (`alg = SM2`), verified by a pluggable [`TokenVerifier`].
+//!
+//! **SM2 tokens.** JOSE registers no name for SM2 signatures, so PBM's header says `"alg":"SM2"`:
+//! an SM2 signature (GB/T 32918.2-2016) with SM3 over `Z_A ‖ header.payload`, `Z_A` computed with
+//! the default distinguishing identifier `1234567812345678` (GB/T 35276-2017), the signature
+//! encoded as `r ‖ s`, 32 bytes each, in base64url like any JWS signature. A key's kind decides
+//! the algorithm it verifies: a token whose `alg` is not its key's is refused (no algorithm
+//! confusion). Key files ([`JwtVerifier::from_key_file`]) hold `kid=<base64 Ed25519 key>` or
+//! `kid=sm2:<base64 SEC1 SM2 public key>` lines.
 
 use std::collections::HashMap;
 
@@ -7,6 +15,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use pbm_types::DivisionCode;
+use sm2::dsa::signature::RandomizedSigner;
 
 use crate::{Caller, Role};
 
@@ -140,6 +149,8 @@ pub enum TokenError {
     WrongIssuerOrAudience,
     #[error("token has been revoked")]
     Revoked,
+    #[error("token's algorithm is not its key's")]
+    WrongAlgorithm,
 }
 
 /// Verifies a bearer token and returns its claims.
@@ -152,6 +163,28 @@ struct Header {
     alg: String,
     typ: String,
     kid: String,
+}
+
+/// The JWS `alg` of Ed25519 tokens (RFC 8037).
+pub const ALG_ED25519: &str = "EdDSA";
+/// The JWS `alg` of SM2 tokens (PBM's name: JOSE registers none for SM2).
+pub const ALG_SM2: &str = "SM2";
+/// The distinguishing identifier `Z_A` of SM2 tokens is computed with: the default of
+/// GB/T 35276-2017 (SM2 密码算法使用规范), the ASCII of `1234567812345678`.
+pub const SM2_DISTINGUISHING_ID: &str = "1234567812345678";
+
+/// `header.payload.signature` with `sign` computing the signature over `header.payload`.
+fn compact(alg: &str, kid: &str, claims: &Claims, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
+    let header = Header {
+        alg: alg.into(),
+        typ: "JWT".into(),
+        kid: kid.into(),
+    };
+    let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("header serialises"));
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialise"));
+    let signing_input = format!("{header}.{payload}");
+    let signature = sign(signing_input.as_bytes());
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
 
 /// Signs tokens (development key, or a key an operator's identity service uses).
@@ -177,30 +210,99 @@ impl TokenSigner {
     }
 
     pub fn sign(&self, claims: &Claims) -> String {
-        let header = Header {
-            alg: "EdDSA".into(),
-            typ: "JWT".into(),
-            kid: self.kid.clone(),
-        };
-        let header =
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("header serialises"));
-        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialise"));
-        let signing_input = format!("{header}.{payload}");
-        let signature = self.key.sign(signing_input.as_bytes());
-        format!(
-            "{signing_input}.{}",
-            URL_SAFE_NO_PAD.encode(signature.to_bytes())
-        )
+        compact(ALG_ED25519, &self.kid, claims, |input| {
+            self.key.sign(input).to_bytes().to_vec()
+        })
     }
 }
 
-/// Verifies Ed25519-signed tokens against a set of public keys by key id.
+/// Signs SM2 tokens (`alg = SM2`): tests and tooling (`pbm token --sm2-key`), or the key an
+/// operator's identity service uses.
+pub struct Sm2TokenSigner {
+    kid: String,
+    key: sm2::dsa::SigningKey,
+}
+
+impl Sm2TokenSigner {
+    pub fn new(kid: impl Into<String>, key: sm2::dsa::SigningKey) -> Self {
+        Self {
+            kid: kid.into(),
+            key,
+        }
+    }
+
+    /// The signer of the 32-byte secret key `secret` (big-endian scalar), with the default
+    /// distinguishing identifier.
+    pub fn from_secret(kid: impl Into<String>, secret: &[u8]) -> Result<Self, String> {
+        let key = sm2::dsa::SigningKey::from_slice(SM2_DISTINGUISHING_ID, secret)
+            .map_err(|_| "not an SM2 secret key (32 bytes, a scalar below the order)")?;
+        Ok(Self::new(kid, key))
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    pub fn verifying_key(&self) -> &sm2::dsa::VerifyingKey {
+        self.key.verifying_key()
+    }
+
+    /// The key-file line that trusts this signer: `kid=sm2:<base64 SEC1 public key>`.
+    pub fn key_file_line(&self) -> String {
+        format!(
+            "{}=sm2:{}",
+            self.kid,
+            base64::engine::general_purpose::STANDARD.encode(self.verifying_key().to_sec1_bytes())
+        )
+    }
+
+    pub fn sign(&self, claims: &Claims) -> String {
+        compact(ALG_SM2, &self.kid, claims, |input| {
+            let signature: sm2::dsa::Signature =
+                self.key.sign_with_rng(&mut rand::rngs::OsRng, input);
+            signature.to_bytes().to_vec()
+        })
+    }
+}
+
+/// A trusted public key: its kind names the one `alg` it verifies.
+#[derive(Clone)]
+enum PublicKey {
+    Ed25519(VerifyingKey),
+    Sm2(Box<sm2::dsa::VerifyingKey>),
+}
+
+impl PublicKey {
+    /// Whether `signature` over `input` is this key's, for a token whose header says `alg`.
+    fn verifies(&self, alg: &str, input: &[u8], signature: &[u8]) -> Result<(), TokenError> {
+        match self {
+            PublicKey::Ed25519(key) if alg == ALG_ED25519 => {
+                let signature: [u8; 64] =
+                    signature.try_into().map_err(|_| TokenError::Malformed)?;
+                key.verify(input, &Signature::from_bytes(&signature))
+                    .map_err(|_| TokenError::BadSignature)
+            }
+            PublicKey::Sm2(key) if alg == ALG_SM2 => {
+                let signature = sm2::dsa::Signature::from_slice(signature)
+                    .map_err(|_| TokenError::Malformed)?;
+                key.verify(input, &signature)
+                    .map_err(|_| TokenError::BadSignature)
+            }
+            PublicKey::Ed25519(_) | PublicKey::Sm2(_) => Err(TokenError::WrongAlgorithm),
+        }
+    }
+}
+
+/// Verifies Ed25519- and SM2-signed tokens against a set of public keys by key id.
 #[derive(Default, Clone)]
-pub struct Ed25519Verifier {
-    keys: HashMap<String, VerifyingKey>,
+pub struct JwtVerifier {
+    keys: HashMap<String, PublicKey>,
     refuse_kids: Vec<String>,
     revoked: Revocations,
 }
+
+/// The verifier's name from before SM2 tokens existed.
+pub type Ed25519Verifier = JwtVerifier;
 
 /// Tokens refused although validly signed: by token id (`jti:<id>`) or every token of a
 /// subject (`sub:<subject>`), one per line of the file `PBM_AUTH_REVOKED` names.
@@ -272,13 +374,20 @@ impl Claims {
     }
 }
 
-impl Ed25519Verifier {
+impl JwtVerifier {
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Trusts the Ed25519 key `key` for tokens of key id `kid` (`alg = EdDSA`).
     pub fn with_key(mut self, kid: impl Into<String>, key: VerifyingKey) -> Self {
-        self.keys.insert(kid.into(), key);
+        self.keys.insert(kid.into(), PublicKey::Ed25519(key));
+        self
+    }
+
+    /// Trusts the SM2 key `key` for tokens of key id `kid` (`alg = SM2`).
+    pub fn with_sm2_key(mut self, kid: impl Into<String>, key: sm2::dsa::VerifyingKey) -> Self {
+        self.keys.insert(kid.into(), PublicKey::Sm2(Box::new(key)));
         self
     }
 
@@ -298,7 +407,8 @@ impl Ed25519Verifier {
         self.keys.keys().map(String::as_str)
     }
 
-    /// Parses `kid=base64(public key)` lines (blank lines and `#` comments ignored).
+    /// Parses `kid=<base64 of an Ed25519 public key>` and `kid=sm2:<base64 of an SM2 public key,
+    /// SEC1-encoded>` lines (blank lines and `#` comments ignored).
     pub fn from_key_file(text: &str) -> Result<Self, String> {
         let mut verifier = Self::new();
         for (n, line) in text.lines().enumerate() {
@@ -309,10 +419,20 @@ impl Ed25519Verifier {
             let (kid, key) = line
                 .split_once('=')
                 .ok_or_else(|| format!("line {}: expected kid=key", n + 1))?;
+            let (sm2, key) = match key.trim().strip_prefix("sm2:") {
+                Some(key) => (true, key),
+                None => (false, key.trim()),
+            };
             let bytes = base64::engine::general_purpose::STANDARD
-                .decode(key.trim())
-                .or_else(|_| URL_SAFE_NO_PAD.decode(key.trim()))
+                .decode(key)
+                .or_else(|_| URL_SAFE_NO_PAD.decode(key))
                 .map_err(|e| format!("line {}: {e}", n + 1))?;
+            if sm2 {
+                let key = sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DISTINGUISHING_ID, &bytes)
+                    .map_err(|_| format!("line {}: not an SM2 public key (SEC1)", n + 1))?;
+                verifier = verifier.with_sm2_key(kid.trim(), key);
+                continue;
+            }
             let bytes: [u8; 32] = bytes
                 .try_into()
                 .map_err(|_| format!("line {}: key must be 32 bytes", n + 1))?;
@@ -324,7 +444,7 @@ impl Ed25519Verifier {
     }
 }
 
-impl TokenVerifier for Ed25519Verifier {
+impl TokenVerifier for JwtVerifier {
     fn verify(&self, token: &str, now_unix: i64) -> Result<Claims, TokenError> {
         let mut parts = token.split('.');
         let (Some(header), Some(payload), Some(signature), None) =
@@ -337,7 +457,7 @@ impl TokenVerifier for Ed25519Verifier {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or(TokenError::Malformed)?;
-        if header.alg != "EdDSA" {
+        if header.alg != ALG_ED25519 && header.alg != ALG_SM2 {
             return Err(TokenError::Malformed);
         }
         if self.refuse_kids.contains(&header.kid) {
@@ -347,17 +467,15 @@ impl TokenVerifier for Ed25519Verifier {
             .keys
             .get(&header.kid)
             .ok_or_else(|| TokenError::UnknownKey(header.kid.clone()))?;
-        let signature: [u8; 64] = URL_SAFE_NO_PAD
+        let signature = URL_SAFE_NO_PAD
             .decode(signature)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or(TokenError::Malformed)?;
+            .map_err(|_| TokenError::Malformed)?;
         let signing_input_len = token.len() - token.rsplit('.').next().map_or(0, str::len) - 1;
-        key.verify(
+        key.verifies(
+            &header.alg,
             &token.as_bytes()[..signing_input_len],
-            &Signature::from_bytes(&signature),
-        )
-        .map_err(|_| TokenError::BadSignature)?;
+            &signature,
+        )?;
         let claims: Claims = URL_SAFE_NO_PAD
             .decode(payload)
             .ok()
@@ -399,7 +517,7 @@ mod tests {
     #[test]
     fn verifies_what_it_signed() {
         let s = signer();
-        let v = Ed25519Verifier::new().with_key("k1", s.verifying_key());
+        let v = JwtVerifier::new().with_key("k1", s.verifying_key());
         let token = s.sign(&claims(100));
         assert_eq!(v.verify(&token, 50).unwrap(), claims(100));
     }
@@ -407,7 +525,7 @@ mod tests {
     #[test]
     fn rejects_expired_tampered_and_unknown_tokens() {
         let s = signer();
-        let v = Ed25519Verifier::new().with_key("k1", s.verifying_key());
+        let v = JwtVerifier::new().with_key("k1", s.verifying_key());
         let token = s.sign(&claims(100));
         assert_eq!(v.verify(&token, 100), Err(TokenError::Expired));
         let mut forged = claims(100);
@@ -427,7 +545,7 @@ mod tests {
     #[test]
     fn lifetimes_issuers_and_revocations_are_checked() {
         let s = signer();
-        let v = Ed25519Verifier::new().with_key("k1", s.verifying_key());
+        let v = JwtVerifier::new().with_key("k1", s.verifying_key());
         let mut c = claims(100);
         c.iat = 1_000;
         c.exp = 2_000;
@@ -481,7 +599,7 @@ mod tests {
     #[test]
     fn refused_key_ids_never_verify() {
         let s = TokenSigner::new("dev", SigningKey::from_bytes(&[7u8; 32]));
-        let v = Ed25519Verifier::new()
+        let v = JwtVerifier::new()
             .with_key("dev", s.verifying_key())
             .refusing("dev");
         assert_eq!(
@@ -497,8 +615,145 @@ mod tests {
             "# keys\nk1={}\n",
             base64::engine::general_purpose::STANDARD.encode(s.verifying_key().to_bytes())
         );
-        let v = Ed25519Verifier::from_key_file(&line).unwrap();
+        let v = JwtVerifier::from_key_file(&line).unwrap();
         assert!(v.verify(&s.sign(&claims(100)), 1).is_ok());
-        assert!(Ed25519Verifier::from_key_file("k1").is_err());
+        assert!(JwtVerifier::from_key_file("k1").is_err());
+    }
+
+    fn sm2_signer(kid: &str, seed: u8) -> Sm2TokenSigner {
+        Sm2TokenSigner::from_secret(kid, &[seed; 32]).unwrap()
+    }
+
+    #[test]
+    fn sm2_tokens_verify_and_name_their_algorithm() {
+        let s = sm2_signer("gm1", 5);
+        let v = JwtVerifier::new().with_sm2_key("gm1", s.verifying_key().clone());
+        let token = s.sign(&claims(100));
+        let header = token.split('.').next().unwrap();
+        let header: Header =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+        assert_eq!((header.alg.as_str(), header.kid.as_str()), (ALG_SM2, "gm1"));
+        assert_eq!(v.verify(&token, 50).unwrap(), claims(100));
+        // Claim checks and revocations are the same as Ed25519 tokens'.
+        assert_eq!(v.verify(&token, 100), Err(TokenError::Expired));
+        let revoked = v
+            .clone()
+            .with_revocations(Revocations::parse("sub:alice").unwrap());
+        assert_eq!(revoked.verify(&token, 50), Err(TokenError::Revoked));
+        let refusing = v.clone().refusing("gm1");
+        assert_eq!(
+            refusing.verify(&token, 50),
+            Err(TokenError::DevelopmentKeyRefused)
+        );
+    }
+
+    #[test]
+    fn sm2_tokens_tampered_or_signed_by_another_key_are_refused() {
+        let s = sm2_signer("gm1", 5);
+        let v = JwtVerifier::new().with_sm2_key("gm1", s.verifying_key().clone());
+        let token = s.sign(&claims(100));
+        let parts: Vec<&str> = token.split('.').collect();
+        let mut forged = claims(100);
+        forged.role = Role::Auditor;
+        let forged = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
+        let tampered = format!("{}.{forged}.{}", parts[0], parts[2]);
+        assert_eq!(v.verify(&tampered, 50), Err(TokenError::BadSignature));
+        let mut signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+        signature[10] ^= 1;
+        let flipped = format!(
+            "{}.{}.{}",
+            parts[0],
+            parts[1],
+            URL_SAFE_NO_PAD.encode(&signature)
+        );
+        assert_eq!(v.verify(&flipped, 50), Err(TokenError::BadSignature));
+        // Same key id, another key.
+        let other = sm2_signer("gm1", 6).sign(&claims(100));
+        assert_eq!(v.verify(&other, 50), Err(TokenError::BadSignature));
+        let short = format!("{}.{}.AAAA", parts[0], parts[1]);
+        assert_eq!(v.verify(&short, 50), Err(TokenError::Malformed));
+    }
+
+    /// A token is verified by its key id's key with that key's algorithm only: an EdDSA token
+    /// under an SM2 kid, an SM2 token under an Ed25519 kid, and a header claiming the other
+    /// algorithm are all refused.
+    #[test]
+    fn algorithm_confusion_is_refused() {
+        let ed = TokenSigner::new("k1", SigningKey::from_bytes(&[7u8; 32]));
+        let gm = sm2_signer("k1", 5);
+        let ed_verifier = JwtVerifier::new().with_key("k1", ed.verifying_key());
+        let gm_verifier = JwtVerifier::new().with_sm2_key("k1", gm.verifying_key().clone());
+        assert_eq!(
+            gm_verifier.verify(&ed.sign(&claims(100)), 50),
+            Err(TokenError::WrongAlgorithm)
+        );
+        assert_eq!(
+            ed_verifier.verify(&gm.sign(&claims(100)), 50),
+            Err(TokenError::WrongAlgorithm)
+        );
+        // An Ed25519 signature relabelled SM2 (and the reverse): the header is part of what is
+        // signed, and the key's kind decides the algorithm anyway.
+        let relabel = |token: &str, alg: &str| {
+            let parts: Vec<&str> = token.split('.').collect();
+            let header = Header {
+                alg: alg.into(),
+                typ: "JWT".into(),
+                kid: "k1".into(),
+            };
+            let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap());
+            format!("{header}.{}.{}", parts[1], parts[2])
+        };
+        assert!(
+            gm_verifier
+                .verify(&relabel(&ed.sign(&claims(100)), ALG_SM2), 50)
+                .is_err()
+        );
+        assert!(
+            ed_verifier
+                .verify(&relabel(&gm.sign(&claims(100)), ALG_ED25519), 50)
+                .is_err()
+        );
+        assert_eq!(
+            ed_verifier.verify(&relabel(&ed.sign(&claims(100)), "none"), 50),
+            Err(TokenError::Malformed)
+        );
+    }
+
+    #[test]
+    fn key_files_hold_both_kinds() {
+        let ed = signer();
+        let gm = sm2_signer("gm1", 5);
+        let text = format!(
+            "# Ed25519, bare base64 as before\nk1={}\n{}\n",
+            base64::engine::general_purpose::STANDARD.encode(ed.verifying_key().to_bytes()),
+            gm.key_file_line()
+        );
+        assert!(gm.key_file_line().starts_with("gm1=sm2:"));
+        let v = JwtVerifier::from_key_file(&text).unwrap();
+        let mut kids: Vec<&str> = v.key_ids().collect();
+        kids.sort_unstable();
+        assert_eq!(kids, ["gm1", "k1"]);
+        assert!(v.verify(&ed.sign(&claims(100)), 1).is_ok());
+        assert!(v.verify(&gm.sign(&claims(100)), 1).is_ok());
+        // Compressed SEC1 keys are read too.
+        use sm2::elliptic_curve::sec1::ToEncodedPoint;
+        let compressed = gm.verifying_key().to_encoded_point(true);
+        let line = format!(
+            "gm1=sm2:{}",
+            base64::engine::general_purpose::STANDARD.encode(compressed.as_bytes())
+        );
+        let v = JwtVerifier::from_key_file(&line).unwrap();
+        assert!(v.verify(&gm.sign(&claims(100)), 1).is_ok());
+        for bad in ["gm1=sm2:AAAA", "gm1=sm2:", "gm1=sm2:!!", "k1=AAAA"] {
+            assert!(JwtVerifier::from_key_file(bad).is_err(), "{bad}");
+        }
+        // An Ed25519 key given as SM2 is no SM2 point.
+        let ed_as_sm2 = format!(
+            "k1=sm2:{}",
+            base64::engine::general_purpose::STANDARD.encode(ed.verifying_key().to_bytes())
+        );
+        assert!(JwtVerifier::from_key_file(&ed_as_sm2).is_err());
+        assert!(Sm2TokenSigner::from_secret("x", &[0u8; 32]).is_err());
+        assert!(Sm2TokenSigner::from_secret("x", &[1u8; 16]).is_err());
     }
 }

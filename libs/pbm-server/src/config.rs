@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use pbm_auth::{AuthLayer, Ed25519Verifier, dev};
+use pbm_auth::{AuthLayer, JwtVerifier, dev};
 use pbm_types::{DivisionCode, FiscalYear};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -27,7 +27,8 @@ pub struct ServerArgs {
     /// is refused.
     #[arg(long, env = "PBM_PRODUCTION", default_value_t = false)]
     pub production: bool,
-    /// File of `kid=base64(ed25519 public key)` lines trusted for tokens.
+    /// File of keys trusted for tokens: `kid=<base64 Ed25519 public key>` (EdDSA tokens) or
+    /// `kid=sm2:<base64 SEC1 SM2 public key>` (国密 SM2 tokens) lines.
     #[arg(long, env = "PBM_AUTH_PUBLIC_KEYS")]
     pub auth_public_keys: Option<PathBuf>,
     /// File of revoked tokens: `jti:<token id>` or `sub:<subject>` lines, read at start.
@@ -44,10 +45,10 @@ pub struct ServerArgs {
     /// Per-request deadline in seconds.
     #[arg(long, env = "PBM_REQUEST_TIMEOUT_SECS", default_value_t = 10)]
     pub request_timeout_secs: u64,
-    /// Key for personal data at rest (身份证号, phones): base64 of 32 random bytes. Required in
-    /// production; in development a key is created in the data directory.
-    #[arg(long, env = "PBM_PII_KEY", hide_env_values = true)]
-    pub pii_key: Option<String>,
+    /// Personal data at rest: the cipher, its key and the previous key of a rotation
+    /// (`--pii-cipher`, `--pii-key`, `--pii-key-previous`).
+    #[command(flatten)]
+    pub pii: PiiArgs,
     /// Redis URL (redis://…) for event streams in distributed deployments; without it events
     /// go to an in-process bus.
     #[arg(long, env = "PBM_REDIS_URL")]
@@ -71,6 +72,32 @@ pub struct ServerArgs {
     /// 固化 list) before asking again; 0 = ask on every submission.
     #[arg(long, env = "PBM_LIBRARY_CACHE_SECS", default_value_t = 5)]
     pub library_cache_secs: u64,
+}
+
+/// How personal data is encrypted at rest (docs/SECURITY.md, "Personal data at rest").
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PiiArgs {
+    /// Cipher of personal data written from now on: `aes256-gcm` (blind index HMAC-SHA256) or
+    /// `sm4-gcm` (国密 SM4-GCM, blind index HMAC-SM3). Values written under either are read.
+    #[arg(
+        long = "pii-cipher",
+        env = "PBM_PII_CIPHER",
+        value_enum,
+        default_value_t
+    )]
+    pub cipher: crate::pii::PiiAlgorithm,
+    /// Key for personal data at rest (身份证号, phones, emails, birth dates): base64 of 32 random
+    /// bytes. Required in production; in development a key is created in the data directory.
+    #[arg(long = "pii-key", env = "PBM_PII_KEY", hide_env_values = true)]
+    pub key: Option<String>,
+    /// The key before a rotation (base64 of 32 bytes): only decrypts, until `reencrypt-pii` has
+    /// rewritten every value under `PBM_PII_KEY`.
+    #[arg(
+        long = "pii-key-previous",
+        env = "PBM_PII_KEY_PREVIOUS",
+        hide_env_values = true
+    )]
+    pub key_previous: Option<String>,
 }
 
 /// The region of an unconfigured development deployment: 晋城市, the city of the local source
@@ -165,10 +192,10 @@ impl ServerArgs {
                 let text = std::fs::read_to_string(path).with_context(|| {
                     format!("cannot read PBM_AUTH_PUBLIC_KEYS {}", path.display())
                 })?;
-                Ed25519Verifier::from_key_file(&text)
+                JwtVerifier::from_key_file(&text)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
             }
-            None => Ed25519Verifier::new(),
+            None => JwtVerifier::new(),
         };
         if self.production {
             if verifier.key_ids().any(|k| k == dev::DEV_KID) {
@@ -213,42 +240,51 @@ impl ServerArgs {
         )
     }
 
-    /// The cipher for personal data: `PBM_PII_KEY`, or (development only) `<data-dir>/dev-pii-key`.
+    /// The cipher for personal data: `PBM_PII_CIPHER` under `PBM_PII_KEY` (or, development only,
+    /// `<data-dir>/dev-pii-key`), decrypting with `PBM_PII_KEY_PREVIOUS` too.
     pub fn pii_cipher(&self) -> anyhow::Result<crate::pii::PiiCipher> {
-        use base64::Engine;
-        let key: Vec<u8> = match &self.pii_key {
-            Some(text) => base64::engine::general_purpose::STANDARD
-                .decode(text.trim())
-                .map_err(|e| anyhow::anyhow!("PBM_PII_KEY is not base64: {e}"))?,
+        let key = match &self.pii.key {
+            Some(text) => pii_key("PBM_PII_KEY", text)?,
             None if self.production => {
                 anyhow::bail!("production needs PBM_PII_KEY (base64 of 32 random bytes)")
             }
-            None => {
-                let path = self.data_dir.join("dev-pii-key");
-                match std::fs::read_to_string(&path) {
-                    Ok(text) => hex::decode(text.trim())
-                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        use rand::RngCore;
-                        std::fs::create_dir_all(&self.data_dir)?;
-                        let mut key = [0u8; 32];
-                        rand::rngs::OsRng.fill_bytes(&mut key);
-                        std::fs::write(&path, hex::encode(key))?;
-                        #[cfg(unix)]
-                        std::fs::set_permissions(
-                            &path,
-                            std::os::unix::fs::PermissionsExt::from_mode(0o600),
-                        )?;
-                        key.to_vec()
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
+            None => self.dev_pii_key()?,
         };
-        let key: [u8; 32] = key
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("PBM_PII_KEY must be 32 bytes"))?;
-        Ok(crate::pii::PiiCipher::from_key(&key))
+        let previous = match &self.pii.key_previous {
+            Some(text) if !text.trim().is_empty() => Some(pii_key("PBM_PII_KEY_PREVIOUS", text)?),
+            _ => None,
+        };
+        Ok(crate::pii::PiiCipher::new(
+            self.pii.cipher,
+            &key,
+            previous.as_ref(),
+        ))
+    }
+
+    /// `<data-dir>/dev-pii-key`, created (0600) on first use.
+    fn dev_pii_key(&self) -> anyhow::Result<[u8; 32]> {
+        let path = self.data_dir.join("dev-pii-key");
+        let key = match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                hex::decode(text.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                use rand::RngCore;
+                std::fs::create_dir_all(&self.data_dir)?;
+                let mut key = [0u8; 32];
+                rand::rngs::OsRng.fill_bytes(&mut key);
+                std::fs::write(&path, hex::encode(key))?;
+                #[cfg(unix)]
+                std::fs::set_permissions(
+                    &path,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o600),
+                )?;
+                key.to_vec()
+            }
+            Err(e) => return Err(e.into()),
+        };
+        key.try_into()
+            .map_err(|_| anyhow::anyhow!("{} must hold 32 bytes", path.display()))
     }
 
     pub fn serve_options(
@@ -262,6 +298,16 @@ impl ServerArgs {
             health_services,
         })
     }
+}
+
+/// A personal-data key given as base64 of 32 bytes (`name` is its variable, for the message).
+fn pii_key(name: &str, text: &str) -> anyhow::Result<[u8; 32]> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| anyhow::anyhow!("{name} is not base64: {e}"))?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("{name} must be 32 bytes"))
 }
 
 /// Creates the data directory readable by this user only (0700). An existing directory keeps
@@ -440,6 +486,92 @@ mod tests {
         .unwrap();
         let refused = layer.authenticate(&bearer(&token)).unwrap_err();
         assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    }
+
+    #[test]
+    fn the_pii_cipher_is_chosen_and_rotated_by_flags() {
+        use crate::pii::PiiAlgorithm;
+        use base64::Engine;
+        let dir = tempfile::tempdir().unwrap();
+        let b64 = |k: [u8; 32]| base64::engine::general_purpose::STANDARD.encode(k);
+        let (a, b) = (b64([1; 32]), b64([2; 32]));
+        let old = args(&["--pii-key", &a], dir.path()).pii_cipher().unwrap();
+        assert_eq!(old.algorithm(), PiiAlgorithm::Aes256Gcm);
+        let stored = old.encrypt("13812345678");
+        let rotated = args(
+            &[
+                "--pii-cipher",
+                "sm4-gcm",
+                "--pii-key",
+                &b,
+                "--pii-key-previous",
+                &a,
+            ],
+            dir.path(),
+        )
+        .pii_cipher()
+        .unwrap();
+        assert_eq!(rotated.algorithm(), PiiAlgorithm::Sm4Gcm);
+        assert_eq!(rotated.decrypt(&stored).unwrap(), "13812345678");
+        let without_previous = args(&["--pii-cipher", "sm4-gcm", "--pii-key", &b], dir.path());
+        assert!(
+            without_previous
+                .pii_cipher()
+                .unwrap()
+                .decrypt(&stored)
+                .is_err()
+        );
+        for bad in [
+            vec!["--pii-key", "not base64!"],
+            vec!["--pii-key", "AAAA"],
+            vec!["--pii-key", &a, "--pii-key-previous", "AAAA"],
+        ] {
+            assert!(args(&bad, dir.path()).pii_cipher().is_err(), "{bad:?}");
+        }
+        assert!(args(&["--production"], dir.path()).pii_cipher().is_err());
+        assert!(
+            Cli::try_parse_from(["pbm", "--pii-cipher", "sm4"]).is_err(),
+            "only the documented names"
+        );
+    }
+
+    #[test]
+    fn production_accepts_sm2_tokens_of_the_key_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let gm = pbm_auth::Sm2TokenSigner::from_secret("idp-sm2", &[5u8; 32]).unwrap();
+        let ed = dev::load_or_create(dir.path()).unwrap();
+        let keys = dir.path().join("keys");
+        std::fs::write(
+            &keys,
+            format!("idp-2026={}\n{}\n", base64_key(&ed), gm.key_file_line()),
+        )
+        .unwrap();
+        let revoked = dir.path().join("revoked");
+        std::fs::write(&revoked, "sub:mallory\n").unwrap();
+        let flags = [
+            "--production",
+            "--auth-public-keys",
+            keys.to_str().unwrap(),
+            "--auth-revoked",
+            revoked.to_str().unwrap(),
+        ];
+        let layer = args(&flags, dir.path()).auth_layer().unwrap();
+        let claims =
+            |sub: &str| pbm_auth::Claims::new(sub, pbm_auth::Role::Auditor, DEFAULT_REGION, 60);
+        assert!(
+            layer
+                .authenticate(&bearer(&gm.sign(&claims("alice"))))
+                .unwrap()
+                .authenticated
+        );
+        for refused in [gm.sign(&claims("mallory")), dev_token(dir.path())] {
+            let status = layer.authenticate(&bearer(&refused)).unwrap_err();
+            assert_eq!(status.code(), tonic::Code::Unauthenticated);
+        }
+        // The development key id is refused in production whatever its key's kind.
+        let dev_sm2 = pbm_auth::Sm2TokenSigner::from_secret(dev::DEV_KID, &[5u8; 32]).unwrap();
+        std::fs::write(&keys, format!("{}\n", dev_sm2.key_file_line())).unwrap();
+        assert!(args(&flags, dir.path()).auth_layer().is_err());
     }
 
     fn base64_key(signer: &pbm_auth::TokenSigner) -> String {

@@ -276,7 +276,7 @@ pub fn server_args(
         rate_limit: 0,
         max_in_flight: 64,
         request_timeout_secs: 10,
-        pii_key: None,
+        pii: Default::default(),
         redis_url: None,
         otlp_endpoint: None,
         seed_fiscal_year: Some(seed_year),
