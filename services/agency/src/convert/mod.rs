@@ -2,6 +2,7 @@
 //! parsing shares; `crate::convert::…` names every noun's conversions.
 
 mod draws;
+pub mod limits;
 mod engagements;
 mod experts;
 mod ratings;

@@ -51,6 +51,7 @@ pub async fn register(
     ctx: MutationContext,
     r: proto::RegisterAgencyRequest,
 ) -> Result<proto::RegisterAgencyResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let spec = convert::spec_from_proto(r.spec);
     let region = state.region.clone();
     let today = state.today();
@@ -114,6 +115,7 @@ pub async fn update(
     ctx: MutationContext,
     r: proto::UpdateAgencyRequest,
 ) -> Result<proto::UpdateAgencyResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let expected = r.expected_version;
     let spec = convert::spec_from_proto(r.spec);
     let region = state.region.clone();
@@ -178,6 +180,7 @@ pub async fn change_status(
     ctx: MutationContext,
     r: proto::ChangeAgencyStatusRequest,
 ) -> Result<proto::ChangeAgencyStatusResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let action = convert::action_from(&r);
     let (code, expected, reason) = (convert::code(&r.credit_code), r.expected_version, r.reason);
     let region = state.region.clone();
@@ -264,6 +267,7 @@ pub async fn get(
     caller: Caller,
     r: proto::GetAgencyRequest,
 ) -> Result<proto::GetAgencyResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let code = convert::code(&r.credit_code);
     let scope = access::read_scope(&caller, &state.region)?;
     if !access::may_see(&scope, &code) {
@@ -364,6 +368,7 @@ pub async fn history(
     caller: Caller,
     r: proto::ListStatusHistoryRequest,
 ) -> Result<proto::ListStatusHistoryResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let code = convert::code(&r.credit_code);
     let scope = access::read_scope(&caller, &state.region)?;
     if !access::may_see(&scope, &code) {

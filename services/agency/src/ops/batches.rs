@@ -14,6 +14,7 @@ pub async fn create(
     ctx: MutationContext,
     r: proto::CreateAdmissionBatchRequest,
 ) -> Result<proto::CreateAdmissionBatchResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let batch = convert::batch_from_request(&r);
     let region = state.region.clone();
     run_mutation(

@@ -30,6 +30,7 @@ pub async fn create(
     ctx: MutationContext,
     r: proto::CreateEngagementRequest,
 ) -> Result<proto::CreateEngagementResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let st = state.clone();
     run_mutation(
         &state.db,
@@ -139,6 +140,7 @@ pub async fn rate(
     ctx: MutationContext,
     r: proto::RateEngagementRequest,
 ) -> Result<proto::RateEngagementResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let st = state.clone();
     run_mutation(
         &state.db,
@@ -278,6 +280,7 @@ pub async fn cancel(
     ctx: MutationContext,
     r: proto::CancelEngagementRequest,
 ) -> Result<proto::CancelEngagementResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let st = state.clone();
     run_mutation(
         &state.db,
@@ -373,6 +376,7 @@ pub async fn list(
     caller: Caller,
     r: proto::ListEngagementsRequest,
 ) -> Result<proto::ListEngagementsResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let p = r.page.unwrap_or_default();
     let page = pbm_server::paging::Page::parse(p.page_size, &p.page_token)?;
     let (agency, expert) = match scope(&caller, state)? {
@@ -404,6 +408,7 @@ pub async fn explain(
     caller: Caller,
     r: proto::ExplainRatingRequest,
 ) -> Result<proto::ExplainRatingResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let rating = explain_rating(state, &caller, r).await?;
     Ok(proto::ExplainRatingResponse {
         rating: Some(rating),
@@ -415,6 +420,7 @@ async fn explain_rating(
     caller: &Caller,
     r: proto::ExplainRatingRequest,
 ) -> Result<proto::RatingExplanation, ApiError> {
+    crate::convert::limits::check(&r)?;
     let scope = scope(caller, state)?;
     let as_of = if r.as_of.trim().is_empty() {
         state.today()

@@ -117,6 +117,7 @@ pub async fn register(
     ctx: MutationContext,
     r: proto::RegisterExpertRequest,
 ) -> Result<proto::RegisterExpertResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let spec = convert::expert_spec_from_proto(r.spec, false);
     let st = state.clone();
     run_mutation(
@@ -159,6 +160,7 @@ pub async fn update(
     ctx: MutationContext,
     r: proto::UpdateExpertRequest,
 ) -> Result<proto::UpdateExpertResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let (id, expected) = (r.expert_id, r.expected_version);
     let spec = convert::expert_spec_from_proto(r.spec, true);
     let st = state.clone();
@@ -212,6 +214,7 @@ pub async fn change_status(
     ctx: MutationContext,
     r: proto::ChangeExpertStatusRequest,
 ) -> Result<proto::ChangeExpertStatusResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let to = convert::expert_status_from(r.status).ok_or_else(|| {
         ApiError::invalid_field("STATUS_INVALID", "status", "请选择：入库、考评或退出")
     });
@@ -307,6 +310,7 @@ pub async fn list(
     caller: Caller,
     r: proto::ListExpertsRequest,
 ) -> Result<proto::ListExpertsResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let field = Some(r.field.trim().to_uppercase()).filter(|f| !f.is_empty());
     let status =
         match r.status {
@@ -387,6 +391,7 @@ pub async fn reveal_contact(
     caller: Caller,
     r: proto::RevealExpertContactRequest,
 ) -> Result<proto::RevealExpertContactResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let (caller, id, reason) = (&caller, r.expert_id, r.reason);
     let audit = |outcome: &str, detail: String| pbm_db::platform::AuditEntry {
         occurred_at: pbm_db::now(),

@@ -328,6 +328,7 @@ pub async fn recompute(
     ctx: MutationContext,
     r: proto::RecomputeRatingsRequest,
 ) -> Result<proto::RecomputeRatingsResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let st = state.clone();
     let today = state.today();
     let as_of = if r.as_of.trim().is_empty() {

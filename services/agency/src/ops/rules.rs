@@ -61,6 +61,7 @@ pub async fn set(
     ctx: MutationContext,
     r: proto::SetPoolRulesRequest,
 ) -> Result<proto::SetPoolRulesResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let (year, expected, json) = (r.fiscal_year, r.expected_version, r.rules_json);
     let region = state.region.clone();
     run_mutation(

@@ -30,6 +30,7 @@ pub async fn record(
     ctx: MutationContext,
     r: proto::RecordViolationRequest,
 ) -> Result<proto::RecordViolationResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let occurred_on = convert::date(&r.occurred_on, "occurred_on").map_err(|e| e.violations);
     let severity = convert::severity_from(r.severity).map_err(|e| e.violations);
     let who = violator(&r.credit_code, r.expert_id);
@@ -99,6 +100,7 @@ pub async fn list(
     caller: Caller,
     r: proto::ListViolationsRequest,
 ) -> Result<proto::ListViolationsResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let caller = &caller;
     let who = violator(&r.credit_code, r.expert_id);
     // Whoever may read neither registry is refused before the request is examined.

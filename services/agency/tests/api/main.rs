@@ -9,6 +9,7 @@ mod draws;
 mod engagements;
 mod errors;
 mod experts;
+mod limits;
 mod personal;
 mod ratings;
 mod roles;

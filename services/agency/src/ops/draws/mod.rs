@@ -213,6 +213,7 @@ pub async fn draw_experts(
     ctx: MutationContext,
     r: proto::DrawExpertsRequest,
 ) -> Result<proto::DrawExpertsResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let st = state.clone();
     // A fresh seed; retries of the same request replay the first draw through idempotency.
     let seed = rand::rngs::OsRng.next_u64();
@@ -334,6 +335,7 @@ pub async fn draw_agencies(
     ctx: MutationContext,
     r: proto::DrawAgenciesRequest,
 ) -> Result<proto::DrawAgenciesResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let st = state.clone();
     let seed = rand::rngs::OsRng.next_u64();
     run_mutation(

@@ -15,6 +15,7 @@ pub async fn respond(
     ctx: MutationContext,
     r: proto::RespondToDrawRequest,
 ) -> Result<proto::RespondToDrawResponse, ApiError> {
+    crate::convert::limits::check(&r)?;
     let st = state.clone();
     run_mutation(
         &state.db,
