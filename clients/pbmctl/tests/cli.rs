@@ -28,6 +28,7 @@ fn start_server_on(data_dir: &Path, today: Option<&str>) -> SocketAddr {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.to_owned(),
         database_url: None,
+        sqlite_synchronous: Default::default(),
         mof_div_code: REGION.into(),
         production: false,
         auth_public_keys: None,

@@ -20,7 +20,9 @@ pub mod testing;
 pub use amount::{Money, sql_types};
 pub use coalesce::Coalescer;
 pub use error::StoreError;
-pub use pool::{Backend, CHECK_AFTER_IDLE, Db, DbOptions, Migrations, PLATFORM_MIGRATIONS};
+pub use pool::{
+    Backend, CHECK_AFTER_IDLE, Db, DbOptions, Migrations, PLATFORM_MIGRATIONS, SqliteSynchronous,
+};
 
 pub use diesel;
 pub use diesel_migrations;

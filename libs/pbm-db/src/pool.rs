@@ -66,6 +66,47 @@ pub struct DbOptions {
     /// timeout on the way). Busier connections are not checked: under load no request pays
     /// for it. HikariCP's "alive bypass window" works the same way.
     pub check_after_idle: Duration,
+    /// SQLite's `synchronous` setting (ignored on PostgreSQL, whose durability is the
+    /// server's `fsync` and `synchronous_commit`).
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+/// How SQLite syncs its write-ahead log (<https://www.sqlite.org/pragma.html#pragma_synchronous>).
+///
+/// Both settings lose nothing acknowledged when the *process* dies (kill -9, a panic, an OOM
+/// kill): a committed transaction is in the WAL file, which the operating system keeps. They
+/// differ on *power failure or an operating-system crash*: [`SqliteSynchronous::Full`] syncs
+/// the WAL at every commit, so an acknowledged write survives; [`SqliteSynchronous::Normal`]
+/// syncs only at checkpoints, so the last transactions before the failure may roll back
+/// (the database stays consistent). PBM acknowledges a write only after its commit, so `Full`
+/// is the default; `Normal` is a stated trade-off an operator may choose (`--sqlite-synchronous
+/// normal`), e.g. on a laptop with a battery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteSynchronous {
+    #[default]
+    Full,
+    Normal,
+}
+
+impl SqliteSynchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Normal => "NORMAL",
+        }
+    }
+}
+
+impl std::str::FromStr for SqliteSynchronous {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "full" => Ok(Self::Full),
+            "normal" => Ok(Self::Normal),
+            other => Err(format!("`{other}`: expected full or normal")),
+        }
+    }
 }
 
 impl DbOptions {
@@ -85,6 +126,7 @@ impl DbOptions {
             max_connections,
             connect_timeout: Duration::from_secs(5),
             check_after_idle: CHECK_AFTER_IDLE,
+            sqlite_synchronous: SqliteSynchronous::default(),
         }
     }
 }
@@ -116,6 +158,7 @@ pub(crate) fn still_alive(conn: &mut AnyConnection, used: Instant, after: Durati
 struct Manager {
     url: String,
     backend: Backend,
+    sqlite_synchronous: SqliteSynchronous,
 }
 
 /// A pooled connection, whether it was found dead, and when it was last handed out.
@@ -171,10 +214,12 @@ impl Manager {
                 let mut conn = SqliteConnection::establish(&self.url)
                     .map_err(|e| StoreError::Unavailable(e.to_string()))?;
                 // WAL lets readers run beside the writer; busy_timeout waits out short locks.
-                conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                // `synchronous`: SqliteSynchronous says what each setting keeps on power failure.
+                conn.batch_execute(&format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
                      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                )
+                    self.sqlite_synchronous.pragma()
+                ))
                 .map_err(StoreError::from)?;
                 Ok(AnyConnection::Sqlite(conn))
             }
@@ -210,6 +255,7 @@ impl Db {
         let manager = Manager {
             url: url.to_owned(),
             backend,
+            sqlite_synchronous: options.sqlite_synchronous,
         };
         let pool = Pool::builder()
             .max_size(options.max_connections)

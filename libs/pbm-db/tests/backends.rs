@@ -215,3 +215,38 @@ pbm_db::backend_tests! {
     decimal_round_trip => decimals_round_trip_exactly;
     rollback => failed_transaction_writes_nothing;
 }
+
+/// The embedded default syncs SQLite's WAL at every commit (`synchronous = FULL`, 2), so an
+/// acknowledged write survives a power failure; `normal` (1) is the stated trade-off.
+#[tokio::test]
+async fn sqlite_syncs_every_commit_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("sync.sqlite3");
+    let url = url.to_str().unwrap();
+    for (setting, expected) in [
+        (pbm_db::SqliteSynchronous::default(), 2),
+        (pbm_db::SqliteSynchronous::Normal, 1),
+    ] {
+        let options = pbm_db::DbOptions {
+            sqlite_synchronous: setting,
+            ..pbm_db::DbOptions::for_backend(pbm_db::Backend::Sqlite)
+        };
+        let db = pbm_db::Db::connect(url, &options).unwrap();
+        let level = db
+            .read(|c| -> Result<i32, StoreError> {
+                #[derive(QueryableByName)]
+                struct Level {
+                    #[diesel(sql_type = diesel::sql_types::Integer)]
+                    synchronous: i32,
+                }
+                Ok(diesel::sql_query("PRAGMA synchronous")
+                    .get_result::<Level>(c)?
+                    .synchronous)
+            })
+            .await
+            .unwrap();
+        assert_eq!(level, expected, "{setting:?}");
+    }
+    assert_eq!("NORMAL".parse(), Ok(pbm_db::SqliteSynchronous::Normal));
+    assert!("off".parse::<pbm_db::SqliteSynchronous>().is_err());
+}

@@ -20,6 +20,11 @@ pub struct ServerArgs {
     /// PostgreSQL URL (postgres://…); when set it is used instead of SQLite files.
     #[arg(long, env = "PBM_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// SQLite's `synchronous` setting: `full` (the default) keeps every acknowledged write on
+    /// power failure; `normal` syncs only at checkpoints (faster; the last writes before a power
+    /// failure may be lost, never on a process crash). PostgreSQL ignores it.
+    #[arg(long, env = "PBM_SQLITE_SYNCHRONOUS", default_value = "full")]
+    pub sqlite_synchronous: pbm_db::SqliteSynchronous,
     /// 6-digit region code (财政区划, MOF_DIV_CODE) this deployment serves.
     #[arg(long, env = "PBM_MOF_DIV_CODE", default_value = DEFAULT_REGION)]
     pub mof_div_code: String,
@@ -164,10 +169,11 @@ impl ServerArgs {
     /// A pool on `service`'s database ([`ServerArgs::database_url`]), sized for its backend.
     pub fn database(&self, service: &str) -> anyhow::Result<pbm_db::Db> {
         let url = self.database_url(service)?;
-        Ok(pbm_db::Db::connect(
-            &url,
-            &pbm_db::DbOptions::for_backend(pbm_db::Backend::of_url(&url)),
-        )?)
+        let options = pbm_db::DbOptions {
+            sqlite_synchronous: self.sqlite_synchronous,
+            ..pbm_db::DbOptions::for_backend(pbm_db::Backend::of_url(&url))
+        };
+        Ok(pbm_db::Db::connect(&url, &options)?)
     }
 
     /// The database of one service: the PostgreSQL URL when given, else

@@ -269,6 +269,7 @@ pub fn server_args(
         listen: "127.0.0.1:0".parse().expect("loopback"),
         data_dir: data_dir.to_owned(),
         database_url: Some(database_url.to_owned()),
+        sqlite_synchronous: pbm_db::SqliteSynchronous::Full,
         mof_div_code: region.into(),
         production: false,
         auth_public_keys: None,
