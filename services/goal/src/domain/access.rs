@@ -157,8 +157,27 @@ pub fn viewer(caller: &Caller, region: &DivisionCode) -> Result<Viewer, Denied> 
     Ok(Viewer { role, org_code })
 }
 
+/// A write's second check, after the role's: the caller is of this very region. docs/DOMAIN.md
+/// "Regions and roles": a user of an enclosing region reads, writes happen only in one's own
+/// region — a city's unit or department (whose codes name organisations of the city) never
+/// writes a county's goals, projects or reports.
+pub fn ensure_local(caller: &Caller, region: &DivisionCode) -> Result<(), Denied> {
+    if caller.role == AuthRole::Public || &caller.mof_div_code == region {
+        Ok(())
+    } else {
+        Err(Denied::permission(
+            "REGION_NOT_ALLOWED",
+            format!(
+                "您属于区划 {}，不能修改区划 {region} 的绩效目标、项目或报告",
+                caller.mof_div_code
+            ),
+        ))
+    }
+}
+
 /// The role half of authorisation, decided before anything of the request is examined: may
-/// this caller's role ever take `kind` (the workflow's role table, [`ActionKind::roles`])?
+/// this caller's role ever take `kind` (the workflow's role table, [`ActionKind::roles`]), and
+/// is the caller of this region ([`ensure_local`])?
 pub fn ensure_can(
     caller: &Caller,
     region: &DivisionCode,
@@ -166,6 +185,7 @@ pub fn ensure_can(
 ) -> Result<Viewer, Denied> {
     let v = viewer(caller, region)?;
     if kind.roles().contains(&v.role) {
+        ensure_local(caller, region)?;
         Ok(v)
     } else {
         Err(role_denied(format!(
@@ -600,6 +620,31 @@ mod tests {
                 "「预算单位」不能批复（二下）绩效目标".to_owned()
             )
         );
+    }
+
+    #[test]
+    fn callers_of_an_enclosing_region_never_write() {
+        // A county's deployment; the unit and department codes are the city's.
+        let county = DivisionCode::parse("140525").unwrap();
+        for role in [AuthRole::BudgetUnit, AuthRole::Department] {
+            let city = caller(role, "140500");
+            assert!(viewer(&city, &county).is_ok(), "{role} reads");
+            assert_eq!(
+                refused(ensure_can(&city, &county, ActionKind::Edit)).0,
+                "REGION_NOT_ALLOWED",
+                "{role}"
+            );
+        }
+        assert_eq!(
+            refused(ensure_can(
+                &caller(AuthRole::Expert, "140500"),
+                &county,
+                ActionKind::Review
+            ))
+            .0,
+            "REGION_NOT_ALLOWED"
+        );
+        assert!(ensure_local(&caller(AuthRole::BudgetUnit, "140525"), &county).is_ok());
     }
 
     #[test]

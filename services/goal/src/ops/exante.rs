@@ -14,7 +14,7 @@ use super::projects::project_from_row;
 use super::rules::{rules_in_force, rules_label};
 use crate::convert;
 use crate::domain::FiscalYear;
-use crate::domain::access::{can_file_ex_ante, can_review_ex_ante, viewer};
+use crate::domain::access::{can_file_ex_ante, can_review_ex_ante, ensure_local, viewer};
 use crate::domain::common::date_in_range;
 use crate::domain::exante::{
     self, Assessor, Conclusion, Dimension, DimensionScore, ExAnteFacts, ExAnteReport, ExAnteReview,
@@ -261,6 +261,7 @@ pub async fn submit(
         move |conn, ctx| {
             let v = viewer(&ctx.caller, &st.region)?;
             can_file_ex_ante(&v)?;
+            ensure_local(&ctx.caller, &st.region)?;
             let report = report_from(&r)?;
             let code = report.pro_code.as_str().to_owned();
             let year = report.fiscal_year.get();

@@ -54,7 +54,8 @@ pub async fn export(
     auth: &str,
     r: proto::ExportApprovedGoalsRequest,
 ) -> Result<Vec<proto::ExportApprovedGoalsChunk>, ApiError> {
-    let v = viewer(&caller, &state.region)?;
+    // Authorise first, then validate: a caller refused the table learns nothing of the request.
+    let scope = export_scope(&viewer(&caller, &state.region)?)?;
     crate::convert::limits::check(&r)?;
     let mut f = GoalFilter {
         fiscal_year: Some(
@@ -65,7 +66,7 @@ pub async fn export(
         department_code: Some(r.department_code.trim().to_owned()).filter(|d| !d.is_empty()),
         ..Default::default()
     };
-    match export_scope(&v)? {
+    match scope {
         ListScope::Department(code) => f.department_code = Some(code),
         ListScope::Unit(code) => f.agency_code = Some(code),
         // The region's readers; reviewers and the public are refused by `export_scope`.

@@ -9,8 +9,8 @@ use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
 use super::{internal, project_not_found};
 use crate::convert::{self, limits};
 use crate::domain::access::{
-    ProjectClaim, Viewer, can_register_project, can_register_projects, project_scope, taken_code,
-    viewer,
+    ProjectClaim, Viewer, can_register_project, can_register_projects, ensure_local, project_scope,
+    taken_code, viewer,
 };
 use crate::domain::project::{Project, ProjectInput};
 use crate::domain::workflow::Role;
@@ -95,6 +95,7 @@ pub async fn declare_project(
         move |conn, ctx| {
             let v = viewer(&ctx.caller, &st.region)?;
             can_register_projects(&v)?;
+            ensure_local(&ctx.caller, &st.region)?;
             let project = project?;
             let agency = project.agency_code.as_str();
             let recorded = store::unit_department(conn, agency)?;
