@@ -85,6 +85,7 @@ pub struct PiiArgs {
     /// Cipher of personal data written from now on: `aes256-gcm` (blind index HMAC-SHA256) or
     /// `sm4-gcm` (国密 SM4-GCM, blind index HMAC-SM3). Values written under either are read.
     #[arg(
+        id = "pii_cipher",
         long = "pii-cipher",
         env = "PBM_PII_CIPHER",
         value_enum,
@@ -93,11 +94,17 @@ pub struct PiiArgs {
     pub cipher: crate::pii::PiiAlgorithm,
     /// Key for personal data at rest (身份证号, phones, emails, birth dates): base64 of 32 random
     /// bytes. Required in production; in development a key is created in the data directory.
-    #[arg(long = "pii-key", env = "PBM_PII_KEY", hide_env_values = true)]
+    #[arg(
+        id = "pii_key",
+        long = "pii-key",
+        env = "PBM_PII_KEY",
+        hide_env_values = true
+    )]
     pub key: Option<String>,
     /// The key before a rotation (base64 of 32 bytes): only decrypts, until `reencrypt-pii` has
     /// rewritten every value under `PBM_PII_KEY`.
     #[arg(
+        id = "pii_key_previous",
         long = "pii-key-previous",
         env = "PBM_PII_KEY_PREVIOUS",
         hide_env_values = true

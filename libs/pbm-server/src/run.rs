@@ -31,6 +31,13 @@ pub trait Service {
     fn outbox(state: &Self::State) -> Db;
     /// The gRPC services grpc.health.v1 reports (the generated services' names).
     fn health_names() -> Vec<&'static str>;
+    /// Re-encrypts the service's personal data under the configured cipher and current key and
+    /// recomputes its blind indexes (`reencrypt-pii`, docs/SECURITY.md "Key rotation"); returns
+    /// the counts, for the operator. A service that keeps no personal data keeps this default.
+    fn reencrypt_pii(args: &ServerArgs) -> impl Future<Output = anyhow::Result<String>> {
+        let _ = args;
+        async { Ok(format!("{}: no personal data to re-encrypt", Self::BINARY)) }
+    }
 }
 
 #[derive(Parser)]
@@ -45,6 +52,9 @@ enum Command {
     Serve(ServerArgs),
     /// Apply database migrations and exit.
     Migrate(ServerArgs),
+    /// Re-encrypt personal data under PBM_PII_CIPHER and PBM_PII_KEY (reading values under
+    /// PBM_PII_KEY_PREVIOUS too), recompute blind indexes, print the counts and exit.
+    ReencryptPii(ServerArgs),
 }
 
 /// The `main` of a service binary: `serve` and `migrate`, every flag with its environment
@@ -67,6 +77,11 @@ pub fn main<S: Service>() -> anyhow::Result<()> {
                     let outbox = S::outbox(&state);
                     let routes = S::add_to(Routes::default(), state);
                     serve_hosted(&args, S::BINARY, routes, S::health_names(), &[outbox]).await
+                }
+                Command::ReencryptPii(args) => {
+                    let _telemetry = pbm_telemetry::init(S::BINARY, None)?;
+                    println!("{}", S::reencrypt_pii(&args).await?);
+                    Ok(())
                 }
                 Command::Migrate(args) => {
                     let _telemetry = pbm_telemetry::init(S::BINARY, None)?;

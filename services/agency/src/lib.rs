@@ -24,6 +24,7 @@ use pbm_server::config::ServerArgs;
 use tonic::server::NamedService;
 use tonic::service::Routes;
 
+pub use ops::personal::{REENCRYPT_BATCH, Reencrypted, reencrypt};
 pub use state::AppState;
 
 /// Names reported by grpc.health.v1: the generated services' own.
@@ -60,6 +61,10 @@ impl pbm_server::run::Service for Agency {
     fn health_names() -> Vec<&'static str> {
         vec![HEALTH_NAME, ENGAGEMENT_HEALTH_NAME, DRAW_HEALTH_NAME]
     }
+
+    async fn reencrypt_pii(args: &ServerArgs) -> anyhow::Result<String> {
+        Ok(format!("pbm-agency: {}", reencrypt_pii(args).await?))
+    }
 }
 
 /// The agency service's routes, to serve alone or beside other services.
@@ -83,6 +88,15 @@ pub fn add_to(routes: Routes, state: AppState) -> Routes {
 pub async fn open(args: &ServerArgs) -> anyhow::Result<AppState> {
     let db = args.database("agency")?;
     AppState::open(db, args.region()?, args.pii_cipher()?).await
+}
+
+/// Re-encrypts this service's personal data (experts' 身份证号, phones and birth dates, the
+/// phones and emails of people on agency records) under the configured cipher and current key,
+/// and recomputes the blind indexes of 身份证号 (docs/SECURITY.md "Key rotation").
+pub async fn reencrypt_pii(args: &ServerArgs) -> anyhow::Result<Reencrypted> {
+    let db = args.database("agency")?;
+    db.migrate(&store::ALL_MIGRATIONS).await?;
+    Ok(reencrypt(&db, &args.pii_cipher()?).await?)
 }
 
 /// Applies this service's migrations and returns.

@@ -73,11 +73,11 @@ impl AppState {
     /// Migrates the database, seals personal data stored in clear, and prepares the state.
     pub async fn open(db: Db, region: DivisionCode, pii: PiiCipher) -> anyhow::Result<AppState> {
         db.migrate(&crate::store::ALL_MIGRATIONS).await?;
-        // People's phones on agency records stored before they were sealed: sealed before the
-        // service answers.
-        let sealed = crate::ops::personal::seal_stored(&db, &pii).await?;
-        if sealed > 0 {
-            tracing::info!(agencies = sealed, "sealed people's phones stored in clear");
+        // People's phones and emails on agency records, experts' birth dates, stored before
+        // they were sealed: sealed before the service answers.
+        let (agencies, experts) = crate::ops::personal::seal_stored(&db, &pii).await?;
+        if agencies + experts > 0 {
+            tracing::info!(agencies, experts, "sealed personal data stored in clear");
         }
         Ok(AppState {
             db,

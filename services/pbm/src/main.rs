@@ -3,7 +3,10 @@
 //! * `pbm serve` – embedded by default: SQLite files under `--data-dir`, created and migrated on
 //!   first start; `--database-url postgres://…` runs the same code on PostgreSQL.
 //! * `pbm migrate` – apply every service's migrations and exit (run before a rollout).
-//! * `pbm token` – print a development token signed with the local development key.
+//! * `pbm reencrypt-pii` – re-encrypt personal data under the configured cipher and key
+//!   (docs/SECURITY.md "Key rotation").
+//! * `pbm token` – print a development token signed with the local development key, or with an
+//!   SM2 key given by file (`--sm2-key`).
 //!
 //! The command-line interface is relied on by provincial platforms and scripts: keep it stable.
 
@@ -32,7 +35,11 @@ enum Command {
     Serve(ServerArgs),
     /// Apply every service's database migrations and exit.
     Migrate(ServerArgs),
-    /// Print a development token (signed with the data directory's development key).
+    /// Re-encrypt every service's personal data under PBM_PII_CIPHER and PBM_PII_KEY (reading
+    /// values under PBM_PII_KEY_PREVIOUS too), recompute blind indexes, print the counts and exit.
+    ReencryptPii(ServerArgs),
+    /// Print a development token (signed with the data directory's development key, or with the
+    /// SM2 key of `--sm2-key`).
     Token(TokenArgs),
 }
 
@@ -65,6 +72,31 @@ struct TokenArgs {
     /// Lifetime in hours.
     #[arg(long, default_value_t = 24 * 30)]
     ttl_hours: i64,
+    /// Sign an SM2 token (`alg = SM2`) with the secret key in this file (hex or base64 of 32
+    /// bytes) instead of the development key; needs `--kid`.
+    #[arg(long, requires = "kid")]
+    sm2_key: Option<PathBuf>,
+    /// Key id of the `--sm2-key` token: the servers trust it with a `kid=sm2:<public key>` line
+    /// in PBM_AUTH_PUBLIC_KEYS.
+    #[arg(long, requires = "sm2_key")]
+    kid: Option<String>,
+    /// With `--sm2-key`: print the key-file line trusting the key (`kid=sm2:<base64>`) instead of
+    /// a token.
+    #[arg(long, requires = "sm2_key")]
+    public_key_line: bool,
+}
+
+/// The SM2 signer of `--sm2-key` and `--kid`.
+fn sm2_signer(path: &std::path::Path, kid: &str) -> anyhow::Result<pbm_auth::Sm2TokenSigner> {
+    use base64::Engine;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --sm2-key {}", path.display()))?;
+    let text = text.trim();
+    let secret = hex::decode(text)
+        .or_else(|_| base64::engine::general_purpose::STANDARD.decode(text))
+        .map_err(|_| anyhow::anyhow!("{}: expected hex or base64 of 32 bytes", path.display()))?;
+    pbm_auth::Sm2TokenSigner::from_secret(kid, &secret)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 fn token(args: TokenArgs) -> anyhow::Result<String> {
@@ -86,8 +118,15 @@ fn token(args: TokenArgs) -> anyhow::Result<String> {
             pbm_auth::token::MAX_LIFETIME_SECS / 3600
         );
     }
-    let signer = dev::load_or_create(&args.data_dir)
-        .with_context(|| format!("development key in {}", args.data_dir.display()))?;
+    let sm2 = match (&args.sm2_key, &args.kid) {
+        (Some(path), Some(kid)) => Some(sm2_signer(path, kid)?),
+        _ => None,
+    };
+    if let Some(signer) = &sm2
+        && args.public_key_line
+    {
+        return Ok(signer.key_file_line());
+    }
     let sub = args
         .subject
         .clone()
@@ -97,6 +136,11 @@ fn token(args: TokenArgs) -> anyhow::Result<String> {
         .with_department(args.department.as_deref())
         .with_agency(args.agency.as_deref())
         .with_expert(args.expert.as_deref());
+    if let Some(signer) = sm2 {
+        return Ok(signer.sign(&claims));
+    }
+    let signer = dev::load_or_create(&args.data_dir)
+        .with_context(|| format!("development key in {}", args.data_dir.display()))?;
     Ok(signer.sign(&claims))
 }
 
@@ -138,6 +182,12 @@ async fn main() -> anyhow::Result<()> {
             pbm_agency::migrate(&args).await?;
             pbm_goal::migrate(&args).await?;
             tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::ReencryptPii(args) => {
+            let _telemetry = pbm_telemetry::init("pbm", None)?;
+            // The agency service is the one that keeps personal data.
+            println!("agency: {}", pbm_agency::reencrypt_pii(&args).await?);
             Ok(())
         }
         Command::Token(args) => {

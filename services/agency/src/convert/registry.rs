@@ -8,7 +8,7 @@ use pbm_types::DivisionCode;
 use super::relations::{relation_kind_from, relation_kind_to};
 use super::{both, check, date, opt_date, stamp};
 use crate::domain::ids::CreditCode;
-use crate::domain::personal::Disclosure;
+use crate::domain::personal::{Disclosure, mask_email, mask_phone};
 use crate::domain::registry::{
     Action, Agency, AgencySpec, AgencyType, Batch, Branch, Details, EffectiveStatus, LeadEvaluator,
     Person, Relation, Scope, effective_status,
@@ -120,8 +120,8 @@ fn person_to(p: &Person, disclosure: Disclosure) -> proto::Person {
     proto::Person {
         name: p.name.clone(),
         role: p.role.clone(),
-        phone: p.phone.shown(disclosure),
-        email: p.email.clone(),
+        phone: p.phone.shown(disclosure, mask_phone),
+        email: p.email.shown(disclosure, mask_email),
     }
 }
 

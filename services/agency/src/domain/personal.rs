@@ -1,5 +1,6 @@
 //! Personal data (docs/DOMAIN.md "Experts", personal data; docs/AGENCY.md): who sees it in
-//! full, the one masking of each kind of value, and a person's phone as the registry keeps it.
+//! full, the one masking of each kind of value, and a person's phone and email as the registry
+//! keeps them.
 //!
 //! * **Who sees it in full** ([`disclosure`]): finance of this very region reading one record
 //!   (`GetAgency`). Everyone else — auditors, the province, finance of an enclosing region, the
@@ -8,13 +9,16 @@
 //!   nothing a database reader should not see). Experts' 身份证号 and phones are masked on every
 //!   read; `RevealExpertContact` gives them in full, audited.
 //! * **Phones** ([`mask_phone`]): first 3 and last 4 digits (`138****5678`).
+//! * **Emails** ([`mask_email`]): the first character of the name and the whole domain
+//!   (`z*******@example.com`), shown by the same rule as phones.
 //! * **身份证号** ([`mask_id_number`]): first 3 and last 4 characters
 //!   (`140***********123X`): digits 4–14 are hidden, so the birth date (digits 7–14) never shows,
 //!   whatever the length of the text. The birth date is never shown beside a masked number
 //!   either: with it, the masked number narrows to about ten people.
-//! * **At rest** ([`ContactPhone`]): a person's phone on an agency record is sealed (encrypted,
-//!   with its masked form for display) before it is stored; a record written before phones were
-//!   sealed still reads (its phone is [`ContactPhone::Clear`]) and is sealed on startup.
+//! * **At rest** ([`Sealable`]): a person's phone and email on an agency record are sealed
+//!   (encrypted, with the masked form for display) before it is stored; a record written before
+//!   they were sealed still reads (its value is [`Sealable::Clear`]) and is sealed on startup.
+//!   Experts' 身份证号, phones and birth dates are encrypted columns (`store::experts`).
 
 use std::fmt;
 
@@ -70,6 +74,25 @@ pub fn mask_phone(text: &str) -> String {
     mask(text)
 }
 
+/// An email as shown masked: the first character of the name before `@`, each other one
+/// replaced by `*`, and the domain (`zhangsan@example.com` → `z*******@example.com`). A text
+/// without `@` is masked as any text ([`mask`]).
+pub fn mask_email(text: &str) -> String {
+    match text.rsplit_once('@') {
+        Some((name, domain)) if !name.is_empty() => {
+            let mut chars = name.chars();
+            let first = chars.next().map(String::from).unwrap_or_default();
+            let hidden = "*".repeat(chars.count());
+            if hidden.is_empty() {
+                format!("*@{domain}")
+            } else {
+                format!("{first}{hidden}@{domain}")
+            }
+        }
+        _ => mask(text),
+    }
+}
+
 /// A 身份证号 (or what was typed as one) as shown masked: the first 3 and last 4 characters,
 /// never any of characters 7–14 (the birth date). An 18-character number shows as
 /// `140***********123X`; a shorter or longer text hides at least characters 4–14.
@@ -87,65 +110,69 @@ pub fn mask_id_number(text: &str) -> String {
     out
 }
 
-/// A person's phone on an agency record: as typed in a request, or sealed for storage.
+/// A person's phone or email on an agency record: as typed in a request, or sealed for storage.
+/// The value's kind is known where it is used: its masking is given to [`Sealable::masked`] and
+/// [`Sealable::shown`] (`mask_phone`, `mask_email`).
 #[derive(Clone, PartialEq, Eq)]
-pub enum ContactPhone {
-    /// As typed (a request), or as stored before phones were sealed. Empty = no phone.
+pub enum Sealable {
+    /// As typed (a request), or as stored before it was sealed. Empty = none.
     Clear(String),
-    /// Encrypted at rest (`PiiCipher`: nonce ‖ ciphertext ‖ tag), with its masked form.
+    /// Encrypted at rest (`PiiCipher`: algorithm ‖ nonce ‖ ciphertext ‖ tag), with its masked
+    /// form.
     Sealed { cipher: Vec<u8>, masked: String },
 }
 
-impl ContactPhone {
-    /// The phone in clear, when this value holds it.
+impl Sealable {
+    /// The value in clear, when this holds it.
     pub fn clear(&self) -> Option<&str> {
         match self {
-            ContactPhone::Clear(text) => Some(text),
-            ContactPhone::Sealed { .. } => None,
+            Sealable::Clear(text) => Some(text),
+            Sealable::Sealed { .. } => None,
         }
     }
 
-    /// Whether a phone in clear is held that storage must seal first (an empty one has
+    /// Whether a value in clear is held that storage must seal first (an empty one has
     /// nothing to hide).
     pub fn needs_sealing(&self) -> bool {
         self.clear().is_some_and(|t| !t.is_empty())
     }
 
-    /// The masked form.
-    pub fn masked(&self) -> String {
+    /// The masked form (`mask` masks a value held in clear).
+    pub fn masked(&self, mask: fn(&str) -> String) -> String {
         match self {
-            ContactPhone::Clear(text) => mask_phone(text),
-            ContactPhone::Sealed { masked, .. } => masked.clone(),
+            Sealable::Clear(text) => mask(text),
+            Sealable::Sealed { masked, .. } => masked.clone(),
         }
     }
 
-    /// The phone as a response shows it: in full only with [`Disclosure::Full`] and when held in
-    /// clear (a reader opens a sealed phone first); masked otherwise.
-    pub fn shown(&self, disclosure: Disclosure) -> String {
+    /// The value as a response shows it: in full only with [`Disclosure::Full`] and when held in
+    /// clear (a reader opens a sealed value first); masked by `mask` otherwise.
+    pub fn shown(&self, disclosure: Disclosure, mask: fn(&str) -> String) -> String {
         match (self, disclosure) {
-            (ContactPhone::Clear(text), Disclosure::Full) => text.clone(),
-            (_, Disclosure::Full | Disclosure::Masked) => self.masked(),
+            (Sealable::Clear(text), Disclosure::Full) => text.clone(),
+            (_, Disclosure::Full | Disclosure::Masked) => self.masked(mask),
         }
     }
 }
 
-impl Default for ContactPhone {
+impl Default for Sealable {
     fn default() -> Self {
-        ContactPhone::Clear(String::new())
+        Sealable::Clear(String::new())
     }
 }
 
-impl From<&str> for ContactPhone {
+impl From<&str> for Sealable {
     fn from(text: &str) -> Self {
-        ContactPhone::Clear(text.to_owned())
+        Sealable::Clear(text.to_owned())
     }
 }
 
-impl fmt::Debug for ContactPhone {
+/// Never the value: its length in clear, or the masked form of a sealed one.
+impl fmt::Debug for Sealable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ContactPhone::Clear(_) => write!(f, "ContactPhone({})", self.masked()),
-            ContactPhone::Sealed { .. } => write!(f, "ContactPhone(sealed {})", self.masked()),
+            Sealable::Clear(text) => write!(f, "Sealable(clear, {} chars)", text.chars().count()),
+            Sealable::Sealed { masked, .. } => write!(f, "Sealable(sealed {masked})"),
         }
     }
 }
@@ -226,16 +253,36 @@ mod tests {
 
     #[test]
     fn a_phone_is_shown_in_full_only_when_disclosed_and_held_in_clear() {
-        let clear = ContactPhone::from("13812345678");
-        assert_eq!(clear.shown(Disclosure::Full), "13812345678");
-        assert_eq!(clear.shown(Disclosure::Masked), "138****5678");
-        let sealed = ContactPhone::Sealed {
+        let clear = Sealable::from("13812345678");
+        assert_eq!(clear.shown(Disclosure::Full, mask_phone), "13812345678");
+        assert_eq!(clear.shown(Disclosure::Masked, mask_phone), "138****5678");
+        let sealed = Sealable::Sealed {
             cipher: vec![1, 2, 3],
             masked: "138****5678".into(),
         };
-        assert_eq!(sealed.shown(Disclosure::Full), "138****5678");
+        assert_eq!(sealed.shown(Disclosure::Full, mask_phone), "138****5678");
         assert!(clear.needs_sealing() && !sealed.needs_sealing());
-        assert!(!ContactPhone::default().needs_sealing());
-        assert_eq!(format!("{clear:?}"), "ContactPhone(138****5678)");
+        assert!(!Sealable::default().needs_sealing());
+        assert_eq!(format!("{clear:?}"), "Sealable(clear, 11 chars)");
+        assert_eq!(format!("{sealed:?}"), "Sealable(sealed 138****5678)");
+    }
+
+    #[test]
+    fn an_email_shows_its_first_character_and_domain() {
+        assert_eq!(mask_email("zhangsan@example.com"), "z*******@example.com");
+        assert_eq!(mask_email("李四@机构.中国"), "李*@机构.中国");
+        assert_eq!(mask_email("a@b.cn"), "*@b.cn");
+        assert_eq!(mask_email("@b.cn"), "*****");
+        assert_eq!(mask_email("not-an-email"), "not*****mail");
+        assert_eq!(mask_email(""), "");
+        let clear = Sealable::from("wangwu@example.com");
+        assert_eq!(
+            clear.shown(Disclosure::Masked, mask_email),
+            "w*****@example.com"
+        );
+        assert_eq!(
+            clear.shown(Disclosure::Full, mask_email),
+            "wangwu@example.com"
+        );
     }
 }

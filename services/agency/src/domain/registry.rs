@@ -7,7 +7,7 @@ use pbm_types::FieldViolation;
 pub use super::eligibility::RelationKind;
 pub use super::engagement::ServiceScope as Scope;
 use super::ids::CreditCode;
-use super::personal::{ContactPhone, mask_phone};
+use super::personal::{Sealable, mask_phone};
 
 /// 机构类型.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -69,15 +69,15 @@ pub struct Branch {
 }
 
 /// A person on an agency record (cooperating expert, other staff, contact). Stored as JSON with
-/// the phone sealed (`phone_enc`, hex, and `phone_masked`); a record stored before phones were
-/// sealed has `phone` in clear and still reads. Storing a phone in clear is refused: sealing is
-/// the writer's job ([`ContactPhone`]).
+/// the phone and email sealed (`phone_enc`/`email_enc`, hex, and their masked forms); a record
+/// stored before they were sealed has `phone`/`email` in clear and still reads. Storing either
+/// in clear is refused: sealing is the writer's job ([`Sealable`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
     pub name: String,
     pub role: String,
-    pub phone: ContactPhone,
-    pub email: String,
+    pub phone: Sealable,
+    pub email: Sealable,
 }
 
 /// How a [`Person`] is kept in the record's JSON.
@@ -93,30 +93,57 @@ struct StoredPerson {
     phone_enc: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     phone_masked: Option<String>,
-    #[serde(default)]
-    email: String,
+    /// In clear: empty (no email), or a record stored before emails were sealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email_enc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email_masked: Option<String>,
+}
+
+type StoredForm = (Option<String>, Option<String>, Option<String>);
+
+/// (clear, enc, masked) of a value as stored: only an empty value is kept in clear.
+fn stored_form<E: serde::ser::Error>(value: &Sealable, what: &str) -> Result<StoredForm, E> {
+    match value {
+        Sealable::Clear(text) if text.is_empty() => Ok((Some(String::new()), None, None)),
+        Sealable::Clear(_) => Err(E::custom(format!(
+            "a person's {what} must be sealed before it is stored"
+        ))),
+        Sealable::Sealed { cipher, masked } => {
+            Ok((None, Some(hex::encode(cipher)), Some(masked.clone())))
+        }
+    }
+}
+
+fn read_form<E: serde::de::Error>(
+    clear: Option<String>,
+    enc: Option<String>,
+    masked: Option<String>,
+) -> Result<Sealable, E> {
+    Ok(match enc {
+        Some(enc) => Sealable::Sealed {
+            cipher: hex::decode(&enc).map_err(E::custom)?,
+            masked: masked.unwrap_or_default(),
+        },
+        None => Sealable::Clear(clear.unwrap_or_default()),
+    })
 }
 
 impl serde::Serialize for Person {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (phone, phone_enc, phone_masked) = match &self.phone {
-            ContactPhone::Clear(text) if text.is_empty() => (Some(String::new()), None, None),
-            ContactPhone::Clear(_) => {
-                return Err(serde::ser::Error::custom(
-                    "a person's phone must be sealed before it is stored",
-                ));
-            }
-            ContactPhone::Sealed { cipher, masked } => {
-                (None, Some(hex::encode(cipher)), Some(masked.clone()))
-            }
-        };
+        let (phone, phone_enc, phone_masked) = stored_form(&self.phone, "phone")?;
+        let (email, email_enc, email_masked) = stored_form(&self.email, "email")?;
         StoredPerson {
             name: self.name.clone(),
             role: self.role.clone(),
             phone,
             phone_enc,
             phone_masked,
-            email: self.email.clone(),
+            email,
+            email_enc,
+            email_masked,
         }
         .serialize(s)
     }
@@ -125,19 +152,11 @@ impl serde::Serialize for Person {
 impl<'de> serde::Deserialize<'de> for Person {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let p = StoredPerson::deserialize(d)?;
-        let phone = match (p.phone_enc, p.phone) {
-            (Some(enc), _) => {
-                let cipher = hex::decode(&enc).map_err(serde::de::Error::custom)?;
-                let masked = p.phone_masked.unwrap_or_default();
-                ContactPhone::Sealed { cipher, masked }
-            }
-            (None, clear) => ContactPhone::Clear(clear.unwrap_or_default()),
-        };
         Ok(Person {
             name: p.name,
             role: p.role,
-            phone,
-            email: p.email,
+            phone: read_form(p.phone, p.phone_enc, p.phone_masked)?,
+            email: read_form(p.email, p.email_enc, p.email_masked)?,
         })
     }
 }
@@ -513,7 +532,7 @@ mod tests {
             name: "李四".into(),
             role: String::new(),
             phone: "12345".into(),
-            email: String::new(),
+            email: Sealable::default(),
         });
         let fields: Vec<String> = a.violations().into_iter().map(|v| v.field).collect();
         assert_eq!(
@@ -523,36 +542,48 @@ mod tests {
     }
 
     #[test]
-    fn a_person_is_stored_with_the_phone_sealed_and_old_records_still_read() {
+    fn a_person_is_stored_with_phone_and_email_sealed_and_old_records_still_read() {
         let sealed = Person {
             name: "李某".into(),
             role: "项目经理".into(),
-            phone: ContactPhone::Sealed {
+            phone: Sealable::Sealed {
                 cipher: vec![0xab, 0xcd],
                 masked: "138****5678".into(),
             },
-            email: String::new(),
+            email: Sealable::Sealed {
+                cipher: vec![0xef],
+                masked: "l*@example.com".into(),
+            },
         };
         let json = serde_json::to_string(&sealed).unwrap();
         assert_eq!(
             json,
-            r#"{"name":"李某","role":"项目经理","phone_enc":"abcd","phone_masked":"138****5678","email":""}"#
+            r#"{"name":"李某","role":"项目经理","phone_enc":"abcd","phone_masked":"138****5678","email_enc":"ef","email_masked":"l*@example.com"}"#
         );
         assert_eq!(serde_json::from_str::<Person>(&json).unwrap(), sealed);
-        // Written before phones were sealed: read in clear (and sealed by the next write).
+        // Written before phones and emails were sealed: read in clear (and sealed by the next
+        // write).
         let old: Person = serde_json::from_str(
-            r#"{"name":"李某","role":"项目经理","phone":"13812345678","email":""}"#,
+            r#"{"name":"李某","role":"项目经理","phone":"13812345678","email":"li@example.com"}"#,
         )
         .unwrap();
-        assert_eq!(old.phone, ContactPhone::from("13812345678"));
-        // A phone in clear is never written; no phone is.
+        assert_eq!(old.phone, Sealable::from("13812345678"));
+        assert_eq!(old.email, Sealable::from("li@example.com"));
+        // Neither is ever written in clear; none is.
         assert!(serde_json::to_string(&old).is_err());
+        let phone_only = Person {
+            phone: Sealable::default(),
+            ..old.clone()
+        };
+        assert!(serde_json::to_string(&phone_only).is_err());
         let none = Person {
-            phone: ContactPhone::default(),
+            phone: Sealable::default(),
+            email: Sealable::default(),
             ..old
         };
         let json = serde_json::to_string(&none).unwrap();
         assert!(json.contains(r#""phone":"""#), "{json}");
+        assert!(json.contains(r#""email":"""#), "{json}");
         assert_eq!(serde_json::from_str::<Person>(&json).unwrap(), none);
     }
 }

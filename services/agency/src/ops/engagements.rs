@@ -69,7 +69,7 @@ pub async fn create(
                 let row = store_x::expert(conn, *id)?.ok_or_else(|| {
                     ApiError::not_found("EXPERT_NOT_FOUND", format!("专家 {id} 不存在"))
                 })?;
-                let mut facts = expert_facts(&row.eligibility())?;
+                let mut facts = expert_facts(&row.eligibility(), &st.pii)?;
                 facts.major_violation_on = major_violation_on(conn, &Violator::Expert(row.id))?;
                 experts.push(facts);
             }

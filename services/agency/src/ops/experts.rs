@@ -1,10 +1,11 @@
 //! The expert registry: register, update, change status, read, reveal contact data.
 
 use pbm_auth::Caller;
+use pbm_db::AnyConnection;
 use pbm_proto::agency::v1 as proto;
 use pbm_server::{ApiError, Effect, FieldViolation, MutationContext, run_mutation};
 
-use super::{RulesInForce, SERVICE, expert_not_found, rules_in_force};
+use super::{RulesInForce, SERVICE, expert_not_found, personal, rules_in_force};
 use crate::convert;
 use crate::domain::access::{self, ExpertScope};
 use crate::domain::eligibility::ExpertStatus;
@@ -13,9 +14,10 @@ use crate::state::AppState;
 use crate::store::experts::{self as expert_store, ExpertFilter, ExpertRow, ExpertStatusChange};
 use chrono::{Datelike, NaiveDate};
 
-/// Checks a spec and the entry rules in force; returns the row to store (personal data
-/// encrypted).
+/// Checks a spec, that no other expert is the same person, and the entry rules in force;
+/// returns the row to store (personal data encrypted).
 fn expert_row(
+    conn: &mut AnyConnection,
     state: &AppState,
     rules: &RulesInForce,
     spec: ExpertSpec,
@@ -24,17 +26,25 @@ fn expert_row(
 ) -> Result<ExpertRow, ApiError> {
     let mut v = spec.violations(&state.taxonomy);
     let (id_enc, id_index, id_masked, birth_date) = match (&spec.id_number, keep) {
-        (Some(id), _) => (
-            state.pii.encrypt(id.as_str()),
-            state.pii.blind_index(id.as_str()),
-            id.masked(),
-            id.birth_date(),
-        ),
+        (Some(id), _) => {
+            // Under any blind index it may still carry (a key rotation not yet re-encrypted):
+            // the unique column alone compares only the current one.
+            let indexes = state.pii.blind_indexes(id.as_str());
+            if expert_store::with_id_number_index(conn, &indexes, keep.map(|k| k.id))?.is_some() {
+                return Err(person_exists());
+            }
+            (
+                state.pii.encrypt(id.as_str()),
+                indexes[0].clone(),
+                id.masked(),
+                id.birth_date(),
+            )
+        }
         (None, Some(k)) => (
             k.id_number_enc.clone(),
             k.id_number_index.clone(),
             k.id_number_masked.clone(),
-            k.birth_date,
+            personal::birth_date(&state.pii, k.id, k.birth_date_enc.as_deref())?,
         ),
         (None, None) => {
             v.push(FieldViolation::generic(
@@ -87,7 +97,7 @@ fn expert_row(
         phone_enc,
         id_number_masked: id_masked,
         phone_masked,
-        birth_date,
+        birth_date_enc: Some(personal::seal_birth_date(&state.pii, birth_date)),
         title: spec.title.as_db().into(),
         years_in_field: i32::try_from(spec.years_in_field).unwrap_or(i32::MAX),
         fields: expert_store::join_fields(&spec.fields),
@@ -102,12 +112,14 @@ fn expert_row(
     })
 }
 
+fn person_exists() -> ApiError {
+    ApiError::already_exists("EXPERT_EXISTS", "该身份证号的专家已在库中")
+        .with_violation("spec.id_number", "duplicate person")
+}
+
 fn duplicate_person(e: pbm_db::StoreError) -> ApiError {
     match e {
-        pbm_db::StoreError::UniqueViolation(_) => {
-            ApiError::already_exists("EXPERT_EXISTS", "该身份证号的专家已在库中")
-                .with_violation("spec.id_number", "duplicate person")
-        }
+        pbm_db::StoreError::UniqueViolation(_) => person_exists(),
         other => other.into(),
     }
 }
@@ -127,7 +139,7 @@ pub async fn register(
         move |conn, ctx| {
             access::can_manage(&ctx.caller, &st.region)?;
             let rules = rules_in_force(conn, st.today().year())?;
-            let mut row = expert_row(&st, &rules, spec?, None, &ctx.caller.subject)?;
+            let mut row = expert_row(conn, &st, &rules, spec?, None, &ctx.caller.subject)?;
             row.id = expert_store::insert_expert(conn, &row).map_err(duplicate_person)?;
             expert_store::insert_status_change(
                 conn,
@@ -186,7 +198,7 @@ pub async fn update(
                 ));
             }
             let rules = rules_in_force(conn, st.today().year())?;
-            let row = expert_row(&st, &rules, spec, Some(&current), &ctx.caller.subject)?;
+            let row = expert_row(conn, &st, &rules, spec, Some(&current), &ctx.caller.subject)?;
             if !expert_store::update_expert(conn, &row, expected).map_err(duplicate_person)? {
                 return Err(ApiError::stale_version(
                     &format!("专家 {id}"),

@@ -16,6 +16,7 @@ pub mod violations;
 use chrono::NaiveDate;
 use pbm_db::AnyConnection;
 use pbm_server::ApiError;
+use pbm_server::pii::PiiCipher;
 
 use crate::domain::eligibility::{self, AgencyFacts, AgencyStatus, ExpertFacts};
 use crate::domain::registry::{self, Agency, EffectiveStatus};
@@ -152,14 +153,18 @@ pub fn agency_facts_from(
     }
 }
 
-pub fn expert_facts(row: &store_x::EligibilityRow) -> Result<ExpertFacts, ApiError> {
+/// The facts about an expert; its birth date is decrypted with `pii`.
+pub fn expert_facts(
+    row: &store_x::EligibilityRow,
+    pii: &PiiCipher,
+) -> Result<ExpertFacts, ApiError> {
     let details = row.details()?;
     Ok(ExpertFacts {
         id: row.id.to_string(),
         status: row.status()?,
         title: row.title()?,
         years_in_field: u32::try_from(row.years_in_field).unwrap_or(0),
-        birth_date: row.birth_date,
+        birth_date: personal::birth_date(pii, row.id, row.birth_date_enc.as_deref())?,
         fields: row.fields(),
         relations: details
             .relations

@@ -1,7 +1,8 @@
-//! What do we store? Experts — their 身份证号 and phone only encrypted (with a keyed blind index
-//! of the ID number for uniqueness, and masked forms for lists) — and every status change.
+//! What do we store? Experts — their 身份证号, phone and birth date only encrypted (with a keyed
+//! blind index of the ID number for uniqueness, and masked forms for lists) — and every status
+//! change.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use pbm_db::{AnyConnection, StoreError, insert_returning_id};
 
@@ -21,7 +22,8 @@ pub struct ExpertRow {
     pub phone_enc: Vec<u8>,
     pub id_number_masked: String,
     pub phone_masked: String,
-    pub birth_date: NaiveDate,
+    /// `YYYY-MM-DD`, encrypted (`ops::personal::birth_date` reads it).
+    pub birth_date_enc: Option<Vec<u8>>,
     pub title: String,
     pub years_in_field: i32,
     pub fields: String,
@@ -80,14 +82,15 @@ impl ExpertRow {
             status: self.status.clone(),
             title: self.title.clone(),
             years_in_field: self.years_in_field,
-            birth_date: self.birth_date,
+            birth_date_enc: self.birth_date_enc.clone(),
             fields: self.fields.clone(),
             details: self.details.clone(),
         }
     }
 }
 
-/// Only the columns eligibility needs (no personal data): what a draw reads for every expert.
+/// Only the columns eligibility needs (of personal data only the encrypted birth date, for the age
+/// cap): what a draw reads for every expert.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = experts)]
 pub struct EligibilityRow {
@@ -95,7 +98,7 @@ pub struct EligibilityRow {
     pub status: String,
     pub title: String,
     pub years_in_field: i32,
-    pub birth_date: NaiveDate,
+    pub birth_date_enc: Option<Vec<u8>>,
     pub fields: String,
     pub details: String,
 }
@@ -291,6 +294,77 @@ pub fn status_history(
             changed_at: r.5,
         })
         .collect())
+}
+
+/// Personal data of an expert as stored: what the re-encryption rewrites.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = experts)]
+pub struct SealedRow {
+    pub id: i64,
+    pub version: i64,
+    pub id_number_enc: Vec<u8>,
+    pub id_number_index: String,
+    pub phone_enc: Vec<u8>,
+    pub birth_date_enc: Option<Vec<u8>>,
+}
+
+/// Up to `limit` experts after id `after`, by id, with their personal data as stored.
+pub fn sealed_after(
+    conn: &mut AnyConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<SealedRow>, StoreError> {
+    Ok(experts::table
+        .filter(experts::id.gt(after))
+        .order(experts::id.asc())
+        .limit(limit)
+        .select(SealedRow::as_select())
+        .load(conn)?)
+}
+
+/// The experts whose birth date is not sealed yet (stored before birth dates were encrypted).
+pub fn without_sealed_birth_date(conn: &mut AnyConnection) -> Result<Vec<SealedRow>, StoreError> {
+    Ok(experts::table
+        .filter(experts::birth_date_enc.is_null())
+        .order(experts::id.asc())
+        .select(SealedRow::as_select())
+        .load(conn)?)
+}
+
+/// Rewrites an expert's personal data in place — the same values encrypted afresh, not a change:
+/// the version, who and when stay. Only while the version is still `row.version`; returns false
+/// when it moved on (the writer that moved it stored its own values under the current key).
+pub fn reseal(conn: &mut AnyConnection, row: &SealedRow) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        experts::table
+            .filter(experts::id.eq(row.id))
+            .filter(experts::version.eq(row.version)),
+    )
+    .set((
+        experts::id_number_enc.eq(&row.id_number_enc),
+        experts::id_number_index.eq(&row.id_number_index),
+        experts::phone_enc.eq(&row.phone_enc),
+        experts::birth_date_enc.eq(&row.birth_date_enc),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// The expert, other than `except`, whose 身份证号 has one of these blind indexes (the current
+/// one, and those a key rotation has not recomputed yet: `PiiCipher::blind_indexes`).
+pub fn with_id_number_index(
+    conn: &mut AnyConnection,
+    indexes: &[String],
+    except: Option<i64>,
+) -> Result<Option<i64>, StoreError> {
+    let mut q = experts::table
+        .filter(experts::id_number_index.eq_any(indexes))
+        .select(experts::id)
+        .into_boxed::<pbm_db::MultiBackend>();
+    if let Some(id) = except {
+        q = q.filter(experts::id.ne(id));
+    }
+    Ok(q.first(conn).optional()?)
 }
 
 /// (fields, status) of every expert (statistics).

@@ -249,12 +249,18 @@ pub fn agency(conn: &mut AnyConnection, credit_code: &str) -> Result<Option<Agen
         .transpose()
 }
 
-/// The agencies whose record may hold a person's phone in clear (written before phones were
-/// sealed): every record whose JSON has a `phone` key (a sealed phone has none; an empty one
-/// does, so callers look at the phones themselves).
-pub fn agencies_with_phones_in_clear(conn: &mut AnyConnection) -> Result<Vec<Agency>, StoreError> {
+/// The agencies whose record may hold a person's phone or email in clear (written before they
+/// were sealed): every record whose JSON has a `phone` or `email` key (a sealed value has none;
+/// an empty one does, so callers look at the values themselves).
+pub fn agencies_with_personal_data_in_clear(
+    conn: &mut AnyConnection,
+) -> Result<Vec<Agency>, StoreError> {
     agencies::table
-        .filter(agencies::details.like("%\"phone\":\"%"))
+        .filter(
+            agencies::details
+                .like("%\"phone\":\"%")
+                .or(agencies::details.like("%\"email\":\"%")),
+        )
         .order(agencies::credit_code.asc())
         .select(AgencyRow::as_select())
         .load(conn)?
@@ -263,9 +269,27 @@ pub fn agencies_with_phones_in_clear(conn: &mut AnyConnection) -> Result<Vec<Age
         .collect()
 }
 
-/// Rewrites an agency's details in place — the same content in its storage form (phones sealed),
-/// not a change: the version, who and when stay. Only while the version is still `version`;
-/// returns false when it moved on (the writer that moved it stored its own details sealed).
+/// Up to `limit` agencies after credit code `after`, by credit code (the re-encryption's batches).
+pub fn agencies_after(
+    conn: &mut AnyConnection,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<Agency>, StoreError> {
+    agencies::table
+        .filter(agencies::credit_code.gt(after))
+        .order(agencies::credit_code.asc())
+        .limit(limit)
+        .select(AgencyRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(AgencyRow::into_domain)
+        .collect()
+}
+
+/// Rewrites an agency's details in place — the same content in its storage form (phones and
+/// emails sealed, under the current key), not a change: the version, who and when stay. Only
+/// while the version is still `version`; returns false when it moved on (the writer that moved
+/// it stored its own details sealed).
 pub fn reseal_agency_details(
     conn: &mut AnyConnection,
     credit_code: &str,

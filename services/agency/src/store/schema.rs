@@ -72,7 +72,6 @@ diesel::table! {
         phone_enc -> Binary,
         id_number_masked -> Text,
         phone_masked -> Text,
-        birth_date -> Date,
         title -> Text,
         years_in_field -> Integer,
         fields -> Text,
@@ -82,6 +81,9 @@ diesel::table! {
         version -> BigInt,
         changed_by -> Text,
         changed_at -> Timestamp,
+        /// The birth date (`YYYY-MM-DD`), encrypted; NULL only until startup seals a row stored
+        /// before birth dates were encrypted (migration 2026-01-11).
+        birth_date_enc -> Nullable<Binary>,
     }
 }
 

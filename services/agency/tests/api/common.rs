@@ -81,13 +81,18 @@ pub fn pii() -> pbm_server::pii::PiiCipher {
 /// Serves the agency service on a free port of 127.0.0.1 over `test_db`, its calendar fixed at
 /// `today` (`YYYY-MM-DD`).
 pub async fn spawn(test_db: TestDatabase, today: &'static str) -> App {
-    let mut state = AppState::open(
-        test_db.connect(),
-        DivisionCode::parse(REGION).unwrap(),
-        pii(),
-    )
-    .await
-    .expect("open the agency state");
+    spawn_with(test_db, today, pii()).await
+}
+
+/// [`spawn`] with personal data encrypted by `pii`.
+pub async fn spawn_with(
+    test_db: TestDatabase,
+    today: &'static str,
+    pii: pbm_server::pii::PiiCipher,
+) -> App {
+    let mut state = AppState::open(test_db.connect(), DivisionCode::parse(REGION).unwrap(), pii)
+        .await
+        .expect("open the agency state");
     let fixed = NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap();
     state.today = Arc::new(move || fixed);
     let server = TestServer::start(
@@ -111,6 +116,21 @@ pub async fn spawn(test_db: TestDatabase, today: &'static str) -> App {
 }
 
 impl App {
+    /// Stops this server and serves the same database again with personal data encrypted by
+    /// `pii` (a restart with another key or cipher).
+    pub async fn restart_with(self, today: &'static str, pii: pbm_server::pii::PiiCipher) -> App {
+        let App { server, _db, .. } = self;
+        // The new server's request ids continue after the old one's (its idempotency records
+        // stay in the database).
+        let used: u64 = server.rid().trim_start_matches("req-").parse().unwrap_or(0);
+        drop(server);
+        let app = spawn_with(_db, today, pii).await;
+        for _ in 0..=used {
+            app.rid();
+        }
+        app
+    }
+
     /// A signed token for `who`, valid for an hour.
     pub fn token(&self, who: &Who) -> String {
         self.server.tokens.token(who)

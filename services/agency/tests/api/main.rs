@@ -14,5 +14,6 @@ mod personal;
 mod ratings;
 mod roles;
 mod rules;
+mod sealed;
 mod statistics;
 mod violations;

@@ -258,7 +258,7 @@ pub async fn draw_experts(
                 .get_or_load(&stamp, || -> Result<_, ApiError> {
                     store_x::eligibility_rows(conn, None)?
                         .iter()
-                        .map(expert_facts)
+                        .map(|row| expert_facts(row, &st.pii))
                         .collect::<Result<Vec<_>, _>>()
                 })?;
             // Experts who are not active or not in the field are ineligible whatever else
