@@ -8,6 +8,7 @@ use pbm_auth::{Claims, Role};
 use pbm_proto::agency::v1::agency_registry_service_client::AgencyRegistryServiceClient;
 use pbm_proto::agency::v1::draw_service_client::DrawServiceClient;
 use pbm_proto::agency::v1::engagement_service_client::EngagementServiceClient;
+use pbm_proto::audit::v1::audit_service_client::AuditServiceClient;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 use tonic_types::StatusExt;
@@ -293,6 +294,13 @@ impl Ctx {
     /// The draws client (`DrawService`).
     pub fn draws(&self) -> DrawServiceClient<Channel> {
         DrawServiceClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
+    /// The audit trail client (`pbm.audit.v1.AuditService`, served by every PBM server).
+    pub fn audits(&self) -> AuditServiceClient<Channel> {
+        AuditServiceClient::new(self.channel.clone())
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }

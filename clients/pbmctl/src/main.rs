@@ -13,6 +13,7 @@
 //!   engagement  add | show | list | rate | explain | recompute
 //!   draw        experts | agencies | respond | show | replay
 //!   stats
+//!   audit       verify | export
 //! ```
 //!
 //! Violations are one command for both parties (`violation.rs`: an agency by credit code, an
@@ -35,6 +36,7 @@
 //! safely. See docs/PBMCTL.md.
 
 mod agency;
+mod audit;
 mod batch;
 mod client;
 mod draw;
@@ -100,6 +102,10 @@ enum Command {
     Draw(draw::Command),
     /// 入库统计（供省级平台）/ Pool statistics (as the provincial platform reads them).
     Stats,
+    /// 审计日志核验与导出（审计、本级财政）/ Verify and export a service's audit trail
+    /// (AuditService; auditors and the region's finance bureau).
+    #[command(subcommand)]
+    Audit(audit::Command),
 }
 
 /// Reads a JSON file (for `--file`).
@@ -133,6 +139,7 @@ async fn run(cli: Cli) -> Outcome {
         Command::Engagement(c) => engagement::run(&ctx, c).await,
         Command::Draw(c) => draw::run(&ctx, c).await,
         Command::Stats => stats::run(&ctx).await,
+        Command::Audit(c) => audit::run(&ctx, c).await,
     }
 }
 

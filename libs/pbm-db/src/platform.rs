@@ -1,12 +1,15 @@
 //! What do we store? For every service, in its own database:
 //! * `pbm_idempotency` – the first response to each client request id;
-//! * `pbm_audit_log` – who did what, when, with what outcome;
+//! * `pbm_audit_log` – who did what, when, with what outcome, each row keyed and chained
+//!   ([`chain`]: tamper evidence);
 //! * `pbm_outbox` – events written with the change that caused them, published afterwards.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::{AnyConnection, StoreError};
+
+pub mod chain;
 
 pub mod schema {
     diesel::table! {
@@ -35,6 +38,18 @@ pub mod schema {
             entity_id -> Text,
             outcome -> Text,
             detail -> Text,
+            row_mac -> Nullable<Text>,
+            chain_seq -> Nullable<BigInt>,
+            chain_hash -> Nullable<Text>,
+        }
+    }
+
+    diesel::table! {
+        pbm_audit_chain (id) {
+            id -> Integer,
+            legacy_through -> BigInt,
+            head_seq -> BigInt,
+            head_hash -> Text,
         }
     }
 
@@ -89,7 +104,8 @@ pub fn insert_idempotency(
     Ok(())
 }
 
-/// One line of the audit trail.
+/// One line of the audit trail. `occurred_at` is kept to the microsecond ([`crate::now`]), the
+/// precision both backends store and the row MAC covers.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = pbm_audit_log)]
 pub struct AuditEntry {
@@ -122,11 +138,85 @@ pub struct AuditRecord {
     pub entity_id: String,
     pub outcome: String,
     pub detail: String,
+    /// [`AuditEntry::row_mac`]; `None` on a row written before the chain existed and not sealed
+    /// yet ([`chain`]).
+    pub row_mac: Option<String>,
+    /// The row's place in the chain, once sealed.
+    pub chain_seq: Option<i64>,
+    /// The chain's hash through this row, once sealed; `rejected` on a row the sealer refused.
+    pub chain_hash: Option<String>,
 }
 
+impl AuditRecord {
+    /// The entry this row records (what its row MAC covers).
+    pub fn entry(&self) -> AuditEntry {
+        AuditEntry {
+            occurred_at: self.occurred_at,
+            service: self.service.clone(),
+            method: self.method.clone(),
+            request_id: self.request_id.clone(),
+            subject: self.subject.clone(),
+            role: self.role.clone(),
+            mof_div_code: self.mof_div_code.clone(),
+            entity_type: self.entity_type.clone(),
+            entity_id: self.entity_id.clone(),
+            outcome: self.outcome.clone(),
+            detail: self.detail.clone(),
+        }
+    }
+}
+
+/// What an export of the audit trail selects.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Rows with `occurred_at >= from`.
+    pub from: Option<NaiveDateTime>,
+    /// Rows with `occurred_at < to`.
+    pub to: Option<NaiveDateTime>,
+    /// Rows of one service (`pbm.goal`); all when `None`.
+    pub service: Option<String>,
+}
+
+/// Up to `limit` rows matching `filter` with an id above `after_id`, by id.
+pub fn audit_page(
+    conn: &mut AnyConnection,
+    filter: &AuditFilter,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let mut query = pbm_audit_log::table
+        .filter(pbm_audit_log::id.gt(after_id))
+        .into_boxed();
+    if let Some(from) = filter.from {
+        query = query.filter(pbm_audit_log::occurred_at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(pbm_audit_log::occurred_at.lt(to));
+    }
+    if let Some(service) = &filter.service {
+        query = query.filter(pbm_audit_log::service.eq(service.clone()));
+    }
+    query
+        .order(pbm_audit_log::id.asc())
+        .limit(limit)
+        .select(AuditRecord::as_select())
+        .load(conn)
+        .map_err(StoreError::from)
+}
+
+/// Writes `entry` with its row MAC ([`AuditEntry::row_mac`], under the process's audit key).
 pub fn insert_audit(conn: &mut AnyConnection, entry: &AuditEntry) -> Result<(), StoreError> {
+    insert_audit_with_mac(conn, entry, &entry.row_mac())
+}
+
+/// Writes `entry` with the row MAC computed for it beforehand ([`AuditEntry::row_mac`]).
+pub fn insert_audit_with_mac(
+    conn: &mut AnyConnection,
+    entry: &AuditEntry,
+    row_mac: &str,
+) -> Result<(), StoreError> {
     diesel::insert_into(pbm_audit_log::table)
-        .values(entry)
+        .values((entry, pbm_audit_log::row_mac.eq(row_mac)))
         .execute(conn)?;
     Ok(())
 }
@@ -218,7 +308,8 @@ pub fn mark_outbox_published(
 /// idempotency record beside its own change in data-modifying `WITH` clauses (the goal service
 /// writes a batch of workflow steps so). The table and column lists are written here only;
 /// the text columns come in the order [`AuditEntry::texts`] and [`IdempotencyRecord::texts`]
-/// give them.
+/// give them, the audit line's row MAC ([`AuditEntry::row_mac`], computed in Rust and bound
+/// like any value) last.
 pub mod statement {
     use diesel::QueryResult;
     use diesel::pg::Pg;
@@ -227,9 +318,10 @@ pub mod statement {
 
     use super::{AuditEntry, IdempotencyRecord};
 
-    /// `INSERT INTO pbm_audit_log (occurred_at, <the texts of [`AuditEntry::texts`]>)`.
+    /// `INSERT INTO pbm_audit_log (occurred_at, <the texts of [`AuditEntry::texts`]>, row_mac)`.
     pub const AUDIT_INSERT: &str = "INSERT INTO pbm_audit_log (occurred_at, service, method, \
-         request_id, subject, role, mof_div_code, entity_type, entity_id, outcome, detail)";
+         request_id, subject, role, mof_div_code, entity_type, entity_id, outcome, detail, \
+         row_mac)";
 
     /// `INSERT INTO pbm_idempotency (created_at, <the texts of [`IdempotencyRecord::texts`]>,
     /// response)`.
@@ -268,11 +360,13 @@ pub mod statement {
         }
     }
 
-    /// Pushes `<AUDIT_INSERT> SELECT <entry's values> FROM <from>`: the entry is written once
-    /// for each row of `from` (none when the guarded change moved nothing).
+    /// Pushes `<AUDIT_INSERT> SELECT <entry's values>, <row_mac> FROM <from>`: the entry is
+    /// written for the row of `from` (none when the guarded change moved nothing; `from` has at
+    /// most one row, as each row MAC is written once).
     pub fn push_audit_select<'b>(
         out: &mut AstPass<'_, 'b, Pg>,
         entry: &'b AuditEntry,
+        row_mac: &'b str,
         from: &str,
     ) -> QueryResult<()> {
         out.push_sql(AUDIT_INSERT);
@@ -293,6 +387,8 @@ pub mod statement {
             out.push_sql(", ");
             out.push_bind_param::<Text, _>(text)?;
         }
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(row_mac)?;
         out.push_sql(" FROM ");
         out.push_sql(from);
         Ok(())

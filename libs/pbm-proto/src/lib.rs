@@ -33,6 +33,12 @@ pub mod goal {
     }
 }
 
+pub mod audit {
+    pub mod v1 {
+        tonic::include_proto!("pbm.audit.v1");
+    }
+}
+
 pub mod bench {
     pub mod v1 {
         tonic::include_proto!("pbm.bench.v1");

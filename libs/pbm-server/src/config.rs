@@ -77,6 +77,9 @@ pub struct ServerArgs {
     /// 固化 list) before asking again; 0 = ask on every submission.
     #[arg(long, env = "PBM_LIBRARY_CACHE_SECS", default_value_t = 5)]
     pub library_cache_secs: u64,
+    /// The audit trail's key (`--audit-key`).
+    #[command(flatten)]
+    pub audit: crate::audit::AuditArgs,
 }
 
 /// How personal data is encrypted at rest (docs/SECURITY.md, "Personal data at rest").

@@ -12,7 +12,9 @@
 //!   scheme (`pbm.<service>`).
 //! * [`run`] – the one runner of every service binary (`serve` / `migrate`).
 //! * [`paging`] – page tokens.
+//! * [`audit`] – the audit trail's key, sealer, `pbm.audit.v1.AuditService` and `audit-verify`.
 
+pub mod audit;
 pub mod config;
 pub mod error;
 pub mod limits;

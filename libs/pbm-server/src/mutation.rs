@@ -170,10 +170,13 @@ where
     settle(db, ctx, entity, result).await
 }
 
-/// What a mutation commits beside its change: its audit line and its idempotency record.
+/// What a mutation commits beside its change: its audit line (with its row MAC, computed once
+/// here for every way of writing it: docs/SECURITY.md "Audit log") and its idempotency record.
 #[derive(Debug, Clone)]
 pub struct Records {
     pub audit: AuditEntry,
+    /// [`AuditEntry::row_mac`] of `audit`.
+    pub audit_mac: String,
     pub idempotency: IdempotencyRecord,
 }
 
@@ -181,7 +184,7 @@ impl Records {
     /// Writes both, as separate statements (the caller holds the transaction). The audit table
     /// has no unique key, so a unique violation is the idempotency record's.
     pub fn insert(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
-        platform::insert_audit(conn, &self.audit)?;
+        platform::insert_audit_with_mac(conn, &self.audit, &self.audit_mac)?;
         platform::insert_idempotency(conn, &self.idempotency)
     }
 }
@@ -189,8 +192,10 @@ impl Records {
 impl MutationContext {
     /// The records of a successful `effect`.
     pub fn records<R: Message>(&self, effect: &Effect<R>) -> Records {
+        let audit = self.audit(effect.entity_type, &effect.entity_id, "OK", &effect.detail);
         Records {
-            audit: self.audit(effect.entity_type, &effect.entity_id, "OK", &effect.detail),
+            audit_mac: audit.row_mac(),
+            audit,
             idempotency: IdempotencyRecord {
                 service: self.service().to_owned(),
                 request_id: self.request_id.clone(),

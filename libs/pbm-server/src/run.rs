@@ -9,6 +9,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use pbm_db::Db;
 use tonic::service::Routes;
 
+use crate::audit::Trail;
 use crate::config::ServerArgs;
 
 /// What a service crate tells the runner about itself.
@@ -55,6 +56,9 @@ enum Command {
     /// Re-encrypt personal data under PBM_PII_CIPHER and PBM_PII_KEY (reading values under
     /// PBM_PII_KEY_PREVIOUS too), recompute blind indexes, print the counts and exit.
     ReencryptPii(ServerArgs),
+    /// Seal and verify the audit trail's chain; print the first broken sequence number and
+    /// exit non-zero when it is broken (docs/SECURITY.md "Audit log").
+    AuditVerify(ServerArgs),
 }
 
 /// The `main` of a service binary: `serve` and `migrate`, every flag with its environment
@@ -75,8 +79,24 @@ pub fn main<S: Service>() -> anyhow::Result<()> {
                     let _telemetry = pbm_telemetry::init(S::BINARY, args.otlp_endpoint.as_deref())?;
                     let state = S::open(&args).await?;
                     let outbox = S::outbox(&state);
+                    let trail = Trail::of(S::health_names()[0], outbox.clone());
                     let routes = S::add_to(Routes::default(), state);
-                    serve_hosted(&args, S::BINARY, routes, S::health_names(), &[outbox]).await
+                    serve_hosted(
+                        &args,
+                        S::BINARY,
+                        routes,
+                        S::health_names(),
+                        &[outbox],
+                        vec![trail],
+                    )
+                    .await
+                }
+                Command::AuditVerify(args) => {
+                    let _telemetry = pbm_telemetry::init(S::BINARY, None)?;
+                    let state = S::open(&args).await?;
+                    let trail = Trail::of(S::health_names()[0], S::outbox(&state));
+                    let key = args.audit.key(&args.data_dir, args.production)?;
+                    crate::audit::verify_command(&[trail], false, key).await
                 }
                 Command::ReencryptPii(args) => {
                     let _telemetry = pbm_telemetry::init(S::BINARY, None)?;
@@ -94,20 +114,26 @@ pub fn main<S: Service>() -> anyhow::Result<()> {
 }
 
 /// Serves `routes` as `args` configure until SIGINT/SIGTERM, with a relay publishing each of
-/// `outboxes` (Redis Streams with `PBM_REDIS_URL`, else one in-process bus).
+/// `outboxes` (Redis Streams with `PBM_REDIS_URL`, else one in-process bus) and a sealer of
+/// each one's audit trail, and `pbm.audit.v1.AuditService` over every hosted service's `trails`.
 pub async fn serve_hosted(
     args: &ServerArgs,
     name: &str,
     routes: Routes,
-    health_names: Vec<&'static str>,
+    mut health_names: Vec<&'static str>,
     outboxes: &[Db],
+    trails: Vec<Trail>,
 ) -> anyhow::Result<()> {
     crate::mutation::install_fingerprint_key(args.pii_cipher()?.fingerprint_key());
+    pbm_db::platform::chain::install_key(args.audit.key(&args.data_dir, args.production)?);
     let bus = pbm_events::InProcessBus::default();
     for db in outboxes {
         pbm_events::spawn_relay(db.clone(), args.redis_url.as_deref(), &bus).await?;
         tokio::spawn(sweep_idempotency(db.clone()));
+        tokio::spawn(crate::audit::run_sealer(db.clone()));
     }
+    let routes = crate::audit::add_to(routes, args.region()?, trails);
+    health_names.push(crate::audit::HEALTH_NAME);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -118,7 +144,9 @@ pub async fn serve_hosted(
     };
     tracing::info!(listen = %args.listen, backend, region = %args.mof_div_code, "{name} serving");
     let options = args.serve_options(health_names)?;
-    crate::serve(listener, routes, options, crate::shutdown_signal()).await
+    let served = crate::serve(listener, routes, options, crate::shutdown_signal()).await;
+    crate::audit::seal_now(outboxes).await;
+    served
 }
 
 /// Deletes expired idempotency records of `db` now and then, for as long as the process runs.

@@ -284,6 +284,7 @@ pub fn server_args(
         indicator_url: None,
         agency_url: None,
         library_cache_secs: 5,
+        audit: Default::default(),
     }
 }
 

@@ -39,20 +39,22 @@ fn event(goal_id: i64) -> EventRow {
 }
 
 fn records(request_id: &str, goal_id: i64) -> Records {
+    let audit = AuditEntry {
+        occurred_at: at(),
+        service: "pbm.goal".into(),
+        method: "SubmitGoal".into(),
+        request_id: request_id.into(),
+        subject: "unit-1".into(),
+        role: "budget_unit".into(),
+        mof_div_code: "140500".into(),
+        entity_type: "goal".into(),
+        entity_id: goal_id.to_string(),
+        outcome: "OK".into(),
+        detail: "submit: draft → submitted".into(),
+    };
     Records {
-        audit: AuditEntry {
-            occurred_at: at(),
-            service: "pbm.goal".into(),
-            method: "SubmitGoal".into(),
-            request_id: request_id.into(),
-            subject: "unit-1".into(),
-            role: "budget_unit".into(),
-            mof_div_code: "140500".into(),
-            entity_type: "goal".into(),
-            entity_id: goal_id.to_string(),
-            outcome: "OK".into(),
-            detail: "submit: draft → submitted".into(),
-        },
+        audit_mac: audit.row_mac(),
+        audit,
         idempotency: IdempotencyRecord {
             service: "pbm.goal".into(),
             request_id: request_id.into(),
@@ -188,4 +190,17 @@ async fn a_batch_reads_and_writes_several_goals_in_one_statement_each() {
         1
     );
     assert_eq!(count(&mut pg, "SELECT count(*) AS n FROM goal_events"), 2);
+
+    // The audit lines the batch wrote carry their row MACs: the sealer chains both and the
+    // chain verifies (docs/SECURITY.md "Audit log").
+    let pool = db.connect();
+    let key = pbm_db::platform::chain::installed_key();
+    let sealing = pbm_db::platform::chain::seal(&pool, &key).await.unwrap();
+    assert_eq!((sealing.sealed, sealing.rejected.len()), (2, 0));
+    let verdict = pool
+        .read(move |c| pbm_db::platform::chain::verify(c, &key))
+        .await
+        .unwrap();
+    assert!(verdict.ok(), "{verdict:?}");
+    assert_eq!((verdict.sealed, verdict.head_seq), (2, 2));
 }

@@ -3,6 +3,7 @@
 //! * `pbm serve` – embedded by default: SQLite files under `--data-dir`, created and migrated on
 //!   first start; `--database-url postgres://…` runs the same code on PostgreSQL.
 //! * `pbm migrate` – apply every service's migrations and exit (run before a rollout).
+//! * `pbm audit-verify` – seal and verify every service's audit trail (docs/SECURITY.md).
 //! * `pbm reencrypt-pii` – re-encrypt personal data under the configured cipher and key
 //!   (docs/SECURITY.md "Key rotation").
 //! * `pbm token` – print a development token signed with the local development key, or with an
@@ -16,6 +17,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use pbm_auth::{Claims, Role, dev};
 use pbm_server::config::{DEFAULT_REGION, ServerArgs};
+use pbm_server::audit::Trail;
 use pbm_server::run::{Service, serve_hosted};
 
 #[derive(Parser)]
@@ -38,6 +40,9 @@ enum Command {
     /// Re-encrypt every service's personal data under PBM_PII_CIPHER and PBM_PII_KEY (reading
     /// values under PBM_PII_KEY_PREVIOUS too), recompute blind indexes, print the counts and exit.
     ReencryptPii(ServerArgs),
+    /// Seal and verify every service's audit trail; print the first broken sequence number of
+    /// each and exit non-zero when one is broken (docs/SECURITY.md "Audit log").
+    AuditVerify(ServerArgs),
     /// Print a development token (signed with the data directory's development key, or with the
     /// SM2 key of `--sm2-key`).
     Token(TokenArgs),
@@ -144,6 +149,19 @@ fn token(args: TokenArgs) -> anyhow::Result<String> {
     Ok(signer.sign(&claims))
 }
 
+/// Each hosted service's audit trail: its name and its database.
+fn trails(
+    indicator: &pbm_indicator::AppState,
+    agency: &pbm_agency::AppState,
+    goal: &pbm_goal::AppState,
+) -> Vec<Trail> {
+    vec![
+        Trail::of(pbm_indicator::HEALTH_NAME, indicator.db.clone()),
+        Trail::of(pbm_agency::HEALTH_NAME, agency.db.clone()),
+        Trail::of(pbm_goal::HEALTH_NAME, goal.db.clone()),
+    ]
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -164,6 +182,7 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 vec![indicator.db.clone(), agency.db.clone(), goal.db.clone()]
             };
+            let trails = trails(&indicator, &agency, &goal);
             let routes = pbm_goal::add_to(
                 pbm_agency::add_to(pbm_indicator::router(indicator), agency),
                 goal,
@@ -174,7 +193,25 @@ async fn main() -> anyhow::Result<()> {
                 pbm_goal::Goal::health_names(),
             ]
             .concat();
-            serve_hosted(&args, "pbm", routes, health, &outboxes).await
+            serve_hosted(&args, "pbm", routes, health, &outboxes, trails).await
+        }
+        Command::AuditVerify(args) => {
+            let _telemetry = pbm_telemetry::init("pbm", None)?;
+            let indicator = pbm_indicator::open(&args).await?;
+            let agency = pbm_agency::open(&args).await?;
+            let goal = pbm_goal::open(
+                &args,
+                &args.indicator_url_or_self(),
+                &args.agency_url_or_self(),
+            )
+            .await?;
+            let key = args.audit.key(&args.data_dir, args.production)?;
+            pbm_server::audit::verify_command(
+                &trails(&indicator, &agency, &goal),
+                args.shares_one_database(),
+                key,
+            )
+            .await
         }
         Command::Migrate(args) => {
             let _telemetry = pbm_telemetry::init("pbm", None)?;

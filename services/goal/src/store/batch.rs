@@ -110,7 +110,7 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for TransitionStatemen
         out.push_sql(", ");
         out.push_bind_param::<Timestamp, _>(&e.at)?;
         out.push_sql(" FROM moved), audit AS (");
-        statement::push_audit_select(&mut out, a, "moved")?;
+        statement::push_audit_select(&mut out, a, &self.records.audit_mac, "moved")?;
         out.push_sql(") ");
         statement::push_idempotency_select(&mut out, i, "moved")?;
         Ok(())
@@ -172,6 +172,8 @@ pub(crate) struct TransitionColumns<'a> {
     audit_at: Vec<NaiveDateTime>,
     /// [`pbm_db::platform::AuditEntry::texts`], column by column.
     audit_texts: [Vec<&'a str>; 10],
+    /// [`pbm_server::Records::audit_mac`].
+    audit_mac: Vec<&'a str>,
     record_at: Vec<NaiveDateTime>,
     /// [`pbm_db::platform::IdempotencyRecord::texts`], column by column.
     record_texts: [Vec<&'a str>; 5],
@@ -212,6 +214,7 @@ impl<'a> TransitionColumns<'a> {
             audit_texts: std::array::from_fn(|k| {
                 steps.iter().map(|t| t.records.audit.texts()[k]).collect()
             }),
+            audit_mac: steps.iter().map(|t| t.records.audit_mac.as_str()).collect(),
             record_at: steps
                 .iter()
                 .map(|t| t.records.idempotency.created_at)
@@ -265,6 +268,7 @@ impl<'a> diesel::query_builder::QueryFragment<diesel::pg::Pg> for TransitionColu
         then::<Array<Timestamp>, _>(&mut out, &self.event_at)?;
         then::<Array<Timestamp>, _>(&mut out, &self.audit_at)?;
         texts(&mut out, &self.audit_texts)?;
+        then::<Array<Text>, _>(&mut out, &self.audit_mac)?;
         then::<Array<Timestamp>, _>(&mut out, &self.record_at)?;
         texts(&mut out, &self.record_texts)?;
         then::<Array<Binary>, _>(&mut out, &self.response)?;
@@ -273,7 +277,7 @@ impl<'a> diesel::query_builder::QueryFragment<diesel::pg::Pg> for TransitionColu
              working_version, e_version, status, state, changed_by, changed_at, \
              e_action, e_from, e_to, e_comments, e_changes, e_ref, e_role, e_actor, e_at, \
              a_at, a_service, a_method, a_request_id, a_subject, a_role, a_div, a_type, a_entity, \
-             a_outcome, a_detail, \
+             a_outcome, a_detail, a_mac, \
              r_at, r_service, r_request_id, r_subject, r_method, r_hash, r_response)), \
              moved AS (UPDATE goals g SET status = i.status, \
              approved_version = i.approved_version, published_version = i.published_version, \
@@ -292,7 +296,7 @@ impl<'a> diesel::query_builder::QueryFragment<diesel::pg::Pg> for TransitionColu
         out.push_sql(statement::AUDIT_INSERT);
         out.push_sql(
             " SELECT a_at, a_service, a_method, a_request_id, a_subject, a_role, a_div, a_type, \
-             a_entity, a_outcome, a_detail FROM done), records AS (",
+             a_entity, a_outcome, a_detail, a_mac FROM done), records AS (",
         );
         out.push_sql(statement::IDEMPOTENCY_INSERT);
         out.push_sql(

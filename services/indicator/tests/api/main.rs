@@ -4,6 +4,7 @@
 mod common;
 
 mod audit;
+mod audit_chain;
 mod excel;
 mod frames;
 mod health;
