@@ -56,6 +56,8 @@ const REGION_READERS: &str = "finance_admin auditor province";
 /// scope (NOT_FOUND, or a list narrowed to it).
 #[rustfmt::skip]
 const TABLE: &[(&str, Kind, &str)] = &[
+    // An expert id numbers a person of the pool of the expert's own region (expert:here): at a
+    // county's deployment a city expert's id names someone else.
     // docs/INDICATOR.md "Who may do what": every authenticated caller but the public reads;
     // finance of the region writes; a department proposes; proposals are read by finance,
     // auditors, the province and (its own) a department.
@@ -89,33 +91,33 @@ const TABLE: &[(&str, Kind, &str)] = &[
     ("pbm.agency.v1.AgencyRegistryService/ChangeAgencyStatus", W, "finance_admin"),
     ("pbm.agency.v1.AgencyRegistryService/RegisterExpert", W, "finance_admin"),
     ("pbm.agency.v1.AgencyRegistryService/UpdateExpert", W, "finance_admin"),
-    ("pbm.agency.v1.AgencyRegistryService/GetExpert", R, "finance_admin auditor province expert"),
-    ("pbm.agency.v1.AgencyRegistryService/ListExperts", R, "finance_admin auditor province expert"),
+    ("pbm.agency.v1.AgencyRegistryService/GetExpert", R, "finance_admin auditor province expert:here"),
+    ("pbm.agency.v1.AgencyRegistryService/ListExperts", R, "finance_admin auditor province expert:here"),
     ("pbm.agency.v1.AgencyRegistryService/ChangeExpertStatus", W, "finance_admin"),
-    ("pbm.agency.v1.AgencyRegistryService/ListExpertStatusHistory", R, "finance_admin auditor province expert"),
+    ("pbm.agency.v1.AgencyRegistryService/ListExpertStatusHistory", R, "finance_admin auditor province expert:here"),
     // Personal data in full: finance of this region only, every attempt audited.
     ("pbm.agency.v1.AgencyRegistryService/RevealExpertContact", W, "finance_admin"),
     // The taxonomy of the expert registry: its readers (the documents do not single it out).
-    ("pbm.agency.v1.AgencyRegistryService/GetFieldTaxonomy", R, "finance_admin auditor province expert"),
+    ("pbm.agency.v1.AgencyRegistryService/GetFieldTaxonomy", R, "finance_admin auditor province expert:here"),
     // The documents do not say who reads the pool's rules; they are not secret, and an agency or
     // expert is graded by them: every reader of the pool.
-    ("pbm.agency.v1.AgencyRegistryService/GetPoolRules", R, "finance_admin auditor province agency expert"),
+    ("pbm.agency.v1.AgencyRegistryService/GetPoolRules", R, "finance_admin auditor province agency expert:here"),
     ("pbm.agency.v1.AgencyRegistryService/SetPoolRules", W, "finance_admin"),
     ("pbm.agency.v1.AgencyRegistryService/GetPoolStatistics", R, REGION_READERS),
     ("pbm.agency.v1.AgencyRegistryService/RecordViolation", W, "finance_admin"),
-    ("pbm.agency.v1.AgencyRegistryService/ListViolations", R, "finance_admin auditor province agency expert"),
+    ("pbm.agency.v1.AgencyRegistryService/ListViolations", R, "finance_admin auditor province agency expert:here"),
     ("pbm.agency.v1.AgencyRegistryService/ListStatusHistory", R, "finance_admin auditor province agency"),
     ("pbm.agency.v1.DrawService/DrawExperts", W, "finance_admin"),
     ("pbm.agency.v1.DrawService/DrawAgencies", W, "finance_admin"),
     ("pbm.agency.v1.DrawService/RespondToDraw", W, "finance_admin"),
-    ("pbm.agency.v1.DrawService/GetDraw", R, "finance_admin auditor province agency expert"),
-    ("pbm.agency.v1.DrawService/ReplayDraw", R, "finance_admin auditor province agency expert"),
+    ("pbm.agency.v1.DrawService/GetDraw", R, "finance_admin auditor province agency expert:here"),
+    ("pbm.agency.v1.DrawService/ReplayDraw", R, "finance_admin auditor province agency expert:here"),
     ("pbm.agency.v1.EngagementService/CreateEngagement", W, "finance_admin"),
     ("pbm.agency.v1.EngagementService/RateEngagement", W, "finance_admin"),
     ("pbm.agency.v1.EngagementService/CancelEngagement", W, "finance_admin"),
-    ("pbm.agency.v1.EngagementService/GetEngagement", R, "finance_admin auditor province agency expert"),
-    ("pbm.agency.v1.EngagementService/ListEngagements", R, "finance_admin auditor province agency expert"),
-    ("pbm.agency.v1.EngagementService/ExplainRating", R, "finance_admin auditor province agency expert"),
+    ("pbm.agency.v1.EngagementService/GetEngagement", R, "finance_admin auditor province agency expert:here"),
+    ("pbm.agency.v1.EngagementService/ListEngagements", R, "finance_admin auditor province agency expert:here"),
+    ("pbm.agency.v1.EngagementService/ExplainRating", R, "finance_admin auditor province agency expert:here"),
     ("pbm.agency.v1.EngagementService/RecomputeRatings", W, "finance_admin"),
     // docs/GOAL.md "Roles" and docs/DOMAIN.md "Access rules for goals": units and departments
     // declare (units, departments and finance register projects); only finance assigns
@@ -138,7 +140,9 @@ const TABLE: &[(&str, Kind, &str)] = &[
     ("pbm.goal.v1.GoalService/PublishGoal", W, "finance_admin department"),
     ("pbm.goal.v1.GoalService/RequestAdjustment", W, "department budget_unit"),
     ("pbm.goal.v1.GoalService/CancelAdjustment", W, "finance_admin department budget_unit"),
-    ("pbm.goal.v1.GoalService/ExportApprovedGoals", R, "finance_admin auditor province department budget_unit"),
+    // A unit's or department's code names an organisation of its own region: elsewhere it reads
+    // as the public, which exports nothing.
+    ("pbm.goal.v1.GoalService/ExportApprovedGoals", R, "finance_admin auditor province department:here budget_unit:here"),
     ("pbm.goal.v1.GoalService/GetGoal", R, ALL),
     ("pbm.goal.v1.GoalService/ListGoals", R, ALL),
     ("pbm.goal.v1.GoalService/GetGoalHistory", R, ALL),

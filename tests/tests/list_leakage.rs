@@ -255,6 +255,9 @@ async fn nothing_leaks(db: TestDatabase) {
         (Who::finance("140500"), 1),
         (Who::unit(REGION, "D01", "D01002"), 0),
         (Who::department(REGION, "D02"), 0),
+        // The city's unit and department of the same codes are other organisations.
+        (Who::unit("140500", "D01", "D01001"), 0),
+        (Who::department("140500", "D01"), 0),
         (agency(AGENCY), 0),
         (as_expert(expert), 0),
         (Who::new(Role::Public, REGION), 0),

@@ -56,6 +56,9 @@ pub fn expert_scope(caller: &Caller, region: &DivisionCode) -> Result<ExpertScop
     }
     match caller.role {
         Role::FinanceAdmin | Role::Auditor | Role::Province => Ok(ExpertScope::All),
+        // An expert id numbers a person of the pool of the expert's own region: at a county's
+        // deployment a city expert's id names someone else, so only this region's experts read.
+        Role::Expert if &caller.mof_div_code != region => Err(region_denied(caller, region)),
         Role::Expert => caller
             .expert
             .as_deref()
@@ -117,6 +120,23 @@ fn region_denied(caller: &Caller, region: &DivisionCode) -> Denied {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expert_of_an_enclosing_region_names_no_one_here() {
+        let county = DivisionCode::parse("140525").unwrap();
+        let expert = |region: &str| Caller {
+            expert: Some("5".into()),
+            ..caller(Role::Expert, region, None)
+        };
+        assert_eq!(
+            expert_scope(&expert("140525"), &county),
+            Ok(ExpertScope::Own(5))
+        );
+        assert_eq!(
+            expert_scope(&expert("140500"), &county).map_err(|d| d.reason()),
+            Err("REGION_MISMATCH")
+        );
+    }
 
     fn caller(role: Role, region: &str, agency: Option<&str>) -> Caller {
         Caller {

@@ -144,8 +144,16 @@ pub fn viewer(caller: &Caller, region: &DivisionCode) -> Result<Viewer, Denied> 
             .ok_or_else(|| Denied::permission("ORG_MISSING", format!("令牌中没有{what}")))
     };
     let here = || region.to_string();
+    let local = &caller.mof_div_code == region;
     let (role, org_code) = match caller.role {
         AuthRole::Public => (Role::Public, String::new()),
+        // Unit and department codes and expert ids name organisations and people of the
+        // caller's own region: at a deployment of one of its counties they name no one (a
+        // city's unit `D01001` is not the county's), so such a caller reads what the public
+        // reads. (An agency's 统一社会信用代码 is national and keeps its scope.)
+        AuthRole::Department | AuthRole::BudgetUnit | AuthRole::Expert if !local => {
+            (Role::Public, String::new())
+        }
         AuthRole::FinanceAdmin if &caller.mof_div_code == region => (Role::Finance, here()),
         AuthRole::FinanceAdmin | AuthRole::Auditor => (Role::Auditor, here()),
         AuthRole::Province => (Role::Province, here()),
@@ -187,6 +195,10 @@ pub fn ensure_can(
     if kind.roles().contains(&v.role) {
         ensure_local(caller, region)?;
         Ok(v)
+    } else if v.role == Role::Public && caller.role != AuthRole::Public {
+        // A unit, department or expert of an enclosing region (read as the public): told why.
+        ensure_local(caller, region)?;
+        Err(role_denied("只能在本区划操作绩效目标"))
     } else {
         Err(role_denied(format!(
             "「{}」不能{}绩效目标",
@@ -628,7 +640,8 @@ mod tests {
         let county = DivisionCode::parse("140525").unwrap();
         for role in [AuthRole::BudgetUnit, AuthRole::Department] {
             let city = caller(role, "140500");
-            assert!(viewer(&city, &county).is_ok(), "{role} reads");
+            // Its codes name the city's organisations: here it reads what the public reads.
+            assert_eq!(viewer(&city, &county).unwrap().role, Role::Public, "{role}");
             assert_eq!(
                 refused(ensure_can(&city, &county, ActionKind::Edit)).0,
                 "REGION_NOT_ALLOWED",
