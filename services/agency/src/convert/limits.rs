@@ -31,7 +31,13 @@ impl Bounded<Agency> for proto::LeadEvaluator {
 impl Bounded<Agency> for proto::Branch {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "name", "分支机构名称", &self.name, NAME);
-        t.text(at, "credit_code", "分支机构信用代码", &self.credit_code, CODE);
+        t.text(
+            at,
+            "credit_code",
+            "分支机构信用代码",
+            &self.credit_code,
+            CODE,
+        );
     }
 }
 
@@ -55,7 +61,13 @@ impl Bounded<Agency> for proto::Relation {
 
 impl Bounded<Agency> for proto::AgencySpec {
     fn bound(&self, t: &mut Texts, at: &str) {
-        t.text(at, "credit_code", "统一社会信用代码", &self.credit_code, CODE);
+        t.text(
+            at,
+            "credit_code",
+            "统一社会信用代码",
+            &self.credit_code,
+            CODE,
+        );
         t.text(at, "name", "机构名称", &self.name, NAME);
         t.text(
             at,
@@ -106,8 +118,20 @@ impl Bounded<Agency> for proto::CriterionScore {
 impl Bounded<Agency> for proto::CreateAdmissionBatchRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "name", "批次名称", &self.name, NAME);
-        t.text(at, "procurement_ref", "采购项目编号", &self.procurement_ref, CODE);
-        t.text(at, "qualified_from", "资格开始日期", &self.qualified_from, CODE);
+        t.text(
+            at,
+            "procurement_ref",
+            "采购项目编号",
+            &self.procurement_ref,
+            CODE,
+        );
+        t.text(
+            at,
+            "qualified_from",
+            "资格开始日期",
+            &self.qualified_from,
+            CODE,
+        );
         t.text(at, "qualified_to", "资格结束日期", &self.qualified_to, CODE);
     }
 }
@@ -126,13 +150,25 @@ impl Bounded<Agency> for proto::UpdateAgencyRequest {
 
 impl Bounded<Agency> for proto::GetAgencyRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
-        t.text(at, "credit_code", "统一社会信用代码", &self.credit_code, CODE);
+        t.text(
+            at,
+            "credit_code",
+            "统一社会信用代码",
+            &self.credit_code,
+            CODE,
+        );
     }
 }
 
 impl Bounded<Agency> for proto::ChangeAgencyStatusRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
-        t.text(at, "credit_code", "统一社会信用代码", &self.credit_code, CODE);
+        t.text(
+            at,
+            "credit_code",
+            "统一社会信用代码",
+            &self.credit_code,
+            CODE,
+        );
         t.text(at, "reason", "原因", &self.reason, LONG);
         t.text(at, "until", "暂停截止日期", &self.until, CODE);
     }
@@ -140,7 +176,13 @@ impl Bounded<Agency> for proto::ChangeAgencyStatusRequest {
 
 impl Bounded<Agency> for proto::RecordViolationRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
-        t.text(at, "credit_code", "统一社会信用代码", &self.credit_code, CODE);
+        t.text(
+            at,
+            "credit_code",
+            "统一社会信用代码",
+            &self.credit_code,
+            CODE,
+        );
         t.text(at, "occurred_on", "发生日期", &self.occurred_on, CODE);
         t.text(at, "description", "违规情况", &self.description, LONG);
     }
@@ -148,13 +190,25 @@ impl Bounded<Agency> for proto::RecordViolationRequest {
 
 impl Bounded<Agency> for proto::ListViolationsRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
-        t.text(at, "credit_code", "统一社会信用代码", &self.credit_code, CODE);
+        t.text(
+            at,
+            "credit_code",
+            "统一社会信用代码",
+            &self.credit_code,
+            CODE,
+        );
     }
 }
 
 impl Bounded<Agency> for proto::ListStatusHistoryRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
-        t.text(at, "credit_code", "统一社会信用代码", &self.credit_code, CODE);
+        t.text(
+            at,
+            "credit_code",
+            "统一社会信用代码",
+            &self.credit_code,
+            CODE,
+        );
     }
 }
 
@@ -198,14 +252,26 @@ impl Bounded<Agency> for proto::DrawExpertsRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "task_ref", "任务编号", &self.task_ref, CODE);
         t.text(at, "field", "专业领域", &self.field, CODE);
-        t.text(at, "evaluated_party", "被评价方", &self.evaluated_party, CODE);
+        t.text(
+            at,
+            "evaluated_party",
+            "被评价方",
+            &self.evaluated_party,
+            CODE,
+        );
     }
 }
 
 impl Bounded<Agency> for proto::DrawAgenciesRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "task_ref", "任务编号", &self.task_ref, CODE);
-        t.text(at, "evaluated_party", "被评价方", &self.evaluated_party, CODE);
+        t.text(
+            at,
+            "evaluated_party",
+            "被评价方",
+            &self.evaluated_party,
+            CODE,
+        );
     }
 }
 
@@ -225,7 +291,13 @@ impl Bounded<Agency> for proto::RespondToDrawRequest {
 impl Bounded<Agency> for proto::CreateEngagementRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "commissioner", "委托方", &self.commissioner, CODE);
-        t.text(at, "evaluated_party", "被评价方", &self.evaluated_party, CODE);
+        t.text(
+            at,
+            "evaluated_party",
+            "被评价方",
+            &self.evaluated_party,
+            CODE,
+        );
         t.text(
             at,
             "agency_credit_code",

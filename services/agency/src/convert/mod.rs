@@ -2,9 +2,9 @@
 //! parsing shares; `crate::convert::…` names every noun's conversions.
 
 mod draws;
-pub mod limits;
 mod engagements;
 mod experts;
+pub mod limits;
 mod ratings;
 mod registry;
 mod relations;

@@ -15,7 +15,11 @@ async fn overlong_texts_are_refused_and_nothing_kept(db: TestDatabase) {
     let mut s = spec(batch.id);
     s.name = "所".repeat((1 << 20) / 3);
     s.contacts[0].email = "e".repeat(201);
-    let status = refused(app.register(s).await, Code::InvalidArgument, "TEXT_TOO_LONG");
+    let status = refused(
+        app.register(s).await,
+        Code::InvalidArgument,
+        "TEXT_TOO_LONG",
+    );
     assert_eq!(
         violation_reasons(&status),
         [
@@ -33,10 +37,11 @@ async fn overlong_texts_are_refused_and_nothing_kept(db: TestDatabase) {
             use pbm_db::platform::schema::{pbm_audit_log, pbm_idempotency};
             let n = agencies::table.count().get_result(c)?;
             let stored: i64 = pbm_idempotency::table.count().get_result(c)?;
-            let audit: Vec<String> = pbm_audit_log::table
-                .select(pbm_audit_log::detail)
-                .load(c)?;
-            assert!(audit.iter().all(|d| d.len() <= 256), "audit lines are bounded");
+            let audit: Vec<String> = pbm_audit_log::table.select(pbm_audit_log::detail).load(c)?;
+            assert!(
+                audit.iter().all(|d| d.len() <= 256),
+                "audit lines are bounded"
+            );
             Ok((n, stored))
         })
         .await
