@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 
+use pbm_proto::tls::ClientTlsFiles;
 use pbm_server::config::ServerArgs;
 use pbm_server::run::Service;
 use pbm_testkit::{TestDatabase, Who};
@@ -40,6 +41,19 @@ impl Deployment {
         redis_url: Option<String>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Deployment {
+        Self::start_with(db, redis_url, shutdown, |_| {}, &ClientTlsFiles::default()).await
+    }
+
+    /// As [`Deployment::start_until`], `configure` changing the flags first (TLS, …), and
+    /// [`Deployment::channel`] connecting over TLS as `client` says when the deployment serves
+    /// TLS.
+    pub async fn start_with(
+        db: TestDatabase,
+        redis_url: Option<String>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        configure: impl FnOnce(&mut ServerArgs),
+        client: &ClientTlsFiles,
+    ) -> Deployment {
         let data_dir = tempfile::tempdir().expect("data dir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -48,6 +62,7 @@ impl Deployment {
         let mut args = pbm_testkit::server_args(data_dir.path(), db.url(), REGION, FY);
         args.listen = addr;
         args.redis_url = redis_url;
+        configure(&mut args);
         // As `pbm serve`: every service on one port, the goal service calling the others there.
         let indicator = pbm_indicator::open(&args).await.expect("indicator");
         let agency = pbm_agency::open(&args).await.expect("agency");
@@ -78,7 +93,13 @@ impl Deployment {
         .concat();
         let options = args.serve_options(health).expect("serve options");
         let server = tokio::spawn(pbm_server::serve(listener, routes, options, shutdown));
-        let channel = Channel::from_shared(format!("http://{addr}"))
+        let scheme = if args.tls.serves_tls() {
+            "https"
+        } else {
+            "http"
+        };
+        let channel = client
+            .endpoint(&format!("{scheme}://{addr}"))
             .expect("url")
             .connect()
             .await

@@ -13,6 +13,7 @@
 //! ended OK): after the table, or on stderr with `--json` when it failed.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -23,8 +24,9 @@ use pbm_proto::bench::v1::EchoRequest;
 use pbm_proto::bench::v1::echo_service_client::EchoServiceClient;
 use pbm_proto::indicator::v1::indicator_service_client::IndicatorServiceClient;
 use pbm_proto::indicator::v1::{GetIndicatorRequest, SearchIndicatorsRequest};
+use pbm_proto::tls::ClientTlsFiles;
 use tonic::metadata::MetadataValue;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Code, Request};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -52,6 +54,8 @@ pub struct Args {
     /// Server URL, e.g. http://127.0.0.1:50051.
     #[arg(long)]
     target: String,
+    #[command(flatten)]
+    tls: TlsArgs,
     #[arg(long, value_enum)]
     rpc: Rpc,
     /// Concurrent request loops (requests in flight).
@@ -202,9 +206,29 @@ pub fn code_name(code: Code) -> &'static str {
     }
 }
 
-/// Opens `n` HTTP/2 connections to `target`.
-pub async fn connect(target: &str, n: usize) -> anyhow::Result<Vec<Channel>> {
-    let endpoint = Endpoint::from_shared(target.to_owned())
+/// TLS of an https:// `--target` (docs/SECURITY.md "Encryption in transit").
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TlsArgs {
+    /// PEM CA trusted for an https:// target.
+    #[arg(long, env = "PBM_TLS_CA")]
+    tls_ca: Option<PathBuf>,
+    /// PEM client certificate, for a server requiring mutual TLS.
+    #[arg(long, env = "PBM_TLS_CLIENT_CERT")]
+    tls_client_cert: Option<PathBuf>,
+    /// PEM private key of --tls-client-cert.
+    #[arg(long, env = "PBM_TLS_CLIENT_KEY")]
+    tls_client_key: Option<PathBuf>,
+}
+
+/// Opens `n` HTTP/2 connections to `target` (over TLS for https://).
+pub async fn connect(target: &str, n: usize, tls: &TlsArgs) -> anyhow::Result<Vec<Channel>> {
+    let files = ClientTlsFiles {
+        ca: tls.tls_ca.clone(),
+        cert: tls.tls_client_cert.clone(),
+        key: tls.tls_client_key.clone(),
+    };
+    let endpoint = files
+        .endpoint(target)
         .with_context(|| format!("invalid --target {target}"))?
         .tcp_nodelay(true)
         .connect_timeout(Duration::from_secs(5));
@@ -314,7 +338,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         .connections
         .unwrap_or(args.concurrency.div_ceil(16))
         .max(1);
-    let channels = connect(&args.target, connections).await?;
+    let channels = connect(&args.target, connections, &args.tls).await?;
     let clients: Vec<Client> = channels
         .into_iter()
         .map(|ch| match args.rpc {

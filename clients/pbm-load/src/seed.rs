@@ -265,6 +265,8 @@ pub struct SeedArgs {
     /// Server URL, e.g. http://127.0.0.1:50051 (not needed with --write-xlsx).
     #[arg(long)]
     target: Option<String>,
+    #[command(flatten)]
+    tls: crate::run::TlsArgs,
     /// Bearer token of a finance_admin (`pbm token --role finance_admin`).
     #[arg(long, env = "PBM_TOKEN")]
     token: Option<String>,
@@ -294,6 +296,8 @@ pub struct ImportArgs {
     /// Server URL, e.g. http://127.0.0.1:50051.
     #[arg(long)]
     target: String,
+    #[command(flatten)]
+    tls: crate::run::TlsArgs,
     /// Bearer token of a finance_admin.
     #[arg(long, env = "PBM_TOKEN")]
     token: String,
@@ -371,7 +375,7 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<bool> {
         .token
         .as_deref()
         .context("--token is required unless --write-xlsx is given")?;
-    let mut client = client(connect(target, 1).await?.remove(0));
+    let mut client = client(connect(target, 1, &args.tls).await?.remove(0));
     let mut created = 0;
     for (i, batch) in all.chunks(args.batch_size).enumerate() {
         let workbook = pbm_xlsx::write_table("绩效指标库", &COLUMNS, batch)?;
@@ -407,7 +411,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<bool> {
     let workbook = std::fs::read(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let bytes = workbook.len();
-    let mut client = client(connect(&args.target, 1).await?.remove(0));
+    let mut client = client(connect(&args.target, 1, &args.tls).await?.remove(0));
     let (ok, report) = match import_once(&mut client, &args.token, workbook).await {
         Ok((r, elapsed)) => (
             true,

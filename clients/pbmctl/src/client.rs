@@ -9,8 +9,9 @@ use pbm_proto::agency::v1::agency_registry_service_client::AgencyRegistryService
 use pbm_proto::agency::v1::draw_service_client::DrawServiceClient;
 use pbm_proto::agency::v1::engagement_service_client::EngagementServiceClient;
 use pbm_proto::audit::v1::audit_service_client::AuditServiceClient;
+use pbm_proto::tls::ClientTlsFiles;
 use tonic::metadata::{Ascii, MetadataValue};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
 /// Largest response accepted (a page of 500 agencies is far below).
@@ -68,6 +69,18 @@ pub struct GlobalArgs {
     /// 每个请求的超时秒数 / Per-request timeout in seconds.
     #[arg(long, global = true, default_value_t = 30, value_name = "SECS")]
     pub timeout_secs: u64,
+
+    /// https:// 服务器所信任的 CA 证书（PEM）/ PEM CA trusted for an https:// --server.
+    #[arg(long, global = true, env = "PBM_TLS_CA", value_name = "PEM")]
+    pub tls_ca: Option<PathBuf>,
+
+    /// 双向 TLS 的客户端证书（PEM）/ PEM client certificate, for a server requiring mutual TLS.
+    #[arg(long, global = true, env = "PBM_TLS_CLIENT_CERT", value_name = "PEM")]
+    pub tls_client_cert: Option<PathBuf>,
+
+    /// 客户端证书的私钥（PEM）/ PEM private key of --tls-client-cert.
+    #[arg(long, global = true, env = "PBM_TLS_CLIENT_KEY", value_name = "PEM")]
+    pub tls_client_key: Option<PathBuf>,
 }
 
 /// Why a command did not succeed, and so the exit code.
@@ -262,8 +275,14 @@ impl Ctx {
             Failure::Usage("令牌含有无效字符 / the token has invalid characters".into())
         })?;
         let timeout = Duration::from_secs(args.timeout_secs.max(1));
-        let endpoint = Endpoint::from_shared(args.server.clone())
-            .map_err(|e| Failure::Usage(format!("--server「{}」不是有效的地址: {e}", args.server)))?
+        let tls = ClientTlsFiles {
+            ca: args.tls_ca.clone(),
+            cert: args.tls_client_cert.clone(),
+            key: args.tls_client_key.clone(),
+        };
+        let endpoint = tls
+            .endpoint(&args.server)
+            .map_err(|e| Failure::Usage(format!("--server「{}」: {e}", args.server)))?
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .timeout(timeout);
         let channel = endpoint.connect().await.map_err(|e| Failure::Connect {

@@ -36,7 +36,7 @@ fn start_server_on(data_dir: &Path, today: Option<&str>) -> SocketAddr {
         rate_limit: 0,
         max_in_flight: 64,
         request_timeout_secs: 10,
-        pii_key: None,
+        pii: Default::default(),
         redis_url: None,
         otlp_endpoint: None,
         seed_fiscal_year: None,
@@ -44,6 +44,7 @@ fn start_server_on(data_dir: &Path, today: Option<&str>) -> SocketAddr {
         agency_url: None,
         library_cache_secs: 5,
         audit: Default::default(),
+        tls: Default::default(),
     };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

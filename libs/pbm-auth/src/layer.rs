@@ -214,10 +214,17 @@ where
                 },
                 Err(status) => {
                     let peer = || {
-                        let ip = request
-                            .extensions()
-                            .get::<tonic::transport::server::TcpConnectInfo>()
-                            .and_then(tonic::transport::server::TcpConnectInfo::remote_addr)
+                        use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+                        // Over TLS the socket's address sits inside the TLS connection's info.
+                        let extensions = request.extensions();
+                        let ip = extensions
+                            .get::<TcpConnectInfo>()
+                            .or_else(|| {
+                                extensions
+                                    .get::<TlsConnectInfo<TcpConnectInfo>>()
+                                    .map(TlsConnectInfo::get_ref)
+                            })
+                            .and_then(TcpConnectInfo::remote_addr)
                             .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
                         format!("peer:{ip}")
                     };

@@ -1,10 +1,13 @@
 //! Generated code for the PBM gRPC contracts (`proto/pbm/<service>/v1`).
 //!
 //! Keep this crate thin: no domain types, no conversions. Services convert in their own
-//! `grpc/convert.rs`.
+//! `grpc/convert.rs`. Beside the contracts, one piece every client shares: [`tls`], how a
+//! client reaches a server over TLS.
 
 pub use prost;
 pub use tonic;
+
+pub mod tls;
 
 /// Encoded file descriptor set of every PBM proto, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("pbm_descriptor");

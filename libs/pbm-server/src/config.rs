@@ -80,6 +80,10 @@ pub struct ServerArgs {
     /// The audit trail's key (`--audit-key`).
     #[command(flatten)]
     pub audit: crate::audit::AuditArgs,
+    /// TLS of the listener and of calls to other services (`--tls-cert`, `--tls-key`,
+    /// `--tls-client-ca`, `--tls-ca`, `--allow-plaintext`, `--health-listen`).
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
 }
 
 /// How personal data is encrypted at rest (docs/SECURITY.md, "Personal data at rest").
@@ -131,7 +135,8 @@ impl ServerArgs {
     }
 
     /// `url`, else this process's own listen address (an unspecified listen address is
-    /// reached on loopback): `pbm serve` hosts every service, so they call each other there.
+    /// reached on loopback; https:// when it serves TLS): `pbm serve` hosts every service, so
+    /// they call each other there.
     fn url_or_self(&self, url: Option<&str>) -> String {
         if let Some(url) = url.filter(|u| !u.is_empty()) {
             return url.to_owned();
@@ -144,7 +149,12 @@ impl ServerArgs {
                 std::net::Ipv6Addr::LOCALHOST.into()
             });
         }
-        format!("http://{addr}")
+        let scheme = if self.tls.serves_tls() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{addr}")
     }
 
     /// The deployment's region: a 6-digit code whose first two digits name a province
@@ -312,6 +322,8 @@ impl ServerArgs {
             max_in_flight: self.max_in_flight,
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             health_services,
+            tls: self.tls.server(self.production)?,
+            health_listen: self.tls.health_listen,
         })
     }
 }

@@ -13,6 +13,7 @@
 //! * [`run`] – the one runner of every service binary (`serve` / `migrate`).
 //! * [`paging`] – page tokens.
 //! * [`audit`] – the audit trail's key, sealer, `pbm.audit.v1.AuditService` and `audit-verify`.
+//! * [`tls`] – TLS of the listener and of calls to other services, from PEM files.
 
 pub mod audit;
 pub mod config;
@@ -24,6 +25,7 @@ pub mod pii;
 pub mod rpc;
 pub mod run;
 mod serve;
+pub mod tls;
 pub mod wire;
 
 /// Every process that stands on this scaffold (each service's binary, `pbm serve`, the tests and

@@ -1,3 +1,4 @@
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use pbm_auth::AuthLayer;
@@ -5,7 +6,7 @@ use tokio::net::TcpListener;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
-use tonic::transport::Server;
+use tonic::transport::{Server, ServerTlsConfig};
 use tonic_health::ServingStatus;
 
 /// How the standard server behaves.
@@ -19,6 +20,12 @@ pub struct ServeOptions {
     pub request_timeout: Duration,
     /// Fully-qualified gRPC service names reported SERVING by grpc.health.v1.
     pub health_services: Vec<&'static str>,
+    /// TLS of the listener (with a client CA: mutual TLS); `None` serves plaintext
+    /// ([`crate::tls::TlsArgs::server`]).
+    pub tls: Option<ServerTlsConfig>,
+    /// A second, plaintext listener serving grpc.health.v1 only, for probes that cannot speak
+    /// TLS (Kubernetes' gRPC probes): it carries no request data and no token.
+    pub health_listen: Option<SocketAddr>,
 }
 
 /// Serves `routes` on `listener` behind the standard stack until `shutdown` resolves, then
@@ -52,6 +59,15 @@ pub async fn serve(
     // grpcio and older grpcurl speak v1alpha only; tonic's own client asks for v1.
     let reflection_v1alpha =
         reflection(tonic_reflection::server::Builder::configure()).build_v1alpha()?;
+    let health_only = match options.health_listen {
+        Some(addr) => Some((
+            TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen for health on {addr}: {e}"))?,
+            health_service.clone(),
+        )),
+        None => None,
+    };
     let routes = routes
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -96,7 +112,13 @@ pub async fn serve(
                 .await;
         }
     };
-    let server = Server::builder()
+    let mut builder = Server::builder();
+    // TLS wraps each accepted socket (serve_with_incoming included), handshakes run beside the
+    // accept loop and a failed one drops only its connection.
+    if let Some(tls) = options.tls {
+        builder = builder.tls_config(tls)?;
+    }
+    let server = builder
         .timeout(options.request_timeout)
         .trace_fn(pbm_telemetry::server_span)
         .layer(layers)
@@ -111,8 +133,21 @@ pub async fn serve(
             std::future::pending::<()>().await;
         }
     };
+    // The health listener lives as long as the server (reporting NOT_SERVING while it drains).
+    let health_only = async move {
+        match health_only {
+            Some((listener, health)) => {
+                Server::builder()
+                    .add_service(health)
+                    .serve_with_incoming(TcpListenerStream::new(listener))
+                    .await
+            }
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         served = server => served?,
+        served = health_only => served?,
         () = deadline => {
             tracing::warn!(
                 deadline_secs = DRAIN_DEADLINE.as_secs(),

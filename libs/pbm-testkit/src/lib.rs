@@ -217,6 +217,8 @@ impl TestServer {
             max_in_flight: 64,
             request_timeout: Duration::from_secs(10),
             health_services: health_names,
+            tls: None,
+            health_listen: None,
         };
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -285,6 +287,7 @@ pub fn server_args(
         agency_url: None,
         library_cache_secs: 5,
         audit: Default::default(),
+        tls: pbm_server::tls::TlsArgs::default(),
     }
 }
 

@@ -199,6 +199,8 @@ async fn main() {
         max_in_flight: 256,
         request_timeout: Duration::from_secs(60),
         health_services: vec![pbm_agency::HEALTH_NAME],
+        tls: None,
+        health_listen: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -171,6 +171,8 @@ async fn main() {
         max_in_flight: 64,
         request_timeout: Duration::from_secs(30),
         health_services: vec![pbm_goal::HEALTH_NAME],
+        tls: None,
+        health_listen: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -234,6 +234,8 @@ async fn main() {
         max_in_flight: 256,
         request_timeout: Duration::from_secs(30),
         health_services: vec![pbm_goal::HEALTH_NAME],
+        tls: None,
+        health_listen: None,
     };
     tokio::spawn(pbm_server::serve(
         listener,

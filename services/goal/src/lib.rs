@@ -86,19 +86,24 @@ pub fn add_to(routes: Routes, state: AppState) -> Routes {
 }
 
 /// Connects to this service's database (migrating it) and prepares the state. The indicator
-/// and agency services are reached at their URLs.
+/// and agency services are reached at their URLs (over TLS for https://, with `PBM_TLS_CA` and
+/// this server's own certificate: docs/SECURITY.md "Encryption in transit").
 pub async fn open(
     args: &ServerArgs,
     indicator_url: &str,
     agency_url: &str,
 ) -> anyhow::Result<AppState> {
     let db = args.database("goal")?;
+    let tls = args.tls.client();
+    for url in [indicator_url, agency_url] {
+        args.tls.check_outbound(args.production, url)?;
+    }
     AppState::open(
         db,
         args.region()?,
-        Library::new(indicator_url)?
+        Library::over_tls(indicator_url, &tls)?
             .with_cache_ttl(std::time::Duration::from_secs(args.library_cache_secs)),
-        Pool::new(agency_url)?,
+        Pool::over_tls(agency_url, &tls)?,
     )
     .await
 }

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use pbm_proto::common::v1::PageRequest;
 use pbm_proto::indicator::v1 as ind;
 use pbm_proto::indicator::v1::indicator_service_client::IndicatorServiceClient;
+use pbm_proto::tls::ClientTlsFiles;
 use pbm_server::{ApiError, ErrorKind};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
 use crate::domain::fixed::FixedIndicator;
@@ -66,9 +67,10 @@ pub struct Resolution {
 }
 
 /// A channel to another PBM service at `url`, connected on first use, with the deadlines every
-/// service-to-service call uses.
-pub(crate) fn lazy_channel(url: &str) -> anyhow::Result<Channel> {
-    Ok(Endpoint::from_shared(url.to_owned())?
+/// service-to-service call uses; over TLS as `tls` says for an https:// URL.
+pub(crate) fn lazy_channel(url: &str, tls: &ClientTlsFiles) -> anyhow::Result<Channel> {
+    Ok(tls
+        .endpoint(url)?
         .connect_timeout(std::time::Duration::from_secs(2))
         .timeout(std::time::Duration::from_secs(10))
         .tcp_nodelay(true)
@@ -100,10 +102,15 @@ fn ref_index(field: &str) -> Option<usize> {
 }
 
 impl Library {
-    /// A client of the indicator service at `url` (connected on first use).
+    /// A client of the indicator service at an http:// `url` (connected on first use).
     pub fn new(url: &str) -> anyhow::Result<Library> {
+        Library::over_tls(url, &ClientTlsFiles::default())
+    }
+
+    /// A client of the indicator service at `url`, over TLS as `tls` says for an https:// URL.
+    pub fn over_tls(url: &str, tls: &ClientTlsFiles) -> anyhow::Result<Library> {
         Ok(Library {
-            channel: lazy_channel(url)?,
+            channel: lazy_channel(url, tls)?,
             ttl: DEFAULT_CACHE_TTL,
             memory: Arc::default(),
         })

@@ -8,6 +8,7 @@
 use pbm_proto::agency::v1 as ag;
 use pbm_proto::agency::v1::draw_service_client::DrawServiceClient;
 use pbm_proto::agency::v1::engagement_service_client::EngagementServiceClient;
+use pbm_proto::tls::ClientTlsFiles;
 use pbm_server::{ApiError, ErrorKind, FieldViolation};
 use tonic::transport::Channel;
 
@@ -89,10 +90,15 @@ fn refused(status: tonic::Status) -> ApiError {
 }
 
 impl Pool {
-    /// A client of the agency service at `url` (connected on first use).
+    /// A client of the agency service at an http:// `url` (connected on first use).
     pub fn new(url: &str) -> anyhow::Result<Pool> {
+        Pool::over_tls(url, &ClientTlsFiles::default())
+    }
+
+    /// A client of the agency service at `url`, over TLS as `tls` says for an https:// URL.
+    pub fn over_tls(url: &str, tls: &ClientTlsFiles) -> anyhow::Result<Pool> {
         Ok(Pool {
-            channel: lazy_channel(url)?,
+            channel: lazy_channel(url, tls)?,
         })
     }
 

@@ -97,6 +97,8 @@ async fn library_answers_are_reused_within_the_cache_time() {
         max_in_flight: 64,
         request_timeout: Duration::from_secs(10),
         health_services: vec![],
+        tls: None,
+        health_listen: None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(pbm_server::serve(
