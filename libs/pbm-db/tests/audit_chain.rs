@@ -297,6 +297,13 @@ async fn legacy(test_db: TestDatabase) {
         .await
         .unwrap();
     assert_eq!(head, 5);
+    // The head row deleted: sealing fails, verifying says so.
+    sql(&db, "DELETE FROM pbm_audit_chain").await;
+    write(&db, 6, 7).await;
+    assert!(chain::seal(&db, &chain::installed_key()).await.is_err());
+    let key = chain::installed_key();
+    let verdict = db.read(move |c| chain::verify(c, &key)).await.unwrap();
+    broken_at(&verdict, 1, Break::HeadMissing);
 }
 
 async fn concurrent_sealers(test_db: TestDatabase) {
