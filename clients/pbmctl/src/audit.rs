@@ -59,7 +59,10 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
                 service: service_name(&service),
                 from: from.unwrap_or_default(),
                 to: to.unwrap_or_default(),
-                only_service: only_service.as_deref().map(service_name).unwrap_or_default(),
+                only_service: only_service
+                    .as_deref()
+                    .map(service_name)
+                    .unwrap_or_default(),
                 page: None,
             };
             export(ctx, request).await

@@ -263,7 +263,10 @@ mod tests {
             .check(Check::at_least("ratio", 28.8, 30.0, "%"));
         assert!(!v.passed());
         assert!(v.render().ends_with("PostgreSQL: SOME TARGETS MISSED\n"));
-        assert!(v.render().contains("| ratio | 28.80 %  | ≥ 30 %  | FAIL   |"));
+        assert!(
+            v.render()
+                .contains("| ratio | 28.80 %  | ≥ 30 %  | FAIL   |")
+        );
     }
 
     #[test]

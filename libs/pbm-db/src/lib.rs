@@ -12,8 +12,8 @@ pub mod amount;
 mod coalesce;
 mod error;
 pub mod platform;
-pub mod retention;
 mod pool;
+pub mod retention;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 

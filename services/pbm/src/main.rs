@@ -16,8 +16,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use pbm_auth::{Claims, Role, dev};
-use pbm_server::config::{DEFAULT_REGION, ServerArgs};
 use pbm_server::audit::Trail;
+use pbm_server::config::{DEFAULT_REGION, ServerArgs};
 use pbm_server::run::{Service, serve_hosted};
 
 #[derive(Parser)]
