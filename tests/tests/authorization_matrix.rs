@@ -186,9 +186,12 @@ fn full_name(m: &MethodDescriptor) -> String {
     format!("{}/{}", m.parent_service().full_name(), m.name())
 }
 
-/// The roles of a table row, each with whether only callers of this very region may (a name
-/// ending in `:here`).
-fn roles_of(list: &str) -> Vec<(Role, bool)> {
+/// The roles a table row allows, each with whether only callers of this very region may (a
+/// name ending in `:here`).
+type Allowed = Vec<(Role, bool)>;
+
+/// The roles of a table row.
+fn roles_of(list: &str) -> Allowed {
     list.split_whitespace()
         .map(|name| {
             let (name, here) = name
@@ -463,7 +466,7 @@ async fn every_rpc_by_every_caller(db: TestDatabase) {
     let foreign_key = pbm_testkit::Tokens::default().token(&Who::finance(REGION));
 
     let methods = served_methods();
-    let table: BTreeMap<&str, (Kind, Vec<(Role, bool)>)> = TABLE
+    let table: BTreeMap<&str, (Kind, Allowed)> = TABLE
         .iter()
         .map(|(rpc, kind, roles)| (*rpc, (*kind, roles_of(roles))))
         .collect();
