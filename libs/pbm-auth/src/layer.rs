@@ -31,6 +31,38 @@ struct Inner {
     limiter: Option<governor::DefaultKeyedRateLimiter<String>>,
     /// Whether reflection needs a token too (production).
     reflection_needs_token: bool,
+    /// Log lines of refusals, at most one a second each (a flood of bad tokens must not become
+    /// a flood of log lines).
+    rate_limited_log: LogGate,
+    token_refused_log: LogGate,
+}
+
+/// Lets a log line through at most once a second, counting the ones it held back.
+#[derive(Default)]
+struct LogGate {
+    /// The second (Unix time) of the last line let through.
+    last: std::sync::atomic::AtomicI64,
+    held_back: std::sync::atomic::AtomicU64,
+}
+
+impl LogGate {
+    /// `Some(lines held back since the last one)` when this line may be logged.
+    fn pass(&self) -> Option<u64> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let now = chrono::Utc::now().timestamp();
+        let last = self.last.load(Relaxed);
+        if now > last
+            && self
+                .last
+                .compare_exchange(last, now, Relaxed, Relaxed)
+                .is_ok()
+        {
+            Some(self.held_back.swap(0, Relaxed))
+        } else {
+            self.held_back.fetch_add(1, Relaxed);
+            None
+        }
+    }
 }
 
 /// Callers the rate limiter remembers before it forgets the ones that are back to full quota.
@@ -44,6 +76,8 @@ impl AuthLayer {
                 cache: RwLock::new(HashMap::new()),
                 limiter: None,
                 reflection_needs_token: false,
+                rate_limited_log: LogGate::default(),
+                token_refused_log: LogGate::default(),
             }),
         }
     }
@@ -89,7 +123,9 @@ impl AuthLayer {
         }
         limiter.check_key(&key).map_err(|_| {
             use tonic_types::{ErrorDetails, StatusExt};
-            tracing::info!(caller = %key, "rate limited");
+            if let Some(held_back) = self.inner.rate_limited_log.pass() {
+                tracing::info!(caller = %key, held_back, "rate limited");
+            }
             tonic::Status::with_error_details(
                 tonic::Code::ResourceExhausted,
                 "请求过于频繁，请稍后再试 (RATE_LIMITED)",
@@ -124,7 +160,9 @@ impl AuthLayer {
             return Ok(caller.clone());
         }
         let claims = self.inner.verifier.verify(token, now).map_err(|e| {
-            tracing::info!(error = %e, "token refused");
+            if let Some(held_back) = self.inner.token_refused_log.pass() {
+                tracing::info!(error = %e, held_back, "token refused");
+            }
             unauthenticated(&format!("令牌无效: {e}"))
         })?;
         let exp = claims.exp;
@@ -241,9 +279,19 @@ where
 
 #[cfg(test)]
 mod tests {
+
     use super::*;
     use crate::{Claims, Ed25519Verifier, Role, TokenSigner};
     use ed25519_dalek::SigningKey;
+
+    #[test]
+    fn refusals_log_one_line_a_second_the_rest_counted() {
+        let gate = LogGate::default();
+        assert_eq!(gate.pass(), Some(0));
+        let held = (0..1000).filter(|_| gate.pass().is_none()).count();
+        // The second may turn during the loop: then one more line passes.
+        assert!(held >= 998, "{held}");
+    }
 
     fn layer() -> (AuthLayer, TokenSigner) {
         let signer = TokenSigner::new("k", SigningKey::from_bytes(&[3u8; 32]));
