@@ -90,9 +90,9 @@ pub async fn open(args: &ServerArgs) -> anyhow::Result<AppState> {
     AppState::open(db, args.region()?, args.pii_cipher()?).await
 }
 
-/// Re-encrypts this service's personal data (experts' 身份证号, phones and birth dates, the
-/// phones and emails of people on agency records) under the configured cipher and current key,
-/// and recomputes the blind indexes of 身份证号 (docs/SECURITY.md "Key rotation").
+/// Re-encrypts this service's personal data (experts' names, 身份证号, phones and birth dates,
+/// the names, phones and emails of people on agency records) under the configured cipher and
+/// current key, and recomputes the blind indexes of 身份证号 (docs/SECURITY.md "Key rotation").
 pub async fn reencrypt_pii(args: &ServerArgs) -> anyhow::Result<Reencrypted> {
     let db = args.database("agency")?;
     db.migrate(&store::ALL_MIGRATIONS).await?;

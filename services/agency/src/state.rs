@@ -73,8 +73,8 @@ impl AppState {
     /// Migrates the database, seals personal data stored in clear, and prepares the state.
     pub async fn open(db: Db, region: DivisionCode, pii: PiiCipher) -> anyhow::Result<AppState> {
         db.migrate(&crate::store::ALL_MIGRATIONS).await?;
-        // People's phones and emails on agency records, experts' birth dates, stored before
-        // they were sealed: sealed before the service answers.
+        // People's names, phones and emails on agency records, experts' names and birth dates,
+        // stored before they were sealed: sealed before the service answers.
         let (agencies, experts) = crate::ops::personal::seal_stored(&db, &pii).await?;
         if agencies + experts > 0 {
             tracing::info!(agencies, experts, "sealed personal data stored in clear");

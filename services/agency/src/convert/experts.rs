@@ -1,6 +1,7 @@
 //! Experts ⇄ proto.
 
 use pbm_proto::agency::v1 as proto;
+use pbm_server::pii::PiiCipher;
 use pbm_server::{ApiError, FieldViolation};
 use pbm_types::DivisionCode;
 
@@ -140,16 +141,32 @@ pub fn expert_spec_from_proto(
     })
 }
 
+/// An expert's name, decrypted.
+fn expert_name(pii: &PiiCipher, r: &ExpertRow) -> Result<String, ApiError> {
+    let sealed = r.name_enc.as_deref().ok_or_else(|| {
+        ApiError::internal(format!(
+            "expert {}: name not sealed yet (restart the service)",
+            r.id
+        ))
+    })?;
+    pii.decrypt(sealed).map_err(ApiError::internal)
+}
+
 /// An expert as every read and every mutation's response shows it: 身份证号 and phone masked
 /// (`domain::personal`; the stored masked forms are masked again, so none can show more than the
 /// rule allows) and no birth date, which beside the masked number would narrow it to a handful
-/// of people. `RevealExpertContact` gives the full values, audited.
-pub fn expert_to_proto(r: &ExpertRow, region: &DivisionCode) -> Result<proto::Expert, ApiError> {
+/// of people. `RevealExpertContact` gives the full values, audited. The name, stored encrypted,
+/// is decrypted with `pii` and shown in full.
+pub fn expert_to_proto(
+    r: &ExpertRow,
+    region: &DivisionCode,
+    pii: &PiiCipher,
+) -> Result<proto::Expert, ApiError> {
     let details = r.details()?;
     Ok(proto::Expert {
         id: r.id,
         spec: Some(proto::ExpertSpec {
-            name: r.name.clone(),
+            name: expert_name(pii, r)?,
             id_number: mask_id_number(&r.id_number_masked),
             phone: mask_phone(&r.phone_masked),
             title: title_to(r.title()?) as i32,

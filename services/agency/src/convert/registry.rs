@@ -118,7 +118,7 @@ fn person_from(p: proto::Person) -> Person {
 
 fn person_to(p: &Person, disclosure: Disclosure) -> proto::Person {
     proto::Person {
-        name: p.name.clone(),
+        name: p.name.name(),
         role: p.role.clone(),
         phone: p.phone.shown(disclosure, mask_phone),
         email: p.email.shown(disclosure, mask_email),
@@ -275,7 +275,8 @@ pub fn batch_from_request(r: &proto::CreateAdmissionBatchRequest) -> Result<Batc
 }
 
 /// `disclosure` (`domain::personal::disclosure`): people's phones in full — when the caller
-/// opened them — or masked.
+/// opened them — or masked. People's names in full: the caller opened them
+/// (`ops::personal::open_names`).
 pub fn agency_to_proto(
     a: &Agency,
     batch: &Batch,
@@ -302,7 +303,7 @@ pub fn agency_to_proto(
                 .lead_evaluators
                 .iter()
                 .map(|e| proto::LeadEvaluator {
-                    name: e.name.clone(),
+                    name: e.name.name(),
                     qualifications: e.qualifications.clone(),
                 })
                 .collect(),

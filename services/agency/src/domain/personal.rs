@@ -15,10 +15,13 @@
 //!   (`140***********123X`): digits 4–14 are hidden, so the birth date (digits 7–14) never shows,
 //!   whatever the length of the text. The birth date is never shown beside a masked number
 //!   either: with it, the masked number narrows to about ten people.
-//! * **At rest** ([`Sealable`]): a person's phone and email on an agency record are sealed
-//!   (encrypted, with the masked form for display) before it is stored; a record written before
-//!   they were sealed still reads (its value is [`Sealable::Clear`]) and is sealed on startup.
-//!   Experts' 身份证号, phones and birth dates are encrypted columns (`store::experts`).
+//! * **Names** are shown in full in every view (no masking), but are personal data at rest too.
+//! * **At rest** ([`Sealable`]): a person's name, phone and email on an agency record (and a lead
+//!   evaluator's name) are sealed (encrypted, phones and emails with the masked form for
+//!   display) before it is stored; a record written before they were sealed still reads (its
+//!   value is [`Sealable::Clear`]) and is sealed on startup. Every reader opens the names
+//!   (`ops::personal::open_names`). Experts' names, 身份证号, phones and birth dates are
+//!   encrypted columns (`store::experts`).
 
 use std::fmt;
 
@@ -110,15 +113,16 @@ pub fn mask_id_number(text: &str) -> String {
     out
 }
 
-/// A person's phone or email on an agency record: as typed in a request, or sealed for storage.
-/// The value's kind is known where it is used: its masking is given to [`Sealable::masked`] and
-/// [`Sealable::shown`] (`mask_phone`, `mask_email`).
+/// A person's name, phone or email on an agency record: as typed in a request, or sealed for
+/// storage. The value's kind is known where it is used: its masking is given to
+/// [`Sealable::masked`] and [`Sealable::shown`] (`mask_phone`, `mask_email`); a name has none
+/// ([`Sealable::name`]).
 #[derive(Clone, PartialEq, Eq)]
 pub enum Sealable {
     /// As typed (a request), or as stored before it was sealed. Empty = none.
     Clear(String),
     /// Encrypted at rest (`PiiCipher`: algorithm ‖ nonce ‖ ciphertext ‖ tag), with its masked
-    /// form.
+    /// form (empty for a name).
     Sealed { cipher: Vec<u8>, masked: String },
 }
 
@@ -152,6 +156,12 @@ impl Sealable {
             (Sealable::Clear(text), Disclosure::Full) => text.clone(),
             (_, Disclosure::Full | Disclosure::Masked) => self.masked(mask),
         }
+    }
+
+    /// A name as every response shows it, in full: a reader opens sealed names first
+    /// (`ops::personal::open_names`); one left sealed shows empty, never its ciphertext.
+    pub fn name(&self) -> String {
+        self.clear().unwrap_or_default().to_owned()
     }
 }
 

@@ -55,10 +55,47 @@ text_enum!(Status {
     Removed => "removed", "清退";
 });
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// A lead evaluator (主评人) on an agency record. Stored as JSON with the name sealed
+/// (`name_enc`, hex), like a [`Person`]'s; a record stored before names were sealed has `name` in
+/// clear and still reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeadEvaluator {
-    pub name: String,
+    pub name: Sealable,
     pub qualifications: Vec<String>,
+}
+
+/// How a [`LeadEvaluator`] is kept in the record's JSON.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredLeadEvaluator {
+    /// In clear: empty, or a record stored before names were sealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name_enc: Option<String>,
+    #[serde(default)]
+    qualifications: Vec<String>,
+}
+
+impl serde::Serialize for LeadEvaluator {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (name, name_enc, _) = stored_form(&self.name, "name")?;
+        StoredLeadEvaluator {
+            name,
+            name_enc,
+            qualifications: self.qualifications.clone(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for LeadEvaluator {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let e = StoredLeadEvaluator::deserialize(d)?;
+        Ok(LeadEvaluator {
+            name: read_form(e.name, e.name_enc, None)?,
+            qualifications: e.qualifications,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -69,12 +106,13 @@ pub struct Branch {
 }
 
 /// A person on an agency record (cooperating expert, other staff, contact). Stored as JSON with
-/// the phone and email sealed (`phone_enc`/`email_enc`, hex, and their masked forms); a record
-/// stored before they were sealed has `phone`/`email` in clear and still reads. Storing either
-/// in clear is refused: sealing is the writer's job ([`Sealable`]).
+/// the name, phone and email sealed (`name_enc`/`phone_enc`/`email_enc`, hex, and the masked
+/// forms of phone and email; names are never masked, so none is kept); a record stored before
+/// they were sealed has `name`/`phone`/`email` in clear and still reads. Storing any in clear
+/// is refused: sealing is the writer's job ([`Sealable`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
-    pub name: String,
+    pub name: Sealable,
     pub role: String,
     pub phone: Sealable,
     pub email: Sealable,
@@ -83,7 +121,11 @@ pub struct Person {
 /// How a [`Person`] is kept in the record's JSON.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct StoredPerson {
-    name: String,
+    /// In clear: empty, or a record stored before names were sealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name_enc: Option<String>,
     #[serde(default)]
     role: String,
     /// In clear: empty (no phone), or a record stored before phones were sealed.
@@ -135,8 +177,10 @@ impl serde::Serialize for Person {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (phone, phone_enc, phone_masked) = stored_form(&self.phone, "phone")?;
         let (email, email_enc, email_masked) = stored_form(&self.email, "email")?;
+        let (name, name_enc, _) = stored_form(&self.name, "name")?;
         StoredPerson {
-            name: self.name.clone(),
+            name,
+            name_enc,
             role: self.role.clone(),
             phone,
             phone_enc,
@@ -153,7 +197,7 @@ impl<'de> serde::Deserialize<'de> for Person {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let p = StoredPerson::deserialize(d)?;
         Ok(Person {
-            name: p.name,
+            name: read_form(p.name, p.name_enc, None)?,
             role: p.role,
             phone: read_form(p.phone, p.phone_enc, p.phone_masked)?,
             email: read_form(p.email, p.email_enc, p.email_masked)?,
@@ -246,8 +290,10 @@ impl AgencySpec {
         if scopes.len() != self.scopes.len() {
             v.push(FieldViolation::generic("spec.scopes", "服务范围重复"));
         }
+        // A sealed name was checked when it was typed.
+        let blank = |name: &Sealable| name.clear().is_some_and(|n| n.trim().is_empty());
         for (i, e) in self.details.lead_evaluators.iter().enumerate() {
-            if e.name.trim().is_empty() {
+            if blank(&e.name) {
                 v.push(FieldViolation::generic(
                     format!("spec.lead_evaluators[{i}].name"),
                     "主评人姓名不能为空",
@@ -271,7 +317,7 @@ impl AgencySpec {
             }
         }
         for (i, c) in self.details.contacts.iter().enumerate() {
-            if c.name.trim().is_empty() {
+            if blank(&c.name) {
                 v.push(FieldViolation::generic(
                     format!("spec.contacts[{i}].name"),
                     "联系人姓名不能为空",
@@ -542,9 +588,12 @@ mod tests {
     }
 
     #[test]
-    fn a_person_is_stored_with_phone_and_email_sealed_and_old_records_still_read() {
+    fn a_person_is_stored_with_name_phone_and_email_sealed_and_old_records_still_read() {
         let sealed = Person {
-            name: "李某".into(),
+            name: Sealable::Sealed {
+                cipher: vec![0x01],
+                masked: String::new(),
+            },
             role: "项目经理".into(),
             phone: Sealable::Sealed {
                 cipher: vec![0xab, 0xcd],
@@ -558,25 +607,33 @@ mod tests {
         let json = serde_json::to_string(&sealed).unwrap();
         assert_eq!(
             json,
-            r#"{"name":"李某","role":"项目经理","phone_enc":"abcd","phone_masked":"138****5678","email_enc":"ef","email_masked":"l*@example.com"}"#
+            r#"{"name_enc":"01","role":"项目经理","phone_enc":"abcd","phone_masked":"138****5678","email_enc":"ef","email_masked":"l*@example.com"}"#
         );
         assert_eq!(serde_json::from_str::<Person>(&json).unwrap(), sealed);
-        // Written before phones and emails were sealed: read in clear (and sealed by the next
-        // write).
+        // Written before names, phones and emails were sealed: read in clear (and sealed by the
+        // next write).
         let old: Person = serde_json::from_str(
             r#"{"name":"李某","role":"项目经理","phone":"13812345678","email":"li@example.com"}"#,
         )
         .unwrap();
+        assert_eq!(old.name, Sealable::from("李某"));
         assert_eq!(old.phone, Sealable::from("13812345678"));
         assert_eq!(old.email, Sealable::from("li@example.com"));
-        // Neither is ever written in clear; none is.
+        // None is ever written in clear; an empty one is.
         assert!(serde_json::to_string(&old).is_err());
         let phone_only = Person {
             phone: Sealable::default(),
             ..old.clone()
         };
         assert!(serde_json::to_string(&phone_only).is_err());
+        let name_only = Person {
+            phone: Sealable::default(),
+            email: Sealable::default(),
+            ..old.clone()
+        };
+        assert!(serde_json::to_string(&name_only).is_err());
         let none = Person {
+            name: Sealable::default(),
             phone: Sealable::default(),
             email: Sealable::default(),
             ..old
@@ -585,5 +642,26 @@ mod tests {
         assert!(json.contains(r#""phone":"""#), "{json}");
         assert!(json.contains(r#""email":"""#), "{json}");
         assert_eq!(serde_json::from_str::<Person>(&json).unwrap(), none);
+    }
+
+    #[test]
+    fn a_lead_evaluator_is_stored_with_the_name_sealed_and_old_records_still_read() {
+        let sealed = LeadEvaluator {
+            name: Sealable::Sealed {
+                cipher: vec![0xab],
+                masked: String::new(),
+            },
+            qualifications: vec!["资产评估师".into()],
+        };
+        let json = serde_json::to_string(&sealed).unwrap();
+        assert_eq!(json, r#"{"name_enc":"ab","qualifications":["资产评估师"]}"#);
+        assert_eq!(
+            serde_json::from_str::<LeadEvaluator>(&json).unwrap(),
+            sealed
+        );
+        let old: LeadEvaluator =
+            serde_json::from_str(r#"{"name":"王五","qualifications":[]}"#).unwrap();
+        assert_eq!(old.name, Sealable::from("王五"));
+        assert!(serde_json::to_string(&old).is_err());
     }
 }

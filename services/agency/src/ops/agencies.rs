@@ -35,15 +35,20 @@ fn outbox(conn: &mut AnyConnection, agency: &Agency) -> Result<(), ApiError> {
 }
 
 /// A mutation's response: stored for replay in the idempotency table, so people's phones are
-/// masked even for finance (who reads them in full with GetAgency).
+/// masked even for finance (who reads them in full with GetAgency); their names are shown, as
+/// on every read.
 fn mutation_response(
     (agency, batch): (&Agency, &registry::Batch),
     today: chrono::NaiveDate,
     st: &AppState,
     caller: &Caller,
-) -> proto::Agency {
+) -> Result<proto::Agency, ApiError> {
     let shown = disclosure(caller, &st.region, View::MutationResponse);
-    convert::agency_to_proto(agency, batch, today, &st.region, shown)
+    let mut agency = agency.clone();
+    personal::open_names(&mut agency.spec.details, &st.pii)?;
+    Ok(convert::agency_to_proto(
+        &agency, batch, today, &st.region, shown,
+    ))
 }
 
 pub async fn register(
@@ -98,7 +103,7 @@ pub async fn register(
         )?;
         outbox(conn, &agency)?;
         Ok(Effect {
-            response: mutation_response((&agency, &batch), today, &st, &ctx.caller),
+            response: mutation_response((&agency, &batch), today, &st, &ctx.caller)?,
             entity_type: "agency",
             entity_id: code,
             detail: "registered".into(),
@@ -163,7 +168,7 @@ pub async fn update(
         }
         outbox(conn, &next)?;
         Ok(Effect {
-            response: mutation_response((&next, &batch), today, &st, &ctx.caller),
+            response: mutation_response((&next, &batch), today, &st, &ctx.caller)?,
             entity_type: "agency",
             entity_id: code,
             detail: format!("version {}", next.version),
@@ -220,7 +225,8 @@ pub async fn change_status(
                 changed_at: pbm_db::now(),
                 ..current.clone()
             };
-            // A record stored before phones were sealed is sealed by its next write.
+            // A record stored before names, phones and emails were sealed is sealed by its next
+            // write.
             personal::seal(&mut next.spec.details, &st.pii);
             if !store::update_agency(conn, &next, expected)? {
                 return Err(ApiError::stale_version(
@@ -249,7 +255,7 @@ pub async fn change_status(
                 reason.trim()
             );
             Ok(Effect {
-                response: mutation_response((&next, &batch), today, &st, &ctx.caller),
+                response: mutation_response((&next, &batch), today, &st, &ctx.caller)?,
                 entity_type: "agency",
                 entity_id: code,
                 detail,
@@ -290,6 +296,8 @@ pub async fn get(
     let shown = disclosure(&caller, &state.region, View::Record);
     if shown == Disclosure::Full {
         personal::open(&mut agency.spec.details, &state.pii)?;
+    } else {
+        personal::open_names(&mut agency.spec.details, &state.pii)?;
     }
     Ok(proto::GetAgencyResponse {
         agency: Some(convert::agency_to_proto(
@@ -344,8 +352,9 @@ pub async fn list(
     // Lists mask people's phones even for finance: a list is easy to leak.
     let shown = disclosure(&caller, &state.region, View::List);
     let mut agencies = Vec::with_capacity(rows.len());
-    for (a, batch) in rows {
+    for (mut a, batch) in rows {
         let batch = batch.ok_or_else(|| ApiError::internal("agency without batch"))?;
+        personal::open_names(&mut a.spec.details, &state.pii)?;
         agencies.push(convert::agency_to_proto(
             &a,
             &batch,

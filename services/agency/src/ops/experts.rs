@@ -91,7 +91,8 @@ fn expert_row(
     let details = serde_json::to_string(&spec.details).map_err(ApiError::internal)?;
     Ok(ExpertRow {
         id: keep.map_or(0, |k| k.id),
-        name: spec.name.trim().into(),
+        name: String::new(),
+        name_enc: Some(state.pii.encrypt(spec.name.trim())),
         id_number_enc: id_enc,
         id_number_index: id_index,
         phone_enc,
@@ -152,7 +153,7 @@ pub async fn register(
                     changed_at: row.changed_at,
                 },
             )?;
-            let response = convert::expert_to_proto(&row, &st.region)?;
+            let response = convert::expert_to_proto(&row, &st.region, &st.pii)?;
             Ok(Effect {
                 response,
                 entity_type: "expert",
@@ -206,7 +207,7 @@ pub async fn update(
                     expected + 1,
                 ));
             }
-            let response = convert::expert_to_proto(&row, &st.region)?;
+            let response = convert::expert_to_proto(&row, &st.region, &st.pii)?;
             Ok(Effect {
                 response,
                 entity_type: "expert",
@@ -282,7 +283,7 @@ pub async fn change_status(
                     changed_at: next.changed_at,
                 },
             )?;
-            let response = convert::expert_to_proto(&next, &st.region)?;
+            let response = convert::expert_to_proto(&next, &st.region, &st.pii)?;
             Ok(Effect {
                 response,
                 entity_type: "expert",
@@ -313,7 +314,7 @@ pub async fn get(
         .await?
         .ok_or_else(|| expert_not_found(id))?;
     Ok(proto::GetExpertResponse {
-        expert: Some(convert::expert_to_proto(&row, &state.region)?),
+        expert: Some(convert::expert_to_proto(&row, &state.region, &state.pii)?),
     })
 }
 
@@ -355,7 +356,7 @@ pub async fn list(
     Ok(proto::ListExpertsResponse {
         experts: rows
             .iter()
-            .map(|r| convert::expert_to_proto(r, &state.region))
+            .map(|r| convert::expert_to_proto(r, &state.region, &state.pii))
             .collect::<Result<_, _>>()?,
         page: Some(pbm_proto::common::v1::PageResponse {
             next_page_token: page.next_token(total),

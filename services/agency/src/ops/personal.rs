@@ -1,9 +1,9 @@
 //! Personal data at rest (`domain::personal`, docs/SECURITY.md "Personal data at rest"): people's
-//! phones and emails on agency records sealed with the service's PII cipher before a record is
-//! written and opened only for a reader who sees them in full; experts' birth dates read for the
-//! age cap; what was stored before it was sealed, sealed once at startup; and the re-encryption
-//! of everything under the configured cipher and key (`reencrypt-pii`, after a key rotation or a
-//! change of algorithm).
+//! names, phones and emails on agency records sealed with the service's PII cipher before a
+//! record is written; names opened for every reader, phones and emails only for a reader who sees
+//! them in full; experts' names and birth dates decrypted; what was stored before it was sealed,
+//! sealed once at startup; and the re-encryption of everything under the configured cipher and
+//! key (`reencrypt-pii`, after a key rotation or a change of algorithm).
 
 use std::fmt;
 
@@ -14,33 +14,66 @@ use pbm_server::pii::{PiiCipher, PiiError};
 
 use crate::domain::ids::IdNumber;
 use crate::domain::personal::{Sealable, mask_email, mask_phone};
-use crate::domain::registry::{Details, Person};
+use crate::domain::registry::Details;
 use crate::store;
 use crate::store::experts::{self as store_x, SealedRow};
 
 /// How many records one transaction of the re-encryption rewrites.
 pub const REENCRYPT_BATCH: i64 = 100;
 
-fn people(details: &mut Details) -> impl Iterator<Item = &mut Person> {
-    details
-        .cooperating_experts
+/// Names are shown in full everywhere: a sealed one keeps no masked form.
+fn no_masked_form(_: &str) -> String {
+    String::new()
+}
+
+/// Every name on the record: lead evaluators' and people's.
+fn names(details: &mut Details) -> impl Iterator<Item = &mut Sealable> {
+    let Details {
+        lead_evaluators,
+        cooperating_experts,
+        other_staff,
+        contacts,
+        ..
+    } = details;
+    lead_evaluators.iter_mut().map(|e| &mut e.name).chain(
+        cooperating_experts
+            .iter_mut()
+            .chain(other_staff.iter_mut())
+            .chain(contacts.iter_mut())
+            .map(|p| &mut p.name),
+    )
+}
+
+/// A value with its masking.
+type Masked<'a> = (&'a mut Sealable, fn(&str) -> String);
+
+/// Each name, phone and email with its masking.
+fn values(details: &mut Details) -> Vec<Masked<'_>> {
+    let mut out: Vec<Masked<'_>> = Vec::new();
+    let Details {
+        lead_evaluators,
+        cooperating_experts,
+        other_staff,
+        contacts,
+        ..
+    } = details;
+    for e in lead_evaluators.iter_mut() {
+        out.push((&mut e.name, no_masked_form));
+    }
+    for p in cooperating_experts
         .iter_mut()
-        .chain(details.other_staff.iter_mut())
-        .chain(details.contacts.iter_mut())
+        .chain(other_staff.iter_mut())
+        .chain(contacts.iter_mut())
+    {
+        out.push((&mut p.name, no_masked_form));
+        out.push((&mut p.phone, mask_phone));
+        out.push((&mut p.email, mask_email));
+    }
+    out
 }
 
-/// Each person's phone and email with its masking.
-fn values(details: &mut Details) -> impl Iterator<Item = (&mut Sealable, fn(&str) -> String)> {
-    people(details).flat_map(|p| {
-        [
-            (&mut p.phone, mask_phone as fn(&str) -> String),
-            (&mut p.email, mask_email as fn(&str) -> String),
-        ]
-    })
-}
-
-/// Seals every phone and email held in clear (encrypted, with its masked form); returns how many
-/// were.
+/// Seals every name, phone and email held in clear (encrypted, with the masked form of phones
+/// and emails); returns how many were.
 pub fn seal(details: &mut Details, pii: &PiiCipher) -> usize {
     let mut sealed = 0;
     for (value, mask) in values(details) {
@@ -57,12 +90,25 @@ pub fn seal(details: &mut Details, pii: &PiiCipher) -> usize {
     sealed
 }
 
-/// Opens every sealed phone and email, for a reader who sees them in full.
+fn open_value(value: &mut Sealable, pii: &PiiCipher) -> Result<(), ApiError> {
+    if let Sealable::Sealed { cipher, .. } = value {
+        *value = Sealable::Clear(pii.decrypt(cipher).map_err(ApiError::internal)?);
+    }
+    Ok(())
+}
+
+/// Opens every sealed name, phone and email, for a reader who sees them in full.
 pub fn open(details: &mut Details, pii: &PiiCipher) -> Result<(), ApiError> {
     for (value, _) in values(details) {
-        if let Sealable::Sealed { cipher, .. } = value {
-            *value = Sealable::Clear(pii.decrypt(cipher).map_err(ApiError::internal)?);
-        }
+        open_value(value, pii)?;
+    }
+    Ok(())
+}
+
+/// Opens every sealed name, for every reader (names are never masked).
+pub fn open_names(details: &mut Details, pii: &PiiCipher) -> Result<(), ApiError> {
+    for name in names(details) {
+        open_value(name, pii)?;
     }
     Ok(())
 }
@@ -95,9 +141,21 @@ fn birth_date_of_id_number(pii: &PiiCipher, row: &SealedRow) -> Result<Vec<u8>, 
     Ok(seal_birth_date(pii, id.birth_date()))
 }
 
+/// Seals the names of experts stored before names were sealed (the clear column emptied);
+/// returns how many were.
+fn seal_expert_names(conn: &mut AnyConnection, pii: &PiiCipher) -> Result<usize, ApiError> {
+    let mut sealed = 0;
+    for (id, version, name) in store_x::with_name_in_clear(conn)? {
+        if store_x::seal_name(conn, id, version, &pii.encrypt(&name))? {
+            sealed += 1;
+        }
+    }
+    Ok(sealed)
+}
+
 /// Seals what was stored before it was sealed (run at startup, before the service answers):
-/// people's phones and emails on agency records, experts' birth dates (from their 身份证号).
-/// Returns how many agencies and experts were rewritten. Idempotent: a second run, or a run
+/// people's names, phones and emails on agency records, experts' names and birth dates (from
+/// their 身份证号). Returns how many agencies and expert values were rewritten. Idempotent: a second run, or a run
 /// beside another instance, finds nothing left.
 pub async fn seal_stored(db: &Db, pii: &PiiCipher) -> Result<(usize, usize), ApiError> {
     let pii = pii.clone();
@@ -111,7 +169,7 @@ pub async fn seal_stored(db: &Db, pii: &PiiCipher) -> Result<(usize, usize), Api
                 agencies += 1;
             }
         }
-        let mut experts = 0;
+        let mut experts = seal_expert_names(conn, &pii)?;
         for mut row in store_x::without_sealed_birth_date(conn)? {
             row.birth_date_enc = Some(birth_date_of_id_number(&pii, &row)?);
             if store_x::reseal(conn, &row)? {
@@ -130,7 +188,7 @@ pub struct Reencrypted {
     pub experts_rewritten: usize,
     pub agencies: usize,
     pub agencies_rewritten: usize,
-    /// Encrypted values written afresh (身份证号, phones, emails, birth dates).
+    /// Encrypted values written afresh (names, 身份证号, phones, emails, birth dates).
     pub values: usize,
     /// Blind indexes of 身份证号 recomputed.
     pub indexes: usize,
@@ -158,6 +216,9 @@ impl fmt::Display for Reencrypted {
 /// skipped: its writer stored it under the current key.
 pub async fn reencrypt(db: &Db, pii: &PiiCipher) -> Result<Reencrypted, ApiError> {
     let mut done = Reencrypted::default();
+    // Names stored in clear (a database the service has not started on since) are sealed first.
+    let p = pii.clone();
+    done.values += db.write(move |conn| seal_expert_names(conn, &p)).await?;
     let mut after = 0;
     loop {
         let pii = pii.clone();
@@ -214,6 +275,12 @@ fn reencrypt_experts(
                 *value = fresh;
                 changed += 1;
             }
+        }
+        if let Some(sealed) = &row.name_enc
+            && let Some(fresh) = pii.reseal(sealed).map_err(undecryptable(row.id, "name"))?
+        {
+            row.name_enc = Some(fresh);
+            changed += 1;
         }
         match &row.birth_date_enc {
             Some(sealed) => {

@@ -1,4 +1,4 @@
-//! What do we store? Experts — their 身份证号, phone and birth date only encrypted (with a keyed
+//! What do we store? Experts — their name, 身份证号, phone and birth date only encrypted (with a keyed
 //! blind index of the ID number for uniqueness, and masked forms for lists) — and every status
 //! change.
 
@@ -16,7 +16,11 @@ use crate::domain::experts::ExpertDetails;
 pub struct ExpertRow {
     #[diesel(skip_insertion)]
     pub id: i64,
+    /// Empty (the name is `name_enc`); a name only in a row stored before names were sealed,
+    /// until startup seals it.
     pub name: String,
+    /// The name, encrypted (`convert::expert_to_proto` decrypts it).
+    pub name_enc: Option<Vec<u8>>,
     pub id_number_enc: Vec<u8>,
     pub id_number_index: String,
     pub phone_enc: Vec<u8>,
@@ -306,6 +310,7 @@ pub struct SealedRow {
     pub id_number_index: String,
     pub phone_enc: Vec<u8>,
     pub birth_date_enc: Option<Vec<u8>>,
+    pub name_enc: Option<Vec<u8>>,
 }
 
 /// Up to `limit` experts after id `after`, by id, with their personal data as stored.
@@ -331,6 +336,35 @@ pub fn without_sealed_birth_date(conn: &mut AnyConnection) -> Result<Vec<SealedR
         .load(conn)?)
 }
 
+/// (id, version, name in clear) of the experts whose name is not sealed yet (stored before names
+/// were encrypted).
+pub fn with_name_in_clear(conn: &mut AnyConnection) -> Result<Vec<(i64, i64, String)>, StoreError> {
+    Ok(experts::table
+        .filter(experts::name_enc.is_null())
+        .order(experts::id.asc())
+        .select((experts::id, experts::version, experts::name))
+        .load(conn)?)
+}
+
+/// Seals an expert's name stored in clear: `name_enc` set, the clear column emptied — the same
+/// content, not a change (version, who and when stay). Only while the version is still
+/// `version`; returns false when it moved on (its writer sealed the name).
+pub fn seal_name(
+    conn: &mut AnyConnection,
+    id: i64,
+    version: i64,
+    name_enc: &[u8],
+) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        experts::table
+            .filter(experts::id.eq(id))
+            .filter(experts::version.eq(version)),
+    )
+    .set((experts::name.eq(""), experts::name_enc.eq(name_enc)))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// Rewrites an expert's personal data in place — the same values encrypted afresh, not a change:
 /// the version, who and when stay. Only while the version is still `row.version`; returns false
 /// when it moved on (the writer that moved it stored its own values under the current key).
@@ -345,6 +379,7 @@ pub fn reseal(conn: &mut AnyConnection, row: &SealedRow) -> Result<bool, StoreEr
         experts::id_number_index.eq(&row.id_number_index),
         experts::phone_enc.eq(&row.phone_enc),
         experts::birth_date_enc.eq(&row.birth_date_enc),
+        experts::name_enc.eq(&row.name_enc),
     ))
     .execute(conn)?;
     Ok(n == 1)

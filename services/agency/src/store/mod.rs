@@ -249,9 +249,10 @@ pub fn agency(conn: &mut AnyConnection, credit_code: &str) -> Result<Option<Agen
         .transpose()
 }
 
-/// The agencies whose record may hold a person's phone or email in clear (written before they
-/// were sealed): every record whose JSON has a `phone` or `email` key (a sealed value has none;
-/// an empty one does, so callers look at the values themselves).
+/// The agencies whose record may hold a person's name, phone or email in clear (written before
+/// they were sealed): every record whose JSON has a `name`, `phone` or `email` key (a sealed
+/// value has none; an empty one does, and so does a branch's name, so callers look at the values
+/// themselves).
 pub fn agencies_with_personal_data_in_clear(
     conn: &mut AnyConnection,
 ) -> Result<Vec<Agency>, StoreError> {
@@ -259,7 +260,8 @@ pub fn agencies_with_personal_data_in_clear(
         .filter(
             agencies::details
                 .like("%\"phone\":\"%")
-                .or(agencies::details.like("%\"email\":\"%")),
+                .or(agencies::details.like("%\"email\":\"%"))
+                .or(agencies::details.like("%\"name\":\"%")),
         )
         .order(agencies::credit_code.asc())
         .select(AgencyRow::as_select())
@@ -286,8 +288,8 @@ pub fn agencies_after(
         .collect()
 }
 
-/// Rewrites an agency's details in place — the same content in its storage form (phones and
-/// emails sealed, under the current key), not a change: the version, who and when stay. Only
+/// Rewrites an agency's details in place — the same content in its storage form (names, phones
+/// and emails sealed, under the current key), not a change: the version, who and when stay. Only
 /// while the version is still `version`; returns false when it moved on (the writer that moved
 /// it stored its own details sealed).
 pub fn reseal_agency_details(

@@ -66,6 +66,8 @@ diesel::allow_tables_to_appear_in_same_query!(
 diesel::table! {
     experts (id) {
         id -> BigInt,
+        /// Empty: the name is `name_enc`. Holds a name only for a row stored before names were
+        /// encrypted, until startup seals it (migration 2026-01-12).
         name -> Text,
         id_number_enc -> Binary,
         id_number_index -> Text,
@@ -84,6 +86,9 @@ diesel::table! {
         /// The birth date (`YYYY-MM-DD`), encrypted; NULL only until startup seals a row stored
         /// before birth dates were encrypted (migration 2026-01-11).
         birth_date_enc -> Nullable<Binary>,
+        /// The name, encrypted; NULL only until startup seals a row stored before names were
+        /// encrypted (migration 2026-01-12).
+        name_enc -> Nullable<Binary>,
     }
 }
 
