@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use pbm_proto::tls::ClientTlsFiles;
+use pbm_server::audit::Trail;
 use pbm_server::config::ServerArgs;
 use pbm_server::run::Service;
 use pbm_testkit::{TestDatabase, Who};
@@ -81,14 +82,24 @@ impl Deployment {
                 .await
                 .expect("relay");
         }
+        // As `pbm serve`: the audit trail of each service, sealed and served by
+        // pbm.audit.v1.AuditService (the development audit key of tests).
+        let trails = vec![
+            Trail::of(pbm_indicator::HEALTH_NAME, indicator.db.clone()),
+            Trail::of(pbm_agency::HEALTH_NAME, agency.db.clone()),
+            Trail::of(pbm_goal::HEALTH_NAME, goal.db.clone()),
+        ];
+        tokio::spawn(pbm_server::audit::run_sealer(indicator.db.clone()));
         let routes = pbm_goal::add_to(
             pbm_agency::add_to(pbm_indicator::router(indicator), agency),
             goal,
         );
+        let routes = pbm_server::audit::add_to(routes, args.region().expect("region"), trails);
         let health = [
             pbm_indicator::Indicator::health_names(),
             pbm_agency::Agency::health_names(),
             pbm_goal::Goal::health_names(),
+            vec![pbm_server::audit::HEALTH_NAME],
         ]
         .concat();
         let options = args.serve_options(health).expect("serve options");
