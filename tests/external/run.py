@@ -176,7 +176,7 @@ class Client:
         return stub(request, metadata=metadata, timeout=RPC_TIMEOUT_S)
 
 
-def run_checks(bin_path, port, data_dir):
+def run_checks(bin_path, port, data_dir, pid):
     def token(role):
         out = subprocess.run(
             [bin_path, "token", "--role", role, "--data-dir", data_dir],
@@ -336,6 +336,44 @@ def run_checks(bin_path, port, data_dir):
 
     check("malformed request names MALFORMED_REQUEST in pbm.indicator", malformed_details)
 
+    # --- a gzip-compressed request: a decompression bomb (50 MiB of text in about 50 KiB) is
+    # refused, and the server does not grow ---------------------------------------------------
+    def rss_mib():
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) // 1024
+        raise AssertionError("no VmRSS")
+
+    def varint(n):
+        out = bytearray()
+        while n >= 0x80:
+            out.append((n & 0x7F) | 0x80)
+            n >>= 7
+        out.append(n)
+        return bytes(out)
+
+    def gzip_bomb():
+        before = rss_mib()
+        text = 50 << 20
+        payload = b"\x0a" + varint(text) + b"a" * text  # field 1 (code): 50 MiB
+        try:
+            client.channel.unary_unary(
+                f"/{SERVICE}/GetIndicator",
+                request_serializer=lambda b: b,
+                response_deserializer=lambda b: b,
+            )(payload, metadata=[("authorization", "Bearer " + admin)],
+              timeout=RPC_TIMEOUT_S, compression=grpc.Compression.Gzip)
+        except grpc.RpcError as e:
+            assert e.code() in (grpc.StatusCode.UNIMPLEMENTED,
+                                grpc.StatusCode.RESOURCE_EXHAUSTED), e.code()
+        else:
+            raise AssertionError("a gzip-compressed request was answered")
+        grown = rss_mib() - before
+        assert grown < 64, f"the server grew by {grown} MiB"
+
+    check("gzip-compressed request (decompression bomb) refused, server does not grow", gzip_bomb)
+
     # --- validation error with rich details ---------------------------------------------------
     bad_req = create_req(str(uuid.uuid4()), unit="")
     bad_req.code = "EXT002"
@@ -395,7 +433,7 @@ def main():
             fail("pbm serve starts", e)
             return
         ok(f"pbm serve listening on 127.0.0.1:{port}")
-        run_checks(bin_path, port, data_dir)
+        run_checks(bin_path, port, data_dir, proc.pid)
         if proc.poll() is not None:
             fail("pbm serve still running after checks", f"exited with {proc.returncode}")
         else:
