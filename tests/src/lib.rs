@@ -131,3 +131,39 @@ impl Deployment {
         pbm_testkit::dev_token(self.data_dir.path(), who)
     }
 }
+
+/// Creates one 共性 indicator of the library under each first level (产出 101, 效益 202, 满意度
+/// 301) as `finance` (a token of the region's finance bureau), codes `{prefix}-O`, `-B`, `-S`:
+/// what a goal of the scenarios picks from.
+pub async fn seed_library(channel: &Channel, finance: &str, prefix: &str) -> [String; 3] {
+    use pbm_proto::indicator::v1 as ind;
+    let mut library = ind::indicator_service_client::IndicatorServiceClient::new(channel.clone());
+    let codes = ["O", "B", "S"].map(|level| format!("{prefix}-{level}"));
+    for (code, (node, name, unit)) in codes.iter().zip([
+        ("101", "新建农村饮水工程数量", "处"),
+        ("202", "受益人口", "人"),
+        ("301", "受益群众满意度", "%"),
+    ]) {
+        library
+            .create_indicator(pbm_testkit::bearer(
+                finance,
+                ind::CreateIndicatorRequest {
+                    request_id: format!("lib-{code}"),
+                    code: code.clone(),
+                    spec: Some(ind::IndicatorSpec {
+                        fiscal_year: FY,
+                        frame_node_code: node.into(),
+                        name: name.into(),
+                        kind: ind::IndicatorKind::Common as i32,
+                        direction: ind::Direction::Ge as i32,
+                        unit: unit.into(),
+                        explanation: format!("{name}的说明"),
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+            .expect("library indicator");
+    }
+    codes
+}

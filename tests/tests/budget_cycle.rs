@@ -126,33 +126,7 @@ async fn a_goal_goes_from_the_library_to_the_budget(db: TestDatabase) {
     let unit = d.token(Role::BudgetUnit, Some("D01001"), None);
 
     // The library: one indicator under each first level.
-    for (code, node, name, unit_of) in [
-        ("E2E-O", "101", "新建农村饮水工程数量", "处"),
-        ("E2E-B", "202", "受益人口", "人"),
-        ("E2E-S", "301", "受益群众满意度", "%"),
-    ] {
-        d.library
-            .clone()
-            .create_indicator(req(
-                &finance,
-                ind::CreateIndicatorRequest {
-                    request_id: format!("lib-{code}"),
-                    code: code.into(),
-                    spec: Some(ind::IndicatorSpec {
-                        fiscal_year: FY,
-                        frame_node_code: node.into(),
-                        name: name.into(),
-                        kind: ind::IndicatorKind::Common as i32,
-                        direction: ind::Direction::Ge as i32,
-                        unit: unit_of.into(),
-                        explanation: format!("{name}的说明"),
-                        ..Default::default()
-                    }),
-                },
-            ))
-            .await
-            .unwrap();
-    }
+    pbm_e2e::seed_library(&d.deployment.channel, &finance, "E2E").await;
     // The unit's project and its goal, pinned to the library.
     d.project(
         &unit,

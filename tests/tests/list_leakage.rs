@@ -45,33 +45,7 @@ async fn seed(d: &Deployment, c: &Clients) -> (i64, i64, i64) {
     let finance = d.token(&Who::finance(REGION));
     let unit = d.token(&Who::unit(REGION, "D01", "D01001"));
     let department = d.token(&Who::department(REGION, "D01"));
-    for (code, node, name, unit_of) in [
-        ("LK-O", "101", "新建农村饮水工程数量", "处"),
-        ("LK-B", "202", "受益人口", "人"),
-        ("LK-S", "301", "受益群众满意度", "%"),
-    ] {
-        c.library
-            .clone()
-            .create_indicator(bearer(
-                &finance,
-                ind::CreateIndicatorRequest {
-                    request_id: format!("lk-{code}"),
-                    code: code.into(),
-                    spec: Some(ind::IndicatorSpec {
-                        fiscal_year: FY,
-                        frame_node_code: node.into(),
-                        name: name.into(),
-                        kind: ind::IndicatorKind::Common as i32,
-                        direction: ind::Direction::Ge as i32,
-                        unit: unit_of.into(),
-                        explanation: format!("{name}的说明"),
-                        ..Default::default()
-                    }),
-                },
-            ))
-            .await
-            .expect("library indicator");
-    }
+    pbm_e2e::seed_library(&d.channel, &finance, "LK").await;
     c.goals
         .clone()
         .declare_project(bearer(

@@ -10,8 +10,6 @@ use pbm_auth::Role;
 use pbm_e2e::{Deployment, FY, REGION};
 use pbm_proto::goal::v1 as pb;
 use pbm_proto::goal::v1::goal_service_client::GoalServiceClient;
-use pbm_proto::indicator::v1 as ind;
-use pbm_proto::indicator::v1::indicator_service_client::IndicatorServiceClient;
 use pbm_proto::tls::ClientTlsFiles;
 use pbm_testkit::{TestDatabase, Who, bearer};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
@@ -184,34 +182,8 @@ async fn mutual_tls_between_clients_and_services(db: TestDatabase) {
         token(Role::FinanceAdmin, None),
         token(Role::BudgetUnit, Some("D01001")),
     );
-    let mut library = IndicatorServiceClient::new(d.channel.clone());
     let mut goals = GoalServiceClient::new(d.channel.clone());
-    for (code, node, name, measure) in [
-        ("TLS-O", "101", "新建农村饮水工程数量", "处"),
-        ("TLS-B", "202", "受益人口", "人"),
-        ("TLS-S", "301", "受益群众满意度", "%"),
-    ] {
-        library
-            .create_indicator(bearer(
-                &finance,
-                ind::CreateIndicatorRequest {
-                    request_id: format!("tls-{code}"),
-                    code: code.into(),
-                    spec: Some(ind::IndicatorSpec {
-                        fiscal_year: FY,
-                        frame_node_code: node.into(),
-                        name: name.into(),
-                        kind: ind::IndicatorKind::Common as i32,
-                        direction: ind::Direction::Ge as i32,
-                        unit: measure.into(),
-                        explanation: format!("{name}的说明"),
-                        ..Default::default()
-                    }),
-                },
-            ))
-            .await
-            .unwrap();
-    }
+    pbm_e2e::seed_library(&d.channel, &finance, "TLS").await;
     goals
         .declare_project(bearer(
             &unit,
