@@ -523,3 +523,37 @@ pub async fn agency_pool(app: &App) -> Vec<String> {
     }
     codes
 }
+
+/// The `details` column of agency [`CODE_A`] as stored.
+pub async fn stored_details(app: &App) -> String {
+    use diesel::prelude::*;
+    use pbm_agency::store::schema::agencies;
+    app.state
+        .db
+        .read(|c| -> Result<String, pbm_db::StoreError> {
+            Ok(agencies::table
+                .filter(agencies::credit_code.eq(CODE_A))
+                .select(agencies::details)
+                .first::<String>(c)?)
+        })
+        .await
+        .unwrap()
+}
+
+/// Overwrites the stored `details` of agency [`CODE_A`] (a record as an older version stored it).
+pub async fn set_stored_details(app: &App, details: impl Into<String>) {
+    use diesel::prelude::*;
+    use pbm_agency::store::schema::agencies;
+    let details = details.into();
+    app.state
+        .db
+        .write(move |c| -> Result<usize, pbm_db::StoreError> {
+            Ok(
+                diesel::update(agencies::table.filter(agencies::credit_code.eq(CODE_A)))
+                    .set(agencies::details.eq(details))
+                    .execute(c)?,
+            )
+        })
+        .await
+        .unwrap();
+}

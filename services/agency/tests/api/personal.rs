@@ -3,9 +3,7 @@
 //! and are sealed at startup), never in clear in the responses stored for replay, and no birth
 //! date beside a masked 身份证号.
 
-use diesel::prelude::*;
 use pbm_agency::AppState;
-use pbm_agency::store::schema::agencies;
 use pbm_proto::agency::v1 as pb;
 use pbm_testkit::TestDatabase;
 use pbm_types::DivisionCode;
@@ -62,20 +60,6 @@ async fn get(app: &App, who: &Who) -> pb::Agency {
         .unwrap()
 }
 
-/// The `details` column of agency [`CODE_A`] as stored.
-async fn stored_details(app: &App) -> String {
-    app.state
-        .db
-        .read(|c| -> Result<String, pbm_db::StoreError> {
-            Ok(agencies::table
-                .filter(agencies::credit_code.eq(CODE_A))
-                .select(agencies::details)
-                .first::<String>(c)?)
-        })
-        .await
-        .unwrap()
-}
-
 /// (a) GetAgency shows phones in full to finance of this region only; auditors, the province,
 /// finance of the enclosing region and the agency itself see them masked; lists mask them for
 /// everyone.
@@ -119,17 +103,7 @@ async fn phones_are_encrypted_at_rest(db: TestDatabase) {
 
     // A record as stored before phones were sealed.
     let old = r#"{"lead_evaluators":[{"name":"赵某","qualifications":["注册会计师"]}],"branches":[],"cooperating_experts":[],"other_staff":[],"contacts":[{"name":"李某","role":"项目经理","phone":"13812345678","email":""}],"relations":[]}"#;
-    app.state
-        .db
-        .write(move |c| -> Result<usize, pbm_db::StoreError> {
-            Ok(
-                diesel::update(agencies::table.filter(agencies::credit_code.eq(CODE_A)))
-                    .set(agencies::details.eq(old))
-                    .execute(c)?,
-            )
-        })
-        .await
-        .unwrap();
+    set_stored_details(&app, old).await;
     assert_eq!(phones(&get(&app, &finance()).await), [PHONE]);
     assert_eq!(phones(&get(&app, &auditor()).await), [MASKED]);
     // Starting the service seals it; it reads as before.
@@ -148,17 +122,7 @@ async fn phones_are_encrypted_at_rest(db: TestDatabase) {
     assert_eq!(version, 1, "sealing is not a change of the record");
 
     // A write of a record stored in clear seals it too.
-    app.state
-        .db
-        .write(move |c| -> Result<usize, pbm_db::StoreError> {
-            Ok(
-                diesel::update(agencies::table.filter(agencies::credit_code.eq(CODE_A)))
-                    .set(agencies::details.eq(old))
-                    .execute(c)?,
-            )
-        })
-        .await
-        .unwrap();
+    set_stored_details(&app, old).await;
     app.act(CODE_A, 1, pb::AgencyAction::Warn, "")
         .await
         .unwrap();

@@ -7,7 +7,7 @@
 
 use diesel::prelude::*;
 use pbm_agency::AppState;
-use pbm_agency::store::schema::{agencies, experts};
+use pbm_agency::store::schema::experts;
 use pbm_proto::agency::v1 as pb;
 use pbm_server::pii::{PiiAlgorithm, PiiCipher, TAG_SM4_GCM};
 use pbm_testkit::TestDatabase;
@@ -44,20 +44,6 @@ async fn contact(app: &App, who: &Who) -> pb::Person {
         .unwrap()
         .into_inner();
     agency.agency.unwrap().spec.unwrap().contacts[0].clone()
-}
-
-/// The `details` column of agency [`CODE_A`] as stored.
-async fn stored_details(app: &App) -> String {
-    app.state
-        .db
-        .read(|c| -> Result<String, pbm_db::StoreError> {
-            Ok(agencies::table
-                .filter(agencies::credit_code.eq(CODE_A))
-                .select(agencies::details)
-                .first::<String>(c)?)
-        })
-        .await
-        .unwrap()
 }
 
 type RawExpert = (
@@ -162,17 +148,7 @@ async fn emails_are_masked_like_phones_and_sealed(db: TestDatabase) {
         &format!(r#""email":"{EMAIL}""#),
     );
     assert!(old.contains(EMAIL), "{old}");
-    app.state
-        .db
-        .write(move |c| -> Result<usize, pbm_db::StoreError> {
-            Ok(
-                diesel::update(agencies::table.filter(agencies::credit_code.eq(CODE_A)))
-                    .set(agencies::details.eq(old))
-                    .execute(c)?,
-            )
-        })
-        .await
-        .unwrap();
+    set_stored_details(&app, old).await;
     assert_eq!(contact(&app, &auditor()).await.email, EMAIL_MASKED);
     AppState::open(
         app.state.db.clone(),
@@ -262,20 +238,6 @@ async fn get_agency(app: &App, who: &Who) -> pb::Agency {
     );
     let got = app.registry.clone().get_agency(r).await.unwrap();
     got.into_inner().agency.unwrap()
-}
-
-async fn set_stored_details(app: &App, details: String) {
-    app.state
-        .db
-        .write(move |c| -> Result<usize, pbm_db::StoreError> {
-            Ok(
-                diesel::update(agencies::table.filter(agencies::credit_code.eq(CODE_A)))
-                    .set(agencies::details.eq(details))
-                    .execute(c)?,
-            )
-        })
-        .await
-        .unwrap();
 }
 
 /// Names of people on agency records: never in clear at rest, shown in full to every reader
