@@ -74,34 +74,30 @@ impl Deployment {
         )
         .await
         .expect("goal");
-        let bus = pbm_events::InProcessBus::default();
-        // As `pbm serve`: one relay per database (here every service shares `db`).
+        // As `pbm serve` (`pbm_server::run::host`): one relay per database (here every service
+        // shares `db`), the sweeper and the audit sealer, and the audit trails served.
         assert!(args.shares_one_database());
-        for outbox in [&indicator.db] {
-            pbm_events::spawn_relay(outbox.clone(), args.redis_url.as_deref(), &bus)
-                .await
-                .expect("relay");
-        }
-        // As `pbm serve`: the audit trail of each service, sealed and served by
-        // pbm.audit.v1.AuditService (the development audit key of tests).
+        let outboxes = [indicator.db.clone()];
         let trails = vec![
             Trail::of(pbm_indicator::HEALTH_NAME, indicator.db.clone()),
             Trail::of(pbm_agency::HEALTH_NAME, agency.db.clone()),
             Trail::of(pbm_goal::HEALTH_NAME, goal.db.clone()),
         ];
-        tokio::spawn(pbm_server::audit::run_sealer(indicator.db.clone()));
         let routes = pbm_goal::add_to(
             pbm_agency::add_to(pbm_indicator::router(indicator), agency),
             goal,
         );
-        let routes = pbm_server::audit::add_to(routes, args.region().expect("region"), trails);
         let health = [
             pbm_indicator::Indicator::health_names(),
             pbm_agency::Agency::health_names(),
             pbm_goal::Goal::health_names(),
-            vec![pbm_server::audit::HEALTH_NAME],
         ]
         .concat();
+        let bus = pbm_events::InProcessBus::default();
+        let (routes, health) =
+            pbm_server::run::host(&args, routes, health, &outboxes, trails, &bus)
+                .await
+                .expect("host");
         let options = args.serve_options(health).expect("serve options");
         let server = tokio::spawn(pbm_server::serve(listener, routes, options, shutdown));
         let scheme = if args.tls.serves_tls() {

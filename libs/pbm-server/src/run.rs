@@ -120,20 +120,12 @@ pub async fn serve_hosted(
     args: &ServerArgs,
     name: &str,
     routes: Routes,
-    mut health_names: Vec<&'static str>,
+    health_names: Vec<&'static str>,
     outboxes: &[Db],
     trails: Vec<Trail>,
 ) -> anyhow::Result<()> {
-    crate::mutation::install_fingerprint_key(args.pii_cipher()?.fingerprint_key());
-    pbm_db::platform::chain::install_key(args.audit.key(&args.data_dir, args.production)?);
     let bus = pbm_events::InProcessBus::default();
-    for db in outboxes {
-        pbm_events::spawn_relay(db.clone(), args.redis_url.as_deref(), &bus).await?;
-        tokio::spawn(sweep_idempotency(db.clone()));
-        tokio::spawn(crate::audit::run_sealer(db.clone()));
-    }
-    let routes = crate::audit::add_to(routes, args.region()?, trails);
-    health_names.push(crate::audit::HEALTH_NAME);
+    let (routes, health_names) = host(args, routes, health_names, outboxes, trails, &bus).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -147,6 +139,31 @@ pub async fn serve_hosted(
     let served = crate::serve(listener, routes, options, crate::shutdown_signal()).await;
     crate::audit::seal_now(outboxes).await;
     served
+}
+
+/// What a server runs beside the services' routes, as `args` configure it: the keys of the
+/// requests' fingerprints and of the audit trail installed; for each of `outboxes` a relay
+/// publishing it (Redis Streams with `PBM_REDIS_URL`, else `bus`), the idempotency sweeper and
+/// the audit sealer; and `pbm.audit.v1.AuditService` over `trails`. Returns the routes and the
+/// health names with the audit service added. `serve_hosted` and the tests' deployments call it.
+pub async fn host(
+    args: &ServerArgs,
+    routes: Routes,
+    mut health_names: Vec<&'static str>,
+    outboxes: &[Db],
+    trails: Vec<Trail>,
+    bus: &pbm_events::InProcessBus,
+) -> anyhow::Result<(Routes, Vec<&'static str>)> {
+    crate::mutation::install_fingerprint_key(args.pii_cipher()?.fingerprint_key());
+    pbm_db::platform::chain::install_key(args.audit.key(&args.data_dir, args.production)?);
+    for db in outboxes {
+        pbm_events::spawn_relay(db.clone(), args.redis_url.as_deref(), bus).await?;
+        tokio::spawn(sweep_idempotency(db.clone()));
+        tokio::spawn(crate::audit::run_sealer(db.clone()));
+    }
+    let routes = crate::audit::add_to(routes, args.region()?, trails);
+    health_names.push(crate::audit::HEALTH_NAME);
+    Ok((routes, health_names))
 }
 
 /// Deletes expired idempotency records of `db` now and then, for as long as the process runs.
