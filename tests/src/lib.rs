@@ -163,3 +163,33 @@ pub async fn seed_library(channel: &Channel, finance: &str, prefix: &str) -> [St
     }
     codes
 }
+
+/// Registers the scenarios' expert (张专家, senior, field LAW) in the pool as `finance`; its id.
+pub async fn register_expert(channel: &Channel, finance: &str, request_id: &str) -> i64 {
+    use pbm_proto::agency::v1 as ag;
+    let first17 = "14050219750505001";
+    let check = pbm_agency::domain::ids::IdNumber::check_char(first17).expect("17 digits");
+    ag::agency_registry_service_client::AgencyRegistryServiceClient::new(channel.clone())
+        .register_expert(pbm_testkit::bearer(
+            finance,
+            ag::RegisterExpertRequest {
+                request_id: request_id.into(),
+                spec: Some(ag::ExpertSpec {
+                    name: "张专家".into(),
+                    id_number: format!("{first17}{check}"),
+                    phone: "13900001111".into(),
+                    title: ag::TitleLevel::Senior as i32,
+                    years_in_field: 15,
+                    fields: vec!["LAW".into()],
+                    affiliation: "山西某大学".into(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .expect("expert")
+        .into_inner()
+        .expert
+        .expect("expert")
+        .id
+}

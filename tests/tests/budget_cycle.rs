@@ -109,17 +109,6 @@ fn dec(v: &str) -> Option<Decimal> {
     Some(Decimal { value: v.into() })
 }
 
-/// A valid 身份证号 (GB 11643 check digit).
-fn id_number(first17: &str) -> String {
-    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = first17
-        .chars()
-        .zip(W)
-        .map(|(c, w)| c.to_digit(10).unwrap() * w)
-        .sum();
-    format!("{first17}{}", b"10X98765432"[(sum % 11) as usize] as char)
-}
-
 async fn a_goal_goes_from_the_library_to_the_budget(db: TestDatabase) {
     let d = deploy(db).await;
     let finance = d.token(Role::FinanceAdmin, None, None);
@@ -193,31 +182,7 @@ async fn a_goal_goes_from_the_library_to_the_budget(db: TestDatabase) {
     );
 
     // An expert of the pool reviews it.
-    let expert = d
-        .registry
-        .clone()
-        .register_expert(req(
-            &finance,
-            ag::RegisterExpertRequest {
-                request_id: "e2e-expert".into(),
-                spec: Some(ag::ExpertSpec {
-                    name: "张专家".into(),
-                    id_number: id_number("14050219750505001"),
-                    phone: "13900001111".into(),
-                    title: ag::TitleLevel::Senior as i32,
-                    years_in_field: 15,
-                    fields: vec!["LAW".into()],
-                    affiliation: "山西某大学".into(),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .expert
-        .unwrap()
-        .id;
+    let expert = pbm_e2e::register_expert(&d.deployment.channel, &finance, "e2e-expert").await;
     let assigned = d
         .goals
         .clone()

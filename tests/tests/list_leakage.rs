@@ -28,17 +28,6 @@ struct Clients {
     goals: GoalServiceClient<Channel>,
 }
 
-/// A valid 身份证号 (GB 11643 check digit).
-fn id_number(first17: &str) -> String {
-    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = first17
-        .chars()
-        .zip(W)
-        .map(|(c, w)| c.to_digit(10).unwrap() * w)
-        .sum();
-    format!("{first17}{}", b"10X98765432"[(sum % 11) as usize] as char)
-}
-
 /// The seeded records' owners: unit D01001 of department D01, the agency [`AGENCY`], and the
 /// expert the pool registers.
 async fn seed(d: &Deployment, c: &Clients) -> (i64, i64, i64) {
@@ -169,31 +158,7 @@ async fn seed(d: &Deployment, c: &Clients) -> (i64, i64, i64) {
         ))
         .await
         .expect("agency");
-    let expert = c
-        .registry
-        .clone()
-        .register_expert(bearer(
-            &finance,
-            ag::RegisterExpertRequest {
-                request_id: "lk-expert".into(),
-                spec: Some(ag::ExpertSpec {
-                    name: "张专家".into(),
-                    id_number: id_number("14050219750505001"),
-                    phone: "13900001111".into(),
-                    title: ag::TitleLevel::Senior as i32,
-                    years_in_field: 15,
-                    fields: vec!["LAW".into()],
-                    affiliation: "山西某大学".into(),
-                    ..Default::default()
-                }),
-            },
-        ))
-        .await
-        .expect("expert")
-        .into_inner()
-        .expert
-        .expect("expert")
-        .id;
+    let expert = pbm_e2e::register_expert(&d.channel, &finance, "lk-expert").await;
     (goal, proposal, expert)
 }
 

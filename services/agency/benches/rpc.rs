@@ -78,13 +78,7 @@ fn req<T>(token: &str, msg: T) -> tonic::Request<T> {
 /// A valid 身份证号 (GB 11643 check digit).
 fn id_number(birth: &str, seq: u32) -> String {
     let first17 = format!("140502{birth}{:03}", seq % 1000);
-    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = first17
-        .chars()
-        .zip(W)
-        .map(|(c, w)| c.to_digit(10).unwrap() * w)
-        .sum();
-    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    let check = pbm_agency::domain::ids::IdNumber::check_char(&first17).expect("17 digits");
     format!("{first17}{check}")
 }
 

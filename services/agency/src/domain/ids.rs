@@ -162,15 +162,25 @@ impl IdNumber {
         let year = i32::try_from(digits(6..10)).unwrap_or(0);
         let birth = NaiveDate::from_ymd_opt(year, digits(10..12), digits(12..14))
             .ok_or_else(|| invalid("出生日期错误：第7–14位不是有效日期"))?;
-        let sum: u32 = bytes[..17]
+        if Self::check_char(&id[..17]) != Some(char::from(bytes[17])) {
+            return Err(invalid("校验码错误：第18位与前17位不符，请核对"));
+        }
+        Ok(Self { text: id, birth })
+    }
+
+    /// The check character for the first 17 digits of a number, or `None` when `first17` is
+    /// not 17 ASCII digits.
+    pub fn check_char(first17: &str) -> Option<char> {
+        let bytes = first17.as_bytes();
+        if bytes.len() != 17 || !bytes.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let sum: u32 = bytes
             .iter()
             .zip(ID_WEIGHTS)
             .map(|(b, w)| u32::from(b - b'0') * w)
             .sum();
-        if bytes[17] != ID_CHECK[(sum % 11) as usize] {
-            return Err(invalid("校验码错误：第18位与前17位不符，请核对"));
-        }
-        Ok(Self { text: id, birth })
+        Some(char::from(ID_CHECK[(sum % 11) as usize]))
     }
 
     /// Birth date from digits 7–14.
@@ -364,6 +374,14 @@ mod tests {
             .map(|(i, b)| u32::from(b - b'0') * (2u32.pow(17 - i as u32) % 11))
             .sum();
         format!("{first17}{}", ID_CHECK[(sum % 11) as usize] as char)
+    }
+
+    #[test]
+    fn id_number_check_char_needs_17_digits() {
+        // GB 11643-1999's example: 11010519491231002X.
+        assert_eq!(IdNumber::check_char("11010519491231002"), Some('X'));
+        assert_eq!(IdNumber::check_char("1101051949123100"), None);
+        assert_eq!(IdNumber::check_char("1101051949123100A"), None);
     }
 
     #[test]

@@ -458,13 +458,7 @@ pub fn credit(first17: &str) -> String {
 /// A valid 身份证号 for a birth date (GB 11643 check digit).
 pub fn id_number(birth: &str, seq: &str) -> String {
     let first17 = format!("140502{birth}{seq}");
-    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = first17
-        .chars()
-        .zip(W)
-        .map(|(c, w)| c.to_digit(10).unwrap() * w)
-        .sum();
-    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    let check = pbm_agency::domain::ids::IdNumber::check_char(&first17).expect("17 digits");
     format!("{first17}{check}")
 }
 
