@@ -74,6 +74,13 @@ impl Deployment {
         )
         .await
         .expect("goal");
+        let monitoring = pbm_monitoring::open(
+            &args,
+            &args.goal_url_or_self(),
+            &args.agency_url_or_self(),
+        )
+        .await
+        .expect("monitoring");
         // As `pbm serve` (`pbm_server::run::host`): one relay per database (here every service
         // shares `db`), the sweeper and the audit sealer, and the audit trails served.
         assert!(args.shares_one_database());
@@ -82,15 +89,20 @@ impl Deployment {
             Trail::of(pbm_indicator::HEALTH_NAME, indicator.db.clone()),
             Trail::of(pbm_agency::HEALTH_NAME, agency.db.clone()),
             Trail::of(pbm_goal::HEALTH_NAME, goal.db.clone()),
+            Trail::of(pbm_monitoring::HEALTH_NAME, monitoring.db.clone()),
         ];
-        let routes = pbm_goal::add_to(
-            pbm_agency::add_to(pbm_indicator::router(indicator), agency),
-            goal,
+        let routes = pbm_monitoring::add_to(
+            pbm_goal::add_to(
+                pbm_agency::add_to(pbm_indicator::router(indicator), agency),
+                goal,
+            ),
+            monitoring,
         );
         let health = [
             pbm_indicator::Indicator::health_names(),
             pbm_agency::Agency::health_names(),
             pbm_goal::Goal::health_names(),
+            pbm_monitoring::Monitoring::health_names(),
         ]
         .concat();
         let bus = pbm_events::InProcessBus::default();

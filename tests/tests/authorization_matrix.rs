@@ -49,6 +49,9 @@ const ALL: &str = "finance_admin department budget_unit agency expert auditor pr
 const NOT_PUBLIC: &str = "finance_admin department budget_unit agency expert auditor province";
 /// The readers of a whole region: finance, auditors, the province.
 const REGION_READERS: &str = "finance_admin auditor province";
+/// The readers of a monitoring subject: finance, units and departments (their own), auditors,
+/// and an agency (the subject commissioned to it).
+const MON_READERS: &str = "finance_admin department budget_unit agency auditor";
 
 /// Who may call each RPC (full method name), from the documents named in the module comment.
 /// A role not listed is refused; `role:here` only of this very region (not of an enclosing
@@ -156,6 +159,52 @@ const TABLE: &[(&str, Kind, &str)] = &[
     // total a declaration must meet, the ex-ante threshold) are what declarers work to: read by all.
     ("pbm.goal.v1.GoalService/GetGoalRules", R, ALL),
     ("pbm.goal.v1.GoalService/SetGoalRules", W, "finance_admin"),
+    // docs/MONITORING.md "Roles": finance of the region runs rounds, pushes execution figures
+    // (the budget system calls as a finance system account), accepts reports, verifies actions
+    // and decides; a unit reports its own projects, a department its units' (and checks them);
+    // auditors read; the province reads statistics (and the rounds they belong to) only; an
+    // agency only the key monitoring commissioned to it (and the subject it monitors).
+    ("pbm.monitoring.v1.RoundService/GetMonitoringRules", R, "finance_admin department budget_unit auditor"),
+    ("pbm.monitoring.v1.RoundService/SetMonitoringRules", W, "finance_admin"),
+    ("pbm.monitoring.v1.RoundService/OpenRound", W, "finance_admin"),
+    ("pbm.monitoring.v1.RoundService/SetRoundRules", W, "finance_admin"),
+    ("pbm.monitoring.v1.RoundService/CloseRound", W, "finance_admin"),
+    ("pbm.monitoring.v1.RoundService/ReopenUnit", W, "finance_admin"),
+    ("pbm.monitoring.v1.RoundService/GetRound", R, "finance_admin department budget_unit auditor province"),
+    ("pbm.monitoring.v1.RoundService/ListRounds", R, "finance_admin department budget_unit auditor province"),
+    ("pbm.monitoring.v1.RoundService/ListRoundSubjects", R, MON_READERS),
+    ("pbm.monitoring.v1.RoundService/GetRoundSubject", R, MON_READERS),
+    ("pbm.monitoring.v1.RoundService/ListUnitDeadlines", R, "finance_admin department budget_unit auditor"),
+    ("pbm.monitoring.v1.RoundService/GetRoundStatistics", R, REGION_READERS),
+    ("pbm.monitoring.v1.ExecutionService/PushExecution", W, "finance_admin"),
+    ("pbm.monitoring.v1.ExecutionService/ImportExecution", W, "finance_admin"),
+    ("pbm.monitoring.v1.ExecutionService/GetExecutionHistory", R, "finance_admin department budget_unit auditor"),
+    ("pbm.monitoring.v1.ReportService/SaveReport", W, "department budget_unit"),
+    ("pbm.monitoring.v1.ReportService/SubmitReport", W, "department budget_unit"),
+    ("pbm.monitoring.v1.ReportService/CheckReport", W, "department"),
+    ("pbm.monitoring.v1.ReportService/AcceptReport", W, "finance_admin"),
+    ("pbm.monitoring.v1.ReportService/ReturnReport", W, "finance_admin"),
+    ("pbm.monitoring.v1.ReportService/GetReport", R, MON_READERS),
+    ("pbm.monitoring.v1.ReportService/ListReports", R, "finance_admin department budget_unit auditor"),
+    ("pbm.monitoring.v1.ReportService/GetReportHistory", R, "finance_admin department budget_unit auditor"),
+    ("pbm.monitoring.v1.ReportService/ImportReports", W, "department budget_unit"),
+    ("pbm.monitoring.v1.ReportService/ExportMonitoringTable", R, "finance_admin department budget_unit auditor"),
+    ("pbm.monitoring.v1.DeviationService/ListWarnings", R, MON_READERS),
+    ("pbm.monitoring.v1.DeviationService/ListDeviations", R, "finance_admin department budget_unit auditor"),
+    ("pbm.monitoring.v1.DeviationService/ListExecutionForecasts", R, "finance_admin department budget_unit auditor"),
+    ("pbm.monitoring.v1.DeviationService/CreateCorrectiveAction", W, "finance_admin department"),
+    ("pbm.monitoring.v1.DeviationService/UpdateCorrectiveAction", W, "department budget_unit"),
+    ("pbm.monitoring.v1.DeviationService/VerifyCorrectiveAction", W, "finance_admin"),
+    ("pbm.monitoring.v1.DeviationService/ListCorrectiveActions", R, "finance_admin department budget_unit auditor"),
+    ("pbm.monitoring.v1.DeviationService/RecordDecision", W, "finance_admin"),
+    ("pbm.monitoring.v1.DeviationService/ListDecisions", R, "finance_admin department budget_unit auditor"),
+    ("pbm.monitoring.v1.DeviationService/CheckPaymentHolds", R, "finance_admin auditor"),
+    ("pbm.monitoring.v1.KeyMonitoringService/MarkKeyMonitoring", W, "finance_admin"),
+    ("pbm.monitoring.v1.KeyMonitoringService/CommissionKeyMonitoring", W, "finance_admin"),
+    ("pbm.monitoring.v1.KeyMonitoringService/FileKeyMonitoringReport", W, "agency"),
+    ("pbm.monitoring.v1.KeyMonitoringService/DecideKeyMonitoringReport", W, "finance_admin"),
+    ("pbm.monitoring.v1.KeyMonitoringService/GetKeyMonitoring", R, "finance_admin agency auditor"),
+    ("pbm.monitoring.v1.KeyMonitoringService/ListKeyMonitoring", R, "finance_admin agency auditor"),
     // proto/pbm/audit/v1/audit_service.proto (docs/SECURITY.md "Audit log"): the auditor of this
     // region or of one above it, and finance of this very region.
     ("pbm.audit.v1.AuditService/VerifyAuditChain", R, "auditor finance_admin:here"),

@@ -36,6 +36,12 @@ pub mod goal {
     }
 }
 
+pub mod monitoring {
+    pub mod v1 {
+        tonic::include_proto!("pbm.monitoring.v1");
+    }
+}
+
 pub mod audit {
     pub mod v1 {
         tonic::include_proto!("pbm.audit.v1");

@@ -73,6 +73,10 @@ pub struct ServerArgs {
     /// http://pbm-agency:50051). Default in `pbm serve`: this very process.
     #[arg(long, env = "PBM_AGENCY_URL")]
     pub agency_url: Option<String>,
+    /// gRPC URL of the goal service, which the monitoring service calls to snapshot approved
+    /// goals (e.g. http://pbm-goal:50051). Default in `pbm serve`: this very process.
+    #[arg(long, env = "PBM_GOAL_URL")]
+    pub goal_url: Option<String>,
     /// Seconds the goal service reuses the indicator library's answers (pinned versions, the
     /// 固化 list) before asking again; 0 = ask on every submission.
     #[arg(long, env = "PBM_LIBRARY_CACHE_SECS", default_value_t = 5)]
@@ -132,6 +136,11 @@ impl ServerArgs {
     /// The agency service's URL: `PBM_AGENCY_URL`, else this process's own address.
     pub fn agency_url_or_self(&self) -> String {
         self.url_or_self(self.agency_url.as_deref())
+    }
+
+    /// The goal service's URL: `PBM_GOAL_URL`, else this process's own address.
+    pub fn goal_url_or_self(&self) -> String {
+        self.url_or_self(self.goal_url.as_deref())
     }
 
     /// `url`, else this process's own listen address (an unspecified listen address is

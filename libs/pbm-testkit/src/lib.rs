@@ -285,6 +285,7 @@ pub fn server_args(
         seed_fiscal_year: Some(seed_year),
         indicator_url: None,
         agency_url: None,
+        goal_url: None,
         library_cache_secs: 5,
         audit: Default::default(),
         tls: pbm_server::tls::TlsArgs::default(),

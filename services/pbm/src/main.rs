@@ -154,11 +154,13 @@ fn trails(
     indicator: &pbm_indicator::AppState,
     agency: &pbm_agency::AppState,
     goal: &pbm_goal::AppState,
+    monitoring: &pbm_monitoring::AppState,
 ) -> Vec<Trail> {
     vec![
         Trail::of(pbm_indicator::HEALTH_NAME, indicator.db.clone()),
         Trail::of(pbm_agency::HEALTH_NAME, agency.db.clone()),
         Trail::of(pbm_goal::HEALTH_NAME, goal.db.clone()),
+        Trail::of(pbm_monitoring::HEALTH_NAME, monitoring.db.clone()),
     ]
 }
 
@@ -176,21 +178,36 @@ async fn main() -> anyhow::Result<()> {
                 &args.agency_url_or_self(),
             )
             .await?;
+            let monitoring = pbm_monitoring::open(
+                &args,
+                &args.goal_url_or_self(),
+                &args.agency_url_or_self(),
+            )
+            .await?;
             // One relay per database: with --database-url every service writes one outbox.
             let outboxes = if args.shares_one_database() {
                 vec![indicator.db.clone()]
             } else {
-                vec![indicator.db.clone(), agency.db.clone(), goal.db.clone()]
+                vec![
+                    indicator.db.clone(),
+                    agency.db.clone(),
+                    goal.db.clone(),
+                    monitoring.db.clone(),
+                ]
             };
-            let trails = trails(&indicator, &agency, &goal);
-            let routes = pbm_goal::add_to(
-                pbm_agency::add_to(pbm_indicator::router(indicator), agency),
-                goal,
+            let trails = trails(&indicator, &agency, &goal, &monitoring);
+            let routes = pbm_monitoring::add_to(
+                pbm_goal::add_to(
+                    pbm_agency::add_to(pbm_indicator::router(indicator), agency),
+                    goal,
+                ),
+                monitoring,
             );
             let health = [
                 pbm_indicator::Indicator::health_names(),
                 pbm_agency::Agency::health_names(),
                 pbm_goal::Goal::health_names(),
+                pbm_monitoring::Monitoring::health_names(),
             ]
             .concat();
             serve_hosted(&args, "pbm", routes, health, &outboxes, trails).await
@@ -205,9 +222,15 @@ async fn main() -> anyhow::Result<()> {
                 &args.agency_url_or_self(),
             )
             .await?;
+            let monitoring = pbm_monitoring::open(
+                &args,
+                &args.goal_url_or_self(),
+                &args.agency_url_or_self(),
+            )
+            .await?;
             let key = args.audit.key(&args.data_dir, args.production)?;
             pbm_server::audit::verify_command(
-                &trails(&indicator, &agency, &goal),
+                &trails(&indicator, &agency, &goal, &monitoring),
                 args.shares_one_database(),
                 key,
             )
@@ -218,6 +241,7 @@ async fn main() -> anyhow::Result<()> {
             pbm_indicator::migrate(&args).await?;
             pbm_agency::migrate(&args).await?;
             pbm_goal::migrate(&args).await?;
+            pbm_monitoring::migrate(&args).await?;
             tracing::info!("migrations applied");
             Ok(())
         }

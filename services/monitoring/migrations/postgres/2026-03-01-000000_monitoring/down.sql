@@ -1,0 +1,13 @@
+DROP TABLE key_monitoring;
+DROP TABLE monitoring_decisions;
+DROP TABLE corrective_actions;
+DROP TABLE monitoring_warnings;
+DROP TABLE monitoring_report_events;
+DROP TABLE monitoring_report_indicators;
+DROP TABLE monitoring_reports;
+DROP TABLE execution_months;
+DROP TABLE round_units;
+DROP TABLE round_indicators;
+DROP TABLE round_subjects;
+DROP TABLE rounds;
+DROP TABLE monitoring_rules;
