@@ -1,0 +1,5 @@
+//! API tests of the monitoring service: real gRPC over TCP against the indicator, agency, goal
+//! and monitoring services on one server (as `pbm serve` hosts them), every test on SQLite and on
+//! PostgreSQL (`pbm_testkit::backend_tests!`).
+
+mod common;
