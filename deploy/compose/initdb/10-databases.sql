@@ -4,5 +4,5 @@
 CREATE DATABASE pbm_indicator;
 CREATE DATABASE pbm_agency;
 CREATE DATABASE pbm_goal;
--- CREATE DATABASE pbm_monitoring;
+CREATE DATABASE pbm_monitoring;
 -- CREATE DATABASE pbm_evaluation;
