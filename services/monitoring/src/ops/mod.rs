@@ -1,3 +1,5 @@
 //! Use cases of monitoring: authorise the caller first ([`crate::domain::access`]), then
 //! validate, load, apply the pure rules ([`crate::domain`]) and save in one transaction with
 //! audit and idempotency (`pbm_server::rpc::mutate`). One file per noun.
+
+pub mod recompute;

@@ -6,7 +6,12 @@
 //! [`schema`] holds the tables; one file of queries per noun. The platform's tables (audit,
 //! idempotency, outbox) are written only through `pbm_db::platform`.
 
+mod rounds;
 pub mod schema;
+mod subjects;
+
+pub use rounds::*;
+pub use subjects::*;
 
 pub const MIGRATIONS: pbm_db::Migrations = pbm_db::Migrations {
     postgres: diesel_migrations::embed_migrations!("migrations/postgres"),
