@@ -1,4 +1,5 @@
 //! Between the wire (`pbm.monitoring.v1`) and the domain: enums, decimals, dates, and the text
 //! maxima of every request ([`limits`]). One file per service of the contract.
 
+pub mod execution;
 pub mod limits;

@@ -75,6 +75,7 @@ pub mod completeness;
 pub mod deadline;
 pub mod decisions;
 pub mod exact;
+pub mod execution;
 pub mod forecast;
 pub mod report_workflow;
 pub mod rules;

@@ -8,6 +8,7 @@ use tonic::service::Routes;
 use crate::state::AppState;
 
 // One module per service of the contract; each adds its server in `add_to` below.
+pub mod execution;
 
 /// The caller's `authorization` header, forwarded to the goal and agency services.
 pub(crate) fn authorization<M>(request: &Request<M>) -> String {
@@ -23,6 +24,7 @@ pub(crate) fn authorization<M>(request: &Request<M>) -> String {
 pub fn add_to(routes: Routes, state: AppState) -> Routes {
     let _ = &state;
     routes
+        .add_service(execution::server(state.clone()))
 }
 
 /// The names grpc.health.v1 reports.

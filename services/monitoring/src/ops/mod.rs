@@ -2,4 +2,5 @@
 //! validate, load, apply the pure rules ([`crate::domain`]) and save in one transaction with
 //! audit and idempotency (`pbm_server::rpc::mutate`). One file per noun.
 
+pub mod execution;
 pub mod recompute;

@@ -6,10 +6,12 @@
 //! [`schema`] holds the tables; one file of queries per noun. The platform's tables (audit,
 //! idempotency, outbox) are written only through `pbm_db::platform`.
 
+mod execution;
 mod rounds;
 pub mod schema;
 mod subjects;
 
+pub use execution::*;
 pub use rounds::*;
 pub use subjects::*;
 

@@ -3,3 +3,4 @@
 //! PostgreSQL (`pbm_testkit::backend_tests!`).
 
 mod common;
+mod execution;
