@@ -3,6 +3,8 @@
 //! agency). Each call carries the original caller's token (docs/DOMAIN.md "Regions and roles":
 //! the called service authorises the caller by role and region).
 
+pub mod pool;
+
 use pbm_proto::tls::ClientTlsFiles;
 use tonic::transport::Channel;
 

@@ -8,7 +8,9 @@ use tonic::service::Routes;
 use crate::state::AppState;
 
 // One module per service of the contract; each adds its server in `add_to` below.
+pub mod deviations;
 pub mod execution;
+pub mod key;
 
 /// The caller's `authorization` header, forwarded to the goal and agency services.
 pub(crate) fn authorization<M>(request: &Request<M>) -> String {
@@ -25,6 +27,8 @@ pub fn add_to(routes: Routes, state: AppState) -> Routes {
     let _ = &state;
     routes
         .add_service(execution::server(state.clone()))
+        .add_service(deviations::server(state.clone()))
+        .add_service(key::server(state.clone()))
 }
 
 /// The names grpc.health.v1 reports.

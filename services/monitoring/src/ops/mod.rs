@@ -2,5 +2,9 @@
 //! validate, load, apply the pure rules ([`crate::domain`]) and save in one transaction with
 //! audit and idempotency (`pbm_server::rpc::mutate`). One file per noun.
 
+pub mod actions;
+pub mod decisions;
+pub mod deviations;
 pub mod execution;
+pub mod key;
 pub mod recompute;

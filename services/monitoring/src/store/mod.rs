@@ -6,12 +6,20 @@
 //! [`schema`] holds the tables; one file of queries per noun. The platform's tables (audit,
 //! idempotency, outbox) are written only through `pbm_db::platform`.
 
+mod actions;
+mod decisions;
+mod deviations;
 mod execution;
+mod key;
 mod rounds;
 pub mod schema;
 mod subjects;
 
+pub use actions::*;
+pub use decisions::*;
+pub use deviations::*;
 pub use execution::*;
+pub use key::*;
 pub use rounds::*;
 pub use subjects::*;
 

@@ -2,5 +2,9 @@
 //! and monitoring services on one server (as `pbm serve` hosts them), every test on SQLite and on
 //! PostgreSQL (`pbm_testkit::backend_tests!`).
 
+mod actions;
 mod common;
+mod decisions;
+mod deviations;
 mod execution;
+mod key;
