@@ -5,3 +5,4 @@ pub mod deviations;
 pub mod execution;
 pub mod key;
 pub mod limits;
+pub mod reports;

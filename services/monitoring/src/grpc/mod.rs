@@ -11,6 +11,7 @@ use crate::state::AppState;
 pub mod deviations;
 pub mod execution;
 pub mod key;
+pub mod reports;
 
 /// The caller's `authorization` header, forwarded to the goal and agency services.
 pub(crate) fn authorization<M>(request: &Request<M>) -> String {
@@ -29,6 +30,7 @@ pub fn add_to(routes: Routes, state: AppState) -> Routes {
         .add_service(execution::server(state.clone()))
         .add_service(deviations::server(state.clone()))
         .add_service(key::server(state.clone()))
+        .add_service(reports::server(state.clone()))
 }
 
 /// The names grpc.health.v1 reports.

@@ -8,3 +8,6 @@ pub mod deviations;
 pub mod execution;
 pub mod key;
 pub mod recompute;
+pub mod report_reads;
+pub mod report_table;
+pub mod reports;

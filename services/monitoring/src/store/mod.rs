@@ -11,6 +11,7 @@ mod decisions;
 mod deviations;
 mod execution;
 mod key;
+mod reports;
 mod rounds;
 pub mod schema;
 mod subjects;
@@ -20,6 +21,7 @@ pub use decisions::*;
 pub use deviations::*;
 pub use execution::*;
 pub use key::*;
+pub use reports::*;
 pub use rounds::*;
 pub use subjects::*;
 

@@ -8,3 +8,5 @@ mod decisions;
 mod deviations;
 mod execution;
 mod key;
+mod report_table;
+mod reports;
