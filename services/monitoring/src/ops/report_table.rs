@@ -191,9 +191,11 @@ fn plan(
     Ok((planned, errors))
 }
 
+/// A subject ready to save, or its rows' own problems.
+type SubjectPlan = Result<Planned, Vec<proto::ImportRowError>>;
+
 /// One subject's rows: `Err` refuses every row with that error, `Ok(Err)` lists the rows'
 /// own problems.
-#[allow(clippy::type_complexity)]
 fn plan_subject(
     conn: &mut AnyConnection,
     v: &Viewer,
@@ -201,7 +203,7 @@ fn plan_subject(
     key: &str,
     rows: &[Line],
     today: NaiveDate,
-) -> Result<Result<Planned, Vec<proto::ImportRowError>>, ApiError> {
+) -> Result<SubjectPlan, ApiError> {
     let (_, subject, unit_deadline) = store::report_context(conn, round.id, key)?
         .ok_or_else(|| subject_not_found(round.id, key))?;
     if !can_write_report(v, &subject_ref(&subject, None)) {
