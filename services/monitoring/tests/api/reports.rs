@@ -810,7 +810,87 @@ async fn a_department_reports_its_own_overall_goal(db: TestDatabase) {
     assert_eq!(status(&accepted), mon::ReportStatus::Accepted);
 }
 
+async fn texts_over_their_maxima(db: TestDatabase) {
+    let app = spawn(db).await;
+    let round = report_round(&app).await;
+    let mut values = on_track();
+    values[0].remark = "备".repeat(501);
+    values[1].other_text = "其".repeat(501);
+    let long = mon::SaveReportRequest {
+        request_id: app.rid(),
+        round_id: round,
+        subject_key: P1.into(),
+        expected_revision: 0,
+        indicators: values,
+        execution_narrative: "说".repeat(4001),
+        ..Default::default()
+    };
+    let refused_long = app
+        .reports
+        .clone()
+        .save_report(app.req(&unit(), long.clone()))
+        .await;
+    let status = refused(refused_long, Code::InvalidArgument, "TEXT_TOO_LONG");
+    let mut fields = violation_reasons(&status);
+    fields.sort();
+    assert_eq!(
+        fields.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
+        [
+            "execution_narrative",
+            "indicators[0].remark",
+            "indicators[1].other_text"
+        ]
+    );
+    // The stricter rule on narratives: at most 2,000.
+    let rule = mon::SaveReportRequest {
+        request_id: app.rid(),
+        indicators: on_track(),
+        execution_narrative: "说".repeat(2001),
+        ..long
+    };
+    let over_rule = app
+        .reports
+        .clone()
+        .save_report(app.req(&unit(), rule))
+        .await;
+    let status = refused(over_rule, Code::InvalidArgument, "TEXT_TOO_LONG");
+    assert_eq!(
+        violation_reasons(&status),
+        [(
+            "execution_narrative".to_string(),
+            "TEXT_TOO_LONG".to_string()
+        )]
+    );
+    let draft = app
+        .save_report(&unit(), round, P1, 0, on_track())
+        .await
+        .unwrap();
+    let submitted = app.submit_report(&unit(), &draft).await.unwrap();
+    let comments = app
+        .check_report(&department(), &submitted, false, &"意".repeat(2001))
+        .await;
+    refused(comments, Code::InvalidArgument, "TEXT_TOO_LONG");
+    // An agency reads only the key monitoring commissioned to it, and lists no reports.
+    let agency = agency("91140500MA0000000X");
+    refused(
+        app.get_report(&agency, draft.id).await,
+        Code::NotFound,
+        "REPORT_NOT_FOUND",
+    );
+    let list = app
+        .list_reports(
+            &agency,
+            mon::ListReportsRequest {
+                round_id: round,
+                ..Default::default()
+            },
+        )
+        .await;
+    refused(list, Code::PermissionDenied, "ROLE_NOT_ALLOWED");
+}
+
 pbm_testkit::backend_tests! {
+    limits => texts_over_their_maxima;
     department_overall => a_department_reports_its_own_overall_goal;
     closed => a_closed_round_freezes_its_reports;
     workflow => save_submit_check_accept_and_return;
