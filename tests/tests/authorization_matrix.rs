@@ -146,6 +146,9 @@ const TABLE: &[(&str, Kind, &str)] = &[
     // A unit's or department's code names an organisation of its own region: elsewhere it reads
     // as the public, which exports nothing.
     ("pbm.goal.v1.GoalService/ExportApprovedGoals", R, "finance_admin auditor province department:here budget_unit:here"),
+    // The approved goals other services snapshot (monitoring at a round's opening): the
+    // region's readers, as the funding gate.
+    ("pbm.goal.v1.GoalService/StreamApprovedGoals", R, REGION_READERS),
     ("pbm.goal.v1.GoalService/GetGoal", R, ALL),
     ("pbm.goal.v1.GoalService/ListGoals", R, ALL),
     ("pbm.goal.v1.GoalService/GetGoalHistory", R, ALL),

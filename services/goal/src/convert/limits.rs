@@ -240,6 +240,19 @@ impl Bounded<Goal> for proto::ExportApprovedGoalsRequest {
     }
 }
 
+impl Bounded<Goal> for proto::StreamApprovedGoalsRequest {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        t.each(
+            at,
+            "department_codes",
+            "部门编码",
+            &self.department_codes,
+            CODE,
+        );
+        t.each(at, "pro_codes", "项目编码", &self.pro_codes, CODE);
+    }
+}
+
 impl Bounded<Goal> for proto::AssignReviewersRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "field", "专业领域", &self.field, CODE);

@@ -472,6 +472,15 @@ pub fn state_into(goal: &mut proto::Goal, s: &GoalState) {
     goal.revision = i64::try_from(s.revision).unwrap_or(i64::MAX);
 }
 
+/// A reason against funding (the funding gate's, StreamApprovedGoals' for a subject without an
+/// approved goal).
+pub fn funding_reason_to(r: crate::domain::funding::Reason) -> proto::FundingReason {
+    proto::FundingReason {
+        code: r.code().into(),
+        message: r.chinese(),
+    }
+}
+
 pub fn changes_to(list: &[FieldChange]) -> Vec<proto::FieldChange> {
     list.iter()
         .map(|c| proto::FieldChange {

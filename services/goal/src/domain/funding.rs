@@ -99,7 +99,9 @@ pub struct Eligibility {
     pub reasons: Vec<Reason>,
 }
 
-fn goal_reason(goal: Option<&GoalState>) -> Option<Reason> {
+/// The goal's reason against funding, if any: none for a goal with an approved version in force
+/// (also while it is adjusted).
+pub fn goal_reason(goal: Option<&GoalState>) -> Option<Reason> {
     let Some(goal) = goal else {
         return Some(Reason::NoGoal);
     };

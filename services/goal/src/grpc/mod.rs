@@ -41,10 +41,51 @@ type DeclareGoalsStream =
 type ExportStream =
     Pin<Box<dyn Stream<Item = Result<proto::ExportApprovedGoalsChunk, Status>> + Send>>;
 
+type ApprovedGoalsStream =
+    Pin<Box<dyn Stream<Item = Result<proto::ApprovedGoalItem, Status>> + Send>>;
+
 #[tonic::async_trait]
 impl GoalService for GoalGrpc {
     type DeclareGoalsStream = DeclareGoalsStream;
     type ExportApprovedGoalsStream = ExportStream;
+    type StreamApprovedGoalsStream = ApprovedGoalsStream;
+
+    /// Authorised and checked before the stream starts (a refusal is the call's status); then
+    /// each chunk is sent on as soon as it is read, while the next is read.
+    async fn stream_approved_goals(
+        &self,
+        r: Request<proto::StreamApprovedGoalsRequest>,
+    ) -> Result<Response<Self::StreamApprovedGoalsStream>, Status> {
+        let rpc = rpc::rpc_of(&r);
+        let mut snapshot = rpc::query(r, |caller, m| async {
+            ops::snapshot::open(&self.state, caller, m)
+        })
+        .await?
+        .into_inner();
+        let state = self.state.clone();
+        let (tx, rx) = tokio::sync::mpsc::channel(ops::snapshot::CHUNK as usize);
+        tokio::spawn(async move {
+            loop {
+                let items = match snapshot.next(&state).await {
+                    Ok(Some(items)) => items,
+                    Ok(None) => return,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.into_status(rpc.domain()))).await;
+                        return;
+                    }
+                };
+                for item in items {
+                    if tx.send(Ok(item)).await.is_err() {
+                        // The caller went away.
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
 
     async fn export_approved_goals(
         &self,

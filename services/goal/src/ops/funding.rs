@@ -84,10 +84,7 @@ pub async fn funding(
                     let mut reasons: Vec<proto::FundingReason> = answer
                         .reasons
                         .iter()
-                        .map(|r| proto::FundingReason {
-                            code: r.code().into(),
-                            message: r.chinese(),
-                        })
+                        .map(|r| crate::convert::funding_reason_to(*r))
                         .collect();
                     if !projects.contains_key(code) {
                         reasons.insert(

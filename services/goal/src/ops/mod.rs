@@ -14,6 +14,7 @@ pub mod history;
 pub mod projects;
 pub mod reviewers;
 pub mod rules;
+pub mod snapshot;
 pub mod statistics;
 pub mod steps;
 pub mod workflow;
@@ -149,6 +150,13 @@ pub(crate) fn load_version(
     serde_json::from_str(&text).map_err(internal)
 }
 
+/// A stored declaration on the wire, with a 部门整体's department budget.
+pub(crate) fn declaration_to_proto(stored: &Stored) -> proto::GoalDeclaration {
+    let mut d = convert::declaration_to(&stored.declaration);
+    d.department_budget = stored.department_budget.and_then(convert::dec);
+    d
+}
+
 pub(crate) fn goal_to_proto(
     row: &GoalRow,
     s: &GoalState,
@@ -158,11 +166,7 @@ pub(crate) fn goal_to_proto(
 ) -> proto::Goal {
     let mut g = proto::Goal {
         id: row.id,
-        declaration: Some({
-            let mut d = convert::declaration_to(&stored.declaration);
-            d.department_budget = stored.department_budget.and_then(convert::dec);
-            d
-        }),
+        declaration: Some(declaration_to_proto(stored)),
         version: as_i32(shown),
         agency_code: row.agency_code.clone(),
         department_code: row.department_code.clone(),

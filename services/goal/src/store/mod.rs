@@ -14,6 +14,7 @@ mod reviewers;
 mod rows;
 mod rules;
 pub mod schema;
+mod snapshot;
 
 pub use batch::*;
 pub use exante::*;
@@ -23,6 +24,7 @@ pub use projects::*;
 pub use reviewers::*;
 pub use rows::*;
 pub use rules::*;
+pub use snapshot::*;
 
 pub const MIGRATIONS: pbm_db::Migrations = pbm_db::Migrations {
     postgres: diesel_migrations::embed_migrations!("migrations/postgres"),

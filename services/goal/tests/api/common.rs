@@ -169,6 +169,15 @@ impl App {
         self.server.channel.clone()
     }
 
+    /// Another pool on the goal service's database (to seed rows through its store).
+    pub fn goal_db(&self) -> pbm_db::Db {
+        self._dbs.0.connect()
+    }
+
+    pub fn db_url(&self) -> String {
+        self._dbs.0.url().to_owned()
+    }
+
     /// A signed token for `who`.
     pub fn token(&self, who: &Who) -> String {
         self.server.tokens.token(who)

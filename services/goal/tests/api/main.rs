@@ -16,4 +16,5 @@ mod projects;
 mod reviewers;
 mod roles;
 mod rules;
+mod snapshot;
 mod workflow;

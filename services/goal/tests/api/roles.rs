@@ -252,6 +252,14 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
             )
         },
         {
+            let (n, c) = rpc!(stream_approved_goals, pb::StreamApprovedGoalsRequest);
+            (
+                n,
+                c,
+                &["finance", "auditor", "province", "finance of the province"],
+            )
+        },
+        {
             let (n, c) = rpc!(get_goal_statistics, pb::GetGoalStatisticsRequest);
             (
                 n,
@@ -397,7 +405,7 @@ async fn every_rpc_authorises_its_caller(db: TestDatabase) {
     ];
     assert_eq!(
         calls.len(),
-        23,
+        24,
         "every unary and server-streaming RPC of the goal service"
     );
     let other_city = app.token(&who(Role::FinanceAdmin, "140100", None, None));
