@@ -5,7 +5,10 @@
 
 pub mod pool;
 
+use pbm_proto::goal::v1 as goal;
+use pbm_proto::goal::v1::goal_service_client::GoalServiceClient;
 use pbm_proto::tls::ClientTlsFiles;
+use pbm_server::ApiError;
 use tonic::transport::Channel;
 
 /// A channel to another PBM service at `url`, connected on first use, with the deadlines every
@@ -41,6 +44,42 @@ impl Goals {
             channel: lazy_channel(url, tls)?,
         })
     }
+
+    /// Every item of `StreamApprovedGoals` (docs/drafts/MONITORING.md §4: the snapshot a round
+    /// takes when it opens), called as the original caller. Whatever keeps the goal service
+    /// from answering in full (unreachable, a refusal, a stream cut short) is UNAVAILABLE
+    /// `GOAL_SERVICE_UNAVAILABLE` with the goal service's words: a round is never opened over a
+    /// partial snapshot.
+    pub async fn approved_goals(
+        &self,
+        authorization: &str,
+        request: goal::StreamApprovedGoalsRequest,
+    ) -> Result<Vec<goal::ApprovedGoalItem>, ApiError> {
+        let mut client = GoalServiceClient::new(self.channel.clone())
+            .max_decoding_message_size(16 * 1024 * 1024);
+        let mut stream = client
+            .stream_approved_goals(as_caller(authorization, request))
+            .await
+            .map_err(goal_unavailable)?
+            .into_inner();
+        let mut items = Vec::new();
+        while let Some(item) = stream.message().await.map_err(goal_unavailable)? {
+            items.push(item);
+        }
+        Ok(items)
+    }
+}
+
+/// The goal service did not answer in full.
+fn goal_unavailable(status: tonic::Status) -> ApiError {
+    tracing::warn!(code = ?status.code(), message = status.message(), "goal service call failed");
+    ApiError::unavailable(
+        "GOAL_SERVICE_UNAVAILABLE",
+        format!(
+            "绩效目标服务暂不可用，无法取得已批复的绩效目标（{}），请稍后重试",
+            status.message()
+        ),
+    )
 }
 
 /// A lazily connected client of the agency service (draws and engagements).

@@ -6,3 +6,4 @@ pub mod execution;
 pub mod key;
 pub mod limits;
 pub mod reports;
+pub mod rounds;

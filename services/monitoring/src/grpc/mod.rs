@@ -8,6 +8,7 @@ use tonic::service::Routes;
 use crate::state::AppState;
 
 // One module per service of the contract; each adds its server in `add_to` below.
+pub mod rounds;
 pub mod deviations;
 pub mod execution;
 pub mod key;
@@ -31,6 +32,7 @@ pub fn add_to(routes: Routes, state: AppState) -> Routes {
         .add_service(deviations::server(state.clone()))
         .add_service(key::server(state.clone()))
         .add_service(reports::server(state.clone()))
+        .add_service(rounds::server(state.clone()))
 }
 
 /// The names grpc.health.v1 reports.

@@ -11,3 +11,6 @@ pub mod recompute;
 pub mod report_reads;
 pub mod report_table;
 pub mod reports;
+pub mod round_reads;
+pub mod rounds;
+pub mod rules;

@@ -90,7 +90,9 @@ pub fn subjects(
         let (warnings, colours) = compute(
             &pinned,
             s,
-            indicators.get(&s.subject_key).map_or(&[][..], Vec::as_slice),
+            indicators
+                .get(&s.subject_key)
+                .map_or(&[][..], Vec::as_slice),
             execution.get(&s.pro_code).map_or(&[][..], Vec::as_slice),
             reported.get(&s.subject_key).map_or(&[][..], Vec::as_slice),
         );
@@ -224,7 +226,11 @@ pub(crate) fn compute(
     };
     let history: Vec<(u8, Decimal)> = months
         .iter()
-        .filter_map(|m| u8::try_from(m.month).ok().map(|month| (month, m.executed.0)))
+        .filter_map(|m| {
+            u8::try_from(m.month)
+                .ok()
+                .map(|month| (month, m.executed.0))
+        })
         .collect();
     let budget = budget_warning(executed, initial, adjusted, p.months, p.rules);
     let early = execution_forecast(&history, p.months, initial, adjusted, p.rules);
@@ -439,13 +445,7 @@ mod tests {
     fn unreported_indicators_leave_the_goal_without_colour() {
         let rules = MonitoringRules::default();
         let indicators = [indicator(1, "ge", "12")];
-        let (rows, colours) = compute(
-            &pinned(&rules),
-            &subject("approved"),
-            &indicators,
-            &[],
-            &[],
-        );
+        let (rows, colours) = compute(&pinned(&rules), &subject("approved"), &indicators, &[], &[]);
         assert_eq!(colours.goal, "none");
         let goal = rows.iter().find(|r| r.axis == "goal").unwrap();
         assert_eq!(goal.reason, "NOT_REPORTED");

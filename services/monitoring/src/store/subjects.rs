@@ -155,11 +155,7 @@ pub fn subjects_of(
         Some(keys) => {
             let mut out = Vec::with_capacity(keys.len());
             for chunk in keys.chunks(BATCH) {
-                out.extend(
-                    base()
-                        .filter(rs::subject_key.eq_any(chunk))
-                        .load(conn)?,
-                );
+                out.extend(base().filter(rs::subject_key.eq_any(chunk)).load(conn)?);
             }
             Ok(out)
         }
@@ -482,4 +478,76 @@ pub fn submitted_on(
         .into_iter()
         .filter_map(|(k, d)| d.map(|d| (k, d)))
         .collect())
+}
+
+/// Appends a "reopen" event (status unchanged) to the history of each report of a unit of a
+/// round (docs/drafts/MONITORING.md §1 "Reopen"), each the next `seq` of its report.
+pub fn reopen_events(
+    conn: &mut AnyConnection,
+    round_id: i64,
+    agency_code: &str,
+    comments: &str,
+    actor: &str,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    use super::schema::monitoring_report_events as ev;
+    let reports: Vec<(i64, String)> = mrp::table
+        .filter(mrp::round_id.eq(round_id))
+        .filter(mrp::agency_code.eq(agency_code))
+        .select((mrp::id, mrp::status))
+        .order(mrp::id)
+        .load(conn)?;
+    for (report_id, status) in reports {
+        let last: Option<i32> = ev::table
+            .filter(ev::report_id.eq(report_id))
+            .select(diesel::dsl::max(ev::seq))
+            .first(conn)?;
+        diesel::insert_into(ev::table)
+            .values((
+                ev::report_id.eq(report_id),
+                ev::seq.eq(last.unwrap_or(0) + 1),
+                ev::action.eq("reopen"),
+                ev::from_status.eq(&status),
+                ev::to_status.eq(&status),
+                ev::comments.eq(comments),
+                ev::actor.eq(actor),
+                ev::at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The subject keys of a round commissioned to agency `agency_id` (key monitoring).
+pub fn keys_commissioned(
+    conn: &mut AnyConnection,
+    round_id: i64,
+    agency_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    use super::schema::key_monitoring as km;
+    Ok(km::table
+        .filter(km::round_id.eq(round_id))
+        .filter(km::agency_id.eq(agency_id))
+        .select(km::subject_key)
+        .order(km::subject_key)
+        .load(conn)?)
+}
+
+/// Per subject of a round: how many corrective actions were opened, and how many verified.
+pub fn action_counts(
+    conn: &mut AnyConnection,
+    round_id: i64,
+) -> Result<HashMap<String, (i64, i64)>, StoreError> {
+    use super::schema::corrective_actions as ca;
+    let rows: Vec<(String, String)> = ca::table
+        .filter(ca::round_id.eq(round_id))
+        .select((ca::subject_key, ca::status))
+        .load(conn)?;
+    let mut out: HashMap<String, (i64, i64)> = HashMap::new();
+    for (key, status) in rows {
+        let e = out.entry(key).or_default();
+        e.0 += 1;
+        e.1 += i64::from(status == "verified");
+    }
+    Ok(out)
 }

@@ -10,3 +10,4 @@ mod execution;
 mod key;
 mod report_table;
 mod reports;
+mod rounds;

@@ -1,0 +1,546 @@
+//! Reading rounds (docs/drafts/MONITORING.md §1, §3): GetRound, ListRounds, ListRoundSubjects,
+//! GetRoundSubject, ListUnitDeadlines and GetRoundStatistics.
+//!
+//! The project's choices:
+//! * **Rounds are not secret, subjects are.** Every reader of the region sees every round
+//!   (its name, dates and rules); the counts a round carries are of the subjects the caller
+//!   sees. Subjects are narrowed by `domain::access`: a unit its own, a department its units'
+//!   and its own 部门整体, an agency the subjects commissioned to it; a subject outside the
+//!   caller's scope is NOT_FOUND, never PERMISSION_DENIED.
+//! * **Deadline status** per subject and per unit (`domain::deadline`), from the round's
+//!   deadline or the unit's reopened one, the subject's report status (kept by the report
+//!   service) and the report's last submission date.
+//! * **Statistics** (finance, auditors, the province) are grouped three ways — by department,
+//!   by fund source, by special field (one grouping per row, the others unspecified) — with a
+//!   totals row; counts and amounts in 元. `executed` is the cumulative execution of the latest
+//!   month ≤ M.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use pbm_auth::{Caller, Role as AuthRole};
+use pbm_db::AnyConnection;
+use pbm_proto::monitoring::v1 as mon;
+use pbm_server::ApiError;
+use pbm_server::paging::Page;
+use pbm_server::wire::decimal;
+use pbm_types::Decimal;
+
+use super::rounds::{authorise, round_not_found, round_of};
+use crate::convert::rounds::{
+    date, fund_source_to, goal_state_word, indicator_to, round_to, special_field_to, status_word,
+    subject_to,
+};
+use crate::domain::access::{ListFilter, Viewer, can_read, can_read_statistics, list_filter};
+use crate::domain::deadline::{self, DeadlineStatus};
+use crate::domain::{SubjectRef, access};
+use crate::state::AppState;
+use crate::store::{self, RoundRow, SubjectFilter, SubjectRow};
+
+const ROUND_READERS: &[AuthRole] = &[
+    AuthRole::FinanceAdmin,
+    AuthRole::Department,
+    AuthRole::BudgetUnit,
+    AuthRole::Auditor,
+    AuthRole::Province,
+];
+const SUBJECT_READERS: &[AuthRole] = &[
+    AuthRole::FinanceAdmin,
+    AuthRole::Department,
+    AuthRole::BudgetUnit,
+    AuthRole::Agency,
+    AuthRole::Auditor,
+];
+const DEADLINE_READERS: &[AuthRole] = &[
+    AuthRole::FinanceAdmin,
+    AuthRole::Department,
+    AuthRole::BudgetUnit,
+    AuthRole::Auditor,
+];
+const STATISTICS_READERS: &[AuthRole] = &[
+    AuthRole::FinanceAdmin,
+    AuthRole::Auditor,
+    AuthRole::Province,
+];
+
+/// The subjects of `round_id` a viewer sees, as a store filter (`None`: none at all).
+fn scope_filter(
+    conn: &mut AnyConnection,
+    viewer: &Viewer,
+    round_id: i64,
+) -> Result<Option<SubjectFilter>, ApiError> {
+    let mut f = SubjectFilter::default();
+    match list_filter(viewer) {
+        ListFilter::All => {}
+        ListFilter::Department(d) => f.department_code = Some(d),
+        ListFilter::Unit(u) => f.agency_code = Some(u),
+        ListFilter::Agency(a) => f.keys = Some(store::keys_commissioned(conn, round_id, &a)?),
+        ListFilter::None => return Ok(None),
+    }
+    Ok(Some(f))
+}
+
+/// The counts of a round over the subjects the viewer sees.
+fn counts_seen(
+    conn: &mut AnyConnection,
+    viewer: &Viewer,
+    round: &RoundRow,
+) -> Result<(i64, i64, i64), ApiError> {
+    if matches!(list_filter(viewer), ListFilter::All) || viewer.role == access::Role::Province {
+        let counts = store::round_counts(conn, &[round.id])?;
+        return Ok(counts.get(&round.id).copied().unwrap_or_default());
+    }
+    let Some(f) = scope_filter(conn, viewer, round.id)? else {
+        return Ok((0, 0, 0));
+    };
+    let subjects = store::list_subjects(conn, round.id, &f, 0, i64::MAX)?.0;
+    Ok((
+        subjects.len() as i64,
+        subjects
+            .iter()
+            .filter(|s| s.goal_state == "approved")
+            .count() as i64,
+        subjects.iter().filter(|s| s.deviated).count() as i64,
+    ))
+}
+
+pub async fn get(
+    state: &AppState,
+    caller: Caller,
+    m: mon::GetRoundRequest,
+) -> Result<mon::GetRoundResponse, ApiError> {
+    let viewer = authorise(&caller, state, ROUND_READERS, false)?;
+    state
+        .db
+        .read(move |conn| {
+            let round = round_of(conn, m.round_id)?;
+            let counts = counts_seen(conn, &viewer, &round)?;
+            Ok(mon::GetRoundResponse {
+                round: Some(round_to(&round, counts)),
+            })
+        })
+        .await
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: Caller,
+    m: mon::ListRoundsRequest,
+) -> Result<mon::ListRoundsResponse, ApiError> {
+    let viewer = authorise(&caller, state, ROUND_READERS, false)?;
+    let page = m.page.unwrap_or_default();
+    let page = Page::parse(page.page_size, &page.page_token)?;
+    let year = match m.fiscal_year {
+        0 => None,
+        y => Some(
+            pbm_types::FiscalYear::new(y)
+                .map(i32::from)
+                .map_err(|e| ApiError::invalid_field(e.reason, "fiscal_year", e.message))?,
+        ),
+    };
+    let status = status_word(m.status);
+    state
+        .db
+        .read(move |conn| {
+            let (rows, total) = store::list_rounds(conn, year, status, page.offset, page.limit)?;
+            let mut rounds = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let counts = counts_seen(conn, &viewer, r)?;
+                rounds.push(round_to(r, counts));
+            }
+            Ok(mon::ListRoundsResponse {
+                rounds,
+                page: Some(pbm_proto::common::v1::PageResponse {
+                    next_page_token: page.next_token(total),
+                    total_size: total,
+                }),
+            })
+        })
+        .await
+}
+
+/// What the deadline status of a round's subjects is computed from.
+struct Deadlines {
+    round_deadline: NaiveDate,
+    lead_days: u32,
+    overrides: HashMap<String, Option<NaiveDate>>,
+    submitted_on: HashMap<String, NaiveDate>,
+    today: NaiveDate,
+}
+
+impl Deadlines {
+    fn read(
+        conn: &mut AnyConnection,
+        round: &RoundRow,
+        today: NaiveDate,
+    ) -> Result<Self, ApiError> {
+        Ok(Deadlines {
+            round_deadline: round.deadline,
+            lead_days: u32::try_from(round.lead_days).unwrap_or(0),
+            overrides: store::units(conn, round.id)?
+                .into_iter()
+                .map(|u| (u.agency_code, u.deadline_override))
+                .collect(),
+            submitted_on: store::submitted_on(conn, round.id)?,
+            today,
+        })
+    }
+
+    fn effective(&self, agency_code: &str) -> NaiveDate {
+        deadline::effective_deadline(
+            self.round_deadline,
+            self.overrides.get(agency_code).copied().flatten(),
+        )
+    }
+
+    fn of(&self, s: &SubjectRow) -> DeadlineStatus {
+        let submitted = matches!(
+            s.report_status.as_str(),
+            "submitted" | "checked" | "accepted"
+        );
+        let on = submitted.then(|| {
+            self.submitted_on
+                .get(&s.subject_key)
+                .copied()
+                .unwrap_or(self.today)
+        });
+        deadline::status(
+            self.today,
+            self.effective(&s.agency_code),
+            self.lead_days,
+            on,
+        )
+    }
+}
+
+fn deadline_to(s: DeadlineStatus) -> (mon::DeadlineStatus, bool) {
+    match s {
+        DeadlineStatus::Normal => (mon::DeadlineStatus::Normal, false),
+        DeadlineStatus::DueSoon => (mon::DeadlineStatus::DueSoon, false),
+        DeadlineStatus::Overdue => (mon::DeadlineStatus::Overdue, false),
+        DeadlineStatus::Submitted { late } => (mon::DeadlineStatus::Submitted, late),
+    }
+}
+
+fn subject_message(s: &SubjectRow, d: &Deadlines) -> mon::RoundSubject {
+    let mut m = subject_to(s);
+    let (status, late) = deadline_to(d.of(s));
+    m.deadline_status = status as i32;
+    m.late = late;
+    m
+}
+
+pub async fn subjects(
+    state: &AppState,
+    caller: Caller,
+    m: mon::ListRoundSubjectsRequest,
+) -> Result<mon::ListRoundSubjectsResponse, ApiError> {
+    let viewer = authorise(&caller, state, SUBJECT_READERS, false)?;
+    crate::convert::limits::check(&m)?;
+    let page = m.page.clone().unwrap_or_default();
+    let page = Page::parse(page.page_size, &page.page_token)?;
+    let today = state.today();
+    state
+        .db
+        .read(move |conn| {
+            let round = round_of(conn, m.round_id)?;
+            let empty = || mon::ListRoundSubjectsResponse {
+                subjects: Vec::new(),
+                page: Some(pbm_proto::common::v1::PageResponse {
+                    next_page_token: String::new(),
+                    total_size: 0,
+                }),
+            };
+            let Some(mut f) = scope_filter(conn, &viewer, round.id)? else {
+                return Ok(empty());
+            };
+            let nonempty = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+            f.also_agency_code = nonempty(&m.agency_code);
+            f.also_department_code = nonempty(&m.department_code);
+            f.goal_state = goal_state_word(m.goal_state).map(str::to_owned);
+            f.deviated_only = m.deviated_only;
+            f.key_only = m.key_only;
+            let (rows, total) = store::list_subjects(conn, round.id, &f, page.offset, page.limit)?;
+            let deadlines = Deadlines::read(conn, &round, today)?;
+            Ok(mon::ListRoundSubjectsResponse {
+                subjects: rows
+                    .iter()
+                    .map(|s| subject_message(s, &deadlines))
+                    .collect(),
+                page: Some(pbm_proto::common::v1::PageResponse {
+                    next_page_token: page.next_token(total),
+                    total_size: total,
+                }),
+            })
+        })
+        .await
+}
+
+pub async fn subject(
+    state: &AppState,
+    caller: Caller,
+    m: mon::GetRoundSubjectRequest,
+) -> Result<mon::GetRoundSubjectResponse, ApiError> {
+    let viewer = authorise(&caller, state, SUBJECT_READERS, false)?;
+    crate::convert::limits::check(&m)?;
+    let today = state.today();
+    state
+        .db
+        .read(move |conn| {
+            let round = round_of(conn, m.round_id)?;
+            let key = m.subject_key.trim();
+            let not_found = || {
+                ApiError::not_found(
+                    "SUBJECT_NOT_FOUND",
+                    format!(
+                        "监控轮次 {} 中没有监控对象「{key}」（SUBJECT_NOT_FOUND）",
+                        round.id
+                    ),
+                )
+            };
+            let s = store::subject(conn, round.id, key)?.ok_or_else(not_found)?;
+            let commissioned = match list_filter(&viewer) {
+                ListFilter::Agency(a) => store::keys_commissioned(conn, round.id, &a)?
+                    .contains(&s.subject_key)
+                    .then_some(a),
+                _ => None,
+            };
+            let seen = SubjectRef {
+                agency_code: &s.agency_code,
+                department_code: &s.department_code,
+                commissioned_agency: commissioned.as_deref(),
+            };
+            if !can_read(&viewer, &seen) {
+                return Err(not_found());
+            }
+            let keys = [s.subject_key.clone()];
+            let indicators = store::indicators_of(conn, round.id, Some(&keys))?
+                .remove(&s.subject_key)
+                .unwrap_or_default();
+            let deadlines = Deadlines::read(conn, &round, today)?;
+            Ok(mon::GetRoundSubjectResponse {
+                subject: Some(subject_message(&s, &deadlines)),
+                indicators: indicators.iter().map(indicator_to).collect(),
+            })
+        })
+        .await
+}
+
+/// The deadline status of a round's units (of `only` when given), worst report first within
+/// each unit, by agency code.
+pub(crate) fn unit_deadlines(
+    conn: &mut AnyConnection,
+    round: &RoundRow,
+    today: NaiveDate,
+    only: Option<&str>,
+) -> Result<Vec<mon::UnitDeadline>, ApiError> {
+    let deadlines = Deadlines::read(conn, round, today)?;
+    let mut f = SubjectFilter::default();
+    if let Some(a) = only {
+        f.agency_code = Some(a.to_owned());
+    }
+    let subjects = store::list_subjects(conn, round.id, &f, 0, i64::MAX)?.0;
+    let mut by_unit: BTreeMap<&str, Vec<&SubjectRow>> = BTreeMap::new();
+    for s in &subjects {
+        by_unit.entry(s.agency_code.as_str()).or_default().push(s);
+    }
+    let units: HashMap<String, store::UnitRow> = store::units(conn, round.id)?
+        .into_iter()
+        .map(|u| (u.agency_code.clone(), u))
+        .collect();
+    Ok(by_unit
+        .into_iter()
+        .map(|(agency, list)| {
+            let statuses: Vec<DeadlineStatus> = list.iter().map(|s| deadlines.of(s)).collect();
+            let worst =
+                deadline::unit_status(statuses.iter().copied()).unwrap_or(DeadlineStatus::Normal);
+            let unit = units.get(agency);
+            mon::UnitDeadline {
+                agency_code: agency.to_owned(),
+                department_code: list[0].department_code.clone(),
+                status: deadline_to(worst).0 as i32,
+                deadline: date(deadlines.effective(agency)),
+                reopened: unit.map_or(0, |u| u.reopened),
+                reports: list.len() as i64,
+                submitted: statuses
+                    .iter()
+                    .filter(|s| matches!(s, DeadlineStatus::Submitted { .. }))
+                    .count() as i64,
+                late: statuses
+                    .iter()
+                    .any(|s| matches!(s, DeadlineStatus::Submitted { late: true })),
+            }
+        })
+        .collect())
+}
+
+pub async fn deadlines(
+    state: &AppState,
+    caller: Caller,
+    m: mon::ListUnitDeadlinesRequest,
+) -> Result<mon::ListUnitDeadlinesResponse, ApiError> {
+    let viewer = authorise(&caller, state, DEADLINE_READERS, false)?;
+    let page = m.page.unwrap_or_default();
+    let page = Page::parse(page.page_size, &page.page_token)?;
+    let today = state.today();
+    state
+        .db
+        .read(move |conn| {
+            let round = round_of(conn, m.round_id)?;
+            let filter = list_filter(&viewer);
+            let only = match &filter {
+                ListFilter::Unit(u) => Some(u.as_str()),
+                _ => None,
+            };
+            let all = unit_deadlines(conn, &round, today, only)?;
+            let units: Vec<mon::UnitDeadline> = all
+                .into_iter()
+                .filter(|u| match &filter {
+                    ListFilter::All => true,
+                    ListFilter::Department(d) => &u.department_code == d,
+                    ListFilter::Unit(a) => &u.agency_code == a,
+                    ListFilter::Agency(_) | ListFilter::None => false,
+                })
+                .filter(|u| m.status == 0 || u.status == m.status)
+                .collect();
+            let total = units.len() as i64;
+            let units = units
+                .into_iter()
+                .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
+                .take(usize::try_from(page.limit).unwrap_or(0))
+                .collect();
+            Ok(mon::ListUnitDeadlinesResponse {
+                units,
+                page: Some(pbm_proto::common::v1::PageResponse {
+                    next_page_token: page.next_token(total),
+                    total_size: total,
+                }),
+            })
+        })
+        .await
+}
+
+fn add_colour(c: &mut mon::ColourCounts, word: &str) {
+    match word {
+        "blue" => c.blue += 1,
+        "green" => c.green += 1,
+        "yellow" => c.yellow += 1,
+        "red" => c.red += 1,
+        _ => c.none += 1,
+    }
+}
+
+/// One row of the statistics, summed as subjects are added.
+#[derive(Default)]
+struct Tally {
+    row: mon::RoundStatisticsRow,
+    amount: Decimal,
+    deviated_amount: Decimal,
+    executed: Decimal,
+}
+
+impl Tally {
+    fn add(&mut self, s: &SubjectRow, overdue: bool, actions: (i64, i64), executed: Decimal) {
+        let r = &mut self.row;
+        r.subjects += 1;
+        r.matched += i64::from(s.goal_state == "approved");
+        r.without_goal += i64::from(s.goal_state != "approved");
+        r.reported += i64::from(matches!(
+            s.report_status.as_str(),
+            "submitted" | "checked" | "accepted"
+        ));
+        r.overdue += i64::from(overdue);
+        add_colour(r.budget.get_or_insert_default(), &s.budget_colour);
+        add_colour(r.goal.get_or_insert_default(), &s.goal_colour);
+        add_colour(r.forecast.get_or_insert_default(), &s.forecast_colour);
+        r.deviated += i64::from(s.deviated);
+        r.actions_opened += actions.0;
+        r.actions_verified += actions.1;
+        self.amount += s.amount.0;
+        if s.deviated {
+            self.deviated_amount += s.amount.0;
+        }
+        self.executed += executed;
+    }
+
+    fn done(mut self) -> mon::RoundStatisticsRow {
+        self.row.amount = decimal(self.amount);
+        self.row.deviated_amount = decimal(self.deviated_amount);
+        self.row.executed = decimal(self.executed);
+        for c in [
+            &mut self.row.budget,
+            &mut self.row.goal,
+            &mut self.row.forecast,
+        ] {
+            c.get_or_insert_default();
+        }
+        self.row
+    }
+}
+
+pub async fn statistics(
+    state: &AppState,
+    caller: Caller,
+    m: mon::GetRoundStatisticsRequest,
+) -> Result<mon::GetRoundStatisticsResponse, ApiError> {
+    let viewer = authorise(&caller, state, STATISTICS_READERS, false)?;
+    if !can_read_statistics(&viewer) {
+        return Err(round_not_found(m.round_id));
+    }
+    let today = state.today();
+    state
+        .db
+        .read(move |conn| {
+            let round = round_of(conn, m.round_id)?;
+            let subjects = store::subjects_of(conn, round.id, None)?;
+            let deadlines = Deadlines::read(conn, &round, today)?;
+            let actions = store::action_counts(conn, round.id)?;
+            let execution = store::execution_until(conn, round.fiscal_year, round.months_to, None)?;
+            let mut departments: BTreeMap<String, Tally> = BTreeMap::new();
+            let mut funds: BTreeMap<String, Tally> = BTreeMap::new();
+            let mut fields: BTreeMap<String, Tally> = BTreeMap::new();
+            let mut totals = Tally::default();
+            for s in &subjects {
+                let overdue = deadlines.of(s) == DeadlineStatus::Overdue;
+                let a = actions.get(&s.subject_key).copied().unwrap_or_default();
+                let executed = execution
+                    .get(&s.pro_code)
+                    .and_then(|months| months.last())
+                    .map_or(Decimal::ZERO, |m| m.executed.0);
+                for tally in [
+                    departments.entry(s.department_code.clone()).or_default(),
+                    funds.entry(s.fund_source.clone()).or_default(),
+                    fields.entry(s.special_field.clone()).or_default(),
+                    &mut totals,
+                ] {
+                    tally.add(s, overdue, a, executed);
+                }
+            }
+            let mut rows = Vec::new();
+            for (dept, t) in departments {
+                let mut row = t.done();
+                row.department_code = dept;
+                rows.push(row);
+            }
+            for (fund, t) in funds {
+                let mut row = t.done();
+                row.fund_source = fund_source_to(&fund) as i32;
+                rows.push(row);
+            }
+            for (field, t) in fields {
+                let mut row = t.done();
+                row.special_field = special_field_to(&field) as i32;
+                rows.push(row);
+            }
+            let counts = store::round_counts(conn, &[round.id])?;
+            Ok(mon::GetRoundStatisticsResponse {
+                round: Some(round_to(
+                    &round,
+                    counts.get(&round.id).copied().unwrap_or_default(),
+                )),
+                rows,
+                totals: Some(totals.done()),
+            })
+        })
+        .await
+}
