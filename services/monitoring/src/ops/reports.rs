@@ -675,8 +675,8 @@ async fn step(
     .await
 }
 
-/// Reopens the unit `agency` of `round` until `until` (the round service's store) and writes a
-/// "reopen" row in the history of each of its reports.
+/// Reopens the unit `agency` of `round` until `until` and writes a "reopen" row in the history
+/// of each of its reports, as ReopenUnit does (the round service's store).
 fn reopen(
     conn: &mut AnyConnection,
     round: &RoundRow,
@@ -688,28 +688,8 @@ fn reopen(
     store::reopen_unit(conn, round.id, agency, until)?.ok_or_else(|| {
         ApiError::internal(format!("unit {agency} missing from round {}", round.id))
     })?;
-    let filter = store::ReportFilter {
-        round_id: round.id,
-        agency_code: Some(agency.to_owned()),
-        ..Default::default()
-    };
-    let (reports, _) = store::list_reports(conn, &filter, 0, i64::MAX)?;
-    let at = pbm_db::now();
-    for r in reports {
-        store::append_report_event(
-            conn,
-            ReportEventRow {
-                report_id: r.id,
-                seq: 0,
-                action: "reopen".into(),
-                from_status: r.status.clone(),
-                to_status: r.status,
-                comments: format!("重新开放填报至 {until}：{comments}"),
-                actor: by.to_owned(),
-                at,
-            },
-        )?;
-    }
+    let note = format!("重新开放填报至 {until}：{comments}");
+    store::reopen_events(conn, round.id, agency, &note, by, pbm_db::now())?;
     Ok(())
 }
 
