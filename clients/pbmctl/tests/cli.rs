@@ -42,6 +42,7 @@ fn start_server_on(data_dir: &Path, today: Option<&str>) -> SocketAddr {
         seed_fiscal_year: None,
         indicator_url: None,
         agency_url: None,
+        goal_url: None,
         library_cache_secs: 5,
         audit: Default::default(),
         tls: Default::default(),

@@ -6,7 +6,7 @@
 
 pub use pbm_server::limits::{Bounded, Texts, each_nested, nested};
 pub use pbm_server::limits::{CODE, LONG, NAME, SHORT};
-pub use pbm_server::limits::{check, check_under};
+pub use pbm_server::limits::check;
 
 /// The contract whose texts these maxima bound (`pbm.monitoring.v1`).
 pub enum Monitoring {}

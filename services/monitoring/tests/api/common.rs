@@ -21,7 +21,7 @@ use pbm_types::{DivisionCode, FiscalYear};
 use tonic::transport::Channel;
 use tonic::{Request, Status};
 
-pub use pbm_testkit::{Who, bearer, reason, violations};
+pub use pbm_testkit::{Who, reason, violations};
 
 /// The region the services under test serve (a city).
 pub const REGION: &str = "140500";

@@ -469,6 +469,55 @@ async fn who_may_push_and_read(db: TestDatabase) {
     assert_eq!(e.code(), Code::PermissionDenied);
 }
 
+/// docs/drafts/MONITORING.md §2 item 1 with the default bands: p = E ÷ B ÷ (6 ÷ 12) × 100,
+/// < 60 red, < 80 yellow, else green — recomputed by each push in the same transaction.
+async fn a_push_colours_an_open_round(db: TestDatabase) {
+    let app = spawn(db).await;
+    app.library().await;
+    app.approved("P-1", "1200000").await;
+    let round = app.open_round().await.unwrap();
+    let colour = |app: &App| {
+        let r = mon::GetRoundSubjectRequest {
+            round_id: round.id,
+            subject_key: "P-1".into(),
+        };
+        let mut rounds = app.rounds.clone();
+        let req = app.req(&finance(), r);
+        async move {
+            rounds
+                .get_round_subject(req)
+                .await
+                .unwrap()
+                .into_inner()
+                .subject
+                .unwrap()
+        }
+    };
+    assert_eq!(colour(&app).await.budget_colour(), mon::Colour::Unspecified);
+    for (executed, expected, deviated) in [
+        ("300000", mon::Colour::Red, true),       // 50
+        ("420000", mon::Colour::Yellow, true),    // 70
+        ("479999.99", mon::Colour::Yellow, true), // 79.99…
+        ("480000", mon::Colour::Green, false),    // 80
+        ("900000", mon::Colour::Green, false),    // 150: over-spent is green on this axis
+    ] {
+        let pushed = app.push(vec![row("P-1", 6, "1200000", executed)]).await;
+        assert_eq!(pushed.subjects_recomputed, 1, "{executed}");
+        let s = colour(&app).await;
+        assert_eq!(
+            (s.budget_colour(), s.deviated),
+            (expected, deviated),
+            "{executed}"
+        );
+    }
+    // A month after the round's months and a project outside the round recompute nothing of it.
+    let later = app.push(vec![row("P-1", 7, "1200000", "100")]).await;
+    assert_eq!(later.rejected, 1); // below June's 900,000
+    let other = app.push(vec![row("P-OTHER", 6, "1000", "1")]).await;
+    assert_eq!(other.subjects_recomputed, 0);
+    assert_eq!(colour(&app).await.budget_colour(), mon::Colour::Green);
+}
+
 pbm_testkit::backend_tests! {
     push_replay_unchanged_and_updated_ => push_replay_unchanged_and_updated;
     rows_are_refused_one_by_one_ => rows_are_refused_one_by_one;
@@ -476,4 +525,5 @@ pbm_testkit::backend_tests! {
     a_history_with_its_early_warning_ => a_history_with_its_early_warning;
     a_workbook_is_imported_row_by_row_ => a_workbook_is_imported_row_by_row;
     who_may_push_and_read_ => who_may_push_and_read;
+    a_push_colours_an_open_round_ => a_push_colours_an_open_round;
 }

@@ -111,7 +111,6 @@ impl App {
                     request_id: request_id.into(),
                     round_id,
                     subject_key: key.into(),
-                    seed: 0,
                     weighted: false,
                 },
             ))
