@@ -176,54 +176,6 @@ pub fn decision_to(d: &DecisionRow) -> mon::Decision {
     }
 }
 
-/// A round subject as the message (its report's deadline status is the rounds' to compute and
-/// is left unspecified here).
-pub fn subject_to(s: &crate::store::SubjectRow) -> mon::RoundSubject {
-    use pbm_proto::goal::v1 as pb;
-    let upper = |prefix: &str, word: &str| format!("{prefix}{}", word.to_ascii_uppercase());
-    let goal_state = match s.goal_state.as_str() {
-        "approved" => mon::GoalState::Approved,
-        "no_goal" => mon::GoalState::NoGoal,
-        "not_approved" => mon::GoalState::NotApproved,
-        _ => mon::GoalState::Unspecified,
-    };
-    let report_status = match s.report_status.as_str() {
-        "draft" => mon::ReportStatus::Draft,
-        "submitted" => mon::ReportStatus::Submitted,
-        "checked" => mon::ReportStatus::Checked,
-        "accepted" => mon::ReportStatus::Accepted,
-        "returned" => mon::ReportStatus::Returned,
-        _ => mon::ReportStatus::Unspecified,
-    };
-    mon::RoundSubject {
-        round_id: s.round_id,
-        subject_key: s.subject_key.clone(),
-        pro_code: s.pro_code.clone(),
-        department_code: s.department_code.clone(),
-        agency_code: s.agency_code.clone(),
-        name: s.name.clone(),
-        fund_source: pb::FundSource::from_str_name(&upper("FUND_SOURCE_", &s.fund_source))
-            .unwrap_or_default() as i32,
-        special_field: pb::SpecialField::from_str_name(&upper("SPECIAL_FIELD_", &s.special_field))
-            .unwrap_or_default() as i32,
-        amount: decimal(s.amount.0),
-        goal_state: goal_state as i32,
-        goal_id: s.goal_id,
-        goal_version: i64::from(s.goal_version),
-        year_goal: s.year_goal.clone(),
-        key: s.is_key,
-        budget_colour: colour_to(&s.budget_colour) as i32,
-        goal_colour: colour_to(&s.goal_colour) as i32,
-        forecast_colour: colour_to(&s.forecast_colour) as i32,
-        execution_forecast_colour: colour_to(&s.execution_forecast_colour) as i32,
-        deviated: s.deviated,
-        report_status: report_status as i32,
-        deadline_status: mon::DeadlineStatus::Unspecified as i32,
-        late: false,
-        origin: s.origin.clone(),
-    }
-}
-
 // -- text maxima ---------------------------------------------------------------------------------
 
 impl Bounded<Monitoring> for mon::ListWarningsRequest {

@@ -10,7 +10,9 @@ use pbm_proto::monitoring::v1 as mon;
 use pbm_server::wire::{decimal, stamp};
 use pbm_types::Decimal;
 
+use super::deviations::colour_to;
 use super::limits::{Bounded, CODE, LONG, Monitoring, NAME, SHORT, Texts};
+use crate::domain::deadline::DeadlineStatus;
 use crate::domain::rules::{ForecastMethod, MonitoringRules};
 use crate::store::{IndicatorRow, RoundRow, RulesRow, SubjectRow};
 
@@ -368,9 +370,19 @@ pub fn snapshot_item(
     Some((s, indicators))
 }
 
-/// A round subject as the message; its deadline status is computed by the caller
-/// (`ops::round_reads`) and left unspecified here.
-pub fn subject_to(s: &SubjectRow) -> mon::RoundSubject {
+/// A domain deadline status as the wire's, and whether the submission was late.
+pub fn deadline_to(s: DeadlineStatus) -> (mon::DeadlineStatus, bool) {
+    match s {
+        DeadlineStatus::Normal => (mon::DeadlineStatus::Normal, false),
+        DeadlineStatus::DueSoon => (mon::DeadlineStatus::DueSoon, false),
+        DeadlineStatus::Overdue => (mon::DeadlineStatus::Overdue, false),
+        DeadlineStatus::Submitted { late } => (mon::DeadlineStatus::Submitted, late),
+    }
+}
+
+/// A round subject as the message, with its report's deadline status (computed by
+/// `ops::round_reads::Deadlines`).
+pub fn subject_to(s: &SubjectRow, deadline: DeadlineStatus) -> mon::RoundSubject {
     let goal_state = match s.goal_state.as_str() {
         "approved" => mon::GoalState::Approved,
         "no_goal" => mon::GoalState::NoGoal,
@@ -385,13 +397,8 @@ pub fn subject_to(s: &SubjectRow) -> mon::RoundSubject {
         "returned" => mon::ReportStatus::Returned,
         _ => mon::ReportStatus::Unspecified,
     };
-    let colour = |word: &str| match word {
-        "blue" => mon::Colour::Blue,
-        "green" => mon::Colour::Green,
-        "yellow" => mon::Colour::Yellow,
-        "red" => mon::Colour::Red,
-        _ => mon::Colour::Unspecified,
-    } as i32;
+    let colour = |word: &str| colour_to(word) as i32;
+    let (deadline_status, late) = deadline_to(deadline);
     mon::RoundSubject {
         round_id: s.round_id,
         subject_key: s.subject_key.clone(),
@@ -413,8 +420,8 @@ pub fn subject_to(s: &SubjectRow) -> mon::RoundSubject {
         execution_forecast_colour: colour(&s.execution_forecast_colour),
         deviated: s.deviated,
         report_status: report_status as i32,
-        deadline_status: mon::DeadlineStatus::Unspecified as i32,
-        late: false,
+        deadline_status: deadline_status as i32,
+        late,
         origin: s.origin.clone(),
     }
 }

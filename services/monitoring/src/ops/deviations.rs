@@ -16,10 +16,11 @@ use crate::domain::access::{ListFilter, Viewer, ensure_local, list_filter, role_
 use crate::domain::report_workflow::{ErrorClass, WorkflowError};
 
 use crate::convert::deviations::{
-    axis_word, causes_to, colour_to, colour_word, decision_to, likelihood_to, subject_to,
-    warning_to,
+    axis_word, causes_to, colour_to, colour_word, decision_to, likelihood_to, warning_to,
 };
 use crate::convert::limits;
+use crate::convert::rounds::subject_to;
+use crate::ops::round_reads::Deadlines;
 use crate::state::AppState;
 use crate::store::{self, RoundRow, SubjectRow, SubjectsSeen, WarningRow};
 
@@ -245,10 +246,12 @@ pub async fn list_deviations(
     let after = keyset_after(&page.page_token)?;
     let department = Some(m.department_code.trim().to_owned()).filter(|d| !d.is_empty());
     let round_id = m.round_id;
+    let today = state.today();
     state
         .db
         .read(move |conn| -> Result<_, ApiError> {
-            round_of(conn, round_id)?;
+            let round = round_of(conn, round_id)?;
+            let deadlines = Deadlines::read(conn, &round, today)?;
             let seen = seen(conn, &v, round_id)?;
             let (subjects, total) =
                 store::deviated_page(conn, round_id, department.as_deref(), &seen, &after, limit)?;
@@ -285,7 +288,7 @@ pub async fn list_deviations(
                 .map(|s| {
                     let ws = warnings.remove(&s.subject_key).unwrap_or_default();
                     deviation(
-                        s,
+                        subject_to(s, deadlines.of(s)),
                         &ws,
                         indicators.remove(&s.subject_key).unwrap_or_default(),
                         decisions.get(&s.subject_key).cloned(),
@@ -307,7 +310,7 @@ pub async fn list_deviations(
 /// One entry of the deviation list: the subject, its project-level warnings and its yellow and
 /// red indicators (on the value to date or the forecast) with what the unit reported of them.
 fn deviation(
-    s: &SubjectRow,
+    subject: mon::RoundSubject,
     ws: &[WarningRow],
     indicators: Vec<store::IndicatorReported>,
     decision: Option<mon::Decision>,
@@ -344,7 +347,7 @@ fn deviation(
         })
         .collect();
     mon::Deviation {
-        subject: Some(subject_to(s)),
+        subject: Some(subject),
         budget: project("budget"),
         goal: project("goal"),
         forecast: project("forecast"),
@@ -364,10 +367,12 @@ pub async fn list_execution_forecasts(
     let v = authorise(&caller, state, READERS, false)?;
     let page = page_of(m.page.as_ref())?;
     let (round_id, red_only) = (m.round_id, m.below_only);
+    let today = state.today();
     state
         .db
         .read(move |conn| -> Result<_, ApiError> {
-            round_of(conn, round_id)?;
+            let round = round_of(conn, round_id)?;
+            let deadlines = Deadlines::read(conn, &round, today)?;
             let seen = seen(conn, &v, round_id)?;
             let (rows, total) = store::execution_forecasts(
                 conn,
@@ -381,7 +386,7 @@ pub async fn list_execution_forecasts(
                 forecasts: rows
                     .iter()
                     .map(|(s, w)| mon::ExecutionForecast {
-                        subject: Some(subject_to(s)),
+                        subject: Some(subject_to(s, deadlines.of(s))),
                         forecast: w.as_ref().map(warning_to),
                     })
                     .collect(),

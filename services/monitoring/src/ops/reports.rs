@@ -33,10 +33,11 @@ use crate::convert::limits;
 use crate::convert::reports::{
     NARRATIVE_MAX, cause_from, likelihood_from, parse_date, parse_number, report_to, stored_value,
 };
+use crate::convert::rounds::deadline_to;
 use crate::domain::access::{SubjectRef, Viewer, can_read, can_write_report, ensure_local, viewer};
 use crate::domain::bands::{Axis, Colour, Direction, Likelihood};
 use crate::domain::completeness::{Cause, IndicatorReportFacts, REPORT_INCOMPLETE, check_report};
-use crate::domain::deadline::{self, DeadlineStatus, effective_deadline};
+use crate::domain::deadline::{self, effective_deadline};
 use crate::domain::report_workflow::{
     CheckOutcome, ErrorClass, ReportAction, ReportActionKind, ReportState, ReportStatus,
     StepContext, Transition, WorkflowError, apply,
@@ -198,18 +199,12 @@ pub(crate) fn deadline_of(
     today: NaiveDate,
 ) -> (proto::DeadlineStatus, bool) {
     let submitted = ReportStatus::from_db(&row.status).is_some_and(ReportStatus::is_submitted);
-    let status = deadline::status(
+    deadline_to(deadline::status(
         today,
         effective_deadline(round.deadline, unit_deadline),
         u32::try_from(round.lead_days).unwrap_or(0),
         if submitted { row.submitted_on } else { None },
-    );
-    match status {
-        DeadlineStatus::Normal => (proto::DeadlineStatus::Normal, false),
-        DeadlineStatus::DueSoon => (proto::DeadlineStatus::DueSoon, false),
-        DeadlineStatus::Overdue => (proto::DeadlineStatus::Overdue, false),
-        DeadlineStatus::Submitted { late } => (proto::DeadlineStatus::Submitted, late),
-    }
+    ))
 }
 
 /// Every axis's stored word, to read a subject's warnings whole.

@@ -28,8 +28,8 @@ use pbm_types::Decimal;
 
 use super::rounds::{authorise, round_not_found, round_of};
 use crate::convert::rounds::{
-    date, fund_source_to, goal_state_word, indicator_to, round_to, special_field_to, status_word,
-    subject_to,
+    date, deadline_to, fund_source_to, goal_state_word, indicator_to, round_to, special_field_to,
+    status_word, subject_to,
 };
 use crate::domain::access::{ListFilter, Viewer, can_read, can_read_statistics, list_filter};
 use crate::domain::deadline::{self, DeadlineStatus};
@@ -160,7 +160,7 @@ pub async fn list(
 }
 
 /// What the deadline status of a round's subjects is computed from.
-struct Deadlines {
+pub(crate) struct Deadlines {
     round_deadline: NaiveDate,
     lead_days: u32,
     overrides: HashMap<String, Option<NaiveDate>>,
@@ -169,7 +169,7 @@ struct Deadlines {
 }
 
 impl Deadlines {
-    fn read(
+    pub(crate) fn read(
         conn: &mut AnyConnection,
         round: &RoundRow,
         today: NaiveDate,
@@ -193,7 +193,7 @@ impl Deadlines {
         )
     }
 
-    fn of(&self, s: &SubjectRow) -> DeadlineStatus {
+    pub(crate) fn of(&self, s: &SubjectRow) -> DeadlineStatus {
         let submitted = matches!(
             s.report_status.as_str(),
             "submitted" | "checked" | "accepted"
@@ -211,23 +211,6 @@ impl Deadlines {
             on,
         )
     }
-}
-
-fn deadline_to(s: DeadlineStatus) -> (mon::DeadlineStatus, bool) {
-    match s {
-        DeadlineStatus::Normal => (mon::DeadlineStatus::Normal, false),
-        DeadlineStatus::DueSoon => (mon::DeadlineStatus::DueSoon, false),
-        DeadlineStatus::Overdue => (mon::DeadlineStatus::Overdue, false),
-        DeadlineStatus::Submitted { late } => (mon::DeadlineStatus::Submitted, late),
-    }
-}
-
-fn subject_message(s: &SubjectRow, d: &Deadlines) -> mon::RoundSubject {
-    let mut m = subject_to(s);
-    let (status, late) = deadline_to(d.of(s));
-    m.deadline_status = status as i32;
-    m.late = late;
-    m
 }
 
 pub async fn subjects(
@@ -265,7 +248,7 @@ pub async fn subjects(
             Ok(mon::ListRoundSubjectsResponse {
                 subjects: rows
                     .iter()
-                    .map(|s| subject_message(s, &deadlines))
+                    .map(|s| subject_to(s, deadlines.of(s)))
                     .collect(),
                 page: Some(pbm_proto::common::v1::PageResponse {
                     next_page_token: page.next_token(total),
@@ -319,7 +302,7 @@ pub async fn subject(
                 .unwrap_or_default();
             let deadlines = Deadlines::read(conn, &round, today)?;
             Ok(mon::GetRoundSubjectResponse {
-                subject: Some(subject_message(&s, &deadlines)),
+                subject: Some(subject_to(&s, deadlines.of(&s))),
                 indicators: indicators.iter().map(indicator_to).collect(),
             })
         })

@@ -120,6 +120,11 @@ async fn red_budget_execution_is_a_deviation(db: TestDatabase) {
     assert!(subject.deviated);
     assert_eq!(subject.budget_colour, mon::Colour::Red as i32);
     assert_eq!(subject.agency_code, UNIT);
+    assert_ne!(
+        subject.deadline_status,
+        mon::DeadlineStatus::Unspecified as i32,
+        "the subject carries its report's deadline status as the round's lists do"
+    );
     let budget = red.budget.as_ref().unwrap();
     assert_eq!(budget.colour, mon::Colour::Red as i32);
     assert_eq!(budget.progress.as_ref().unwrap().value, "20");
