@@ -198,7 +198,11 @@ pub fn apply(
     to.status = match (state.status, step) {
         (S::Open, ActionStep::Start) => S::InProgress,
         (S::InProgress, ActionStep::Complete { note }) => {
-            required_text(note, "note", WorkflowError::CompletionNoteRequired)?;
+            required_text(
+                note,
+                "completion_note",
+                WorkflowError::CompletionNoteRequired,
+            )?;
             to.late = state.late || today > due_on;
             S::Done
         }

@@ -10,7 +10,7 @@ use pbm_auth::{Caller, Role};
 use pbm_proto::monitoring::v1 as mon;
 use pbm_server::{ApiError, Effect, ErrorKind, FieldViolation, MutationContext, run_mutation};
 
-use super::deviations::{authorise, page_of, round_of, seen, step_refused, subject_in_view};
+use super::deviations::{authorise, page_of, round_of, seen, subject_in_view};
 use crate::convert::deviations::{action_status_word, action_to};
 use crate::convert::limits;
 use crate::domain::access::{Viewer, can_create_action, can_update_action};
@@ -263,7 +263,7 @@ fn step(
         today,
         row.due_on,
     )
-    .map_err(step_refused)?;
+    .map_err(ApiError::from)?;
     row.status = t.to.status.as_db().into();
     match step {
         ActionStep::Complete { note } => {

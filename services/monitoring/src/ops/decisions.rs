@@ -88,7 +88,7 @@ pub async fn record(
         move |conn, ctx| {
             let round = round_of(conn, round_id)?;
             let subject = subject_in_view(conn, &SubjectsSeen::All, round_id, &key)?;
-            ensure_deviated(subject.deviated).map_err(super::deviations::step_refused)?;
+            ensure_deviated(subject.deviated).map_err(ApiError::from)?;
             let mut row = DecisionRow {
                 id: 0,
                 round_id,

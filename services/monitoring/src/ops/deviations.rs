@@ -9,11 +9,10 @@ use std::collections::HashMap;
 use pbm_auth::{Caller, Role};
 use pbm_db::AnyConnection;
 use pbm_proto::monitoring::v1 as mon;
+use pbm_server::ApiError;
 use pbm_server::paging::Page;
-use pbm_server::{ApiError, ErrorKind};
 
 use crate::domain::access::{ListFilter, Viewer, ensure_local, list_filter, role_denied, viewer};
-use crate::domain::report_workflow::{ErrorClass, WorkflowError};
 
 use crate::convert::deviations::{
     axis_word, causes_to, colour_to, colour_word, decision_to, likelihood_to, warning_to,
@@ -73,22 +72,6 @@ pub(crate) fn authorise(
         ensure_local(caller, &state.region)?;
     }
     Ok(v)
-}
-
-/// A step the pure rules refuse (domain::actions, domain::decisions) as the API's error: its
-/// class, stable reason and Chinese message.
-pub(crate) fn step_refused(e: WorkflowError) -> ApiError {
-    let kind = match e.class() {
-        ErrorClass::InvalidArgument => ErrorKind::InvalidArgument,
-        ErrorClass::FailedPrecondition => ErrorKind::FailedPrecondition,
-        ErrorClass::PermissionDenied => ErrorKind::PermissionDenied,
-        ErrorClass::Aborted => ErrorKind::Aborted,
-    };
-    ApiError::new(
-        kind,
-        e.reason(),
-        format!("{}（{}）", e.chinese(), e.reason()),
-    )
 }
 
 /// Readers of a monitoring subject (tests/tests/authorization_matrix.rs `MON_READERS`).

@@ -34,8 +34,8 @@ use pbm_types::FieldViolation;
 
 use super::report_reads::{READERS, reader};
 use super::reports::{
-    Draft, TypedIndicator, check_draft, ensure_open, no_approved_goal, refused, save_draft,
-    state_of, step_context, subject_not_found, subject_ref, writer,
+    Draft, TypedIndicator, check_draft, ensure_open, no_approved_goal, save_draft, state_of,
+    step_context, subject_not_found, subject_ref, writer,
 };
 use crate::convert::limits;
 use crate::convert::reports::{COLUMNS, at, cause_to, causes_from_text, column_of};
@@ -222,7 +222,7 @@ fn plan_subject(
         expected,
         &step_context(round, &subject, unit_deadline, today),
     )
-    .map_err(refused)?;
+    .map_err(ApiError::from)?;
     let snapshot = store::indicators_of(conn, round.id, Some(&[key.to_owned()]))?
         .remove(key)
         .unwrap_or_default();

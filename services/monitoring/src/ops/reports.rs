@@ -25,7 +25,7 @@ use chrono::NaiveDate;
 use pbm_auth::Caller;
 use pbm_db::{AnyConnection, Money};
 use pbm_proto::monitoring::v1 as proto;
-use pbm_server::{ApiError, Effect, ErrorKind, MutationContext, run_mutation};
+use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
 use pbm_types::{Decimal, DivisionCode, FieldViolation, check_len};
 
 use crate::convert::deviations::warning_to;
@@ -39,36 +39,14 @@ use crate::domain::bands::{Axis, Colour, Direction, Likelihood};
 use crate::domain::completeness::{Cause, IndicatorReportFacts, REPORT_INCOMPLETE, check_report};
 use crate::domain::deadline::{self, effective_deadline};
 use crate::domain::report_workflow::{
-    CheckOutcome, ErrorClass, ReportAction, ReportActionKind, ReportState, ReportStatus,
-    StepContext, Transition, WorkflowError, apply,
+    CheckOutcome, ReportAction, ReportActionKind, ReportState, ReportStatus, StepContext,
+    Transition, WorkflowError, apply,
 };
 use crate::domain::subject::SubjectKey;
 use crate::state::AppState;
 use crate::store::{
     self, IndicatorRow, ReportEventRow, ReportIndicatorRow, ReportRow, RoundRow, SubjectRow,
 };
-
-/// A refused step as the API's error.
-pub(crate) fn refused(e: WorkflowError) -> ApiError {
-    let kind = match e.class() {
-        ErrorClass::InvalidArgument => ErrorKind::InvalidArgument,
-        ErrorClass::FailedPrecondition => ErrorKind::FailedPrecondition,
-        ErrorClass::PermissionDenied => ErrorKind::PermissionDenied,
-        ErrorClass::Aborted => ErrorKind::Aborted,
-    };
-    let message = e.chinese();
-    let error = ApiError::new(kind, e.reason(), message.clone());
-    match e {
-        WorkflowError::StaleRevision { .. } => error.with_violation("expected_revision", message),
-        WorkflowError::CommentsRequired | WorkflowError::TextTooLong { .. } => {
-            error.with_violation("comments", message)
-        }
-        WorkflowError::ResubmitByRequired { .. } | WorkflowError::ResubmitByInvalid { .. } => {
-            error.with_violation("resubmit_by", message)
-        }
-        _ => error,
-    }
-}
 
 pub(crate) fn report_not_found(id: i64) -> ApiError {
     ApiError::not_found("REPORT_NOT_FOUND", format!("监控报告 {id} 不存在"))
@@ -104,7 +82,7 @@ pub(crate) fn writer(
 ) -> Result<Viewer, ApiError> {
     let v = viewer(caller, region)?;
     if !kind.roles().contains(&v.role) {
-        return Err(refused(WorkflowError::RoleNotAllowed {
+        return Err(ApiError::from(WorkflowError::RoleNotAllowed {
             role: v.role,
             action: kind.chinese(),
         }));
@@ -430,7 +408,7 @@ fn complete(
 /// A stale revision on a write that lost a race (the row changed, or another first save
 /// created the report, after it was read).
 fn lost_race(expected: u64) -> ApiError {
-    refused(WorkflowError::StaleRevision {
+    ApiError::from(WorkflowError::StaleRevision {
         expected,
         actual: expected.saturating_add(1),
     })
@@ -563,7 +541,7 @@ pub async fn save(
             revision(m.expected_revision),
             &step_context(&round, &subject, unit_deadline, today),
         )
-        .map_err(refused)?;
+        .map_err(ApiError::from)?;
         let snapshot = store::indicators_of(conn, round.id, Some(std::slice::from_ref(&key)))?
             .remove(&key)
             .unwrap_or_default();
@@ -629,7 +607,7 @@ async fn step(
             revision(step.expected_revision),
             &step_context(&round, &subject, unit_deadline, today),
         )
-        .map_err(refused)?;
+        .map_err(ApiError::from)?;
         let indicators = store::report_indicators(conn, row.id)?;
         if kind == ReportActionKind::Submit {
             let snapshot =
