@@ -10,10 +10,10 @@ use pbm_auth::{Caller, Role};
 use pbm_proto::monitoring::v1 as mon;
 use pbm_server::{ApiError, Effect, ErrorKind, FieldViolation, MutationContext, run_mutation};
 
-use super::deviations::{authorise, page_of, round_of, seen, subject_in_view};
+use super::deviations::{authorise, page_of, round_of, subject_in_view};
 use crate::convert::deviations::{action_status_word, action_to};
 use crate::convert::limits;
-use crate::domain::access::{Viewer, can_create_action, can_update_action};
+use crate::domain::access::{Viewer, can_create_action, can_update_action, list_filter};
 use crate::domain::actions::{ActionState, ActionStatus, ActionStep, apply};
 use crate::state::AppState;
 use crate::store::{self, ActionRow};
@@ -148,7 +148,7 @@ pub async fn create(
         ("corrective_action", format!("{round_id}/{key}")),
         move |conn, ctx| {
             round_of(conn, round_id)?;
-            let scope = seen(conn, &v, round_id)?;
+            let scope = list_filter(&v);
             let subject = subject_in_view(conn, &scope, round_id, &key)?;
             if !can_create_action(&v, &subject_ref(&subject)) {
                 return Err(super::deviations::subject_not_found(round_id, &key));
@@ -411,8 +411,9 @@ pub async fn list(
         .db
         .read(move |conn| -> Result<_, ApiError> {
             round_of(conn, filter.round_id)?;
-            let seen = seen(conn, &v, filter.round_id)?;
-            let (rows, total) = store::list_actions(conn, &filter, &seen, page.offset, page.limit)?;
+            let scope = list_filter(&v);
+            let (rows, total) =
+                store::list_actions(conn, &filter, &scope, page.offset, page.limit)?;
             Ok(mon::ListCorrectiveActionsResponse {
                 actions: rows.iter().map(|a| action_to(a, today)).collect(),
                 page: Some(pbm_proto::common::v1::PageResponse {

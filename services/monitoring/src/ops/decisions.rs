@@ -14,12 +14,13 @@ use pbm_proto::monitoring::v1 as mon;
 use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
 use rust_decimal::Decimal;
 
-use super::deviations::{authorise, page_of, round_of, seen, subject_in_view};
+use super::deviations::{authorise, page_of, round_of, subject_in_view};
 use crate::convert::deviations::{decision_kind_to, decision_to};
 use crate::convert::limits;
+use crate::domain::access::{ListFilter, list_filter};
 use crate::domain::decisions::{DecisionKind, ensure_deviated, validate};
 use crate::state::AppState;
-use crate::store::{self, DecisionRow, SubjectsSeen};
+use crate::store::{self, DecisionRow};
 
 /// At most this many codes per CheckPaymentHolds (as the funding gate).
 pub const MAX_CODES: usize = 5000;
@@ -87,7 +88,7 @@ pub async fn record(
         ("monitoring_decision", format!("{round_id}/{key}")),
         move |conn, ctx| {
             let round = round_of(conn, round_id)?;
-            let subject = subject_in_view(conn, &SubjectsSeen::All, round_id, &key)?;
+            let subject = subject_in_view(conn, &ListFilter::All, round_id, &key)?;
             ensure_deviated(subject.deviated).map_err(ApiError::from)?;
             let mut row = DecisionRow {
                 id: 0,
@@ -135,16 +136,16 @@ pub async fn list(
         .db
         .read(move |conn| -> Result<_, ApiError> {
             round_of(conn, round_id)?;
-            let seen = seen(conn, &v, round_id)?;
+            let scope = list_filter(&v);
             if let Some(k) = &key {
-                subject_in_view(conn, &seen, round_id, k)?;
+                subject_in_view(conn, &scope, round_id, k)?;
             }
             let (rows, total) = store::list_decisions(
                 conn,
                 round_id,
                 key.as_deref(),
                 current_only,
-                &seen,
+                &scope,
                 page.offset,
                 page.limit,
             )?;

@@ -19,36 +19,25 @@ use crate::convert::deviations::{
 };
 use crate::convert::limits;
 use crate::convert::rounds::subject_to;
+use crate::ops::reports::subject_ref;
 use crate::ops::round_reads::Deadlines;
 use crate::state::AppState;
-use crate::store::{self, RoundRow, SubjectRow, SubjectsSeen, WarningRow};
+use crate::store::{self, RoundRow, SubjectRow, WarningRow};
 
-/// The subjects of `round_id` that `viewer` sees, as the store filters them
-/// ([`crate::domain::access::list_filter`]; an agency: those commissioned to it).
-pub(crate) fn seen(
+/// Whether the subjects `scope` shows include `s`; for an agency, whether the subject's key
+/// monitoring is commissioned to it (one read).
+pub(crate) fn sees(
     conn: &mut AnyConnection,
-    viewer: &Viewer,
-    round_id: i64,
-) -> Result<SubjectsSeen, ApiError> {
-    Ok(match list_filter(viewer) {
-        ListFilter::All => SubjectsSeen::All,
-        ListFilter::Department(d) => SubjectsSeen::Department(d),
-        ListFilter::Unit(u) => SubjectsSeen::Agency(u),
-        ListFilter::Agency(id) => {
-            SubjectsSeen::Keys(store::commissioned_keys(conn, Some(round_id), &id)?)
-        }
-        ListFilter::None => SubjectsSeen::Keys(Vec::new()),
-    })
-}
-
-/// Whether the subjects `seen` include `s`.
-pub(crate) fn sees(seen: &SubjectsSeen, s: &SubjectRow) -> bool {
-    match seen {
-        SubjectsSeen::All => true,
-        SubjectsSeen::Agency(a) => &s.agency_code == a,
-        SubjectsSeen::Department(d) => &s.department_code == d,
-        SubjectsSeen::Keys(keys) => keys.contains(&s.subject_key),
-    }
+    scope: &ListFilter,
+    s: &SubjectRow,
+) -> Result<bool, ApiError> {
+    let commissioned = match scope {
+        ListFilter::Agency(id) => store::key_row(conn, s.round_id, &s.subject_key)?
+            .is_some_and(|k| &k.agency_id == id)
+            .then_some(id.as_str()),
+        _ => None,
+    };
+    Ok(scope.matches(&subject_ref(s, commissioned)))
 }
 
 /// Authorises `caller` for an RPC that `roles` may call (tests/tests/authorization_matrix.rs),
@@ -109,17 +98,18 @@ pub(crate) fn round_of(conn: &mut AnyConnection, id: i64) -> Result<RoundRow, Ap
     store::round_row(conn, id)?.ok_or_else(|| round_not_found(id))
 }
 
-/// The subject `key` of round `round_id` if the subjects `seen` include it; NOT_FOUND otherwise,
+/// The subject `key` of round `round_id` if the subjects `scope` shows include it; NOT_FOUND otherwise,
 /// so that its existence does not leak.
 pub(crate) fn subject_in_view(
     conn: &mut AnyConnection,
-    seen: &SubjectsSeen,
+    scope: &ListFilter,
     round_id: i64,
     key: &str,
 ) -> Result<SubjectRow, ApiError> {
-    store::subject(conn, round_id, key)?
-        .filter(|s| sees(seen, s))
-        .ok_or_else(|| subject_not_found(round_id, key))
+    match store::subject(conn, round_id, key)? {
+        Some(s) if sees(conn, scope, &s)? => Ok(s),
+        _ => Err(subject_not_found(round_id, key)),
+    }
 }
 
 /// ListWarnings: a round's (or one subject's) warnings, each explaining itself, of one axis
@@ -157,9 +147,9 @@ pub async fn list_warnings(
         .db
         .read(move |conn| -> Result<_, ApiError> {
             round_of(conn, round_id)?;
-            let seen = seen(conn, &v, round_id)?;
+            let scope = list_filter(&v);
             if let Some(k) = &subject_key {
-                subject_in_view(conn, &seen, round_id, k)?;
+                subject_in_view(conn, &scope, round_id, k)?;
             }
             let filter = store::WarningFilter {
                 round_id,
@@ -168,7 +158,7 @@ pub async fn list_warnings(
                 colours: colours.into_iter().map(str::to_owned).collect(),
             };
             let (rows, total) =
-                store::list_warnings(conn, &filter, &seen, page.offset, page.limit)?;
+                store::list_warnings(conn, &filter, &scope, page.offset, page.limit)?;
             Ok(mon::ListWarningsResponse {
                 warnings: rows.iter().map(warning_to).collect(),
                 page: Some(pbm_proto::common::v1::PageResponse {
@@ -235,9 +225,9 @@ pub async fn list_deviations(
         .read(move |conn| -> Result<_, ApiError> {
             let round = round_of(conn, round_id)?;
             let deadlines = Deadlines::read(conn, &round, today)?;
-            let seen = seen(conn, &v, round_id)?;
+            let scope = list_filter(&v);
             let (subjects, total) =
-                store::deviated_page(conn, round_id, department.as_deref(), &seen, &after, limit)?;
+                store::deviated_page(conn, round_id, department.as_deref(), &scope, &after, limit)?;
             let keys: Vec<String> = subjects.iter().map(|s| s.subject_key.clone()).collect();
             let mut warnings: HashMap<String, Vec<WarningRow>> = HashMap::new();
             for w in store::warnings_of(
@@ -356,12 +346,12 @@ pub async fn list_execution_forecasts(
         .read(move |conn| -> Result<_, ApiError> {
             let round = round_of(conn, round_id)?;
             let deadlines = Deadlines::read(conn, &round, today)?;
-            let seen = seen(conn, &v, round_id)?;
+            let scope = list_filter(&v);
             let (rows, total) = store::execution_forecasts(
                 conn,
                 round_id,
                 red_only,
-                &seen,
+                &scope,
                 page.offset,
                 page.limit,
             )?;

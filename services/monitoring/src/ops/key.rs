@@ -17,9 +17,9 @@ use super::actions::{required_text, required_within, stale};
 use super::deviations::{authorise, page_of, round_of, subject_in_view};
 use crate::convert::key::{key_status_word, key_to};
 use crate::convert::limits;
-use crate::domain::access::{Role as Viewing, Viewer};
+use crate::domain::access::{ListFilter, Role as Viewing, Viewer};
 use crate::state::AppState;
-use crate::store::{self, KeyRow, SubjectsSeen};
+use crate::store::{self, KeyRow};
 
 /// At most this many findings in a report, each at most [`FINDING_MAX`] characters.
 pub const MAX_FINDINGS: usize = 50;
@@ -78,7 +78,7 @@ pub async fn mark(
         ("key_monitoring", format!("{round_id}/{key}")),
         move |conn, ctx| {
             round_of(conn, round_id)?;
-            subject_in_view(conn, &SubjectsSeen::All, round_id, &key)?;
+            subject_in_view(conn, &ListFilter::All, round_id, &key)?;
             let current = store::key_row(conn, round_id, &key)?;
             let now = pbm_db::now();
             let (shown, detail) = match (flag, current) {
@@ -161,7 +161,7 @@ pub async fn commission(
         .db
         .read(move |conn| -> Result<_, ApiError> {
             let round = round_of(conn, round_id)?;
-            let subject = subject_in_view(conn, &SubjectsSeen::All, round_id, &lookup)?;
+            let subject = subject_in_view(conn, &ListFilter::All, round_id, &lookup)?;
             let current = store::key_row(conn, round_id, &lookup)?;
             Ok((round, subject, current))
         })

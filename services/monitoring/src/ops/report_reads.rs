@@ -155,7 +155,7 @@ pub async fn list(
         .db
         .read(move |conn| -> Result<_, ApiError> {
             if let ListFilter::Agency(id) = &scope {
-                f.subject_keys = Some(store::commissioned_keys(conn, Some(f.round_id), id)?);
+                f.subject_keys = Some(store::commissioned_keys(conn, f.round_id, id)?);
             }
             let Some(round) = store::round_row(conn, f.round_id)? else {
                 return Ok((Vec::new(), 0));

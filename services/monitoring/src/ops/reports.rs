@@ -34,7 +34,9 @@ use crate::convert::reports::{
     NARRATIVE_MAX, cause_from, likelihood_from, parse_date, parse_number, report_to, stored_value,
 };
 use crate::convert::rounds::deadline_to;
-use crate::domain::access::{SubjectRef, Viewer, can_read, can_write_report, ensure_local, viewer};
+use crate::domain::access::{
+    SubjectRef, Viewer, can_write_report, ensure_local, list_filter, viewer,
+};
 use crate::domain::bands::{Axis, Colour, Direction, Likelihood};
 use crate::domain::completeness::{Cause, IndicatorReportFacts, REPORT_INCOMPLETE, check_report};
 use crate::domain::deadline::{self, effective_deadline};
@@ -43,6 +45,7 @@ use crate::domain::report_workflow::{
     Transition, WorkflowError, apply,
 };
 use crate::domain::subject::SubjectKey;
+use crate::ops::deviations::sees;
 use crate::state::AppState;
 use crate::store::{
     self, IndicatorRow, ReportEventRow, ReportIndicatorRow, ReportRow, RoundRow, SubjectRow,
@@ -107,14 +110,7 @@ pub(crate) fn readable(
     v: &Viewer,
     s: &SubjectRow,
 ) -> Result<bool, ApiError> {
-    let commissioned = if v.role == crate::domain::access::Role::Agency {
-        store::commissioned_keys(conn, Some(s.round_id), &v.org_code)?
-            .contains(&s.subject_key)
-            .then_some(v.org_code.as_str())
-    } else {
-        None
-    };
-    Ok(can_read(v, &subject_ref(s, commissioned)))
+    sees(conn, &list_filter(v), s)
 }
 
 /// A report with its round, subject and the unit's reopened deadline, if `v` may see it

@@ -26,14 +26,15 @@ use pbm_server::paging::Page;
 use pbm_server::wire::decimal;
 use pbm_types::Decimal;
 
+use super::deviations::subject_in_view;
 use super::rounds::{authorise, round_not_found, round_of};
 use crate::convert::rounds::{
     date, deadline_to, fund_source_to, goal_state_word, indicator_to, round_to, special_field_to,
     status_word, subject_to,
 };
-use crate::domain::access::{ListFilter, Viewer, can_read, can_read_statistics, list_filter};
+use crate::domain::access;
+use crate::domain::access::{ListFilter, Viewer, can_read_statistics, list_filter};
 use crate::domain::deadline::{self, DeadlineStatus};
-use crate::domain::{SubjectRef, access};
 use crate::state::AppState;
 use crate::store::{self, RoundRow, SubjectFilter, SubjectRow};
 
@@ -74,7 +75,7 @@ fn scope_filter(
         ListFilter::All => {}
         ListFilter::Department(d) => f.department_code = Some(d),
         ListFilter::Unit(u) => f.agency_code = Some(u),
-        ListFilter::Agency(a) => f.keys = Some(store::keys_commissioned(conn, round_id, &a)?),
+        ListFilter::Agency(a) => f.keys = Some(store::commissioned_keys(conn, round_id, &a)?),
         ListFilter::None => return Ok(None),
     }
     Ok(Some(f))
@@ -271,31 +272,7 @@ pub async fn subject(
         .db
         .read(move |conn| {
             let round = round_of(conn, m.round_id)?;
-            let key = m.subject_key.trim();
-            let not_found = || {
-                ApiError::not_found(
-                    "SUBJECT_NOT_FOUND",
-                    format!(
-                        "监控轮次 {} 中没有监控对象「{key}」（SUBJECT_NOT_FOUND）",
-                        round.id
-                    ),
-                )
-            };
-            let s = store::subject(conn, round.id, key)?.ok_or_else(not_found)?;
-            let commissioned = match list_filter(&viewer) {
-                ListFilter::Agency(a) => store::keys_commissioned(conn, round.id, &a)?
-                    .contains(&s.subject_key)
-                    .then_some(a),
-                _ => None,
-            };
-            let seen = SubjectRef {
-                agency_code: &s.agency_code,
-                department_code: &s.department_code,
-                commissioned_agency: commissioned.as_deref(),
-            };
-            if !can_read(&viewer, &seen) {
-                return Err(not_found());
-            }
+            let s = subject_in_view(conn, &list_filter(&viewer), round.id, m.subject_key.trim())?;
             let keys = [s.subject_key.clone()];
             let indicators = store::indicators_of(conn, round.id, Some(&keys))?
                 .remove(&s.subject_key)

@@ -4,8 +4,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use pbm_db::{AnyConnection, StoreError};
 
-use super::deviations::SubjectsSeen;
+use super::key::commissioned;
 use super::schema::corrective_actions as ca;
+use crate::domain::access::ListFilter;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = ca, treat_none_as_null = true)]
@@ -78,7 +79,7 @@ pub struct ActionFilter {
 pub fn list_actions(
     conn: &mut AnyConnection,
     f: &ActionFilter,
-    seen: &SubjectsSeen,
+    scope: &ListFilter,
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<ActionRow>, i64), StoreError> {
@@ -100,12 +101,15 @@ pub fn list_actions(
         if let Some(k) = &f.subject_key {
             q = q.filter(ca::subject_key.eq(k.clone()));
         }
-        match seen {
-            SubjectsSeen::All => q,
+        match scope {
+            ListFilter::All => q,
             // The owner unit sees its actions; the department those of its units.
-            SubjectsSeen::Agency(a) => q.filter(ca::owner_agency_code.eq(a.clone())),
-            SubjectsSeen::Department(d) => q.filter(ca::department_code.eq(d.clone())),
-            SubjectsSeen::Keys(keys) => q.filter(ca::subject_key.eq_any(keys.clone())),
+            ListFilter::Unit(a) => q.filter(ca::owner_agency_code.eq(a.clone())),
+            ListFilter::Department(d) => q.filter(ca::department_code.eq(d.clone())),
+            ListFilter::Agency(id) => {
+                q.filter(ca::subject_key.eq_any(commissioned(f.round_id, id.clone())))
+            }
+            ListFilter::None => q.filter(ca::subject_key.eq_any(Vec::<String>::new())),
         }
     };
     let total: i64 = query().count().get_result(conn)?;

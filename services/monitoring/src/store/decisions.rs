@@ -5,8 +5,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use pbm_db::{AnyConnection, Money, StoreError};
 
-use super::deviations::SubjectsSeen;
+use super::key::commissioned;
 use super::schema::{monitoring_decisions as d, round_subjects as rs};
+use crate::domain::access::ListFilter;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = d)]
@@ -60,13 +61,13 @@ pub fn current_decisions(
 }
 
 /// A page of a round's decisions (newest first), of one subject if asked, only current ones if
-/// asked, over the subjects `seen`; and how many match.
+/// asked, over the subjects `scope` shows; and how many match.
 pub fn list_decisions(
     conn: &mut AnyConnection,
     round_id: i64,
     subject_key: Option<&str>,
     current_only: bool,
-    seen: &SubjectsSeen,
+    scope: &ListFilter,
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<DecisionRow>, i64), StoreError> {
@@ -83,15 +84,18 @@ pub fn list_decisions(
         let subjects = rs::table
             .filter(rs::round_id.eq(round_id))
             .select(rs::subject_key);
-        match seen {
-            SubjectsSeen::All => q,
-            SubjectsSeen::Agency(a) => {
+        match scope {
+            ListFilter::All => q,
+            ListFilter::Unit(a) => {
                 q.filter(d::subject_key.eq_any(subjects.filter(rs::agency_code.eq(a.clone()))))
             }
-            SubjectsSeen::Department(dep) => q.filter(
+            ListFilter::Department(dep) => q.filter(
                 d::subject_key.eq_any(subjects.filter(rs::department_code.eq(dep.clone()))),
             ),
-            SubjectsSeen::Keys(keys) => q.filter(d::subject_key.eq_any(keys.clone())),
+            ListFilter::Agency(id) => {
+                q.filter(d::subject_key.eq_any(commissioned(round_id, id.clone())))
+            }
+            ListFilter::None => q.filter(d::subject_key.eq_any(Vec::<String>::new())),
         }
     };
     let total: i64 = query().count().get_result(conn)?;

@@ -8,37 +8,13 @@ use pbm_db::{AnyConnection, StoreError};
 
 use super::subjects::{SubjectRow, WarningRow};
 
+use crate::domain::access::ListFilter;
+
+use super::key::commissioned;
 use super::schema::{
-    key_monitoring as km, monitoring_report_indicators as ri, monitoring_reports as mr,
-    monitoring_warnings as w, round_indicators as rind, round_subjects as rs,
+    monitoring_report_indicators as ri, monitoring_reports as mr, monitoring_warnings as w,
+    round_indicators as rind, round_subjects as rs,
 };
-
-/// The subjects of a round a reader sees, as the store filters them (decided in `ops` from
-/// `domain::access`): all of them (finance, auditors), one unit's, one department's units', or
-/// the keys commissioned to an agency.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SubjectsSeen {
-    All,
-    Agency(String),
-    Department(String),
-    Keys(Vec<String>),
-}
-
-/// The subject keys of `round_id` commissioned to the agency `credit_code` (what an agency sees).
-pub fn commissioned_keys(
-    conn: &mut AnyConnection,
-    round_id: Option<i64>,
-    credit_code: &str,
-) -> Result<Vec<String>, StoreError> {
-    let mut q = km::table
-        .filter(km::agency_id.eq(credit_code))
-        .select(km::subject_key)
-        .into_boxed::<pbm_db::MultiBackend>();
-    if let Some(id) = round_id {
-        q = q.filter(km::round_id.eq(id));
-    }
-    Ok(q.load(conn)?)
-}
 
 /// What ListWarnings asks for.
 #[derive(Debug, Clone, Default)]
@@ -49,12 +25,12 @@ pub struct WarningFilter {
     pub colours: Vec<String>,
 }
 
-/// A page of a round's warnings (subject, axis, seq order) over the subjects `seen`, and how
+/// A page of a round's warnings (subject, axis, seq order) over the subjects `scope` shows, and how
 /// many match.
 pub fn list_warnings(
     conn: &mut AnyConnection,
     f: &WarningFilter,
-    seen: &SubjectsSeen,
+    scope: &ListFilter,
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<WarningRow>, i64), StoreError> {
@@ -74,15 +50,18 @@ pub fn list_warnings(
         let subjects = rs::table
             .filter(rs::round_id.eq(f.round_id))
             .select(rs::subject_key);
-        match seen {
-            SubjectsSeen::All => q,
-            SubjectsSeen::Agency(a) => {
+        match scope {
+            ListFilter::All => q,
+            ListFilter::Unit(a) => {
                 q.filter(w::subject_key.eq_any(subjects.filter(rs::agency_code.eq(a.clone()))))
             }
-            SubjectsSeen::Department(d) => {
+            ListFilter::Department(d) => {
                 q.filter(w::subject_key.eq_any(subjects.filter(rs::department_code.eq(d.clone()))))
             }
-            SubjectsSeen::Keys(keys) => q.filter(w::subject_key.eq_any(keys.clone())),
+            ListFilter::Agency(id) => {
+                q.filter(w::subject_key.eq_any(commissioned(f.round_id, id.clone())))
+            }
+            ListFilter::None => q.filter(w::subject_key.eq_any(Vec::<String>::new())),
         }
     };
     let total: i64 = query().count().get_result(conn)?;
@@ -99,12 +78,12 @@ pub fn list_warnings(
 pub type After = Option<(String, String)>;
 
 /// A page of the deviated subjects of a round in (department, subject key) order after
-/// `after`, narrowed to `department` and to the subjects `seen`, and how many there are in all.
+/// `after`, narrowed to `department` and to the subjects `scope` shows, and how many there are in all.
 pub fn deviated_page(
     conn: &mut AnyConnection,
     round_id: i64,
     department: Option<&str>,
-    seen: &SubjectsSeen,
+    scope: &ListFilter,
     after: &After,
     limit: i64,
 ) -> Result<(Vec<SubjectRow>, i64), StoreError> {
@@ -116,11 +95,14 @@ pub fn deviated_page(
         if let Some(d) = department {
             q = q.filter(rs::department_code.eq(d.to_owned()));
         }
-        match seen {
-            SubjectsSeen::All => q,
-            SubjectsSeen::Agency(a) => q.filter(rs::agency_code.eq(a.clone())),
-            SubjectsSeen::Department(d) => q.filter(rs::department_code.eq(d.clone())),
-            SubjectsSeen::Keys(keys) => q.filter(rs::subject_key.eq_any(keys.clone())),
+        match scope {
+            ListFilter::All => q,
+            ListFilter::Unit(a) => q.filter(rs::agency_code.eq(a.clone())),
+            ListFilter::Department(d) => q.filter(rs::department_code.eq(d.clone())),
+            ListFilter::Agency(id) => {
+                q.filter(rs::subject_key.eq_any(commissioned(round_id, id.clone())))
+            }
+            ListFilter::None => q.filter(rs::subject_key.eq_any(Vec::<String>::new())),
         }
     };
     let total: i64 = query().count().get_result(conn)?;
@@ -242,7 +224,7 @@ pub fn execution_forecasts(
     conn: &mut AnyConnection,
     round_id: i64,
     red_only: bool,
-    seen: &SubjectsSeen,
+    scope: &ListFilter,
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<SubjectForecast>, i64), StoreError> {
@@ -260,11 +242,14 @@ pub fn execution_forecasts(
         if red_only {
             q = q.filter(rs::execution_forecast_colour.eq("red"));
         }
-        match seen {
-            SubjectsSeen::All => q,
-            SubjectsSeen::Agency(a) => q.filter(rs::agency_code.eq(a.clone())),
-            SubjectsSeen::Department(d) => q.filter(rs::department_code.eq(d.clone())),
-            SubjectsSeen::Keys(keys) => q.filter(rs::subject_key.eq_any(keys.clone())),
+        match scope {
+            ListFilter::All => q,
+            ListFilter::Unit(a) => q.filter(rs::agency_code.eq(a.clone())),
+            ListFilter::Department(d) => q.filter(rs::department_code.eq(d.clone())),
+            ListFilter::Agency(id) => {
+                q.filter(rs::subject_key.eq_any(commissioned(round_id, id.clone())))
+            }
+            ListFilter::None => q.filter(rs::subject_key.eq_any(Vec::<String>::new())),
         }
     };
     let total: i64 = query().count().get_result(conn)?;

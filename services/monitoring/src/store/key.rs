@@ -7,6 +7,27 @@ use pbm_db::{AnyConnection, StoreError};
 
 use super::schema::{key_monitoring as km, round_subjects as rs};
 
+/// The subject keys of round `round_id` commissioned to the agency `credit_code` (what an
+/// agency sees, `domain::access::ListFilter::Agency`), as a query to load or to filter by.
+#[diesel::dsl::auto_type]
+pub fn commissioned(round_id: i64, credit_code: String) -> _ {
+    km::table
+        .filter(km::round_id.eq(round_id))
+        .filter(km::agency_id.eq(credit_code))
+        .select(km::subject_key)
+}
+
+/// The same, read (in subject order).
+pub fn commissioned_keys(
+    conn: &mut AnyConnection,
+    round_id: i64,
+    credit_code: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(commissioned(round_id, credit_code.to_owned())
+        .order(km::subject_key)
+        .load(conn)?)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = km)]
 pub struct KeyRow {

@@ -518,21 +518,6 @@ pub fn reopen_events(
     Ok(())
 }
 
-/// The subject keys of a round commissioned to agency `agency_id` (key monitoring).
-pub fn keys_commissioned(
-    conn: &mut AnyConnection,
-    round_id: i64,
-    agency_id: &str,
-) -> Result<Vec<String>, StoreError> {
-    use super::schema::key_monitoring as km;
-    Ok(km::table
-        .filter(km::round_id.eq(round_id))
-        .filter(km::agency_id.eq(agency_id))
-        .select(km::subject_key)
-        .order(km::subject_key)
-        .load(conn)?)
-}
-
 /// Per subject of a round: how many corrective actions were opened, and how many verified.
 pub fn action_counts(
     conn: &mut AnyConnection,
