@@ -557,6 +557,122 @@ async fn a_deviating_project_is_found_reported_corrected_and_held(db: TestDataba
         .await
         .unwrap_err();
     assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+
+    // Nothing of D01001's leaks to another unit or another department: lists are empty and
+    // count nothing, and the subject itself is not found.
+    for who in [
+        Who::unit(REGION, "D02", "D02001").with_sub("e2e-other-unit"),
+        Who::department(REGION, "D02").with_sub("e2e-other-dept"),
+    ] {
+        let token = c.deployment.token(&who);
+        let subjects = c
+            .rounds
+            .clone()
+            .list_round_subjects(req(
+                &token,
+                mon::ListRoundSubjectsRequest {
+                    round_id: round.id,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(subjects.subjects.is_empty(), "{who:?}: {subjects:?}");
+        assert_eq!(subjects.page.unwrap_or_default().total_size, 0);
+        let hidden = c
+            .rounds
+            .clone()
+            .get_round_subject(req(
+                &token,
+                mon::GetRoundSubjectRequest {
+                    round_id: round.id,
+                    subject_key: "P-MON-1".into(),
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(hidden.code(), tonic::Code::NotFound, "{who:?}");
+        let listed = c
+            .reports
+            .clone()
+            .list_reports(req(
+                &token,
+                mon::ListReportsRequest {
+                    round_id: round.id,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(listed.reports.is_empty(), "{who:?}");
+        assert_eq!(listed.page.unwrap_or_default().total_size, 0);
+        let mut deviations = c.deviations.clone();
+        let deviating = deviations
+            .list_deviations(req(
+                &token,
+                mon::ListDeviationsRequest {
+                    round_id: round.id,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(deviating.deviations.is_empty(), "{who:?}");
+        let warnings = deviations
+            .list_warnings(req(
+                &token,
+                mon::ListWarningsRequest {
+                    round_id: round.id,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(warnings.warnings.is_empty(), "{who:?}");
+        let actions = deviations
+            .list_corrective_actions(req(
+                &token,
+                mon::ListCorrectiveActionsRequest {
+                    round_id: round.id,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(actions.actions.is_empty(), "{who:?}");
+        let decisions = deviations
+            .list_decisions(req(
+                &token,
+                mon::ListDecisionsRequest {
+                    round_id: round.id,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(decisions.decisions.is_empty(), "{who:?}");
+    }
+    // The unit itself sees its own subject, report, deviation, action and decision.
+    let own = c
+        .deviations
+        .clone()
+        .list_decisions(req(
+            &c.unit,
+            mon::ListDecisionsRequest {
+                round_id: round.id,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(own.decisions.len(), 1);
 }
 
 pbm_db::backend_tests! {

@@ -236,8 +236,33 @@ pub struct Db {
     backend: Backend,
     check_after_idle: Duration,
     /// SQLite allows one writer per file; serialising writes in-process avoids
-    /// `SQLITE_BUSY` on lock upgrades. PostgreSQL writes are not serialised.
+    /// `SQLITE_BUSY` on lock upgrades. PostgreSQL writes are not serialised. One lock per file
+    /// ([`sqlite_writer_of`]): services of one process given the same file (`pbm serve
+    /// --database-url <file>`) share it, else a read transaction upgrading to write after
+    /// another pool's commit fails at once (`SQLITE_BUSY_SNAPSHOT`, which no busy timeout waits
+    /// out).
     sqlite_writer: Arc<Mutex<()>>,
+}
+
+/// The writer lock of the SQLite file at `url`, shared by every [`Db`] of this process on it.
+fn sqlite_writer_of(url: &str) -> Arc<Mutex<()>> {
+    use std::collections::HashMap;
+    use std::sync::{OnceLock, Weak};
+    static WRITERS: OnceLock<Mutex<HashMap<std::path::PathBuf, Weak<Mutex<()>>>>> =
+        OnceLock::new();
+    let path = std::path::Path::new(url);
+    let key = path.canonicalize().unwrap_or_else(|_| path.to_owned());
+    let mut writers = WRITERS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    writers.retain(|_, w| w.strong_count() > 0);
+    if let Some(lock) = writers.get(&key).and_then(Weak::upgrade) {
+        return lock;
+    }
+    let lock = Arc::new(Mutex::new(()));
+    writers.insert(key, Arc::downgrade(&lock));
+    lock
 }
 
 impl std::fmt::Debug for Db {
@@ -274,7 +299,10 @@ impl Db {
             opener: Arc::new(manager),
             backend,
             check_after_idle: options.check_after_idle,
-            sqlite_writer: Arc::new(Mutex::new(())),
+            sqlite_writer: match backend {
+                Backend::Sqlite => sqlite_writer_of(url),
+                Backend::Postgres => Arc::default(),
+            },
         })
     }
 
