@@ -214,6 +214,40 @@ pub fn append_report_event(
     Ok(())
 }
 
+/// Appends a "reopen" event (status unchanged) to the history of each report of a unit of a
+/// round (docs/drafts/MONITORING.md §1 "Reopen").
+pub fn reopen_events(
+    conn: &mut AnyConnection,
+    round_id: i64,
+    agency_code: &str,
+    comments: &str,
+    actor: &str,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let reports: Vec<(i64, String)> = r::table
+        .filter(r::round_id.eq(round_id))
+        .filter(r::agency_code.eq(agency_code))
+        .select((r::id, r::status))
+        .order(r::id)
+        .load(conn)?;
+    for (report_id, status) in reports {
+        append_report_event(
+            conn,
+            ReportEventRow {
+                report_id,
+                seq: 0,
+                action: "reopen".to_owned(),
+                from_status: status.clone(),
+                to_status: status,
+                comments: comments.to_owned(),
+                actor: actor.to_owned(),
+                at,
+            },
+        )?;
+    }
+    Ok(())
+}
+
 pub fn report_events(
     conn: &mut AnyConnection,
     report_id: i64,

@@ -480,44 +480,6 @@ pub fn submitted_on(
         .collect())
 }
 
-/// Appends a "reopen" event (status unchanged) to the history of each report of a unit of a
-/// round (docs/drafts/MONITORING.md §1 "Reopen"), each the next `seq` of its report.
-pub fn reopen_events(
-    conn: &mut AnyConnection,
-    round_id: i64,
-    agency_code: &str,
-    comments: &str,
-    actor: &str,
-    at: NaiveDateTime,
-) -> Result<(), StoreError> {
-    use super::schema::monitoring_report_events as ev;
-    let reports: Vec<(i64, String)> = mrp::table
-        .filter(mrp::round_id.eq(round_id))
-        .filter(mrp::agency_code.eq(agency_code))
-        .select((mrp::id, mrp::status))
-        .order(mrp::id)
-        .load(conn)?;
-    for (report_id, status) in reports {
-        let last: Option<i32> = ev::table
-            .filter(ev::report_id.eq(report_id))
-            .select(diesel::dsl::max(ev::seq))
-            .first(conn)?;
-        diesel::insert_into(ev::table)
-            .values((
-                ev::report_id.eq(report_id),
-                ev::seq.eq(last.unwrap_or(0) + 1),
-                ev::action.eq("reopen"),
-                ev::from_status.eq(&status),
-                ev::to_status.eq(&status),
-                ev::comments.eq(comments),
-                ev::actor.eq(actor),
-                ev::at.eq(at),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
-}
-
 /// Per subject of a round: how many corrective actions were opened, and how many verified.
 pub fn action_counts(
     conn: &mut AnyConnection,
