@@ -14,6 +14,7 @@ use super::deviations::colour_to;
 use super::limits::{Bounded, CODE, LONG, Monitoring, NAME, SHORT, Texts};
 use crate::domain::deadline::DeadlineStatus;
 use crate::domain::rules::{ForecastMethod, MonitoringRules};
+use crate::domain::stats::{ColourTally, StatsKey, StatsRow};
 use crate::store::{IndicatorRow, RoundRow, RulesRow, SubjectRow};
 
 /// A round's scope as stored (`rounds.scope`, JSON).
@@ -423,6 +424,44 @@ pub fn subject_to(s: &SubjectRow, deadline: DeadlineStatus) -> mon::RoundSubject
         deadline_status: deadline_status as i32,
         late,
         origin: s.origin.clone(),
+    }
+}
+
+/// One row of a round's statistics as the message: its group (the one dimension its key
+/// names; none on the totals row), counts, and amounts in 元.
+pub fn statistics_row_to(key: &StatsKey, r: &StatsRow) -> mon::RoundStatisticsRow {
+    let n = |count: u64| i64::try_from(count).unwrap_or(i64::MAX);
+    let colours = |c: &ColourTally| mon::ColourCounts {
+        none: n(c.none.count),
+        blue: n(c.blue.count),
+        green: n(c.green.count),
+        yellow: n(c.yellow.count),
+        red: n(c.red.count),
+    };
+    mon::RoundStatisticsRow {
+        department_code: key.department_code.clone().unwrap_or_default(),
+        fund_source: key
+            .fund_source
+            .as_deref()
+            .map_or(0, |w| fund_source_to(w) as i32),
+        special_field: key
+            .special_field
+            .as_deref()
+            .map_or(0, |w| special_field_to(w) as i32),
+        subjects: n(r.subjects.count),
+        matched: n(r.matched.count),
+        without_goal: n(r.without_goal.count),
+        reported: n(r.reported.count),
+        overdue: n(r.overdue.count),
+        budget: Some(colours(&r.budget)),
+        goal: Some(colours(&r.goal)),
+        forecast: Some(colours(&r.forecast)),
+        deviated: n(r.deviated.count),
+        actions_opened: n(r.actions_opened),
+        actions_verified: n(r.actions_verified),
+        amount: decimal(r.subjects.amount),
+        deviated_amount: decimal(r.deviated.amount),
+        executed: decimal(r.executed),
     }
 }
 

@@ -18,6 +18,8 @@
 //!   `none` for no colour.
 //! * **deviated** – the subject's `deviated` flag ([`crate::domain::bands::deviated`]).
 //! * **actions opened / verified** – counts of corrective actions, not of subjects.
+//! * **executed** – the sum of the subjects' cumulative execution (元) of the latest month up
+//!   to the round's month M (given by the caller).
 //!
 //! Amounts are the subjects' amounts in 元 as snapshotted at opening.
 
@@ -61,6 +63,8 @@ pub struct StatsSubject {
     pub actions_opened: u64,
     /// Of those, verified.
     pub actions_verified: u64,
+    /// Its cumulative execution (元) of the latest month up to the round's month M.
+    pub executed: Decimal,
 }
 
 /// Which dimensions to group by; all `false` gives one row of totals.
@@ -166,6 +170,8 @@ pub struct StatsRow {
     pub actions_opened: u64,
     /// Corrective actions verified.
     pub actions_verified: u64,
+    /// Cumulative execution (元).
+    pub executed: Decimal,
 }
 
 impl StatsRow {
@@ -192,6 +198,7 @@ impl StatsRow {
         }
         self.actions_opened += s.actions_opened;
         self.actions_verified += s.actions_verified;
+        self.executed += s.executed;
     }
 }
 
@@ -234,6 +241,7 @@ mod tests {
             deviated: goal.is_some_and(Colour::is_deviation),
             actions_opened: 0,
             actions_verified: 0,
+            executed: Decimal::ZERO,
         }
     }
 

@@ -23,18 +23,21 @@ use pbm_db::AnyConnection;
 use pbm_proto::monitoring::v1 as mon;
 use pbm_server::ApiError;
 use pbm_server::paging::Page;
-use pbm_server::wire::decimal;
 use pbm_types::Decimal;
 
 use super::deviations::subject_in_view;
 use super::rounds::{authorise, round_not_found, round_of};
 use crate::convert::rounds::{
-    date, deadline_to, fund_source_to, goal_state_word, indicator_to, round_to, special_field_to,
-    status_word, subject_to,
+    date, deadline_to, goal_state_word, indicator_to, round_to, statistics_row_to, status_word,
+    subject_to,
 };
 use crate::domain::access;
 use crate::domain::access::{ListFilter, Viewer, can_read_statistics, list_filter};
+use crate::domain::bands::Colour;
 use crate::domain::deadline::{self, DeadlineStatus};
+use crate::domain::report_workflow::ReportStatus;
+use crate::domain::stats::{GroupBy, StatsKey, StatsSubject, aggregate};
+use crate::domain::subject::GoalState;
 use crate::state::AppState;
 use crate::store::{self, RoundRow, SubjectFilter, SubjectRow};
 
@@ -380,64 +383,6 @@ pub async fn deadlines(
         .await
 }
 
-fn add_colour(c: &mut mon::ColourCounts, word: &str) {
-    match word {
-        "blue" => c.blue += 1,
-        "green" => c.green += 1,
-        "yellow" => c.yellow += 1,
-        "red" => c.red += 1,
-        _ => c.none += 1,
-    }
-}
-
-/// One row of the statistics, summed as subjects are added.
-#[derive(Default)]
-struct Tally {
-    row: mon::RoundStatisticsRow,
-    amount: Decimal,
-    deviated_amount: Decimal,
-    executed: Decimal,
-}
-
-impl Tally {
-    fn add(&mut self, s: &SubjectRow, overdue: bool, actions: (i64, i64), executed: Decimal) {
-        let r = &mut self.row;
-        r.subjects += 1;
-        r.matched += i64::from(s.goal_state == "approved");
-        r.without_goal += i64::from(s.goal_state != "approved");
-        r.reported += i64::from(matches!(
-            s.report_status.as_str(),
-            "submitted" | "checked" | "accepted"
-        ));
-        r.overdue += i64::from(overdue);
-        add_colour(r.budget.get_or_insert_default(), &s.budget_colour);
-        add_colour(r.goal.get_or_insert_default(), &s.goal_colour);
-        add_colour(r.forecast.get_or_insert_default(), &s.forecast_colour);
-        r.deviated += i64::from(s.deviated);
-        r.actions_opened += actions.0;
-        r.actions_verified += actions.1;
-        self.amount += s.amount.0;
-        if s.deviated {
-            self.deviated_amount += s.amount.0;
-        }
-        self.executed += executed;
-    }
-
-    fn done(mut self) -> mon::RoundStatisticsRow {
-        self.row.amount = decimal(self.amount);
-        self.row.deviated_amount = decimal(self.deviated_amount);
-        self.row.executed = decimal(self.executed);
-        for c in [
-            &mut self.row.budget,
-            &mut self.row.goal,
-            &mut self.row.forecast,
-        ] {
-            c.get_or_insert_default();
-        }
-        self.row
-    }
-}
-
 pub async fn statistics(
     state: &AppState,
     caller: Caller,
@@ -456,42 +401,62 @@ pub async fn statistics(
             let deadlines = Deadlines::read(conn, &round, today)?;
             let actions = store::action_counts(conn, round.id)?;
             let execution = store::execution_until(conn, round.fiscal_year, round.months_to, None)?;
-            let mut departments: BTreeMap<String, Tally> = BTreeMap::new();
-            let mut funds: BTreeMap<String, Tally> = BTreeMap::new();
-            let mut fields: BTreeMap<String, Tally> = BTreeMap::new();
-            let mut totals = Tally::default();
-            for s in &subjects {
-                let overdue = deadlines.of(s) == DeadlineStatus::Overdue;
-                let a = actions.get(&s.subject_key).copied().unwrap_or_default();
-                let executed = execution
-                    .get(&s.pro_code)
-                    .and_then(|months| months.last())
-                    .map_or(Decimal::ZERO, |m| m.executed.0);
-                for tally in [
-                    departments.entry(s.department_code.clone()).or_default(),
-                    funds.entry(s.fund_source.clone()).or_default(),
-                    fields.entry(s.special_field.clone()).or_default(),
-                    &mut totals,
-                ] {
-                    tally.add(s, overdue, a, executed);
-                }
-            }
-            let mut rows = Vec::new();
-            for (dept, t) in departments {
-                let mut row = t.done();
-                row.department_code = dept;
-                rows.push(row);
-            }
-            for (fund, t) in funds {
-                let mut row = t.done();
-                row.fund_source = fund_source_to(&fund) as i32;
-                rows.push(row);
-            }
-            for (field, t) in fields {
-                let mut row = t.done();
-                row.special_field = special_field_to(&field) as i32;
-                rows.push(row);
-            }
+            let stats: Vec<StatsSubject> = subjects
+                .iter()
+                .map(|s| {
+                    let (opened, verified) =
+                        actions.get(&s.subject_key).copied().unwrap_or_default();
+                    StatsSubject {
+                        department_code: s.department_code.clone(),
+                        fund_source: s.fund_source.clone(),
+                        special_field: s.special_field.clone(),
+                        amount: s.amount.0,
+                        goal_state: GoalState::from_db(&s.goal_state)
+                            .unwrap_or(GoalState::NotApproved),
+                        report_status: ReportStatus::from_db(&s.report_status),
+                        overdue: deadlines.of(s) == DeadlineStatus::Overdue,
+                        budget: Colour::from_db(&s.budget_colour),
+                        goal: Colour::from_db(&s.goal_colour),
+                        forecast: Colour::from_db(&s.forecast_colour),
+                        execution_forecast: Colour::from_db(&s.execution_forecast_colour),
+                        deviated: s.deviated,
+                        actions_opened: u64::try_from(opened).unwrap_or(0),
+                        actions_verified: u64::try_from(verified).unwrap_or(0),
+                        executed: execution
+                            .get(&s.pro_code)
+                            .and_then(|months| months.last())
+                            .map_or(Decimal::ZERO, |m| m.executed.0),
+                    }
+                })
+                .collect();
+            // One grouping per row (department, fund source, special field), then the totals.
+            let rows = [
+                GroupBy {
+                    department: true,
+                    ..GroupBy::default()
+                },
+                GroupBy {
+                    fund_source: true,
+                    ..GroupBy::default()
+                },
+                GroupBy {
+                    special_field: true,
+                    ..GroupBy::default()
+                },
+            ]
+            .into_iter()
+            .flat_map(|by| aggregate(&stats, by))
+            .map(|(key, row)| statistics_row_to(&key, &row))
+            .collect();
+            let no_group = StatsKey {
+                department_code: None,
+                fund_source: None,
+                special_field: None,
+            };
+            let totals = aggregate(&stats, GroupBy::default())
+                .pop()
+                .map(|(_, row)| row)
+                .unwrap_or_default();
             let counts = store::round_counts(conn, &[round.id])?;
             Ok(mon::GetRoundStatisticsResponse {
                 round: Some(round_to(
@@ -499,7 +464,7 @@ pub async fn statistics(
                     counts.get(&round.id).copied().unwrap_or_default(),
                 )),
                 rows,
-                totals: Some(totals.done()),
+                totals: Some(statistics_row_to(&no_group, &totals)),
             })
         })
         .await
