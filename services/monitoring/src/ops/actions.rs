@@ -10,7 +10,7 @@ use pbm_auth::{Caller, Role};
 use pbm_proto::monitoring::v1 as mon;
 use pbm_server::{ApiError, Effect, ErrorKind, FieldViolation, MutationContext, run_mutation};
 
-use super::deviations::{authorise, page_of, round_of, subject_in_view};
+use super::{authorise, page_of, round_of, subject_in_view, subject_not_found, subject_ref};
 use crate::convert::deviations::{action_status_word, action_to};
 use crate::convert::limits;
 use crate::domain::access::{Viewer, can_create_action, can_update_action, list_filter};
@@ -150,8 +150,8 @@ pub async fn create(
             round_of(conn, round_id)?;
             let scope = list_filter(&v);
             let subject = subject_in_view(conn, &scope, round_id, &key)?;
-            if !can_create_action(&v, &subject_ref(&subject)) {
-                return Err(super::deviations::subject_not_found(round_id, &key));
+            if !can_create_action(&v, &subject_ref(&subject, None)) {
+                return Err(subject_not_found(round_id, &key));
             }
             if seq > 0
                 && !store::indicators_of(conn, round_id, Some(std::slice::from_ref(&key)))?
@@ -218,15 +218,6 @@ pub async fn create(
         },
     )
     .await
-}
-
-/// A subject as access sees it.
-fn subject_ref(s: &store::SubjectRow) -> crate::domain::access::SubjectRef<'_> {
-    crate::domain::access::SubjectRef {
-        agency_code: &s.agency_code,
-        department_code: &s.department_code,
-        commissioned_agency: None,
-    }
 }
 
 /// The action's state as the pure rules see it (its revision as stored; late once done after

@@ -14,7 +14,7 @@ use pbm_proto::monitoring::v1 as mon;
 use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
 use rust_decimal::Decimal;
 
-use super::deviations::{authorise, page_of, round_of, subject_in_view};
+use super::{authorise, page_of, round_of, subject_in_view};
 use crate::convert::deviations::{decision_kind_to, decision_to};
 use crate::convert::limits;
 use crate::domain::access::{ListFilter, list_filter};

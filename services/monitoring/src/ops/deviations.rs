@@ -7,61 +7,21 @@
 use std::collections::HashMap;
 
 use pbm_auth::{Caller, Role};
-use pbm_db::AnyConnection;
 use pbm_proto::monitoring::v1 as mon;
 use pbm_server::ApiError;
 use pbm_server::paging::Page;
 
-use crate::domain::access::{ListFilter, Viewer, ensure_local, list_filter, role_denied, viewer};
+use crate::domain::access::list_filter;
 
+use super::{authorise, page_of, round_of, subject_in_view};
 use crate::convert::deviations::{
     axis_word, causes_to, colour_to, colour_word, decision_to, likelihood_to, warning_to,
 };
 use crate::convert::limits;
 use crate::convert::rounds::subject_to;
-use crate::ops::reports::subject_ref;
 use crate::ops::round_reads::Deadlines;
 use crate::state::AppState;
-use crate::store::{self, RoundRow, SubjectRow, WarningRow};
-
-/// Whether the subjects `scope` shows include `s`; for an agency, whether the subject's key
-/// monitoring is commissioned to it (one read).
-pub(crate) fn sees(
-    conn: &mut AnyConnection,
-    scope: &ListFilter,
-    s: &SubjectRow,
-) -> Result<bool, ApiError> {
-    let commissioned = match scope {
-        ListFilter::Agency(id) => store::key_row(conn, s.round_id, &s.subject_key)?
-            .is_some_and(|k| &k.agency_id == id)
-            .then_some(id.as_str()),
-        _ => None,
-    };
-    Ok(scope.matches(&subject_ref(s, commissioned)))
-}
-
-/// Authorises `caller` for an RPC that `roles` may call (tests/tests/authorization_matrix.rs),
-/// before anything of the request is looked at: another role is refused (ROLE_NOT_ALLOWED), so
-/// is a caller of another region, and a write (`write`) comes only from this very region
-/// (REGION_NOT_ALLOWED). The caller as monitoring sees them: [`viewer`].
-pub(crate) fn authorise(
-    caller: &Caller,
-    state: &AppState,
-    roles: &[Role],
-    write: bool,
-) -> Result<Viewer, ApiError> {
-    if !caller.authenticated {
-        return Err(ApiError::unauthenticated());
-    }
-    if !roles.contains(&caller.role) {
-        return Err(role_denied(format!("角色「{}」无权执行此操作", caller.role.as_str())).into());
-    }
-    let v = viewer(caller, &state.region)?;
-    if write {
-        ensure_local(caller, &state.region)?;
-    }
-    Ok(v)
-}
+use crate::store::{self, WarningRow};
 
 /// Readers of a monitoring subject (tests/tests/authorization_matrix.rs `MON_READERS`).
 pub(crate) const SUBJECT_READERS: &[Role] = &[
@@ -78,39 +38,6 @@ pub(crate) const READERS: &[Role] = &[
     Role::BudgetUnit,
     Role::Auditor,
 ];
-
-pub(crate) fn round_not_found(id: i64) -> ApiError {
-    ApiError::not_found(
-        "ROUND_NOT_FOUND",
-        format!("监控轮次 {id} 不存在（ROUND_NOT_FOUND）"),
-    )
-}
-
-pub(crate) fn subject_not_found(round_id: i64, key: &str) -> ApiError {
-    ApiError::not_found(
-        "SUBJECT_NOT_FOUND",
-        format!("监控轮次 {round_id} 中没有监控对象「{key}」（SUBJECT_NOT_FOUND）"),
-    )
-}
-
-/// The round `id` (NOT_FOUND otherwise); a round being opened has no subjects yet but is shown.
-pub(crate) fn round_of(conn: &mut AnyConnection, id: i64) -> Result<RoundRow, ApiError> {
-    store::round_row(conn, id)?.ok_or_else(|| round_not_found(id))
-}
-
-/// The subject `key` of round `round_id` if the subjects `scope` shows include it; NOT_FOUND otherwise,
-/// so that its existence does not leak.
-pub(crate) fn subject_in_view(
-    conn: &mut AnyConnection,
-    scope: &ListFilter,
-    round_id: i64,
-    key: &str,
-) -> Result<SubjectRow, ApiError> {
-    match store::subject(conn, round_id, key)? {
-        Some(s) if sees(conn, scope, &s)? => Ok(s),
-        _ => Err(subject_not_found(round_id, key)),
-    }
-}
 
 /// ListWarnings: a round's (or one subject's) warnings, each explaining itself, of one axis
 /// and some colours if asked.
@@ -168,11 +95,6 @@ pub async fn list_warnings(
             })
         })
         .await
-}
-
-pub(crate) fn page_of(p: Option<&pbm_proto::common::v1::PageRequest>) -> Result<Page, ApiError> {
-    let p = p.cloned().unwrap_or_default();
-    Page::parse(p.page_size, &p.page_token)
 }
 
 /// The keyset token after (department, subject key): both in hex, so that no code can break it.

@@ -14,7 +14,7 @@ use pbm_proto::monitoring::v1 as mon;
 use pbm_server::{ApiError, Effect, FieldViolation, MutationContext, run_mutation};
 
 use super::actions::{required_text, required_within, stale};
-use super::deviations::{authorise, page_of, round_of, subject_in_view};
+use super::{authorise, page_of, round_of, subject_in_view};
 use crate::convert::key::{key_status_word, key_to};
 use crate::convert::limits;
 use crate::domain::access::{ListFilter, Role as Viewing, Viewer};

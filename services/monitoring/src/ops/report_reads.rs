@@ -8,9 +8,8 @@ use pbm_server::ApiError;
 use pbm_server::paging::Page;
 use pbm_server::wire::stamp;
 
-use super::reports::{
-    deadline_of, readable, report_message, report_not_found, subject_not_found, visible_report,
-};
+use super::reports::{deadline_of, readable, report_message, report_not_found, visible_report};
+use super::subject_not_found;
 use crate::convert::limits;
 use crate::convert::reports::{report_to, status_to, status_word};
 use crate::domain::access::{ListFilter, Viewer, list_filter, role_denied, viewer};

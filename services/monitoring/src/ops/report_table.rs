@@ -35,8 +35,9 @@ use pbm_types::FieldViolation;
 use super::report_reads::{READERS, reader};
 use super::reports::{
     Draft, TypedIndicator, check_draft, ensure_open, no_approved_goal, save_draft, state_of,
-    step_context, subject_not_found, subject_ref, writer,
+    step_context, writer,
 };
+use super::{subject_not_found, subject_ref};
 use crate::convert::limits;
 use crate::convert::reports::{COLUMNS, at, cause_to, causes_from_text, column_of};
 use crate::domain::access::{ListFilter, Viewer, can_write_report, list_filter};
@@ -405,10 +406,6 @@ fn likelihood_wire(l: Likelihood) -> i32 {
     }) as i32
 }
 
-fn round_not_found(id: i64) -> ApiError {
-    ApiError::not_found("ROUND_NOT_FOUND", format!("监控轮次 {id} 不存在"))
-}
-
 /// ImportReports (see the module doc).
 pub async fn import(
     state: &AppState,
@@ -438,7 +435,8 @@ pub async fn import(
     }
     let today = state.today();
     let prepare = move |conn: &mut AnyConnection| {
-        let round = store::round_row(conn, round_id)?.ok_or_else(|| round_not_found(round_id))?;
+        let round =
+            store::round_row(conn, round_id)?.ok_or_else(|| super::round_not_found(round_id))?;
         ensure_open(&round)?;
         plan(conn, &v, &round, lines, today)
     };
@@ -520,8 +518,8 @@ pub async fn export(
     let rows = state
         .db
         .read(move |conn| -> Result<_, ApiError> {
-            let round =
-                store::round_row(conn, round_id)?.ok_or_else(|| round_not_found(round_id))?;
+            let round = store::round_row(conn, round_id)?
+                .ok_or_else(|| super::round_not_found(round_id))?;
             let subjects: Vec<SubjectRow> = store::subjects_in_scope(
                 conn,
                 round_id,

@@ -28,15 +28,14 @@ use pbm_proto::monitoring::v1 as proto;
 use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
 use pbm_types::{Decimal, DivisionCode, FieldViolation, check_len};
 
+use super::{sees, subject_not_found, subject_ref};
 use crate::convert::deviations::warning_to;
 use crate::convert::limits;
 use crate::convert::reports::{
     NARRATIVE_MAX, cause_from, likelihood_from, parse_date, parse_number, report_to, stored_value,
 };
 use crate::convert::rounds::deadline_to;
-use crate::domain::access::{
-    SubjectRef, Viewer, can_write_report, ensure_local, list_filter, viewer,
-};
+use crate::domain::access::{Viewer, can_write_report, ensure_local, list_filter, viewer};
 use crate::domain::bands::{Axis, Colour, Direction, Likelihood};
 use crate::domain::completeness::{Cause, IndicatorReportFacts, REPORT_INCOMPLETE, check_report};
 use crate::domain::deadline::{self, effective_deadline};
@@ -45,7 +44,6 @@ use crate::domain::report_workflow::{
     Transition, WorkflowError, apply,
 };
 use crate::domain::subject::SubjectKey;
-use crate::ops::deviations::sees;
 use crate::state::AppState;
 use crate::store::{
     self, IndicatorRow, ReportEventRow, ReportIndicatorRow, ReportRow, RoundRow, SubjectRow,
@@ -53,13 +51,6 @@ use crate::store::{
 
 pub(crate) fn report_not_found(id: i64) -> ApiError {
     ApiError::not_found("REPORT_NOT_FOUND", format!("监控报告 {id} 不存在"))
-}
-
-pub(crate) fn subject_not_found(round_id: i64, key: &str) -> ApiError {
-    ApiError::not_found(
-        "SUBJECT_NOT_FOUND",
-        format!("监控轮次 {round_id} 中没有监控对象「{key}」"),
-    )
 }
 
 pub(crate) fn no_approved_goal(key: &str) -> ApiError {
@@ -92,16 +83,6 @@ pub(crate) fn writer(
     }
     ensure_local(caller, region)?;
     Ok(v)
-}
-
-/// A subject as the access rules see it (`commissioned`: the agency its key monitoring is
-/// commissioned to, when the caller is one).
-pub(crate) fn subject_ref<'a>(s: &'a SubjectRow, commissioned: Option<&'a str>) -> SubjectRef<'a> {
-    SubjectRef {
-        agency_code: &s.agency_code,
-        department_code: &s.department_code,
-        commissioned_agency: commissioned,
-    }
 }
 
 /// Whether `v` may read `s`; an agency is checked against the key monitoring commissioned to it.

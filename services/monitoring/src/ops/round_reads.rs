@@ -25,8 +25,7 @@ use pbm_server::ApiError;
 use pbm_server::paging::Page;
 use pbm_types::Decimal;
 
-use super::deviations::subject_in_view;
-use super::rounds::{authorise, round_not_found, round_of};
+use super::{authorise, round_not_found, round_of, subject_in_view};
 use crate::convert::rounds::{
     date, deadline_to, goal_state_word, indicator_to, round_to, statistics_row_to, status_word,
     subject_to,

@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::NaiveDate;
-use pbm_auth::{Caller, Role as AuthRole};
+use pbm_auth::Role as AuthRole;
 use pbm_db::{AnyConnection, Money};
 use pbm_proto::goal::v1 as pb;
 use pbm_proto::monitoring::v1 as mon;
@@ -29,8 +29,8 @@ use pbm_server::{
 };
 use pbm_types::FiscalYear;
 
+use super::{authorise, round_of};
 use crate::convert::rounds::{Scope, round_to, snapshot_item};
-use crate::domain::access::{self, Viewer};
 use crate::ops::recompute;
 use crate::state::AppState;
 use crate::store::{self, RoundRow, SubjectRow, UnitRow};
@@ -41,41 +41,6 @@ const MAX_PROJECTS: usize = 10_000;
 /// The longest round name and reopen reason (docs/drafts/MONITORING.md §3 "Limits").
 const NAME_MAX: usize = 100;
 const REASON_MAX: usize = 2_000;
-
-/// Authorises `caller` for an RPC that `roles` may call, before the request is looked at: a
-/// caller of another region is refused (REGION_NOT_ALLOWED), a role outside `roles` too
-/// (ROLE_NOT_ALLOWED), and a write (`write`) comes only from this very region.
-pub(crate) fn authorise(
-    caller: &Caller,
-    state: &AppState,
-    roles: &[AuthRole],
-    write: bool,
-) -> Result<Viewer, ApiError> {
-    let viewer = access::viewer(caller, &state.region)?;
-    if !roles.contains(&caller.role) {
-        return Err(access::role_denied(format!(
-            "角色「{}」无权执行此操作（ROLE_NOT_ALLOWED）",
-            caller.role.as_str()
-        ))
-        .into());
-    }
-    if write {
-        access::ensure_local(caller, &state.region)?;
-    }
-    Ok(viewer)
-}
-
-pub(crate) fn round_not_found(id: i64) -> ApiError {
-    ApiError::not_found(
-        "ROUND_NOT_FOUND",
-        format!("监控轮次 {id} 不存在（ROUND_NOT_FOUND）"),
-    )
-}
-
-/// The round `id`, or NOT_FOUND.
-pub(crate) fn round_of(conn: &mut AnyConnection, id: i64) -> Result<RoundRow, ApiError> {
-    store::round_row(conn, id)?.ok_or_else(|| round_not_found(id))
-}
 
 /// The round `id` if it is OPEN, else FAILED_PRECONDITION `ROUND_CLOSED`.
 fn open_round_of(conn: &mut AnyConnection, id: i64) -> Result<RoundRow, ApiError> {

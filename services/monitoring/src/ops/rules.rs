@@ -10,7 +10,7 @@ use pbm_proto::monitoring::v1 as mon;
 use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
 use pbm_types::FiscalYear;
 
-use super::rounds::authorise;
+use super::authorise;
 use crate::convert::rounds::{rules_from, rules_to};
 use crate::domain::rules::MonitoringRules;
 use crate::ops::recompute::{label_of, pinned_rules};
