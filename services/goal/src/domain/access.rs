@@ -408,10 +408,7 @@ pub fn can_read_statistics(viewer: &Viewer) -> Result<(), Denied> {
 /// StreamApprovedGoals (the approved goals other services snapshot): finance, auditors, the
 /// province — read only.
 pub fn can_stream_approved_goals(viewer: &Viewer) -> Result<(), Denied> {
-    region_readers_only(
-        viewer,
-        "批复绩效目标的数据只对财政部门、审计和省级平台开放",
-    )
+    region_readers_only(viewer, "批复绩效目标的数据只对财政部门、审计和省级平台开放")
 }
 
 fn finance_only(viewer: &Viewer, message: &str) -> Result<(), Denied> {

@@ -117,17 +117,10 @@ impl Snapshot {
             Position::Done => Ok(None),
             Position::Goals(after) => {
                 let unapproved = self.include_unapproved;
-                let t0 = std::time::Instant::now();
                 let chunk = state
                     .db
-                    .read(move |conn| {
-                        let t = std::time::Instant::now();
-                        let r = store::snapshot_goals(conn, &f, unapproved, after, CHUNK);
-                        eprintln!("  query {after}: {:?}", t.elapsed());
-                        r
-                    })
+                    .read(move |conn| store::snapshot_goals(conn, &f, unapproved, after, CHUNK))
                     .await?;
-                eprintln!("  read {after}: {:?}", t0.elapsed());
                 self.at = match chunk.next {
                     Some(id) => Position::Goals(id),
                     None if self.include_unapproved => Position::Projects(String::new()),

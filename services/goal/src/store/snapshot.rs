@@ -1,9 +1,10 @@
 //! The approved goals of a year as other services snapshot them (StreamApprovedGoals): one
-//! keyset-ordered scan of `goals ⋈ goal_versions ON version = approved_version` (with each goal's
-//! project), then the year's projects that have no goal, each read a chunk at a time: no offset,
-//! no query per goal.
+//! keyset-ordered scan of `goals ⋈ goal_versions ON version = approved_version` (with each
+//! chunk's projects), then the year's projects that have no goal, each read a chunk at a time:
+//! no offset, no query per goal.
 
-use diesel::dsl::{exists, not};
+use std::collections::{HashMap, HashSet};
+
 use diesel::prelude::*;
 use pbm_db::{AnyConnection, StoreError};
 
@@ -33,7 +34,8 @@ impl SubjectFilter {
     fn keeps(&self, department: &str, pro_code: Option<&str>) -> bool {
         let has = |list: &[String], code: &str| list.binary_search_by(|c| c.as_str().cmp(code));
         (self.department_codes.is_empty() || has(&self.department_codes, department).is_ok())
-            && (self.pro_codes.is_empty() || pro_code.is_some_and(|c| has(&self.pro_codes, c).is_ok()))
+            && (self.pro_codes.is_empty()
+                || pro_code.is_some_and(|c| has(&self.pro_codes, c).is_ok()))
     }
 
     fn departments_in_statement(&self) -> Option<&[String]> {
@@ -57,7 +59,9 @@ pub struct Chunk<T, K> {
 
 /// The next `limit` goals of the year after goal id `after` (in id order) with the approved
 /// version's declaration and the project; only goals with an approved version unless
-/// `unapproved`.
+/// `unapproved`. Two statements whose plans need no statistics (a table just filled has none,
+/// and a plan guessed without them can join every goal with every project): the goals with
+/// their versions by primary key, then the chunk's projects by primary key.
 pub fn snapshot_goals(
     conn: &mut AnyConnection,
     f: &SubjectFilter,
@@ -71,19 +75,9 @@ pub fn snapshot_goals(
                 .eq(g::id)
                 .and(gv::version.nullable().eq(g::approved_version))),
         )
-        .left_join(
-            p::table.on(p::pro_code
-                .eq(g::target_code)
-                .and(p::fiscal_year.eq(g::fiscal_year))
-                .and(g::target_kind.eq("project"))),
-        )
         .filter(g::fiscal_year.eq(f.fiscal_year))
         .filter(g::id.gt(after))
-        .select((
-            GoalRow::as_select(),
-            gv::declaration.nullable(),
-            Option::<ProjectRow>::as_select(),
-        ))
+        .select((GoalRow::as_select(), gv::declaration.nullable()))
         .into_boxed::<pbm_db::MultiBackend>();
     if !unapproved {
         q = q.filter(g::approved_version.is_not_null());
@@ -97,36 +91,42 @@ pub fn snapshot_goals(
     if let Some(c) = f.projects_in_statement() {
         q = q.filter(g::target_code.eq_any(c.to_vec()));
     }
-    let rows: Vec<SnapshotRow> = q.order(g::id.asc()).limit(limit).load(conn)?;
-    let next = (i64::try_from(rows.len()).unwrap_or(i64::MAX) >= limit)
-        .then(|| rows.last().map(|r| r.0.id))
-        .flatten();
+    let rows: Vec<(GoalRow, Option<String>)> = q.order(g::id.asc()).limit(limit).load(conn)?;
+    let next = next_after(&rows, limit, |(goal, _)| goal.id);
+    let project =
+        |goal: &GoalRow| (goal.target_kind == "project").then_some(goal.target_code.clone());
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter(|(goal, _)| f.keeps(&goal.department_code, project(goal).as_deref()))
+        .collect();
+    let codes: Vec<String> = rows.iter().filter_map(|(goal, _)| project(goal)).collect();
+    let mut projects: HashMap<String, ProjectRow> = projects_of(conn, f.fiscal_year, codes)?
+        .into_iter()
+        .map(|p| (p.pro_code.clone(), p))
+        .collect();
     let rows = rows
         .into_iter()
-        .filter(|(goal, _, _)| {
-            let code = (goal.target_kind == "project").then_some(goal.target_code.as_str());
-            f.keeps(&goal.department_code, code)
+        .map(|(goal, text)| {
+            let p = project(&goal).and_then(|c| projects.remove(&c));
+            (goal, text, p)
         })
         .collect();
     Ok(Chunk { rows, next })
 }
 
 /// The next `limit` projects of the year after PRO_CODE `after` (in code order) that have no
-/// goal at all.
+/// goal at all: the projects by primary key, then which of them have a goal by the goals'
+/// unique key (no anti-join, whose plan guessed without statistics compares every project with
+/// every goal).
 pub fn projects_without_goal(
     conn: &mut AnyConnection,
     f: &SubjectFilter,
     after: &str,
     limit: i64,
 ) -> Result<Chunk<ProjectRow, String>, StoreError> {
-    let goal_of_project = g::table
-        .filter(g::fiscal_year.eq(p::fiscal_year))
-        .filter(g::target_kind.eq("project"))
-        .filter(g::target_code.eq(p::pro_code));
     let mut q = p::table
         .filter(p::fiscal_year.eq(f.fiscal_year))
         .filter(p::pro_code.gt(after.to_owned()))
-        .filter(not(exists(goal_of_project)))
         .select(ProjectRow::as_select())
         .into_boxed::<pbm_db::MultiBackend>();
     if let Some(d) = f.departments_in_statement() {
@@ -136,12 +136,49 @@ pub fn projects_without_goal(
         q = q.filter(p::pro_code.eq_any(c.to_vec()));
     }
     let rows: Vec<ProjectRow> = q.order(p::pro_code.asc()).limit(limit).load(conn)?;
-    let next = (i64::try_from(rows.len()).unwrap_or(i64::MAX) >= limit)
-        .then(|| rows.last().map(|r| r.pro_code.clone()))
-        .flatten();
-    let rows = rows
+    let next = next_after(&rows, limit, |r| r.pro_code.clone());
+    let rows: Vec<ProjectRow> = rows
         .into_iter()
         .filter(|r| f.keeps(&r.department_code, Some(&r.pro_code)))
         .collect();
+    let codes: Vec<String> = rows.iter().map(|r| r.pro_code.clone()).collect();
+    let with_goal: HashSet<String> = if codes.is_empty() {
+        HashSet::new()
+    } else {
+        g::table
+            .filter(g::fiscal_year.eq(f.fiscal_year))
+            .filter(g::target_kind.eq("project"))
+            .filter(g::target_code.eq_any(codes))
+            .select(g::target_code)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect()
+    };
+    let rows = rows
+        .into_iter()
+        .filter(|r| !with_goal.contains(&r.pro_code))
+        .collect();
     Ok(Chunk { rows, next })
+}
+
+/// The key after the last of `rows` when the read was full (more may follow), else none.
+fn next_after<T, K>(rows: &[T], limit: i64, key: impl Fn(&T) -> K) -> Option<K> {
+    let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= limit;
+    rows.last().filter(|_| full).map(key)
+}
+
+/// The year's projects of `codes` (at most a chunk's).
+fn projects_of(
+    conn: &mut AnyConnection,
+    year: i32,
+    codes: Vec<String>,
+) -> Result<Vec<ProjectRow>, StoreError> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(p::table
+        .filter(p::fiscal_year.eq(year))
+        .filter(p::pro_code.eq_any(codes))
+        .select(ProjectRow::as_select())
+        .load(conn)?)
 }

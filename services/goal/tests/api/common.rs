@@ -174,10 +174,6 @@ impl App {
         self._dbs.0.connect()
     }
 
-    pub fn db_url(&self) -> String {
-        self._dbs.0.url().to_owned()
-    }
-
     /// A signed token for `who`.
     pub fn token(&self, who: &Who) -> String {
         self.server.tokens.token(who)
