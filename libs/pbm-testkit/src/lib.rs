@@ -6,7 +6,8 @@
 //! Databases come from `pbm_db::testing::TestDatabase` (SQLite, or PostgreSQL when
 //! `PBM_TEST_DATABASE_URL` is set) and every API test runs on both through
 //! `pbm_db::backend_tests!`. The kit knows no service: a test opens the states it needs and
-//! hands their routes to [`TestServer::start`].
+//! hands their routes to [`TestServer::start`]. It knows one step of the agency service's over
+//! the wire, [`admit_agencies`], which the goal and monitoring tests share.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,8 +22,11 @@ use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 use tonic_types::StatusExt;
 
+mod pool;
+
 pub use pbm_db::backend_tests;
 pub use pbm_db::testing::TestDatabase;
+pub use pool::admit_agencies;
 
 /// The key id of the kit's signing key.
 pub const KID: &str = "test";

@@ -21,56 +21,8 @@ fn pool_agencies() -> [String; 2] {
 impl App {
     /// Admits `codes` to the pool for evaluation work (procured for 2025–2027).
     async fn admit_evaluators(&self, codes: &[String]) {
-        let mut registry = ag::agency_registry_service_client::AgencyRegistryServiceClient::new(
-            self.server.channel.clone(),
-        );
-        let batch = registry
-            .create_admission_batch(self.req(
-                &finance(),
-                ag::CreateAdmissionBatchRequest {
-                    request_id: self.rid(),
-                    name: "2025—2027年度预算绩效管理第三方机构库".into(),
-                    procurement_ref: "JCZC-2024-031".into(),
-                    qualified_from: "2025-01-01".into(),
-                    qualified_to: "2027-12-31".into(),
-                },
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .batch
-            .unwrap();
-        for (k, code) in codes.iter().enumerate() {
-            let spec = ag::AgencySpec {
-                credit_code: code.clone(),
-                name: format!("晋城某会计师事务所{k}有限公司"),
-                r#type: ag::AgencyType::AccountingFirm as i32,
-                legal_representative: "王某".into(),
-                lead_evaluators: vec![ag::LeadEvaluator {
-                    name: "赵某".into(),
-                    qualifications: vec!["注册会计师".into()],
-                }],
-                contacts: vec![ag::Person {
-                    name: "李某".into(),
-                    role: "项目经理".into(),
-                    phone: "13812345678".into(),
-                    email: String::new(),
-                }],
-                scopes: vec![ag::ServiceScope::Evaluation as i32],
-                admission_batch_id: batch.id,
-                ..Default::default()
-            };
-            registry
-                .register_agency(self.req(
-                    &finance(),
-                    ag::RegisterAgencyRequest {
-                        request_id: self.rid(),
-                        spec: Some(spec),
-                    },
-                ))
-                .await
-                .unwrap();
-        }
+        let scope = ag::ServiceScope::Evaluation;
+        pbm_testkit::admit_agencies(&self.server, &finance(), codes, scope).await;
     }
 
     async fn mark(
