@@ -49,6 +49,15 @@ pub struct Column {
     pub width: f64,
 }
 
+/// A column, as a table's `const` list of columns writes it.
+pub const fn col(header: &'static str, required: bool, width: f64) -> Column {
+    Column {
+        header,
+        required,
+        width,
+    }
+}
+
 /// Errors from [`write_table`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -2,18 +2,10 @@
 //! (docs/DOMAIN.md "Interoperability"). The import and export use cases are in `ops::excel`.
 
 use pbm_types::FiscalYear;
-use pbm_xlsx::{Column, Row};
+use pbm_xlsx::{Column, Row, col};
 
 use crate::domain::frame::Frame;
 use crate::domain::indicator::{self, Direction, Indicator, Kind, Spec, Status, ValueStandard};
-
-const fn col(header: &'static str, required: bool, width: f64) -> Column {
-    Column {
-        header,
-        required,
-        width,
-    }
-}
 
 /// The columns, in export order. Import matches them by header, in any order.
 pub const COLUMNS: [Column; 25] = [

@@ -4,7 +4,7 @@
 
 use pbm_proto::monitoring::v1 as proto;
 use pbm_server::wire::{decimal, stamp};
-use pbm_xlsx::Column;
+use pbm_xlsx::{Column, col};
 
 use super::limits::{Bounded, CODE, Monitoring, NAME, Texts, each_nested};
 use crate::domain::Warning;
@@ -68,14 +68,6 @@ pub fn row_text(r: &proto::ExecutionRow) -> RowText {
         agency_code: r.agency_code.clone(),
         department_code: r.department_code.clone(),
         name: r.name.clone(),
-    }
-}
-
-const fn col(header: &'static str, required: bool, width: f64) -> Column {
-    Column {
-        header,
-        required,
-        width,
     }
 }
 

@@ -6,7 +6,7 @@
 use pbm_proto::monitoring::v1 as proto;
 use pbm_server::wire::{decimal, stamp};
 use pbm_types::{Decimal, FieldViolation};
-use pbm_xlsx::Column;
+use pbm_xlsx::{Column, col};
 
 use super::deviations::{causes_to, likelihood_to};
 use super::limits::{Bounded, CODE, LONG, Monitoring, SHORT, Texts, each_nested};
@@ -242,14 +242,6 @@ pub fn report_to(
         deadline_status: deadline_status as i32,
         warnings,
         changed: Some(stamp(&row.changed_by, row.changed_at)),
-    }
-}
-
-const fn col(header: &'static str, required: bool, width: f64) -> Column {
-    Column {
-        header,
-        required,
-        width,
     }
 }
 
