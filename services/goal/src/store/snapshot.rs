@@ -115,9 +115,9 @@ pub fn snapshot_goals(
 }
 
 /// The next `limit` projects of the year after PRO_CODE `after` (in code order) that have no
-/// goal at all: the projects by primary key, then which of them have a goal by the goals'
-/// unique key (no anti-join, whose plan guessed without statistics compares every project with
-/// every goal).
+/// goal at all: the projects by primary key, then which of them have a goal by a range of the
+/// goals' unique key (no anti-join, whose plan guessed without statistics compares every project
+/// with every goal, nor a list of hundreds of codes).
 pub fn projects_without_goal(
     conn: &mut AnyConnection,
     f: &SubjectFilter,
@@ -141,18 +141,18 @@ pub fn projects_without_goal(
         .into_iter()
         .filter(|r| f.keeps(&r.department_code, Some(&r.pro_code)))
         .collect();
-    let codes: Vec<String> = rows.iter().map(|r| r.pro_code.clone()).collect();
-    let with_goal: HashSet<String> = if codes.is_empty() {
-        HashSet::new()
-    } else {
-        g::table
+    // The chunk is in code order: its goals are one range of the goals' unique key.
+    let with_goal: HashSet<String> = match (rows.first(), rows.last()) {
+        (Some(first), Some(last)) => g::table
             .filter(g::fiscal_year.eq(f.fiscal_year))
             .filter(g::target_kind.eq("project"))
-            .filter(g::target_code.eq_any(codes))
+            .filter(g::target_code.ge(first.pro_code.clone()))
+            .filter(g::target_code.le(last.pro_code.clone()))
             .select(g::target_code)
             .load::<String>(conn)?
             .into_iter()
-            .collect()
+            .collect(),
+        _ => HashSet::new(),
     };
     let rows = rows
         .into_iter()
