@@ -86,6 +86,7 @@ pub fn subjects(
         now,
     };
     let mut rows = Vec::new();
+    let mut changed = Vec::new();
     for s in &subjects {
         let (warnings, colours) = compute(
             &pinned,
@@ -98,9 +99,10 @@ pub fn subjects(
         );
         rows.extend(warnings);
         if colours != s.colours() {
-            store::set_colours(conn, round_id, &s.subject_key, &colours)?;
+            changed.push((s.subject_key.clone(), colours));
         }
     }
+    store::set_colours(conn, round_id, &changed)?;
     store::replace_warnings(conn, round_id, &keys, &rows)?;
     Ok(subjects.len())
 }

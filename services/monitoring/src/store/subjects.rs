@@ -104,7 +104,7 @@ pub struct WarningRow {
 }
 
 /// A subject's denormalised colours, refreshed with its warnings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Colours {
     pub budget: String,
     pub goal: String,
@@ -332,45 +332,136 @@ pub fn reported_values(
     Ok(by_key)
 }
 
-/// Replaces the warning rows of `keys` in a round with `rows` (multi-row inserts).
+/// Replaces the warning rows of `keys` in a round with `rows`, writing only what changed: a
+/// stored row equal to its recomputed one but for `computed_at` stays as it is (so
+/// `computed_at` is when the warning took its present value); the others are deleted by axis
+/// and seq and the new ones inserted (multi-row inserts). A push of execution figures changes
+/// the budget axes of its subjects, not their 18 indicator and goal rows: rewriting every row
+/// made a 10,000-row push with its recompute take 13–15 s on PostgreSQL, past the 10 s request
+/// timeout (docs/BENCHMARKS.md "Monitoring (session 11)").
 pub fn replace_warnings(
     conn: &mut AnyConnection,
     round_id: i64,
     keys: &[String],
     rows: &[WarningRow],
 ) -> Result<(), StoreError> {
+    type Key = (String, String, i32);
+    let mut stored: HashMap<Key, WarningRow> = HashMap::new();
     for chunk in keys.chunks(BATCH) {
-        diesel::delete(
-            mw::table
-                .filter(mw::round_id.eq(round_id))
-                .filter(mw::subject_key.eq_any(chunk)),
-        )
-        .execute(conn)?;
+        for w in mw::table
+            .filter(mw::round_id.eq(round_id))
+            .filter(mw::subject_key.eq_any(chunk))
+            .select(WarningRow::as_select())
+            .load(conn)?
+        {
+            stored.insert((w.subject_key.clone(), w.axis.clone(), w.seq), w);
+        }
     }
-    insert_rows!(conn, mw::table, rows);
+    // Subjects whose row of (axis, seq) goes, and the rows to insert.
+    let mut stale: HashMap<(String, i32), Vec<String>> = HashMap::new();
+    let mut fresh = Vec::new();
+    for row in rows {
+        match stored.remove(&(row.subject_key.clone(), row.axis.clone(), row.seq)) {
+            Some(old) if same_but_time(&old, row) => continue,
+            Some(_) => stale
+                .entry((row.axis.clone(), row.seq))
+                .or_default()
+                .push(row.subject_key.clone()),
+            None => {}
+        }
+        fresh.push(row.clone());
+    }
+    for ((key, axis, seq), _) in stored {
+        stale.entry((axis, seq)).or_default().push(key);
+    }
+    for ((axis, seq), subjects) in stale {
+        for chunk in subjects.chunks(BATCH) {
+            diesel::delete(
+                mw::table
+                    .filter(mw::round_id.eq(round_id))
+                    .filter(mw::axis.eq(&axis))
+                    .filter(mw::seq.eq(seq))
+                    .filter(mw::subject_key.eq_any(chunk)),
+            )
+            .execute(conn)?;
+        }
+    }
+    insert_rows!(conn, mw::table, fresh);
     Ok(())
 }
 
-/// Writes a subject's denormalised colours.
+/// Whether two warning rows say the same, whenever computed.
+fn same_but_time(a: &WarningRow, b: &WarningRow) -> bool {
+    let WarningRow {
+        round_id,
+        subject_key,
+        axis,
+        seq,
+        colour,
+        reason,
+        progress,
+        inputs,
+        explanation,
+        incomplete,
+        rules_version,
+        computed_at: _,
+    } = a;
+    (
+        round_id,
+        subject_key,
+        axis,
+        seq,
+        colour,
+        reason,
+        progress,
+        inputs,
+        explanation,
+        incomplete,
+        rules_version,
+    ) == (
+        &b.round_id,
+        &b.subject_key,
+        &b.axis,
+        &b.seq,
+        &b.colour,
+        &b.reason,
+        &b.progress,
+        &b.inputs,
+        &b.explanation,
+        &b.incomplete,
+        &b.rules_version,
+    )
+}
+
+/// Writes subjects' denormalised colours: one UPDATE per distinct set of colours and chunk of
+/// subjects (a push that colours 10,000 subjects makes a handful of statements, not 10,000
+/// round trips: docs/BENCHMARKS.md "Monitoring (session 11)").
 pub fn set_colours(
     conn: &mut AnyConnection,
     round_id: i64,
-    key: &str,
-    c: &Colours,
+    changed: &[(String, Colours)],
 ) -> Result<(), StoreError> {
-    diesel::update(
-        rs::table
-            .filter(rs::round_id.eq(round_id))
-            .filter(rs::subject_key.eq(key)),
-    )
-    .set((
-        rs::budget_colour.eq(&c.budget),
-        rs::goal_colour.eq(&c.goal),
-        rs::forecast_colour.eq(&c.forecast),
-        rs::execution_forecast_colour.eq(&c.execution_forecast),
-        rs::deviated.eq(c.deviated),
-    ))
-    .execute(conn)?;
+    let mut by_colours: HashMap<&Colours, Vec<&str>> = HashMap::new();
+    for (key, c) in changed {
+        by_colours.entry(c).or_default().push(key);
+    }
+    for (c, keys) in by_colours {
+        for chunk in keys.chunks(BATCH) {
+            diesel::update(
+                rs::table
+                    .filter(rs::round_id.eq(round_id))
+                    .filter(rs::subject_key.eq_any(chunk)),
+            )
+            .set((
+                rs::budget_colour.eq(&c.budget),
+                rs::goal_colour.eq(&c.goal),
+                rs::forecast_colour.eq(&c.forecast),
+                rs::execution_forecast_colour.eq(&c.execution_forecast),
+                rs::deviated.eq(c.deviated),
+            ))
+            .execute(conn)?;
+        }
+    }
     Ok(())
 }
 
