@@ -369,6 +369,28 @@ fn snapshot(
     Ok(subjects.len())
 }
 
+/// Writes a changed round at the next revision, guarded by the one it was read at (ABORTED
+/// `STALE_REVISION` when another writer got there first).
+fn save_round(
+    conn: &mut AnyConnection,
+    round: &mut RoundRow,
+    by: &str,
+    now: chrono::NaiveDateTime,
+    expected: i64,
+) -> Result<(), ApiError> {
+    round.revision += 1;
+    round.changed_by = by.to_owned();
+    round.changed_at = now;
+    if store::update_round(conn, round, expected)? {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorKind::Aborted,
+        "STALE_REVISION",
+        "监控轮次已被他人修改，请刷新后重试（STALE_REVISION）",
+    ))
+}
+
 /// SetRoundRules: re-pins an OPEN round to the rules version in force and recomputes every
 /// warning.
 pub async fn set_rules(
@@ -390,16 +412,7 @@ pub async fn set_rules(
             let now = pbm_db::now();
             round.rules_version = version;
             round.rules_label = label;
-            round.revision += 1;
-            round.changed_by = ctx.caller.subject.clone();
-            round.changed_at = now;
-            if !store::update_round(conn, &round, m.expected_revision)? {
-                return Err(ApiError::new(
-                    ErrorKind::Aborted,
-                    "STALE_REVISION",
-                    "监控轮次已被他人修改，请刷新后重试（STALE_REVISION）",
-                ));
-            }
+            save_round(conn, &mut round, &ctx.caller.subject, now, m.expected_revision)?;
             recompute::subjects(conn, round.id, None, now)?;
             Ok(Effect {
                 response: mon::SetRoundRulesResponse {
@@ -430,16 +443,13 @@ pub async fn close(
             let mut round = open_round_of(conn, m.round_id)?;
             check_revision(&round, m.expected_revision)?;
             round.status = "closed".to_owned();
-            round.revision += 1;
-            round.changed_by = ctx.caller.subject.clone();
-            round.changed_at = pbm_db::now();
-            if !store::update_round(conn, &round, m.expected_revision)? {
-                return Err(ApiError::new(
-                    ErrorKind::Aborted,
-                    "STALE_REVISION",
-                    "监控轮次已被他人修改，请刷新后重试（STALE_REVISION）",
-                ));
-            }
+            save_round(
+                conn,
+                &mut round,
+                &ctx.caller.subject,
+                pbm_db::now(),
+                m.expected_revision,
+            )?;
             Ok(Effect {
                 response: mon::CloseRoundResponse {
                     round: Some(round_message(conn, &round)?),
