@@ -81,6 +81,14 @@ impl Deployment {
         )
         .await
         .expect("monitoring");
+        let evaluation = pbm_evaluation::open(
+            &args,
+            &args.goal_url_or_self(),
+            &args.monitoring_url_or_self(),
+            &args.agency_url_or_self(),
+        )
+        .await
+        .expect("evaluation");
         // As `pbm serve` (`pbm_server::run::host`): one relay per database (here every service
         // shares `db`), the sweeper and the audit sealer, and the audit trails served.
         assert!(args.shares_one_database());
@@ -90,19 +98,24 @@ impl Deployment {
             Trail::of(pbm_agency::HEALTH_NAME, agency.db.clone()),
             Trail::of(pbm_goal::HEALTH_NAME, goal.db.clone()),
             Trail::of(pbm_monitoring::HEALTH_NAME, monitoring.db.clone()),
+            Trail::of(pbm_evaluation::HEALTH_NAME, evaluation.db.clone()),
         ];
-        let routes = pbm_monitoring::add_to(
-            pbm_goal::add_to(
-                pbm_agency::add_to(pbm_indicator::router(indicator), agency),
-                goal,
+        let routes = pbm_evaluation::add_to(
+            pbm_monitoring::add_to(
+                pbm_goal::add_to(
+                    pbm_agency::add_to(pbm_indicator::router(indicator), agency),
+                    goal,
+                ),
+                monitoring,
             ),
-            monitoring,
+            evaluation,
         );
         let health = [
             pbm_indicator::Indicator::health_names(),
             pbm_agency::Agency::health_names(),
             pbm_goal::Goal::health_names(),
             pbm_monitoring::Monitoring::health_names(),
+            pbm_evaluation::Evaluation::health_names(),
         ]
         .concat();
         let bus = pbm_events::InProcessBus::default();

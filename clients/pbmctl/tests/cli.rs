@@ -43,6 +43,7 @@ fn start_server_on(data_dir: &Path, today: Option<&str>) -> SocketAddr {
         indicator_url: None,
         agency_url: None,
         goal_url: None,
+        monitoring_url: None,
         library_cache_secs: 5,
         audit: Default::default(),
         tls: Default::default(),

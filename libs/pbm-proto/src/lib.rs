@@ -42,6 +42,12 @@ pub mod monitoring {
     }
 }
 
+pub mod evaluation {
+    pub mod v1 {
+        tonic::include_proto!("pbm.evaluation.v1");
+    }
+}
+
 pub mod audit {
     pub mod v1 {
         tonic::include_proto!("pbm.audit.v1");

@@ -77,6 +77,11 @@ pub struct ServerArgs {
     /// goals (e.g. http://pbm-goal:50051). Default in `pbm serve`: this very process.
     #[arg(long, env = "PBM_GOAL_URL")]
     pub goal_url: Option<String>,
+    /// gRPC URL of the monitoring service, which the evaluation service calls for execution
+    /// figures and warnings (e.g. http://pbm-monitoring:50051). Default in `pbm serve`: this
+    /// very process.
+    #[arg(long, env = "PBM_MONITORING_URL")]
+    pub monitoring_url: Option<String>,
     /// Seconds the goal service reuses the indicator library's answers (pinned versions, the
     /// 固化 list) before asking again; 0 = ask on every submission.
     #[arg(long, env = "PBM_LIBRARY_CACHE_SECS", default_value_t = 5)]
@@ -141,6 +146,11 @@ impl ServerArgs {
     /// The goal service's URL: `PBM_GOAL_URL`, else this process's own address.
     pub fn goal_url_or_self(&self) -> String {
         self.url_or_self(self.goal_url.as_deref())
+    }
+
+    /// The monitoring service's URL: `PBM_MONITORING_URL`, else this process's own address.
+    pub fn monitoring_url_or_self(&self) -> String {
+        self.url_or_self(self.monitoring_url.as_deref())
     }
 
     /// `url`, else this process's own listen address (an unspecified listen address is

@@ -16,6 +16,7 @@
 //! * [`tls`] – TLS of the listener and of calls to other services, from PEM files.
 
 pub mod audit;
+pub mod calls;
 pub mod config;
 pub mod error;
 pub mod limits;

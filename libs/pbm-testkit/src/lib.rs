@@ -290,6 +290,7 @@ pub fn server_args(
         indicator_url: None,
         agency_url: None,
         goal_url: None,
+        monitoring_url: None,
         library_cache_secs: 5,
         audit: Default::default(),
         tls: pbm_server::tls::TlsArgs::default(),

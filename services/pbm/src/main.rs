@@ -155,12 +155,14 @@ fn trails(
     agency: &pbm_agency::AppState,
     goal: &pbm_goal::AppState,
     monitoring: &pbm_monitoring::AppState,
+    evaluation: &pbm_evaluation::AppState,
 ) -> Vec<Trail> {
     vec![
         Trail::of(pbm_indicator::HEALTH_NAME, indicator.db.clone()),
         Trail::of(pbm_agency::HEALTH_NAME, agency.db.clone()),
         Trail::of(pbm_goal::HEALTH_NAME, goal.db.clone()),
         Trail::of(pbm_monitoring::HEALTH_NAME, monitoring.db.clone()),
+        Trail::of(pbm_evaluation::HEALTH_NAME, evaluation.db.clone()),
     ]
 }
 
@@ -184,6 +186,13 @@ async fn main() -> anyhow::Result<()> {
                 &args.agency_url_or_self(),
             )
             .await?;
+            let evaluation = pbm_evaluation::open(
+                &args,
+                &args.goal_url_or_self(),
+                &args.monitoring_url_or_self(),
+                &args.agency_url_or_self(),
+            )
+            .await?;
             // One relay per database: with --database-url every service writes one outbox.
             let outboxes = if args.shares_one_database() {
                 vec![indicator.db.clone()]
@@ -193,21 +202,26 @@ async fn main() -> anyhow::Result<()> {
                     agency.db.clone(),
                     goal.db.clone(),
                     monitoring.db.clone(),
+                    evaluation.db.clone(),
                 ]
             };
-            let trails = trails(&indicator, &agency, &goal, &monitoring);
-            let routes = pbm_monitoring::add_to(
-                pbm_goal::add_to(
-                    pbm_agency::add_to(pbm_indicator::router(indicator), agency),
-                    goal,
+            let trails = trails(&indicator, &agency, &goal, &monitoring, &evaluation);
+            let routes = pbm_evaluation::add_to(
+                pbm_monitoring::add_to(
+                    pbm_goal::add_to(
+                        pbm_agency::add_to(pbm_indicator::router(indicator), agency),
+                        goal,
+                    ),
+                    monitoring,
                 ),
-                monitoring,
+                evaluation,
             );
             let health = [
                 pbm_indicator::Indicator::health_names(),
                 pbm_agency::Agency::health_names(),
                 pbm_goal::Goal::health_names(),
                 pbm_monitoring::Monitoring::health_names(),
+                pbm_evaluation::Evaluation::health_names(),
             ]
             .concat();
             serve_hosted(&args, "pbm", routes, health, &outboxes, trails).await
@@ -228,9 +242,16 @@ async fn main() -> anyhow::Result<()> {
                 &args.agency_url_or_self(),
             )
             .await?;
+            let evaluation = pbm_evaluation::open(
+                &args,
+                &args.goal_url_or_self(),
+                &args.monitoring_url_or_self(),
+                &args.agency_url_or_self(),
+            )
+            .await?;
             let key = args.audit.key(&args.data_dir, args.production)?;
             pbm_server::audit::verify_command(
-                &trails(&indicator, &agency, &goal, &monitoring),
+                &trails(&indicator, &agency, &goal, &monitoring, &evaluation),
                 args.shares_one_database(),
                 key,
             )
@@ -242,6 +263,7 @@ async fn main() -> anyhow::Result<()> {
             pbm_agency::migrate(&args).await?;
             pbm_goal::migrate(&args).await?;
             pbm_monitoring::migrate(&args).await?;
+            pbm_evaluation::migrate(&args).await?;
             tracing::info!("migrations applied");
             Ok(())
         }

@@ -1,0 +1,29 @@
+//! Calls from one PBM service to another over gRPC: the lazily connected channel every client
+//! uses and the request that carries the original caller. Service-to-service calls carry the
+//! original caller's token, whom the called service authorises by role and region
+//! (docs/DOMAIN.md "Regions and roles").
+
+use std::time::Duration;
+
+use pbm_proto::tls::ClientTlsFiles;
+use tonic::transport::Channel;
+
+/// A channel to another PBM service at `url`, connected on first use (within 2 s), each call
+/// bounded by `timeout`; over TLS as `tls` says for an https:// URL.
+pub fn lazy_channel(url: &str, tls: &ClientTlsFiles, timeout: Duration) -> anyhow::Result<Channel> {
+    Ok(tls
+        .endpoint(url)?
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(timeout)
+        .tcp_nodelay(true)
+        .connect_lazy())
+}
+
+/// A request to another service carrying the original caller's `authorization` header.
+pub fn as_caller<T>(authorization: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Ok(value) = authorization.parse() {
+        request.metadata_mut().insert("authorization", value);
+    }
+    request
+}

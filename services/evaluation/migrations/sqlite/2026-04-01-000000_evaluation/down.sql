@@ -1,0 +1,9 @@
+DROP TABLE evaluation_problems;
+DROP TABLE evaluation_reviews;
+DROP TABLE evaluation_spot_checks;
+DROP TABLE evaluation_unit_deadlines;
+DROP TABLE evaluation_sheet_events;
+DROP TABLE evaluation_sheet_indicators;
+DROP TABLE evaluation_sheets;
+DROP TABLE evaluation_campaigns;
+DROP TABLE evaluation_rules;

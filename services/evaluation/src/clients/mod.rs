@@ -1,0 +1,104 @@
+//! Calls to the other services over gRPC: the goal service ([`Goals`]: approved goals for a
+//! self-evaluation's sheets), the monitoring service ([`Monitoring`]: the year's execution
+//! figures and warnings) and the agency and expert pool ([`Pool`]: reviews commissioned to an
+//! agency). Each call carries the original caller's token (docs/DOMAIN.md "Regions and roles":
+//! the called service authorises the caller by role and region).
+
+pub mod pool;
+
+use std::time::Duration;
+
+use pbm_proto::goal::v1 as goal;
+use pbm_proto::goal::v1::goal_service_client::GoalServiceClient;
+use pbm_proto::tls::ClientTlsFiles;
+use pbm_server::ApiError;
+use pbm_server::calls::{as_caller, lazy_channel};
+use tonic::transport::Channel;
+
+/// Streams of a whole region's goals or figures may take their time (tens of thousands of
+/// items); a single call is bounded by this.
+const STREAM_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A lazily connected client of the goal service.
+#[derive(Clone)]
+pub struct Goals {
+    pub(crate) channel: Channel,
+}
+
+impl Goals {
+    /// A client of the goal service at `url`, over TLS as `tls` says for an https:// URL.
+    pub fn over_tls(url: &str, tls: &ClientTlsFiles) -> anyhow::Result<Goals> {
+        Ok(Goals {
+            channel: lazy_channel(url, tls, STREAM_TIMEOUT)?,
+        })
+    }
+
+    /// Every item of `StreamApprovedGoals`, called as the original caller. Whatever keeps the
+    /// goal service from answering in full (unreachable, a refusal, a stream cut short) is
+    /// UNAVAILABLE `GOAL_SERVICE_UNAVAILABLE` with the goal service's words: a self-evaluation
+    /// is never opened over a partial snapshot.
+    pub async fn approved_goals(
+        &self,
+        authorization: &str,
+        request: goal::StreamApprovedGoalsRequest,
+    ) -> Result<Vec<goal::ApprovedGoalItem>, ApiError> {
+        let mut client = GoalServiceClient::new(self.channel.clone())
+            .max_decoding_message_size(16 * 1024 * 1024);
+        let mut stream = client
+            .stream_approved_goals(as_caller(authorization, request))
+            .await
+            .map_err(|s| unavailable("GOAL_SERVICE_UNAVAILABLE", "绩效目标服务", s))?
+            .into_inner();
+        let mut items = Vec::new();
+        while let Some(item) = stream
+            .message()
+            .await
+            .map_err(|s| unavailable("GOAL_SERVICE_UNAVAILABLE", "绩效目标服务", s))?
+        {
+            items.push(item);
+        }
+        Ok(items)
+    }
+}
+
+/// A lazily connected client of the monitoring service.
+#[derive(Clone)]
+pub struct Monitoring {
+    pub(crate) channel: Channel,
+}
+
+impl Monitoring {
+    /// A client of the monitoring service at `url`, over TLS as `tls` says for an https:// URL.
+    pub fn over_tls(url: &str, tls: &ClientTlsFiles) -> anyhow::Result<Monitoring> {
+        Ok(Monitoring {
+            channel: lazy_channel(url, tls, STREAM_TIMEOUT)?,
+        })
+    }
+}
+
+/// Another service did not answer in full: nothing is written.
+fn unavailable(reason: &'static str, service: &str, status: tonic::Status) -> ApiError {
+    tracing::warn!(code = ?status.code(), message = status.message(), reason, "service call failed");
+    ApiError::unavailable(
+        reason,
+        format!(
+            "{service}暂不可用（{}），请稍后重试（未做任何修改）（{reason}）",
+            status.message()
+        ),
+    )
+}
+
+/// A lazily connected client of the agency service (draws and engagements).
+#[derive(Clone)]
+pub struct Pool {
+    pub(crate) channel: Channel,
+}
+
+impl Pool {
+    /// A client of the agency service at `url`, over TLS as `tls` says for an https:// URL.
+    pub fn over_tls(url: &str, tls: &ClientTlsFiles) -> anyhow::Result<Pool> {
+        Ok(Pool {
+            channel: lazy_channel(url, tls, Duration::from_secs(10))?,
+        })
+    }
+}

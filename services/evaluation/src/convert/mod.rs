@@ -1,0 +1,4 @@
+//! Between the wire (`pbm.evaluation.v1`) and the domain: enums, decimals, dates, scores, and the
+//! text maxima of every request ([`limits`]). One file per service of the contract.
+
+pub mod limits;

@@ -1,0 +1,5 @@
+//! API tests of the evaluation service: real gRPC over TCP against the indicator, agency, goal,
+//! monitoring and evaluation services on one server (as `pbm serve` hosts them), every test on
+//! SQLite and on PostgreSQL (`pbm_testkit::backend_tests!`).
+
+mod common;
