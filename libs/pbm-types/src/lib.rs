@@ -2,21 +2,21 @@
 //!
 //! # Layout
 //! * [`decimal`] – exact decimal parsing for money (元), scores and ratios; never floats.
+//! * [`draw`] – the one generator (SplitMix64) and candidate fingerprint of reproducible
+//!   random draws: the pool's and the spot checks'.
 //! * [`FiscalYear`] – a budget year (预算年度).
 //! * [`DivisionCode`] – the 6-digit 财政区划 code (`MOF_DIV_CODE`) and its hierarchy.
-//! * [`Grade`] – 优/良/中/差 with configurable bands.
 //! * [`FieldViolation`] – the one type of a refused field (path, reason code, Chinese message);
 //!   [`check_len`] – the one check of a text's stated maximum length (`TEXT_TOO_LONG`).
 
 pub mod decimal;
 mod division;
+pub mod draw;
 mod fiscal_year;
-mod grade;
 mod violation;
 
 pub use division::{DivisionCode, DivisionLevel};
 pub use fiscal_year::FiscalYear;
-pub use grade::{Grade, GradeBands};
 pub use rust_decimal::Decimal;
 pub use violation::{FieldViolation, TEXT_TOO_LONG, check_len, common_reason};
 
