@@ -14,12 +14,16 @@ use pbm_proto::common::v1::PageRequest;
 use pbm_proto::indicator::v1 as ind;
 use pbm_proto::indicator::v1::indicator_service_client::IndicatorServiceClient;
 use pbm_proto::tls::ClientTlsFiles;
+use pbm_server::calls::{as_caller, lazy_channel};
 use pbm_server::{ApiError, ErrorKind};
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
 use crate::domain::fixed::FixedIndicator;
 use crate::domain::goal::{Direction, Level1, Level2, LibraryIndicator, LibraryStatus};
+
+/// Every call to the indicator and agency services is bounded by this.
+pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a library answer is reused when no `PBM_LIBRARY_CACHE_SECS` is set.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(5);
@@ -66,28 +70,6 @@ pub struct Resolution {
     pub refused: Vec<(usize, &'static str, String)>,
 }
 
-/// A channel to another PBM service at `url`, connected on first use, with the deadlines every
-/// service-to-service call uses; over TLS as `tls` says for an https:// URL.
-pub(crate) fn lazy_channel(url: &str, tls: &ClientTlsFiles) -> anyhow::Result<Channel> {
-    Ok(tls
-        .endpoint(url)?
-        .connect_timeout(std::time::Duration::from_secs(2))
-        .timeout(std::time::Duration::from_secs(10))
-        .tcp_nodelay(true)
-        .connect_lazy())
-}
-
-/// A request to another service carrying the original caller's `authorization` header
-/// (service-to-service calls carry the original caller, whom the called service authorises by role
-/// and region: docs/DOMAIN.md "Regions and roles").
-pub(crate) fn as_caller<T>(authorization: &str, message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    if let Ok(value) = authorization.parse() {
-        request.metadata_mut().insert("authorization", value);
-    }
-    request
-}
-
 fn unavailable(detail: impl std::fmt::Display) -> ApiError {
     tracing::warn!(error = %detail, "indicator service unreachable");
     ApiError::unavailable(
@@ -110,7 +92,7 @@ impl Library {
     /// A client of the indicator service at `url`, over TLS as `tls` says for an https:// URL.
     pub fn over_tls(url: &str, tls: &ClientTlsFiles) -> anyhow::Result<Library> {
         Ok(Library {
-            channel: lazy_channel(url, tls)?,
+            channel: lazy_channel(url, tls, CALL_TIMEOUT)?,
             ttl: DEFAULT_CACHE_TTL,
             memory: Arc::default(),
         })

@@ -12,7 +12,9 @@ use pbm_proto::tls::ClientTlsFiles;
 use pbm_server::{ApiError, ErrorKind, FieldViolation};
 use tonic::transport::Channel;
 
-use crate::clients::library::{as_caller, lazy_channel};
+use pbm_server::calls::{as_caller, lazy_channel};
+
+use crate::clients::library::CALL_TIMEOUT;
 use tonic_types::StatusExt;
 
 /// A lazily connected client of the agency service's draws.
@@ -98,7 +100,7 @@ impl Pool {
     /// A client of the agency service at `url`, over TLS as `tls` says for an https:// URL.
     pub fn over_tls(url: &str, tls: &ClientTlsFiles) -> anyhow::Result<Pool> {
         Ok(Pool {
-            channel: lazy_channel(url, tls)?,
+            channel: lazy_channel(url, tls, CALL_TIMEOUT)?,
         })
     }
 

@@ -9,27 +9,12 @@ use pbm_proto::goal::v1 as goal;
 use pbm_proto::goal::v1::goal_service_client::GoalServiceClient;
 use pbm_proto::tls::ClientTlsFiles;
 use pbm_server::ApiError;
+pub(crate) use pbm_server::calls::{as_caller, lazy_channel};
 use tonic::transport::Channel;
 
-/// A channel to another PBM service at `url`, connected on first use, with the deadlines every
-/// service-to-service call uses; over TLS as `tls` says for an https:// URL.
-pub(crate) fn lazy_channel(url: &str, tls: &ClientTlsFiles) -> anyhow::Result<Channel> {
-    Ok(tls
-        .endpoint(url)?
-        .connect_timeout(std::time::Duration::from_secs(2))
-        .timeout(std::time::Duration::from_secs(60))
-        .tcp_nodelay(true)
-        .connect_lazy())
-}
-
-/// A request to another service carrying the original caller's `authorization` header.
-pub(crate) fn as_caller<T>(authorization: &str, message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    if let Ok(value) = authorization.parse() {
-        request.metadata_mut().insert("authorization", value);
-    }
-    request
-}
+/// Every call to another service is bounded by this (a round's snapshot of a whole region's
+/// goals takes its time).
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A lazily connected client of the goal service.
 #[derive(Clone)]
@@ -41,7 +26,7 @@ impl Goals {
     /// A client of the goal service at `url`, over TLS as `tls` says for an https:// URL.
     pub fn over_tls(url: &str, tls: &ClientTlsFiles) -> anyhow::Result<Goals> {
         Ok(Goals {
-            channel: lazy_channel(url, tls)?,
+            channel: lazy_channel(url, tls, CALL_TIMEOUT)?,
         })
     }
 
@@ -92,7 +77,7 @@ impl Pool {
     /// A client of the agency service at `url`, over TLS as `tls` says for an https:// URL.
     pub fn over_tls(url: &str, tls: &ClientTlsFiles) -> anyhow::Result<Pool> {
         Ok(Pool {
-            channel: lazy_channel(url, tls)?,
+            channel: lazy_channel(url, tls, CALL_TIMEOUT)?,
         })
     }
 }
