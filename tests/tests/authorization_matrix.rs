@@ -7,7 +7,8 @@
 //!
 //! The table is written from the documents (docs/DOMAIN.md "Regions and roles",
 //! docs/SECURITY.md "Roles", docs/INDICATOR.md "Who may do what", docs/AGENCY.md "Roles",
-//! docs/GOAL.md "Roles"), not from the services' code. Expectations:
+//! docs/GOAL.md "Roles", docs/MONITORING.md "Roles", docs/EVALUATION.md "Roles"), not from the
+//! services' code. Expectations:
 //! * a role the table forbids is refused `PERMISSION_DENIED` — before its request is examined,
 //!   so an empty request tells it nothing about the contract (authorise first, then validate);
 //! * a role the table allows is never refused for its role or region (`ROLE_NOT_ALLOWED`,
@@ -49,8 +50,8 @@ const ALL: &str = "finance_admin department budget_unit agency expert auditor pr
 const NOT_PUBLIC: &str = "finance_admin department budget_unit agency expert auditor province";
 /// The readers of a whole region: finance, auditors, the province.
 const REGION_READERS: &str = "finance_admin auditor province";
-/// The readers of a monitoring subject: finance, units and departments (their own), auditors,
-/// and an agency (the subject commissioned to it).
+/// The readers of a monitoring subject or an evaluation sheet: finance, units and departments
+/// (their own), auditors, and an agency (the subject or sheet commissioned to it).
 const MON_READERS: &str = "finance_admin department budget_unit agency auditor";
 
 /// Who may call each RPC (full method name), from the documents named in the module comment.
@@ -208,6 +209,44 @@ const TABLE: &[(&str, Kind, &str)] = &[
     ("pbm.monitoring.v1.KeyMonitoringService/DecideKeyMonitoringReport", W, "finance_admin"),
     ("pbm.monitoring.v1.KeyMonitoringService/GetKeyMonitoring", R, "finance_admin agency auditor"),
     ("pbm.monitoring.v1.KeyMonitoringService/ListKeyMonitoring", R, "finance_admin agency auditor"),
+    // docs/EVALUATION.md "Roles" and docs/SECURITY.md "Roles": finance of the region sets the
+    // rules, opens, refreshes and closes a year's self-evaluation, reopens a unit and receives
+    // the sheets; a unit fills its own sheets and a department its units' review (and its own
+    // 部门整体 sheet); auditors read everything; the province reads campaigns and statistics
+    // only; an agency reads only the sheets of a spot check commissioned to it; experts and the
+    // public see nothing of evaluation (nothing is published in part 1) but the rules.
+    ("pbm.evaluation.v1.CampaignService/GetEvaluationRules", R, NOT_PUBLIC),
+    ("pbm.evaluation.v1.CampaignService/SetEvaluationRules", W, "finance_admin"),
+    ("pbm.evaluation.v1.CampaignService/OpenCampaign", W, "finance_admin"),
+    ("pbm.evaluation.v1.CampaignService/RefreshExecution", W, "finance_admin"),
+    ("pbm.evaluation.v1.CampaignService/CloseCampaign", W, "finance_admin"),
+    ("pbm.evaluation.v1.CampaignService/ReopenUnit", W, "finance_admin"),
+    ("pbm.evaluation.v1.CampaignService/GetCampaign", R, "finance_admin department budget_unit auditor province"),
+    ("pbm.evaluation.v1.CampaignService/ListCampaigns", R, "finance_admin department budget_unit auditor province"),
+    ("pbm.evaluation.v1.CampaignService/GetSelfEvaluationStatistics", R, REGION_READERS),
+    ("pbm.evaluation.v1.SelfEvaluationService/GetSelfEvaluation", R, MON_READERS),
+    ("pbm.evaluation.v1.SelfEvaluationService/ListSelfEvaluations", R, MON_READERS),
+    ("pbm.evaluation.v1.SelfEvaluationService/GetSelfEvaluationHistory", R, MON_READERS),
+    ("pbm.evaluation.v1.SelfEvaluationService/ExportSelfEvaluations", R, MON_READERS),
+    ("pbm.evaluation.v1.SelfEvaluationService/SaveSelfEvaluation", W, "department budget_unit"),
+    ("pbm.evaluation.v1.SelfEvaluationService/SubmitSelfEvaluation", W, "department budget_unit"),
+    ("pbm.evaluation.v1.SelfEvaluationService/ImportSelfEvaluations", W, "department budget_unit"),
+    ("pbm.evaluation.v1.SelfEvaluationService/ReviewSelfEvaluation", W, "department"),
+    ("pbm.evaluation.v1.SelfEvaluationService/ReceiveSelfEvaluation", W, "finance_admin"),
+    // Spot checks (抽查复核): finance selects and commissions; the audit bureau ranks, replays a
+    // draw and reviews the checks it does jointly with finance; an agency reads and reviews
+    // only what was commissioned to it; units and departments see the findings on their sheets.
+    ("pbm.evaluation.v1.SpotCheckService/RankRisk", R, "finance_admin auditor"),
+    ("pbm.evaluation.v1.SpotCheckService/SelectSpotCheck", W, "finance_admin"),
+    ("pbm.evaluation.v1.SpotCheckService/CommissionReview", W, "finance_admin"),
+    ("pbm.evaluation.v1.SpotCheckService/ReplaySpotCheck", R, "finance_admin auditor"),
+    ("pbm.evaluation.v1.SpotCheckService/GetSpotCheck", R, "finance_admin auditor agency"),
+    ("pbm.evaluation.v1.SpotCheckService/ListSpotChecks", R, "finance_admin auditor agency"),
+    ("pbm.evaluation.v1.SpotCheckService/GetReview", R, "finance_admin auditor agency"),
+    ("pbm.evaluation.v1.SpotCheckService/SaveReview", W, "finance_admin auditor agency"),
+    ("pbm.evaluation.v1.SpotCheckService/FinishReview", W, "finance_admin auditor agency"),
+    ("pbm.evaluation.v1.SpotCheckService/ListFindings", R, MON_READERS),
+    ("pbm.evaluation.v1.SpotCheckService/GetSpotCheckStatistics", R, REGION_READERS),
     // proto/pbm/audit/v1/audit_service.proto (docs/SECURITY.md "Audit log"): the auditor of this
     // region or of one above it, and finance of this very region.
     ("pbm.audit.v1.AuditService/VerifyAuditChain", R, "auditor finance_admin:here"),
