@@ -1,8 +1,10 @@
 //! Reproducible random draws (docs/DOMAIN.md "Random draws"): the same candidate set and seed give
 //! the same result, years later, on any machine. An auditor replays a draw from its record
 //! (seed, candidate fingerprint, round), so the generator and every step below are part of the
-//! record format: **changing any of them changes past results**. That is why the generator is
-//! implemented here instead of taken from a crate whose algorithm may change between versions.
+//! record format: **changing any of them changes past results**. The generator, the uniform
+//! shuffle and the fingerprint are the platform's ([`pbm_types::draw`], implemented there
+//! instead of taken from a crate whose algorithm may change between versions), shared with the
+//! evaluation service's spot-check samples.
 //!
 //! * Generator: SplitMix64 (Steele, Lea, Flood, "Fast splittable pseudorandom number
 //!   generators", OOPSLA 2014; the `splitmix64.c` reference by Vigna).
@@ -19,65 +21,9 @@ use std::collections::HashSet;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-/// SplitMix64: a 64-bit state advanced by [`SplitMix64::GAMMA`]; each output is the state
-/// passed through Stafford's "Mix13" finalizer (`>> 30`, `× MUL1`, `>> 27`, `× MUL2`, `>> 31`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SplitMix64 {
-    state: u64,
-}
-
-impl SplitMix64 {
-    /// The increment: 2⁶⁴ / φ, odd (the golden-ratio "Weyl" constant).
-    pub const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-    /// First multiplier of the finalizer (Stafford's Mix13).
-    pub const MUL1: u64 = 0xBF58_476D_1CE4_E5B9;
-    /// Second multiplier of the finalizer (Stafford's Mix13).
-    pub const MUL2: u64 = 0x94D0_49BB_1331_11EB;
-
-    pub fn new(seed: u64) -> Self {
-        Self { state: seed }
-    }
-
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(Self::GAMMA);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(Self::MUL1);
-        z = (z ^ (z >> 27)).wrapping_mul(Self::MUL2);
-        z ^ (z >> 31)
-    }
-
-    /// A uniform integer in `0..n`, without modulo bias: outputs at or above the largest
-    /// multiple of `n` that fits in 2⁶⁴ are rejected and redrawn, then the remainder by `n`
-    /// is taken.
-    ///
-    /// # Panics
-    /// When `n` is 0.
-    pub fn below(&mut self, n: u64) -> u64 {
-        assert!(n > 0, "SplitMix64::below(0)");
-        // 2⁶⁴ mod n, computed without 128-bit arithmetic.
-        let rejected = (u64::MAX % n + 1) % n;
-        loop {
-            let x = self.next_u64();
-            if x <= u64::MAX - rejected {
-                return x % n;
-            }
-        }
-    }
-}
-
-/// Seed of replacement round `round` of a draw seeded with `seed`: `seed` itself for round
-/// 0 (the original draw), otherwise the `round`-th output of `SplitMix64::new(seed)`
-/// (computed directly: the state after `round` steps is `seed + round × GAMMA`).
-pub fn round_seed(seed: u64, round: u32) -> u64 {
-    if round == 0 {
-        return seed;
-    }
-    let steps = u64::from(round - 1);
-    SplitMix64::new(seed.wrapping_add(SplitMix64::GAMMA.wrapping_mul(steps))).next_u64()
-}
+use pbm_types::draw::shuffle_prefix;
+pub use pbm_types::draw::{Candidate, SplitMix64, fingerprint, round_seed};
 
 /// How picks are weighted: experts uniformly; agencies optionally by rating.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -88,14 +34,6 @@ pub enum Weighting {
 }
 
 text_enum!(Weighting { Uniform => "uniform", "等概率"; ByWeight => "by_weight", "按权重"; });
-
-/// One eligible candidate. `weight` is used by [`Weighting::ByWeight`] only (e.g. the rating's
-/// final score) but is always part of the fingerprint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Candidate {
-    pub id: String,
-    pub weight: Decimal,
-}
 
 /// Why a draw could not be made. `TooFew` is the "too few eligible" error: never a silent
 /// fallback.
@@ -124,30 +62,6 @@ impl DrawError {
             DrawError::WeightsTooLarge => "CANDIDATE_WEIGHT_INVALID",
         }
     }
-}
-
-/// Canonical text of a weight (`80.50` → `80.5`, `100.0000` → `100`).
-fn weight_text(weight: Decimal) -> String {
-    weight.normalize().to_string()
-}
-
-/// Fingerprint of a candidate set: lower-case hex SHA-256 of the candidates sorted by id
-/// (then weight), each as `id`, a tab, the normalized weight, a newline. Input order does not
-/// matter; any change of id or weight does.
-pub fn fingerprint(candidates: &[Candidate]) -> String {
-    let mut lines: Vec<(&str, String)> = candidates
-        .iter()
-        .map(|c| (c.id.as_str(), weight_text(c.weight)))
-        .collect();
-    lines.sort();
-    let mut hasher = Sha256::new();
-    for (id, weight) in lines {
-        hasher.update(id.as_bytes());
-        hasher.update(b"\t");
-        hasher.update(weight.as_bytes());
-        hasher.update(b"\n");
-    }
-    hex::encode(hasher.finalize())
 }
 
 /// Scale of integer weights: 4 decimal places.
@@ -203,12 +117,7 @@ fn pick(
     let mut rng = SplitMix64::new(seed);
     match weighting {
         Weighting::Uniform => {
-            // Partial Fisher–Yates: position i receives a uniform pick of positions i..len.
-            let len = pool.len() as u64;
-            for i in 0..n {
-                let j = i + rng.below(len - i as u64) as usize;
-                pool.swap(i, j);
-            }
+            shuffle_prefix(&mut pool, n, &mut rng);
             Ok(pool[..n].iter().map(|(id, _)| (*id).to_owned()).collect())
         }
         Weighting::ByWeight => {
