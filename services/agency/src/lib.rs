@@ -9,6 +9,9 @@
 //! * [`grpc`] – transport only: each RPC one call to `pbm_server::rpc::{query, mutate}`.
 //! * [`state`] – [`AppState`]: the database, the region, the calendar, caches.
 
+#[macro_use]
+extern crate pbm_types;
+
 pub mod convert;
 pub mod domain;
 pub mod grpc;

@@ -10,6 +10,9 @@
 //! * `ops` – the use cases, one file per noun ([`steps`]: the batched workflow steps);
 //!   `grpc` / `convert` – the transport.
 
+#[macro_use]
+extern crate pbm_types;
+
 pub mod clients;
 mod convert;
 pub mod domain;

@@ -14,6 +14,9 @@
 //! * [`state`] – [`AppState`]: the database, the region, the frame cache, the search index.
 #![doc = include_str!("../README.md")]
 
+#[macro_use]
+extern crate pbm_types;
+
 pub mod convert;
 pub mod domain;
 pub mod grpc;

@@ -13,32 +13,6 @@
 //! * [`access`] – who may read and manage the registry, by role and region.
 //! * [`personal`] – personal data: who sees it in full, its masking, phones sealed at rest.
 
-/// Text forms of a plain enum for the database (`as_db`/`from_db`) and for people
-/// (`chinese`/`from_chinese`), one table per enum so both directions stay in step.
-macro_rules! text_enum {
-    ($ty:ty { $($variant:ident => $db:literal, $zh:literal;)* }) => {
-        impl $ty {
-            pub const ALL: &'static [$ty] = &[$(<$ty>::$variant),*];
-
-            pub fn as_db(self) -> &'static str {
-                match self { $(<$ty>::$variant => $db,)* }
-            }
-
-            pub fn from_db(s: &str) -> Option<Self> {
-                match s { $($db => Some(<$ty>::$variant),)* _ => None }
-            }
-
-            pub fn chinese(self) -> &'static str {
-                match self { $(<$ty>::$variant => $zh,)* }
-            }
-
-            pub fn from_chinese(s: &str) -> Option<Self> {
-                match s.trim() { $($zh => Some(<$ty>::$variant),)* _ => None }
-            }
-        }
-    };
-}
-
 pub mod access;
 pub mod dates;
 pub mod draw;

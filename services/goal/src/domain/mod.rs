@@ -95,38 +95,6 @@
 //! assert_eq!(answer.reasons[0].code(), "EX_ANTE_MISSING");
 //! ```
 
-/// Text forms of a plain enum for the database (`as_db`/`from_db`) and for people
-/// (`chinese`/`from_chinese`), one table per enum so both directions stay in step (the
-/// house style of `services/agency/src/domain/mod.rs`).
-macro_rules! text_enum {
-    ($ty:ty { $($variant:ident => $db:literal, $zh:literal;)* }) => {
-        impl $ty {
-            /// Every variant, in declaration order.
-            pub const ALL: &'static [$ty] = &[$(<$ty>::$variant),*];
-
-            /// The stable text stored in the database and sent on the wire.
-            pub fn as_db(self) -> &'static str {
-                match self { $(<$ty>::$variant => $db,)* }
-            }
-
-            /// Parses the database text; `None` for unknown text.
-            pub fn from_db(s: &str) -> Option<Self> {
-                match s { $($db => Some(<$ty>::$variant),)* _ => None }
-            }
-
-            /// The Chinese name a finance clerk reads (and types in Excel).
-            pub fn chinese(self) -> &'static str {
-                match self { $(<$ty>::$variant => $zh,)* }
-            }
-
-            /// Parses the Chinese name (surrounding whitespace ignored).
-            pub fn from_chinese(s: &str) -> Option<Self> {
-                match s.trim() { $($zh => Some(<$ty>::$variant),)* _ => None }
-            }
-        }
-    };
-}
-
 pub mod access;
 pub mod common;
 pub mod exante;

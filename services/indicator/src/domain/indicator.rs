@@ -47,32 +47,6 @@ pub enum Status {
     Disabled,
 }
 
-/// Text forms stored in the database and used in Excel, one table per enum so both directions
-/// stay in step.
-macro_rules! text_enum {
-    ($ty:ty { $($variant:ident => $db:literal, $zh:literal;)* }) => {
-        impl $ty {
-            pub const ALL: &'static [$ty] = &[$(<$ty>::$variant),*];
-
-            pub fn as_db(self) -> &'static str {
-                match self { $(<$ty>::$variant => $db,)* }
-            }
-
-            pub fn from_db(s: &str) -> Option<Self> {
-                match s { $($db => Some(<$ty>::$variant),)* _ => None }
-            }
-
-            pub fn chinese(self) -> &'static str {
-                match self { $(<$ty>::$variant => $zh,)* }
-            }
-
-            pub fn from_chinese(s: &str) -> Option<Self> {
-                match s.trim() { $($zh => Some(<$ty>::$variant),)* _ => None }
-            }
-        }
-    };
-}
-
 text_enum!(Kind { Common => "common", "共性"; Specific => "specific", "个性"; });
 text_enum!(Direction { Ge => "ge", "≥"; Le => "le", "≤"; Eq => "eq", "="; Qualitative => "qualitative", "定性"; });
 text_enum!(ValueStandard { Plan => "plan", "计划标准"; Industry => "industry", "行业标准"; History => "history", "历史标准"; Other => "other", "其他"; });

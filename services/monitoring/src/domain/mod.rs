@@ -35,38 +35,6 @@
 //! * [`subject`] – round subjects' keys and goal states.
 //! * `common`, `exact` – display of numbers and the exact comparison of products.
 
-/// Text forms of a plain enum for the database (`as_db`/`from_db`) and for people
-/// (`chinese`/`from_chinese`), one table per enum so both directions stay in step (the house
-/// style of `services/goal/src/domain/mod.rs`).
-macro_rules! text_enum {
-    ($ty:ty { $($variant:ident => $db:literal, $zh:literal;)* }) => {
-        impl $ty {
-            /// Every variant, in declaration order.
-            pub const ALL: &'static [$ty] = &[$(<$ty>::$variant),*];
-
-            /// The stable text stored in the database and sent on the wire.
-            pub fn as_db(self) -> &'static str {
-                match self { $(<$ty>::$variant => $db,)* }
-            }
-
-            /// Parses the database text; `None` for unknown text.
-            pub fn from_db(s: &str) -> Option<Self> {
-                match s { $($db => Some(<$ty>::$variant),)* _ => None }
-            }
-
-            /// The Chinese name a finance clerk reads (and types in Excel).
-            pub fn chinese(self) -> &'static str {
-                match self { $(<$ty>::$variant => $zh,)* }
-            }
-
-            /// Parses the Chinese name (surrounding whitespace ignored).
-            pub fn from_chinese(s: &str) -> Option<Self> {
-                match s.trim() { $($zh => Some(<$ty>::$variant),)* _ => None }
-            }
-        }
-    };
-}
-
 pub mod access;
 pub mod actions;
 pub mod bands;
