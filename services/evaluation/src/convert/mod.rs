@@ -2,3 +2,4 @@
 //! text maxima of every request ([`limits`]). One file per service of the contract.
 
 pub mod limits;
+pub mod scores;

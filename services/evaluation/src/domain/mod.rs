@@ -3,3 +3,4 @@
 //! modules decide who may do what, when a sheet is complete, deadlines, sampling and the risk
 //! score. Rule: docs/DOMAIN.md "Evaluation and scoring", "Self-evaluation, spot checks, key
 //! evaluations"; the project's choices: docs/EVALUATION.md.
+pub mod access;

@@ -7,8 +7,13 @@
 //! idempotency, outbox) are written only through `pbm_db::platform`.
 
 pub mod schema;
+mod entries;
+mod rules;
 mod sheets;
+pub mod spot_checks;
 
+pub use entries::*;
+pub use rules::*;
 pub use sheets::*;
 
 pub const MIGRATIONS: pbm_db::Migrations = pbm_db::Migrations {
