@@ -183,6 +183,9 @@ const TABLE: &[(&str, Kind, &str)] = &[
     ("pbm.monitoring.v1.ExecutionService/PushExecution", W, "finance_admin"),
     ("pbm.monitoring.v1.ExecutionService/ImportExecution", W, "finance_admin"),
     ("pbm.monitoring.v1.ExecutionService/GetExecutionHistory", R, "finance_admin department budget_unit auditor"),
+    // Every project's figures and warnings, which the evaluation service reads when a year's
+    // self-evaluation opens: the region's readers, as StreamApprovedGoals.
+    ("pbm.monitoring.v1.ExecutionService/StreamExecutionSummary", R, REGION_READERS),
     ("pbm.monitoring.v1.ReportService/SaveReport", W, "department budget_unit"),
     ("pbm.monitoring.v1.ReportService/SubmitReport", W, "department budget_unit"),
     ("pbm.monitoring.v1.ReportService/CheckReport", W, "department"),

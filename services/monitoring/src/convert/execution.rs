@@ -1,6 +1,7 @@
 //! `pbm.monitoring.v1.ExecutionService` on the wire: the text maxima of its requests, rows from
 //! the wire and from a workbook as the text the rules check ([`RowText`]), the workbook's
-//! columns, and stored months and the forecast warning back to the wire.
+//! columns, stored months and the forecast warning back to the wire, and a project of the
+//! execution summary.
 
 use pbm_proto::monitoring::v1 as proto;
 use pbm_server::wire::{decimal, stamp};
@@ -9,8 +10,8 @@ use pbm_xlsx::{Column, col};
 use super::limits::{Bounded, CODE, Monitoring, NAME, Texts, each_nested};
 use crate::domain::Warning;
 use crate::domain::bands::{Axis, Colour};
-use crate::domain::execution::RowText;
-use crate::store::ExecutionMonthRow;
+use crate::domain::execution::{Figures, RowText, budget_and_rate};
+use crate::store::{ExecutionMonthRow, ProjectSummary};
 
 impl Bounded<Monitoring> for proto::ExecutionRow {
     fn bound(&self, t: &mut Texts, at: &str) {
@@ -44,6 +45,12 @@ impl Bounded<Monitoring> for proto::ExecutionRow {
 impl Bounded<Monitoring> for proto::PushExecutionRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         each_nested(t, at, "rows", &self.rows);
+    }
+}
+
+impl Bounded<Monitoring> for proto::StreamExecutionSummaryRequest {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        t.each(at, "pro_codes", "项目编码", &self.pro_codes, CODE);
     }
 }
 
@@ -135,6 +142,42 @@ pub fn month_to(r: &ExecutionMonthRow) -> proto::ExecutionMonth {
         version: r.version,
         changed: Some(stamp(&r.changed_by, r.changed_at)),
     }
+}
+
+/// A project of the execution summary on the wire: its latest month's figures with the budget
+/// base and the rate ([`budget_and_rate`]), zeros without figures; `None` only when the rate
+/// cannot be represented (no stored figures reach that).
+pub fn summary_to(p: &ProjectSummary) -> Option<proto::ExecutionSummary> {
+    let zero = || decimal(pbm_types::Decimal::ZERO);
+    let mut s = proto::ExecutionSummary {
+        pro_code: p.pro_code.clone(),
+        initial_budget: zero(),
+        executed: zero(),
+        budget: zero(),
+        execution_rate: zero(),
+        ..Default::default()
+    };
+    if let Some(m) = &p.latest {
+        let (budget, rate) = budget_and_rate(&Figures {
+            initial_budget: m.initial_budget.0,
+            adjusted_budget: m.adjusted_budget.map(|a| a.0),
+            allocated: m.allocated.map(|a| a.0),
+            executed: m.executed.0,
+        })?;
+        s.month = m.month;
+        s.initial_budget = decimal(m.initial_budget.0);
+        s.adjusted_budget = m.adjusted_budget.and_then(|a| decimal(a.0));
+        s.executed = decimal(m.executed.0);
+        s.budget = decimal(budget);
+        s.execution_rate = decimal(rate);
+    }
+    if let Some(r) = &p.round {
+        s.round_id = r.round_id;
+        s.red_warnings = r.red_warnings;
+        s.yellow_warnings = r.yellow_warnings;
+        s.deviated = r.deviated;
+    }
+    Some(s)
 }
 
 fn colour_to(c: Option<Colour>) -> proto::Colour {

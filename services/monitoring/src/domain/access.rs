@@ -216,6 +216,19 @@ pub fn can_read_statistics(viewer: &Viewer) -> bool {
     matches!(viewer.role, Role::Finance | Role::Auditor | Role::Province)
 }
 
+/// StreamExecutionSummary (every project's figures and warnings of a year, which the
+/// evaluation service reads): finance, auditors and the province, as the goal service's
+/// StreamApprovedGoals (`services/goal/src/domain/access.rs`).
+pub fn can_stream_summary(viewer: &Viewer) -> Result<(), Denied> {
+    if can_read_statistics(viewer) {
+        Ok(())
+    } else {
+        Err(role_denied(
+            "项目预算执行与预警汇总只对财政部门、审计和省级平台开放",
+        ))
+    }
+}
+
 /// Which subjects a list shows a viewer; the store turns it into a `WHERE` clause.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ListFilter {
@@ -343,6 +356,19 @@ mod tests {
         }
         assert!(can_read_statistics(&v(Role::Province, "140000")));
         assert!(!can_read_statistics(&dept));
+        for reader in [Role::Finance, Role::Auditor, Role::Province] {
+            assert!(can_stream_summary(&v(reader, "140525")).is_ok());
+        }
+        for other in [
+            Role::Department,
+            Role::BudgetUnit,
+            Role::Agency,
+            Role::Expert,
+            Role::Public,
+        ] {
+            let denied = can_stream_summary(&v(other, "101")).unwrap_err();
+            assert_eq!(denied.reason(), "ROLE_NOT_ALLOWED");
+        }
         assert!(can_create_action(&dept, &own) && !can_create_action(&dept, &other));
         assert!(!can_create_action(&unit, &own));
         assert!(can_update_action(&unit, "101001", "101"));

@@ -29,6 +29,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use pbm_types::Decimal;
 
+use crate::domain::bands::{BudgetBase, ratio};
 use crate::domain::common::{FieldViolation, money};
 
 /// Most rows one push or import may carry.
@@ -399,6 +400,20 @@ pub fn changes(
         .collect()
 }
 
+/// A project's budget base and execution rate as the execution summary reports them
+/// (StreamExecutionSummary): the base is the adjusted budget, else the initial one (docs/DOMAIN.md
+/// "Where the sources are silent"), and the rate `executed ÷ base × 100`, two places half-up
+/// (docs/DOMAIN.md "Exact numbers and rounding"); 0 when the base is 0. `None` only when the rate
+/// cannot be represented, which no stored figures reach (at most 18 digits before the point).
+pub fn budget_and_rate(figures: &Figures) -> Option<(Decimal, Decimal)> {
+    let base = BudgetBase::choose(Some(figures.initial_budget), figures.adjusted_budget)?.amount;
+    if base.is_zero() {
+        return Some((base, Decimal::ZERO));
+    }
+    let rate = ratio(&[figures.executed, Decimal::ONE_HUNDRED], &[base])?;
+    Some((base, rate))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -564,5 +579,41 @@ mod tests {
         let o = decide(rows, &s);
         assert!(matches!(o[0], Outcome::Updated { .. }), "{o:?}");
         assert!(matches!(o[1], Outcome::Updated { .. }), "{o:?}");
+    }
+
+    #[test]
+    fn the_summary_rate_is_against_the_adjusted_budget_else_the_initial() {
+        let figures = |initial, adjusted, executed| Figures {
+            initial_budget: initial,
+            adjusted_budget: adjusted,
+            allocated: None,
+            executed,
+        };
+        // 250,000 of an adjusted 1,200,000: 20.8333… → 20.83.
+        assert_eq!(
+            budget_and_rate(&figures(dec!(1000000), Some(dec!(1200000)), dec!(250000))),
+            Some((dec!(1200000), dec!(20.83)))
+        );
+        // Half-up: 2 of 3 = 66.666… → 66.67; 1 of 8 = 12.5 exactly.
+        assert_eq!(
+            budget_and_rate(&figures(dec!(3), None, dec!(2))),
+            Some((dec!(3), dec!(66.67)))
+        );
+        assert_eq!(
+            budget_and_rate(&figures(dec!(8), None, dec!(1))).map(|r| r.1),
+            Some(dec!(12.50))
+        );
+        // Over-spent is shown as it is; a zero base (even an adjusted 0) gives 0.
+        assert_eq!(
+            budget_and_rate(&figures(dec!(100), None, dec!(150.50))).map(|r| r.1),
+            Some(dec!(150.50))
+        );
+        assert_eq!(
+            budget_and_rate(&figures(dec!(100), Some(dec!(0)), dec!(5))),
+            Some((dec!(0), dec!(0)))
+        );
+        // The largest stored amounts are still represented.
+        let max = dec!(999999999999999999.99);
+        assert!(budget_and_rate(&figures(dec!(0.01), None, max)).is_some());
     }
 }

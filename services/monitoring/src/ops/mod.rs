@@ -15,6 +15,7 @@ pub mod reports;
 pub mod round_reads;
 pub mod rounds;
 pub mod rules;
+pub mod summary;
 
 use pbm_auth::{Caller, Role};
 use pbm_db::AnyConnection;

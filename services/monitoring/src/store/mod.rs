@@ -15,6 +15,7 @@ mod reports;
 mod rounds;
 pub mod schema;
 mod subjects;
+mod summary;
 
 pub use actions::*;
 pub use decisions::*;
@@ -24,6 +25,7 @@ pub use key::*;
 pub use reports::*;
 pub use rounds::*;
 pub use subjects::*;
+pub use summary::*;
 
 pub const MIGRATIONS: pbm_db::Migrations = pbm_db::Migrations {
     postgres: diesel_migrations::embed_migrations!("migrations/postgres"),

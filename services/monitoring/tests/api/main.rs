@@ -11,3 +11,4 @@ mod key;
 mod report_table;
 mod reports;
 mod rounds;
+mod summary;
