@@ -4,10 +4,11 @@
 //! The crate knows nothing about any domain: a caller describes its table as a
 //! slice of [`Column`]s and exchanges rows of plain text with it.
 //!
-//! * [`write_table`] produces a workbook with one sheet.
+//! * [`write_table`] produces a workbook with one sheet, [`write_tables`] one with several.
 //! * [`read_table`] reads the first sheet of an uploaded workbook and either
 //!   returns every data row or **all** problems found, each tied to a row and
-//!   a column header so the UI can show them next to the person's input.
+//!   a column header so the UI can show them next to the person's input;
+//!   [`read_named_table`] reads a sheet by its name.
 //!
 //! # Layout
 //!
@@ -109,6 +110,38 @@ pub fn write_table(
     columns: &[Column],
     rows: &[Vec<String>],
 ) -> Result<Vec<u8>, XlsxError> {
+    write_tables(&[Sheet {
+        name: sheet,
+        columns,
+        rows,
+    }])
+}
+
+/// One sheet of a workbook [`write_tables`] writes: its name, columns and text rows.
+#[derive(Debug, Clone, Copy)]
+pub struct Sheet<'a> {
+    pub name: &'a str,
+    pub columns: &'a [Column],
+    pub rows: &'a [Vec<String>],
+}
+
+/// Writes a workbook of several sheets, in order, each laid out as [`write_table`] lays out its
+/// one (a table spread over tabs, such as a form and its lines); [`read_named_table`] reads
+/// each back by its name.
+///
+/// # Errors
+///
+/// As [`write_table`], for any of the sheets (and two sheets of the same name).
+pub fn write_tables(sheets: &[Sheet<'_>]) -> Result<Vec<u8>, XlsxError> {
+    let mut workbook = Workbook::new();
+    for (index, sheet) in sheets.iter().enumerate() {
+        write_sheet(&mut workbook, index, sheet)?;
+    }
+    Ok(workbook.save_to_buffer()?)
+}
+
+fn write_sheet(workbook: &mut Workbook, index: usize, sheet: &Sheet<'_>) -> Result<(), XlsxError> {
+    let (columns, rows) = (sheet.columns, sheet.rows);
     if columns.len() > MAX_COLUMNS || rows.len() >= MAX_ROWS {
         return Err(XlsxError::TooLarge {
             rows: rows.len(),
@@ -127,13 +160,12 @@ pub fn write_table(
         });
     }
 
-    let mut workbook = Workbook::new();
     // A failure to create the temp file leaves the workbook unchanged.
     if workbook.add_worksheet_with_constant_memory().is_err() {
         workbook.add_worksheet();
     }
-    let worksheet = workbook.worksheet_from_index(0)?;
-    worksheet.set_name(sheet)?;
+    let worksheet = workbook.worksheet_from_index(index)?;
+    worksheet.set_name(sheet.name)?;
 
     let header_format = Format::new()
         .set_bold()
@@ -162,8 +194,7 @@ pub fn write_table(
             }
         }
     }
-
-    Ok(workbook.save_to_buffer()?)
+    Ok(())
 }
 
 /// A data row read back: its 1-based spreadsheet row number (header = row 1)
@@ -229,7 +260,27 @@ impl CellError {
 /// * `CELL_REQUIRED` – a required cell is empty;
 /// * `CELL_ERROR` – a cell holds an Excel error value such as `#DIV/0!`.
 pub fn read_table(bytes: &[u8], columns: &[Column]) -> Result<Vec<Row>, Vec<CellError>> {
-    let range = first_sheet(bytes).map_err(|e| vec![e])?;
+    table_of(&sheet_range(bytes, None).map_err(|e| vec![e])?, columns)
+}
+
+/// Reads the sheet named `sheet` of an `.xlsx` workbook as [`read_table`] reads the first
+/// one (a workbook of several tabs, [`write_tables`]).
+///
+/// # Errors
+///
+/// As [`read_table`], and `SHEET_MISSING` (row 0) when the workbook has no sheet of that name.
+pub fn read_named_table(
+    bytes: &[u8],
+    sheet: &str,
+    columns: &[Column],
+) -> Result<Vec<Row>, Vec<CellError>> {
+    table_of(
+        &sheet_range(bytes, Some(sheet)).map_err(|e| vec![e])?,
+        columns,
+    )
+}
+
+fn table_of(range: &calamine::Range<Data>, columns: &[Column]) -> Result<Vec<Row>, Vec<CellError>> {
     let mut rows = range.rows();
     let (first_row, _) = match range.start() {
         Some(start) if range.used_cells().any(|(_, _, cell)| !is_blank(cell)) => start,
@@ -375,16 +426,25 @@ fn check_parts(bytes: &[u8]) -> Result<(), CellError> {
     Ok(())
 }
 
-/// Opens the workbook and reads its first sheet, within the bounds above.
-fn first_sheet(bytes: &[u8]) -> Result<calamine::Range<Data>, CellError> {
+/// Opens the workbook and reads its sheet `name` (`None`: the first), within the bounds above.
+fn sheet_range(bytes: &[u8], name: Option<&str>) -> Result<calamine::Range<Data>, CellError> {
     let invalid = || CellError::sheet(0, "WORKBOOK_INVALID", "文件不是有效的 Excel (.xlsx) 工作簿");
     check_parts(bytes)?;
     let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(|_| invalid())?;
-    let name = workbook
-        .sheet_names()
-        .first()
-        .cloned()
-        .ok_or_else(invalid)?;
+    let names = workbook.sheet_names();
+    let name = match name {
+        None => names.first().cloned().ok_or_else(invalid)?,
+        Some(wanted) => names
+            .iter()
+            .find(|n| n.trim() == wanted)
+            .cloned()
+            .ok_or_else(|| CellError {
+                row: 0,
+                column: String::new(),
+                reason: "SHEET_MISSING",
+                message: format!("工作簿中没有名为「{wanted}」的工作表"),
+            })?,
+    };
     // The used area, from the cells themselves (streamed, nothing held).
     let (mut rows, mut cols) = (0u64, 0u64);
     {
@@ -403,7 +463,7 @@ fn first_sheet(bytes: &[u8]) -> Result<calamine::Range<Data>, CellError> {
             }
             if rows.saturating_mul(cols) > MAX_CELLS {
                 return Err(too_large(format!(
-                    "第一个工作表的数据区域超过 {MAX_CELLS} 个单元格"
+                    "工作表「{name}」的数据区域超过 {MAX_CELLS} 个单元格"
                 )));
             }
         }

@@ -415,3 +415,37 @@ fn a_decompression_bomb_is_refused() {
     let errors = read_table(&bomb, &COLUMNS).unwrap_err();
     assert_eq!(reasons(&errors), vec![(0, "", "WORKBOOK_TOO_LARGE")]);
 }
+
+#[test]
+fn a_workbook_of_several_tabs_reads_back_by_name() {
+    let forms = vec![row(&["P-1", "饮水工程", "", ""])];
+    let lines = vec![
+        row(&["P-1", "受益人口", "≥", "32000"]),
+        row(&["P-1", "满意度", "≥", "90.00"]),
+    ];
+    let bytes = pbm_xlsx::write_tables(&[
+        pbm_xlsx::Sheet {
+            name: "自评表",
+            columns: &COLUMNS,
+            rows: &forms,
+        },
+        pbm_xlsx::Sheet {
+            name: "指标",
+            columns: &COLUMNS,
+            rows: &lines,
+        },
+    ])
+    .unwrap();
+    let second = pbm_xlsx::read_named_table(&bytes, "指标", &COLUMNS).unwrap();
+    assert_eq!(second.len(), 2);
+    assert_eq!(
+        (second[1].number, second[1].cells[3].as_str()),
+        (3, "90.00")
+    );
+    let first = pbm_xlsx::read_named_table(&bytes, "自评表", &COLUMNS).unwrap();
+    assert_eq!(first[0].cells[1], "饮水工程");
+    // read_table still reads the first tab.
+    assert_eq!(read_table(&bytes, &COLUMNS).unwrap(), first);
+    let missing = pbm_xlsx::read_named_table(&bytes, "附表", &COLUMNS).unwrap_err();
+    assert_eq!(reasons(&missing), [(0, "", "SHEET_MISSING")]);
+}
