@@ -49,7 +49,7 @@ impl Score {
         let mut total = Vec::new();
         if let Some(made_by) = &self.rules {
             total.push(format!(
-                "评分规则：{}（第{}版）",
+                "评分规则：{}（版本号{}）",
                 made_by.label, made_by.version
             ));
         }
@@ -232,5 +232,142 @@ fn indicator_text(
                 show(hi_points)
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sheet::score;
+    use rust_decimal_macros::dec;
+
+    fn explain_one(direction: Direction, t: Decimal, a: Decimal) -> String {
+        let indicators = [IndicatorInput {
+            level1: "产出指标",
+            goal_weight: None,
+            direction,
+            target: Some(t),
+            entry: Entry::Number(a),
+        }];
+        let sheet = SheetInput {
+            budget: dec!(1),
+            executed: dec!(1),
+            indicators: &indicators,
+        };
+        let rules = RuleSet::national();
+        let mut explained = score(&rules, &sheet).unwrap().explain(&rules, &sheet);
+        explained.indicators.remove(0)
+    }
+
+    #[test]
+    fn every_branch_says_its_inputs_and_points() {
+        let head = "第1项（产出指标，";
+        for (direction, t, a, text) in [
+            (
+                Direction::Ge,
+                dec!(100),
+                dec!(120.0),
+                "正向指标，权重55.00分）：实际值120 ≥ 目标值100，得满分55.00分；存在偏差，须分析原因并提出改进措施",
+            ),
+            (
+                Direction::Ge,
+                dec!(100),
+                dec!(-1),
+                "正向指标，权重55.00分）：实际值-1不大于0，得0分；存在偏差，须分析原因并提出改进措施",
+            ),
+            (
+                Direction::Ge,
+                dec!(-5),
+                dec!(-5),
+                "正向指标，权重55.00分）：目标值-5不大于0，实际值-5 ≥ 目标值，得满分55.00分",
+            ),
+            (
+                Direction::Ge,
+                dec!(0),
+                dec!(-1),
+                "正向指标，权重55.00分）：目标值0不大于0，实际值-1 < 目标值，得0分；存在偏差，须分析原因并提出改进措施",
+            ),
+            (
+                Direction::Le,
+                dec!(10),
+                dec!(9.50),
+                "反向指标，权重55.00分）：实际值9.5 ≤ 目标值10，得满分55.00分",
+            ),
+            (
+                Direction::Le,
+                dec!(0),
+                dec!(0),
+                "反向指标，权重55.00分）：目标值0不大于0，实际值0 ≤ 目标值，得满分55.00分",
+            ),
+            (
+                Direction::Le,
+                dec!(0),
+                dec!(2),
+                "反向指标，权重55.00分）：目标值0不大于0，实际值2 > 目标值，得0分；存在偏差，须分析原因并提出改进措施",
+            ),
+            (
+                Direction::Eq,
+                dec!(0),
+                dec!(1),
+                "等于指标，权重55.00分）：目标值为0，实际值1 > 0，得0分；存在偏差，须分析原因并提出改进措施",
+            ),
+            (
+                Direction::Eq,
+                dec!(50),
+                dec!(25),
+                "等于指标，权重55.00分）：目标值大于0，按正向计分：实际值25 < 目标值50，得分 = 25 ÷ 50 × 55.00 = 27.50分；存在偏差，须分析原因并提出改进措施",
+            ),
+            (
+                Direction::Eq,
+                dec!(-1),
+                dec!(-1),
+                "等于指标，权重55.00分）：实际值-1等于目标值-1，得满分55.00分",
+            ),
+            (
+                Direction::Eq,
+                dec!(-1),
+                dec!(1),
+                "等于指标，权重55.00分）：实际值1不等于目标值-1，得0分；存在偏差，须分析原因并提出改进措施",
+            ),
+        ] {
+            assert_eq!(explain_one(direction, t, a), format!("{head}{text}"));
+        }
+    }
+
+    #[test]
+    fn the_total_without_rules_reference_starts_with_the_split() {
+        let indicators = [IndicatorInput {
+            level1: "满意度指标",
+            goal_weight: None,
+            direction: Direction::Ge,
+            target: Some(dec!(90)),
+            entry: Entry::Number(dec!(90)),
+        }];
+        let sheet = SheetInput {
+            budget: dec!(200),
+            executed: dec!(140),
+            indicators: &indicators,
+        };
+        let rules = RuleSet::national();
+        let scored = score(&rules, &sheet).unwrap();
+        // 7 + 10 = 17 over 20 (产出 50 and 效益 30 left out) → 85; 70 % < 75 % caps 良 at 中.
+        assert_eq!(
+            (scored.total, scored.raw_grade, scored.grade),
+            (dec!(85), crate::Grade::Good, crate::Grade::Fair)
+        );
+        let explained = scored.explain(&rules, &sheet);
+        assert_eq!(
+            explained.total,
+            [
+                "分值：预算执行率10分，产出指标50分，效益指标30分，满意度指标10分",
+                "无产出指标，其50分不计入，总分按其余分值折算",
+                "无效益指标，其30分不计入，总分按其余分值折算",
+                "预算执行率 = 执行数140 ÷ 预算数200 = 70.00%，得分 = min(10, 70.00% × 10) = 7.00分",
+                "不适用指标及无指标部分共80.00分不计入，适用分值20.00分；各项得分合计17.00分，总分 = 17.00 × 100 ÷ 20.00 = 85.00分",
+                "按总分85.00分评定等级为良（优 ≥ 90、良 ≥ 80、中 ≥ 60，其余为差）",
+                "预算执行率70.00% < 75%（否定性指标），不得高于中，等级由良调整为中",
+                "预算执行率70.00%低于90%，须说明原因",
+            ]
+        );
     }
 }

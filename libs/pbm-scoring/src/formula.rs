@@ -7,6 +7,10 @@
 //!   k = [`RuleSet::reverse_zero_at`] (k = 2 is the page's (1 − (a − t) ÷ t) × w).
 //! * 等于 `=`: t = 0 → a ≤ 0 → w, otherwise 0; t > 0 → as 正向.
 //! * 定性: the score entered, inside the claimed tier's range of w (80–100 %, 60–80 %, 0–60 %).
+//!   Points are kept in hundredths, so the score is rounded half-up to two places and compared
+//!   with the range's bounds rounded half-up to two places: every tier of every weight then
+//!   admits at least one score (a range of 0.012–0.016 holds no hundredth; rounded it is
+//!   0.01–0.02), and the bounds stay within [0, w].
 //!
 //! The page states no national document for these per-indicator formulas (practice, under the
 //! 10/50/30/10 split of 财预〔2020〕10号). Where it is silent this engine decides, never dividing
@@ -21,7 +25,7 @@
 //! numbers and rounding"); the weight is already in hundredths, so the rounded points stay
 //! within [0, w].
 
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::rules::{Direction, RuleSet, Tier};
@@ -102,15 +106,16 @@ pub fn score_indicator(
         (Entry::NotApplicable, _) => return Ok(plain(zero, Formula::NotApplicable)),
         (Entry::Qualitative { tier, score }, Direction::Qualitative) => {
             let (lo, hi) = tier_points(rules, tier, weight);
-            if score.abs() > MAX_MAGNITUDE || score < lo || score > hi {
+            let points = round2(score);
+            if score.abs() > MAX_MAGNITUDE || points < lo || points > hi {
                 return Err(ScoreError::OutsideTier {
                     index,
                     tier,
-                    lo: lo.round_dp_with_strategy(2, RoundingStrategy::ToPositiveInfinity),
-                    hi: hi.round_dp_with_strategy(2, RoundingStrategy::ToNegativeInfinity),
+                    lo,
+                    hi,
                 });
             }
-            return Ok(plain(score, Formula::Qualitative { tier }));
+            return Ok(plain(points, Formula::Qualitative { tier }));
         }
         (Entry::Number(a), Direction::Ge | Direction::Le | Direction::Eq) => a,
         _ => return Err(ScoreError::EntryMismatch { index, direction }),
@@ -190,12 +195,13 @@ fn greater(rules: &RuleSet, a: Decimal, t: Decimal, w: Decimal) -> Scored {
     }
 }
 
-/// A 定性 tier's range in points of `weight`, exact.
+/// A 定性 tier's range in points of `weight`, each bound rounded half-up to two places
+/// (module docs).
 pub fn tier_points(rules: &RuleSet, tier: Tier, weight: Decimal) -> (Decimal, Decimal) {
     let (lo, hi) = rules.tier_range(tier);
     (
-        weight * lo / Decimal::ONE_HUNDRED,
-        weight * hi / Decimal::ONE_HUNDRED,
+        round2(weight * lo / Decimal::ONE_HUNDRED),
+        round2(weight * hi / Decimal::ONE_HUNDRED),
     )
 }
 
@@ -377,8 +383,8 @@ mod tests {
     }
 
     #[test]
-    fn tier_bounds_are_reported_as_the_hundredths_allowed() {
-        // w = 16.67: 达成 is 13.336–16.67, so 13.34 is the least score in hundredths.
+    fn tier_bounds_are_compared_in_hundredths() {
+        // w = 16.67: 达成 is 13.336–16.67, compared as 13.34–16.67.
         let rules = RuleSet::national();
         let error = score_indicator(
             &rules,

@@ -335,3 +335,399 @@ fn two_places(mut value: Decimal) -> Decimal {
     value.rescale(2);
     value
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formula::Entry;
+    use crate::rules::Tier;
+    use rust_decimal_macros::dec;
+
+    fn ge(level1: &'static str, t: Decimal, a: Decimal) -> IndicatorInput<'static> {
+        IndicatorInput {
+            level1,
+            goal_weight: None,
+            direction: Direction::Ge,
+            target: Some(t),
+            entry: Entry::Number(a),
+        }
+    }
+
+    /// 5 产出, 3 效益, 2 满意度, all met.
+    fn full() -> Vec<IndicatorInput<'static>> {
+        let mut indicators = vec![ge("产出指标", dec!(100), dec!(100)); 5];
+        indicators.extend(vec![ge("效益指标", dec!(1), dec!(1)); 3]);
+        indicators.extend(vec![ge("满意度指标", dec!(90), dec!(95)); 2]);
+        indicators
+    }
+
+    fn sheet(executed: Decimal, indicators: &[IndicatorInput<'static>]) -> Score {
+        let sheet = SheetInput {
+            budget: dec!(100),
+            executed,
+            indicators,
+        };
+        score(&RuleSet::national(), &sheet).unwrap()
+    }
+
+    fn weights(score: &Score) -> Vec<Decimal> {
+        score.indicators.iter().map(|i| i.weight).collect()
+    }
+
+    #[test]
+    fn full_marks_are_100_and_excellent() {
+        let score = sheet(dec!(100), &full());
+        assert_eq!(score.total, dec!(100));
+        assert_eq!(score.total.to_string(), "100.00");
+        assert_eq!(score.grade, Grade::Excellent);
+        assert_eq!(score.veto, None);
+        assert!(!score.needs_reason);
+        assert_eq!(
+            weights(&score),
+            [10, 10, 10, 10, 10, 10, 10, 10, 5, 5].map(Decimal::from)
+        );
+    }
+
+    #[test]
+    fn execution_88_of_100_scores_8_80_and_needs_a_reason() {
+        let score = sheet(dec!(88), &full());
+        assert_eq!(score.execution_rate.to_string(), "88.00");
+        assert_eq!(score.execution_points.to_string(), "8.80");
+        assert_eq!(score.total, dec!(98.80));
+        assert_eq!(
+            (score.raw_grade, score.grade),
+            (Grade::Excellent, Grade::Excellent)
+        );
+        assert_eq!(score.veto, None);
+        assert!(score.needs_reason);
+    }
+
+    #[test]
+    fn execution_84_caps_excellent_at_good() {
+        let score = sheet(dec!(84), &full());
+        assert_eq!(score.total, dec!(98.40));
+        assert_eq!(score.raw_grade, Grade::Excellent);
+        assert_eq!(score.grade, Grade::Good);
+        assert_eq!(
+            score.veto,
+            Some(VetoApplied {
+                rate: dec!(84),
+                below_rate_percent: dec!(85),
+                best_grade: Grade::Good
+            })
+        );
+    }
+
+    #[test]
+    fn execution_74_caps_at_fair_the_most_restrictive_veto() {
+        let score = sheet(dec!(74), &full());
+        assert_eq!(score.total, dec!(97.40));
+        assert_eq!(score.grade, Grade::Fair);
+        assert_eq!(score.veto.unwrap().below_rate_percent, dec!(75));
+    }
+
+    #[test]
+    fn a_veto_that_would_not_lower_the_grade_is_not_recorded() {
+        // 产出 at half: 10 × 8.4 + 25 + 30 + 10 = raw 良; 84 % caps at 良 anyway.
+        let mut indicators = full();
+        for indicator in &mut indicators[..5] {
+            indicator.entry = Entry::Number(dec!(50));
+        }
+        let score = sheet(dec!(84), &indicators);
+        assert_eq!(score.total, dec!(73.40));
+        assert_eq!(
+            (score.raw_grade, score.grade, score.veto),
+            (Grade::Fair, Grade::Fair, None)
+        );
+    }
+
+    #[test]
+    fn execution_above_budget_scores_at_most_the_part() {
+        let score = sheet(dec!(130), &full());
+        assert_eq!(score.execution_rate, dec!(130));
+        assert_eq!(score.execution_points, dec!(10));
+        assert_eq!(score.total, dec!(100));
+    }
+
+    #[test]
+    fn a_zero_budget_scores_0_without_vetoes_or_reason() {
+        let indicators = full();
+        let score = score(
+            &RuleSet::national(),
+            &SheetInput {
+                budget: dec!(0),
+                executed: dec!(5),
+                indicators: &indicators,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            (score.execution_rate, score.execution_points),
+            (dec!(0), dec!(0))
+        );
+        assert_eq!(score.total, dec!(90));
+        assert_eq!(
+            (score.grade, score.veto, score.needs_reason),
+            (Grade::Excellent, None, false)
+        );
+    }
+
+    #[test]
+    fn without_satisfaction_its_points_go_to_output_and_benefit() {
+        let mut indicators = vec![ge("产出指标", dec!(1), dec!(1)); 5];
+        indicators.extend(vec![ge("效益指标", dec!(1), dec!(1)); 3]);
+        let score = sheet(dec!(100), &indicators);
+        assert_eq!(
+            score.part_weights,
+            PartPoints {
+                budget_execution: dec!(10),
+                output: dec!(55),
+                benefit: dec!(35),
+                satisfaction: dec!(0)
+            }
+        );
+        // 35 ÷ 3 = 11.666…: 11.67, 11.67, 11.66 (largest remainder, earlier first).
+        assert_eq!(
+            weights(&score),
+            [
+                dec!(11),
+                dec!(11),
+                dec!(11),
+                dec!(11),
+                dec!(11),
+                dec!(11.67),
+                dec!(11.67),
+                dec!(11.66)
+            ]
+        );
+        assert_eq!(score.applicable_weight, dec!(100));
+        assert_eq!(score.total, dec!(100));
+    }
+
+    #[test]
+    fn goal_weights_share_a_part_proportionally_in_hundredths() {
+        // No 满意度: 产出 55 by 1:1:1:3 → 9.1666… ×3 and 27.5: cut to 9.16 ×3 + 27.50 = 54.98,
+        // the 2 hundredths left go to the first two equal remainders (Σ 55); 效益 35.
+        let indicators: Vec<_> = [1, 1, 1, 3, 2]
+            .into_iter()
+            .enumerate()
+            .map(|(i, weight)| IndicatorInput {
+                goal_weight: Some(Decimal::from(weight)),
+                ..ge(
+                    if i < 4 {
+                        "产出指标"
+                    } else {
+                        "效益指标"
+                    },
+                    dec!(1),
+                    dec!(1),
+                )
+            })
+            .collect();
+        let score = sheet(dec!(100), &indicators);
+        assert_eq!(
+            weights(&score),
+            [dec!(9.17), dec!(9.17), dec!(9.16), dec!(27.5), dec!(35)]
+        );
+    }
+
+    #[test]
+    fn not_applicable_indicators_are_left_out_and_the_total_scaled_to_100() {
+        // docs/DOMAIN.md: one 10-point 产出 indicator not applicable → scaled by 100 ÷ 90.
+        let mut indicators = full();
+        indicators[0].entry = Entry::NotApplicable;
+        indicators[1].entry = Entry::Number(dec!(80));
+        let score = sheet(dec!(100), &indicators);
+        assert!(!score.indicators[0].applicable);
+        assert_eq!(score.applicable_weight, dec!(90));
+        // 10 + 8 + 30 + 30 + 10 = 88 → 88 × 100 ÷ 90 = 97.777… → 97.78.
+        assert_eq!(score.raw_total, dec!(88));
+        assert_eq!(score.total, dec!(97.78));
+    }
+
+    #[test]
+    fn a_part_without_indicators_is_left_out() {
+        let indicators = vec![ge("产出指标", dec!(100), dec!(80)); 2];
+        let score = sheet(dec!(100), &indicators);
+        // 效益 35 (with 满意度's 5) left out: applicable 65; raw 10 + 44 = 54 → 83.08.
+        assert_eq!(score.applicable_weight, dec!(65));
+        assert_eq!(score.raw_total, dec!(54));
+        assert_eq!(score.total, dec!(83.08));
+    }
+
+    #[test]
+    fn missing_entries_score_0_and_are_listed() {
+        let mut indicators = full();
+        indicators[2].entry = Entry::Missing;
+        indicators[9].entry = Entry::Missing;
+        let score = sheet(dec!(100), &indicators);
+        assert_eq!(score.missing, [2, 9]);
+        assert_eq!(score.total, dec!(85));
+        assert!(!score.indicators[2].deviates);
+    }
+
+    #[test]
+    fn deviation_below_weight_or_over_achieved() {
+        let mut indicators = full();
+        indicators[0].entry = Entry::Number(dec!(99));
+        indicators[1].entry = Entry::Number(dec!(120));
+        indicators[7] = IndicatorInput {
+            direction: Direction::Qualitative,
+            target: None,
+            entry: Entry::Qualitative {
+                tier: Tier::Achieved,
+                score: dec!(9),
+            },
+            ..indicators[7]
+        };
+        let score = sheet(dec!(100), &indicators);
+        let deviates: Vec<bool> = score.indicators.iter().map(|i| i.deviates).collect();
+        assert_eq!(
+            deviates,
+            [
+                true, true, false, false, false, false, false, true, false, false
+            ]
+        );
+        let mut rules = RuleSet::national();
+        rules.deviation.below_weight = false;
+        rules.deviation.achieved_ratio_at_least = None;
+        let quiet = score_of(&rules, &indicators);
+        assert!(quiet.indicators.iter().all(|i| !i.deviates));
+    }
+
+    fn score_of(rules: &RuleSet, indicators: &[IndicatorInput<'_>]) -> Score {
+        score(
+            rules,
+            &SheetInput {
+                budget: dec!(100),
+                executed: dec!(100),
+                indicators,
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn bands_80_70_60_grade_the_same_total_higher() {
+        let mut indicators = full();
+        for indicator in &mut indicators[..5] {
+            indicator.entry = Entry::Number(dec!(60));
+        }
+        let national = score_of(&RuleSet::national(), &indicators);
+        assert_eq!((national.total, national.grade), (dec!(80), Grade::Good));
+        let mut rules = RuleSet::national();
+        rules.grades = vec![
+            (Grade::Excellent, dec!(80)),
+            (Grade::Good, dec!(70)),
+            (Grade::Fair, dec!(60)),
+        ];
+        assert_eq!(score_of(&rules, &indicators).grade, Grade::Excellent);
+    }
+
+    #[test]
+    fn bad_sheets_are_refused_with_their_field() {
+        let rules = RuleSet::national();
+        let refuse = |indicators: &[IndicatorInput<'_>], budget, executed| {
+            score(
+                &rules,
+                &SheetInput {
+                    budget,
+                    executed,
+                    indicators,
+                },
+            )
+            .unwrap_err()
+        };
+        let mut indicators = full();
+        indicators[3].level1 = "过程指标";
+        let error = refuse(&indicators, dec!(1), dec!(1));
+        assert_eq!(
+            (error.code(), error.field()),
+            ("SCORE_UNKNOWN_LEVEL1", "indicators[3].level1".to_owned())
+        );
+
+        let mut indicators = full();
+        indicators[0].goal_weight = Some(dec!(10));
+        assert_eq!(
+            refuse(&indicators, dec!(1), dec!(1)),
+            ScoreError::MixedGoalWeights { index: 1 }
+        );
+        for indicator in &mut indicators {
+            indicator.goal_weight = Some(dec!(1));
+        }
+        indicators[4].goal_weight = Some(dec!(-1));
+        assert_eq!(
+            refuse(&indicators, dec!(1), dec!(1)),
+            ScoreError::NegativeGoalWeight { index: 4 }
+        );
+        for indicator in &mut indicators[5..8] {
+            indicator.goal_weight = Some(dec!(0));
+        }
+        indicators[4].goal_weight = Some(dec!(1));
+        assert_eq!(
+            refuse(&indicators, dec!(1), dec!(1)),
+            ScoreError::ZeroGoalWeights {
+                part: Part::Benefit
+            }
+        );
+
+        let indicators = full();
+        assert_eq!(
+            refuse(&indicators, dec!(-1), dec!(1)),
+            ScoreError::NegativeAmount { field: "budget" }
+        );
+        assert_eq!(
+            refuse(&indicators, dec!(1), dec!(-0.01)),
+            ScoreError::NegativeAmount { field: "executed" }
+        );
+        assert_eq!(
+            refuse(&indicators, dec!(1000000000000001), dec!(1)).code(),
+            "SCORE_VALUE_OUT_OF_RANGE"
+        );
+    }
+
+    #[test]
+    fn invalid_rules_are_refused() {
+        let mut rules = RuleSet::national();
+        rules.points.output = dec!(60);
+        let indicators = full();
+        let error = score(
+            &rules,
+            &SheetInput {
+                budget: dec!(1),
+                executed: dec!(1),
+                indicators: &indicators,
+            },
+        )
+        .unwrap_err();
+        assert_eq!(error.code(), "SCORE_RULES_INVALID");
+        assert!(
+            error
+                .to_string()
+                .starts_with("评分规则无效：四部分分值合计须为100"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_empty_sheet_scores_execution_alone() {
+        let score = sheet(dec!(90), &[]);
+        assert_eq!(score.applicable_weight, dec!(10));
+        assert_eq!(score.raw_total, dec!(9));
+        assert_eq!(score.total, dec!(90));
+    }
+
+    #[test]
+    fn scores_round_trip_through_json_with_their_rule_set() {
+        let score = sheet(dec!(84), &full()).made_by(RuleRef {
+            version: 3,
+            label: "2026年度评价规则第3版".to_owned(),
+        });
+        let json = serde_json::to_string(&score).unwrap();
+        assert!(json.contains("\"total\":\"98.40\""), "{json}");
+        assert!(json.contains("\"grade\":\"good\""), "{json}");
+        assert!(json.contains("\"formula\":\"ge_met\""), "{json}");
+        let back: Score = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, score);
+    }
+}
