@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use pbm_proto::goal::v1 as goal;
 use pbm_proto::goal::v1::goal_service_client::GoalServiceClient;
+use pbm_proto::monitoring::v1 as mon;
+use pbm_proto::monitoring::v1::execution_service_client::ExecutionServiceClient;
 use pbm_proto::tls::ClientTlsFiles;
 use pbm_server::ApiError;
 use pbm_server::calls::{as_caller, lazy_channel};
@@ -73,6 +75,30 @@ impl Monitoring {
         Ok(Monitoring {
             channel: lazy_channel(url, tls, STREAM_TIMEOUT)?,
         })
+    }
+
+    /// Every item of `ExecutionService/StreamExecutionSummary` (the year's latest execution
+    /// figures and the latest round's warnings per project), called as the original caller.
+    /// Anything short of a full answer is UNAVAILABLE `MONITORING_SERVICE_UNAVAILABLE`.
+    pub async fn execution_summary(
+        &self,
+        authorization: &str,
+        request: mon::StreamExecutionSummaryRequest,
+    ) -> Result<Vec<mon::ExecutionSummary>, ApiError> {
+        let unavailable =
+            |s| unavailable("MONITORING_SERVICE_UNAVAILABLE", "绩效运行监控服务", s);
+        let mut client = ExecutionServiceClient::new(self.channel.clone())
+            .max_decoding_message_size(16 * 1024 * 1024);
+        let mut stream = client
+            .stream_execution_summary(as_caller(authorization, request))
+            .await
+            .map_err(unavailable)?
+            .into_inner();
+        let mut items = Vec::new();
+        while let Some(item) = stream.message().await.map_err(unavailable)? {
+            items.push(item);
+        }
+        Ok(items)
     }
 }
 
