@@ -4,3 +4,6 @@
 //! score. Rule: docs/DOMAIN.md "Evaluation and scoring", "Self-evaluation, spot checks, key
 //! evaluations"; the project's choices: docs/EVALUATION.md.
 pub mod access;
+pub mod review;
+pub mod risk;
+pub mod sampling;
