@@ -17,6 +17,9 @@
 //!    one call each) with the recompute of the 10,000 affected subjects: wall time per call.
 //!    Project i executes 15 % of its budget by June when i % 7 = 3 (one in seven, ≈ 14 %:
 //!    deviated), 55 % otherwise.
+//!    Then StreamExecutionSummary of every project (figures and warnings, as the evaluation
+//!    service reads them when a self-evaluation opens; ≤ 1 s, docs/MONITORING.md "Numbers"):
+//!    slowest of 3 calls.
 //! 3. SaveReport with 8 indicators by `BENCH_CLIENTS` (16) units at once, each on its own 25
 //!    subjects, `BENCH_SAVES_PER_CLIENT` (100) saves each; then SubmitReport of those reports
 //!    by the same clients: p50/p99 and throughput.
@@ -921,6 +924,35 @@ async fn main() {
         );
     }
 
+    // --- 2b. StreamExecutionSummary -------------------------------------------------------------
+    // Every project with its figures and its warnings in the round, as the evaluation service
+    // reads them when a year's self-evaluation opens: slowest of 3 calls.
+    let mut summary_max = Duration::ZERO;
+    for _ in 0..3 {
+        let ask = mon::StreamExecutionSummaryRequest {
+            fiscal_year: FY,
+            pro_codes: Vec::new(),
+        };
+        let meter = Meter::start();
+        let items: Vec<mon::ExecutionSummary> = execution_client
+            .clone()
+            .stream_execution_summary(tokens.req(&finance, ask))
+            .await
+            .unwrap()
+            .into_inner()
+            .collect::<Result<_, _>>()
+            .await
+            .unwrap();
+        let (wall, cpu) = meter.stop();
+        summary_max = summary_max.max(wall);
+        let red = items.iter().filter(|s| s.red_warnings > 0).count();
+        println!(
+            "| StreamExecutionSummary, {} projects ({red} with a red warning) | {} s | {cpu} |",
+            items.len(),
+            secs(wall)
+        );
+    }
+
     // --- 3. SaveReport and SubmitReport ------------------------------------------------------------
     let (mut saves, save_wall, save_cpu, mut submits, submit_wall, submit_cpu) =
         reports(addr, &tokens, round.id, n, clients, per_client).await;
@@ -1071,6 +1103,12 @@ async fn main() {
         "PushExecution 10,000 rows + recompute, slowest of 3",
         push_max.as_secs_f64(),
         5.0,
+        "s",
+    ))
+    .check(Check::at_most(
+        "StreamExecutionSummary, 10,000 projects, slowest of 3",
+        summary_max.as_secs_f64(),
+        1.0,
         "s",
     ))
     .check(Check::at_most_ms(
