@@ -987,7 +987,7 @@ async fn main() {
     let n64 = n as i64;
     assert_eq!(submitted, n64, "sheets lost");
     assert_eq!((events, distinct), (n64, n64), "events lost or duplicated");
-    assert_eq!(i64::from(listed), n64, "the API's count");
+    assert_eq!(listed, n64, "the API's count");
 
     // --- 4. RankRisk, limit 50, over the submitted sheets ----------------------------------------------
     let spots = ev::spot_check_service_client::SpotCheckServiceClient::new(channel.clone())

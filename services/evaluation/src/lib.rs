@@ -14,9 +14,6 @@
 //! * [`store`] – diesel queries on this service's own database (the only SQL).
 //! * `ops` – the use cases, one file per noun; `grpc` / `convert` – the transport.
 
-#[macro_use]
-extern crate pbm_types;
-
 pub mod clients;
 mod convert;
 pub mod domain;
@@ -40,7 +37,8 @@ pub struct Evaluation;
 
 impl pbm_server::run::Service for Evaluation {
     const BINARY: &'static str = "pbm-evaluation";
-    const ABOUT: &'static str = "PBM 绩效评价 (performance evaluation: self-evaluation, spot checks) service";
+    const ABOUT: &'static str =
+        "PBM 绩效评价 (performance evaluation: self-evaluation, spot checks) service";
     type State = AppState;
 
     /// Requires `PBM_GOAL_URL`, `PBM_MONITORING_URL` and `PBM_AGENCY_URL`: the evaluation

@@ -85,8 +85,7 @@ impl Monitoring {
         authorization: &str,
         request: mon::StreamExecutionSummaryRequest,
     ) -> Result<Vec<mon::ExecutionSummary>, ApiError> {
-        let unavailable =
-            |s| unavailable("MONITORING_SERVICE_UNAVAILABLE", "绩效运行监控服务", s);
+        let unavailable = |s| unavailable("MONITORING_SERVICE_UNAVAILABLE", "绩效运行监控服务", s);
         let mut client = ExecutionServiceClient::new(self.channel.clone())
             .max_decoding_message_size(16 * 1024 * 1024);
         let mut stream = client

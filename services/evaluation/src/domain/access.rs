@@ -213,8 +213,7 @@ pub fn can_read_statistics(viewer: &Viewer) -> bool {
     matches!(viewer.role, Role::Finance | Role::Auditor | Role::Province)
 }
 
-/// Which sheets a list shows a viewer; the store turns it into a `WHERE` clause
-/// (`store::sheets_in_scope`).
+/// Which sheets a list shows a viewer; the store turns it into a `WHERE` clause.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ListFilter {
     /// Finance and auditors: every sheet of the region.

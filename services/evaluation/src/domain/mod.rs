@@ -4,6 +4,11 @@
 //! score. Rule: docs/DOMAIN.md "Evaluation and scoring", "Self-evaluation, spot checks, key
 //! evaluations"; the project's choices: docs/EVALUATION.md.
 pub mod access;
+pub mod completeness;
+pub mod deadline;
 pub mod review;
 pub mod risk;
 pub mod sampling;
+pub mod stats;
+pub mod table;
+pub mod workflow;

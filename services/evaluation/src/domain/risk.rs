@@ -263,9 +263,11 @@ mod tests {
     #[test]
     fn weights_must_be_non_negative_and_total_100() {
         assert!(RiskWeights::default().validate().is_ok());
-        let mut w = RiskWeights::default();
-        w.amount = dec!(-5);
-        w.past_problems = dec!(1.234);
+        let mut w = RiskWeights {
+            amount: dec!(-5),
+            past_problems: dec!(1.234),
+            ..Default::default()
+        };
         let e = w.validate().unwrap_err();
         let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["weights.amount", "weights.past_problems"]);

@@ -8,6 +8,9 @@ use tonic::service::Routes;
 use crate::state::AppState;
 
 // One module per service of the contract; each adds its server in `add_to` below.
+pub mod campaigns;
+pub mod self_evaluations;
+pub mod spot_checks;
 
 /// The caller's `authorization` header, forwarded to the goal, monitoring and agency services.
 pub(crate) fn authorization<M>(request: &Request<M>) -> String {
@@ -21,11 +24,20 @@ pub(crate) fn authorization<M>(request: &Request<M>) -> String {
 
 /// Every service of `pbm.evaluation.v1`, on `routes`.
 pub fn add_to(routes: Routes, state: AppState) -> Routes {
-    let _ = &state;
     routes
+        .add_service(campaigns::server(state.clone()))
+        .add_service(self_evaluations::server(state.clone()))
+        .add_service(spot_checks::server(state.clone()))
 }
 
 /// The names grpc.health.v1 reports: every service of the contract.
 pub fn health_names() -> Vec<&'static str> {
-    vec![]
+    fn name<S: tonic::server::NamedService>(_: fn(AppState) -> S) -> &'static str {
+        S::NAME
+    }
+    vec![
+        name(campaigns::server),
+        name(self_evaluations::server),
+        name(spot_checks::server),
+    ]
 }

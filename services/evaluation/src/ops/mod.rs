@@ -3,7 +3,15 @@
 //! and save in one transaction with audit and idempotency (`pbm_server::rpc::mutate`). One file
 //! per noun.
 
+pub mod campaigns;
+pub mod reviews;
+pub mod rules;
 pub mod scoring;
+pub mod sheet_reads;
+pub mod sheet_table;
+pub mod sheets;
+pub mod spot_checks;
+pub mod statistics;
 
 use pbm_auth::{Caller, Role};
 use pbm_server::ApiError;

@@ -6,12 +6,14 @@
 //! [`schema`] holds the tables; one file of queries per noun. The platform's tables (audit,
 //! idempotency, outbox) are written only through `pbm_db::platform`.
 
-pub mod schema;
+mod campaigns;
 mod entries;
 mod rules;
+pub mod schema;
 mod sheets;
 pub mod spot_checks;
 
+pub use campaigns::*;
 pub use entries::*;
 pub use rules::*;
 pub use sheets::*;

@@ -12,11 +12,11 @@ use std::sync::{Arc, Mutex};
 use chrono::NaiveDate;
 use pbm_auth::Role;
 use pbm_proto::common::v1::Decimal;
+use pbm_proto::evaluation::v1 as ev;
 use pbm_proto::goal::v1 as pb;
 use pbm_proto::goal::v1::goal_service_client::GoalServiceClient;
 use pbm_proto::indicator::v1 as ind;
 use pbm_proto::indicator::v1::indicator_service_client::IndicatorServiceClient;
-use pbm_proto::evaluation::v1 as ev;
 use pbm_proto::monitoring::v1 as mon;
 use pbm_testkit::{TestDatabase, TestServer};
 use pbm_types::{DivisionCode, FiscalYear};
@@ -92,7 +92,13 @@ pub struct App {
     pub today: Arc<Mutex<NaiveDate>>,
     /// Last: dropping them drops the PostgreSQL database (evaluation, monitoring, goal,
     /// library, pool).
-    dbs: (TestDatabase, TestDatabase, TestDatabase, TestDatabase, TestDatabase),
+    dbs: (
+        TestDatabase,
+        TestDatabase,
+        TestDatabase,
+        TestDatabase,
+        TestDatabase,
+    ),
 }
 
 /// The day the evaluation service believes it is, unless a test moves it: 2027-03-05, the
@@ -108,10 +114,13 @@ pub const DEADLINE: &str = "2027-03-31";
 pub async fn spawn(db: TestDatabase) -> App {
     let region = DivisionCode::parse(REGION).unwrap();
     let library_db = TestDatabase::sqlite();
-    let indicator =
-        pbm_indicator::AppState::open(library_db.connect(), region.clone(), FiscalYear::new(FY).unwrap())
-            .await
-            .unwrap();
+    let indicator = pbm_indicator::AppState::open(
+        library_db.connect(),
+        region.clone(),
+        FiscalYear::new(FY).unwrap(),
+    )
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let pool_db = TestDatabase::sqlite();
@@ -211,8 +220,20 @@ impl App {
     /// a cost (≤, 万元) and satisfaction (≥, %).
     pub async fn library(&self) {
         for (code, node, name, unit, direction) in [
-            ("OUT-001", "101", "新建农村饮水工程数量", "处", ind::Direction::Ge),
-            ("COST-001", "104", "单位工程成本", "万元", ind::Direction::Le),
+            (
+                "OUT-001",
+                "101",
+                "新建农村饮水工程数量",
+                "处",
+                ind::Direction::Ge,
+            ),
+            (
+                "COST-001",
+                "104",
+                "单位工程成本",
+                "万元",
+                ind::Direction::Le,
+            ),
             ("BEN-001", "202", "受益人口", "人", ind::Direction::Ge),
             ("SAT-001", "301", "受益群众满意度", "%", ind::Direction::Ge),
         ] {

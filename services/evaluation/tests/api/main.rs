@@ -3,3 +3,6 @@
 //! SQLite and on PostgreSQL (`pbm_testkit::backend_tests!`).
 
 mod common;
+mod sheet_table;
+mod sheets;
+mod spot_checks;
