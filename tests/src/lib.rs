@@ -74,13 +74,10 @@ impl Deployment {
         )
         .await
         .expect("goal");
-        let monitoring = pbm_monitoring::open(
-            &args,
-            &args.goal_url_or_self(),
-            &args.agency_url_or_self(),
-        )
-        .await
-        .expect("monitoring");
+        let monitoring =
+            pbm_monitoring::open(&args, &args.goal_url_or_self(), &args.agency_url_or_self())
+                .await
+                .expect("monitoring");
         let evaluation = pbm_evaluation::open(
             &args,
             &args.goal_url_or_self(),

@@ -245,19 +245,32 @@ async fn a_deviating_project_is_found_reported_corrected_and_held(db: TestDataba
         .round
         .unwrap();
     assert_eq!(round.with_approved_goal, 2, "{round:?}");
-    assert!(round.without_goal >= 1, "P-MON-3 is listed, not skipped: {round:?}");
+    assert!(
+        round.without_goal >= 1,
+        "P-MON-3 is listed, not skipped: {round:?}"
+    );
     let one = c.subject(round.id, "P-MON-1").await;
     assert_eq!(one.goal_state(), mon::GoalState::Approved);
     assert_eq!(one.budget_colour(), mon::Colour::Yellow);
-    assert_eq!(c.subject(round.id, "P-MON-2").await.budget_colour(), mon::Colour::Green);
-    assert_eq!(c.subject(round.id, "P-MON-3").await.goal_state(), mon::GoalState::NoGoal);
+    assert_eq!(
+        c.subject(round.id, "P-MON-2").await.budget_colour(),
+        mon::Colour::Green
+    );
+    assert_eq!(
+        c.subject(round.id, "P-MON-3").await.goal_state(),
+        mon::GoalState::NoGoal
+    );
 
     // The unit reports P-MON-1: 3 of 12 works built by June (3 ÷ 6 = 50 % of the pace: red),
     // likely to be missed — first without a cause, which the completeness rules refuse.
     let indicator = |seq: i32, achieved: &str, causes: Vec<mon::Cause>| mon::IndicatorReport {
         seq,
         achieved: achieved.into(),
-        forecast: if causes.is_empty() { String::new() } else { "9".into() },
+        forecast: if causes.is_empty() {
+            String::new()
+        } else {
+            "9".into()
+        },
         likelihood: if seq == 1 {
             mon::Likelihood::Possible as i32
         } else {
@@ -496,7 +509,10 @@ async fn a_deviating_project_is_found_reported_corrected_and_held(db: TestDataba
         .unwrap()
         .into_inner()
         .holds;
-    let on_hold: Vec<_> = answer.iter().map(|h| (h.pro_code.as_str(), h.on_hold)).collect();
+    let on_hold: Vec<_> = answer
+        .iter()
+        .map(|h| (h.pro_code.as_str(), h.on_hold))
+        .collect();
     assert_eq!(on_hold, [("P-MON-1", true), ("P-MON-2", false)]);
     // A decision on a project that does not deviate is refused.
     let refused = deviations
@@ -527,7 +543,10 @@ async fn a_deviating_project_is_found_reported_corrected_and_held(db: TestDataba
         .unwrap()
         .into_inner();
     let totals = stats.totals.unwrap();
-    assert_eq!((totals.matched, totals.deviated, totals.reported), (2, 1, 1));
+    assert_eq!(
+        (totals.matched, totals.deviated, totals.reported),
+        (2, 1, 1)
+    );
     assert_eq!((totals.actions_opened, totals.actions_verified), (1, 1));
     // The province reads the statistics, not the projects.
     let province = c

@@ -248,8 +248,7 @@ pub struct Db {
 fn sqlite_writer_of(url: &str) -> Arc<Mutex<()>> {
     use std::collections::HashMap;
     use std::sync::{OnceLock, Weak};
-    static WRITERS: OnceLock<Mutex<HashMap<std::path::PathBuf, Weak<Mutex<()>>>>> =
-        OnceLock::new();
+    static WRITERS: OnceLock<Mutex<HashMap<std::path::PathBuf, Weak<Mutex<()>>>>> = OnceLock::new();
     let path = std::path::Path::new(url);
     let key = path.canonicalize().unwrap_or_else(|_| path.to_owned());
     let mut writers = WRITERS

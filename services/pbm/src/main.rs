@@ -180,12 +180,9 @@ async fn main() -> anyhow::Result<()> {
                 &args.agency_url_or_self(),
             )
             .await?;
-            let monitoring = pbm_monitoring::open(
-                &args,
-                &args.goal_url_or_self(),
-                &args.agency_url_or_self(),
-            )
-            .await?;
+            let monitoring =
+                pbm_monitoring::open(&args, &args.goal_url_or_self(), &args.agency_url_or_self())
+                    .await?;
             let evaluation = pbm_evaluation::open(
                 &args,
                 &args.goal_url_or_self(),
@@ -236,12 +233,9 @@ async fn main() -> anyhow::Result<()> {
                 &args.agency_url_or_self(),
             )
             .await?;
-            let monitoring = pbm_monitoring::open(
-                &args,
-                &args.goal_url_or_self(),
-                &args.agency_url_or_self(),
-            )
-            .await?;
+            let monitoring =
+                pbm_monitoring::open(&args, &args.goal_url_or_self(), &args.agency_url_or_self())
+                    .await?;
             let evaluation = pbm_evaluation::open(
                 &args,
                 &args.goal_url_or_self(),

@@ -4,9 +4,9 @@
 //! before anything reads the texts. The `Bounded<Monitoring>` impls live beside each service's
 //! conversions (`convert/<service>.rs`).
 
+pub use pbm_server::limits::check;
 pub use pbm_server::limits::{Bounded, Texts, each_nested, nested};
 pub use pbm_server::limits::{CODE, LONG, NAME, SHORT};
-pub use pbm_server::limits::check;
 
 /// The contract whose texts these maxima bound (`pbm.monitoring.v1`).
 pub enum Monitoring {}

@@ -412,7 +412,13 @@ pub async fn set_rules(
             let now = pbm_db::now();
             round.rules_version = version;
             round.rules_label = label;
-            save_round(conn, &mut round, &ctx.caller.subject, now, m.expected_revision)?;
+            save_round(
+                conn,
+                &mut round,
+                &ctx.caller.subject,
+                now,
+                m.expected_revision,
+            )?;
             recompute::subjects(conn, round.id, None, now)?;
             Ok(Effect {
                 response: mon::SetRoundRulesResponse {

@@ -102,10 +102,13 @@ pub fn july(day: u32) -> NaiveDate {
 pub async fn spawn(db: TestDatabase) -> App {
     let region = DivisionCode::parse(REGION).unwrap();
     let library_db = TestDatabase::sqlite();
-    let indicator =
-        pbm_indicator::AppState::open(library_db.connect(), region.clone(), FiscalYear::new(FY).unwrap())
-            .await
-            .unwrap();
+    let indicator = pbm_indicator::AppState::open(
+        library_db.connect(),
+        region.clone(),
+        FiscalYear::new(FY).unwrap(),
+    )
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let pool_db = TestDatabase::sqlite();
@@ -147,8 +150,7 @@ pub async fn spawn(db: TestDatabase) -> App {
         ),
         monitoring,
     );
-    let server =
-        TestServer::start_on(listener, routes, vec![pbm_monitoring::HEALTH_NAME]).await;
+    let server = TestServer::start_on(listener, routes, vec![pbm_monitoring::HEALTH_NAME]).await;
     let channel = server.channel.clone();
     App {
         goals: GoalServiceClient::new(channel.clone()),
@@ -189,8 +191,20 @@ impl App {
     /// a cost (≤, 万元) and satisfaction (≥, %).
     pub async fn library(&self) {
         for (code, node, name, unit, direction) in [
-            ("OUT-001", "101", "新建农村饮水工程数量", "处", ind::Direction::Ge),
-            ("COST-001", "104", "单位工程成本", "万元", ind::Direction::Le),
+            (
+                "OUT-001",
+                "101",
+                "新建农村饮水工程数量",
+                "处",
+                ind::Direction::Ge,
+            ),
+            (
+                "COST-001",
+                "104",
+                "单位工程成本",
+                "万元",
+                ind::Direction::Le,
+            ),
             ("BEN-001", "202", "受益人口", "人", ind::Direction::Ge),
             ("SAT-001", "301", "受益群众满意度", "%", ind::Direction::Ge),
         ] {

@@ -253,7 +253,10 @@ async fn key_monitoring_is_commissioned_filed_and_accepted(db: TestDatabase) {
     let hidden = app.get_key(&other, round, RED).await.unwrap_err();
     assert_eq!(hidden.code(), Code::NotFound);
     assert!(app.list_key(&other, round).await.unwrap().is_empty());
-    assert_eq!(app.list_key(&drawn, round).await.unwrap(), std::slice::from_ref(&k));
+    assert_eq!(
+        app.list_key(&drawn, round).await.unwrap(),
+        std::slice::from_ref(&k)
+    );
     assert_eq!(app.list_key(&auditor(), round).await.unwrap().len(), 1);
     for who in [unit(), department()] {
         let denied = app.list_key(&who, round).await.unwrap_err();
