@@ -112,31 +112,48 @@ pub fn update_sheet(
     Ok(n == 1)
 }
 
-/// Writes the entries and the engine's figures of `rows` (only the indicators that changed).
+/// Writes the entries and the engine's figures of `rows` (only the indicators that changed). On
+/// PostgreSQL in one statement, an upsert on the key (sheet, seq) whose rows are all there, so
+/// that a save of ten indicators costs one round trip instead of ten; on SQLite (in process, no
+/// round trip; diesel has no multi-row upsert there) one UPDATE per row.
 pub fn update_indicators(
     conn: &mut AnyConnection,
     rows: &[&SheetIndicatorRow],
 ) -> Result<(), StoreError> {
-    for r in rows {
-        diesel::update(
-            si::table
-                .filter(si::sheet_id.eq(r.sheet_id))
-                .filter(si::seq.eq(r.seq)),
-        )
-        .set((
-            si::achieved_value.eq(&r.achieved_value),
-            si::tier.eq(&r.tier),
-            si::qualitative_score.eq(r.qualitative_score),
-            si::not_applicable.eq(r.not_applicable),
-            si::not_applicable_reason.eq(&r.not_applicable_reason),
-            si::deviation_causes.eq(&r.deviation_causes),
-            si::improvement_measures.eq(&r.improvement_measures),
-            si::weight.eq(r.weight),
-            si::points.eq(r.points),
-            si::applicable.eq(r.applicable),
-            si::deviates.eq(r.deviates),
-        ))
-        .execute(conn)?;
+    use diesel::upsert::excluded;
+    macro_rules! upsert {
+        ($c:expr, $chunk:expr) => {
+            diesel::insert_into(si::table)
+                .values($chunk)
+                .on_conflict((si::sheet_id, si::seq))
+                .do_update()
+                .set((
+                    si::achieved_value.eq(excluded(si::achieved_value)),
+                    si::tier.eq(excluded(si::tier)),
+                    si::qualitative_score.eq(excluded(si::qualitative_score)),
+                    si::not_applicable.eq(excluded(si::not_applicable)),
+                    si::not_applicable_reason.eq(excluded(si::not_applicable_reason)),
+                    si::deviation_causes.eq(excluded(si::deviation_causes)),
+                    si::improvement_measures.eq(excluded(si::improvement_measures)),
+                    si::weight.eq(excluded(si::weight)),
+                    si::points.eq(excluded(si::points)),
+                    si::applicable.eq(excluded(si::applicable)),
+                    si::deviates.eq(excluded(si::deviates)),
+                ))
+                .execute($c)?
+        };
+    }
+    match &mut *conn {
+        AnyConnection::Postgresql(c) => {
+            for chunk in rows.chunks(BATCH / 2) {
+                upsert!(c, chunk.to_vec());
+            }
+        }
+        AnyConnection::Sqlite(c) => {
+            for r in rows {
+                upsert!(c, *r);
+            }
+        }
     }
     Ok(())
 }
