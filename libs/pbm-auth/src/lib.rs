@@ -6,9 +6,12 @@
 //!   [`TokenVerifier`] trait.
 //! * [`dev`] – the local development signing key of an embedded deployment.
 //! * [`layer`] – [`AuthLayer`]: verifies the token and attaches the [`Caller`] to the request.
+//! * [`standing`] – where a [`Caller`] stands at one region's deployment, the start of every
+//!   service's access rules.
 
 pub mod dev;
 pub mod layer;
+pub mod standing;
 pub mod token;
 
 use std::fmt;

@@ -1,7 +1,10 @@
 //! Calls from one PBM service to another over gRPC: the lazily connected channel every client
-//! uses and the request that carries the original caller. Service-to-service calls carry the
-//! original caller's token, whom the called service authorises by role and region
-//! (docs/DOMAIN.md "Regions and roles").
+//! uses, the request that carries the original caller, and the client of the agency service's
+//! draws and engagements that several services commission through ([`agency`]).
+//! Service-to-service calls carry the original caller's token, whom the called service
+//! authorises by role and region (docs/DOMAIN.md "Regions and roles").
+
+pub mod agency;
 
 use std::time::Duration;
 

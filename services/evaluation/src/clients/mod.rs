@@ -6,6 +6,8 @@
 
 pub mod pool;
 
+pub use pool::Pool;
+
 use std::time::Duration;
 
 use pbm_proto::goal::v1 as goal;
@@ -111,19 +113,4 @@ fn unavailable(reason: &'static str, service: &str, status: tonic::Status) -> Ap
             status.message()
         ),
     )
-}
-
-/// A lazily connected client of the agency service (draws and engagements).
-#[derive(Clone)]
-pub struct Pool {
-    pub(crate) channel: Channel,
-}
-
-impl Pool {
-    /// A client of the agency service at `url`, over TLS as `tls` says for an https:// URL.
-    pub fn over_tls(url: &str, tls: &ClientTlsFiles) -> anyhow::Result<Pool> {
-        Ok(Pool {
-            channel: lazy_channel(url, tls, Duration::from_secs(10))?,
-        })
-    }
 }

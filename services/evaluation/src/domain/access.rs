@@ -9,15 +9,11 @@
 //! count is computed after the caller's scope is applied. The project's choices:
 //! docs/EVALUATION.md "Roles".
 //!
-//! The approach is goal's and monitoring's (`services/monitoring/src/domain/access.rs`), and so
-//! are its choices:
-//! * **Finance of an enclosing region** (a city's bureau at a county's deployment) reads as an
-//!   auditor; only the region's own finance writes.
-//! * **Units, departments and experts of an enclosing region** name organisations of their own
-//!   region, not of this one: they see nothing here (read as the public does, which in part 1 of
-//!   evaluation is nothing). An agency's 统一社会信用代码 is national and keeps its scope.
-//! * **Callers of another region** (not this one, not enclosing) are refused with
-//!   `REGION_NOT_ALLOWED`.
+//! Where the caller stands at this region's deployment is the platform's one rule
+//! ([`pbm_auth::standing`]), as for goal and monitoring: finance of an enclosing region reads as
+//! an auditor; units, departments and experts of an enclosing region stand as the public (which
+//! in part 1 of evaluation sees nothing); callers of another region are refused with
+//! `REGION_NOT_ALLOWED`.
 //!
 //! For evaluation:
 //! * A sheet is a department's when its `department_code` is the department's code (its units'
@@ -29,7 +25,8 @@
 //!
 //! Refusals are [`Denied`]: a stable reason code and a Chinese message.
 
-use pbm_auth::{Caller, Role as AuthRole};
+use pbm_auth::Caller;
+use pbm_auth::standing::{self, Part};
 use pbm_types::DivisionCode;
 use serde::{Deserialize, Serialize};
 
@@ -115,55 +112,32 @@ pub struct SheetRef<'a> {
 /// The caller as the evaluation rules see them, at the deployment of `region` (see the module
 /// doc). Callers of another region are refused.
 pub fn viewer(caller: &Caller, region: &DivisionCode) -> Result<Viewer, Denied> {
-    if !caller.authenticated {
-        return Err(Denied::Unauthenticated);
-    }
-    if caller.role != AuthRole::Public && !caller.mof_div_code.covers(region) {
-        return Err(Denied::permission(
-            "REGION_NOT_ALLOWED",
-            format!(
-                "您属于区划 {}，不能访问区划 {region} 的绩效评价",
-                caller.mof_div_code
-            ),
-        ));
-    }
-    let code = |c: &Option<String>, what: &str| {
-        c.clone()
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| Denied::permission("ORG_MISSING", format!("令牌中没有{what}")))
-    };
-    let here = || region.to_string();
-    let local = &caller.mof_div_code == region;
-    let (role, org_code) = match caller.role {
-        AuthRole::Public => (Role::Public, String::new()),
-        AuthRole::Department | AuthRole::BudgetUnit | AuthRole::Expert if !local => {
-            (Role::Public, String::new())
+    let s = standing::standing(caller, region, "绩效评价")?;
+    Ok(Viewer {
+        role: s.part.into(),
+        org_code: s.org_code,
+    })
+}
+
+impl From<Part> for Role {
+    fn from(part: Part) -> Role {
+        match part {
+            Part::Finance => Role::Finance,
+            Part::Department => Role::Department,
+            Part::BudgetUnit => Role::BudgetUnit,
+            Part::Agency => Role::Agency,
+            Part::Auditor => Role::Auditor,
+            Part::Province => Role::Province,
+            Part::Expert => Role::Expert,
+            Part::Public => Role::Public,
         }
-        AuthRole::FinanceAdmin if local => (Role::Finance, here()),
-        AuthRole::FinanceAdmin | AuthRole::Auditor => (Role::Auditor, here()),
-        AuthRole::Province => (Role::Province, here()),
-        AuthRole::Department => (Role::Department, code(&caller.department, "部门编码")?),
-        AuthRole::BudgetUnit => (Role::BudgetUnit, code(&caller.unit, "单位编码")?),
-        AuthRole::Expert => (Role::Expert, code(&caller.expert, "专家编号")?),
-        AuthRole::Agency => (Role::Agency, code(&caller.agency, "机构代码")?),
-    };
-    Ok(Viewer { role, org_code })
+    }
 }
 
 /// A write's second check, after the role's: the caller is of this very region (docs/DOMAIN.md
 /// "Regions and roles": writes happen only in one's own region).
 pub fn ensure_local(caller: &Caller, region: &DivisionCode) -> Result<(), Denied> {
-    if &caller.mof_div_code == region {
-        Ok(())
-    } else {
-        Err(Denied::permission(
-            "REGION_NOT_ALLOWED",
-            format!(
-                "您属于区划 {}，不能修改区划 {region} 的绩效评价数据",
-                caller.mof_div_code
-            ),
-        ))
-    }
+    standing::ensure_local(caller, region, "绩效评价数据")
 }
 
 /// Whether `viewer` may read the sheet (its indicators, score, history, findings). Others'
@@ -257,6 +231,7 @@ pub fn list_filter(viewer: &Viewer) -> ListFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pbm_auth::Role as AuthRole;
     use proptest::prelude::*;
 
     fn region(code: &str) -> DivisionCode {

@@ -22,6 +22,7 @@
 //! Refusals are [`Denied`]: a stable reason code and a Chinese message (the service turns them
 //! into UNAUTHENTICATED / PERMISSION_DENIED).
 
+use pbm_auth::standing::{self, Part};
 use pbm_auth::{Caller, Role as AuthRole};
 use pbm_types::DivisionCode;
 use serde::{Deserialize, Serialize};
@@ -120,66 +121,43 @@ pub fn may_write(viewer: &Viewer, goal: &GoalScope<'_>) -> bool {
 }
 
 /// The caller as the goal rules see them (docs/DOMAIN.md "Regions and roles"), at the deployment of
-/// `region`. Finance of this very region acts as finance; finance of an enclosing region, auditors
-/// and the province read; a unit, a department, an expert or an agency by their code from the
-/// token; the public (of no region) reads published goals only. Callers of another region are
+/// `region`: where they stand ([`pbm_auth::standing`]: finance of this very region acts as
+/// finance; finance of an enclosing region, auditors and the province read; a unit, a department,
+/// an expert or an agency by their code from the token; units, departments and experts of an
+/// enclosing region, and the public, read published goals only). Callers of another region are
 /// refused.
 pub fn viewer(caller: &Caller, region: &DivisionCode) -> Result<Viewer, Denied> {
-    if !caller.authenticated {
-        return Err(Denied::Unauthenticated);
-    }
-    // The public is of no region: it reads what is published, wherever it is.
-    if caller.role != AuthRole::Public && !caller.mof_div_code.covers(region) {
-        return Err(Denied::permission(
-            "REGION_NOT_ALLOWED",
-            format!(
-                "您属于区划 {}，不能访问区划 {region} 的绩效目标",
-                caller.mof_div_code
-            ),
-        ));
-    }
-    let code = |c: &Option<String>, what: &str| {
-        c.clone()
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| Denied::permission("ORG_MISSING", format!("令牌中没有{what}")))
-    };
-    let here = || region.to_string();
-    let local = &caller.mof_div_code == region;
-    let (role, org_code) = match caller.role {
-        AuthRole::Public => (Role::Public, String::new()),
-        // Unit and department codes and expert ids name organisations and people of the
-        // caller's own region: at a deployment of one of its counties they name no one (a
-        // city's unit `D01001` is not the county's), so such a caller reads what the public
-        // reads. (An agency's 统一社会信用代码 is national and keeps its scope.)
-        AuthRole::Department | AuthRole::BudgetUnit | AuthRole::Expert if !local => {
-            (Role::Public, String::new())
+    let s = standing::standing(caller, region, "绩效目标")?;
+    Ok(Viewer {
+        role: s.part.into(),
+        org_code: s.org_code,
+    })
+}
+
+impl From<Part> for Role {
+    fn from(part: Part) -> Role {
+        match part {
+            Part::Finance => Role::Finance,
+            Part::Department => Role::Department,
+            Part::BudgetUnit => Role::BudgetUnit,
+            Part::Agency => Role::Agency,
+            Part::Auditor => Role::Auditor,
+            Part::Province => Role::Province,
+            Part::Expert => Role::Expert,
+            Part::Public => Role::Public,
         }
-        AuthRole::FinanceAdmin if &caller.mof_div_code == region => (Role::Finance, here()),
-        AuthRole::FinanceAdmin | AuthRole::Auditor => (Role::Auditor, here()),
-        AuthRole::Province => (Role::Province, here()),
-        AuthRole::Department => (Role::Department, code(&caller.department, "部门编码")?),
-        AuthRole::BudgetUnit => (Role::BudgetUnit, code(&caller.unit, "单位编码")?),
-        AuthRole::Expert => (Role::Expert, code(&caller.expert, "专家编号")?),
-        AuthRole::Agency => (Role::Agency, code(&caller.agency, "机构代码")?),
-    };
-    Ok(Viewer { role, org_code })
+    }
 }
 
 /// A write's second check, after the role's: the caller is of this very region. docs/DOMAIN.md
 /// "Regions and roles": a user of an enclosing region reads, writes happen only in one's own
 /// region — a city's unit or department (whose codes name organisations of the city) never
-/// writes a county's goals, projects or reports.
+/// writes a county's goals, projects or reports. (The public is of no region.)
 pub fn ensure_local(caller: &Caller, region: &DivisionCode) -> Result<(), Denied> {
-    if caller.role == AuthRole::Public || &caller.mof_div_code == region {
+    if caller.role == AuthRole::Public {
         Ok(())
     } else {
-        Err(Denied::permission(
-            "REGION_NOT_ALLOWED",
-            format!(
-                "您属于区划 {}，不能修改区划 {region} 的绩效目标、项目或报告",
-                caller.mof_div_code
-            ),
-        ))
+        standing::ensure_local(caller, region, "绩效目标、项目或报告")
     }
 }
 

@@ -5,11 +5,13 @@
 
 pub mod pool;
 
+pub use pool::Pool;
+
 use pbm_proto::goal::v1 as goal;
 use pbm_proto::goal::v1::goal_service_client::GoalServiceClient;
 use pbm_proto::tls::ClientTlsFiles;
 use pbm_server::ApiError;
-pub(crate) use pbm_server::calls::{as_caller, lazy_channel};
+use pbm_server::calls::{as_caller, lazy_channel};
 use tonic::transport::Channel;
 
 /// Every call to another service is bounded by this (a round's snapshot of a whole region's
@@ -65,19 +67,4 @@ fn goal_unavailable(status: tonic::Status) -> ApiError {
             status.message()
         ),
     )
-}
-
-/// A lazily connected client of the agency service (draws and engagements).
-#[derive(Clone)]
-pub struct Pool {
-    pub(crate) channel: Channel,
-}
-
-impl Pool {
-    /// A client of the agency service at `url`, over TLS as `tls` says for an https:// URL.
-    pub fn over_tls(url: &str, tls: &ClientTlsFiles) -> anyhow::Result<Pool> {
-        Ok(Pool {
-            channel: lazy_channel(url, tls, CALL_TIMEOUT)?,
-        })
-    }
 }

@@ -1,118 +1,26 @@
-//! The two calls key monitoring makes to the agency service ([`Pool`]): draw one agency and
-//! record its engagement (docs/DOMAIN.md "Random draws", "What may be commissioned": finance's
-//! key monitoring is commissioned as evaluation work, 财预〔2021〕6号). Each carries the original
-//! caller's token; request ids are derived from the caller's, so a retry replays the same draw
-//! and engagement. An unreachable agency service answers UNAVAILABLE
-//! `AGENCY_SERVICE_UNAVAILABLE`, and nothing is changed. (The goal service's client,
-//! services/goal/src/clients/pool.rs, also draws experts and withdraws engagements; this one
-//! keeps only what monitoring calls.)
+//! The agency service as key monitoring calls it ([`Pool`]): draw one agency and record its
+//! engagement (docs/DOMAIN.md "Random draws", "What may be commissioned": finance's key
+//! monitoring is commissioned as evaluation work, 财预〔2021〕6号). The client is the platform's
+//! ([`pbm_server::calls::agency`]); monitoring keeps its own words and reason codes.
 
-use pbm_proto::agency::v1 as ag;
-use pbm_proto::agency::v1::draw_service_client::DrawServiceClient;
-use pbm_proto::agency::v1::engagement_service_client::EngagementServiceClient;
-use pbm_server::{ApiError, ErrorKind, FieldViolation};
-use tonic_types::StatusExt;
+use std::time::Duration;
 
-use super::{Pool, as_caller};
+use pbm_server::calls::agency::{AgencyPool, Commissioner};
 
-/// The agency service's reasons passed on as they are; any other refusal is `POOL_REFUSED`.
-const PASSED_ON: [&str; 8] = [
-    "TOO_FEW_ELIGIBLE",
-    "KIND_NOT_COMMISSIONABLE",
-    "NOT_INDEPENDENT",
-    "NOT_COMMISSIONABLE",
-    "VALIDATION_FAILED",
-    "ROLE_NOT_ALLOWED",
-    "REGION_NOT_ALLOWED",
-    "REQUEST_ID_REUSED",
-];
+pub use pbm_server::calls::agency::DrawnAgency;
 
-/// The agency service's refusal as this service's error.
-fn refused(status: tonic::Status) -> ApiError {
-    let kind = match status.code() {
-        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Unknown => {
-            tracing::warn!(error = %status.message(), "agency service unreachable");
-            return ApiError::unavailable(
-                "AGENCY_SERVICE_UNAVAILABLE",
-                "第三方机构库服务暂时无法访问，无法委托重点监控；请稍后重试（未做任何修改）（AGENCY_SERVICE_UNAVAILABLE）",
-            );
-        }
-        tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => ErrorKind::PermissionDenied,
-        tonic::Code::InvalidArgument => ErrorKind::InvalidArgument,
-        tonic::Code::NotFound => ErrorKind::NotFound,
-        _ => ErrorKind::FailedPrecondition,
-    };
-    let reason = status
-        .get_details_error_info()
-        .and_then(|i| PASSED_ON.into_iter().find(|k| *k == i.reason))
-        .unwrap_or("POOL_REFUSED");
-    let mut e = ApiError::new(
-        kind,
-        reason,
-        format!(
-            "第三方机构库未完成抽取或委托：{}（{reason}）",
-            status.message()
-        ),
-    );
-    e.violations = status
-        .get_details_bad_request()
-        .map(|b| {
-            b.field_violations
-                .into_iter()
-                .map(|v| FieldViolation::new(v.field, reason, v.description))
-                .collect()
-        })
-        .unwrap_or_default();
-    e
-}
+/// A lazily connected client of the agency service (draws and engagements).
+pub type Pool = AgencyPool<Monitoring>;
 
-/// An agency drawn from the pool: the draw's id and the agency's 统一社会信用代码.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DrawnAgency {
-    pub draw_id: i64,
-    pub credit_code: String,
-}
+/// Monitoring as it commissions key monitoring through the agency service.
+pub struct Monitoring;
 
-impl Pool {
-    /// Draws one agency for `kind` of work on `task_ref`, independent of `evaluated_party`
-    /// (recusal is the agency service's), as the caller.
-    pub async fn draw_agency(
-        &self,
-        authorization: &str,
-        request: ag::DrawAgenciesRequest,
-    ) -> Result<DrawnAgency, ApiError> {
-        let draw = DrawServiceClient::new(self.channel.clone())
-            .draw_agencies(as_caller(authorization, request))
-            .await
-            .map_err(refused)?
-            .into_inner()
-            .draw
-            .ok_or_else(|| ApiError::internal("draw without a record"))?;
-        let credit_code = draw
-            .drawn_agencies
-            .first()
-            .map(|a| a.credit_code.clone())
-            .ok_or_else(|| ApiError::internal("agency draw without an agency"))?;
-        Ok(DrawnAgency {
-            draw_id: draw.id,
-            credit_code,
-        })
-    }
+impl Commissioner for Monitoring {
+    const TIMEOUT: Duration = super::CALL_TIMEOUT;
+    const UNAVAILABLE: &'static str = "第三方机构库服务暂时无法访问，无法委托重点监控；请稍后重试（未做任何修改）（AGENCY_SERVICE_UNAVAILABLE）";
+    const OTHER_REASON: &'static str = "POOL_REFUSED";
 
-    /// Records the engagement of a drawn agency (rated later in the agency service), as the
-    /// caller. Returns its id.
-    pub async fn engage(
-        &self,
-        authorization: &str,
-        request: ag::CreateEngagementRequest,
-    ) -> Result<i64, ApiError> {
-        EngagementServiceClient::new(self.channel.clone())
-            .create_engagement(as_caller(authorization, request))
-            .await
-            .map_err(refused)?
-            .into_inner()
-            .engagement
-            .map(|e| e.id)
-            .ok_or_else(|| ApiError::internal("engagement without a record"))
+    fn refused(message: &str, reason: &str) -> String {
+        format!("第三方机构库未完成抽取或委托：{message}（{reason}）")
     }
 }
