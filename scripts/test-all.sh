@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The full PBM test command (README "Testing"; CI runs it through .ci/run).
 #
-#   scripts/test-all.sh                          provision, cargo test, external Python gRPC test
+#   scripts/test-all.sh                          provision, proto contract checks, cargo test,
+#                                                external Python gRPC test
 #   scripts/test-all.sh --only-provision -- CMD  provision, export env, run CMD instead
 #
 # Provisions a throwaway PostgreSQL cluster and Redis server on free 127.0.0.1 ports, exports
@@ -62,6 +63,7 @@ have_redis || missing+=(redis-server)
 have_libpq_dev || missing+=(libpq-dev)
 have_python || missing+=(python3)
 have_venv || missing+=(python3-venv)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$IS_ROOT" = 1 ] && command -v apt-get >/dev/null 2>&1; then
@@ -241,6 +243,9 @@ command -v cargo >/dev/null 2>&1 || die "cargo not found on PATH (install rustup
 export CARGO_INCREMENTAL=0
 LOCKED=()
 [ -f Cargo.lock ] && LOCKED=(--locked)
+
+section "proto contracts: lint and breaking changes (scripts/contracts.sh)"
+run scripts/contracts.sh check
 
 section "cargo test --workspace ${LOCKED[*]}"
 run cargo test --workspace "${LOCKED[@]}"
