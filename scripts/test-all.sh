@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The full PBM test command (README "Testing"; CI runs it through .ci/run).
 #
-#   scripts/test-all.sh                          provision, proto contract checks, cargo test,
-#                                                external Python gRPC test
+#   scripts/test-all.sh                          provision, proto contract and deployment checks,
+#                                                cargo test, external Python gRPC test
 #   scripts/test-all.sh --only-provision -- CMD  provision, export env, run CMD instead
 #
 # Provisions a throwaway PostgreSQL cluster and Redis server on free 127.0.0.1 ports, exports
@@ -246,6 +246,9 @@ LOCKED=()
 
 section "proto contracts: lint and breaking changes (scripts/contracts.sh)"
 run scripts/contracts.sh check
+
+section "deployments: every region's overlay renders and validates (scripts/deploy-check.sh)"
+run scripts/deploy-check.sh
 
 section "cargo test --workspace ${LOCKED[*]}"
 run cargo test --workspace "${LOCKED[@]}"
