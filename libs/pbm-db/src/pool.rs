@@ -381,7 +381,10 @@ impl Db {
         F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
     {
         let db = self.clone();
+        // The request's span follows the work (its logs, and the trace of any call it makes).
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
             let mut pooled = db.conn()?;
             let result = f(&mut pooled.conn);
             if result.is_err() {
@@ -401,7 +404,8 @@ impl Db {
         F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
     {
         let db = self.clone();
-        tokio::task::spawn_blocking(move || db.write_blocking(f))
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| db.write_blocking(f)))
             .await
             .map_err(|e| E::from(StoreError::Other(e.to_string())))?
     }

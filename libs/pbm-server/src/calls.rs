@@ -22,11 +22,16 @@ pub fn lazy_channel(url: &str, tls: &ClientTlsFiles, timeout: Duration) -> anyho
         .connect_lazy())
 }
 
-/// A request to another service carrying the original caller's `authorization` header.
+/// A request to another service carrying the original caller's `authorization` header and
+/// the current span's W3C trace context (`traceparent`), so that the call is a child of the
+/// request that made it: one request is one trace across services. Work that leaves the
+/// request's task (a blocking closure, a batch lane, a spawned task) carries the request's
+/// span with it (`pbm_db::Db::read`/`write`, the goal service's steps).
 pub fn as_caller<T>(authorization: &str, message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     if let Ok(value) = authorization.parse() {
         request.metadata_mut().insert("authorization", value);
     }
+    pbm_telemetry::inject_current_context(request.metadata_mut());
     request
 }

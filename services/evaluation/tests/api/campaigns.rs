@@ -715,12 +715,7 @@ async fn reopening_a_unit_after_the_deadline(db: pbm_testkit::TestDatabase) {
     // Audited under the unit (the refusals too; the unknown unit is audited under its own key), and in the sheet's history.
     let lines = audit(&app, "campaign_unit", format!("{}/{UNIT}", c.id)).await;
     let outcomes: Vec<_> = lines.iter().map(|l| (l.0.as_str(), l.1.as_str())).collect();
-    let expected = [
-        "REASON_REQUIRED",
-        "DEADLINE_IN_PAST",
-        "DATE_INVALID",
-        "OK",
-    ];
+    let expected = ["REASON_REQUIRED", "DEADLINE_IN_PAST", "DATE_INVALID", "OK"];
     assert_eq!(outcomes, expected.map(|o| ("ReopenUnit", o)).as_slice());
     assert!(lines[3].2.contains(why), "{lines:?}");
     let events = history(&app, sheet.id).await;

@@ -10,6 +10,7 @@ use pbm_proto::goal::v1::goal_service_server::GoalService;
 use pbm_server::{ApiError, rpc};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
 use crate::domain::access;
 use crate::ops::{self, Authorization};
@@ -64,24 +65,27 @@ impl GoalService for GoalGrpc {
         .into_inner();
         let state = self.state.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(ops::snapshot::CHUNK as usize);
-        tokio::spawn(async move {
-            loop {
-                let items = match snapshot.next(&state).await {
-                    Ok(Some(items)) => items,
-                    Ok(None) => return,
-                    Err(e) => {
-                        let _ = tx.send(Err(e.into_status(rpc.domain()))).await;
-                        return;
-                    }
-                };
-                for item in items {
-                    if tx.send(Ok(item)).await.is_err() {
-                        // The caller went away.
-                        return;
+        tokio::spawn(
+            async move {
+                loop {
+                    let items = match snapshot.next(&state).await {
+                        Ok(Some(items)) => items,
+                        Ok(None) => return,
+                        Err(e) => {
+                            let _ = tx.send(Err(e.into_status(rpc.domain()))).await;
+                            return;
+                        }
+                    };
+                    for item in items {
+                        if tx.send(Ok(item)).await.is_err() {
+                            // The caller went away.
+                            return;
+                        }
                     }
                 }
             }
-        });
+            .instrument(tracing::Span::current()),
+        );
         Ok(Response::new(Box::pin(
             tokio_stream::wrappers::ReceiverStream::new(rx),
         )))
@@ -116,22 +120,25 @@ impl GoalService for GoalGrpc {
         let (auth, state) = (authorization(&r), self.state.clone());
         let mut input = rpc::Inbound::new(r.into_inner(), &rpc);
         let (tx, rx) = tokio::sync::mpsc::channel(64);
-        tokio::spawn(async move {
-            let mut index = 0i32;
-            while let Some(next) = input.message().await.transpose() {
-                let result = match next {
-                    Ok(item) => {
-                        Ok(ops::bulk::declare(&state, &rpc, &caller, &auth, index, item).await)
+        tokio::spawn(
+            async move {
+                let mut index = 0i32;
+                while let Some(next) = input.message().await.transpose() {
+                    let result = match next {
+                        Ok(item) => {
+                            Ok(ops::bulk::declare(&state, &rpc, &caller, &auth, index, item).await)
+                        }
+                        Err(e) => Err(e),
+                    };
+                    let stop = result.is_err();
+                    if tx.send(result).await.is_err() || stop {
+                        break;
                     }
-                    Err(e) => Err(e),
-                };
-                let stop = result.is_err();
-                if tx.send(result).await.is_err() || stop {
-                    break;
+                    index = index.saturating_add(1);
                 }
-                index = index.saturating_add(1);
             }
-        });
+            .instrument(tracing::Span::current()),
+        );
         Ok(Response::new(Box::pin(
             tokio_stream::wrappers::ReceiverStream::new(rx),
         )))

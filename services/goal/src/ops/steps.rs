@@ -164,9 +164,13 @@ where
     };
     let (reply, answer) = oneshot::channel::<Result<R, ApiError>>();
     let job_ctx = ctx.clone();
+    // The batch lane decides the step in the request's span: a library call made while
+    // deciding stays in the request's trace.
+    let span = tracing::Span::current();
     let job = StepJob {
         id,
         decide: Box::new(move |conn, found| {
+            let _entered = span.enter();
             let decided = found.and_then(|found| decide(conn, &job_ctx, found));
             match decided {
                 Err(refused) => {

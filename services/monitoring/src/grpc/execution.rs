@@ -11,6 +11,7 @@ use pbm_proto::monitoring::v1::execution_service_server::{
 use pbm_server::rpc;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
 use crate::ops::{execution, summary};
 use crate::state::AppState;
@@ -75,24 +76,27 @@ impl ExecutionService for ExecutionGrpc {
         .into_inner();
         let state = self.state.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(summary::CHUNK as usize);
-        tokio::spawn(async move {
-            loop {
-                let items = match stream.next(&state).await {
-                    Ok(Some(items)) => items,
-                    Ok(None) => return,
-                    Err(e) => {
-                        let _ = tx.send(Err(e.into_status(rpc.domain()))).await;
-                        return;
-                    }
-                };
-                for item in items {
-                    if tx.send(Ok(item)).await.is_err() {
-                        // The caller went away.
-                        return;
+        tokio::spawn(
+            async move {
+                loop {
+                    let items = match stream.next(&state).await {
+                        Ok(Some(items)) => items,
+                        Ok(None) => return,
+                        Err(e) => {
+                            let _ = tx.send(Err(e.into_status(rpc.domain()))).await;
+                            return;
+                        }
+                    };
+                    for item in items {
+                        if tx.send(Ok(item)).await.is_err() {
+                            // The caller went away.
+                            return;
+                        }
                     }
                 }
             }
-        });
+            .instrument(tracing::Span::current()),
+        );
         Ok(Response::new(Box::pin(
             tokio_stream::wrappers::ReceiverStream::new(rx),
         )))
