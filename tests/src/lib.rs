@@ -153,6 +153,33 @@ impl Deployment {
 /// Creates one 共性 indicator of the library under each first level (产出 101, 效益 202, 满意度
 /// 301) as `finance` (a token of the region's finance bureau), codes `{prefix}-O`, `-B`, `-S`:
 /// what a goal of the scenarios picks from.
+/// A continuing project of the general budget, as the budget system registers it: `code` of
+/// unit `agency` in department `department`, `amount` 元 requested for [`FY`].
+pub fn project_spec(
+    code: &str,
+    name: &str,
+    agency: &str,
+    department: &str,
+    amount: &str,
+) -> pbm_proto::goal::v1::ProjectSpec {
+    use pbm_proto::goal::v1 as pb;
+    pb::ProjectSpec {
+        pro_code: code.into(),
+        name: name.into(),
+        agency_code: agency.into(),
+        department_code: department.into(),
+        fiscal_year: FY,
+        fund_source: pb::FundSource::GeneralPublic as i32,
+        special_field: pb::SpecialField::None as i32,
+        continuity: pb::Continuity::Continuing as i32,
+        nature: pb::Nature::Project as i32,
+        requested_amount: Some(pbm_proto::common::v1::Decimal {
+            value: amount.into(),
+        }),
+        ..Default::default()
+    }
+}
+
 pub async fn seed_library(channel: &Channel, finance: &str, prefix: &str) -> [String; 3] {
     use pbm_proto::indicator::v1 as ind;
     let mut library = ind::indicator_service_client::IndicatorServiceClient::new(channel.clone());

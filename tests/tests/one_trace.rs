@@ -17,7 +17,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use pbm_auth::Role;
 use pbm_e2e::{Deployment, FY, REGION};
-use pbm_proto::common::v1::Decimal;
 use pbm_proto::evaluation::v1 as ev;
 use pbm_proto::evaluation::v1::campaign_service_client::CampaignServiceClient;
 use pbm_proto::goal::v1 as pb;
@@ -86,10 +85,6 @@ fn traced<T>(token: &str, trace: &str, message: T) -> tonic::Request<T> {
     request
 }
 
-fn dec(v: &str) -> Option<Decimal> {
-    Some(Decimal { value: v.into() })
-}
-
 /// The trace ids of one backend's run: distinct per backend and per request.
 fn trace_id(backend: u8, request: u8) -> String {
     format!("4bf92f3577b34da6a3ce929d0e0e{backend:02x}{request:02x}")
@@ -115,19 +110,13 @@ async fn scenario(db: TestDatabase, backend: u8, collector: &Collector) {
             &unit,
             pb::DeclareProjectRequest {
                 request_id: "trace-project".into(),
-                spec: Some(pb::ProjectSpec {
-                    pro_code: "P-TRACE".into(),
-                    name: "农村饮水安全巩固提升工程".into(),
-                    agency_code: "D01001".into(),
-                    department_code: "D01".into(),
-                    fiscal_year: FY,
-                    fund_source: pb::FundSource::GeneralPublic as i32,
-                    special_field: pb::SpecialField::None as i32,
-                    continuity: pb::Continuity::Continuing as i32,
-                    nature: pb::Nature::Project as i32,
-                    requested_amount: dec("800000"),
-                    ..Default::default()
-                }),
+                spec: Some(pbm_e2e::project_spec(
+                    "P-TRACE",
+                    "农村饮水安全巩固提升工程",
+                    "D01001",
+                    "D01",
+                    "800000",
+                )),
                 expected_version: 0,
             },
         ))

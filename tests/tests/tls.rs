@@ -189,21 +189,13 @@ async fn mutual_tls_between_clients_and_services(db: TestDatabase) {
             &unit,
             pb::DeclareProjectRequest {
                 request_id: "tls-project".into(),
-                spec: Some(pb::ProjectSpec {
-                    pro_code: "P-TLS-1".into(),
-                    name: "农村饮水安全巩固提升工程".into(),
-                    agency_code: "D01001".into(),
-                    department_code: "D01".into(),
-                    fiscal_year: FY,
-                    fund_source: pb::FundSource::GeneralPublic as i32,
-                    special_field: pb::SpecialField::None as i32,
-                    continuity: pb::Continuity::Continuing as i32,
-                    nature: pb::Nature::Project as i32,
-                    requested_amount: Some(pbm_proto::common::v1::Decimal {
-                        value: "800000".into(),
-                    }),
-                    ..Default::default()
-                }),
+                spec: Some(pbm_e2e::project_spec(
+                    "P-TLS-1",
+                    "农村饮水安全巩固提升工程",
+                    "D01001",
+                    "D01",
+                    "800000",
+                )),
                 expected_version: 0,
             },
         ))
