@@ -7,6 +7,7 @@ use pbm_db::Db;
 use pbm_types::DivisionCode;
 
 use crate::clients::{Goals, Monitoring, Pool};
+use crate::ops::saves::{self, Saves};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -21,6 +22,8 @@ pub struct AppState {
     pub pool: Pool,
     /// The calendar (China Standard Time); tests fix it.
     pub today: Arc<dyn Fn() -> NaiveDate + Send + Sync>,
+    /// SaveSelfEvaluation batched on PostgreSQL (`None` on SQLite): [`crate::ops::saves`].
+    pub saves: Option<Saves>,
 }
 
 /// Today's date in China Standard Time (UTC+8): deadlines are the bureau's calendar days.
@@ -39,6 +42,7 @@ impl AppState {
     ) -> anyhow::Result<AppState> {
         db.migrate(&crate::store::ALL_MIGRATIONS).await?;
         Ok(AppState {
+            saves: saves::start(&db),
             db,
             region,
             goals,

@@ -6,6 +6,7 @@
 pub mod campaigns;
 pub mod reviews;
 pub mod rules;
+pub mod saves;
 pub mod scoring;
 pub mod sheet_reads;
 pub mod sheet_table;

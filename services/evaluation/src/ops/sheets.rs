@@ -4,6 +4,8 @@
 //! reopened deadline, scored by the one engine (`ops::scoring::score_sheet`) and written with one
 //! revision-guarded update of the sheet, an update of each indicator that changed and one row
 //! of its history, in the transaction of `run_mutation` (audited, idempotent by request id).
+//! SaveSelfEvaluation on PostgreSQL is decided the same way and written in a batch with the
+//! saves arriving meanwhile ([`super::saves`], group commit).
 //!
 //! The project's choices:
 //! * The caller's role is checked before anything of the request is read (PERMISSION_DENIED);
@@ -305,39 +307,78 @@ fn commit(
     reason: &str,
     by: &str,
 ) -> Result<(), ApiError> {
+    let (expected, changed, event) = stage(row, t, before, now, reason, by);
+    write_staged(conn, row, expected, &changed, &event)
+}
+
+/// Puts step `t` on `row` (status, revision, stamps) and works out its write: the revision it
+/// is guarded by, the indicators of `now` differing from `before`, and its history row.
+fn stage(
+    row: &mut SheetRow,
+    t: &Transition,
+    before: &[SheetIndicatorRow],
+    now: &[SheetIndicatorRow],
+    reason: &str,
+    by: &str,
+) -> (i64, Vec<SheetIndicatorRow>, SheetEventRow) {
     let expected = row.revision;
     row.status = t.to.as_db().to_owned();
     row.revision = t.revision;
     row.changed_by = by.to_owned();
     row.changed_at = pbm_db::now();
-    if !store::update_sheet(conn, row, expected)? {
-        return Err(WorkflowError::StaleRevision {
-            expected,
-            actual: expected + 1,
-        }
-        .into());
-    }
-    let changed: Vec<&SheetIndicatorRow> = now
+    let changed: Vec<SheetIndicatorRow> = now
         .iter()
         .filter(|r| !before.iter().any(|b| b == *r))
+        .cloned()
         .collect();
+    let event = SheetEventRow {
+        sheet_id: row.id,
+        revision: row.revision,
+        action: t.action().to_owned(),
+        from_status: t.from.as_db().to_owned(),
+        to_status: t.to.as_db().to_owned(),
+        reason: reason.to_owned(),
+        total: row.total,
+        grade: row.grade.clone(),
+        at_by: by.to_owned(),
+        at: row.changed_at,
+    };
+    (expected, changed, event)
+}
+
+/// The sheet moved since the step was decided on it at revision `expected`.
+pub(crate) fn stale(expected: i64) -> ApiError {
+    WorkflowError::StaleRevision {
+        expected,
+        actual: expected + 1,
+    }
+    .into()
+}
+
+/// One revision-guarded update of the sheet, one of its changed indicators, one history row.
+fn write_staged(
+    conn: &mut AnyConnection,
+    row: &SheetRow,
+    expected: i64,
+    changed: &[SheetIndicatorRow],
+    event: &SheetEventRow,
+) -> Result<(), ApiError> {
+    if !store::update_sheet(conn, row, expected)? {
+        return Err(stale(expected));
+    }
+    let changed: Vec<&SheetIndicatorRow> = changed.iter().collect();
     store::update_indicators(conn, &changed)?;
-    store::append_event(
-        conn,
-        &SheetEventRow {
-            sheet_id: row.id,
-            revision: row.revision,
-            action: t.action().to_owned(),
-            from_status: t.from.as_db().to_owned(),
-            to_status: t.to.as_db().to_owned(),
-            reason: reason.to_owned(),
-            total: row.total,
-            grade: row.grade.clone(),
-            at_by: by.to_owned(),
-            at: row.changed_at,
-        },
-    )?;
+    store::append_event(conn, event)?;
     Ok(())
+}
+
+/// A save's write, decided: the sheet's new row guarded by the revision read (`expected`), its
+/// changed indicators and its history row.
+pub(crate) struct SheetWrite {
+    pub row: SheetRow,
+    pub expected: i64,
+    pub changed: Vec<SheetIndicatorRow>,
+    pub event: SheetEventRow,
 }
 
 /// A save decided and scored, not yet written.
@@ -356,7 +397,7 @@ pub(crate) struct PlannedSave {
 pub(crate) fn plan_save(
     conn: &mut AnyConnection,
     v: &Viewer,
-    mut row: SheetRow,
+    row: SheetRow,
     campaign: &CampaignFacts,
     unit: Option<NaiveDate>,
     edit: &Edit,
@@ -372,6 +413,19 @@ pub(crate) fn plan_save(
         &step_context(&row, campaign, unit, today),
     )?;
     let before = store::sheet_indicators(conn, row.id)?;
+    plan_edit(conn, row, campaign, transition, before, edit)
+}
+
+/// The rest of [`plan_save`] once the step is allowed: the entries on the indicators `before`,
+/// the texts, the score.
+fn plan_edit(
+    conn: &mut AnyConnection,
+    mut row: SheetRow,
+    campaign: &CampaignFacts,
+    transition: Transition,
+    before: Vec<SheetIndicatorRow>,
+    edit: &Edit,
+) -> Result<PlannedSave, ApiError> {
     let mut now = before.clone();
     put_entries(&mut now, &edit.entries).map_err(ApiError::validation)?;
     row.execution_reason = edit.execution_reason.clone();
@@ -401,60 +455,111 @@ pub(crate) fn write_save(
     Ok((row, now))
 }
 
-/// SaveSelfEvaluation (see the module doc).
+/// What a save reads: the sheet in its context and its indicators by seq.
+pub(crate) type SaveFound = (store::SheetInContext, Vec<SheetIndicatorRow>);
+
+/// SaveSelfEvaluation (see the module doc): in the transaction of `run_mutation` on SQLite,
+/// batched with concurrent saves on PostgreSQL ([`super::saves`]).
 pub async fn save(
     state: &AppState,
     ctx: MutationContext,
     m: ev::SaveSelfEvaluationRequest,
 ) -> Result<ev::SaveSelfEvaluationResponse, ApiError> {
+    if state.saves.is_some() {
+        return super::saves::run(state, ctx, m).await;
+    }
     let st = state.clone();
     let entity = ("evaluation_sheet", m.self_evaluation_id.to_string());
     run_mutation(&state.db, ctx, entity, move |conn, ctx| {
-        let v = authorise(&ctx.caller, &st, FILLERS, true)?;
-        limits::check(&m)?;
-        if m.entries.len() > 200 {
-            return Err(ApiError::invalid_field(
-                "TOO_MANY_ENTRIES",
-                "entries",
-                "一次最多保存 200 条指标的填报",
-            ));
-        }
-        let entries = entries_from(&m.entries).map_err(ApiError::validation)?;
-        let today = st.today();
-        let (row, campaign, unit) = visible_sheet(conn, &v, m.self_evaluation_id)?;
-        let edit = Edit {
-            entries,
-            execution_reason: m.execution_reason.trim().to_owned(),
-            summary: m.summary.trim().to_owned(),
-        };
-        let planned = plan_save(
-            conn,
-            &v,
-            row,
-            &campaign,
-            unit,
-            &edit,
-            m.expected_revision,
-            today,
-        )?;
-        let (row, indicators) = write_save(conn, planned, &ctx.caller.subject)?;
-        let sheet = message(&row, &indicators, &campaign, unit, today)?;
-        Ok(Effect {
-            response: ev::SaveSelfEvaluationResponse {
-                self_evaluation: Some(sheet),
-            },
-            entity_type: "evaluation_sheet",
-            entity_id: row.id.to_string(),
-            detail: format!(
-                "save {}: {} entries, total {} {}",
-                row.subject_key,
-                edit.entries.len(),
-                row.total.0,
-                row.grade
-            ),
-        })
+        let (effect, w) = decide_save(conn, &st, ctx, &m, |conn| {
+            let Some(found) = store::sheet_in_context(conn, m.self_evaluation_id)? else {
+                return Ok(None);
+            };
+            let indicators = store::sheet_indicators(conn, found.0.id)?;
+            Ok(Some((found, indicators)))
+        })?;
+        write_staged(conn, &w.row, w.expected, &w.changed, &w.event)?;
+        Ok(effect)
     })
     .await
+}
+
+/// Decides save `m` by `ctx`'s caller: authorised first, the request checked, then the sheet
+/// that `found` reads (NOT_FOUND when absent or out of the caller's scope), the step, the
+/// entries and the score. Returns the answer and the write, not yet done.
+pub(crate) fn decide_save(
+    conn: &mut AnyConnection,
+    st: &AppState,
+    ctx: &MutationContext,
+    m: &ev::SaveSelfEvaluationRequest,
+    found: impl FnOnce(&mut AnyConnection) -> Result<Option<SaveFound>, ApiError>,
+) -> Result<(Effect<ev::SaveSelfEvaluationResponse>, SheetWrite), ApiError> {
+    let v = authorise(&ctx.caller, st, FILLERS, true)?;
+    limits::check(m)?;
+    if m.entries.len() > 200 {
+        return Err(ApiError::invalid_field(
+            "TOO_MANY_ENTRIES",
+            "entries",
+            "一次最多保存 200 条指标的填报",
+        ));
+    }
+    let entries = entries_from(&m.entries).map_err(ApiError::validation)?;
+    let today = st.today();
+    let ((row, campaign, unit), before) = match found(conn)? {
+        Some(f) if readable(conn, &v, &f.0.0)? => f,
+        _ => return Err(sheet_not_found(m.self_evaluation_id)),
+    };
+    let edit = Edit {
+        entries,
+        execution_reason: m.execution_reason.trim().to_owned(),
+        summary: m.summary.trim().to_owned(),
+    };
+    let transition = apply(
+        status_of(&row)?,
+        row.revision,
+        &Step::Save,
+        v.role,
+        m.expected_revision,
+        &step_context(&row, &campaign, unit, today),
+    )?;
+    let PlannedSave {
+        mut row,
+        transition,
+        before,
+        now,
+    } = plan_edit(conn, row, &campaign, transition, before, &edit)?;
+    let (expected, changed, event) = stage(
+        &mut row,
+        &transition,
+        &before,
+        &now,
+        "",
+        &ctx.caller.subject,
+    );
+    let sheet = message(&row, &now, &campaign, unit, today)?;
+    let effect = Effect {
+        response: ev::SaveSelfEvaluationResponse {
+            self_evaluation: Some(sheet),
+        },
+        entity_type: "evaluation_sheet",
+        entity_id: row.id.to_string(),
+        detail: format!(
+            "save {}: {} entries, total {} {}",
+            row.subject_key,
+            edit.entries.len(),
+            row.total.0,
+            row.grade
+        ),
+    };
+    Ok((
+        effect,
+        SheetWrite {
+            row,
+            expected,
+            changed,
+            event,
+        },
+    ))
 }
 
 /// Submit, review, receive: decided on one read, written with one guarded update.

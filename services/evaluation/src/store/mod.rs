@@ -9,6 +9,7 @@
 mod campaigns;
 mod entries;
 mod rules;
+mod save_batch;
 pub mod schema;
 mod sheets;
 pub mod spot_checks;
@@ -16,6 +17,7 @@ pub mod spot_checks;
 pub use campaigns::*;
 pub use entries::*;
 pub use rules::*;
+pub use save_batch::*;
 pub use sheets::*;
 
 pub const MIGRATIONS: pbm_db::Migrations = pbm_db::Migrations {

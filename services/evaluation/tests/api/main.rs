@@ -4,6 +4,7 @@
 
 mod campaigns;
 mod common;
+mod concurrent_saves;
 mod sheet_table;
 mod sheets;
 mod spot_checks;
