@@ -5,7 +5,6 @@
 //! after the deadline (reason required, audited, in the sheets' history), the statistics by
 //! department, fund source and grade, and who may call what (roles, regions, list leakage).
 
-use pbm_auth::Role;
 use pbm_proto::evaluation::v1 as ev;
 use pbm_proto::goal::v1 as pb;
 use pbm_testkit::{fields, refused};
@@ -32,18 +31,23 @@ macro_rules! call {
 
 /// Asserts a refusal: its code, reason and the fields of its violations.
 #[track_caller]
-fn no<T: std::fmt::Debug>(r: Result<T, Status>, code: Code, why: &str, on: &[&str]) -> Status {
+pub(super) fn no<T: std::fmt::Debug>(
+    r: Result<T, Status>,
+    code: Code,
+    why: &str,
+    on: &[&str],
+) -> Status {
     let e = refused(r, code, why);
     assert_eq!(fields(&e), on, "{e:?}");
     e
 }
 
-async fn get_rules(app: &App, who: &Who) -> Result<ev::EvaluationRules, Status> {
+pub(super) async fn get_rules(app: &App, who: &Who) -> Result<ev::EvaluationRules, Status> {
     let r = ev::GetEvaluationRulesRequest { fiscal_year: FY };
     Ok(call!(app, who, get_evaluation_rules, r)?.rules.unwrap())
 }
 
-async fn set_rules(
+pub(super) async fn set_rules(
     app: &App,
     who: &Who,
     rid: &str,
@@ -56,7 +60,7 @@ async fn set_rules(
 
 /// The national rules of [`FY`] with the grade bands 优 / 良 / 中 at `bounds`, replacing
 /// `version`.
-async fn bands(app: &App, version: i64, bounds: [&str; 3]) -> ev::EvaluationRules {
+pub(super) async fn bands(app: &App, version: i64, bounds: [&str; 3]) -> ev::EvaluationRules {
     let mut rules = get_rules(app, &finance()).await.unwrap();
     rules.version = version;
     let grades = [ev::Grade::Excellent, ev::Grade::Good, ev::Grade::Fair];
@@ -73,7 +77,7 @@ fn lowers(rules: &ev::EvaluationRules) -> Vec<&str> {
     rules.grades.iter().map(|g| value(&g.lower)).collect()
 }
 
-fn open_request(rid: &str, deadline: &str) -> ev::OpenCampaignRequest {
+pub(super) fn open_request(rid: &str, deadline: &str) -> ev::OpenCampaignRequest {
     ev::OpenCampaignRequest {
         request_id: rid.into(),
         fiscal_year: FY,
@@ -83,17 +87,25 @@ fn open_request(rid: &str, deadline: &str) -> ev::OpenCampaignRequest {
     }
 }
 
-async fn open(app: &App, who: &Who, r: ev::OpenCampaignRequest) -> Result<ev::Campaign, Status> {
+pub(super) async fn open(
+    app: &App,
+    who: &Who,
+    r: ev::OpenCampaignRequest,
+) -> Result<ev::Campaign, Status> {
     Ok(call!(app, who, open_campaign, r)?.campaign.unwrap())
 }
 
-async fn get(app: &App, who: &Who, id: i64) -> Result<ev::Campaign, Status> {
+pub(super) async fn get(app: &App, who: &Who, id: i64) -> Result<ev::Campaign, Status> {
     let r = ev::GetCampaignRequest { campaign_id: id };
     Ok(call!(app, who, get_campaign, r)?.campaign.unwrap())
 }
 
 /// The campaigns `who` lists (of `year`, 0: all) and the total.
-async fn list(app: &App, who: &Who, year: i32) -> Result<(Vec<ev::Campaign>, i64), Status> {
+pub(super) async fn list(
+    app: &App,
+    who: &Who,
+    year: i32,
+) -> Result<(Vec<ev::Campaign>, i64), Status> {
     let r = ev::ListCampaignsRequest {
         fiscal_year: year,
         page: None,
@@ -102,7 +114,7 @@ async fn list(app: &App, who: &Who, year: i32) -> Result<(Vec<ev::Campaign>, i64
     Ok((out.campaigns, out.page.map_or(0, |p| p.total_size)))
 }
 
-async fn refresh(
+pub(super) async fn refresh(
     app: &App,
     who: &Who,
     rid: &str,
@@ -115,7 +127,12 @@ async fn refresh(
     call!(app, who, refresh_execution, r)
 }
 
-async fn close(app: &App, who: &Who, id: i64, revision: i64) -> Result<ev::Campaign, Status> {
+pub(super) async fn close(
+    app: &App,
+    who: &Who,
+    id: i64,
+    revision: i64,
+) -> Result<ev::Campaign, Status> {
     let (request_id, campaign_id, expected_revision) = (app.rid(), id, revision);
     let r = ev::CloseCampaignRequest {
         request_id,
@@ -126,7 +143,7 @@ async fn close(app: &App, who: &Who, id: i64, revision: i64) -> Result<ev::Campa
 }
 
 /// ReopenUnit of `unit` in campaign `id` until `deadline`, for `reason`, as `who`.
-async fn reopen(
+pub(super) async fn reopen(
     app: &App,
     who: &Who,
     (id, unit, deadline, reason): (i64, &str, &str, &str),
@@ -142,7 +159,7 @@ async fn reopen(
 }
 
 /// The statistics of campaign `id`, grouped by (department, fund source, grade).
-async fn statistics(
+pub(super) async fn statistics(
     app: &App,
     who: &Who,
     id: i64,
@@ -186,7 +203,11 @@ async fn history(app: &App, sheet: i64) -> Vec<ev::SheetEvent> {
 }
 
 /// The audit lines of one entity in the evaluation service's database: (method, outcome, detail).
-async fn audit(app: &App, entity_type: &'static str, id: String) -> Vec<(String, String, String)> {
+pub(super) async fn audit(
+    app: &App,
+    entity_type: &'static str,
+    id: String,
+) -> Vec<(String, String, String)> {
     let db = app.db();
     let lines = db.read(move |c| pbm_db::platform::audit_of(c, entity_type, &id));
     let lines = lines.await.unwrap();
@@ -873,142 +894,10 @@ async fn statistics_by_department_fund_source_and_grade(db: pbm_testkit::TestDat
     no(missing, Code::NotFound, "CAMPAIGN_NOT_FOUND", &[]);
 }
 
-/// Every CampaignService RPC as `who`, each with a request finance's would succeed with.
-async fn every_rpc(
-    app: &App,
-    who: &Who,
-    c: &ev::Campaign,
-) -> Vec<(&'static str, Result<(), Status>)> {
-    let rules = bands(app, 0, ["80", "70", "60"]).await;
-    let next_year = ev::OpenCampaignRequest {
-        fiscal_year: FY + 1,
-        ..open_request(&app.rid(), "2027-12-31")
-    };
-    let all = (true, true, true);
-    vec![
-        ("GetEvaluationRules", get_rules(app, who).await.map(drop)),
-        (
-            "SetEvaluationRules",
-            set_rules(app, who, &app.rid(), rules).await.map(drop),
-        ),
-        ("OpenCampaign", open(app, who, next_year).await.map(drop)),
-        (
-            "RefreshExecution",
-            refresh(app, who, &app.rid(), c.id).await.map(drop),
-        ),
-        (
-            "CloseCampaign",
-            close(app, who, c.id, c.revision).await.map(drop),
-        ),
-        ("GetCampaign", get(app, who, c.id).await.map(drop)),
-        ("ListCampaigns", list(app, who, 0).await.map(drop)),
-        (
-            "ReopenUnit",
-            reopen(app, who, (c.id, UNIT, "2027-04-10", "延期"))
-                .await
-                .map(drop),
-        ),
-        (
-            "GetSelfEvaluationStatistics",
-            statistics(app, who, c.id, all).await.map(drop),
-        ),
-    ]
-}
-
-async fn who_may_call_what(db: pbm_testkit::TestDatabase) {
-    let app = spawn(db).await;
-    app.library().await;
-    app.approved("P001", "1000000").await;
-    let c = app.open_campaign().await.unwrap();
-    let reads = ["GetEvaluationRules", "GetCampaign", "ListCampaigns"];
-    let overseers = [reads.as_slice(), &["GetSelfEvaluationStatistics"]].concat();
-    let roles: [(Who, &[&str]); 7] = [
-        (department(), &reads),
-        (unit(), &reads),
-        (agency("91140500MA0K000001"), &["GetEvaluationRules"]),
-        (
-            Who::new(Role::Expert, REGION).with_expert("E001"),
-            &["GetEvaluationRules"],
-        ),
-        (Who::new(Role::Public, REGION), &[]),
-        // Auditors and the province read, and write nothing.
-        (auditor(), &overseers),
-        (province(), &overseers),
-    ];
-    for (who, allowed) in roles {
-        for (rpc, result) in every_rpc(&app, &who, &c).await {
-            match result {
-                Ok(()) => assert!(allowed.contains(&rpc), "{rpc} allowed to {who:?}"),
-                Err(e) => {
-                    assert!(!allowed.contains(&rpc), "{rpc} refused to {who:?}: {e:?}");
-                    let got = (e.code(), reason(&e));
-                    assert_eq!(
-                        got,
-                        (Code::PermissionDenied, "ROLE_NOT_ALLOWED".into()),
-                        "{rpc} {who:?}"
-                    );
-                }
-            }
-        }
-    }
-    // Finance of another city: everything refused; of the enclosing province: reads as an
-    // auditor, writes nothing.
-    for (rpc, result) in every_rpc(&app, &Who::finance("140600"), &c).await {
-        let e = result.expect_err(rpc);
-        assert_eq!(
-            (e.code(), reason(&e)),
-            (Code::PermissionDenied, "REGION_NOT_ALLOWED".into()),
-            "{rpc}"
-        );
-    }
-    for (rpc, result) in every_rpc(&app, &Who::finance("140000"), &c).await {
-        match result {
-            Ok(()) => assert!(overseers.contains(&rpc), "{rpc}"),
-            Err(e) => assert_eq!(reason(&e), "REGION_NOT_ALLOWED", "{rpc}: {e:?}"),
-        }
-    }
-    // Nothing changed: the rules, the one campaign, the unit's deadline; no write audited OK.
-    assert_eq!(get_rules(&app, &finance()).await.unwrap().version, 0);
-    assert_eq!(
-        list(&app, &finance(), 0).await.unwrap(),
-        (vec![c.clone()], 1)
-    );
-    assert_eq!(listed(&app, &unit(), c.id, "P001").await.deadline, DEADLINE);
-    let lines = audit(&app, "campaign_unit", format!("{}/{UNIT}", c.id)).await;
-    assert!(
-        !lines.is_empty() && lines.iter().all(|l| l.1 != "OK"),
-        "{lines:?}"
-    );
-    let lines = audit(&app, "evaluation_rules", FY.to_string()).await;
-    assert!(
-        !lines.is_empty() && lines.iter().all(|l| l.1 != "OK"),
-        "{lines:?}"
-    );
-
-    // No leak: a department of the enclosing region sees no campaign here, not even by id; a
-    // caller of another city is refused.
-    let outsider = Who::department("140000", "140000100");
-    assert_eq!(list(&app, &outsider, 0).await.unwrap(), (vec![], 0));
-    no(
-        get(&app, &outsider, c.id).await,
-        Code::NotFound,
-        "CAMPAIGN_NOT_FOUND",
-        &[],
-    );
-    let stranger = Who::department("140600", "140600100");
-    no(
-        list(&app, &stranger, 0).await,
-        Code::PermissionDenied,
-        "REGION_NOT_ALLOWED",
-        &[],
-    );
-}
-
 pbm_testkit::backend_tests! {
     rules => rules_are_versioned_and_checked;
     opening => opening_covers_every_approved_goal_once;
     refresh_close => refresh_close_and_reads;
     reopen => reopening_a_unit_after_the_deadline;
     statistics => statistics_by_department_fund_source_and_grade;
-    access => who_may_call_what;
 }

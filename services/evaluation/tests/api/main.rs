@@ -2,6 +2,7 @@
 //! monitoring and evaluation services on one server (as `pbm serve` hosts them), every test on
 //! SQLite and on PostgreSQL (`pbm_testkit::backend_tests!`).
 
+mod campaign_access;
 mod campaigns;
 mod common;
 mod concurrent_saves;
