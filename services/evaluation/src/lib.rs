@@ -14,6 +14,9 @@
 //! * [`store`] – diesel queries on this service's own database (the only SQL).
 //! * `ops` – the use cases, one file per noun; `grpc` / `convert` – the transport.
 
+#[macro_use]
+extern crate pbm_types;
+
 pub mod clients;
 mod convert;
 pub mod domain;

@@ -112,7 +112,10 @@ pub fn status_to(s: SheetStatus) -> ev::SheetStatus {
 /// A wire status (`None` for UNSPECIFIED or an unknown number).
 pub fn status_from(s: i32) -> Option<SheetStatus> {
     let s = ev::SheetStatus::try_from(s).ok()?;
-    SheetStatus::ALL.into_iter().find(|x| status_to(*x) == s)
+    SheetStatus::ALL
+        .iter()
+        .copied()
+        .find(|x| status_to(*x) == s)
 }
 
 fn status_word_to(word: &str) -> ev::SheetStatus {
@@ -286,7 +289,7 @@ mod tests {
 
     #[test]
     fn statuses_both_ways() {
-        for s in SheetStatus::ALL {
+        for &s in SheetStatus::ALL {
             assert_eq!(status_from(status_to(s) as i32), Some(s));
         }
         assert_eq!(status_from(0), None);

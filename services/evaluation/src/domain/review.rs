@@ -31,29 +31,11 @@ pub enum Reviewer {
     Agency,
 }
 
-impl Reviewer {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            Reviewer::Finance => "finance",
-            Reviewer::Joint => "joint",
-            Reviewer::Agency => "agency",
-        }
-    }
-
-    pub fn from_db(s: &str) -> Option<Reviewer> {
-        [Reviewer::Finance, Reviewer::Joint, Reviewer::Agency]
-            .into_iter()
-            .find(|r| r.as_db() == s)
-    }
-
-    pub fn chinese(self) -> &'static str {
-        match self {
-            Reviewer::Finance => "财政部门",
-            Reviewer::Joint => "财政部门会同审计部门",
-            Reviewer::Agency => "第三方机构",
-        }
-    }
-}
+text_enum!(Reviewer {
+    Finance => "finance", "财政部门";
+    Joint => "joint", "财政部门会同审计部门";
+    Agency => "agency", "第三方机构";
+});
 
 /// A review's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -64,33 +46,11 @@ pub enum ReviewStatus {
     Finished,
 }
 
-impl ReviewStatus {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            ReviewStatus::Pending => "pending",
-            ReviewStatus::Draft => "draft",
-            ReviewStatus::Finished => "finished",
-        }
-    }
-
-    pub fn from_db(s: &str) -> Option<ReviewStatus> {
-        [
-            ReviewStatus::Pending,
-            ReviewStatus::Draft,
-            ReviewStatus::Finished,
-        ]
-        .into_iter()
-        .find(|r| r.as_db() == s)
-    }
-
-    pub fn chinese(self) -> &'static str {
-        match self {
-            ReviewStatus::Pending => "待复核",
-            ReviewStatus::Draft => "复核中",
-            ReviewStatus::Finished => "已完成",
-        }
-    }
-}
+text_enum!(ReviewStatus {
+    Pending => "pending", "待复核";
+    Draft => "draft", "复核中";
+    Finished => "finished", "已完成";
+});
 
 /// Whether `viewer` reviews (saves, finishes) the sheets of a spot check reviewed by
 /// `reviewer`, commissioned to `commissioned` (the agency's credit code; empty before
@@ -190,15 +150,15 @@ mod tests {
 
     #[test]
     fn words_round_trip() {
-        for r in [Reviewer::Finance, Reviewer::Joint, Reviewer::Agency] {
+        assert_eq!(Reviewer::ALL.len(), 3);
+        for &r in Reviewer::ALL {
             assert_eq!(Reviewer::from_db(r.as_db()), Some(r));
+            assert_eq!(Reviewer::from_chinese(r.chinese()), Some(r));
         }
-        for s in [
-            ReviewStatus::Pending,
-            ReviewStatus::Draft,
-            ReviewStatus::Finished,
-        ] {
+        assert_eq!(ReviewStatus::ALL.len(), 3);
+        for &s in ReviewStatus::ALL {
             assert_eq!(ReviewStatus::from_db(s.as_db()), Some(s));
+            assert_eq!(ReviewStatus::from_chinese(s.chinese()), Some(s));
         }
     }
 }

@@ -32,22 +32,14 @@ pub enum Method {
     Stratified,
 }
 
-impl Method {
-    /// The stable text stored in the database.
-    pub fn as_db(self) -> &'static str {
-        match self {
-            Method::Random => "random",
-            Method::Risk => "risk",
-            Method::Stratified => "stratified",
-        }
-    }
-
-    pub fn from_db(s: &str) -> Option<Method> {
-        [Method::Random, Method::Risk, Method::Stratified]
-            .into_iter()
-            .find(|m| m.as_db() == s)
-    }
-}
+// The stable text stored in the database (`evaluation_spot_checks.method`), and the method's
+// name as the spot-check messages already word it ("按风险抽取的比例…", "分层抽取须选择分层依据";
+// docs/EVALUATION.md "Spot-check review").
+text_enum!(Method {
+    Random => "random", "随机抽取";
+    Risk => "risk", "按风险抽取";
+    Stratified => "stratified", "分层抽取";
+});
 
 /// What a stratified sample's strata are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -58,35 +50,12 @@ pub enum StratumKind {
     Grade,
 }
 
-impl StratumKind {
-    /// The stable text stored in the database.
-    pub fn as_db(self) -> &'static str {
-        match self {
-            StratumKind::Department => "department",
-            StratumKind::FundSource => "fund_source",
-            StratumKind::Grade => "grade",
-        }
-    }
-
-    pub fn from_db(s: &str) -> Option<StratumKind> {
-        [
-            StratumKind::Department,
-            StratumKind::FundSource,
-            StratumKind::Grade,
-        ]
-        .into_iter()
-        .find(|k| k.as_db() == s)
-    }
-
-    /// The Chinese name shown in 「分层：部门 101 随机」.
-    pub fn label(self) -> &'static str {
-        match self {
-            StratumKind::Department => "部门",
-            StratumKind::FundSource => "资金来源",
-            StratumKind::Grade => "自评等级",
-        }
-    }
-}
+// The stable text stored in the database, and the Chinese name shown in 「分层：部门 101 随机」.
+text_enum!(StratumKind {
+    Department => "department", "部门";
+    FundSource => "fund_source", "资金来源";
+    Grade => "grade", "自评等级";
+});
 
 /// One candidate as recorded with the spot check (`evaluation_spot_checks.candidate_list`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,7 +97,7 @@ impl Why {
             Why::Random => "随机".to_owned(),
             Why::Risk(rank) => format!("风险排名第{rank}"),
             Why::Stratum(value, by) => {
-                let label = kind.map(StratumKind::label).unwrap_or("分层");
+                let label = kind.map(StratumKind::chinese).unwrap_or("分层");
                 let value = if value.is_empty() { "（空）" } else { value };
                 match by {
                     Some(rank) => format!("分层：{label} {value} 风险排名第{rank}"),
@@ -364,6 +333,20 @@ mod tests {
             .collect();
         assert_eq!(fingerprint(&c), draw_fingerprint(&keys));
         assert_ne!(fingerprint(&c), fingerprint(&c[1..]));
+    }
+
+    #[test]
+    fn words_round_trip() {
+        assert_eq!(Method::ALL.len(), 3);
+        for &m in Method::ALL {
+            assert_eq!(Method::from_db(m.as_db()), Some(m));
+            assert_eq!(Method::from_chinese(m.chinese()), Some(m));
+        }
+        assert_eq!(StratumKind::ALL.len(), 3);
+        for &k in StratumKind::ALL {
+            assert_eq!(StratumKind::from_db(k.as_db()), Some(k));
+            assert_eq!(StratumKind::from_chinese(k.chinese()), Some(k));
+        }
     }
 
     proptest! {

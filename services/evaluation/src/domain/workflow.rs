@@ -48,44 +48,17 @@ pub enum SheetStatus {
     Returned,
 }
 
+// The stored word (`evaluation_sheets.status`) and the name a finance clerk reads.
+text_enum!(SheetStatus {
+    NotStarted => "not_started", "未填报";
+    Draft => "draft", "草稿";
+    Submitted => "submitted", "已提交";
+    Reviewed => "reviewed", "主管部门已审核";
+    Received => "received", "财政已接收";
+    Returned => "returned", "已退回";
+});
+
 impl SheetStatus {
-    pub const ALL: [SheetStatus; 6] = [
-        SheetStatus::NotStarted,
-        SheetStatus::Draft,
-        SheetStatus::Submitted,
-        SheetStatus::Reviewed,
-        SheetStatus::Received,
-        SheetStatus::Returned,
-    ];
-
-    /// The stored word (`evaluation_sheets.status`).
-    pub fn as_db(self) -> &'static str {
-        match self {
-            SheetStatus::NotStarted => "not_started",
-            SheetStatus::Draft => "draft",
-            SheetStatus::Submitted => "submitted",
-            SheetStatus::Reviewed => "reviewed",
-            SheetStatus::Received => "received",
-            SheetStatus::Returned => "returned",
-        }
-    }
-
-    pub fn from_db(word: &str) -> Option<SheetStatus> {
-        SheetStatus::ALL.into_iter().find(|s| s.as_db() == word)
-    }
-
-    /// As a finance clerk reads it.
-    pub fn chinese(self) -> &'static str {
-        match self {
-            SheetStatus::NotStarted => "未填报",
-            SheetStatus::Draft => "草稿",
-            SheetStatus::Submitted => "已提交",
-            SheetStatus::Reviewed => "主管部门已审核",
-            SheetStatus::Received => "财政已接收",
-            SheetStatus::Returned => "已退回",
-        }
-    }
-
     /// SUBMITTED, REVIEWED or RECEIVED: counts as submitted for the deadline and statistics.
     pub fn is_submitted(self) -> bool {
         matches!(
@@ -491,6 +464,15 @@ mod tests {
             )),
             "ILLEGAL_TRANSITION"
         );
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        assert_eq!(SheetStatus::ALL.len(), 6);
+        for &s in SheetStatus::ALL {
+            assert_eq!(SheetStatus::from_db(s.as_db()), Some(s));
+            assert_eq!(SheetStatus::from_chinese(s.chinese()), Some(s));
+        }
     }
 
     #[test]

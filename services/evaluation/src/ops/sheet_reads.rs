@@ -79,7 +79,7 @@ fn deadline_filter(
     today: NaiveDate,
 ) {
     let submitted: Vec<String> = SheetStatus::ALL
-        .into_iter()
+        .iter()
         .filter(|s| s.is_submitted() == (asked == ev::DeadlineStatus::Submitted))
         .map(|s| s.as_db().to_owned())
         .collect();
