@@ -8,11 +8,16 @@
 //! * [`Verdict`] – the pass/fail block every bench ends with: a list of [`Check`]s (name,
 //!   measured value, comparison, target, unit) printed as one uniform `VERDICT` table, followed
 //!   by `<title>: ALL TARGETS MET` or `<title>: SOME TARGETS MISSED`.
+//! * [`machine`] – a phase's wall time and CPU (this process, the rest of the machine).
+//! * [`postgres`] – the PostgreSQL baseline: its durability settings and a single-row-INSERT
+//!   `pgbench` in the same run.
 //!
-//! Pure std, no IO other than printing the verdict.
+//! Pure std: it reads /proc, runs `psql`/`pgbench` and prints.
 
 mod latencies;
+pub mod machine;
 mod percentile;
+pub mod postgres;
 mod verdict;
 
 pub use latencies::{Latencies, Summary, ms};

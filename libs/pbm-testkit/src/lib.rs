@@ -22,6 +22,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 use tonic_types::StatusExt;
 
+pub mod echo;
 mod pool;
 
 pub use pbm_db::backend_tests;

@@ -29,20 +29,19 @@
 //! prints the CPU it took in this process (services and clients) and in the rest of the machine.
 //! Exit code 3 when a target is missed. Percentiles and the verdict are pbm-bench's.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use pbm_bench::{Check, Latencies, Summary, Verdict};
+use pbm_bench::machine::{Meter, cores, print_row};
+use pbm_bench::{Check, Latencies, Verdict};
 use pbm_db::StoreError;
 use pbm_evaluation::store::schema::{
     evaluation_sheet_events as ev_events, evaluation_sheets as sh,
 };
 use pbm_goal::domain::workflow::{Action, Actor, GoalState, ReviewOutcome, Role as GoalRole};
 use pbm_goal::store::{GoalRow, ProjectRow};
-use pbm_proto::bench::v1 as echo;
 use pbm_proto::common::v1::{Decimal, PageRequest};
 use pbm_proto::evaluation::v1 as ev;
 use pbm_proto::goal::v1 as pb;
@@ -51,6 +50,7 @@ use pbm_proto::indicator::v1 as ind;
 use pbm_proto::indicator::v1::indicator_service_client::IndicatorServiceClient;
 use pbm_proto::monitoring::v1 as mon;
 use pbm_server::ServeOptions;
+use pbm_testkit::echo::connect;
 use pbm_testkit::{TestDatabase, Tokens, Who};
 use pbm_types::{DivisionCode, FiscalYear};
 use tonic::transport::Channel;
@@ -101,211 +101,10 @@ fn slow(i: usize) -> bool {
     i % 7 == 3
 }
 
-// -- the machine (as services/monitoring/benches/monitoring.rs) -----------------------------------
-
-/// CPU seconds (user + system) used so far by this process and by the whole machine (busy time
-/// of all cores), from /proc (Linux; `None` elsewhere).
-fn cpu_seconds() -> Option<(f64, f64)> {
-    let own = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let fields: Vec<&str> = own.rsplit_once(") ")?.1.split_whitespace().collect();
-    let ticks = |v: &str| v.parse::<f64>().ok();
-    let process = ticks(fields.get(11)?)? + ticks(fields.get(12)?)?;
-    let all = std::fs::read_to_string("/proc/stat").ok()?;
-    let cpu: Vec<f64> = all
-        .lines()
-        .next()?
-        .split_whitespace()
-        .skip(1)
-        .filter_map(ticks)
-        .collect();
-    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
-    let machine = cpu.iter().take(8).sum::<f64>() - cpu.get(3)? - cpu.get(4)?;
-    Some((process / 100.0, machine / 100.0))
-}
-
-fn cores() -> f64 {
-    std::thread::available_parallelism().map_or(1, |c| c.get()) as f64
-}
-
-/// A phase's wall time and CPU: this process's and the rest of the machine's.
-struct Meter {
-    started: Instant,
-    cpu: Option<(f64, f64)>,
-}
-
-impl Meter {
-    fn start() -> Meter {
-        Meter {
-            cpu: cpu_seconds(),
-            started: Instant::now(),
-        }
-    }
-
-    fn stop(&self) -> (Duration, String) {
-        let elapsed = self.started.elapsed();
-        let cpu = match (self.cpu, cpu_seconds()) {
-            (Some((p0, m0)), Some((p1, m1))) => {
-                let busy = (m1 - m0) / (elapsed.as_secs_f64() * cores()) * 100.0;
-                format!(
-                    "CPU this process {:.2} s / rest of the machine {:.2} s ({busy:.0} % of {} cores busy)",
-                    p1 - p0,
-                    ((m1 - m0) - (p1 - p0)).max(0.0),
-                    cores()
-                )
-            }
-            _ => "CPU —".to_owned(),
-        };
-        (elapsed, cpu)
-    }
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2}", pbm_bench::ms(d))
-}
+// -- the machine (pbm_bench::machine) -------------------------------------------
 
 fn secs(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64())
-}
-
-fn row(name: &str, s: &Summary, cpu: &str) {
-    println!(
-        "| {name} | {} calls | p50 {} ms | p99 {} ms | max {} ms | {:.0} calls/s | {cpu} |",
-        s.count,
-        ms(s.p50),
-        ms(s.p99),
-        ms(s.max),
-        s.throughput().unwrap_or(0.0),
-    );
-}
-
-// -- baselines -------------------------------------------------------------------------------------
-
-/// The bare tonic echo server: no auth, limits, tracing or timeouts.
-struct Echo;
-
-#[tonic::async_trait]
-impl echo::echo_service_server::EchoService for Echo {
-    async fn echo(
-        &self,
-        request: tonic::Request<echo::EchoRequest>,
-    ) -> Result<tonic::Response<echo::EchoResponse>, tonic::Status> {
-        Ok(tonic::Response::new(echo::EchoResponse {
-            payload: request.into_inner().payload,
-        }))
-    }
-}
-
-async fn connect(addr: std::net::SocketAddr) -> Channel {
-    Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .tcp_nodelay(true)
-        .connect()
-        .await
-        .unwrap()
-}
-
-/// `clients` clients, each on its own connection, echo 16 bytes for `secs` seconds.
-async fn echo_baseline(addr: std::net::SocketAddr, clients: usize, secs: u64, when: &str) {
-    let meter = Meter::start();
-    let until = Instant::now() + Duration::from_secs(secs);
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let client = echo::echo_service_client::EchoServiceClient::new(connect(addr).await);
-        tasks.push(tokio::spawn(async move {
-            let mut l = Vec::new();
-            while Instant::now() < until {
-                let t = Instant::now();
-                client
-                    .clone()
-                    .echo(echo::EchoRequest {
-                        payload: "0123456789abcdef".into(),
-                    })
-                    .await
-                    .unwrap();
-                l.push(t.elapsed());
-            }
-            l
-        }));
-    }
-    let mut all = Latencies::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    let (wall, cpu) = meter.stop();
-    row(
-        &format!("echo baseline ({when}), {clients} clients"),
-        &all.summary(Some(wall)).unwrap(),
-        &cpu,
-    );
-}
-
-fn pg_bin(name: &str) -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join(name));
-    let debian = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path().join("bin").join(name));
-    on_path.chain(debian).find(|p| p.is_file())
-}
-
-/// Runs `sql` with `psql` on `url`: what it printed, unaligned, without headers.
-fn psql(url: &str, sql: &str) -> Option<String> {
-    let out = std::process::Command::new(pg_bin("psql")?)
-        .args([url, "-qAtc", sql])
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
-/// The PostgreSQL server's durability settings and a single-row-INSERT pgbench on it.
-fn pg_baseline(url: &str, clients: usize) {
-    let setting = |name: &str| psql(url, &format!("SHOW {name}")).unwrap_or("?".into());
-    println!(
-        "| PostgreSQL settings | fsync = {} | synchronous_commit = {} | full_page_writes = {} | shared_buffers = {} |",
-        setting("fsync"),
-        setting("synchronous_commit"),
-        setting("full_page_writes"),
-        setting("shared_buffers"),
-    );
-    let Some(bin) = pg_bin("pgbench") else {
-        println!("| pgbench | not found |");
-        return;
-    };
-    psql(
-        url,
-        "CREATE TABLE IF NOT EXISTS bench_rows (id BIGSERIAL PRIMARY KEY, payload TEXT)",
-    );
-    let script =
-        std::env::temp_dir().join(format!("pbm-evaluation-bench-{}.sql", std::process::id()));
-    std::fs::write(&script, "INSERT INTO bench_rows (payload) VALUES ('x');\n").unwrap();
-    let meter = Meter::start();
-    let out = std::process::Command::new(bin)
-        .args(["-n", "-c", &clients.to_string(), "-j", "2", "-T", "5", "-f"])
-        .arg(&script)
-        .arg(url)
-        .output();
-    let (_, cpu) = meter.stop();
-    let _ = std::fs::remove_file(&script);
-    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
-    let tps = text.ok().and_then(|t| {
-        t.lines().find(|l| l.starts_with("tps = ")).and_then(|l| {
-            l["tps = ".len()..]
-                .split_whitespace()
-                .next()
-                .map(str::to_owned)
-        })
-    });
-    println!(
-        "| pgbench single-row INSERT, {clients} clients, 5 s | {} tps | {cpu} |",
-        tps.unwrap_or("—".into())
-    );
 }
 
 // -- seeding ---------------------------------------------------------------------------------------
@@ -752,19 +551,10 @@ async fn main() {
     );
 
     // --- The echo baseline and the database's ---------------------------------------------------
-    let echo_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let echo_addr = echo_listener.local_addr().unwrap();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .tcp_nodelay(true)
-            .add_service(echo::echo_service_server::EchoServiceServer::new(Echo))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(
-                echo_listener,
-            )),
-    );
-    echo_baseline(echo_addr, save_clients, 3, "before").await;
+    let echo_addr = pbm_testkit::echo::serve().await;
+    pbm_testkit::echo::baseline(echo_addr, save_clients, 3, "before").await;
     if db.backend() == pbm_db::Backend::Postgres {
-        pg_baseline(db.url(), save_clients);
+        pbm_bench::postgres::baseline(db.url(), save_clients, "pbm-evaluation-bench");
     }
 
     // --- The server: indicator library (SQLite), goal, monitoring and evaluation services -------
@@ -934,7 +724,7 @@ async fn main() {
     let (mut saves, saved) = save_all(addr, &tokens, &sheets, &entries, save_clients).await;
     let (save_wall, save_cpu) = meter.stop();
     let saves = saves.summary(Some(save_wall)).unwrap();
-    row(
+    print_row(
         &format!("SaveSelfEvaluation, 10 entries, {save_clients} units at once, every sheet once"),
         &saves,
         &save_cpu,
@@ -945,7 +735,7 @@ async fn main() {
     let (mut submits, refused) = submit_all(addr, &tokens, &saved, submit_clients).await;
     let (submit_wall, submit_cpu) = meter.stop();
     let submits = submits.summary(Some(submit_wall)).unwrap();
-    row(
+    print_row(
         &format!("SubmitSelfEvaluation, {n} sheets by {submit_clients} clients at once"),
         &submits,
         &submit_cpu,
@@ -1028,14 +818,14 @@ async fn main() {
                 .is_some_and(slow)
         })
         .count();
-    row(
+    print_row(
         &format!(
             "RankRisk, 50 of {n} submitted ({slow_on_top} of the 50 are the 60 %-executed projects), one call at a time"
         ),
         &ranks,
         &rank_cpu,
     );
-    echo_baseline(echo_addr, save_clients, 3, "after").await;
+    pbm_testkit::echo::baseline(echo_addr, save_clients, 3, "after").await;
 
     Verdict::new(format!("{backend} (the issue's numbers)"))
         .check(Check::at_most_ms(

@@ -37,16 +37,15 @@
 //! kernel, other work). The design targets are docs/drafts/MONITORING.md's (the issue names
 //! none); exit code 3 when one is missed. Percentiles and the verdict are pbm-bench's.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use pbm_bench::{Check, Latencies, Summary, Verdict};
+use pbm_bench::machine::{Meter, cores, print_row};
+use pbm_bench::{Check, Latencies, Verdict};
 use pbm_db::StoreError;
 use pbm_goal::domain::workflow::{Action, Actor, GoalState, ReviewOutcome, Role as GoalRole};
 use pbm_goal::store::{GoalRow, ProjectRow};
-use pbm_proto::bench::v1 as echo;
 use pbm_proto::common::v1::{Decimal, PageRequest};
 use pbm_proto::goal::v1 as pb;
 use pbm_proto::goal::v1::goal_service_client::GoalServiceClient;
@@ -54,6 +53,7 @@ use pbm_proto::indicator::v1 as ind;
 use pbm_proto::indicator::v1::indicator_service_client::IndicatorServiceClient;
 use pbm_proto::monitoring::v1 as mon;
 use pbm_server::ServeOptions;
+use pbm_testkit::echo::connect;
 use pbm_testkit::{TestDatabase, Tokens, Who};
 use pbm_types::{DivisionCode, FiscalYear};
 use tokio_stream::StreamExt;
@@ -106,211 +106,8 @@ fn slow(i: usize) -> bool {
 
 // -- the machine -----------------------------------------------------------------------------------
 
-/// CPU seconds (user + system) used so far by this process and by the whole machine (busy time
-/// of all cores), from /proc (Linux; `None` elsewhere), as services/goal/benches/submit.rs.
-fn cpu_seconds() -> Option<(f64, f64)> {
-    let own = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let fields: Vec<&str> = own.rsplit_once(") ")?.1.split_whitespace().collect();
-    let ticks = |v: &str| v.parse::<f64>().ok();
-    let process = ticks(fields.get(11)?)? + ticks(fields.get(12)?)?;
-    let all = std::fs::read_to_string("/proc/stat").ok()?;
-    let cpu: Vec<f64> = all
-        .lines()
-        .next()?
-        .split_whitespace()
-        .skip(1)
-        .filter_map(ticks)
-        .collect();
-    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
-    let machine = cpu.iter().take(8).sum::<f64>() - cpu.get(3)? - cpu.get(4)?;
-    Some((process / 100.0, machine / 100.0))
-}
-
-fn cores() -> f64 {
-    std::thread::available_parallelism().map_or(1, |c| c.get()) as f64
-}
-
-/// A phase's wall time and CPU: this process's and the rest of the machine's.
-struct Meter {
-    started: Instant,
-    cpu: Option<(f64, f64)>,
-}
-
-impl Meter {
-    fn start() -> Meter {
-        Meter {
-            cpu: cpu_seconds(),
-            started: Instant::now(),
-        }
-    }
-
-    /// The elapsed time and "CPU this process x s / rest of the machine y s (z % of n cores
-    /// busy)".
-    fn stop(&self) -> (Duration, String) {
-        let elapsed = self.started.elapsed();
-        let cpu = match (self.cpu, cpu_seconds()) {
-            (Some((p0, m0)), Some((p1, m1))) => {
-                let busy = (m1 - m0) / (elapsed.as_secs_f64() * cores()) * 100.0;
-                format!(
-                    "CPU this process {:.2} s / rest of the machine {:.2} s ({busy:.0} % of {} cores busy)",
-                    p1 - p0,
-                    ((m1 - m0) - (p1 - p0)).max(0.0),
-                    cores()
-                )
-            }
-            _ => "CPU —".to_owned(),
-        };
-        (elapsed, cpu)
-    }
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2}", pbm_bench::ms(d))
-}
-
 fn secs(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64())
-}
-
-fn row(name: &str, s: &Summary, cpu: &str) {
-    println!(
-        "| {name} | {} calls | p50 {} ms | p99 {} ms | max {} ms | {:.0} calls/s | {cpu} |",
-        s.count,
-        ms(s.p50),
-        ms(s.p99),
-        ms(s.max),
-        s.throughput().unwrap_or(0.0),
-    );
-}
-
-// -- baselines -------------------------------------------------------------------------------------
-
-/// The bare tonic echo server: no auth, limits, tracing or timeouts.
-struct Echo;
-
-#[tonic::async_trait]
-impl echo::echo_service_server::EchoService for Echo {
-    async fn echo(
-        &self,
-        request: tonic::Request<echo::EchoRequest>,
-    ) -> Result<tonic::Response<echo::EchoResponse>, tonic::Status> {
-        Ok(tonic::Response::new(echo::EchoResponse {
-            payload: request.into_inner().payload,
-        }))
-    }
-}
-
-async fn connect(addr: std::net::SocketAddr) -> Channel {
-    Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .tcp_nodelay(true)
-        .connect()
-        .await
-        .unwrap()
-}
-
-/// `clients` clients, each on its own connection, echo 16 bytes for `secs` seconds.
-async fn echo_baseline(addr: std::net::SocketAddr, clients: usize, secs: u64, when: &str) {
-    let meter = Meter::start();
-    let until = Instant::now() + Duration::from_secs(secs);
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let client = echo::echo_service_client::EchoServiceClient::new(connect(addr).await);
-        tasks.push(tokio::spawn(async move {
-            let mut l = Vec::new();
-            while Instant::now() < until {
-                let t = Instant::now();
-                client
-                    .clone()
-                    .echo(echo::EchoRequest {
-                        payload: "0123456789abcdef".into(),
-                    })
-                    .await
-                    .unwrap();
-                l.push(t.elapsed());
-            }
-            l
-        }));
-    }
-    let mut all = Latencies::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    let (wall, cpu) = meter.stop();
-    row(
-        &format!("echo baseline ({when}), {clients} clients"),
-        &all.summary(Some(wall)).unwrap(),
-        &cpu,
-    );
-}
-
-fn pg_bin(name: &str) -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join(name));
-    let debian = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path().join("bin").join(name));
-    on_path.chain(debian).find(|p| p.is_file())
-}
-
-/// Runs `sql` with `psql` on `url`: what it printed, unaligned, without headers.
-fn psql(url: &str, sql: &str) -> Option<String> {
-    let out = std::process::Command::new(pg_bin("psql")?)
-        .args([url, "-qAtc", sql])
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
-/// The PostgreSQL server's durability settings and a single-row-INSERT pgbench on it.
-fn pg_baseline(url: &str, clients: usize) {
-    let setting = |name: &str| psql(url, &format!("SHOW {name}")).unwrap_or("?".into());
-    println!(
-        "| PostgreSQL settings | fsync = {} | synchronous_commit = {} | full_page_writes = {} | shared_buffers = {} |",
-        setting("fsync"),
-        setting("synchronous_commit"),
-        setting("full_page_writes"),
-        setting("shared_buffers"),
-    );
-    let Some(bin) = pg_bin("pgbench") else {
-        println!("| pgbench | not found |");
-        return;
-    };
-    psql(
-        url,
-        "CREATE TABLE IF NOT EXISTS bench_rows (id BIGSERIAL PRIMARY KEY, payload TEXT)",
-    );
-    let script =
-        std::env::temp_dir().join(format!("pbm-monitoring-bench-{}.sql", std::process::id()));
-    std::fs::write(&script, "INSERT INTO bench_rows (payload) VALUES ('x');\n").unwrap();
-    let meter = Meter::start();
-    let out = std::process::Command::new(bin)
-        .args(["-n", "-c", &clients.to_string(), "-j", "2", "-T", "5", "-f"])
-        .arg(&script)
-        .arg(url)
-        .output();
-    let (_, cpu) = meter.stop();
-    let _ = std::fs::remove_file(&script);
-    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
-    let tps = text.ok().and_then(|t| {
-        t.lines().find(|l| l.starts_with("tps = ")).and_then(|l| {
-            l["tps = ".len()..]
-                .split_whitespace()
-                .next()
-                .map(str::to_owned)
-        })
-    });
-    println!(
-        "| pgbench single-row INSERT, {clients} clients, 5 s | {} tps | {cpu} |",
-        tps.unwrap_or("—".into())
-    );
 }
 
 // -- seeding ---------------------------------------------------------------------------------------
@@ -715,19 +512,10 @@ async fn main() {
     );
 
     // --- The echo baseline and the database's ---------------------------------------------------
-    let echo_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let echo_addr = echo_listener.local_addr().unwrap();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .tcp_nodelay(true)
-            .add_service(echo::echo_service_server::EchoServiceServer::new(Echo))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(
-                echo_listener,
-            )),
-    );
-    echo_baseline(echo_addr, clients, 3, "before").await;
+    let echo_addr = pbm_testkit::echo::serve().await;
+    pbm_testkit::echo::baseline(echo_addr, clients, 3, "before").await;
     if db.backend() == pbm_db::Backend::Postgres {
-        pg_baseline(db.url(), clients);
+        pbm_bench::postgres::baseline(db.url(), clients, "pbm-monitoring-bench");
     }
 
     // --- The server: indicator library (SQLite), goal and monitoring services -------------------
@@ -958,12 +746,12 @@ async fn main() {
         reports(addr, &tokens, round.id, n, clients, per_client).await;
     let saves = saves.summary(Some(save_wall)).unwrap();
     let submits = submits.summary(Some(submit_wall)).unwrap();
-    row(
+    print_row(
         &format!("SaveReport, 8 indicators, {clients} units at once on their own subjects"),
         &saves,
         &save_cpu,
     );
-    row(
+    print_row(
         &format!("SubmitReport of those reports, {clients} units at once"),
         &submits,
         &submit_cpu,
@@ -993,7 +781,7 @@ async fn main() {
     }
     let (list_wall, list_cpu) = meter.stop();
     let pages = pages.summary(Some(list_wall)).unwrap();
-    row(
+    print_row(
         &format!(
             "ListDeviations, {} of {} subjects deviated, pages of 50, {list_clients} clients walking the list",
             deviated.len(),
@@ -1059,7 +847,7 @@ async fn main() {
     }
     let (_, holds_cpu) = meter.stop();
     let holds = holds.summary(None).unwrap();
-    row(
+    print_row(
         &format!(
             "CheckPaymentHolds, {} codes ({on_hold} on hold), one call at a time",
             codes.len()
@@ -1088,7 +876,7 @@ async fn main() {
         clients * per_client.min(25),
         secs(wall)
     );
-    echo_baseline(echo_addr, clients, 3, "after").await;
+    pbm_testkit::echo::baseline(echo_addr, clients, 3, "after").await;
 
     Verdict::new(format!(
         "{backend} (design targets, docs/drafts/MONITORING.md)"
