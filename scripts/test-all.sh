@@ -2,7 +2,7 @@
 # The full PBM test command (README "Testing"; CI runs it through .ci/run).
 #
 #   scripts/test-all.sh                          provision, proto contract and deployment checks,
-#                                                cargo test, external Python gRPC test
+#                                                cargo test, external Python gRPC tests
 #   scripts/test-all.sh --only-provision -- CMD  provision, export env, run CMD instead
 #
 # Provisions a throwaway PostgreSQL cluster and Redis server on free 127.0.0.1 ports, exports
@@ -276,5 +276,8 @@ section "external gRPC test (tests/external/run.py)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT_DIR/target}"
 export PBM_BIN="${PBM_BIN:-$TARGET_DIR/debug/pbm}"
 run "$VENV/bin/python" tests/external/run.py
+
+section "provincial aggregation: 3 deployments and an unreachable one, then 20 timed (tests/external/province.py)"
+run "$VENV/bin/python" tests/external/province.py
 
 section "all tests passed"
