@@ -37,7 +37,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVICE = "pbm.indicator.v1.IndicatorService"
 # Every service `pbm serve` hosts.
-HOSTED = (SERVICE, "pbm.agency.v1.AgencyRegistryService", "pbm.agency.v1.EngagementService", "pbm.agency.v1.DrawService", "pbm.goal.v1.GoalService", "pbm.audit.v1.AuditService", "pbm.monitoring.v1.RoundService", "pbm.monitoring.v1.ExecutionService", "pbm.monitoring.v1.ReportService", "pbm.monitoring.v1.DeviationService", "pbm.monitoring.v1.KeyMonitoringService", "pbm.evaluation.v1.CampaignService", "pbm.evaluation.v1.SelfEvaluationService", "pbm.evaluation.v1.SpotCheckService")
+HOSTED = (SERVICE, "pbm.agency.v1.AgencyRegistryService", "pbm.agency.v1.EngagementService", "pbm.agency.v1.DrawService", "pbm.goal.v1.GoalService", "pbm.audit.v1.AuditService", "pbm.monitoring.v1.RoundService", "pbm.monitoring.v1.ExecutionService", "pbm.monitoring.v1.ReportService", "pbm.monitoring.v1.DeviationService", "pbm.monitoring.v1.KeyMonitoringService", "pbm.evaluation.v1.CampaignService", "pbm.evaluation.v1.SelfEvaluationService", "pbm.evaluation.v1.SpotCheckService", "pbm.region.v1.RegionStatisticsService")
 PKG = "pbm.indicator.v1"
 STARTUP_TIMEOUT_S = 60
 RPC_TIMEOUT_S = 30

@@ -250,6 +250,9 @@ const TABLE: &[(&str, Kind, &str)] = &[
     ("pbm.evaluation.v1.SpotCheckService/FinishReview", W, "finance_admin auditor agency"),
     ("pbm.evaluation.v1.SpotCheckService/ListFindings", R, MON_READERS),
     ("pbm.evaluation.v1.SpotCheckService/GetSpotCheckStatistics", R, REGION_READERS),
+    // proto/pbm/region/v1/region_statistics_service.proto (docs/EVALUATION.md "Region
+    // statistics"): the region's figures for those who oversee it.
+    ("pbm.region.v1.RegionStatisticsService/GetRegionStatistics", R, REGION_READERS),
     // proto/pbm/audit/v1/audit_service.proto (docs/SECURITY.md "Audit log"): the auditor of this
     // region or of one above it, and finance of this very region.
     ("pbm.audit.v1.AuditService/VerifyAuditChain", R, "auditor finance_admin:here"),

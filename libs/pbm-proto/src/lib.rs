@@ -48,6 +48,12 @@ pub mod evaluation {
     }
 }
 
+pub mod region {
+    pub mod v1 {
+        tonic::include_proto!("pbm.region.v1");
+    }
+}
+
 pub mod audit {
     pub mod v1 {
         tonic::include_proto!("pbm.audit.v1");

@@ -12,6 +12,7 @@ use std::marker::PhantomData;
 use std::time::Duration;
 
 use pbm_proto::agency::v1 as ag;
+use pbm_proto::agency::v1::agency_registry_service_client::AgencyRegistryServiceClient;
 use pbm_proto::agency::v1::draw_service_client::DrawServiceClient;
 use pbm_proto::agency::v1::engagement_service_client::EngagementServiceClient;
 use pbm_proto::tls::ClientTlsFiles;
@@ -159,6 +160,18 @@ impl<C: Commissioner> AgencyPool<C> {
             .into_inner()
             .draw
             .ok_or_else(|| ApiError::internal("draw without a record"))
+    }
+
+    /// GetPoolStatistics as the caller (the region statistics a province reads), with the agency
+    /// service's own status when it does not answer.
+    pub async fn pool_statistics(
+        &self,
+        authorization: &str,
+    ) -> Result<ag::GetPoolStatisticsResponse, tonic::Status> {
+        AgencyRegistryServiceClient::new(self.channel.clone())
+            .get_pool_statistics(as_caller(authorization, ag::GetPoolStatisticsRequest {}))
+            .await
+            .map(tonic::Response::into_inner)
     }
 
     /// GetDraw as the caller.

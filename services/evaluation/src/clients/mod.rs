@@ -10,10 +10,12 @@ pub use pool::Pool;
 
 use std::time::Duration;
 
+use pbm_proto::common::v1::PageRequest;
 use pbm_proto::goal::v1 as goal;
 use pbm_proto::goal::v1::goal_service_client::GoalServiceClient;
 use pbm_proto::monitoring::v1 as mon;
 use pbm_proto::monitoring::v1::execution_service_client::ExecutionServiceClient;
+use pbm_proto::monitoring::v1::round_service_client::RoundServiceClient;
 use pbm_proto::tls::ClientTlsFiles;
 use pbm_server::ApiError;
 use pbm_server::calls::{as_caller, lazy_channel};
@@ -63,6 +65,19 @@ impl Goals {
         }
         Ok(items)
     }
+
+    /// GetGoalStatistics as the original caller (the region statistics), with the goal
+    /// service's own status when it does not answer.
+    pub async fn statistics(
+        &self,
+        authorization: &str,
+        request: goal::GetGoalStatisticsRequest,
+    ) -> Result<goal::GetGoalStatisticsResponse, tonic::Status> {
+        GoalServiceClient::new(self.channel.clone())
+            .get_goal_statistics(as_caller(authorization, request))
+            .await
+            .map(tonic::Response::into_inner)
+    }
 }
 
 /// A lazily connected client of the monitoring service.
@@ -100,6 +115,58 @@ impl Monitoring {
             items.push(item);
         }
         Ok(items)
+    }
+
+    /// The statistics of the latest round of `fiscal_year` (the one reaching the latest month),
+    /// as the original caller; `None` when the year has no round.
+    pub async fn latest_round_statistics(
+        &self,
+        authorization: &str,
+        fiscal_year: i32,
+    ) -> Result<Option<mon::GetRoundStatisticsResponse>, tonic::Status> {
+        let mut rounds = RoundServiceClient::new(self.channel.clone());
+        let mut latest: Option<mon::Round> = None;
+        let mut token = String::new();
+        loop {
+            let page = rounds
+                .list_rounds(as_caller(
+                    authorization,
+                    mon::ListRoundsRequest {
+                        fiscal_year,
+                        page: Some(PageRequest {
+                            page_size: 500,
+                            page_token: token.clone(),
+                        }),
+                        ..Default::default()
+                    },
+                ))
+                .await?
+                .into_inner();
+            for r in page.rounds {
+                if latest
+                    .as_ref()
+                    .is_none_or(|l| (r.months_to, r.id) > (l.months_to, l.id))
+                {
+                    latest = Some(r);
+                }
+            }
+            token = page.page.map(|p| p.next_page_token).unwrap_or_default();
+            if token.is_empty() {
+                break;
+            }
+        }
+        let Some(round) = latest else {
+            return Ok(None);
+        };
+        Ok(Some(
+            rounds
+                .get_round_statistics(as_caller(
+                    authorization,
+                    mon::GetRoundStatisticsRequest { round_id: round.id },
+                ))
+                .await?
+                .into_inner(),
+        ))
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod campaigns;
 pub mod limits;
+pub mod region;
 pub mod scores;
 pub mod sheets;
 pub mod spot_checks;

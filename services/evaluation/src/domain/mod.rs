@@ -6,6 +6,7 @@
 pub mod access;
 pub mod completeness;
 pub mod deadline;
+pub mod region;
 pub mod review;
 pub mod risk;
 pub mod sampling;

@@ -9,6 +9,7 @@ use crate::state::AppState;
 
 // One module per service of the contract; each adds its server in `add_to` below.
 pub mod campaigns;
+pub mod region;
 pub mod self_evaluations;
 pub mod spot_checks;
 
@@ -28,6 +29,7 @@ pub fn add_to(routes: Routes, state: AppState) -> Routes {
         .add_service(campaigns::server(state.clone()))
         .add_service(self_evaluations::server(state.clone()))
         .add_service(spot_checks::server(state.clone()))
+        .add_service(region::server(state.clone()))
 }
 
 /// The names grpc.health.v1 reports: every service of the contract.
@@ -39,5 +41,6 @@ pub fn health_names() -> Vec<&'static str> {
         name(campaigns::server),
         name(self_evaluations::server),
         name(spot_checks::server),
+        name(region::server),
     ]
 }

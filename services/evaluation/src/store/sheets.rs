@@ -262,6 +262,7 @@ pub struct SheetFigures {
     pub department_code: String,
     pub agency_code: String,
     pub fund_source: String,
+    pub special_field: String,
     pub status: String,
     pub grade: String,
     pub budget: Money,

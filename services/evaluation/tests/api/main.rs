@@ -6,6 +6,7 @@ mod campaign_access;
 mod campaigns;
 mod common;
 mod concurrent_saves;
+mod region;
 mod sheet_table;
 mod sheets;
 mod spot_checks;
