@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use ed25519_dalek::SigningKey;
 use pbm_auth::{AuthLayer, Claims, Ed25519Verifier, Role, TokenSigner};
+use pbm_bench::machine::{cores, cpu_seconds};
 use pbm_bench::{Check, Cmp, Latencies, Verdict};
 use pbm_db::testing::TestDatabase;
 use pbm_proto::common::v1::Decimal;
@@ -88,31 +89,6 @@ history AS (INSERT INTO bench_rows (payload) SELECT 'history' FROM moved),
 audit AS (INSERT INTO bench_rows (payload) SELECT 'audit' FROM moved)
 INSERT INTO bench_rows (payload) SELECT 'idempotency' FROM moved;
 ";
-
-/// CPU seconds (user + system) used so far by this process and by the whole machine (busy
-/// time of all cores), from /proc (Linux; `None` elsewhere). Both count in USER_HZ ticks
-/// (100 per second).
-fn cpu_seconds() -> Option<(f64, f64)> {
-    let own = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let fields: Vec<&str> = own.rsplit_once(") ")?.1.split_whitespace().collect();
-    let ticks = |v: &str| v.parse::<f64>().ok();
-    let process = ticks(fields.get(11)?)? + ticks(fields.get(12)?)?;
-    let all = std::fs::read_to_string("/proc/stat").ok()?;
-    let cpu: Vec<f64> = all
-        .lines()
-        .next()?
-        .split_whitespace()
-        .skip(1)
-        .filter_map(ticks)
-        .collect();
-    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
-    let machine = cpu.iter().take(8).sum::<f64>() - cpu.get(3)? - cpu.get(4)?;
-    Some((process / 100.0, machine / 100.0))
-}
-
-fn cores() -> f64 {
-    std::thread::available_parallelism().map_or(1, |c| c.get()) as f64
-}
 
 /// How busy the machine was, in percent of all its cores, when it spent `busy_seconds` of CPU
 /// in `elapsed`.

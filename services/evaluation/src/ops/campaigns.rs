@@ -202,11 +202,23 @@ fn plan(m: &ev::OpenCampaignRequest, today: NaiveDate) -> Result<Plan, ApiError>
 }
 
 /// The year's execution summaries by PRO_CODE.
-fn by_project(summaries: Vec<mon::ExecutionSummary>) -> HashMap<String, mon::ExecutionSummary> {
-    summaries
+/// The monitoring service's execution summary of every project of `year`, by project code.
+async fn year_summaries(
+    state: &AppState,
+    authorization: &str,
+    year: i32,
+) -> Result<HashMap<String, mon::ExecutionSummary>, ApiError> {
+    let request = mon::StreamExecutionSummaryRequest {
+        fiscal_year: year,
+        pro_codes: Vec::new(),
+    };
+    Ok(state
+        .monitoring
+        .execution_summary(authorization, request)
+        .await?
         .into_iter()
         .map(|s| (s.pro_code.clone(), s))
-        .collect()
+        .collect())
 }
 
 /// Sets a sheet's figures.
@@ -296,16 +308,8 @@ pub async fn open(
         Ok(items) => items,
         Err(e) => return settle(&state.db, ctx, entity, Err(e)).await,
     };
-    let figures = mon::StreamExecutionSummaryRequest {
-        fiscal_year: plan.year,
-        pro_codes: Vec::new(),
-    };
-    let summaries = match state
-        .monitoring
-        .execution_summary(authorization, figures)
-        .await
-    {
-        Ok(s) => by_project(s),
+    let summaries = match year_summaries(state, authorization, plan.year).await {
+        Ok(s) => s,
         Err(e) => return settle(&state.db, ctx, entity, Err(e)).await,
     };
     let st = state.clone();
@@ -466,16 +470,8 @@ pub async fn refresh(
         Ok((false, Ok(c))) => c,
         Ok((false, Err(e))) | Err(e) => return settle(&state.db, ctx, entity, Err(e)).await,
     };
-    let figures = mon::StreamExecutionSummaryRequest {
-        fiscal_year: campaign.fiscal_year,
-        pro_codes: Vec::new(),
-    };
-    let summaries = match state
-        .monitoring
-        .execution_summary(authorization, figures)
-        .await
-    {
-        Ok(s) => by_project(s),
+    let summaries = match year_summaries(state, authorization, campaign.fiscal_year).await {
+        Ok(s) => s,
         Err(e) => return settle(&state.db, ctx, entity, Err(e)).await,
     };
     let st = state.clone();
