@@ -13,7 +13,8 @@ the sum of the regions, well within the deadline; a budget unit's token is refus
 Part 2, the number (docs/BENCHMARKS.md "Provincial aggregation (session 13)"): twenty `pbm serve`
 processes (regions 140501…140520); once all serve (not timed), `aggregate` over the twenty is
 timed three times; each run must take ≤ 2 s. Prints
-`province aggregation over 20 deployments: X.XX s` (the best) and the worst.
+`province aggregation over 20 deployments: X.XX s` (the best) and the worst, and, before and
+after, the baseline of the same run: a grpc.health.v1 Check of each of the twenty at once.
 
 Every process is stopped with SIGTERM at the end, also on failure.
 
@@ -289,6 +290,8 @@ def part_two(bin_path, work, extra, started, n):
                  lambda: _all_answer(province.aggregate(targets, YEAR, None, 30.0), n))
     if warm is None:
         return
+    baseline_before = check(f"baseline: a health check of each of the {n}, concurrently, 3 runs",
+                            lambda: _health_fan_out([d.target for d in deployments]))
     times = []
 
     def timed():
@@ -302,8 +305,36 @@ def part_two(bin_path, work, extra, started, n):
         print(f"province aggregation over {n} deployments: {best:.2f} s"
               f" (best of 3; worst {worst:.2f} s; runs {', '.join(f'{t:.3f}' for t in times)})", flush=True)
         check(f"every run ≤ {TARGET_S:.0f} s (worst {worst:.2f} s)", lambda: expect(worst <= TARGET_S, times))
+    baseline_after = check(f"baseline again after the aggregation, 3 runs",
+                           lambda: _health_fan_out([d.target for d in deployments]))
+    for when, b in (("before", baseline_before), ("after", baseline_after)):
+        if b:
+            print(f"baseline ({when}): grpc.health.v1 Check of each of {n} deployments, concurrently:"
+                  f" {min(b):.2f} s (best of 3; worst {max(b):.2f} s)", flush=True)
     codes = stop_all(deployments)
     check(f"the {n} deployments exit 0 on SIGTERM", lambda: expect(all(c == 0 for c in codes.values()), codes))
+
+
+def _health_fan_out(targets):
+    """The baseline of the aggregation in the same run: each deployment asked the cheapest call
+    there is (grpc.health.v1 Check, no token, no database) at once, each on a new channel as
+    `aggregate` connects; the wall time of each of 3 runs."""
+    from concurrent.futures import ThreadPoolExecutor
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    def one(target):
+        with grpc.insecure_channel(target) as channel:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=TARGET_S)
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING, reply
+
+    runs = []
+    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+        for _ in range(3):
+            t = time.monotonic()
+            list(pool.map(one, targets))
+            runs.append(time.monotonic() - t)
+    return runs
 
 
 def expect(condition, detail):
