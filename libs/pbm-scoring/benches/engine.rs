@@ -83,6 +83,28 @@ fn sheet_indicators(s: usize) -> Vec<IndicatorInput<'static>> {
         .collect()
 }
 
+/// The baseline of the same run: one exact decimal division rounded half-up to two places per
+/// indicator (the execution rate, the least a score computes per indicator) over the same
+/// sheets on the same thread — how fast this core does decimal work right now.
+fn baseline(inputs: &[SheetInput<'_>], count: usize, when: &str) {
+    let hundred = Decimal::ONE_HUNDRED;
+    let start = Instant::now();
+    let mut sum = Decimal::ZERO;
+    for sheet in inputs {
+        for _ in sheet.indicators {
+            let rate = black_box(sheet.executed) * hundred / black_box(sheet.budget);
+            sum += rate
+                .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+        }
+    }
+    black_box(sum);
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "{{\"baseline\": \"{when}\", \"what\": \"one decimal division + half-up rounding per indicator\", \"indicators\": {count}, \"seconds\": {seconds:.3}, \"indicators_per_second\": {:.0}}}",
+        count as f64 / seconds
+    );
+}
+
 fn main() {
     let sheets: usize = std::env::var("BENCH_SHEETS")
         .ok()
@@ -105,6 +127,7 @@ fn main() {
         .collect();
     let count: usize = inputs.iter().map(|s| s.indicators.len()).sum();
 
+    baseline(&inputs, count, "before");
     let mut best = f64::MAX;
     let mut checksum = Decimal::ZERO;
     for run in 0..runs {
@@ -123,6 +146,7 @@ fn main() {
             count as f64 / seconds
         );
     }
+    baseline(&inputs, count, "after");
     let explained = inputs.len().min(10_000);
     let start = Instant::now();
     let mut lines = 0usize;
