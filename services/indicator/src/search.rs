@@ -341,42 +341,11 @@ impl SearchIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::indicator::{Direction, Kind, Spec, Status};
-    use pbm_types::FiscalYear;
+    use crate::domain::indicator::fixture;
 
     fn ind(code: &str, name: &str, explanation: &str, version: i64) -> (Indicator, String) {
-        let spec = Spec {
-            fiscal_year: FiscalYear::new(2026).unwrap(),
-            frame_node_code: "101".into(),
-            name: name.into(),
-            kind: Kind::Common,
-            industry_tags: vec!["水利".into()],
-            field_tags: vec![],
-            level_tags: vec![],
-            direction: Direction::Ge,
-            unit: "人".into(),
-            explanation: explanation.into(),
-            formula: String::new(),
-            scoring_rule: String::new(),
-            value_standard: None,
-            value_standard_note: String::new(),
-            reference_target: String::new(),
-            last_year_value: None,
-            year_before_value: None,
-            fixed: false,
-            enabled_from_year: None,
-            enabled_to_year: None,
-            owner_department: String::new(),
-        };
-        let i = Indicator {
-            code: code.into(),
-            version,
-            status: Status::Enabled,
-            spec,
-            change_note: String::new(),
-            changed_by: "u".into(),
-            changed_at: Default::default(),
-        };
+        let mut i = fixture::indicator(code, name, explanation, version);
+        i.spec.industry_tags = vec!["水利".into()];
         (i, "1".into())
     }
 
@@ -454,8 +423,7 @@ mod tests {
 #[cfg(test)]
 mod timing {
     use super::*;
-    use crate::domain::indicator::{Direction, Kind, Spec, Status};
-    use pbm_types::FiscalYear;
+    use crate::domain::indicator::fixture;
 
     /// `cargo test --release -p pbm-indicator search::timing -- --ignored --nocapture`
     #[test]
@@ -477,39 +445,13 @@ mod timing {
         for i in 0..100_000 {
             let s = subjects[i % subjects.len()];
             let m = measures[(i / 8) % measures.len()];
-            let spec = Spec {
-                fiscal_year: FiscalYear::new(2026).unwrap(),
-                frame_node_code: "101".into(),
-                name: format!("第{i}号{s}{m}"),
-                kind: Kind::Common,
-                industry_tags: vec![],
-                field_tags: vec![],
-                level_tags: vec![],
-                direction: Direction::Ge,
-                unit: "人".into(),
-                explanation: format!("反映{s}项目实施后{m}的情况，按年度统计口径计算"),
-                formula: String::new(),
-                scoring_rule: String::new(),
-                value_standard: None,
-                value_standard_note: String::new(),
-                reference_target: String::new(),
-                last_year_value: None,
-                year_before_value: None,
-                fixed: false,
-                enabled_from_year: None,
-                enabled_to_year: None,
-                owner_department: String::new(),
-            };
             docs.push((
-                Indicator {
-                    code: format!("C{i:06}"),
-                    version: 1,
-                    status: Status::Enabled,
-                    spec,
-                    change_note: String::new(),
-                    changed_by: String::new(),
-                    changed_at: Default::default(),
-                },
+                fixture::indicator(
+                    &format!("C{i:06}"),
+                    &format!("第{i}号{s}{m}"),
+                    &format!("反映{s}项目实施后{m}的情况，按年度统计口径计算"),
+                    1,
+                ),
                 "1".to_string(),
             ));
         }

@@ -284,6 +284,48 @@ pub fn unusable_reason(indicator: &Indicator, year: i32) -> Option<(&'static str
     None
 }
 
+/// Indicators for unit tests: the one place a test builds an `Indicator` field by field, so a
+/// new field is added here only.
+#[cfg(test)]
+pub mod fixture {
+    use super::*;
+
+    /// An enabled 共性 indicator of 2026 under frame node 101 with `name` and `explanation`.
+    pub fn indicator(code: &str, name: &str, explanation: &str, version: i64) -> Indicator {
+        Indicator {
+            code: code.into(),
+            version,
+            status: Status::Enabled,
+            spec: Spec {
+                fiscal_year: FiscalYear::new(2026).unwrap(),
+                frame_node_code: "101".into(),
+                name: name.into(),
+                kind: Kind::Common,
+                industry_tags: vec![],
+                field_tags: vec![],
+                level_tags: vec![],
+                direction: Direction::Ge,
+                unit: "人".into(),
+                explanation: explanation.into(),
+                formula: String::new(),
+                scoring_rule: String::new(),
+                value_standard: None,
+                value_standard_note: String::new(),
+                reference_target: String::new(),
+                last_year_value: None,
+                year_before_value: None,
+                fixed: false,
+                enabled_from_year: None,
+                enabled_to_year: None,
+                owner_department: String::new(),
+            },
+            change_note: String::new(),
+            changed_by: "u".into(),
+            changed_at: Default::default(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
