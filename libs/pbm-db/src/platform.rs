@@ -2,7 +2,8 @@
 //! * `pbm_idempotency` – the first response to each client request id;
 //! * `pbm_audit_log` – who did what, when, with what outcome, each row keyed and chained
 //!   ([`chain`]: tamper evidence);
-//! * `pbm_outbox` – events written with the change that caused them, published afterwards.
+//! * `pbm_outbox` – events written with the change that caused them, published afterwards;
+//! * [`events`] – what event consumers applied, read and gave up on.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -10,6 +11,7 @@ use diesel::prelude::*;
 use crate::{AnyConnection, StoreError};
 
 pub mod chain;
+pub mod events;
 
 pub mod schema {
     diesel::table! {
@@ -298,9 +300,15 @@ pub fn mark_outbox_published(
     ids: &[i64],
     at: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    diesel::update(pbm_outbox::table.filter(pbm_outbox::id.eq_any(ids)))
-        .set(pbm_outbox::published_at.eq(Some(at)))
-        .execute(conn)?;
+    // A row already marked keeps its time: embedded consumers read in publication order
+    // (`events::published_outbox_after`), and a relay replaced mid-batch may mark rows twice.
+    diesel::update(
+        pbm_outbox::table
+            .filter(pbm_outbox::id.eq_any(ids))
+            .filter(pbm_outbox::published_at.is_null()),
+    )
+    .set(pbm_outbox::published_at.eq(Some(at)))
+    .execute(conn)?;
     Ok(())
 }
 
