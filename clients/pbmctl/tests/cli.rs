@@ -45,6 +45,8 @@ fn start_server_on(data_dir: &Path, today: Option<&str>) -> SocketAddr {
         goal_url: None,
         monitoring_url: None,
         library_cache_secs: 5,
+        upstream_library_url: None,
+        upstream_token_file: None,
         audit: Default::default(),
         tls: Default::default(),
     };

@@ -86,6 +86,15 @@ pub struct ServerArgs {
     /// 固化 list) before asking again; 0 = ask on every submission.
     #[arg(long, env = "PBM_LIBRARY_CACHE_SECS", default_value_t = 5)]
     pub library_cache_secs: u64,
+    /// gRPC URL of the upstream deployment whose indicator library this one follows (a city's
+    /// province, a county's city; docs/INDICATOR.md "Following an upstream library"). Unset:
+    /// the library follows no one.
+    #[arg(long, env = "PBM_UPSTREAM_LIBRARY_URL")]
+    pub upstream_library_url: Option<String>,
+    /// File holding the token the upstream trusts for following it (finance_admin of this
+    /// region, signed by the upstream's key); read on every reconnect.
+    #[arg(long, env = "PBM_UPSTREAM_TOKEN_FILE")]
+    pub upstream_token_file: Option<std::path::PathBuf>,
     /// The audit trail's key (`--audit-key`).
     #[command(flatten)]
     pub audit: crate::audit::AuditArgs,

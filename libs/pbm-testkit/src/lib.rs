@@ -293,6 +293,8 @@ pub fn server_args(
         goal_url: None,
         monitoring_url: None,
         library_cache_secs: 5,
+        upstream_library_url: None,
+        upstream_token_file: None,
         audit: Default::default(),
         tls: pbm_server::tls::TlsArgs::default(),
     }

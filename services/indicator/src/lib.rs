@@ -12,6 +12,9 @@
 //!   authorise → load → domain rules → one transaction.
 //! * [`grpc`] – transport only: each RPC one call to `pbm_server::rpc::{query, mutate}`.
 //! * [`state`] – [`AppState`]: the database, the region, the frame cache, the search index.
+//! * [`mirror`] – following an upstream deployment's library (province → city → county):
+//!   the follower's link; the upstream's `WatchLibrary` is in `ops::library`
+//!   (docs/INDICATOR.md "Following an upstream library").
 #![doc = include_str!("../README.md")]
 
 #[macro_use]
@@ -20,6 +23,7 @@ extern crate pbm_types;
 pub mod convert;
 pub mod domain;
 pub mod grpc;
+pub mod mirror;
 mod ops;
 pub mod search;
 pub mod state;
@@ -29,6 +33,7 @@ use std::time::Duration;
 
 use pbm_db::Db;
 use pbm_proto::indicator::v1::indicator_service_server::IndicatorServiceServer;
+use pbm_proto::indicator::v1::library_mirror_service_server::LibraryMirrorServiceServer;
 use pbm_server::config::ServerArgs;
 use tonic::server::NamedService;
 use tonic::service::Routes;
@@ -41,7 +46,7 @@ pub use state::AppState;
 pub const HEALTH_NAME: &str = <IndicatorServiceServer<grpc::IndicatorGrpc> as NamedService>::NAME;
 
 /// Largest request accepted (an .xlsx import of a large library).
-const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+pub(crate) const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 /// The indicator service, for `pbm_server::run::main`.
 pub struct Indicator;
@@ -79,7 +84,11 @@ pub fn router(state: AppState) -> Routes {
 
 /// Adds the indicator service's routes to other services' routes (`pbm serve`).
 pub fn add_to(routes: Routes, state: AppState) -> Routes {
-    routes.add_service(server(state))
+    routes
+        .add_service(LibraryMirrorServiceServer::new(
+            grpc::library::LibraryMirrorGrpc::new(state.clone()),
+        ))
+        .add_service(server(state))
 }
 
 fn server(state: AppState) -> IndicatorServiceServer<grpc::IndicatorGrpc> {
@@ -97,7 +106,50 @@ pub async fn open(args: &ServerArgs) -> anyhow::Result<AppState> {
         // Other replicas write to the same database: follow their changes.
         state.spawn_index_refresher(Duration::from_secs(2));
     }
+    spawn_log_compaction(&state, library_log_keep()?);
+    if let Some(url) = &args.upstream_library_url {
+        let token_file = args.upstream_token_file.clone().ok_or_else(|| {
+            anyhow::anyhow!("PBM_UPSTREAM_LIBRARY_URL needs PBM_UPSTREAM_TOKEN_FILE")
+        })?;
+        mirror::spawn(
+            &state,
+            mirror::Upstream {
+                url: url.clone(),
+                token_file,
+                tls: args.tls.client(),
+            },
+        );
+    }
     Ok(state)
+}
+
+/// Rows of the library's change log kept for followers' cursors (`PBM_LIBRARY_LOG_KEEP`,
+/// default 1,000,000): a follower further behind resyncs (docs/INDICATOR.md "Following an
+/// upstream library").
+fn library_log_keep() -> anyhow::Result<i64> {
+    match std::env::var("PBM_LIBRARY_LOG_KEEP") {
+        Ok(v) => Ok(v
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| anyhow::anyhow!("PBM_LIBRARY_LOG_KEEP must be a positive number"))?),
+        Err(_) => Ok(1_000_000),
+    }
+}
+
+/// Compacts the change log every minute.
+fn spawn_log_compaction(state: &AppState, keep: i64) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            ticker.tick().await;
+            if let Err(e) = state.compact_library_log(keep).await {
+                tracing::warn!(error = %e, "library log compaction failed");
+            }
+        }
+    });
 }
 
 /// Applies this service's migrations and returns.

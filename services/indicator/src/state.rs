@@ -21,6 +21,12 @@ pub struct AppState {
     pub index: SearchIndex,
     /// Frames never change once created, so every replica may cache them.
     frames: Arc<RwLock<HashMap<i32, Arc<StoredFrame>>>>,
+    /// Poked after every library write: wakes this process's WatchLibrary streams at once
+    /// (other replicas' writes are seen by their short poll).
+    pub library_changed: Arc<tokio::sync::Notify>,
+    /// The link to the upstream library this deployment follows, if any
+    /// (docs/INDICATOR.md "Following an upstream library").
+    pub mirror: Arc<crate::mirror::Link>,
 }
 
 impl AppState {
@@ -37,6 +43,8 @@ impl AppState {
             region,
             index: SearchIndex::new(),
             frames: Arc::default(),
+            library_changed: Arc::default(),
+            mirror: Arc::default(),
         };
         state.seed_default_frame(seed_year).await?;
         state.reload_frames().await?;
@@ -64,6 +72,20 @@ impl AppState {
                 Ok(())
             })
             .await
+    }
+
+    /// Wakes the WatchLibrary streams after a library write.
+    pub fn library_written(&self) {
+        self.library_changed.notify_waiters();
+    }
+
+    /// Keeps the newest `keep` rows of the library's change log (a follower whose cursor is
+    /// older resyncs); returns how many rows were removed.
+    pub async fn compact_library_log(&self, keep: i64) -> Result<usize, ApiError> {
+        Ok(self
+            .db
+            .write(move |conn| store::library::compact_log(conn, keep))
+            .await?)
     }
 
     pub async fn reload_frames(&self) -> Result<(), ApiError> {

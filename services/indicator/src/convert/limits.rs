@@ -164,6 +164,12 @@ impl Bounded<Indicator> for proto::ProposeIndicatorRequest {
     }
 }
 
+impl Bounded<Indicator> for proto::WatchLibraryRequest {
+    fn bound(&self, t: &mut Texts, at: &str) {
+        t.text(at, "cursor", "游标", &self.cursor, CODE);
+    }
+}
+
 impl Bounded<Indicator> for proto::DecideProposalRequest {
     fn bound(&self, t: &mut Texts, at: &str) {
         t.text(at, "comment", "审核意见", &self.comment, LONG);

@@ -273,6 +273,12 @@ pub fn indicator_to_proto(i: &Indicator, state: &AppState) -> proto::Indicator {
         mof_div_code: state.region.to_string(),
         change_note: i.change_note.clone(),
         changed: Some(stamp(&i.changed_by, i.changed_at)),
+        origin_region: i
+            .origin
+            .as_ref()
+            .map_or_else(|| state.region.to_string(), |o| o.region.clone()),
+        origin_version: i.origin.as_ref().map_or(i.version, |o| o.version),
+        upstream_owned: i.origin.is_some(),
     }
 }
 

@@ -79,6 +79,40 @@ pub fn proposal_scope(caller: &Caller, region: &DivisionCode) -> Result<Option<S
     }
 }
 
+/// Following this library (WatchLibrary, docs/INDICATOR.md "Following an upstream library"):
+/// a province caller or a finance bureau of this region or of a region inside it — a city's
+/// deployment follows its province's, a county's its city's.
+pub fn can_watch(caller: &Caller, region: &DivisionCode) -> Result<(), Denied> {
+    if !caller.authenticated {
+        return Err(Denied::Unauthenticated);
+    }
+    if !matches!(caller.role, Role::Province | Role::FinanceAdmin) {
+        return Err(Denied::permission(
+            "ROLE_NOT_ALLOWED",
+            format!(
+                "只有下级财政部门可以同步本级指标库（当前角色：{}）",
+                caller.role
+            ),
+        ));
+    }
+    if !region.covers(&caller.mof_div_code) {
+        return Err(region_denied(caller, region));
+    }
+    Ok(())
+}
+
+/// The follower's status (GetMirrorStatus): finance, auditors and the province who read here.
+pub fn can_see_mirror(caller: &Caller, region: &DivisionCode) -> Result<(), Denied> {
+    can_read(caller, region)?;
+    match caller.role {
+        Role::FinanceAdmin | Role::Auditor | Role::Province => Ok(()),
+        _ => Err(Denied::permission(
+            "ROLE_NOT_ALLOWED",
+            format!("当前角色（{}）不能查看指标库同步状态", caller.role),
+        )),
+    }
+}
+
 fn same_region(caller: &Caller, region: &DivisionCode) -> Result<(), Denied> {
     if &caller.mof_div_code == region {
         Ok(())
@@ -155,6 +189,33 @@ mod tests {
         }
         assert_eq!(
             can_write(&caller(Role::FinanceAdmin, "140500"), &region())
+                .unwrap_err()
+                .reason(),
+            "REGION_MISMATCH"
+        );
+    }
+
+    #[test]
+    fn lower_finance_and_the_province_watch() {
+        let province = DivisionCode::parse("140000").unwrap();
+        assert!(can_watch(&caller(Role::FinanceAdmin, "140500"), &province).is_ok());
+        assert!(can_watch(&caller(Role::Province, "140000"), &province).is_ok());
+        assert!(can_watch(&caller(Role::FinanceAdmin, "140000"), &province).is_ok());
+        assert_eq!(
+            can_watch(&caller(Role::Department, "140500"), &province)
+                .unwrap_err()
+                .reason(),
+            "ROLE_NOT_ALLOWED"
+        );
+        // A city does not follow its county, nor another province.
+        assert_eq!(
+            can_watch(&caller(Role::FinanceAdmin, "140500"), &region())
+                .unwrap_err()
+                .reason(),
+            "REGION_MISMATCH"
+        );
+        assert_eq!(
+            can_watch(&caller(Role::FinanceAdmin, "130100"), &province)
                 .unwrap_err()
                 .reason(),
             "REGION_MISMATCH"

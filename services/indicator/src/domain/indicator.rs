@@ -88,6 +88,16 @@ pub struct Indicator {
     pub change_note: String,
     pub changed_by: String,
     pub changed_at: NaiveDateTime,
+    /// `Some` when an upstream library owns the indicator (docs/INDICATOR.md "Following an
+    /// upstream library"); `None` for this deployment's own.
+    pub origin: Option<Origin>,
+}
+
+/// The library that owns an upstream indicator, and the version number it gave this one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub region: String,
+    pub version: i64,
 }
 
 const MAX_NAME: usize = 100;
@@ -322,6 +332,7 @@ pub mod fixture {
             change_note: String::new(),
             changed_by: "u".into(),
             changed_at: Default::default(),
+            origin: None,
         }
     }
 }
@@ -480,6 +491,7 @@ mod tests {
             change_note: String::new(),
             changed_by: "u".into(),
             changed_at: NaiveDateTime::default(),
+            origin: None,
         };
         assert!(unusable_reason(&ind, 2026).is_none());
         assert_eq!(

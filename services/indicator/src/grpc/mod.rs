@@ -13,6 +13,8 @@ use crate::convert;
 use crate::ops;
 use crate::state::AppState;
 
+pub mod library;
+
 pub struct IndicatorGrpc {
     state: AppState,
 }

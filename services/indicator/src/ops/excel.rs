@@ -231,8 +231,16 @@ pub async fn import(
                         change_note: "Excel 导入新建".into(),
                         changed_by: actor.clone(),
                         changed_at: at,
+                        origin: None,
                     }),
                     Some(cur) if cur.spec == spec && cur.status == status => unchanged += 1,
+                    Some(Indicator {
+                        origin: Some(o), ..
+                    }) => {
+                        // docs/INDICATOR.md "Following an upstream library": the upstream's.
+                        return Err(super::upstream_owned(&code, o)
+                            .with_violation(format!("rows[{number}].指标编码"), "upstream owned"));
+                    }
                     Some(cur) => {
                         let next = Indicator {
                             code: code.clone(),
@@ -242,6 +250,7 @@ pub async fn import(
                             change_note: format!("Excel 导入修改（第 {number} 行）"),
                             changed_by: actor.clone(),
                             changed_at: at,
+                            origin: None,
                         };
                         if let Err(actual) = store::insert_next_version(conn, &next, cur.version)? {
                             return Err(ApiError::stale_version(
@@ -282,5 +291,6 @@ pub async fn import(
         .read(|conn| store::all_current(conn, &Filter::default()))
         .await?;
     state.index_written(all);
+    state.library_written();
     Ok(response)
 }

@@ -58,6 +58,7 @@ pub async fn create(
     })
     .await?;
     state.reload_frames().await?;
+    state.library_written();
     Ok(response)
 }
 

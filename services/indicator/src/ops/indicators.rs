@@ -4,7 +4,10 @@ use pbm_auth::Caller;
 use pbm_proto::indicator::v1 as proto;
 use pbm_server::{ApiError, Effect, FieldViolation, MutationContext, run_mutation};
 
-use super::{frame_missing, indicator_write_error, not_found, outbox, page, reindex};
+use super::{
+    frame_missing, indicator_write_error, not_found, outbox, page, refuse_upstream_owned, reindex,
+    upstream_owned,
+};
 use crate::convert::{self, limits};
 use crate::domain::access;
 use crate::domain::indicator::{self, Indicator, Spec, Status};
@@ -38,6 +41,7 @@ pub async fn create(
             }
             violations.extend(spec.violations(&frame.frame, "spec."));
             ApiError::check(violations)?;
+            refuse_upstream_owned(conn, &code)?;
             let indicator = Indicator {
                 code: code.clone(),
                 version: 1,
@@ -46,6 +50,7 @@ pub async fn create(
                 change_note: "新建".into(),
                 changed_by: ctx.caller.subject.clone(),
                 changed_at: pbm_db::now(),
+                origin: None,
             };
             store::insert_new(conn, &indicator).map_err(|e| indicator_write_error(&code, e))?;
             outbox(conn, &indicator)?;
@@ -105,6 +110,9 @@ where
             access::can_write(&ctx.caller, &region)?;
             texts?;
             let current = store::current(conn, &code)?.ok_or_else(|| not_found(&code))?;
+            if let Some(o) = &current.origin {
+                return Err(upstream_owned(&code, o));
+            }
             if current.version != expected {
                 return Err(ApiError::stale_version(
                     &format!("指标「{code}」"),
@@ -137,6 +145,7 @@ where
                 change_note: note,
                 changed_by: ctx.caller.subject.clone(),
                 changed_at: pbm_db::now(),
+                origin: None,
             };
             if let Err(actual) = store::insert_next_version(conn, &next, expected)? {
                 return Err(ApiError::stale_version(

@@ -14,6 +14,7 @@
 pub mod excel;
 pub mod frames;
 pub mod indicators;
+pub mod library;
 pub mod proposals;
 pub mod resolve;
 
@@ -22,7 +23,7 @@ use pbm_db::{AnyConnection, StoreError};
 use pbm_server::ApiError;
 use pbm_server::paging::Page;
 
-use crate::domain::indicator::Indicator;
+use crate::domain::indicator::{Indicator, Origin};
 use crate::state::AppState;
 use crate::store;
 
@@ -35,6 +36,28 @@ fn frame_missing(year: i32) -> ApiError {
         format!("{year} 年度尚未建立指标框架，请先创建该年度的指标框架"),
     )
     .with_violation("spec.fiscal_year", format!("no frame for {year}"))
+}
+
+/// A local change of an indicator an upstream library owns (docs/INDICATOR.md "Following an
+/// upstream library").
+fn upstream_owned(code: &str, origin: &Origin) -> ApiError {
+    ApiError::failed_precondition(
+        "UPSTREAM_OWNED",
+        format!(
+            "指标「{code}」由上级（{}）维护，本级不能修改",
+            origin.region
+        ),
+    )
+}
+
+/// Refuses to create (or approve) a code an upstream library owns.
+fn refuse_upstream_owned(conn: &mut AnyConnection, code: &str) -> Result<(), ApiError> {
+    match store::current(conn, code)? {
+        Some(Indicator {
+            origin: Some(o), ..
+        }) => Err(upstream_owned(code, &o)),
+        _ => Ok(()),
+    }
 }
 
 fn not_found(code: &str) -> ApiError {
@@ -81,6 +104,7 @@ fn outbox(conn: &mut AnyConnection, indicator: &Indicator) -> Result<(), ApiErro
 
 /// Re-reads one indicator into the search index after a write (also after a replayed one).
 async fn reindex(state: &AppState, code: &str) {
+    state.library_written();
     let code = code.to_owned();
     match state.db.read(move |conn| store::current(conn, &code)).await {
         Ok(Some(i)) => state.index_written([i]),

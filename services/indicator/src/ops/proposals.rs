@@ -144,7 +144,9 @@ pub async fn decide(
                     change_note: format!("个性指标申请 {id} 审核通过"),
                     changed_by: ctx.caller.subject.clone(),
                     changed_at: at,
+                    origin: None,
                 };
+                super::refuse_upstream_owned(conn, &proposal.code)?;
                 store::insert_new(conn, &indicator)
                     .map_err(|e| indicator_write_error(&proposal.code, e))?;
                 outbox(conn, &indicator)?;

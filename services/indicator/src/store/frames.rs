@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use pbm_db::{AnyConnection, StoreError};
 use pbm_types::FiscalYear;
 
+use super::library::{LogKind, append_log};
 use super::schema::{frame_nodes, frames};
 use crate::domain::frame::{Frame, FrameNode};
 
@@ -35,6 +36,44 @@ pub fn insert_frame(
             ))
             .execute(conn)?;
     }
+    log_frame(conn, frame, at)
+}
+
+/// Appends a frame's change to the library log (docs/INDICATOR.md "Following an upstream
+/// library"): its version there is its number of nodes, which only grows.
+pub fn log_frame(
+    conn: &mut AnyConnection,
+    frame: &Frame,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    append_log(
+        conn,
+        &[(
+            LogKind::Frame,
+            frame.fiscal_year.get().to_string(),
+            frame.nodes.len() as i64,
+            frame.fiscal_year.get(),
+        )],
+        at,
+    )
+}
+
+/// Adds one node to an existing frame (an upstream frame's node this library lacks).
+pub fn insert_frame_node(
+    conn: &mut AnyConnection,
+    year: i32,
+    n: &FrameNode,
+) -> Result<(), StoreError> {
+    diesel::insert_into(frame_nodes::table)
+        .values((
+            frame_nodes::fiscal_year.eq(year),
+            frame_nodes::code.eq(&n.code),
+            frame_nodes::name.eq(&n.name),
+            frame_nodes::level.eq(n.level),
+            frame_nodes::parent_code.eq(&n.parent_code),
+            frame_nodes::sort_order.eq(n.sort_order),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 

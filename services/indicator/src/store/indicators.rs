@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use pbm_db::{AnyConnection, StoreError};
 
+use super::library::{append_log, indicator_entry};
 use super::rows::{IndicatorRow, rows_to_domain};
 use super::schema::{indicator_versions as iv, indicators};
 use crate::domain::indicator::{Indicator, Kind, Status};
@@ -22,6 +23,7 @@ pub fn insert_new(conn: &mut AnyConnection, indicator: &Indicator) -> Result<(),
             indicators::changed_at.eq(indicator.changed_at),
         ))
         .execute(conn)?;
+    append_log(conn, &[indicator_entry(indicator)], indicator.changed_at)?;
     Ok(())
 }
 
@@ -67,11 +69,11 @@ pub fn insert_next_version(
         indicators::changed_at.eq(indicator.changed_at),
     ))
     .execute(conn)?;
-    Ok(if updated == 1 {
-        Ok(())
-    } else {
-        Err(indicator.version)
-    })
+    if updated != 1 {
+        return Ok(Err(indicator.version));
+    }
+    append_log(conn, &[indicator_entry(indicator)], indicator.changed_at)?;
+    Ok(Ok(()))
 }
 
 pub fn current(conn: &mut AnyConnection, code: &str) -> Result<Option<Indicator>, StoreError> {
@@ -302,7 +304,7 @@ pub fn current_many(
 
 /// Writes many new indicators (version 1) in batches; used by the Excel import.
 pub fn insert_new_batch(conn: &mut AnyConnection, new: &[Indicator]) -> Result<(), StoreError> {
-    // 27 columns × 400 rows stays under both backends' bind-parameter limits.
+    // 29 columns × 400 rows stays under both backends' bind-parameter limits.
     for chunk in new.chunks(400) {
         let rows: Vec<IndicatorRow> = chunk.iter().map(IndicatorRow::from).collect();
         let heads: Vec<_> = chunk
@@ -331,6 +333,10 @@ pub fn insert_new_batch(conn: &mut AnyConnection, new: &[Indicator]) -> Result<(
                     .execute(c)?;
             }
         }
+    }
+    if let Some(first) = new.first() {
+        let entries: Vec<_> = new.iter().map(indicator_entry).collect();
+        append_log(conn, &entries, first.changed_at)?;
     }
     Ok(())
 }

@@ -7,11 +7,12 @@
 
 mod frames;
 mod indicators;
+pub mod library;
 mod proposals;
 mod rows;
 pub mod schema;
 
-pub use frames::{StoredFrame, insert_frame, load_frames};
+pub use frames::{StoredFrame, insert_frame, insert_frame_node, load_frames, log_frame};
 pub use indicators::{
     Filter, all_current, current, current_and_pinned, current_many, insert_new, insert_new_batch,
     insert_next_version, list, version, versions, versions_changed_since,

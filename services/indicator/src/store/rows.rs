@@ -8,7 +8,7 @@ use pbm_types::FiscalYear;
 
 use super::proposals::{ProposalRecord, ProposalStatus};
 use super::schema::indicator_versions as iv;
-use crate::domain::indicator::{Direction, Indicator, Kind, Spec, Status, ValueStandard};
+use crate::domain::indicator::{Direction, Indicator, Kind, Origin, Spec, Status, ValueStandard};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = iv)]
@@ -40,6 +40,8 @@ pub(super) struct IndicatorRow {
     change_note: String,
     changed_by: String,
     changed_at: NaiveDateTime,
+    origin: String,
+    origin_version: i64,
 }
 
 /// Tags are stored as `|a|b|` so one tag can be matched with `LIKE '%|a|%'`.
@@ -89,6 +91,12 @@ impl From<&Indicator> for IndicatorRow {
             change_note: i.change_note.clone(),
             changed_by: i.changed_by.clone(),
             changed_at: i.changed_at,
+            origin: i
+                .origin
+                .as_ref()
+                .map(|o| o.region.clone())
+                .unwrap_or_default(),
+            origin_version: i.origin.as_ref().map_or(0, |o| o.version),
         }
     }
 }
@@ -140,6 +148,10 @@ impl TryFrom<IndicatorRow> for Indicator {
             change_note: r.change_note,
             changed_by: r.changed_by,
             changed_at: r.changed_at,
+            origin: (!r.origin.is_empty()).then_some(Origin {
+                region: r.origin,
+                version: r.origin_version,
+            }),
         })
     }
 }

@@ -52,6 +52,8 @@ diesel::table! {
         change_note -> Text,
         changed_by -> Text,
         changed_at -> Timestamp,
+        origin -> Text,
+        origin_version -> BigInt,
     }
 }
 
@@ -81,11 +83,47 @@ diesel::table! {
     }
 }
 
+// Following an upstream library (migrations/*/2026-12-07-120000_library_mirror).
+
+diesel::table! {
+    library_log (revision) {
+        revision -> BigInt,
+        kind -> Text,
+        key -> Text,
+        version -> BigInt,
+        fiscal_year -> Integer,
+        logged_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    library_mirror (upstream) {
+        upstream -> Text,
+        cursor -> Text,
+        last_applied_at -> Nullable<Timestamp>,
+        resyncs -> BigInt,
+    }
+}
+
+diesel::table! {
+    library_clashes (id) {
+        id -> BigInt,
+        kind -> Text,
+        key -> Text,
+        upstream_region -> Text,
+        detail -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(frame_nodes -> frames (fiscal_year));
 diesel::allow_tables_to_appear_in_same_query!(
     frames,
     frame_nodes,
     indicator_versions,
     indicators,
-    proposals
+    proposals,
+    library_log,
+    library_mirror,
+    library_clashes
 );

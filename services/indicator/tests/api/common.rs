@@ -55,6 +55,8 @@ pub struct TestApp {
     pub server: TestServer,
     /// A clone of the server's state (database, search index), to look behind the API.
     pub state: AppState,
+    /// The region it serves.
+    pub region: String,
     client: Client,
     /// Last: dropping it drops the PostgreSQL database.
     _db: TestDatabase,
@@ -62,10 +64,15 @@ pub struct TestApp {
 
 /// Serves the indicator service on a free port of 127.0.0.1 over `test_db`.
 pub async fn spawn_app(test_db: TestDatabase) -> TestApp {
+    spawn_app_in(test_db, REGION).await
+}
+
+/// Serves the indicator library of `region` (a province or city above the county).
+pub async fn spawn_app_in(test_db: TestDatabase, region: &str) -> TestApp {
     let db = test_db.connect();
     let state = AppState::open(
         db,
-        DivisionCode::parse(REGION).unwrap(),
+        DivisionCode::parse(region).unwrap(),
         FiscalYear::new(FY).unwrap(),
     )
     .await
@@ -79,6 +86,7 @@ pub async fn spawn_app(test_db: TestDatabase) -> TestApp {
     TestApp {
         server,
         state,
+        region: region.to_owned(),
         client,
         _db: test_db,
     }
@@ -110,7 +118,7 @@ impl TestApp {
 
     /// A request from the local finance bureau.
     pub fn fin<T>(&self, message: T) -> Request<T> {
-        self.req(&finance(), message)
+        self.req(&Who::finance(&self.region).with_sub("fin-1"), message)
     }
 
     /// A fresh client request id.

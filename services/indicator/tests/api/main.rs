@@ -11,6 +11,7 @@ mod health;
 mod idempotency;
 mod indicators;
 mod limits;
+mod mirror;
 mod proposals;
 mod replicas;
 mod resolve;

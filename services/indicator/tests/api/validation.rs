@@ -457,6 +457,7 @@ async fn stored_qualitative_unit_does_not_block_status(db: TestDatabase) {
         change_note: "新建".into(),
         changed_by: "fin-1".into(),
         changed_at: pbm_db::now(),
+        origin: None,
     };
     app.state
         .db

@@ -1,0 +1,291 @@
+//! Following an upstream library (docs/INDICATOR.md "Following an upstream library"): the
+//! upstream's WatchLibrary (snapshot from an empty cursor, resume with no gap and no duplicate,
+//! a too-old cursor resyncs, who may watch) and a follower over a real link (origin shown,
+//! local edits of upstream indicators refused, local extensions kept, code clashes recorded).
+
+use std::time::Duration;
+
+use pbm_auth::Role;
+use pbm_proto::indicator::v1 as proto;
+use pbm_proto::indicator::v1::library_change::Item;
+use pbm_proto::indicator::v1::library_mirror_service_client::LibraryMirrorServiceClient;
+use pbm_testkit::TestDatabase;
+use tonic::Code;
+use tonic::Streaming;
+
+use crate::common::{TestApp, Who, reason, spawn_app_in, spec};
+
+const PROVINCE: &str = "140000";
+const CITY: &str = "140500";
+
+fn watcher(app: &TestApp) -> LibraryMirrorServiceClient<tonic::transport::Channel> {
+    LibraryMirrorServiceClient::new(app.server.channel.clone())
+}
+
+async fn watch(
+    app: &TestApp,
+    who: &Who,
+    cursor: &str,
+) -> Result<Streaming<proto::WatchLibraryResponse>, tonic::Status> {
+    let r = proto::WatchLibraryRequest {
+        cursor: cursor.into(),
+        max_batch: 0,
+    };
+    Ok(watcher(app)
+        .watch_library(app.req(who, r))
+        .await?
+        .into_inner())
+}
+
+/// The next batch with changes (heartbeats skipped).
+async fn next_changes(
+    s: &mut Streaming<proto::WatchLibraryResponse>,
+) -> proto::WatchLibraryResponse {
+    loop {
+        let b = tokio::time::timeout(Duration::from_secs(10), s.message())
+            .await
+            .expect("a batch within 10 s")
+            .expect("stream ok")
+            .expect("stream open");
+        if !b.heartbeat {
+            return b;
+        }
+    }
+}
+
+fn indicators(b: &proto::WatchLibraryResponse) -> Vec<(String, i64)> {
+    b.changes
+        .iter()
+        .filter_map(|c| match &c.item {
+            Some(Item::Indicator(i)) => Some((i.code.clone(), i.version)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn same_backend(db: &TestDatabase) -> TestDatabase {
+    match db.backend() {
+        pbm_db::Backend::Sqlite => TestDatabase::sqlite(),
+        pbm_db::Backend::Postgres => TestDatabase::postgres().expect("PostgreSQL"),
+    }
+}
+
+fn city_finance() -> Who {
+    Who::finance(CITY).with_sub("city-fin")
+}
+
+async fn watch_from_empty_then_resume(test_db: TestDatabase) {
+    let up = spawn_app_in(test_db, PROVINCE).await;
+    up.create("P1", spec("省级指标一")).await.unwrap();
+    up.create("P2", spec("省级指标二")).await.unwrap();
+
+    let mut s = watch(&up, &city_finance(), "").await.unwrap();
+    let first = next_changes(&mut s).await;
+    assert!(first.resync && first.changes.is_empty());
+    assert_eq!(first.mof_div_code, PROVINCE);
+    let frames = next_changes(&mut s).await;
+    assert!(matches!(frames.changes[0].item, Some(Item::Frame(_))));
+    let snap = next_changes(&mut s).await;
+    assert!(snap.snapshot_end);
+    assert_eq!(indicators(&snap), [("P1".into(), 1), ("P2".into(), 1)]);
+    let Some(Item::Indicator(p1)) = &snap.changes[0].item else {
+        panic!("indicator")
+    };
+    assert_eq!(
+        (p1.origin_region.as_str(), p1.origin_version),
+        (PROVINCE, 1)
+    );
+    assert!(!p1.upstream_owned);
+    let head = snap.cursor.clone();
+    assert_eq!(head, snap.head_cursor);
+
+    // Live: a change committed after the snapshot arrives promptly.
+    up.create("P3", spec("省级指标三")).await.unwrap();
+    let live = next_changes(&mut s).await;
+    assert_eq!(indicators(&live), [("P3".into(), 1)]);
+    let after_p3 = live.cursor.clone();
+    drop(s);
+
+    // Changes while nobody watched: resuming from the cursor gives exactly them, in order.
+    let p1 = up.get("P1").await.unwrap();
+    let mut changed = p1.spec.clone().unwrap();
+    changed.name = "省级指标一（修订）".into();
+    up.update("P1", 1, changed).await.unwrap();
+    up.create("P4", spec("省级指标四")).await.unwrap();
+    let mut s = watch(&up, &city_finance(), &after_p3).await.unwrap();
+    let resumed = next_changes(&mut s).await;
+    assert!(!resumed.resync);
+    assert_eq!(indicators(&resumed), [("P1".into(), 2), ("P4".into(), 1)]);
+
+    // From the snapshot's head: P3 then the rest, nothing twice.
+    let mut s = watch(&up, &city_finance(), &head).await.unwrap();
+    let b = next_changes(&mut s).await;
+    assert_eq!(
+        indicators(&b),
+        [("P3".into(), 1), ("P1".into(), 2), ("P4".into(), 1)]
+    );
+}
+
+async fn too_old_cursor_resyncs(test_db: TestDatabase) {
+    let up = spawn_app_in(test_db, PROVINCE).await;
+    for n in 1..=5 {
+        up.create(&format!("O{n}"), spec(&format!("压缩测试{n}")))
+            .await
+            .unwrap();
+    }
+    assert!(up.state.compact_library_log(2).await.unwrap() > 0);
+    let mut s = watch(&up, &city_finance(), "r1").await.unwrap();
+    assert!(next_changes(&mut s).await.resync);
+    // A cursor within what is kept resumes.
+    let mut s = watch(&up, &city_finance(), "r5").await.unwrap();
+    let b = next_changes(&mut s).await;
+    assert!(!b.resync);
+    assert_eq!(indicators(&b), [("O5".into(), 1)]);
+    // Not a cursor.
+    let e = watch(&up, &city_finance(), "x").await.unwrap_err();
+    assert_eq!(
+        (e.code(), reason(&e).as_str()),
+        (Code::InvalidArgument, "CURSOR_INVALID")
+    );
+}
+
+async fn only_lower_finance_and_the_province_watch(test_db: TestDatabase) {
+    let city_db = same_backend(&test_db);
+    let up = spawn_app_in(test_db, PROVINCE).await;
+    for (who, why) in [
+        (Who::department(CITY, "D01"), "ROLE_NOT_ALLOWED"),
+        (Who::new(Role::Auditor, PROVINCE), "ROLE_NOT_ALLOWED"),
+        (Who::finance("130100"), "REGION_MISMATCH"),
+    ] {
+        let e = watch(&up, &who, "").await.unwrap_err();
+        assert_eq!(
+            (e.code(), reason(&e).as_str()),
+            (Code::PermissionDenied, why),
+            "{who:?}"
+        );
+    }
+    // Another city's finance does not follow this city.
+    let city = spawn_app_in(city_db, CITY).await;
+    let e = watch(&city, &Who::finance("140600"), "").await.unwrap_err();
+    assert_eq!(reason(&e), "REGION_MISMATCH");
+    assert!(
+        watch(&up, &Who::new(Role::Province, PROVINCE), "")
+            .await
+            .is_ok()
+    );
+}
+
+/// Starts `follower` following `upstream` as the city's finance.
+fn follow(follower: &TestApp, upstream: &TestApp) {
+    let token = upstream.token(&city_finance());
+    let file = std::env::temp_dir().join(format!(
+        "pbm-mirror-token-{}-{}",
+        std::process::id(),
+        follower.server.addr.port()
+    ));
+    std::fs::write(&file, token).unwrap();
+    pbm_indicator::mirror::spawn(
+        &follower.state,
+        pbm_indicator::mirror::Upstream {
+            url: upstream.url(),
+            token_file: file,
+            tls: Default::default(),
+        },
+    );
+}
+
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn a_follower_mirrors_refuses_and_records_clashes(test_db: TestDatabase) {
+    let city_db = same_backend(&test_db);
+    let up = spawn_app_in(test_db, PROVINCE).await;
+    let city = spawn_app_in(city_db, CITY).await;
+    // A local indicator of the city whose code the province will use too.
+    city.create("X1", spec("市级同编码指标")).await.unwrap();
+    up.create("P1", spec("省级指标一")).await.unwrap();
+    follow(&city, &up);
+
+    eventually("P1 at the city", || async { city.get("P1").await.is_ok() }).await;
+    let p1 = city.get("P1").await.unwrap();
+    assert_eq!(
+        (p1.origin_region.as_str(), p1.origin_version),
+        (PROVINCE, 1)
+    );
+    assert!(p1.upstream_owned);
+    assert_eq!(p1.mof_div_code, CITY);
+
+    // Local edits of the province's indicator are refused; local extensions keep working.
+    let e = city
+        .update("P1", p1.version, spec("市级改名"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), reason(&e).as_str()),
+        (Code::FailedPrecondition, "UPSTREAM_OWNED")
+    );
+    assert!(e.message().contains("140000"), "{}", e.message());
+    let e = city
+        .set_status("P1", p1.version, IndicatorStatusDisabled, "不用")
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&e), "UPSTREAM_OWNED");
+    let e = city.create("P1", spec("同编码新建")).await.unwrap_err();
+    assert_eq!(reason(&e), "UPSTREAM_OWNED");
+    city.create("C1", spec("市级扩展指标")).await.unwrap();
+    let c1 = city.get("C1").await.unwrap();
+    assert_eq!(
+        (c1.origin_region.as_str(), c1.upstream_owned),
+        (CITY, false)
+    );
+
+    // Upstream changes flow down as new local versions.
+    let mut changed = spec("省级指标一（修订）");
+    changed.reference_target = "2000".into();
+    up.update("P1", 1, changed).await.unwrap();
+    eventually("P1 v2 at the city", || async {
+        city.get("P1").await.unwrap().origin_version == 2
+    })
+    .await;
+
+    // The clash: the province's X1 wins from the next local version on; the local version stays.
+    up.create("X1", spec("省级同编码指标")).await.unwrap();
+    eventually("X1 owned by the province", || async {
+        city.get("X1").await.unwrap().upstream_owned
+    })
+    .await;
+    assert_eq!(city.versions("X1").await, [2, 1]);
+    assert_eq!(
+        city.get_version("X1", 1).await.unwrap().spec.unwrap().name,
+        "市级同编码指标"
+    );
+    let status = watcher(&city)
+        .get_mirror_status(city.fin(proto::GetMirrorStatusRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(status.following && status.connected, "{status:?}");
+    assert_eq!(status.clash_count, 1);
+    assert_eq!(status.clashes[0].key, "X1");
+    assert!(!status.cursor.is_empty());
+}
+
+#[allow(non_upper_case_globals)]
+const IndicatorStatusDisabled: crate::common::IndicatorStatus =
+    crate::common::IndicatorStatus::Disabled;
+
+pbm_testkit::backend_tests! {
+    watch_resumes => watch_from_empty_then_resume;
+    too_old_cursor => too_old_cursor_resyncs;
+    watch_denials => only_lower_finance_and_the_province_watch;
+    follower => a_follower_mirrors_refuses_and_records_clashes;
+}
