@@ -280,4 +280,7 @@ run "$VENV/bin/python" tests/external/run.py
 section "provincial aggregation: 3 deployments and an unreachable one, then 20 timed (tests/external/province.py)"
 run "$VENV/bin/python" tests/external/province.py
 
+section "indicator library down the levels: province, city and county, the province and the city killed mid-stream (tests/external/mirror.py)"
+run "$VENV/bin/python" tests/external/mirror.py
+
 section "all tests passed"
