@@ -42,5 +42,14 @@ pub(crate) fn figures_to(f: &Figures) -> rg::RegionFigures {
         grade_good: f.grades[1],
         grade_fair: f.grades[2],
         grade_poor: f.grades[3],
+        ex_ante_required: f.ex_ante.required,
+        ex_ante_required_amount: decimal(f.ex_ante.required_amount),
+        ex_ante_reported: f.ex_ante.reported,
+        ex_ante_missing: f.ex_ante.missing,
+        ex_ante_pending_review: f.ex_ante.pending_review,
+        ex_ante_returned: f.ex_ante.returned,
+        ex_ante_supported: f.ex_ante.supported,
+        ex_ante_supported_after_adjustment: f.ex_ante.supported_after_adjustment,
+        ex_ante_not_supported: f.ex_ante.not_supported,
     }
 }

@@ -47,6 +47,37 @@ pub struct Figures {
     pub overdue: i64,
     /// Of the submitted self-evaluations: 优, 良, 中, 差.
     pub grades: [i64; 4],
+    /// 事前绩效评估 (goal service).
+    pub ex_ante: ExAnte,
+}
+
+/// Ex-ante assessment counts of a group (the goal service's definitions, docs/GOAL.md
+/// "Statistics").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExAnte {
+    pub required: i64,
+    pub required_amount: Decimal,
+    pub reported: i64,
+    pub missing: i64,
+    pub pending_review: i64,
+    pub returned: i64,
+    pub supported: i64,
+    pub supported_after_adjustment: i64,
+    pub not_supported: i64,
+}
+
+impl AddAssign<&ExAnte> for ExAnte {
+    fn add_assign(&mut self, o: &ExAnte) {
+        self.required += o.required;
+        self.required_amount += o.required_amount;
+        self.reported += o.reported;
+        self.missing += o.missing;
+        self.pending_review += o.pending_review;
+        self.returned += o.returned;
+        self.supported += o.supported;
+        self.supported_after_adjustment += o.supported_after_adjustment;
+        self.not_supported += o.not_supported;
+    }
 }
 
 impl AddAssign<&Figures> for Figures {
@@ -68,6 +99,7 @@ impl AddAssign<&Figures> for Figures {
         for (g, n) in self.grades.iter_mut().zip(o.grades) {
             *g += n;
         }
+        self.ex_ante += &o.ex_ante;
     }
 }
 

@@ -25,7 +25,7 @@ use crate::domain::access::can_read_statistics;
 use crate::domain::deadline::{
     DeadlineStatus, counts_as_submitted, deadline_status, effective_deadline,
 };
-use crate::domain::region::{Dimension, Figures, SheetFact, Table, self_evaluation_figures};
+use crate::domain::region::{Dimension, ExAnte, Figures, SheetFact, Table, self_evaluation_figures};
 use crate::state::AppState;
 use crate::store;
 
@@ -156,12 +156,25 @@ async fn goal_figures(state: &AppState, authorization: &str, year: i32, by: Dime
         };
         let (projects, projects_amount) = tally(&r.projects);
         let (approved, approved_amount) = tally(&r.approved);
+        let x = r.ex_ante.clone().unwrap_or_default();
+        let (required, required_amount) = tally(&x.required);
         let f = Figures {
             projects,
             projects_amount,
             goals_declared: tally(&r.declared).0,
             goals_approved: approved,
             approved_amount,
+            ex_ante: ExAnte {
+                required,
+                required_amount,
+                reported: tally(&x.reported).0,
+                missing: tally(&x.missing).0,
+                pending_review: tally(&x.pending_review).0,
+                returned: tally(&x.returned).0,
+                supported: tally(&x.supported).0,
+                supported_after_adjustment: tally(&x.supported_after_adjustment).0,
+                not_supported: tally(&x.not_supported).0,
+            },
             ..Figures::default()
         };
         totals += &f;

@@ -67,6 +67,9 @@ async fn figures_of_goals_monitoring_and_evaluation(db: pbm_testkit::TestDatabas
         (2, 2, 0)
     );
     assert_eq!(money(&totals.approved_amount), "1500000");
+    // No ex-ante threshold set for the year and no special-bond project: nothing required.
+    assert_eq!((totals.ex_ante_required, totals.ex_ante_reported), (0, 0));
+    assert_eq!(money(&totals.ex_ante_required_amount), "0");
     let keys: Vec<&str> = before.rows.iter().map(|r| r.key.as_str()).collect();
     assert_eq!(keys, [DEPT, DEPT2]);
     assert_eq!(before.mof_div_code, REGION);

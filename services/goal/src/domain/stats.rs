@@ -24,6 +24,18 @@
 //!
 //! 部门整体支出 declarations have no fund source or special field; these statistics cover
 //! project goals.
+//!
+//! Ex-ante assessment (事前绩效评估, docs/DOMAIN.md "Ex-ante assessment (事前绩效评估)"), per
+//! project of the row, in [`ExAnteTallies`]:
+//! * **required** – the rules of the project's year require an assessment
+//!   ([`crate::domain::exante::requirement`]);
+//! * **reported** – a report was filed (required or voluntary);
+//! * **missing** – required and no report (未提供报告，不予审核预算);
+//! * **pending review** / **returned** – a filed report finance has not reviewed yet / found
+//!   insufficient (论证不充分，退回);
+//! * **supported**, **supported after adjustment**, **not supported** – what the report means for
+//!   the budget now, as the funding gate reads it ([`crate::domain::exante::gate`]): a 不予支持
+//!   conclusion counts as soon as it is stated, a supporting one once finance found it sufficient.
 
 use std::collections::BTreeMap;
 
@@ -31,6 +43,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::domain::common::FiscalYear;
+use crate::domain::exante::{ExAnteFacts, ExAnteGate, ReviewState, gate};
 use crate::domain::project::{DepartmentCode, FundSource, Project, SpecialField};
 use crate::domain::workflow::{GoalState, ReviewOutcome, Status};
 
@@ -49,6 +62,8 @@ pub struct StatsRecord {
     pub requested_amount: Decimal,
     /// The project's goal, if one was created.
     pub goal: Option<GoalState>,
+    /// Whether an ex-ante assessment is required, and the latest report.
+    pub ex_ante: ExAnteFacts,
 }
 
 impl StatsRecord {
@@ -61,7 +76,17 @@ impl StatsRecord {
             special_field: project.special_field,
             requested_amount: project.requested_amount.yuan(),
             goal,
+            ex_ante: ExAnteFacts {
+                required: false,
+                report: None,
+            },
         }
+    }
+
+    /// The record with its ex-ante facts.
+    pub fn with_ex_ante(mut self, facts: ExAnteFacts) -> Self {
+        self.ex_ante = facts;
+        self
     }
 }
 
@@ -122,6 +147,52 @@ pub struct StatsRow {
     pub blocked: Tally,
     /// 已批复.
     pub approved: Tally,
+    /// 事前绩效评估.
+    pub ex_ante: ExAnteTallies,
+}
+
+/// Ex-ante assessment figures of a row (see the module doc).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct ExAnteTallies {
+    /// 应开展事前绩效评估.
+    pub required: Tally,
+    /// 已提交评估报告.
+    pub reported: Tally,
+    /// 应评未评（未提供报告）.
+    pub missing: Tally,
+    /// 报告待财政审核.
+    pub pending_review: Tally,
+    /// 论证不充分，已退回.
+    pub returned: Tally,
+    /// 予以支持.
+    pub supported: Tally,
+    /// 调整后支持.
+    pub supported_after_adjustment: Tally,
+    /// 不予支持.
+    pub not_supported: Tally,
+}
+
+impl ExAnteTallies {
+    fn add(&mut self, facts: &ExAnteFacts, amount: Decimal) {
+        if facts.required {
+            self.required.add(amount);
+        }
+        if let Some(report) = facts.report {
+            self.reported.add(amount);
+            match report.review {
+                ReviewState::Pending => self.pending_review.add(amount),
+                ReviewState::Insufficient => self.returned.add(amount),
+                ReviewState::Sufficient => {}
+            }
+        }
+        match gate(facts) {
+            ExAnteGate::Missing => self.missing.add(amount),
+            ExAnteGate::Supported if facts.report.is_some() => self.supported.add(amount),
+            ExAnteGate::SupportedAfterAdjustment => self.supported_after_adjustment.add(amount),
+            ExAnteGate::NotSupported => self.not_supported.add(amount),
+            _ => {}
+        }
+    }
 }
 
 impl StatsRow {
@@ -129,6 +200,7 @@ impl StatsRow {
     pub fn add(&mut self, r: &StatsRecord) {
         let amount = r.requested_amount;
         self.projects.add(amount);
+        self.ex_ante.add(&r.ex_ante, amount);
         let Some(goal) = r.goal else {
             return;
         };
@@ -242,6 +314,10 @@ mod tests {
             special_field: field,
             requested_amount: dec!(100000.00),
             goal,
+            ex_ante: ExAnteFacts {
+                required: false,
+                report: None,
+            },
         }
     }
 
@@ -391,6 +467,54 @@ mod tests {
         );
     }
 
+    fn arb_ex_ante() -> impl Strategy<Value = ExAnteFacts> {
+        use crate::domain::exante::{Conclusion, ReportFacts};
+        let report = prop::option::of(
+            (
+                prop::sample::select(vec![
+                    Conclusion::Support,
+                    Conclusion::SupportAfterAdjustment,
+                    Conclusion::NotSupported,
+                ]),
+                prop::sample::select(vec![
+                    ReviewState::Pending,
+                    ReviewState::Sufficient,
+                    ReviewState::Insufficient,
+                ]),
+            )
+                .prop_map(|(conclusion, review)| ReportFacts { conclusion, review }),
+        );
+        (any::<bool>(), report).prop_map(|(required, report)| ExAnteFacts { required, report })
+    }
+
+    #[test]
+    fn ex_ante_columns_follow_the_report_and_the_gate() {
+        use crate::domain::exante::{Conclusion, ReportFacts};
+        let base = record("101", FundSource::GeneralPublic, SpecialField::None, None);
+        let with = |required, report| base.clone().with_ex_ante(ExAnteFacts { required, report });
+        let report = |conclusion, review| Some(ReportFacts { conclusion, review });
+        let records = [
+            with(true, None),
+            with(true, report(Conclusion::Support, ReviewState::Sufficient)),
+            with(true, report(Conclusion::Support, ReviewState::Pending)),
+            with(true, report(Conclusion::SupportAfterAdjustment, ReviewState::Sufficient)),
+            with(true, report(Conclusion::NotSupported, ReviewState::Pending)),
+            with(true, report(Conclusion::Support, ReviewState::Insufficient)),
+            with(false, report(Conclusion::Support, ReviewState::Sufficient)),
+            with(false, None),
+        ];
+        let rows = aggregate(&records, GroupBy::default());
+        let x = rows[0].1.ex_ante;
+        assert_eq!(x.required, tally(6));
+        assert_eq!(x.reported, tally(6));
+        assert_eq!(x.missing, tally(1));
+        assert_eq!(x.pending_review, tally(2));
+        assert_eq!(x.returned, tally(1));
+        assert_eq!(x.supported, tally(2), "a voluntary sufficient report counts too");
+        assert_eq!(x.supported_after_adjustment, tally(1));
+        assert_eq!(x.not_supported, tally(1), "不予支持 counts before finance's review");
+    }
+
     fn arb_record() -> impl Strategy<Value = StatsRecord> {
         let goal = prop::option::of(prop::sample::select(vec![
             GoalState::new(),
@@ -409,14 +533,16 @@ mod tests {
             prop::sample::select(SpecialField::ALL.to_vec()),
             1i64..1_000_000_000,
             goal,
+            arb_ex_ante(),
         )
-            .prop_map(|(year, dept, fund, field, cents, goal)| StatsRecord {
+            .prop_map(|(year, dept, fund, field, cents, goal, ex_ante)| StatsRecord {
                 fiscal_year: FiscalYear::new(year).unwrap(),
                 department_code: DepartmentCode::parse(dept).unwrap(),
                 fund_source: fund,
                 special_field: field,
                 requested_amount: Decimal::new(cents, 2),
                 goal,
+                ex_ante,
             })
     }
 
@@ -438,6 +564,17 @@ mod tests {
                     (&mut sum.returned, row.returned),
                     (&mut sum.blocked, row.blocked),
                     (&mut sum.approved, row.approved),
+                    (&mut sum.ex_ante.required, row.ex_ante.required),
+                    (&mut sum.ex_ante.reported, row.ex_ante.reported),
+                    (&mut sum.ex_ante.missing, row.ex_ante.missing),
+                    (&mut sum.ex_ante.pending_review, row.ex_ante.pending_review),
+                    (&mut sum.ex_ante.returned, row.ex_ante.returned),
+                    (&mut sum.ex_ante.supported, row.ex_ante.supported),
+                    (
+                        &mut sum.ex_ante.supported_after_adjustment,
+                        row.ex_ante.supported_after_adjustment,
+                    ),
+                    (&mut sum.ex_ante.not_supported, row.ex_ante.not_supported),
                 ] {
                     acc.count += part.count;
                     acc.amount += part.amount;
@@ -448,6 +585,14 @@ mod tests {
                 prop_assert!(row.approved.count <= row.declared.count);
                 prop_assert!(row.blocked.count <= row.declared.count);
                 prop_assert!(row.approved.count + row.blocked.count <= row.declared.count);
+                let x = row.ex_ante;
+                prop_assert!(x.reported.count <= row.projects.count);
+                prop_assert!(x.missing.count <= x.required.count);
+                prop_assert!(x.pending_review.count + x.returned.count <= x.reported.count);
+                let decided = x.supported.count + x.supported_after_adjustment.count
+                    + x.not_supported.count;
+                prop_assert!(decided <= x.reported.count);
+                prop_assert!(x.required.count <= x.missing.count + x.reported.count);
             }
             match totals.first() {
                 Some((_, t)) => prop_assert_eq!(&sum, t),

@@ -7,7 +7,14 @@ use pbm_server::ApiError;
 use super::internal;
 use super::projects::project_from_row;
 use crate::convert;
+use std::collections::HashMap;
+
+use super::rules::rules_in_force;
 use crate::domain::FiscalYear;
+use crate::domain::exante::{
+    Conclusion, ExAnteFacts, ExAnteRules, ReportFacts, ReviewState, requirement,
+};
+use crate::domain::project::Project;
 use crate::domain::access::{can_read_statistics, viewer};
 use crate::domain::workflow::GoalState;
 use crate::state::AppState;
@@ -18,6 +25,65 @@ pub(crate) fn tally(t: &crate::domain::stats::Tally) -> Option<proto::Tally> {
         count: i64::try_from(t.count).unwrap_or(i64::MAX),
         amount: convert::dec(t.amount),
     })
+}
+
+fn ex_ante_tallies(x: &crate::domain::stats::ExAnteTallies) -> proto::ExAnteTallies {
+    proto::ExAnteTallies {
+        required: tally(&x.required),
+        reported: tally(&x.reported),
+        missing: tally(&x.missing),
+        pending_review: tally(&x.pending_review),
+        returned: tally(&x.returned),
+        supported: tally(&x.supported),
+        supported_after_adjustment: tally(&x.supported_after_adjustment),
+        not_supported: tally(&x.not_supported),
+    }
+}
+
+/// The ex-ante facts of projects, with each year's rules and reports loaded once.
+struct ExAnteOfYears {
+    region: String,
+    years: HashMap<i32, (ExAnteRules, HashMap<String, ReportFacts>)>,
+}
+
+impl ExAnteOfYears {
+    fn new(region: String) -> Self {
+        Self {
+            region,
+            years: HashMap::new(),
+        }
+    }
+
+    fn facts(
+        &mut self,
+        conn: &mut pbm_db::AnyConnection,
+        project: &Project,
+    ) -> Result<ExAnteFacts, ApiError> {
+        let fy = project.fiscal_year;
+        let year = fy.get();
+        if !self.years.contains_key(&year) {
+            let rules = rules_in_force(conn, year)?;
+            let rules = crate::ops::exante::ex_ante_rules(&rules, &self.region, fy);
+            let reports = store::ex_ante_reports_of_year(conn, year)?
+                .into_iter()
+                .filter_map(|(code, conclusion, review)| {
+                    Some((
+                        code,
+                        ReportFacts {
+                            conclusion: Conclusion::from_db(&conclusion)?,
+                            review: ReviewState::from_db(&review)?,
+                        },
+                    ))
+                })
+                .collect();
+            self.years.insert(year, (rules, reports));
+        }
+        let (rules, reports) = &self.years[&year];
+        Ok(ExAnteFacts {
+            required: requirement(project, rules).required,
+            report: reports.get(project.pro_code.as_str()).copied(),
+        })
+    }
 }
 
 /// GetGoalStatistics (docs/DOMAIN.md "Statistics and publication"): for finance, auditors and the
@@ -34,19 +100,26 @@ pub async fn statistics(
             .map_err(|e| ApiError::invalid_field(e.reason, "fiscal_year", e.message))?;
     }
     let year = (r.fiscal_year != 0).then_some(r.fiscal_year);
-    let rows = state
+    let region = state.region.to_string();
+    let records = state
         .db
-        .read(move |conn| store::projects_with_goals(conn, year))
+        .read(move |conn| -> Result<Vec<StatsRecord>, ApiError> {
+            let rows = store::projects_with_goals(conn, year)?;
+            let mut ex_ante = ExAnteOfYears::new(region);
+            let mut records = Vec::with_capacity(rows.len());
+            for (p, goal) in &rows {
+                let goal = goal
+                    .as_deref()
+                    .map(serde_json::from_str::<GoalState>)
+                    .transpose()
+                    .map_err(internal)?;
+                let project = project_from_row(p)?;
+                let facts = ex_ante.facts(conn, &project)?;
+                records.push(StatsRecord::new(&project, goal).with_ex_ante(facts));
+            }
+            Ok(records)
+        })
         .await?;
-    let mut records = Vec::with_capacity(rows.len());
-    for (p, goal) in &rows {
-        let goal = goal
-            .as_deref()
-            .map(serde_json::from_str::<GoalState>)
-            .transpose()
-            .map_err(internal)?;
-        records.push(StatsRecord::new(&project_from_row(p)?, goal));
-    }
     let by = GroupBy {
         fiscal_year: r.by_fiscal_year,
         department: r.by_department,
@@ -75,6 +148,7 @@ pub async fn statistics(
                 returned: tally(&row.returned),
                 blocked: tally(&row.blocked),
                 approved: tally(&row.approved),
+                ex_ante: Some(ex_ante_tallies(&row.ex_ante)),
             })
             .collect(),
     })

@@ -42,6 +42,17 @@ pub fn update_ex_ante(
         == 1)
 }
 
+/// (project, conclusion, review state) of every report of a year.
+pub fn ex_ante_reports_of_year(
+    conn: &mut AnyConnection,
+    year: i32,
+) -> Result<Vec<(String, String, String)>, StoreError> {
+    Ok(xr::table
+        .filter(xr::fiscal_year.eq(year))
+        .select((xr::pro_code, xr::conclusion, xr::review_state))
+        .load(conn)?)
+}
+
 /// (project, conclusion, review state) of the reports of a year for the given projects.
 pub fn ex_ante_facts(
     conn: &mut AnyConnection,

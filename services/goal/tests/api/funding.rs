@@ -120,6 +120,12 @@ async fn review_outcomes_route_and_the_gate_answers(db: TestDatabase) {
     assert_eq!(t(&row.returned), (1, "300000".into()));
     assert_eq!(t(&row.blocked), (1, "300000".into()));
     assert_eq!(t(&row.approved), (1, "300000".into()));
+    // 事前绩效评估: P-A is new and at the threshold's 500万元 or above, and filed no report.
+    let x = row.ex_ante.as_ref().unwrap();
+    assert_eq!(t(&x.required), (1, "6000000".into()));
+    assert_eq!(t(&x.missing), (1, "6000000".into()));
+    assert_eq!(t(&x.reported), (0, "0".into()));
+    assert_eq!(t(&x.not_supported), (0, "0".into()));
     let denied = app
         .goals
         .clone()
