@@ -12,6 +12,7 @@ mod idempotency;
 mod indicators;
 mod limits;
 mod mirror;
+mod mirror_bench;
 mod proposals;
 mod replicas;
 mod resolve;

@@ -241,6 +241,16 @@ async fn a_follower_mirrors_refuses_and_records_clashes(test_db: TestDatabase) {
     assert_eq!(reason(&e), "UPSTREAM_OWNED");
     let e = city.create("P1", spec("同编码新建")).await.unwrap_err();
     assert_eq!(reason(&e), "UPSTREAM_OWNED");
+    // An import row that would change it is refused too (nothing is written).
+    let e = city
+        .import(import_row("P1", "市级导入改名"), false)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), reason(&e).as_str()),
+        (Code::FailedPrecondition, "UPSTREAM_OWNED")
+    );
+    assert_eq!(city.versions("P1").await, [1]);
     city.create("C1", spec("市级扩展指标")).await.unwrap();
     let c1 = city.get("C1").await.unwrap();
     assert_eq!(
@@ -277,6 +287,28 @@ async fn a_follower_mirrors_refuses_and_records_clashes(test_db: TestDatabase) {
     assert_eq!(status.clash_count, 1);
     assert_eq!(status.clashes[0].key, "X1");
     assert!(!status.cursor.is_empty());
+}
+
+/// A workbook of one valid row (docs/INDICATOR.md "Excel").
+fn import_row(code: &str, name: &str) -> Vec<u8> {
+    use pbm_indicator::excel::COLUMNS;
+    let mut r = vec![String::new(); COLUMNS.len()];
+    for (h, v) in [
+        ("指标编码", code),
+        ("预算年度", "2026"),
+        ("一级指标", "产出指标"),
+        ("二级指标", "数量指标"),
+        ("三级指标名称", name),
+        ("指标类型", "共性"),
+        ("指标方向", "≥"),
+        ("计量单位", "人"),
+        ("参考指标值", "1000"),
+        ("是否固化", "否"),
+    ] {
+        let at = COLUMNS.iter().position(|c| c.header == h).expect("column");
+        r[at] = v.into();
+    }
+    pbm_xlsx::write_table("s", &COLUMNS, &[r]).expect("workbook")
 }
 
 #[allow(non_upper_case_globals)]
