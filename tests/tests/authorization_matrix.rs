@@ -82,6 +82,12 @@ const TABLE: &[(&str, Kind, &str)] = &[
     ("pbm.indicator.v1.IndicatorService/ListProposals", R, "finance_admin auditor province department"),
     ("pbm.indicator.v1.IndicatorService/ImportIndicators", W, "finance_admin"),
     ("pbm.indicator.v1.IndicatorService/ExportIndicators", R, NOT_PUBLIC),
+    // docs/INDICATOR.md "Following an upstream library": a library is followed by the finance
+    // of its own region or of a region inside it (and the province role of those), never by an
+    // enclosing region — so of this table's callers only this region's finance; the follower's
+    // status is read by the region's readers.
+    ("pbm.indicator.v1.LibraryMirrorService/WatchLibrary", W, "finance_admin"),
+    ("pbm.indicator.v1.LibraryMirrorService/GetMirrorStatus", R, REGION_READERS),
     // docs/AGENCY.md and docs/DOMAIN.md "Access rules for the agency and expert pool": finance
     // of the region manages; auditors and the province read (and replay draws); an agency reads
     // its own record, engagements, draws and violations, an expert likewise; departments, units
