@@ -1,16 +1,40 @@
-//! In-memory search over the current version of every indicator, by name and explanation, for
-//! Chinese text (no word boundaries): an inverted index of character unigrams and bigrams,
-//! candidates verified by substring match, ranked exact name > name prefix > name contains >
-//! explanation, then by code.
+//! Search over the current version of every indicator, by name, 拼音首字母 of the name, and
+//! explanation (docs/INDICATOR.md, "Search"), with tantivy: an in-RAM index (the database
+//! stays the source of truth), rebuilt at start.
 //!
-//! The database stays the source of truth. A process updates its index on its own writes, and a
-//! refresher task picks up other replicas' writes (see `AppState::spawn_index_refresher`).
+//! Chinese has no word boundaries, so names (and their initials, 饮水数量 → yssl, a second value
+//! of the same fields) and explanations are indexed as character n-grams of 1 to 4 characters:
+//! a query of up to 4 characters is one term, a longer one the phrase of the 4-grams that cover
+//! it (`text::covering_4grams`) — exactly "contains the query". A name is also indexed whole and
+//! as its prefixes (up to `MAX_QUERY_CHARS`), so "is" and "starts with" are one term each.
+//!
+//! Ranking: exact name > name prefix > name contains > explanation, then the shorter matched
+//! text, then the code. A search runs up to three ranking stages over disjoint match sets —
+//! exact or prefix (told apart by constant clause weights, `collect`), name contains but not
+//! as prefix, explanation but not name — each with the filters of `store::Filter` as clauses;
+//! stages 2 and 3 run only when stage 1 found fewer than `limit` matches (stage 3 then at least
+//! counts). `total` is the sum of the stages' counts or, when stage 1 alone found the best, one
+//! counting pass (no ranking) over "name or explanation contains the query" with the filters:
+//! exact, never an estimate. docs/BENCHMARKS.md has the figures at 100,000 indicators.
+//!
+//! A process updates its index on its own writes, and a refresher task picks up other replicas'
+//! writes (see `AppState::spawn_index_refresher`): each `upsert_all` is one commit, after which
+//! the reader is reloaded, so a write is searchable when `upsert_all` returns.
+
+mod collect;
+mod text;
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, TermQuery};
+use tantivy::schema::{FAST, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use crate::domain::indicator::Indicator;
 use crate::store::Filter;
+use collect::{Best, Candidate, W_EXACT, W_PREFIX};
+use text::{Grams, Prefixes, covering_4grams, initials, normalize, rank};
 
 /// Match classes, best first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -21,46 +45,6 @@ pub enum MatchKind {
     Explanation,
 }
 
-struct Doc {
-    indicator: Arc<Indicator>,
-    /// False once a newer version of the same code was indexed under a new id.
-    live: bool,
-    /// Normalised name and explanation, as ranges of `Inner::text`.
-    name: (u32, u32),
-    explanation: (u32, u32),
-    level1_code: String,
-    /// The first 8 bytes of the code, big-endian: orders most codes without touching the
-    /// indicator (ranking thousands of matches is then a sort of small integers).
-    code_prefix: u64,
-}
-
-fn code_prefix(code: &str) -> u64 {
-    let mut bytes = [0u8; 8];
-    for (b, c) in bytes.iter_mut().zip(code.bytes()) {
-        *b = c;
-    }
-    u64::from_be_bytes(bytes)
-}
-
-/// Posting flags: the gram occurs in the name / in the explanation. Doc ids use the low 30 bits.
-const IN_NAME: u32 = 1 << 31;
-const IN_EXPLANATION: u32 = 1 << 30;
-const ID_MASK: u32 = IN_EXPLANATION - 1;
-
-#[derive(Default)]
-struct Inner {
-    /// Every indexed version, by id; an update indexes the new version under a new id and marks
-    /// the old one dead, so postings never go stale: their flags are exact for their id.
-    docs: Vec<Doc>,
-    /// Every doc's normalised text, laid out by doc id: candidates are visited in id order, so
-    /// verification streams through memory instead of chasing one allocation per doc.
-    text: String,
-    /// code → id of its live doc.
-    by_code: HashMap<String, u32>,
-    /// gram → ascending ids (with IN_NAME / IN_EXPLANATION flags) of docs containing it.
-    postings: HashMap<u64, Vec<u32>>,
-}
-
 /// A search result.
 #[derive(Debug, Clone)]
 pub struct Hit {
@@ -68,164 +52,340 @@ pub struct Hit {
     pub kind: MatchKind,
 }
 
-#[derive(Default, Clone)]
+const F_ID: &str = "id";
+const F_NAME_RANK: &str = "name_rank";
+const F_EXPLANATION_RANK: &str = "explanation_rank";
+const GRAMS: [&str; 4] = ["pbm_1grams", "pbm_2grams", "pbm_3grams", "pbm_4grams"];
+const PREFIXES: &str = "pbm_prefixes";
+/// The longest search text (docs/INDICATOR.md, "Limits": `QUERY_TOO_LONG`): name prefixes are
+/// indexed up to this length.
+const MAX_QUERY_CHARS: usize = 50;
+/// Indexing memory of each writer thread (tantivy's minimum is 15 MB): 100,000 indicators
+/// load as a few segments.
+const WRITER_MEMORY: usize = 64_000_000;
+
+#[derive(Clone, Copy)]
+struct Fields {
+    /// The code, untokenised: a new version deletes the old one's document by it.
+    code: Field,
+    name_whole: Field,
+    name_prefixes: Field,
+    /// 1- to 4-grams.
+    name_grams: [Field; 4],
+    explanation_grams: [Field; 4],
+    fiscal_year: Field,
+    frame_node_code: Field,
+    level1_code: Field,
+    kind: Field,
+    status: Field,
+    industry_tag: Field,
+    field_tag: Field,
+    level_tag: Field,
+    owner_department: Field,
+    fixed: Field,
+    id: Field,
+    name_rank: Field,
+    explanation_rank: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    // No field norms (nothing is scored by BM25, see `collect`), positions only where phrases
+    // are asked (4-grams).
+    let text = |tokenizer: &str, record: IndexRecordOption| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(tokenizer)
+                .set_index_option(record)
+                .set_fieldnorms(false),
+        )
+    };
+    let keyword = text("raw", IndexRecordOption::Basic);
+    let grams = |b: &mut tantivy::schema::SchemaBuilder, prefix: &str| -> [Field; 4] {
+        std::array::from_fn(|i| {
+            let record = if i == 3 {
+                IndexRecordOption::WithFreqsAndPositions
+            } else {
+                IndexRecordOption::Basic
+            };
+            b.add_text_field(&format!("{prefix}_{}grams", i + 1), text(GRAMS[i], record))
+        })
+    };
+    let fields = Fields {
+        code: b.add_text_field("code", keyword.clone()),
+        name_whole: b.add_text_field("name_whole", keyword.clone()),
+        name_prefixes: b.add_text_field("name_prefixes", text(PREFIXES, IndexRecordOption::Basic)),
+        name_grams: grams(&mut b, "name"),
+        explanation_grams: grams(&mut b, "explanation"),
+        fiscal_year: b.add_text_field("fiscal_year", keyword.clone()),
+        frame_node_code: b.add_text_field("frame_node_code", keyword.clone()),
+        level1_code: b.add_text_field("level1_code", keyword.clone()),
+        kind: b.add_text_field("kind", keyword.clone()),
+        status: b.add_text_field("status", keyword.clone()),
+        industry_tag: b.add_text_field("industry_tag", keyword.clone()),
+        field_tag: b.add_text_field("field_tag", keyword.clone()),
+        level_tag: b.add_text_field("level_tag", keyword.clone()),
+        owner_department: b.add_text_field("owner_department", keyword.clone()),
+        fixed: b.add_text_field("fixed", keyword),
+        id: b.add_u64_field(F_ID, FAST),
+        name_rank: b.add_u64_field(F_NAME_RANK, FAST),
+        explanation_rank: b.add_u64_field(F_EXPLANATION_RANK, FAST),
+    };
+    (b.build(), fields)
+}
+
+/// Every indexed version, by the id its document carries. A replaced version's slot is emptied
+/// once the reader no longer sees its document; ids are never reused, so a hit from an older
+/// searcher can never name the wrong indicator.
+#[derive(Default)]
+struct Versions {
+    by_id: Vec<Option<Arc<Indicator>>>,
+    /// code → id of its current version.
+    by_code: HashMap<String, u32>,
+}
+
+struct Inner {
+    fields: Fields,
+    reader: IndexReader,
+    /// One writer; `upsert_all` calls are serialised on it.
+    writer: Mutex<IndexWriter>,
+    versions: RwLock<Versions>,
+}
+
+#[derive(Clone)]
 pub struct SearchIndex {
-    inner: Arc<RwLock<Inner>>,
+    inner: Arc<Inner>,
 }
 
-fn normalize(text: &str) -> String {
-    text.trim().to_lowercase()
+impl Default for SearchIndex {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
-fn unigram(c: char) -> u64 {
-    u64::from(c as u32)
-}
-
-fn bigram(a: char, b: char) -> u64 {
-    (1 << 63) | (u64::from(a as u32) << 21) | u64::from(b as u32)
-}
-
-/// The unigrams and bigrams of `text`, sorted and deduplicated.
-fn grams(text: &str) -> Vec<u64> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::with_capacity(2 * chars.len());
-    for (i, c) in chars.iter().enumerate() {
-        out.push(unigram(*c));
-        if let Some(next) = chars.get(i + 1) {
-            out.push(bigram(*c, *next));
+fn document(f: &Fields, id: u32, indicator: &Indicator, level1_code: &str) -> TantivyDocument {
+    let s = &indicator.spec;
+    let name = normalize(&s.name);
+    let explanation = normalize(&s.explanation);
+    let mut d = TantivyDocument::default();
+    d.add_text(f.code, &indicator.code);
+    d.add_u64(f.id, u64::from(id));
+    d.add_u64(f.name_rank, rank(name.chars().count(), &indicator.code));
+    d.add_u64(
+        f.explanation_rank,
+        rank(explanation.chars().count(), &indicator.code),
+    );
+    let initials = initials(&name);
+    let names = if initials == name {
+        vec![name]
+    } else {
+        vec![name, initials]
+    };
+    for n in &names {
+        d.add_text(f.name_whole, n);
+        d.add_text(f.name_prefixes, n);
+        for g in f.name_grams {
+            d.add_text(g, n);
         }
     }
-    out.sort_unstable();
-    out.dedup();
-    out
+    for g in f.explanation_grams {
+        d.add_text(g, &explanation);
+    }
+    d.add_text(f.fiscal_year, s.fiscal_year.get().to_string());
+    d.add_text(f.frame_node_code, &s.frame_node_code);
+    d.add_text(f.level1_code, level1_code);
+    d.add_text(f.kind, s.kind.as_db());
+    d.add_text(f.status, indicator.status.as_db());
+    for t in &s.industry_tags {
+        d.add_text(f.industry_tag, t);
+    }
+    for t in &s.field_tags {
+        d.add_text(f.field_tag, t);
+    }
+    for t in &s.level_tags {
+        d.add_text(f.level_tag, t);
+    }
+    d.add_text(f.owner_department, &s.owner_department);
+    d.add_text(f.fixed, if s.fixed { "1" } else { "0" });
+    d
 }
 
-/// The grams a query must all match: its one character, or its bigrams.
-fn query_grams(q: &str) -> Vec<u64> {
-    let chars: Vec<char> = q.chars().collect();
-    let mut keys: Vec<u64> = if chars.len() == 1 {
-        vec![unigram(chars[0])]
-    } else {
-        chars.windows(2).map(|w| bigram(w[0], w[1])).collect()
-    };
-    keys.sort_unstable();
-    keys.dedup();
-    keys
+fn term(field: Field, text: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::Basic,
+    ))
+}
+
+/// Texts of `grams` (1- to 4-grams fields) that contain the query.
+fn contains(grams: &[Field; 4], q: &str, chars: &[char]) -> Box<dyn Query> {
+    if chars.len() <= 4 {
+        return term(grams[chars.len() - 1], q);
+    }
+    let terms = covering_4grams(chars)
+        .into_iter()
+        .map(|(i, g)| (i, Term::from_field_text(grams[3], &g)))
+        .collect();
+    Box::new(PhraseQuery::new_with_offset(terms))
+}
+
+fn keyword(field: Field, value: &str) -> (Occur, Box<dyn Query>) {
+    // A filter does not change the score, which carries the match class.
+    (
+        Occur::Must,
+        Box::new(ConstScoreQuery::new(term(field, value), 0.0)),
+    )
 }
 
 impl Inner {
-    fn push_text(&mut self, text: &str) -> (u32, u32) {
-        let start = u32::try_from(self.text.len()).expect("index text below 4 GiB");
-        self.text.push_str(text);
-        (start, start + text.len() as u32)
-    }
-
-    fn text(&self, range: (u32, u32)) -> &str {
-        &self.text[range.0 as usize..range.1 as usize]
-    }
-
-    fn upsert(&mut self, indicator: Arc<Indicator>, level1_code: String) {
-        if let Some(&old) = self.by_code.get(&indicator.code) {
-            let current = &self.docs[old as usize].indicator;
-            if current.version >= indicator.version {
-                return; // already indexed, or older than what we have
+    fn filter_clauses(&self, filter: &Filter) -> Vec<(Occur, Box<dyn Query>)> {
+        let f = &self.fields;
+        let mut out = Vec::new();
+        if let Some(y) = filter.fiscal_year {
+            out.push(keyword(f.fiscal_year, &y.to_string()));
+        }
+        let texts = [
+            (f.frame_node_code, &filter.frame_node_code),
+            (f.level1_code, &filter.level1_code),
+            (f.industry_tag, &filter.industry_tag),
+            (f.field_tag, &filter.field_tag),
+            (f.level_tag, &filter.level_tag),
+            (f.owner_department, &filter.owner_department),
+        ];
+        for (field, value) in texts {
+            if let Some(v) = value {
+                out.push(keyword(field, v));
             }
-            self.docs[old as usize].live = false;
         }
-        let id = u32::try_from(self.docs.len())
-            .ok()
-            .filter(|id| *id <= ID_MASK)
-            .expect("fewer than 2^30 indexed versions");
-        self.by_code.insert(indicator.code.clone(), id);
-        let name = normalize(&indicator.spec.name);
-        let explanation = normalize(&indicator.spec.explanation);
-        let (name_grams, explanation_grams) = (grams(&name), grams(&explanation));
-        let mut flagged: HashMap<u64, u32> =
-            HashMap::with_capacity(name_grams.len() + explanation_grams.len());
-        for g in name_grams {
-            *flagged.entry(g).or_insert(id) |= IN_NAME;
+        if let Some(k) = filter.kind {
+            out.push(keyword(f.kind, k.as_db()));
         }
-        for g in explanation_grams {
-            *flagged.entry(g).or_insert(id) |= IN_EXPLANATION;
+        if let Some(s) = filter.status {
+            out.push(keyword(f.status, s.as_db()));
         }
-        // Ids only grow, so pushing keeps every list ascending.
-        for (g, entry) in flagged {
-            self.postings.entry(g).or_default().push(entry);
+        if filter.fixed_only {
+            out.push(keyword(f.fixed, "1"));
         }
-        let code_prefix = code_prefix(&indicator.code);
-        let name = self.push_text(&name);
-        let explanation = self.push_text(&explanation);
-        self.docs.push(Doc {
-            indicator,
-            live: true,
-            name,
-            explanation,
-            level1_code,
-            code_prefix,
-        });
+        out
     }
-}
 
-/// Index of the first entry whose id is ≥ `id` in an ascending list: exponential then binary
-/// search, so walking a long list beside a short one stays cheap.
-fn gallop(list: &[u32], id: u32) -> usize {
-    let mut bound = 1;
-    while bound < list.len() && list[bound] & ID_MASK < id {
-        bound *= 2;
+    /// One stage: the matches of `clauses` and the filters, counted, and the best `limit`.
+    fn stage(
+        &self,
+        searcher: &Searcher,
+        mut clauses: Vec<(Occur, Box<dyn Query>)>,
+        filter: &Filter,
+        limit: usize,
+        class: Option<MatchKind>,
+    ) -> (Vec<Candidate>, usize) {
+        clauses.extend(self.filter_clauses(filter));
+        let query = BooleanQuery::new(clauses);
+        searcher
+            .search(&query, &Best { limit, class })
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "search index: search failed");
+                (Vec::new(), 0)
+            })
     }
-    let upto = (bound + 1).min(list.len());
-    list[..upto].partition_point(|&x| x & ID_MASK < id)
-}
-
-fn is_empty_filter(f: &Filter) -> bool {
-    *f == Filter::default()
-}
-
-fn matches_filter(doc: &Doc, f: &Filter) -> bool {
-    let s = &doc.indicator.spec;
-    f.fiscal_year.is_none_or(|y| s.fiscal_year.get() == y)
-        && f.frame_node_code
-            .as_ref()
-            .is_none_or(|c| &s.frame_node_code == c)
-        && f.level1_code.as_ref().is_none_or(|c| &doc.level1_code == c)
-        && f.kind.is_none_or(|k| s.kind == k)
-        && f.status.is_none_or(|st| doc.indicator.status == st)
-        && f.industry_tag
-            .as_ref()
-            .is_none_or(|t| s.industry_tags.contains(t))
-        && f.field_tag
-            .as_ref()
-            .is_none_or(|t| s.field_tags.contains(t))
-        && f.level_tag
-            .as_ref()
-            .is_none_or(|t| s.level_tags.contains(t))
-        && f.owner_department
-            .as_ref()
-            .is_none_or(|d| &s.owner_department == d)
-        && (!f.fixed_only || s.fixed)
 }
 
 impl SearchIndex {
     pub fn new() -> Self {
-        Self::default()
+        let (schema, fields) = schema();
+        let index = Index::create_in_ram(schema);
+        for (n, name) in GRAMS.iter().enumerate() {
+            index.tokenizers().register(name, Grams(n + 1));
+        }
+        index
+            .tokenizers()
+            .register(PREFIXES, Prefixes(MAX_QUERY_CHARS));
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+        let writer = index
+            .writer_with_num_threads(threads, threads * WRITER_MEMORY)
+            .expect("an in-RAM tantivy index takes a writer");
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .expect("an in-RAM tantivy index opens a reader");
+        Self {
+            inner: Arc::new(Inner {
+                fields,
+                reader,
+                writer: Mutex::new(writer),
+                versions: RwLock::default(),
+            }),
+        }
     }
 
     /// Adds or replaces the current version of indicators, each with the code of its
-    /// first-level frame node. An older version than the indexed one is ignored.
+    /// first-level frame node. An older version than the indexed one is ignored. The batch is one
+    /// commit; it is searchable when this returns.
     pub fn upsert_all(&self, indicators: impl IntoIterator<Item = (Indicator, String)>) {
-        let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());
-        for (indicator, level1) in indicators {
-            inner.upsert(Arc::new(indicator), level1);
+        let inner = &*self.inner;
+        let mut writer = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        // Ids first (a short write lock), documents outside it. `get` and `version_of` show the
+        // new versions only once they are searchable (`pending` is published after the reload).
+        let mut added = Vec::new();
+        let mut replaced = Vec::new();
+        let mut pending: HashMap<String, u32> = HashMap::new();
+        {
+            let mut v = inner.versions.write().unwrap_or_else(|p| p.into_inner());
+            for (indicator, level1) in indicators {
+                let old = pending
+                    .get(&indicator.code)
+                    .or_else(|| v.by_code.get(&indicator.code))
+                    .copied();
+                if let Some(old) = old {
+                    let current = v.by_id[old as usize].as_ref().map_or(0, |i| i.version);
+                    if current >= indicator.version {
+                        continue; // already indexed, or older than what we have
+                    }
+                    replaced.push(old);
+                }
+                let id = u32::try_from(v.by_id.len()).expect("fewer than 2^32 indexed versions");
+                let indicator = Arc::new(indicator);
+                pending.insert(indicator.code.clone(), id);
+                v.by_id.push(Some(indicator.clone()));
+                added.push((id, indicator, level1));
+            }
+        }
+        if added.is_empty() {
+            return;
+        }
+        let code = inner.fields.code;
+        for (id, indicator, level1) in &added {
+            writer.delete_term(Term::from_field_text(code, &indicator.code));
+            let doc = document(&inner.fields, *id, indicator, level1);
+            if let Err(e) = writer.add_document(doc) {
+                tracing::error!(error = %e, "search index: adding a document failed");
+            }
+        }
+        if let Err(e) = writer.commit() {
+            tracing::error!(error = %e, "search index: commit failed");
+            return;
+        }
+        if let Err(e) = inner.reader.reload() {
+            tracing::error!(error = %e, "search index: reader reload failed");
+            return;
+        }
+        let mut v = inner.versions.write().unwrap_or_else(|p| p.into_inner());
+        v.by_code.extend(pending);
+        for old in replaced {
+            v.by_id[old as usize] = None;
         }
     }
 
     /// The indexed current version of an indicator.
     pub fn get(&self, code: &str) -> Option<Arc<Indicator>> {
-        let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
-        inner
-            .by_code
+        let v = self
+            .inner
+            .versions
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        v.by_code
             .get(code)
-            .map(|&id| inner.docs[id as usize].indicator.clone())
+            .and_then(|&id| v.by_id[id as usize].clone())
     }
 
     /// The indexed version of an indicator, if indexed.
@@ -236,6 +396,7 @@ impl SearchIndex {
     /// Number of indicators indexed.
     pub fn len(&self) -> usize {
         self.inner
+            .versions
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .by_code
@@ -252,86 +413,91 @@ impl SearchIndex {
         if q.is_empty() {
             return (Vec::new(), 0);
         }
-        let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
-        let keys = query_grams(&q);
-        let mut lists = Vec::with_capacity(keys.len());
-        for k in &keys {
-            match inner.postings.get(k) {
-                Some(list) => lists.push(list.as_slice()),
-                None => return (Vec::new(), 0),
-            }
-        }
-        lists.sort_by_key(|l| l.len());
-        // A 1–2 character query is one gram: a posting proves the text contains the query, and
-        // its flags say where, so no substring search is needed. ("哈哈哈" has one distinct
-        // bigram too, but needs the substring check.)
-        let single_gram = q.chars().count() <= 2;
-        let any_filter = !is_empty_filter(filter);
-        let needle = q.as_bytes();
-        let finder = memchr::memmem::Finder::new(needle);
-        // (match class, code prefix, doc id): compared as integers, the full code only on ties.
-        let mut ranked: Vec<(MatchKind, u64, u32)> = Vec::with_capacity(lists[0].len());
-        let mut cursors = vec![0usize; lists.len()];
-        'candidates: for &entry in lists[0] {
-            let id = entry & ID_MASK;
-            let (mut in_name, mut in_explanation) =
-                (entry & IN_NAME != 0, entry & IN_EXPLANATION != 0);
-            // Intersect with the other grams' lists by walking them alongside.
-            for (list, cursor) in lists[1..].iter().zip(cursors[1..].iter_mut()) {
-                *cursor += gallop(&list[*cursor..], id);
-                match list.get(*cursor) {
-                    Some(&other) if other & ID_MASK == id => {
-                        in_name &= other & IN_NAME != 0;
-                        in_explanation &= other & IN_EXPLANATION != 0;
-                    }
-                    _ => continue 'candidates,
-                }
-            }
-            let doc = &inner.docs[id as usize];
-            if !doc.live {
-                continue;
-            }
-            let name = inner.text(doc.name).as_bytes();
-            let kind = if in_name && name.starts_with(needle) {
-                if name.len() == needle.len() {
-                    MatchKind::NameExact
-                } else {
-                    MatchKind::NamePrefix
-                }
-            } else if in_name && (single_gram || finder.find(name).is_some()) {
-                MatchKind::NameContains
-            } else if in_explanation
-                && (single_gram
-                    || finder
-                        .find(inner.text(doc.explanation).as_bytes())
-                        .is_some())
-            {
-                MatchKind::Explanation
-            } else {
-                continue;
-            };
-            if !any_filter || matches_filter(doc, filter) {
-                ranked.push((kind, doc.code_prefix, id));
-            }
-        }
-        let total = ranked.len();
-        let limit = limit.min(total);
-        let code = |id: u32| inner.docs[id as usize].indicator.code.as_str();
-        let by_rank = |a: &(MatchKind, u64, u32), b: &(MatchKind, u64, u32)| {
-            (a.0, a.1)
-                .cmp(&(b.0, b.1))
-                .then_with(|| code(a.2).cmp(code(b.2)))
+        let inner = &*self.inner;
+        let f = &inner.fields;
+        let chars: Vec<char> = q.chars().collect();
+        let prefix = || term(f.name_prefixes, &q);
+        let name = || contains(&f.name_grams, &q, &chars);
+        let searcher = inner.reader.searcher();
+        let weighted = |q: Box<dyn Query>, w| -> (Occur, Box<dyn Query>) {
+            (Occur::Should, Box::new(ConstScoreQuery::new(q, w)))
         };
-        if limit > 0 && limit < total {
-            ranked.select_nth_unstable_by(limit - 1, by_rank);
+        // 1. Exact name or name prefix (an exact name is a prefix too).
+        let first = BooleanQuery::new(vec![
+            weighted(term(f.name_whole, &q), W_EXACT),
+            weighted(prefix(), W_PREFIX),
+        ]);
+        let first: Box<dyn Query> = Box::new(first);
+        let explanation = || contains(&f.explanation_grams, &q, &chars);
+        let (mut candidates, mut found) =
+            inner.stage(&searcher, vec![(Occur::Must, first)], filter, limit, None);
+        // 2. Name contains, not as a prefix: only while the best `limit` are not found yet.
+        let ranked_names = found < limit;
+        if ranked_names {
+            let (more, n) = inner.stage(
+                &searcher,
+                vec![(Occur::Must, name()), (Occur::MustNot, prefix())],
+                filter,
+                limit - found,
+                Some(MatchKind::NameContains),
+            );
+            candidates.extend(more);
+            found += n;
         }
-        ranked.truncate(limit);
-        ranked.sort_unstable_by(by_rank);
-        let hits = ranked
+        // 3. Explanation, not name: ranked while needed, counted anyway once stage 2 ran (its
+        // exclusion of name matches is cheaper than the union below).
+        if ranked_names {
+            let (more, n) = inner.stage(
+                &searcher,
+                vec![(Occur::Must, explanation()), (Occur::MustNot, name())],
+                filter,
+                limit.saturating_sub(found),
+                Some(MatchKind::Explanation),
+            );
+            candidates.extend(more);
+            found += n;
+        }
+        // The total, when stage 1 alone found the best: every match contains the query in its
+        // name or its explanation (a prefix match too), counted in one pass without ranking.
+        let total = if ranked_names {
+            found
+        } else {
+            let any = BooleanQuery::new(vec![
+                (Occur::Should, name()),
+                (Occur::Should, explanation()),
+            ]);
+            let any: Box<dyn Query> = Box::new(any);
+            inner
+                .stage(
+                    &searcher,
+                    vec![(Occur::Must, any)],
+                    filter,
+                    0,
+                    Some(MatchKind::Explanation),
+                )
+                .1
+        };
+        let v = inner.versions.read().unwrap_or_else(|p| p.into_inner());
+        let mut hits: Vec<(Candidate, Arc<Indicator>)> = candidates
             .into_iter()
-            .map(|(kind, _, id)| Hit {
-                indicator: inner.docs[id as usize].indicator.clone(),
-                kind,
+            .filter_map(|c| Some((c, v.by_id.get(c.id as usize)?.clone()?)))
+            .collect();
+        drop(v);
+        let by_rank = |a: &(Candidate, Arc<Indicator>), b: &(Candidate, Arc<Indicator>)| {
+            a.0.key()
+                .cmp(&b.0.key())
+                .then_with(|| a.1.code.cmp(&b.1.code))
+        };
+        if limit > 0 && limit < hits.len() {
+            hits.select_nth_unstable_by(limit - 1, by_rank);
+        }
+        hits.truncate(limit);
+        hits.sort_unstable_by(by_rank);
+        let hits = hits
+            .into_iter()
+            .map(|(c, indicator)| Hit {
+                indicator,
+                kind: c.kind,
             })
             .collect();
         (hits, total)
@@ -418,6 +584,200 @@ mod tests {
         assert_eq!(total, 51);
         assert_eq!(codes(&hits), ["Z", "X00", "X01"]);
     }
+    #[test]
+    fn pinyin_initials_match_names() {
+        let index = SearchIndex::new();
+        index.upsert_all([
+            ind("A", "饮水数量", "", 1),
+            ind("B", "农村饮水数量达标率", "", 1),
+            ind("C", "道路里程", "反映饮水数量", 1),
+        ]);
+        let (hits, total) = index.search("yssl", &Filter::default(), 10);
+        assert_eq!((codes(&hits), total), (vec!["A", "B"], 2));
+        assert_eq!(hits[0].kind, MatchKind::NameExact);
+        assert_eq!(hits[1].kind, MatchKind::NameContains);
+        let (hits, _) = index.search("YS", &Filter::default(), 10);
+        assert_eq!(hits[0].kind, MatchKind::NamePrefix);
+        assert_eq!(index.search("dl", &Filter::default(), 10).1, 1);
+    }
+
+    #[test]
+    fn one_two_and_long_queries() {
+        let index = SearchIndex::new();
+        index.upsert_all([
+            ind("A", "水", "", 1),
+            ind("B", "水利工程完成率", "", 1),
+            ind("C", "农村饮水安全覆盖率", "", 1),
+            ind("D", "道路里程", "含饮水管网", 1),
+            ind("E", "GDP增速", "", 1),
+        ]);
+        let (hits, total) = index.search("水", &Filter::default(), 10);
+        assert_eq!((codes(&hits), total), (vec!["A", "B", "C", "D"], 4));
+        let kinds: Vec<MatchKind> = hits.iter().map(|h| h.kind).collect();
+        use MatchKind::*;
+        assert_eq!(kinds, [NameExact, NamePrefix, NameContains, Explanation]);
+        let (hits, total) = index.search("饮水", &Filter::default(), 10);
+        assert_eq!((codes(&hits), total), (vec!["C", "D"], 2));
+        let (hits, total) = index.search("农村饮水安全覆盖率", &Filter::default(), 10);
+        assert_eq!((codes(&hits), total), (vec!["C"], 1));
+        assert_eq!(hits[0].kind, NameExact);
+        assert_eq!(index.search("饮水安全覆盖", &Filter::default(), 10).1, 1);
+        assert_eq!(
+            index.search("饮水安全覆盖率高", &Filter::default(), 10).1,
+            0
+        );
+        assert_eq!(index.search(" gdp增速 ", &Filter::default(), 10).1, 1);
+        assert_eq!(index.search("  ", &Filter::default(), 10).1, 0);
+    }
+
+    #[test]
+    fn re_upsert_replaces_within_and_across_batches() {
+        let index = SearchIndex::new();
+        index.upsert_all([ind("A", "饮水一", "", 1), ind("A", "饮水二", "", 2)]);
+        assert_eq!(index.search("饮水", &Filter::default(), 10).1, 1);
+        assert_eq!(index.version_of("A"), Some(2));
+        index.upsert_all([ind("A", "饮水三", "", 3)]);
+        index.upsert_all([ind("A", "饮水三", "", 3)]); // the same version again: no change
+        let (hits, total) = index.search("饮水", &Filter::default(), 10);
+        assert_eq!((codes(&hits), total), (vec!["A"], 1));
+        assert_eq!(hits[0].indicator.spec.name, "饮水三");
+        assert_eq!(index.search("饮水二", &Filter::default(), 10).1, 0);
+        assert_eq!(
+            (index.len(), index.get("A").map(|i| i.version)),
+            (1, Some(3))
+        );
+        assert!(index.get("B").is_none() && !index.is_empty());
+    }
+
+    #[test]
+    fn every_filter_applies() {
+        use crate::domain::indicator::{Kind, Status};
+        let index = SearchIndex::new();
+        let mut a = fixture::indicator("A", "饮水人口", "", 1);
+        a.spec.frame_node_code = "201".into();
+        a.spec.kind = Kind::Specific;
+        a.status = Status::Disabled;
+        a.spec.industry_tags = vec!["水利".into(), "农业".into()];
+        a.spec.field_tags = vec!["民生保障".into()];
+        a.spec.level_tags = vec!["县级".into()];
+        a.spec.owner_department = "农业农村局".into();
+        a.spec.fixed = true;
+        let b = fixture::indicator("B", "饮水人口", "", 1);
+        index.upsert_all([(a, "2".to_string()), (b, "1".to_string())]);
+        let only = |f: Filter| codes(&index.search("饮水", &f, 10).0).join(",");
+        let d = Filter::default;
+        assert_eq!(only(d()), "A,B");
+        assert_eq!(
+            only(Filter {
+                fiscal_year: Some(2026),
+                ..d()
+            }),
+            "A,B"
+        );
+        assert_eq!(
+            only(Filter {
+                fiscal_year: Some(2025),
+                ..d()
+            }),
+            ""
+        );
+        assert_eq!(
+            only(Filter {
+                frame_node_code: Some("201".into()),
+                ..d()
+            }),
+            "A"
+        );
+        assert_eq!(
+            only(Filter {
+                level1_code: Some("1".into()),
+                ..d()
+            }),
+            "B"
+        );
+        assert_eq!(
+            only(Filter {
+                kind: Some(Kind::Common),
+                ..d()
+            }),
+            "B"
+        );
+        assert_eq!(
+            only(Filter {
+                status: Some(Status::Disabled),
+                ..d()
+            }),
+            "A"
+        );
+        assert_eq!(
+            only(Filter {
+                industry_tag: Some("农业".into()),
+                ..d()
+            }),
+            "A"
+        );
+        assert_eq!(
+            only(Filter {
+                field_tag: Some("民生保障".into()),
+                ..d()
+            }),
+            "A"
+        );
+        assert_eq!(
+            only(Filter {
+                level_tag: Some("县级".into()),
+                ..d()
+            }),
+            "A"
+        );
+        assert_eq!(
+            only(Filter {
+                owner_department: Some("农业农村局".into()),
+                ..d()
+            }),
+            "A"
+        );
+        assert_eq!(
+            only(Filter {
+                fixed_only: true,
+                ..d()
+            }),
+            "A"
+        );
+        let two = Filter {
+            kind: Some(Kind::Specific),
+            status: Some(Status::Enabled),
+            ..d()
+        };
+        assert_eq!(index.search("饮水", &two, 10).1, 0);
+    }
+
+    #[test]
+    fn total_counts_past_the_limit_and_ties_go_by_code_across_batches() {
+        let index = SearchIndex::new();
+        // Codes sharing their first 8 characters, written in several commits (segments).
+        for batch in 0..4 {
+            index.upsert_all(
+                (0..40)
+                    .rev()
+                    .filter(|i| i % 4 == batch)
+                    .map(|i| ind(&format!("2026-001-{i:03}"), "饮水人口", "", 1)),
+            );
+        }
+        let (hits, total) = index.search("饮水", &Filter::default(), 4);
+        assert_eq!(total, 40);
+        assert_eq!(
+            codes(&hits),
+            [
+                "2026-001-000",
+                "2026-001-001",
+                "2026-001-002",
+                "2026-001-003"
+            ]
+        );
+        let (hits, total) = index.search("人口", &Filter::default(), 0);
+        assert_eq!((hits.len(), total), (0, 40));
+    }
 }
 
 #[cfg(test)]
@@ -425,46 +785,144 @@ mod timing {
     use super::*;
     use crate::domain::indicator::fixture;
 
+    /// A library shaped like `pbm-load seed`'s (clients/pbm-load/src/seed.rs): scope + subject +
+    /// measure names, explanations naming them and, for about a third, a second subject.
+    fn library(count: usize) -> Vec<(Indicator, String)> {
+        let subjects = [
+            "饮水",
+            "农村饮水安全",
+            "水利工程",
+            "农田灌溉",
+            "道路",
+            "农村公路",
+            "公共交通",
+            "学生",
+            "义务教育学生资助",
+            "学生营养餐",
+            "校舍改造",
+            "医疗",
+            "基层医疗服务",
+            "疫苗接种",
+            "就业",
+            "职业技能培训",
+            "高校毕业生就业",
+            "农田",
+            "高标准农田",
+            "垃圾处理",
+            "生活垃圾分类",
+            "污水处理",
+            "空气质量监测",
+            "养老服务",
+            "困难群众救助",
+            "保障性住房",
+            "城市绿化",
+            "集中供暖",
+            "公共文化服务",
+            "全民健身",
+            "森林防火",
+            "食品安全抽检",
+        ];
+        let scopes = [
+            "",
+            "全市",
+            "市本级",
+            "县域",
+            "乡镇",
+            "农村",
+            "城区",
+            "社区",
+            "重点",
+            "新增",
+            "年度",
+        ];
+        let nodes: [(&str, &[&str]); 9] = [
+            (
+                "产出数量",
+                &[
+                    "数量",
+                    "人数",
+                    "覆盖人数",
+                    "建设面积",
+                    "建设里程",
+                    "服务次数",
+                ],
+            ),
+            ("建设质量", &["达标率", "合格率", "覆盖率"]),
+            ("实施进度", &["完成率", "按时完成率", "资金支付及时率"]),
+            ("成本控制", &["成本控制率", "单位建设成本"]),
+            ("经济效益", &["带动增收金额"]),
+            ("社会效益", &["受益人口数量", "受益率"]),
+            ("生态效益", &["节能减排率"]),
+            ("可持续影响", &["长效管护机制健全率"]),
+            ("服务对象满意度", &["满意度", "群众满意度"]),
+        ];
+        let mut state = 7u64;
+        let mut pick = |n: usize| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) % n as u64) as usize
+        };
+        (1..=count)
+            .map(|n| {
+                let (aspect, measures) = nodes[pick(nodes.len())];
+                let measure = measures[pick(measures.len())];
+                let subject = subjects[pick(subjects.len())];
+                let scope = scopes[pick(scopes.len())];
+                let mut explanation =
+                    format!("反映{scope}{subject}项目{measure}情况，用于衡量项目{aspect}。");
+                if pick(100) < 35 {
+                    let other = subjects[pick(subjects.len())];
+                    explanation.push_str(&format!("统筹考虑{other}等相关工作。"));
+                }
+                let name = format!("{scope}{subject}{measure}");
+                let i = fixture::indicator(&format!("BM{n:06}"), &name, &explanation, 1);
+                (i, "1".to_string())
+            })
+            .collect()
+    }
+
     /// `cargo test --release -p pbm-indicator search::timing -- --ignored --nocapture`
     #[test]
     #[ignore]
     fn search_100k() {
-        let subjects = [
+        let index = SearchIndex::new();
+        let docs = library(100_000);
+        let start = std::time::Instant::now();
+        index.upsert_all(docs);
+        println!("load of 100,000: {:?}", start.elapsed());
+        let start = std::time::Instant::now();
+        for i in 1..=100 {
+            let code = format!("BM{i:06}");
+            index.upsert_all([(fixture::indicator(&code, "饮水新名称", "", 2), "1".into())]);
+        }
+        println!("one upsert: {:?}", start.elapsed() / 100);
+        let queries = [
             "饮水",
+            "受益人口",
             "道路",
             "学生",
             "医疗",
             "就业",
             "农田",
             "垃圾处理",
+            "满意度",
+            "覆盖率",
+            "完成率",
             "农村饮水安全",
+            "水",
+            "ncys",
+            "无此指标",
         ];
-        let measures = ["受益人口数量", "覆盖率", "完成率", "达标率", "满意度"];
-        let index = SearchIndex::new();
-        let mut docs = Vec::new();
-        for i in 0..100_000 {
-            let s = subjects[i % subjects.len()];
-            let m = measures[(i / 8) % measures.len()];
-            docs.push((
-                fixture::indicator(
-                    &format!("C{i:06}"),
-                    &format!("第{i}号{s}{m}"),
-                    &format!("反映{s}项目实施后{m}的情况，按年度统计口径计算"),
-                    1,
-                ),
-                "1".to_string(),
-            ));
-        }
-        index.upsert_all(docs);
-        for q in ["饮水", "受益人口", "满意度", "农村饮水安全", "无此指标"] {
+        for q in queries {
             let start = std::time::Instant::now();
             let mut total = 0;
-            for _ in 0..100 {
+            for _ in 0..200 {
                 total = index.search(q, &Filter::default(), 20).1;
             }
             println!(
                 "{q}: {total} matches, {:?} per search",
-                start.elapsed() / 100
+                start.elapsed() / 200
             );
         }
     }
