@@ -7,6 +7,11 @@
 //! Applying an upstream indicator writes a new local version with the upstream's origin
 //! ([`crate::domain::mirror::decide`]), which appends to this library's own log: the change
 //! flows on to this deployment's followers (county follows city follows province).
+//!
+//! A batch that writes anything leaves, in its transaction, what a local write leaves: one audit
+//! row naming the upstream link as the actor ([`audit_entry`]) and a `pbm.indicator.changed`
+//! outbox event per indicator version written ([`crate::ops::outbox_event`]). A batch applied
+//! again writes nothing, so it leaves neither again.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -15,6 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use pbm_db::AnyConnection;
+use pbm_db::platform::{self, AuditEntry};
 use pbm_proto::indicator::v1 as proto;
 use pbm_proto::indicator::v1::library_mirror_service_client::LibraryMirrorServiceClient;
 use pbm_proto::tls::ClientTlsFiles;
@@ -226,15 +232,36 @@ pub async fn apply(
         .db
         .write(move |conn| -> Result<Vec<Indicator>, ApiError> {
             let at = pbm_db::now();
+            let mut tally = Tally::default();
             for f in &frames {
-                apply_frame(conn, f, &upstream_region, at)?;
+                let (changed, clashes) = apply_frame(conn, f, &upstream_region, at)?;
+                tally.frames += usize::from(changed);
+                tally.clashes += clashes;
             }
-            let mut written = apply_indicators(conn, incoming, &upstream_region, at)?;
+            let (mut written, clashes) = apply_indicators(conn, incoming, &upstream_region, at)?;
+            tally.clashes += clashes;
             if let Some(seen) = seen {
-                written.extend(disable_missing(conn, &seen, at)?);
+                let disabled = disable_missing(conn, &seen, at)?;
+                tally.disabled = disabled.len();
+                written.extend(disabled);
             }
+            let from = store::library::mirror_position(conn, &upstream)?
+                .map(|p| p.cursor)
+                .unwrap_or_default();
             if !cursor.is_empty() {
                 store::library::save_position(conn, &upstream, &cursor, at, end)?;
+            }
+            if !written.is_empty() || tally.frames > 0 || tally.clashes > 0 {
+                let events: Vec<_> = written.iter().map(crate::ops::outbox_event).collect();
+                platform::insert_outbox_batch(conn, &events)?;
+                let link = Batch {
+                    upstream: &upstream,
+                    upstream_region: &upstream_region,
+                    from: &from,
+                    to: &cursor,
+                    at,
+                };
+                platform::insert_audit(conn, &audit_entry(&link, &tally, &written))?;
             }
             Ok(written)
         })
@@ -247,6 +274,84 @@ pub async fn apply(
     }
     state.library_written();
     Ok(())
+}
+
+/// What one batch wrote besides its indicator versions, for its audit row.
+#[derive(Debug, Default)]
+struct Tally {
+    /// Frames created or given nodes.
+    frames: usize,
+    /// Clashes newly recorded.
+    clashes: usize,
+    /// Upstream-owned indicators disabled at a snapshot's end.
+    disabled: usize,
+}
+
+/// The link and the cursors of one applied batch.
+struct Batch<'a> {
+    upstream: &'a str,
+    upstream_region: &'a str,
+    /// The stored cursor before the batch (empty: none yet).
+    from: &'a str,
+    /// The batch's cursor (empty: a snapshot batch, which carries none).
+    to: &'a str,
+    at: chrono::NaiveDateTime,
+}
+
+/// Codes named in an audit row's detail; the rest are counted.
+const AUDIT_CODES: usize = 20;
+
+/// The audit row of one applied batch (docs/SECURITY.md "Audit log", docs/INDICATOR.md
+/// "Following an upstream library"): the actor is the upstream link (`mirror:<region>`), the
+/// entity the link (`library_mirror`, its URL), the detail the cursor range, the counts and the
+/// codes written. It has no request id: no caller asked for it.
+fn audit_entry(link: &Batch<'_>, tally: &Tally, written: &[Indicator]) -> AuditEntry {
+    let created = written.iter().filter(|i| i.version == 1).count();
+    let updated = written.len() - created - tally.disabled;
+    let cursor = |c: &str| {
+        if c.is_empty() {
+            "-".to_owned()
+        } else {
+            c.to_owned()
+        }
+    };
+    let mut codes: Vec<&str> = written
+        .iter()
+        .take(AUDIT_CODES)
+        .map(|i| i.code.as_str())
+        .collect();
+    let more = written.len().saturating_sub(AUDIT_CODES);
+    let more = if more > 0 {
+        format!(" (+{more})")
+    } else {
+        String::new()
+    };
+    if codes.is_empty() {
+        codes.push("-");
+    }
+    AuditEntry {
+        occurred_at: link.at,
+        service: crate::ops::SERVICE.into(),
+        method: "MirrorLibrary".into(),
+        request_id: String::new(),
+        subject: format!("mirror:{}", link.upstream_region),
+        role: "upstream_library".into(),
+        mof_div_code: link.upstream_region.into(),
+        entity_type: "library_mirror".into(),
+        entity_id: link.upstream.into(),
+        outcome: "OK".into(),
+        detail: format!(
+            "cursor {} → {}: {} indicator versions ({created} new, {updated} updated, {} disabled), \
+             {} frames, {} clashes; codes {}{more}",
+            cursor(link.from),
+            cursor(link.to),
+            written.len(),
+            tally.disabled,
+            tally.frames,
+            tally.clashes,
+            codes.join(", "),
+        ),
+    }
 }
 
 fn frame_from(f: proto::Frame) -> Result<Frame, ApiError> {
@@ -300,19 +405,20 @@ fn indicator_from(i: proto::Indicator, upstream_region: &str) -> Result<Indicato
 }
 
 /// Creates the year's frame, or merges the upstream's nodes into it ([`mirror::merge_frame`]).
+/// Returns whether the frame changed, and the clashes newly recorded.
 fn apply_frame(
     conn: &mut AnyConnection,
     f: &Frame,
     upstream_region: &str,
     at: chrono::NaiveDateTime,
-) -> Result<(), ApiError> {
+) -> Result<(bool, usize), ApiError> {
     let local = store::load_frames(conn)?
         .into_iter()
         .find(|s| s.frame.fiscal_year == f.fiscal_year);
     let Some(local) = local else {
         let actor = format!("上级指标库（{upstream_region}）");
         store::insert_frame(conn, f, &actor, at)?;
-        return Ok(());
+        return Ok((true, 0));
     };
     let (added, clashes) = mirror::merge_frame(&local.frame, f);
     let year = f.fiscal_year.get();
@@ -321,20 +427,21 @@ fn apply_frame(
     }
     if !added.is_empty() {
         let mut merged = local.frame.clone();
-        merged.nodes.extend(added);
+        merged.nodes.extend(added.iter().cloned());
         store::log_frame(conn, &merged, at)?;
     }
+    let mut recorded = 0;
     for c in clashes {
-        record_clash(
+        recorded += usize::from(record_clash(
             conn,
             "frame_node",
             &format!("{year}/{}", c.code),
             upstream_region,
             c.detail,
             at,
-        )?;
+        )?);
     }
-    Ok(())
+    Ok((!added.is_empty(), recorded))
 }
 
 fn record_clash(
@@ -344,32 +451,35 @@ fn record_clash(
     upstream_region: &str,
     detail: String,
     at: chrono::NaiveDateTime,
-) -> Result<(), ApiError> {
-    if !store::library::clash_recorded(conn, kind, key, &detail)? {
-        store::library::insert_clash(
-            conn,
-            &Clash {
-                kind: kind.into(),
-                key: key.into(),
-                upstream_region: upstream_region.into(),
-                detail,
-                recorded_at: at,
-            },
-        )?;
+) -> Result<bool, ApiError> {
+    if store::library::clash_recorded(conn, kind, key, &detail)? {
+        return Ok(false);
     }
-    Ok(())
+    store::library::insert_clash(
+        conn,
+        &Clash {
+            kind: kind.into(),
+            key: key.into(),
+            upstream_region: upstream_region.into(),
+            detail,
+            recorded_at: at,
+        },
+    )?;
+    Ok(true)
 }
 
-/// Writes each upstream indicator as [`mirror::decide`] says; returns the versions written.
+/// Writes each upstream indicator as [`mirror::decide`] says; returns the versions written and
+/// the clashes newly recorded.
 fn apply_indicators(
     conn: &mut AnyConnection,
     incoming: Vec<Indicator>,
     upstream_region: &str,
     at: chrono::NaiveDateTime,
-) -> Result<Vec<Indicator>, ApiError> {
+) -> Result<(Vec<Indicator>, usize), ApiError> {
     if incoming.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), 0));
     }
+    let mut clashes = 0;
     let codes: Vec<String> = incoming.iter().map(|i| i.code.clone()).collect();
     let current: HashMap<String, Indicator> = store::current_many(conn, &codes)?
         .into_iter()
@@ -398,7 +508,7 @@ fn apply_indicators(
             continue;
         }
         if !nodes.contains(&(i.spec.fiscal_year.get(), i.spec.frame_node_code.clone())) {
-            record_clash(
+            clashes += usize::from(record_clash(
                 conn,
                 "indicator",
                 &i.code,
@@ -408,7 +518,7 @@ fn apply_indicators(
                     i.code, i.spec.fiscal_year, i.spec.frame_node_code
                 ),
                 at,
-            )?;
+            )?);
             continue;
         }
         i.changed_by = format!("上级指标库（{}）", origin.region);
@@ -421,7 +531,7 @@ fn apply_indicators(
             }
             (_, Some(c)) => {
                 if decision == Apply::Clash {
-                    record_clash(
+                    clashes += usize::from(record_clash(
                         conn,
                         "indicator",
                         &i.code,
@@ -434,7 +544,7 @@ fn apply_indicators(
                             c.version + 1
                         ),
                         at,
-                    )?;
+                    )?);
                 }
                 i.version = c.version + 1;
                 if let Err(actual) = store::insert_next_version(conn, &i, c.version)? {
@@ -451,7 +561,7 @@ fn apply_indicators(
     }
     store::insert_new_batch(conn, &new)?;
     written.extend(new);
-    Ok(written)
+    Ok((written, clashes))
 }
 
 /// The end of a snapshot: upstream-owned indicators it did not name are disabled here.

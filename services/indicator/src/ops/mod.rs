@@ -83,23 +83,26 @@ fn page(p: Option<pbm_proto::common::v1::PageRequest>) -> Result<Page, ApiError>
 
 /// Records that an indicator changed, for other services (goals pin versions).
 fn outbox(conn: &mut AnyConnection, indicator: &Indicator) -> Result<(), ApiError> {
+    platform::insert_outbox(conn, &outbox_event(indicator))?;
+    Ok(())
+}
+
+/// The `pbm.indicator.changed` event of one indicator version written: by a local write, or by
+/// the follower applying an upstream library's batch ([`crate::mirror`]).
+pub(crate) fn outbox_event(indicator: &Indicator) -> NewOutboxEvent {
     let payload = serde_json::json!({
         "code": indicator.code,
         "version": indicator.version,
         "status": indicator.status.as_db(),
         "fiscal_year": indicator.spec.fiscal_year.get(),
     });
-    platform::insert_outbox(
-        conn,
-        &NewOutboxEvent {
-            occurred_at: indicator.changed_at,
-            service: SERVICE.into(),
-            topic: "pbm.indicator.changed".into(),
-            entity_id: indicator.code.clone(),
-            payload: payload.to_string(),
-        },
-    )?;
-    Ok(())
+    NewOutboxEvent {
+        occurred_at: indicator.changed_at,
+        service: SERVICE.into(),
+        topic: "pbm.indicator.changed".into(),
+        entity_id: indicator.code.clone(),
+        payload: payload.to_string(),
+    }
 }
 
 /// Re-reads one indicator into the search index after a write (also after a replayed one).

@@ -1,11 +1,13 @@
 //! Following an upstream library (docs/INDICATOR.md "Following an upstream library"): the
 //! upstream's WatchLibrary (snapshot from an empty cursor, resume with no gap and no duplicate,
 //! a too-old cursor resyncs, who may watch) and a follower over a real link (origin shown,
-//! local edits of upstream indicators refused, local extensions kept, code clashes recorded).
+//! local edits of upstream indicators refused, local extensions kept, code clashes recorded, its
+//! writes audited and announced once).
 
 use std::time::Duration;
 
 use pbm_auth::Role;
+use pbm_db::platform;
 use pbm_proto::indicator::v1 as proto;
 use pbm_proto::indicator::v1::library_change::Item;
 use pbm_proto::indicator::v1::library_mirror_service_client::LibraryMirrorServiceClient;
@@ -289,6 +291,176 @@ async fn a_follower_mirrors_refuses_and_records_clashes(test_db: TestDatabase) {
     assert!(!status.cursor.is_empty());
 }
 
+/// The city's audit rows of its link to `upstream`.
+async fn mirror_trail(city: &TestApp, upstream: &str) -> Vec<platform::AuditRecord> {
+    let upstream = upstream.to_owned();
+    city.state
+        .db
+        .read(move |c| platform::audit_of(c, "library_mirror", &upstream))
+        .await
+        .expect("audit trail")
+}
+
+/// The city's `pbm.indicator.changed` events, as (code, version, status).
+async fn changed_events(city: &TestApp) -> Vec<(String, i64, String)> {
+    let events = city
+        .state
+        .db
+        .read(|c| platform::unpublished_outbox(c, 10_000))
+        .await
+        .expect("outbox");
+    events
+        .into_iter()
+        .filter(|e| e.topic == "pbm.indicator.changed" && e.service == "pbm.indicator")
+        .map(|e| {
+            let p: serde_json::Value = serde_json::from_str(&e.payload).expect("json");
+            assert_eq!(p["code"], e.entity_id.as_str());
+            (
+                e.entity_id,
+                p["version"].as_i64().expect("version"),
+                p["status"].as_str().expect("status").to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn mirror_status(
+    app: &TestApp,
+    who: &Who,
+) -> Result<proto::GetMirrorStatusResponse, tonic::Status> {
+    Ok(watcher(app)
+        .get_mirror_status(app.req(who, proto::GetMirrorStatusRequest {}))
+        .await?
+        .into_inner())
+}
+
+/// Every batch of a watch from `cursor` up to and including the first with changes and a
+/// cursor (a snapshot's last, or a live batch).
+async fn batches_through_cursor(
+    s: &mut Streaming<proto::WatchLibraryResponse>,
+) -> Vec<proto::WatchLibraryResponse> {
+    let mut out = Vec::new();
+    loop {
+        let b = next_changes(s).await;
+        let done = !b.cursor.is_empty() && !b.changes.is_empty();
+        out.push(b);
+        if done {
+            return out;
+        }
+    }
+}
+
+/// docs/INDICATOR.md "Following an upstream library": a follower's writes are audited (one row
+/// per batch, the upstream link as the actor) and announced (one `pbm.indicator.changed` per
+/// version, as a local write); a batch applied again leaves neither again.
+async fn mirrored_writes_are_audited_and_announced(test_db: TestDatabase) {
+    let city_db = same_backend(&test_db);
+    let up = spawn_app_in(test_db, PROVINCE).await;
+    let city = spawn_app_in(city_db, CITY).await;
+    for n in 1..=3 {
+        up.create(&format!("A{n}"), spec(&format!("省级审计指标{n}")))
+            .await
+            .unwrap();
+    }
+    follow(&city, &up);
+    eventually("A1–A3 at the city", || async {
+        city.get("A3").await.is_ok()
+    })
+    .await;
+    let rows = mirror_trail(&city, &up.url()).await;
+    assert!(!rows.is_empty());
+    for r in &rows {
+        assert_eq!(
+            (
+                r.service.as_str(),
+                r.method.as_str(),
+                r.subject.as_str(),
+                r.role.as_str(),
+                r.mof_div_code.as_str(),
+                r.outcome.as_str()
+            ),
+            (
+                "pbm.indicator",
+                "MirrorLibrary",
+                "mirror:140000",
+                "upstream_library",
+                PROVINCE,
+                "OK"
+            ),
+            "{r:?}"
+        );
+    }
+    let last = rows.last().unwrap();
+    assert!(
+        last.detail
+            .contains("3 indicator versions (3 new, 0 updated, 0 disabled)")
+            && last.detail.contains("A1, A2, A3"),
+        "{}",
+        last.detail
+    );
+    let synced = |code: &str| (code.to_owned(), 1, "enabled".to_owned());
+    assert_eq!(
+        changed_events(&city).await,
+        [synced("A1"), synced("A2"), synced("A3")]
+    );
+
+    // A live change: one more row, one more event, the cursor range in the row.
+    let head = mirror_status(&city, &city_finance()).await.unwrap().cursor;
+    assert!(!head.is_empty());
+    let mut s = watch(&up, &city_finance(), &head).await.unwrap();
+    up.update("A1", 1, spec("省级审计指标1（修订）"))
+        .await
+        .unwrap();
+    let live = batches_through_cursor(&mut s).await;
+    let cursor = live.last().unwrap().cursor.clone();
+    eventually("the city at the live batch's cursor", || async {
+        mirror_status(&city, &city_finance()).await.unwrap().cursor == cursor
+    })
+    .await;
+    let rows = mirror_trail(&city, &up.url()).await;
+    let detail = &rows.last().unwrap().detail;
+    assert!(
+        detail.contains(&format!("cursor {head} → {cursor}"))
+            && detail.contains("1 indicator versions (0 new, 1 updated, 0 disabled)"),
+        "{detail}"
+    );
+    let events = changed_events(&city).await;
+    assert_eq!(events.len(), 4);
+    assert_eq!(events[3], ("A1".into(), 2, "enabled".into()));
+
+    // The same batches again (the live one, then the whole snapshot): nothing is written.
+    let before = rows.len();
+    for b in live {
+        pbm_indicator::mirror::apply(&city.state, &up.url(), b, &mut None)
+            .await
+            .unwrap();
+    }
+    let mut s = watch(&up, &city_finance(), "").await.unwrap();
+    let mut snapshot = None;
+    for b in batches_through_cursor(&mut s).await {
+        if b.resync {
+            snapshot = Some(Default::default());
+        }
+        pbm_indicator::mirror::apply(&city.state, &up.url(), b, &mut snapshot)
+            .await
+            .unwrap();
+    }
+    assert_eq!(mirror_trail(&city, &up.url()).await.len(), before);
+    assert_eq!(changed_events(&city).await.len(), 4);
+    assert_eq!(city.versions("A1").await, [2, 1]);
+
+    // The sealer chains the follower's rows like any other.
+    let key = platform::chain::installed_key();
+    platform::chain::seal(&city.state.db, &key).await.unwrap();
+    let verdict = city
+        .state
+        .db
+        .read(move |c| platform::chain::verify(c, &key))
+        .await
+        .unwrap();
+    assert!(verdict.ok(), "{verdict:?}");
+}
+
 /// A workbook of one valid row (docs/INDICATOR.md "Excel").
 fn import_row(code: &str, name: &str) -> Vec<u8> {
     use pbm_indicator::excel::COLUMNS;
@@ -320,4 +492,5 @@ pbm_testkit::backend_tests! {
     too_old_cursor => too_old_cursor_resyncs;
     watch_denials => only_lower_finance_and_the_province_watch;
     follower => a_follower_mirrors_refuses_and_records_clashes;
+    follower_audit => mirrored_writes_are_audited_and_announced;
 }
