@@ -2,7 +2,8 @@
 //! upstream's WatchLibrary (snapshot from an empty cursor, resume with no gap and no duplicate,
 //! a too-old cursor resyncs, who may watch) and a follower over a real link (origin shown,
 //! local edits of upstream indicators refused, local extensions kept, code clashes recorded, its
-//! writes audited and announced once).
+//! writes audited and announced once), who may read GetMirrorStatus, and the frame rule over a
+//! real link.
 
 use std::time::Duration;
 
@@ -461,6 +462,160 @@ async fn mirrored_writes_are_audited_and_announced(test_db: TestDatabase) {
     assert!(verdict.ok(), "{verdict:?}");
 }
 
+/// GetMirrorStatus: finance, auditors and the province who read here; nobody else.
+async fn mirror_status_denials(test_db: TestDatabase) {
+    let city = spawn_app_in(test_db, CITY).await;
+    for (who, code, why) in [
+        (
+            Who::unit(CITY, "D01", "U0101"),
+            Code::PermissionDenied,
+            "ROLE_NOT_ALLOWED",
+        ),
+        (
+            Who::department(CITY, "D01"),
+            Code::PermissionDenied,
+            "ROLE_NOT_ALLOWED",
+        ),
+        (
+            Who::finance("140600"),
+            Code::PermissionDenied,
+            "REGION_MISMATCH",
+        ),
+        (
+            Who::new(Role::Auditor, "130100"),
+            Code::PermissionDenied,
+            "REGION_MISMATCH",
+        ),
+        // A county inside the city reads its own library, not the city's.
+        (
+            Who::finance("140525"),
+            Code::PermissionDenied,
+            "REGION_MISMATCH",
+        ),
+    ] {
+        let e = mirror_status(&city, &who).await.unwrap_err();
+        assert_eq!((e.code(), reason(&e).as_str()), (code, why), "{who:?}");
+    }
+    for who in [
+        city_finance(),
+        Who::new(Role::Auditor, CITY),
+        Who::new(Role::Province, PROVINCE),
+    ] {
+        let s = mirror_status(&city, &who).await.unwrap();
+        assert!(!s.following, "{who:?}");
+    }
+}
+
+fn node(code: &str, name: &str, level: i32, parent: &str) -> proto::FrameNode {
+    proto::FrameNode {
+        code: code.into(),
+        name: name.into(),
+        level,
+        parent_code: parent.into(),
+        ..Default::default()
+    }
+}
+
+async fn create_frame(app: &TestApp, year: i32, nodes: Vec<proto::FrameNode>) {
+    let r = proto::CreateFrameRequest {
+        request_id: app.rid(),
+        fiscal_year: year,
+        name: format!("{year} 年度框架"),
+        template: 0,
+        nodes,
+    };
+    app.client().create_frame(app.fin(r)).await.unwrap();
+}
+
+fn spec_of(year: i32, node: &str, name: &str) -> proto::IndicatorSpec {
+    proto::IndicatorSpec {
+        fiscal_year: year,
+        frame_node_code: node.into(),
+        ..spec(name)
+    }
+}
+
+/// The frame rule (docs/INDICATOR.md "Following an upstream library", "Code clashes") over a
+/// real link: the city's frame of the year keeps its own nodes, gains the province's missing
+/// ones, and an upstream node that differs keeps the local node and is a clash.
+async fn frame_clash_through_the_link(test_db: TestDatabase) {
+    const YEAR: i32 = 2028;
+    let city_db = same_backend(&test_db);
+    let up = spawn_app_in(test_db, PROVINCE).await;
+    let city = spawn_app_in(city_db, CITY).await;
+    create_frame(
+        &up,
+        YEAR,
+        vec![
+            node("1", "产出指标", 1, ""),
+            node("101", "数量指标", 2, "1"),
+            node("102", "质量指标", 2, "1"),
+        ],
+    )
+    .await;
+    create_frame(
+        &city,
+        YEAR,
+        vec![
+            node("1", "产出指标", 1, ""),
+            node("101", "本级数量指标", 2, "1"),
+            node("109", "本级特色指标", 2, "1"),
+        ],
+    )
+    .await;
+    up.create("F1", spec_of(YEAR, "101", "省级数量"))
+        .await
+        .unwrap();
+    up.create("F2", spec_of(YEAR, "102", "省级质量"))
+        .await
+        .unwrap();
+    follow(&city, &up);
+    eventually("F2 at the city", || async { city.get("F2").await.is_ok() }).await;
+
+    let frame = city.get_frame(YEAR).await.unwrap();
+    let mut nodes: Vec<(String, String)> = frame
+        .nodes
+        .iter()
+        .map(|n| (n.code.clone(), n.name.clone()))
+        .collect();
+    nodes.sort();
+    let pair = |c: &str, n: &str| (c.to_owned(), n.to_owned());
+    assert_eq!(
+        nodes,
+        [
+            pair("1", "产出指标"),
+            pair("101", "本级数量指标"),
+            pair("102", "质量指标"),
+            pair("109", "本级特色指标"),
+        ]
+    );
+    // Indicators under the kept local node and under the added node are both held.
+    assert_eq!(
+        city.get("F1").await.unwrap().spec.unwrap().frame_node_code,
+        "101"
+    );
+    assert!(city.get("F2").await.unwrap().upstream_owned);
+    let status = mirror_status(&city, &city_finance()).await.unwrap();
+    assert_eq!(status.clash_count, 1, "{status:?}");
+    let clash = &status.clashes[0];
+    assert_eq!(
+        (
+            clash.kind.as_str(),
+            clash.key.as_str(),
+            clash.upstream_region.as_str()
+        ),
+        ("frame_node", "2028/101", PROVINCE)
+    );
+    assert!(clash.detail.contains("保留本级节点"), "{}", clash.detail);
+    // The frame batch is audited with its clash.
+    let rows = mirror_trail(&city, &up.url()).await;
+    assert!(
+        rows.iter()
+            .any(|r| r.detail.contains("1 frames, 1 clashes")),
+        "{rows:?}"
+    );
+}
+
 /// A workbook of one valid row (docs/INDICATOR.md "Excel").
 fn import_row(code: &str, name: &str) -> Vec<u8> {
     use pbm_indicator::excel::COLUMNS;
@@ -493,4 +648,6 @@ pbm_testkit::backend_tests! {
     watch_denials => only_lower_finance_and_the_province_watch;
     follower => a_follower_mirrors_refuses_and_records_clashes;
     follower_audit => mirrored_writes_are_audited_and_announced;
+    status_denials => mirror_status_denials;
+    frame_clash => frame_clash_through_the_link;
 }
