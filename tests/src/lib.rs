@@ -90,6 +90,16 @@ impl Deployment {
         // shares `db`), the sweeper and the audit sealer, and the audit trails served.
         assert!(args.shares_one_database());
         let outboxes = [indicator.db.clone()];
+        // As `pbm serve`: the event consumers, reading the one shared outbox when embedded.
+        let consumers = [
+            pbm_monitoring::consumers(&monitoring),
+            pbm_evaluation::consumers(&evaluation),
+        ]
+        .concat();
+        let sources = vec![pbm_events::embedded::Source {
+            name: "shared".into(),
+            db: indicator.db.clone(),
+        }];
         let trails = vec![
             Trail::of(pbm_indicator::HEALTH_NAME, indicator.db.clone()),
             Trail::of(pbm_agency::HEALTH_NAME, agency.db.clone()),
@@ -120,6 +130,7 @@ impl Deployment {
             pbm_server::run::host(&args, routes, health, &outboxes, trails, &bus)
                 .await
                 .expect("host");
+        pbm_server::run::spawn_consumers(&args, consumers, sources, &bus).expect("consumers");
         let options = args.serve_options(health).expect("serve options");
         let server = tokio::spawn(pbm_server::serve(listener, routes, options, shutdown));
         let scheme = if args.tls.serves_tls() {

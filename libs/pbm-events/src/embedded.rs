@@ -107,25 +107,26 @@ async fn pass(
         .db()
         .read(move |c| store::cursor(c, &name, &src))
         .await?;
-    let topics = consumer.topics().to_vec();
     let batch = options.batch;
     let rows = source
         .db
-        .read(move |c| store::published_outbox_after(c, cursor, &topics, batch))
+        .read(move |c| store::published_outbox_after(c, cursor, batch))
         .await?;
-    if rows.is_empty() {
+    let Some(last) = rows.last() else {
         return Ok(Pass::Idle);
-    }
+    };
+    let position = |row: &pbm_db::platform::OutboxEvent| Cursor {
+        published_at: row.published_at.unwrap_or(row.occurred_at),
+        last_id: row.id,
+    };
+    let end = position(last);
     let events: Vec<(Event, Option<Mark>)> = rows
         .iter()
+        .filter(|row| consumer.topics().contains(&row.topic))
         .map(|row| {
-            let at = Cursor {
-                published_at: row.published_at.unwrap_or(row.occurred_at),
-                last_id: row.id,
-            };
             let mark = Mark::Cursor {
                 source: source.name.clone(),
-                at,
+                at: position(row),
             };
             (Event::from(row), Some(mark))
         })
@@ -147,5 +148,14 @@ async fn pass(
         return Ok(if moved > 0 { Pass::Moved } else { Pass::Retry });
     }
     attempts.clear();
+    // Past the rows of other topics after the last event applied (or all of them).
+    let last_applied = events.last().map(|(e, _)| e.id.clone());
+    if last_applied != Some(Event::from(last).id) {
+        let (name, src) = (consumer.name().to_owned(), source.name.clone());
+        consumer
+            .db()
+            .write(move |c| store::set_cursor(c, &name, &src, end))
+            .await?;
+    }
     Ok(Pass::Moved)
 }

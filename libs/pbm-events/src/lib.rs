@@ -25,6 +25,7 @@ pub mod dead_letters;
 pub mod embedded;
 mod relay;
 pub mod streams;
+pub mod topics;
 
 pub use consumer::{Applied, Consumer, Handler, HandlerError};
 pub use relay::{InProcessBus, PublishError, Publisher, RedisStreams, Relay, spawn_relay};

@@ -32,6 +32,12 @@ pub trait Service {
     fn outbox(state: &Self::State) -> Db;
     /// The gRPC services grpc.health.v1 reports (the generated services' names).
     fn health_names() -> Vec<&'static str>;
+    /// The event consumers the service runs, applying to its database (docs/ARCHITECTURE.md
+    /// "Events"). None by default.
+    fn consumers(state: &Self::State) -> Vec<pbm_events::Consumer> {
+        let _ = state;
+        Vec::new()
+    }
     /// Re-encrypts the service's personal data under the configured cipher and current key and
     /// recomputes its blind indexes (`reencrypt-pii`, docs/SECURITY.md "Key rotation"); returns
     /// the counts, for the operator. A service that keeps no personal data keeps this default.
@@ -59,6 +65,121 @@ enum Command {
     /// Seal and verify the audit trail's chain; print the first broken sequence number and
     /// exit non-zero when it is broken (docs/SECURITY.md "Audit log").
     AuditVerify(ServerArgs),
+    /// The event consumers' dead letters: list them, replay one or all (docs/OPERATIONS.md
+    /// "Events and dead letters").
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+}
+
+/// `events …` of `pbm` and of every service binary.
+#[derive(Subcommand)]
+pub enum EventsCommand {
+    /// The events a consumer gave up on (failed permanently or too often).
+    #[command(subcommand)]
+    DeadLetters(DeadLetters),
+}
+
+/// `events dead-letters …`.
+#[derive(Subcommand)]
+pub enum DeadLetters {
+    /// List the dead letters not replayed yet, of every consumer.
+    List {
+        /// Replayed ones too.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        args: ServerArgs,
+    },
+    /// Replay one dead letter through its consumer (one transaction, idempotent).
+    Replay {
+        /// The consumer (as `list` shows it).
+        consumer: String,
+        /// The dead letter's id (as `list` shows it).
+        id: i64,
+        #[command(flatten)]
+        args: ServerArgs,
+    },
+    /// Replay every dead letter not replayed yet, consumer by consumer.
+    ReplayAll {
+        #[command(flatten)]
+        args: ServerArgs,
+    },
+}
+
+impl DeadLetters {
+    /// The server's configuration the command opens the databases with.
+    pub fn args(&self) -> &ServerArgs {
+        match self {
+            DeadLetters::List { args, .. }
+            | DeadLetters::Replay { args, .. }
+            | DeadLetters::ReplayAll { args } => args,
+        }
+    }
+}
+
+/// `events dead-letters …` over `consumers` (docs/OPERATIONS.md "Events and dead letters").
+pub async fn dead_letters(
+    consumers: &[pbm_events::Consumer],
+    action: &DeadLetters,
+) -> anyhow::Result<()> {
+    use pbm_events::dead_letters::{list, replay, replay_all};
+    match action {
+        DeadLetters::List { all, .. } => {
+            println!(
+                "consumer\tid\tevent\ttopic\tattempts\tfirst failed\tlast failed\treplayed\treason"
+            );
+            for consumer in consumers {
+                for l in list(consumer, *all).await? {
+                    let replayed = l.replayed_at.map(|t| t.to_string()).unwrap_or_default();
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{replayed}\t{}",
+                        l.consumer,
+                        l.id,
+                        l.event_id,
+                        l.topic,
+                        l.attempts,
+                        l.first_failed_at,
+                        l.last_failed_at,
+                        l.reason
+                    );
+                }
+            }
+            Ok(())
+        }
+        DeadLetters::Replay { consumer, id, .. } => {
+            let Some(c) = consumers.iter().find(|c| c.name() == consumer) else {
+                let names: Vec<&str> = consumers.iter().map(|c| c.name()).collect();
+                anyhow::bail!(
+                    "no consumer {consumer}; the consumers are {}",
+                    names.join(", ")
+                );
+            };
+            let applied = replay(c, *id).await?;
+            println!("{consumer} dead letter {id}: {applied:?}");
+            Ok(())
+        }
+        DeadLetters::ReplayAll { .. } => {
+            let mut failures = 0;
+            for consumer in consumers {
+                let (applied, failed) = replay_all(consumer).await?;
+                println!(
+                    "{}: {applied} replayed, {} failed",
+                    consumer.name(),
+                    failed.len()
+                );
+                for e in &failed {
+                    println!("  {e}");
+                }
+                failures += failed.len();
+            }
+            if failures > 0 {
+                anyhow::bail!("{failures} dead letters failed again");
+            }
+            Ok(())
+        }
+    }
 }
 
 /// The `main` of a service binary: `serve` and `migrate`, every flag with its environment
@@ -80,7 +201,14 @@ pub fn main<S: Service>() -> anyhow::Result<()> {
                     let state = S::open(&args).await?;
                     let outbox = S::outbox(&state);
                     let trail = Trail::of(S::health_names()[0], outbox.clone());
+                    let consumers = S::consumers(&state);
                     let routes = S::add_to(Routes::default(), state);
+                    // Embedded (no Redis), its consumers read the outbox of its own database:
+                    // the events of services sharing that database (docs/ARCHITECTURE.md).
+                    let sources = vec![pbm_events::embedded::Source {
+                        name: S::BINARY.to_owned(),
+                        db: outbox.clone(),
+                    }];
                     serve_hosted(
                         &args,
                         S::BINARY,
@@ -88,6 +216,7 @@ pub fn main<S: Service>() -> anyhow::Result<()> {
                         S::health_names(),
                         &[outbox],
                         vec![trail],
+                        (consumers, sources),
                     )
                     .await
                 }
@@ -97,6 +226,13 @@ pub fn main<S: Service>() -> anyhow::Result<()> {
                     let trail = Trail::of(S::health_names()[0], S::outbox(&state));
                     let key = args.audit.key(&args.data_dir, args.production)?;
                     crate::audit::verify_command(&[trail], false, key).await
+                }
+                Command::Events {
+                    command: EventsCommand::DeadLetters(action),
+                } => {
+                    let _telemetry = pbm_telemetry::init(S::BINARY, None)?;
+                    let state = S::open(action.args()).await?;
+                    dead_letters(&S::consumers(&state), &action).await
                 }
                 Command::ReencryptPii(args) => {
                     let _telemetry = pbm_telemetry::init(S::BINARY, None)?;
@@ -115,7 +251,8 @@ pub fn main<S: Service>() -> anyhow::Result<()> {
 
 /// Serves `routes` as `args` configure until SIGINT/SIGTERM, with a relay publishing each of
 /// `outboxes` (Redis Streams with `PBM_REDIS_URL`, else one in-process bus) and a sealer of
-/// each one's audit trail, and `pbm.audit.v1.AuditService` over every hosted service's `trails`.
+/// each one's audit trail, `pbm.audit.v1.AuditService` over every hosted service's `trails`,
+/// and the hosted services' event consumers reading the embedded `sources` ([`spawn_consumers`]).
 pub async fn serve_hosted(
     args: &ServerArgs,
     name: &str,
@@ -123,9 +260,11 @@ pub async fn serve_hosted(
     health_names: Vec<&'static str>,
     outboxes: &[Db],
     trails: Vec<Trail>,
+    (consumers, sources): (Vec<pbm_events::Consumer>, Vec<pbm_events::embedded::Source>),
 ) -> anyhow::Result<()> {
     let bus = pbm_events::InProcessBus::default();
     let (routes, health_names) = host(args, routes, health_names, outboxes, trails, &bus).await?;
+    spawn_consumers(args, consumers, sources, &bus)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -164,6 +303,28 @@ pub async fn host(
     let routes = crate::audit::add_to(routes, args.region()?, trails);
     health_names.push(crate::audit::HEALTH_NAME);
     Ok((routes, health_names))
+}
+
+/// Starts `consumers` (docs/ARCHITECTURE.md "Events"): with `PBM_REDIS_URL` each reads its
+/// consumer group of Redis Streams; else each reads the outboxes of `sources` (every database
+/// of this process) from its cursor, woken by `bus`. Either way it applies each event once in
+/// its own database and keeps what it gives up on as dead letters (`pbm events dead-letters`).
+pub fn spawn_consumers(
+    args: &ServerArgs,
+    consumers: Vec<pbm_events::Consumer>,
+    sources: Vec<pbm_events::embedded::Source>,
+    bus: &pbm_events::InProcessBus,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mut tasks = Vec::with_capacity(consumers.len());
+    for consumer in consumers {
+        tracing::info!(consumer = %consumer.name(), topics = ?consumer.topics(), "event consumer");
+        tasks.push(match args.redis_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => pbm_events::streams::spawn(url, consumer, Default::default())
+                .context("PBM_REDIS_URL")?,
+            None => pbm_events::embedded::spawn(consumer, sources.clone(), bus, Default::default()),
+        });
+    }
+    Ok(tasks)
 }
 
 /// Deletes expired idempotency records of `db` now and then, for as long as the process runs.

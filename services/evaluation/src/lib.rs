@@ -72,6 +72,10 @@ impl pbm_server::run::Service for Evaluation {
         state.db.clone()
     }
 
+    fn consumers(state: &AppState) -> Vec<pbm_events::Consumer> {
+        consumers(state)
+    }
+
     fn health_names() -> Vec<&'static str> {
         grpc::health_names()
     }
@@ -109,6 +113,12 @@ pub async fn open(
         clients::Pool::over_tls(agency_url, &tls)?,
     )
     .await
+}
+
+/// The event consumers of this service (docs/ARCHITECTURE.md "Events"), applying to its
+/// database: goals approved or adjusted after the year's campaign opened join it.
+pub fn consumers(state: &AppState) -> Vec<pbm_events::Consumer> {
+    vec![ops::goal_events::consumer(state.db.clone())]
 }
 
 /// Applies this service's migrations and returns.

@@ -65,6 +65,10 @@ impl pbm_server::run::Service for Monitoring {
         state.db.clone()
     }
 
+    fn consumers(state: &AppState) -> Vec<pbm_events::Consumer> {
+        consumers(state)
+    }
+
     fn health_names() -> Vec<&'static str> {
         grpc::health_names()
     }
@@ -96,6 +100,12 @@ pub async fn open(args: &ServerArgs, goal_url: &str, agency_url: &str) -> anyhow
         clients::Pool::over_tls(agency_url, &tls)?,
     )
     .await
+}
+
+/// The event consumers of this service (docs/ARCHITECTURE.md "Events"), applying to its
+/// database: goals approved or adjusted after a round opened join its scope.
+pub fn consumers(state: &AppState) -> Vec<pbm_events::Consumer> {
+    vec![ops::goal_events::consumer(state.db.clone())]
 }
 
 /// Applies this service's migrations and returns.

@@ -6,6 +6,8 @@
 //! * `pbm audit-verify` – seal and verify every service's audit trail (docs/SECURITY.md).
 //! * `pbm reencrypt-pii` – re-encrypt personal data under the configured cipher and key
 //!   (docs/SECURITY.md "Key rotation").
+//! * `pbm events dead-letters list|replay <consumer> <id>|replay-all` – the event consumers'
+//!   dead letters (docs/OPERATIONS.md "Dead letters").
 //! * `pbm token` – print a development token signed with the local development key, or with an
 //!   SM2 key given by file (`--sm2-key`).
 //!
@@ -16,9 +18,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use pbm_auth::{Claims, Role, dev};
+use pbm_events::embedded::Source;
 use pbm_server::audit::Trail;
 use pbm_server::config::{DEFAULT_REGION, ServerArgs};
-use pbm_server::run::{Service, serve_hosted};
+use pbm_server::run::{EventsCommand, Service, dead_letters, serve_hosted};
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +46,12 @@ enum Command {
     /// Seal and verify every service's audit trail; print the first broken sequence number of
     /// each and exit non-zero when one is broken (docs/SECURITY.md "Audit log").
     AuditVerify(ServerArgs),
+    /// The event consumers' dead letters: list them, replay one or all (docs/OPERATIONS.md
+    /// "Dead letters").
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
     /// Print a development token (signed with the data directory's development key, or with the
     /// SM2 key of `--sm2-key`).
     Token(TokenArgs),
@@ -166,6 +175,42 @@ fn trails(
     ]
 }
 
+/// Every hosted service's event consumers, and the outboxes they read when embedded: each
+/// service's database by its name (docs/ARCHITECTURE.md "Events"), or the one shared database.
+fn events(
+    args: &ServerArgs,
+    indicator: &pbm_indicator::AppState,
+    agency: &pbm_agency::AppState,
+    goal: &pbm_goal::AppState,
+    monitoring: &pbm_monitoring::AppState,
+    evaluation: &pbm_evaluation::AppState,
+) -> (Vec<pbm_events::Consumer>, Vec<Source>) {
+    let consumers = [
+        pbm_monitoring::consumers(monitoring),
+        pbm_evaluation::consumers(evaluation),
+    ]
+    .concat();
+    let databases = if args.shares_one_database() {
+        vec![("shared", &indicator.db)]
+    } else {
+        vec![
+            ("indicator", &indicator.db),
+            ("agency", &agency.db),
+            ("goal", &goal.db),
+            ("monitoring", &monitoring.db),
+            ("evaluation", &evaluation.db),
+        ]
+    };
+    let sources = databases
+        .into_iter()
+        .map(|(name, db)| Source {
+            name: name.to_owned(),
+            db: db.clone(),
+        })
+        .collect();
+    (consumers, sources)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -202,6 +247,7 @@ async fn main() -> anyhow::Result<()> {
                     evaluation.db.clone(),
                 ]
             };
+            let events = events(&args, &indicator, &agency, &goal, &monitoring, &evaluation);
             let trails = trails(&indicator, &agency, &goal, &monitoring, &evaluation);
             let routes = pbm_evaluation::add_to(
                 pbm_monitoring::add_to(
@@ -221,7 +267,7 @@ async fn main() -> anyhow::Result<()> {
                 pbm_evaluation::Evaluation::health_names(),
             ]
             .concat();
-            serve_hosted(&args, "pbm", routes, health, &outboxes, trails).await
+            serve_hosted(&args, "pbm", routes, health, &outboxes, trails, events).await
         }
         Command::AuditVerify(args) => {
             let _telemetry = pbm_telemetry::init("pbm", None)?;
@@ -266,6 +312,28 @@ async fn main() -> anyhow::Result<()> {
             // The agency service is the one that keeps personal data.
             println!("agency: {}", pbm_agency::reencrypt_pii(&args).await?);
             Ok(())
+        }
+        Command::Events {
+            command: EventsCommand::DeadLetters(action),
+        } => {
+            let args = action.args();
+            let _telemetry = pbm_telemetry::init("pbm", None)?;
+            let monitoring =
+                pbm_monitoring::open(args, &args.goal_url_or_self(), &args.agency_url_or_self())
+                    .await?;
+            let evaluation = pbm_evaluation::open(
+                args,
+                &args.goal_url_or_self(),
+                &args.monitoring_url_or_self(),
+                &args.agency_url_or_self(),
+            )
+            .await?;
+            let consumers = [
+                pbm_monitoring::consumers(&monitoring),
+                pbm_evaluation::consumers(&evaluation),
+            ]
+            .concat();
+            dead_letters(&consumers, &action).await
         }
         Command::Token(args) => {
             println!("{}", token(args)?);

@@ -144,18 +144,17 @@ pub fn set_cursor(
     Ok(())
 }
 
-/// Up to `limit` published outbox rows of `topics` after `after`, in publication order
-/// (`published_at`, then id): the relay marks each batch with one time, batches one after
-/// another, so a row committed late is published, and read, after the rows before it.
+/// Up to `limit` published outbox rows after `after`, in publication order (`published_at`,
+/// then id): the relay marks each batch with one time, batches one after another, so a row
+/// committed late is published, and read, after the rows before it. Every topic: a reader moves
+/// its cursor past the rows it does not consume too, so it never scans them again.
 pub fn published_outbox_after(
     conn: &mut AnyConnection,
     after: Option<Cursor>,
-    topics: &[String],
     limit: i64,
 ) -> Result<Vec<OutboxEvent>, StoreError> {
     let mut query = pbm_outbox::table
         .filter(pbm_outbox::published_at.is_not_null())
-        .filter(pbm_outbox::topic.eq_any(topics.to_vec()))
         .into_boxed();
     if let Some(c) = after {
         query = query.filter(

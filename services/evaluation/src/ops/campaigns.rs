@@ -49,7 +49,7 @@ use crate::store::{self, CampaignRow, NewSheet, SheetEventRow, SheetIndicatorRow
 const NAME_MAX: usize = 100;
 const REASON_MAX: usize = 2_000;
 /// The statuses of a sheet not yet submitted: RefreshExecution rewrites their figures.
-const NOT_SUBMITTED: [&str; 3] = ["not_started", "draft", "returned"];
+pub(crate) const NOT_SUBMITTED: [&str; 3] = ["not_started", "draft", "returned"];
 /// Who reads campaigns (tests/tests/authorization_matrix.rs).
 const READERS: [AuthRole; 5] = [
     AuthRole::FinanceAdmin,
@@ -89,7 +89,7 @@ fn campaign_exists(year: i32) -> ApiError {
 
 /// Writes a changed campaign at the next revision, guarded by the one it was read at (ABORTED
 /// `STALE_REVISION` when another writer got there first).
-fn save_campaign(
+pub(crate) fn save_campaign(
     conn: &mut AnyConnection,
     c: &mut CampaignRow,
     by: &str,
@@ -233,7 +233,7 @@ fn set_figures(s: &mut NewSheet, f: &Figures) {
 
 /// The figures of 部门整体 sheets: per department, Σ budget, Σ executed and the latest month of
 /// its project sheets (`projects`: department, budget, executed, month).
-fn department_sums<'a>(
+pub(crate) fn department_sums<'a>(
     projects: impl IntoIterator<Item = (&'a str, Decimal, Decimal, i32)>,
 ) -> HashMap<String, Figures> {
     let mut sums: HashMap<String, Figures> = HashMap::new();
@@ -248,7 +248,7 @@ fn department_sums<'a>(
 
 /// Scores a sheet's figures and indicators: total, grade, rate and score (an unscorable sheet:
 /// empty grade and score, total 0; `false`).
-fn score_into(
+pub(crate) fn score_into(
     rules: &Rules,
     budget: Money,
     executed: Money,

@@ -4,6 +4,7 @@
 //! per noun.
 
 pub mod campaigns;
+pub mod goal_events;
 pub mod region;
 pub mod reviews;
 pub mod rules;

@@ -253,6 +253,43 @@ pub fn refresh_sheet(conn: &mut AnyConnection, row: &SheetRow) -> Result<bool, S
     Ok(n == 1)
 }
 
+/// Rewrites a sheet not yet submitted from a newer approved version of its goal (its name,
+/// goal, indicators and score: `crate::ops::goal_events`) at the next revision, if it is still
+/// at revision `row.revision - 1`; `false` otherwise.
+pub fn replace_sheet_goal(
+    conn: &mut AnyConnection,
+    row: &SheetRow,
+    indicators: &[SheetIndicatorRow],
+) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        sh::table
+            .filter(sh::id.eq(row.id))
+            .filter(sh::revision.eq(row.revision - 1)),
+    )
+    .set((
+        sh::name.eq(&row.name),
+        sh::fund_source.eq(&row.fund_source),
+        sh::special_field.eq(&row.special_field),
+        sh::goal_id.eq(row.goal_id),
+        sh::goal_version.eq(row.goal_version),
+        sh::year_goal.eq(&row.year_goal),
+        sh::total.eq(row.total),
+        sh::grade.eq(&row.grade),
+        sh::execution_rate.eq(row.execution_rate),
+        sh::score.eq(&row.score),
+        sh::revision.eq(row.revision),
+        sh::changed_by.eq(&row.changed_by),
+        sh::changed_at.eq(row.changed_at),
+    ))
+    .execute(conn)?;
+    if n != 1 {
+        return Ok(false);
+    }
+    diesel::delete(si::table.filter(si::sheet_id.eq(row.id))).execute(conn)?;
+    insert_sheet_indicators(conn, indicators)?;
+    Ok(true)
+}
+
 /// What the statistics of a campaign read of each sheet.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = sh)]

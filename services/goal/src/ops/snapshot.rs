@@ -153,7 +153,7 @@ impl Snapshot {
 }
 
 /// A goal's item: its approved version's declaration, or why it has none.
-fn goal_item(
+pub(crate) fn goal_item(
     goal: &GoalRow,
     text: Option<&str>,
     project: Option<&ProjectRow>,

@@ -36,6 +36,9 @@ pub struct Step {
     pub history: EventRow,
     /// A step that opens a version (an adjustment) or rewrites one (an amendment).
     pub version: Option<VersionText>,
+    /// The event an approval publishes (`pbm_events::topics`), written in the step's
+    /// transaction.
+    pub outbox: Option<pbm_db::platform::NewOutboxEvent>,
 }
 
 /// A declaration version a step writes beside the goal's row.
@@ -47,8 +50,9 @@ pub struct VersionText {
 }
 
 impl Step {
-    /// Writes the step alone: one guarded statement, or — with a version — the statement and
-    /// the version in their own transaction (a savepoint inside SQLite's).
+    /// Writes the step alone: one guarded statement, or — with a version or an event — the
+    /// statement, the version and the event in their own transaction (a savepoint inside
+    /// SQLite's).
     pub fn write(&self, conn: &mut AnyConnection, records: &Records) -> Result<(), ApiError> {
         let moved = |c: &mut AnyConnection| -> Result<(), ApiError> {
             if store::write_transition(c, &self.row, self.expected, &self.history, records)? {
@@ -57,14 +61,19 @@ impl Step {
                 Err(self.stale())
             }
         };
-        match &self.version {
-            Some(v) => pbm_db::diesel::Connection::transaction(conn, |c| {
-                moved(c)?;
-                store::replace_version(c, self.row.id, v.number, &v.text, &v.by, v.at)?;
-                Ok(())
-            }),
-            None => moved(conn),
+        if self.version.is_none() && self.outbox.is_none() {
+            return moved(conn);
         }
+        pbm_db::diesel::Connection::transaction(conn, |c| {
+            moved(c)?;
+            if let Some(v) = &self.version {
+                store::replace_version(c, self.row.id, v.number, &v.text, &v.by, v.at)?;
+            }
+            if let Some(event) = &self.outbox {
+                pbm_db::platform::insert_outbox(c, event)?;
+            }
+            Ok(())
+        })
     }
 
     /// The goal moved since the step was decided on it: the workflow's own STALE_REVISION
@@ -206,8 +215,8 @@ fn stopping() -> ApiError {
 }
 
 /// The first stage: reads every goal of the batch in one statement, decides each step and
-/// hands the decided ones to the writing stage. A step that writes a version is written alone
-/// here, and so is a second step on a goal already in the batch, read and decided alone (its
+/// hands the decided ones to the writing stage. A step that writes a version (or an event) is
+/// written alone here, and so is a second step on a goal already in the batch, read and decided alone (its
 /// guard decides between it and the first, whose write may not have happened yet).
 /// Returns whether a statement failed.
 fn decide_batch(conn: &mut AnyConnection, jobs: Vec<StepJob>, writes: &Coalescer<Decided>) -> bool {
@@ -226,7 +235,9 @@ fn decide_batch(conn: &mut AnyConnection, jobs: Vec<StepJob>, writes: &Coalescer
             Err(e) => Err(e.clone()),
         };
         match (job.decide)(conn, mine) {
-            Some(d) if d.step.version.is_some() => failed |= d.write_alone(conn),
+            Some(d) if d.step.version.is_some() || d.step.outbox.is_some() => {
+                failed |= d.write_alone(conn)
+            }
             Some(d) => {
                 if let Err(d) = writes.push(d) {
                     (d.answer)(Err(stopping()));

@@ -102,6 +102,8 @@ where
         let actor = Actor::new(v.role, ctx.caller.subject.clone());
         let expected = u64::try_from(expected_revision).unwrap_or(u64::MAX);
         let t = apply_expecting(&s, expected, &action, &actor)?;
+        let approved_before = row.approved_version;
+        let project_row = project.clone();
         let surroundings = Surroundings {
             project,
             rules: rules_or_default(rules, year),
@@ -109,6 +111,18 @@ where
         check(surroundings, &current)?;
         write_state(&mut row, &t.to, &ctx.caller.subject)?;
         let shown = replace.unwrap_or(current);
+        let outbox = if t.action.kind() == ActionKind::Approve {
+            let adjusted = approved_before.is_some();
+            Some(approval_event(
+                &row,
+                &shown,
+                project_row.as_ref(),
+                &region,
+                adjusted,
+            )?)
+        } else {
+            None
+        };
         // An adjustment opens a new version (a copy of the one in force); an amendment
         // rewrites the version under review.
         let version = if t.to.version != s.version || t.action.kind() == ActionKind::Amend {
@@ -139,10 +153,48 @@ where
             expected: expected_revision,
             history,
             version,
+            outbox,
         };
         Ok((effect, step))
     })
     .await
+}
+
+/// The event of an approval (docs/ARCHITECTURE.md "Events"): `pbm.goal.approved`, or
+/// `pbm.goal.adjusted` when a version was in force before, carrying the goal as
+/// StreamApprovedGoals gives it from now on, for monitoring and evaluation to add to the scopes
+/// they opened before.
+fn approval_event(
+    row: &GoalRow,
+    shown: &Stored,
+    project: Option<&ProjectRow>,
+    region: &str,
+    adjusted: bool,
+) -> Result<pbm_db::platform::NewOutboxEvent, ApiError> {
+    use pbm_events::topics;
+    use prost::Message;
+    let text = serde_json::to_string(shown).map_err(internal)?;
+    let item = super::snapshot::goal_item(row, Some(&text), project, region)?;
+    let payload = topics::GoalApproved {
+        fiscal_year: row.fiscal_year,
+        goal_id: row.id,
+        approved_version: row.approved_version.unwrap_or_default(),
+        department_code: row.department_code.clone(),
+        pro_code: project.map(|p| p.pro_code.clone()).unwrap_or_default(),
+        item: topics::hex_encode(&item.encode_to_vec()),
+    };
+    Ok(pbm_db::platform::NewOutboxEvent {
+        occurred_at: pbm_db::now(),
+        service: "pbm.goal".into(),
+        topic: if adjusted {
+            topics::GOAL_ADJUSTED
+        } else {
+            topics::GOAL_APPROVED
+        }
+        .into(),
+        entity_id: row.id.to_string(),
+        payload: serde_json::to_string(&payload).map_err(internal)?,
+    })
 }
 
 /// SubmitGoal (二上): every quality check against the library versions pinned in the

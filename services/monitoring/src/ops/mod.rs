@@ -7,6 +7,7 @@ pub mod actions;
 pub mod decisions;
 pub mod deviations;
 pub mod execution;
+pub mod goal_events;
 pub mod key;
 pub mod recompute;
 pub mod report_reads;

@@ -175,6 +175,28 @@ pub fn subject(
         .optional()?)
 }
 
+/// Deletes a subject of a round and its snapshotted indicators (a goal's newer version replaces
+/// them, `crate::ops::goal_events`).
+pub fn delete_subject(
+    conn: &mut AnyConnection,
+    round_id: i64,
+    key: &str,
+) -> Result<(), StoreError> {
+    diesel::delete(
+        ri::table
+            .filter(ri::round_id.eq(round_id))
+            .filter(ri::subject_key.eq(key)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        rs::table
+            .filter(rs::round_id.eq(round_id))
+            .filter(rs::subject_key.eq(key)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
 /// The keys of a round's subjects whose PRO_CODE is one of `pro_codes`.
 pub fn keys_of_pro_codes(
     conn: &mut AnyConnection,
