@@ -1,7 +1,8 @@
 //! One request is one trace across services (docs/ARCHITECTURE.md "Request path"): a client's
 //! W3C `traceparent` flows through every service-to-service call the request makes — from the
 //! handler (evaluation → goal and monitoring), from a blocking database closure and from the
-//! goal service's batch lane (goal → indicator while deciding), and from a draw (goal → agency).
+//! goal service's batch lane (goal → indicator while deciding), from a draw (goal → agency), and
+//! through the outbox to the event consumers (goal approved → monitoring and evaluation).
 //! The spans are exported over OTLP/gRPC, as in production, to a collector inside this test,
 //! and grouped by trace id. On SQLite, then on PostgreSQL (where the goal steps are batched).
 
@@ -206,6 +207,38 @@ async fn scenario(db: TestDatabase, backend: u8, collector: &Collector) {
         .await
         .unwrap();
 
+    // ApproveGoal writes `pbm.goal.approved` to the outbox; the monitoring and evaluation
+    // consumers apply it in spans of the approval's trace (relay → bus → consumer).
+    let reviewed = goals
+        .review_goal(pbm_testkit::bearer(
+            &finance,
+            pb::ReviewGoalRequest {
+                request_id: "trace-review".into(),
+                goal_id: goal.id,
+                expected_revision: assigned.goal.as_ref().unwrap().revision,
+                outcome: pb::ReviewOutcome::Excellent as i32,
+                comments: String::new(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .goal
+        .unwrap();
+    let approve = trace_id(backend, 4);
+    goals
+        .approve_goal(traced(
+            &finance,
+            &approve,
+            pb::ApproveGoalRequest {
+                request_id: "trace-approve".into(),
+                goal_id: goal.id,
+                expected_revision: reviewed.revision,
+            },
+        ))
+        .await
+        .unwrap();
+
     let names = collector
         .trace(
             &save,
@@ -232,6 +265,15 @@ async fn scenario(db: TestDatabase, backend: u8, collector: &Collector) {
                 "/pbm.evaluation.v1.CampaignService/OpenCampaign",
                 "/pbm.goal.v1.GoalService/StreamApprovedGoals",
                 "/pbm.monitoring.v1.ExecutionService/StreamExecutionSummary",
+            ],
+        )
+        .await;
+    collector
+        .trace(
+            &approve,
+            &[
+                "/pbm.goal.v1.GoalService/ApproveGoal",
+                "consume pbm.goal.approved",
             ],
         )
         .await;

@@ -64,6 +64,7 @@ pub mod schema {
             entity_id -> Text,
             payload -> Text,
             published_at -> Nullable<Timestamp>,
+            trace_context -> Text,
         }
     }
 }
@@ -251,8 +252,9 @@ pub fn audit_of_request(
         .map_err(StoreError::from)
 }
 
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = pbm_outbox)]
+/// An event to write with the change that caused it. The row also records the current trace
+/// context ([`install_trace_context`]).
+#[derive(Debug, Clone)]
 pub struct NewOutboxEvent {
     pub occurred_at: NaiveDateTime,
     pub service: String,
@@ -260,6 +262,42 @@ pub struct NewOutboxEvent {
     pub entity_id: String,
     /// JSON.
     pub payload: String,
+}
+
+/// The row written for a [`NewOutboxEvent`].
+#[derive(Insertable)]
+#[diesel(table_name = pbm_outbox)]
+struct OutboxInsert<'a> {
+    occurred_at: NaiveDateTime,
+    service: &'a str,
+    topic: &'a str,
+    entity_id: &'a str,
+    payload: &'a str,
+    trace_context: &'a str,
+}
+
+static TRACE_CONTEXT: std::sync::OnceLock<fn() -> String> = std::sync::OnceLock::new();
+
+/// Installs what gives the current W3C trace context (`traceparent`) when an outbox row is
+/// written: the server installs `pbm_telemetry::current_traceparent` at start (this crate does
+/// not depend on telemetry). Without it rows carry ''. The first installation wins.
+pub fn install_trace_context(current: fn() -> String) {
+    let _ = TRACE_CONTEXT.set(current);
+}
+
+fn trace_context() -> String {
+    TRACE_CONTEXT.get().map(|f| f()).unwrap_or_default()
+}
+
+fn outbox_row<'a>(e: &'a NewOutboxEvent, trace: &'a str) -> OutboxInsert<'a> {
+    OutboxInsert {
+        occurred_at: e.occurred_at,
+        service: &e.service,
+        topic: &e.topic,
+        entity_id: &e.entity_id,
+        payload: &e.payload,
+        trace_context: trace,
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -272,11 +310,14 @@ pub struct OutboxEvent {
     pub entity_id: String,
     pub payload: String,
     pub published_at: Option<NaiveDateTime>,
+    /// `traceparent` of the request that wrote it, or ''.
+    pub trace_context: String,
 }
 
 pub fn insert_outbox(conn: &mut AnyConnection, event: &NewOutboxEvent) -> Result<(), StoreError> {
+    let trace = trace_context();
     diesel::insert_into(pbm_outbox::table)
-        .values(event)
+        .values(outbox_row(event, &trace))
         .execute(conn)?;
     Ok(())
 }
@@ -286,18 +327,20 @@ pub fn insert_outbox_batch(
     conn: &mut AnyConnection,
     events: &[NewOutboxEvent],
 ) -> Result<(), StoreError> {
-    // 5 columns × 1,000 rows stays under both backends' bind-parameter limits. Multi-row
+    // 6 columns × 1,000 rows stays under both backends' bind-parameter limits. Multi-row
     // INSERT is not available through MultiConnection, so dispatch to the concrete connection.
+    let trace = trace_context();
     for chunk in events.chunks(1_000) {
+        let chunk: Vec<_> = chunk.iter().map(|e| outbox_row(e, &trace)).collect();
         match conn {
             AnyConnection::Postgresql(c) => {
                 diesel::insert_into(pbm_outbox::table)
-                    .values(chunk)
+                    .values(&chunk)
                     .execute(c)?;
             }
             AnyConnection::Sqlite(c) => {
                 diesel::insert_into(pbm_outbox::table)
-                    .values(chunk)
+                    .values(&chunk)
                     .execute(c)?;
             }
         }

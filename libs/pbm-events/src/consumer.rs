@@ -164,6 +164,7 @@ impl Consumer {
                 let now = pbm_db::now();
                 let mut out = Vec::with_capacity(batch.len());
                 for (event, _) in &batch {
+                    let _entered = this.span(event).entered();
                     out.push(this.apply_in(c, event, now)?);
                 }
                 if let Some((_, Some(mark))) = batch.last() {
@@ -192,12 +193,7 @@ impl Consumer {
     pub async fn apply_one(&self, event: Event, mark: Option<Mark>) -> Applied {
         let this = self.clone();
         let (e, m) = (event.clone(), mark.clone());
-        let span = tracing::info_span!(
-            "event",
-            consumer = %self.name,
-            topic = %event.topic,
-            event_id = %event.id
-        );
+        let span = self.span(&event);
         let result = tracing::Instrument::instrument(
             self.db.write(move |c| {
                 let applied = this.apply_in(c, &e, pbm_db::now())?;
@@ -236,6 +232,19 @@ impl Consumer {
     }
 
     /// The effect of `event` unless applied before, and its id recorded.
+    /// The span of applying `event`: part of the trace of the request that wrote it.
+    fn span(&self, event: &Event) -> tracing::Span {
+        let span = tracing::info_span!(
+            "event",
+            otel.name = %format!("consume {}", event.topic),
+            consumer = %self.name,
+            topic = %event.topic,
+            event_id = %event.id
+        );
+        pbm_telemetry::continue_trace(&span, &event.trace_context);
+        span
+    }
+
     fn apply_in(
         &self,
         c: &mut AnyConnection,

@@ -44,6 +44,10 @@ pub struct Event {
     pub payload: String,
     /// RFC 3339 UTC.
     pub occurred_at: String,
+    /// W3C `traceparent` of the request that wrote it ('' when none): its consumers' spans
+    /// continue that trace.
+    #[serde(default)]
+    pub trace_context: String,
 }
 
 impl From<&OutboxEvent> for Event {
@@ -55,6 +59,7 @@ impl From<&OutboxEvent> for Event {
             entity_id: e.entity_id.clone(),
             payload: e.payload.clone(),
             occurred_at: format!("{}Z", e.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6f")),
+            trace_context: e.trace_context.clone(),
         }
     }
 }

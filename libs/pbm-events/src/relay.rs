@@ -58,6 +58,8 @@ impl Publisher for RedisStreams {
                 .arg(&e.payload)
                 .arg("occurred_at")
                 .arg(&e.occurred_at)
+                .arg("traceparent")
+                .arg(&e.trace_context)
                 .ignore();
         }
         let mut conn = self.conn.clone();

@@ -339,6 +339,8 @@ fn parse(topic: &str, entry: &StreamId) -> Result<Event, String> {
         entity_id: field("entity_id")?,
         payload: field("payload")?,
         occurred_at: field("occurred_at")?,
+        // Entries written before the relay carried it have none.
+        trace_context: entry.get::<String>("traceparent").unwrap_or_default(),
     })
 }
 
@@ -351,5 +353,6 @@ fn unparsed(key: &str, entry: &StreamId) -> Event {
         entity_id: String::new(),
         payload: format!("{:?}", entry.map),
         occurred_at: String::new(),
+        trace_context: String::new(),
     }
 }

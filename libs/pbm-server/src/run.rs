@@ -295,6 +295,8 @@ pub async fn host(
 ) -> anyhow::Result<(Routes, Vec<&'static str>)> {
     crate::mutation::install_fingerprint_key(args.pii_cipher()?.fingerprint_key());
     pbm_db::platform::chain::install_key(args.audit.key(&args.data_dir, args.production)?);
+    // Outbox rows carry the writing request's trace; consumers continue it.
+    pbm_db::platform::install_trace_context(pbm_telemetry::current_traceparent);
     for db in outboxes {
         pbm_events::spawn_relay(db.clone(), args.redis_url.as_deref(), bus).await?;
         tokio::spawn(sweep_idempotency(db.clone()));

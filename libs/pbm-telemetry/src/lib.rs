@@ -132,6 +132,29 @@ pub fn inject_current_context(metadata: &mut tonic::metadata::MetadataMap) {
     global::get_text_map_propagator(|p| p.inject_context(&cx, &mut MetadataInjector(metadata)));
 }
 
+/// The current span's W3C trace context as one `traceparent` value ("" when there is none):
+/// what an outbox row carries so that the event's consumers continue the request's trace.
+pub fn current_traceparent() -> String {
+    let cx = tracing::Span::current().context();
+    let mut carrier = std::collections::HashMap::new();
+    global::get_text_map_propagator(|p| p.inject_context(&cx, &mut carrier));
+    carrier.remove("traceparent").unwrap_or_default()
+}
+
+/// Parents `span` (not yet entered) on a `traceparent` value from [`current_traceparent`]; an
+/// empty or unreadable value leaves it a root.
+pub fn continue_trace(span: &tracing::Span, traceparent: &str) {
+    if traceparent.is_empty() {
+        return;
+    }
+    let carrier = std::collections::HashMap::from([(
+        "traceparent".to_owned(),
+        traceparent.to_owned(),
+    )]);
+    let parent = global::get_text_map_propagator(|p| p.extract(&carrier));
+    let _ = span.set_parent(parent);
+}
+
 /// Tonic client interceptor: propagates the trace and, when set, the caller's bearer token
 /// (service-to-service calls carry the original caller, whom the called service authorises by
 /// role: docs/DOMAIN.md "Regions and roles").

@@ -105,10 +105,14 @@ struct Decided {
     step: Step,
     records: Records,
     answer: Box<dyn FnOnce(Result<(), ApiError>) + Send>,
+    /// The request's span: a step written alone writes its outbox event in it, so that the
+    /// event carries the request's trace to its consumers.
+    span: tracing::Span,
 }
 
 impl Decided {
     fn write_alone(self, conn: &mut AnyConnection) -> bool {
+        let _entered = self.span.enter();
         let outcome = self.step.write(conn, &self.records);
         let failed = outcome.is_err();
         (self.answer)(outcome);
@@ -180,6 +184,7 @@ where
         id,
         decide: Box::new(move |conn, found| {
             let _entered = span.enter();
+            let span = span.clone();
             let decided = found.and_then(|found| decide(conn, &job_ctx, found));
             match decided {
                 Err(refused) => {
@@ -192,6 +197,7 @@ where
                     Some(Decided {
                         step,
                         records,
+                        span,
                         answer: Box::new(move |written| {
                             let _ = reply.send(written.map(|()| response));
                         }),

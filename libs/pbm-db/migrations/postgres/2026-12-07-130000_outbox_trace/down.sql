@@ -1,0 +1,1 @@
+ALTER TABLE pbm_outbox DROP COLUMN trace_context;
