@@ -27,6 +27,7 @@ mod text;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+use tantivy::merge_policy::LogMergePolicy;
 use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, TermQuery};
 use tantivy::schema::{FAST, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
@@ -63,6 +64,8 @@ const MAX_QUERY_CHARS: usize = 50;
 /// Indexing memory of each writer thread (tantivy's minimum is 15 MB): 100,000 indicators
 /// load as a few segments.
 const WRITER_MEMORY: usize = 64_000_000;
+/// Segments of a size merged into one (tantivy's default is 8).
+const MERGE_AT: usize = 4;
 
 #[derive(Clone, Copy)]
 struct Fields {
@@ -300,12 +303,19 @@ impl SearchIndex {
             .tokenizers()
             .register(PREFIXES, Prefixes(MAX_QUERY_CHARS));
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
-        let writer = index
+        let writer: IndexWriter = index
             .writer_with_num_threads(threads, threads * WRITER_MEMORY)
             .expect("an in-RAM tantivy index takes a writer");
+        // Every search visits every segment (a term lookup per query term and segment), so
+        // segments are merged early: four of a size are merged into one.
+        let mut merges = LogMergePolicy::default();
+        merges.set_min_num_segments(MERGE_AT);
+        writer.set_merge_policy(Box::new(merges));
+        // Reloaded after each commit by `upsert_all` (a write is searchable when it returns),
+        // and by tantivy shortly after a background merge, which commits no new documents.
         let reader = index
             .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
+            .reload_policy(ReloadPolicy::OnCommitWithDelay)
             .try_into()
             .expect("an in-RAM tantivy index opens a reader");
         Self {
@@ -889,8 +899,18 @@ mod timing {
         let index = SearchIndex::new();
         let docs = library(100_000);
         let start = std::time::Instant::now();
-        index.upsert_all(docs);
-        println!("load of 100,000: {:?}", start.elapsed());
+        index.upsert_all(docs[..50_000].to_vec());
+        println!("load of 50,000 at once: {:?}", start.elapsed());
+        // The rest as `pbm-load seed` writes it: imports of 10,000 rows.
+        for chunk in docs[50_000..].chunks(10_000) {
+            index.upsert_all(chunk.to_vec());
+        }
+        println!("and 5 imports of 10,000: {:?}", start.elapsed());
+        std::thread::sleep(std::time::Duration::from_secs(3)); // background merges
+        println!(
+            "segments: {}",
+            index.inner.reader.searcher().segment_readers().len()
+        );
         let start = std::time::Instant::now();
         for i in 1..=100 {
             let code = format!("BM{i:06}");
