@@ -221,6 +221,8 @@ pub async fn import(
             let mut created = Vec::new();
             let (mut updated, mut unchanged) = (0, 0);
             let mut changed_codes = HashSet::new();
+            // One `pbm.indicator.changed` per version written, as every other library write.
+            let mut events = Vec::new();
             for (number, code, spec, status) in rows {
                 match existing.get(&code) {
                     None => created.push(Indicator {
@@ -259,6 +261,7 @@ pub async fn import(
                                 actual,
                             ));
                         }
+                        events.push(super::outbox_event(&next));
                         changed_codes.insert(code);
                         updated += 1;
                     }
@@ -266,6 +269,8 @@ pub async fn import(
             }
             store::insert_new_batch(conn, &created)
                 .map_err(|e| indicator_write_error("(导入)", e))?;
+            events.extend(created.iter().map(super::outbox_event));
+            pbm_db::platform::insert_outbox_batch(conn, &events)?;
             let total = created.len() + updated + unchanged;
             Ok(Effect {
                 response: proto::ImportIndicatorsResponse {

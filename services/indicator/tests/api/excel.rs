@@ -232,6 +232,27 @@ async fn import_creates_updates_and_refuses(db: TestDatabase) {
     assert_eq!(x2.spec.unwrap().reference_target, "2000");
     assert!(x2.change_note.contains("第 3 行"), "{}", x2.change_note);
     assert_eq!(app.versions("X1").await, [1]);
+    // Each version written is announced as every library write is (docs/ARCHITECTURE.md
+    // "Events"): three created, one updated, nothing for the unchanged rows.
+    let mut announced: Vec<(String, String)> = app
+        .state
+        .db
+        .read(|c| pbm_db::platform::unpublished_outbox(c, 100))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.topic == "pbm.indicator.changed")
+        .map(|e| (e.entity_id, e.payload))
+        .collect();
+    announced.sort();
+    let versions: Vec<(&str, i64)> = announced
+        .iter()
+        .map(|(code, payload)| {
+            let p: serde_json::Value = serde_json::from_str(payload).unwrap();
+            (code.as_str(), p["version"].as_i64().unwrap())
+        })
+        .collect();
+    assert_eq!(versions, [("X1", 1), ("X2", 1), ("X2", 2), ("X3", 1)]);
 
     // One bad workbook: row 3 names an unknown second level, row 4 is ≥ without a unit. Rows 2
     // (a new indicator) and 5 (a change) are fine but must not be written either.
