@@ -153,7 +153,22 @@ struct Inner {
     /// One writer; `upsert_all` calls are serialised on it.
     writer: Mutex<IndexWriter>,
     versions: RwLock<Versions>,
+    answers: Mutex<Answers>,
 }
+
+/// Answers given since the library last changed, by (query, filter, limit): a library changes
+/// rarely and the same indicator names are searched again and again, so a repeated search is a
+/// lookup. Every `upsert_all` starts a new generation and forgets them; an answer computed
+/// while the index changed is not kept.
+#[derive(Default)]
+struct Answers {
+    generation: u64,
+    by_request: HashMap<(String, String, usize), (Vec<Hit>, usize)>,
+}
+
+/// At most this many answers are kept; when full, they are forgotten at once (a library's
+/// popular queries come back within moments).
+const MAX_ANSWERS: usize = 4096;
 
 #[derive(Clone)]
 pub struct SearchIndex {
@@ -324,6 +339,7 @@ impl SearchIndex {
                 reader,
                 writer: Mutex::new(writer),
                 versions: RwLock::default(),
+                answers: Mutex::default(),
             }),
         }
     }
@@ -384,6 +400,10 @@ impl SearchIndex {
         for old in replaced {
             v.by_id[old as usize] = None;
         }
+        drop(v);
+        let mut answers = inner.answers.lock().unwrap_or_else(|p| p.into_inner());
+        answers.generation += 1;
+        answers.by_request.clear();
     }
 
     /// The indexed current version of an indicator.
@@ -417,12 +437,35 @@ impl SearchIndex {
         self.len() == 0
     }
 
-    /// Returns up to `limit` hits, best first, and the number of all matches.
+    /// Returns up to `limit` hits, best first, and the number of all matches: the answer given
+    /// before if nothing changed since (`Answers`).
     pub fn search(&self, query: &str, filter: &Filter, limit: usize) -> (Vec<Hit>, usize) {
         let q = normalize(query);
         if q.is_empty() {
             return (Vec::new(), 0);
         }
+        let key = (q, format!("{filter:?}"), limit);
+        let generation = {
+            let answers = self.inner.answers.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(answer) = answers.by_request.get(&key) {
+                return answer.clone();
+            }
+            answers.generation
+        };
+        let answer = self.compute(&key.0, filter, limit);
+        let mut answers = self.inner.answers.lock().unwrap_or_else(|p| p.into_inner());
+        if answers.generation == generation {
+            if answers.by_request.len() >= MAX_ANSWERS {
+                answers.by_request.clear();
+            }
+            answers.by_request.insert(key, answer.clone());
+        }
+        answer
+    }
+
+    /// The search itself, on the current reader.
+    fn compute(&self, q: &str, filter: &Filter, limit: usize) -> (Vec<Hit>, usize) {
+        let q = q.to_owned();
         let inner = &*self.inner;
         let f = &inner.fields;
         let chars: Vec<char> = q.chars().collect();
@@ -583,6 +626,28 @@ mod tests {
         };
         assert_eq!(index.search("道路", &tag, 10).1, 1);
         assert_eq!(index.len(), 1);
+    }
+
+    #[test]
+    fn a_repeated_search_is_answered_again_until_the_library_changes() {
+        let index = SearchIndex::new();
+        index.upsert_all([ind("A", "饮水人口", "", 1), ind("B", "道路里程", "", 1)]);
+        let all = Filter::default();
+        let first = index.search("饮水", &all, 10);
+        assert_eq!(codes(&first.0), ["A"]);
+        // Same request: the kept answer; another filter or limit: its own.
+        assert_eq!(codes(&index.search("饮水", &all, 10).0), ["A"]);
+        let other_year = Filter {
+            fiscal_year: Some(2027),
+            ..Filter::default()
+        };
+        assert_eq!(index.search("饮水", &other_year, 10).1, 0);
+        // A change forgets every kept answer: the new text is found, the old one is not.
+        index.upsert_all([ind("A", "道路宽度", "", 2), ind("C", "饮水工程", "", 1)]);
+        let after = index.search("饮水", &all, 10);
+        assert_eq!((codes(&after.0), after.1), (vec!["C"], 1));
+        assert_eq!(index.search("道路", &all, 10).1, 2);
+        assert_eq!(index.search("饮水", &all, 1).1, 1);
     }
 
     #[test]
