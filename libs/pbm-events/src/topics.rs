@@ -20,6 +20,15 @@ pub struct GoalApproved {
     pub item: String,
 }
 
+impl GoalApproved {
+    /// The payload of a [`GOAL_APPROVED`] or [`GOAL_ADJUSTED`] event and its item's bytes.
+    pub fn read(payload: &str) -> Result<(Self, Vec<u8>), String> {
+        let p: Self = serde_json::from_str(payload).map_err(|e| e.to_string())?;
+        let bytes = hex_decode(&p.item).ok_or_else(|| "item is not hex".to_owned())?;
+        Ok((p, bytes))
+    }
+}
+
 /// Lower-case hex of `bytes`.
 pub fn hex_encode(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

@@ -19,6 +19,7 @@ pub mod audit;
 pub mod calls;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod limits;
 pub mod mutation;
 pub mod paging;

@@ -11,10 +11,9 @@
 //! (`pbm_events::Consumer`).
 
 use pbm_db::{AnyConnection, Db, Money};
-use pbm_events::{Consumer, Event, HandlerError, topics};
-use pbm_proto::goal::v1 as pb;
+use pbm_events::{Consumer, Event, topics};
 use pbm_server::{ApiError, ErrorKind};
-use prost::Message;
+use pbm_server::events::{goal_approved, handler_error};
 
 use super::campaigns::{NOT_SUBMITTED, department_sums, save_campaign, score_into};
 use super::scoring::rules_of;
@@ -38,26 +37,10 @@ pub fn consumer(db: Db) -> Consumer {
     )
 }
 
-fn handler_error(e: ApiError) -> HandlerError {
-    match e.kind {
-        ErrorKind::Unavailable | ErrorKind::Aborted => HandlerError::retryable(e.message),
-        _ => HandlerError::permanent(format!("{}: {}", e.reason, e.message)),
-    }
-}
-
-fn decode(event: &Event) -> Result<(topics::GoalApproved, pb::ApprovedGoalItem), ApiError> {
-    let bad = |what: String| ApiError::invalid_field("EVENT_INVALID", "payload", what);
-    let payload: topics::GoalApproved =
-        serde_json::from_str(&event.payload).map_err(|e| bad(e.to_string()))?;
-    let bytes = topics::hex_decode(&payload.item).ok_or_else(|| bad("item is not hex".into()))?;
-    let item = pb::ApprovedGoalItem::decode(bytes.as_slice()).map_err(|e| bad(e.to_string()))?;
-    Ok((payload, item))
-}
-
 /// Adds or rewrites the event's goal's sheet in the open campaign of its year; returns whether
 /// a sheet changed.
 pub fn apply(conn: &mut AnyConnection, event: &Event) -> Result<bool, ApiError> {
-    let (payload, item) = decode(event)?;
+    let (payload, item) = goal_approved(event)?;
     let Some(mut campaign) = store::campaign_of_year(conn, payload.fiscal_year)? else {
         return Ok(false);
     };

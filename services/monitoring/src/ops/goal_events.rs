@@ -9,10 +9,9 @@
 //! records the event id (`pbm_events::Consumer`).
 
 use pbm_db::{AnyConnection, Db};
-use pbm_events::{Consumer, Event, HandlerError, topics};
-use pbm_proto::goal::v1 as pb;
-use pbm_server::{ApiError, ErrorKind};
-use prost::Message;
+use pbm_events::{Consumer, Event, topics};
+use pbm_server::ApiError;
+use pbm_server::events::{goal_approved, handler_error};
 
 use crate::convert::rounds::{Scope, snapshot_item};
 use crate::ops::recompute;
@@ -33,27 +32,9 @@ pub fn consumer(db: Db) -> Consumer {
     )
 }
 
-/// A refusal to retry (the database busy or away) or to dead-letter (anything else).
-fn handler_error(e: ApiError) -> HandlerError {
-    match e.kind {
-        ErrorKind::Unavailable | ErrorKind::Aborted => HandlerError::retryable(e.message),
-        _ => HandlerError::permanent(format!("{}: {}", e.reason, e.message)),
-    }
-}
-
-/// The payload and its item; a malformed one is permanent.
-fn decode(event: &Event) -> Result<(topics::GoalApproved, pb::ApprovedGoalItem), ApiError> {
-    let bad = |what: String| ApiError::invalid_field("EVENT_INVALID", "payload", what);
-    let payload: topics::GoalApproved =
-        serde_json::from_str(&event.payload).map_err(|e| bad(e.to_string()))?;
-    let bytes = topics::hex_decode(&payload.item).ok_or_else(|| bad("item is not hex".into()))?;
-    let item = pb::ApprovedGoalItem::decode(bytes.as_slice()).map_err(|e| bad(e.to_string()))?;
-    Ok((payload, item))
-}
-
 /// Adds the event's goal to the open rounds of its year; returns how many rounds changed.
 pub fn apply(conn: &mut AnyConnection, event: &Event) -> Result<usize, ApiError> {
-    let (payload, item) = decode(event)?;
+    let (payload, item) = goal_approved(event)?;
     let now = pbm_db::now();
     let mut changed = 0;
     for round_id in store::open_rounds(conn, payload.fiscal_year)? {
