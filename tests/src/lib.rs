@@ -161,9 +161,6 @@ impl Deployment {
     }
 }
 
-/// Creates one 共性 indicator of the library under each first level (产出 101, 效益 202, 满意度
-/// 301) as `finance` (a token of the region's finance bureau), codes `{prefix}-O`, `-B`, `-S`:
-/// what a goal of the scenarios picks from.
 /// A continuing project of the general budget, as the budget system registers it: `code` of
 /// unit `agency` in department `department`, `amount` 元 requested for [`FY`].
 pub fn project_spec(
@@ -191,6 +188,9 @@ pub fn project_spec(
     }
 }
 
+/// Creates one 共性 indicator of the library under each first level (产出 101, 效益 202, 满意度
+/// 301) as `finance` (a token of the region's finance bureau), codes `{prefix}-O`, `-B`, `-S`:
+/// what a goal of the scenarios picks from.
 pub async fn seed_library(channel: &Channel, finance: &str, prefix: &str) -> [String; 3] {
     use pbm_proto::indicator::v1 as ind;
     let mut library = ind::indicator_service_client::IndicatorServiceClient::new(channel.clone());
@@ -222,6 +222,107 @@ pub async fn seed_library(channel: &Channel, finance: &str, prefix: &str) -> [St
             .expect("library indicator");
     }
     codes
+}
+
+/// The scenarios' project goal for [`FY`]: `works` 处 of rural water works (`library[0]`),
+/// 32,000 people served (`library[1]`), 90 % of them satisfied (`library[2]`).
+pub fn water_goal(
+    code: &str,
+    library: &[String; 3],
+    works: &str,
+) -> pbm_proto::goal::v1::GoalDeclaration {
+    use pbm_proto::goal::v1 as pb;
+    let pick = |c: &str, t: &str| pb::GoalIndicator {
+        library_code: c.into(),
+        target_value: t.into(),
+        ..Default::default()
+    };
+    pb::GoalDeclaration {
+        pro_code: code.into(),
+        fiscal_year: FY,
+        year_goal: format!("完成{works}处农村饮水工程，巩固提升3.2万人饮水安全"),
+        serves_people: true,
+        indicators: vec![
+            pick(&library[0], works),
+            pick(&library[1], "32000"),
+            pick(&library[2], "90"),
+        ],
+        ..Default::default()
+    }
+}
+
+/// Takes `declaration` from the unit's draft to finance's approval over gRPC: the unit saves it
+/// (on `expected_revision`) and submits it (二上), finance reviews it 优 and approves it (二下).
+/// Request ids are `{id}-goal`, `-submit`, `-review`, `-approve`. Returns the approved goal.
+pub async fn approve_goal(
+    goals: &pbm_proto::goal::v1::goal_service_client::GoalServiceClient<Channel>,
+    unit: &str,
+    finance: &str,
+    declaration: pbm_proto::goal::v1::GoalDeclaration,
+    expected_revision: i64,
+    id: &str,
+) -> pbm_proto::goal::v1::Goal {
+    use pbm_proto::goal::v1 as pb;
+    use pbm_testkit::bearer;
+    let mut goals = goals.clone();
+    let goal = goals
+        .save_goal(bearer(
+            unit,
+            pb::SaveGoalRequest {
+                request_id: format!("{id}-goal"),
+                declaration: Some(declaration),
+                expected_revision,
+            },
+        ))
+        .await
+        .expect("save the goal")
+        .into_inner()
+        .goal
+        .expect("the saved goal");
+    let goal = goals
+        .submit_goal(bearer(
+            unit,
+            pb::SubmitGoalRequest {
+                request_id: format!("{id}-submit"),
+                goal_id: goal.id,
+                expected_revision: goal.revision,
+            },
+        ))
+        .await
+        .expect("submit the goal")
+        .into_inner()
+        .goal
+        .expect("the submitted goal");
+    let goal = goals
+        .review_goal(bearer(
+            finance,
+            pb::ReviewGoalRequest {
+                request_id: format!("{id}-review"),
+                goal_id: goal.id,
+                expected_revision: goal.revision,
+                outcome: pb::ReviewOutcome::Excellent as i32,
+                comments: String::new(),
+            },
+        ))
+        .await
+        .expect("review the goal")
+        .into_inner()
+        .goal
+        .expect("the reviewed goal");
+    goals
+        .approve_goal(bearer(
+            finance,
+            pb::ApproveGoalRequest {
+                request_id: format!("{id}-approve"),
+                goal_id: goal.id,
+                expected_revision: goal.revision,
+            },
+        ))
+        .await
+        .expect("approve the goal")
+        .into_inner()
+        .goal
+        .expect("the approved goal")
 }
 
 /// Registers the scenarios' expert (张专家, senior, field LAW) in the pool as `finance`; its id.

@@ -8,7 +8,6 @@
 use std::time::{Duration, Instant};
 
 use pbm_e2e::{FY, REGION};
-use pbm_proto::common::v1::Decimal;
 use pbm_proto::evaluation::v1 as ev;
 use pbm_proto::goal::v1 as pb;
 use pbm_proto::goal::v1::goal_service_client::GoalServiceClient;
@@ -18,10 +17,6 @@ use tonic::transport::Channel;
 
 const DEPT: &str = "D01";
 const UNIT: &str = "D01001";
-
-fn dec(v: &str) -> Option<Decimal> {
-    Some(Decimal { value: v.into() })
-}
 
 struct Flow {
     deployment: pbm_e2e::Deployment,
@@ -49,25 +44,14 @@ impl Flow {
     }
 
     async fn project(&self, code: &str) {
+        let name = format!("{code} 农村饮水安全巩固提升工程");
         self.goals
             .clone()
             .declare_project(req(
                 &self.unit,
                 pb::DeclareProjectRequest {
                     request_id: format!("ge-project-{code}"),
-                    spec: Some(pb::ProjectSpec {
-                        pro_code: code.into(),
-                        name: format!("{code} 农村饮水安全巩固提升工程"),
-                        agency_code: UNIT.into(),
-                        department_code: DEPT.into(),
-                        fiscal_year: FY,
-                        fund_source: pb::FundSource::GeneralPublic as i32,
-                        special_field: pb::SpecialField::None as i32,
-                        continuity: pb::Continuity::Continuing as i32,
-                        nature: pb::Nature::Project as i32,
-                        requested_amount: dec("1000000"),
-                        ..Default::default()
-                    }),
+                    spec: Some(pbm_e2e::project_spec(code, &name, UNIT, DEPT, "1000000")),
                     expected_version: 0,
                 },
             ))
@@ -85,81 +69,15 @@ impl Flow {
         expected_revision: i64,
         step: &str,
     ) -> pb::Goal {
-        let lib = |c: &str, t: &str| pb::GoalIndicator {
-            library_code: c.into(),
-            target_value: t.into(),
-            ..Default::default()
-        };
-        let mut goals = self.goals.clone();
-        let goal = goals
-            .save_goal(req(
-                &self.unit,
-                pb::SaveGoalRequest {
-                    request_id: format!("ge-goal-{code}-{step}"),
-                    declaration: Some(pb::GoalDeclaration {
-                        pro_code: code.into(),
-                        fiscal_year: FY,
-                        year_goal: format!("完成{works}处农村饮水工程，巩固提升3.2万人饮水安全"),
-                        serves_people: true,
-                        indicators: vec![
-                            lib(&library[0], works),
-                            lib(&library[1], "32000"),
-                            lib(&library[2], "90"),
-                        ],
-                        ..Default::default()
-                    }),
-                    expected_revision,
-                },
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .goal
-            .unwrap();
-        let goal = goals
-            .submit_goal(req(
-                &self.unit,
-                pb::SubmitGoalRequest {
-                    request_id: format!("ge-submit-{code}-{step}"),
-                    goal_id: goal.id,
-                    expected_revision: goal.revision,
-                },
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .goal
-            .unwrap();
-        let goal = goals
-            .review_goal(req(
-                &self.finance,
-                pb::ReviewGoalRequest {
-                    request_id: format!("ge-review-{code}-{step}"),
-                    goal_id: goal.id,
-                    expected_revision: goal.revision,
-                    outcome: pb::ReviewOutcome::Excellent as i32,
-                    comments: String::new(),
-                },
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .goal
-            .unwrap();
-        goals
-            .approve_goal(req(
-                &self.finance,
-                pb::ApproveGoalRequest {
-                    request_id: format!("ge-approve-{code}-{step}"),
-                    goal_id: goal.id,
-                    expected_revision: goal.revision,
-                },
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .goal
-            .unwrap()
+        pbm_e2e::approve_goal(
+            &self.goals,
+            &self.unit,
+            &self.finance,
+            pbm_e2e::water_goal(code, library, works),
+            expected_revision,
+            &format!("ge-{code}-{step}"),
+        )
+        .await
     }
 
     async fn subject(&self, round: i64, key: &str) -> Option<mon::GetRoundSubjectResponse> {

@@ -56,25 +56,14 @@ impl Cycle {
 
     /// Registers the unit's project `code` of 1,000,000 元.
     async fn project(&self, code: &str) {
+        let name = format!("{code} 农村饮水安全巩固提升工程");
         self.goals
             .clone()
             .declare_project(req(
                 &self.unit,
                 pb::DeclareProjectRequest {
                     request_id: format!("mon-project-{code}"),
-                    spec: Some(pb::ProjectSpec {
-                        pro_code: code.into(),
-                        name: format!("{code} 农村饮水安全巩固提升工程"),
-                        agency_code: UNIT.into(),
-                        department_code: DEPT.into(),
-                        fiscal_year: FY,
-                        fund_source: pb::FundSource::GeneralPublic as i32,
-                        special_field: pb::SpecialField::None as i32,
-                        continuity: pb::Continuity::Continuing as i32,
-                        nature: pb::Nature::Project as i32,
-                        requested_amount: dec("1000000"),
-                        ..Default::default()
-                    }),
+                    spec: Some(pbm_e2e::project_spec(code, &name, UNIT, DEPT, "1000000")),
                     expected_version: 0,
                 },
             ))
@@ -85,78 +74,15 @@ impl Cycle {
     /// Project `code` with a goal of 12 处 / 32,000 人 / 90 % approved by finance.
     async fn approved(&self, code: &str, library: &[String; 3]) {
         self.project(code).await;
-        let lib = |c: &str, t: &str| pb::GoalIndicator {
-            library_code: c.into(),
-            target_value: t.into(),
-            ..Default::default()
-        };
-        let mut goals = self.goals.clone();
-        let goal = goals
-            .save_goal(req(
-                &self.unit,
-                pb::SaveGoalRequest {
-                    request_id: format!("mon-goal-{code}"),
-                    declaration: Some(pb::GoalDeclaration {
-                        pro_code: code.into(),
-                        fiscal_year: FY,
-                        year_goal: "完成12处农村饮水工程，巩固提升3.2万人饮水安全".into(),
-                        serves_people: true,
-                        indicators: vec![
-                            lib(&library[0], "12"),
-                            lib(&library[1], "32000"),
-                            lib(&library[2], "90"),
-                        ],
-                        ..Default::default()
-                    }),
-                    expected_revision: 0,
-                },
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .goal
-            .unwrap();
-        let goal = goals
-            .submit_goal(req(
-                &self.unit,
-                pb::SubmitGoalRequest {
-                    request_id: format!("mon-submit-{code}"),
-                    goal_id: goal.id,
-                    expected_revision: goal.revision,
-                },
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .goal
-            .unwrap();
-        let goal = goals
-            .review_goal(req(
-                &self.finance,
-                pb::ReviewGoalRequest {
-                    request_id: format!("mon-review-{code}"),
-                    goal_id: goal.id,
-                    expected_revision: goal.revision,
-                    outcome: pb::ReviewOutcome::Excellent as i32,
-                    comments: String::new(),
-                },
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .goal
-            .unwrap();
-        goals
-            .approve_goal(req(
-                &self.finance,
-                pb::ApproveGoalRequest {
-                    request_id: format!("mon-approve-{code}"),
-                    goal_id: goal.id,
-                    expected_revision: goal.revision,
-                },
-            ))
-            .await
-            .unwrap();
+        pbm_e2e::approve_goal(
+            &self.goals,
+            &self.unit,
+            &self.finance,
+            pbm_e2e::water_goal(code, library, "12"),
+            0,
+            &format!("mon-{code}"),
+        )
+        .await;
     }
 
     /// The budget system's figures for months 1–6: `executed` of 1,000,000 元 by June, spent
