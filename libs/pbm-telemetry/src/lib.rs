@@ -147,10 +147,8 @@ pub fn continue_trace(span: &tracing::Span, traceparent: &str) {
     if traceparent.is_empty() {
         return;
     }
-    let carrier = std::collections::HashMap::from([(
-        "traceparent".to_owned(),
-        traceparent.to_owned(),
-    )]);
+    let carrier =
+        std::collections::HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
     let parent = global::get_text_map_propagator(|p| p.extract(&carrier));
     let _ = span.set_parent(parent);
 }

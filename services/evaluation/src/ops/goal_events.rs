@@ -12,8 +12,8 @@
 
 use pbm_db::{AnyConnection, Db, Money};
 use pbm_events::{Consumer, Event, topics};
-use pbm_server::{ApiError, ErrorKind};
 use pbm_server::events::{goal_approved, handler_error};
+use pbm_server::{ApiError, ErrorKind};
 
 use super::campaigns::{NOT_SUBMITTED, department_sums, save_campaign, score_into};
 use super::scoring::rules_of;

@@ -25,7 +25,9 @@ use crate::domain::access::can_read_statistics;
 use crate::domain::deadline::{
     DeadlineStatus, counts_as_submitted, deadline_status, effective_deadline,
 };
-use crate::domain::region::{Dimension, ExAnte, Figures, SheetFact, Table, self_evaluation_figures};
+use crate::domain::region::{
+    Dimension, ExAnte, Figures, SheetFact, Table, self_evaluation_figures,
+};
 use crate::state::AppState;
 use crate::store;
 

@@ -497,7 +497,10 @@ mod tests {
             with(true, None),
             with(true, report(Conclusion::Support, ReviewState::Sufficient)),
             with(true, report(Conclusion::Support, ReviewState::Pending)),
-            with(true, report(Conclusion::SupportAfterAdjustment, ReviewState::Sufficient)),
+            with(
+                true,
+                report(Conclusion::SupportAfterAdjustment, ReviewState::Sufficient),
+            ),
             with(true, report(Conclusion::NotSupported, ReviewState::Pending)),
             with(true, report(Conclusion::Support, ReviewState::Insufficient)),
             with(false, report(Conclusion::Support, ReviewState::Sufficient)),
@@ -510,9 +513,17 @@ mod tests {
         assert_eq!(x.missing, tally(1));
         assert_eq!(x.pending_review, tally(2));
         assert_eq!(x.returned, tally(1));
-        assert_eq!(x.supported, tally(2), "a voluntary sufficient report counts too");
+        assert_eq!(
+            x.supported,
+            tally(2),
+            "a voluntary sufficient report counts too"
+        );
         assert_eq!(x.supported_after_adjustment, tally(1));
-        assert_eq!(x.not_supported, tally(1), "不予支持 counts before finance's review");
+        assert_eq!(
+            x.not_supported,
+            tally(1),
+            "不予支持 counts before finance's review"
+        );
     }
 
     fn arb_record() -> impl Strategy<Value = StatsRecord> {
@@ -535,15 +546,17 @@ mod tests {
             goal,
             arb_ex_ante(),
         )
-            .prop_map(|(year, dept, fund, field, cents, goal, ex_ante)| StatsRecord {
-                fiscal_year: FiscalYear::new(year).unwrap(),
-                department_code: DepartmentCode::parse(dept).unwrap(),
-                fund_source: fund,
-                special_field: field,
-                requested_amount: Decimal::new(cents, 2),
-                goal,
-                ex_ante,
-            })
+            .prop_map(
+                |(year, dept, fund, field, cents, goal, ex_ante)| StatsRecord {
+                    fiscal_year: FiscalYear::new(year).unwrap(),
+                    department_code: DepartmentCode::parse(dept).unwrap(),
+                    fund_source: fund,
+                    special_field: field,
+                    requested_amount: Decimal::new(cents, 2),
+                    goal,
+                    ex_ante,
+                },
+            )
     }
 
     proptest! {

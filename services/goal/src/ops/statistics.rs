@@ -11,11 +11,11 @@ use std::collections::HashMap;
 
 use super::rules::rules_in_force;
 use crate::domain::FiscalYear;
+use crate::domain::access::{can_read_statistics, viewer};
 use crate::domain::exante::{
     Conclusion, ExAnteFacts, ExAnteRules, ReportFacts, ReviewState, requirement,
 };
 use crate::domain::project::Project;
-use crate::domain::access::{can_read_statistics, viewer};
 use crate::domain::workflow::GoalState;
 use crate::state::AppState;
 use crate::store::{self};
