@@ -92,6 +92,7 @@ impl Deployment {
         let outboxes = [indicator.db.clone()];
         // As `pbm serve`: the event consumers, reading the one shared outbox when embedded.
         let consumers = [
+            pbm_agency::consumers(&agency),
             pbm_monitoring::consumers(&monitoring),
             pbm_evaluation::consumers(&evaluation),
         ]

@@ -29,6 +29,34 @@ impl GoalApproved {
     }
 }
 
+/// An engagement rated (docs/AGENCY.md "Ratings"): the grades of its agency and experts act.
+pub const ENGAGEMENT_RATED: &str = "pbm.agency.engagement_rated";
+/// A drawn expert or agency declined (docs/AGENCY.md "Draws"): a replacement is drawn.
+pub const DRAW_DECLINED: &str = "pbm.agency.draw_declined";
+
+/// The payload of [`ENGAGEMENT_RATED`]: whose ratings the score changed, as of when.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EngagementRated {
+    pub engagement_id: i64,
+    /// The agency that took it, if any (统一社会信用代码).
+    pub agency_credit_code: Option<String>,
+    pub expert_ids: Vec<i64>,
+    /// The rating date (`YYYY-MM-DD`): the ratings and their grade actions are as of this day.
+    pub rated_on: String,
+    /// Who rated it: the actor of the grade actions.
+    pub rated_by: String,
+}
+
+/// The payload of [`DRAW_DECLINED`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DrawDeclined {
+    pub draw_id: i64,
+    /// The member who declined: an expert id in decimal, or an agency's credit code.
+    pub declined: String,
+    /// The round the replacement is drawn in (one round per decline).
+    pub round: i32,
+}
+
 /// Lower-case hex of `bytes`.
 pub fn hex_encode(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

@@ -61,6 +61,10 @@ impl pbm_server::run::Service for Agency {
         state.db.clone()
     }
 
+    fn consumers(state: &AppState) -> Vec<pbm_events::Consumer> {
+        consumers(state)
+    }
+
     fn health_names() -> Vec<&'static str> {
         vec![HEALTH_NAME, ENGAGEMENT_HEALTH_NAME, DRAW_HEALTH_NAME]
     }
@@ -91,6 +95,27 @@ pub fn add_to(routes: Routes, state: AppState) -> Routes {
 pub async fn open(args: &ServerArgs) -> anyhow::Result<AppState> {
     let db = args.database("agency")?;
     AppState::open(db, args.region()?, args.pii_cipher()?).await
+}
+
+/// The event consumers of this service (docs/ARCHITECTURE.md "Events"), applying to its own
+/// database the events it writes: a rated engagement's grade actions (`pbm.agency.ratings`) and
+/// a declined draw's replacement round (`pbm.agency.draw-replacement`).
+pub fn consumers(state: &AppState) -> Vec<pbm_events::Consumer> {
+    vec![
+        ops::rating_events::consumer(state.db.clone()),
+        ops::draws::replacement::consumer(state.db.clone()),
+    ]
+}
+
+/// The consumers' effects, applied to a connection directly (tests, tools): what one delivery of
+/// an event does, without recording its id.
+pub mod events {
+    pub use crate::ops::draws::replacement::{
+        CONSUMER as REPLACEMENT_CONSUMER, Replacement, apply as apply_draw_declined,
+    };
+    pub use crate::ops::rating_events::{
+        Actions, CONSUMER as RATINGS_CONSUMER, apply as apply_engagement_rated,
+    };
 }
 
 /// Re-encrypts this service's personal data (experts' names, 身份证号, phones and birth dates,

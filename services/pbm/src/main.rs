@@ -186,6 +186,7 @@ fn events(
     evaluation: &pbm_evaluation::AppState,
 ) -> (Vec<pbm_events::Consumer>, Vec<Source>) {
     let consumers = [
+        pbm_agency::consumers(agency),
         pbm_monitoring::consumers(monitoring),
         pbm_evaluation::consumers(evaluation),
     ]
@@ -318,6 +319,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let args = action.args();
             let _telemetry = pbm_telemetry::init("pbm", None)?;
+            let agency = pbm_agency::open(args).await?;
             let monitoring =
                 pbm_monitoring::open(args, &args.goal_url_or_self(), &args.agency_url_or_self())
                     .await?;
@@ -329,6 +331,7 @@ async fn main() -> anyhow::Result<()> {
             )
             .await?;
             let consumers = [
+                pbm_agency::consumers(&agency),
                 pbm_monitoring::consumers(&monitoring),
                 pbm_evaluation::consumers(&evaluation),
             ]

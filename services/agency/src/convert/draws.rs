@@ -95,6 +95,15 @@ pub fn draw_to_proto(row: &Draw, members: &[MemberRow]) -> proto::Draw {
         rules: row.rules.clone(),
         version: row.version,
         created: Some(stamp(&row.created_by, row.created_at)),
+        replacement_shortfalls: row
+            .shortfalls
+            .iter()
+            .map(|s| proto::ReplacementShortfall {
+                round: s.round,
+                declined: s.declined.clone(),
+                message: s.message.clone(),
+            })
+            .collect(),
     }
 }
 

@@ -1,16 +1,19 @@
 //! Use cases of engagements: commission with the independence rules, rate on the rubric of the
-//! rules in force (the agency's rating recomputed and its grade acting at once), withdraw, read,
+//! rules in force (the agency's rating recomputed at once; the grades act through the event
+//! `pbm.agency.engagement_rated` and its consumer, [`super::rating_events`]), withdraw, read,
 //! explain a rating.
 
 use chrono::Datelike;
 use pbm_auth::{Caller, Role};
+use pbm_db::platform::{self, NewOutboxEvent};
 use pbm_db::{AnyConnection, Money};
+use pbm_events::topics;
 use pbm_proto::agency::v1 as proto;
 use pbm_proto::common::v1 as common;
 use pbm_server::{ApiError, Effect, FieldViolation, MutationContext, run_mutation};
 
-use super::ratings::{RatingBook, agency_action, apply_expert_action, write_agency_actions};
-use super::{agency_facts, expert_facts, major_violation_on, rules_in_force};
+use super::ratings::RatingBook;
+use super::{SERVICE, agency_facts, expert_facts, major_violation_on, rules_in_force};
 use crate::convert::{self, both, check, engagement_to_proto as to_proto};
 use crate::domain::access;
 use crate::domain::eligibility::ExpertFacts;
@@ -196,36 +199,30 @@ pub async fn rate(
                     row.version + 1,
                 ));
             }
-            // The ratings after this engagement; their grades act at once.
+            // The agency's rating after this engagement, for the response (a read); the grade
+            // actions are the consumer's of this event (docs/AGENCY.md "Ratings").
             let agencies: Vec<String> = rated.agency_credit_code.iter().cloned().collect();
-            let book = RatingBook::load_for(conn, today, &agencies, &experts)?;
-            let agency_rating = match &rated.agency_credit_code {
-                Some(code) => {
-                    let rating = book.agency(code);
-                    if let Some(current) = store::agency(conn, code)?
-                        && let Some(change) = agency_action(
-                            &current,
-                            &rating,
-                            &book.rules,
-                            &ctx.caller.subject,
-                            today,
-                        )
-                    {
-                        write_agency_actions(conn, &[change])?;
-                    }
-                    Some(convert::rating_explanation_to_proto(
-                        &rating,
-                        book.rules.label(),
-                    ))
-                }
-                None => None,
+            let book = RatingBook::load_for(conn, today, &agencies, &[])?;
+            let agency_rating = rated.agency_credit_code.as_ref().map(|code| {
+                convert::rating_explanation_to_proto(&book.agency(code), book.rules.label())
+            });
+            let payload = topics::EngagementRated {
+                engagement_id: row.id,
+                agency_credit_code: rated.agency_credit_code.clone(),
+                expert_ids: experts.clone(),
+                rated_on: today.to_string(),
+                rated_by: ctx.caller.subject.clone(),
             };
-            for id in &experts {
-                if let Some(current) = store_x::expert(conn, *id)? {
-                    let rating = book.expert(*id);
-                    apply_expert_action(conn, &current, &rating, &book.rules, &ctx.caller.subject)?;
-                }
-            }
+            platform::insert_outbox(
+                conn,
+                &NewOutboxEvent {
+                    occurred_at: pbm_db::now(),
+                    service: SERVICE.into(),
+                    topic: topics::ENGAGEMENT_RATED.into(),
+                    entity_id: row.id.to_string(),
+                    payload: serde_json::to_string(&payload).map_err(ApiError::internal)?,
+                },
+            )?;
             let response = proto::RateEngagementResponse {
                 engagement: Some(to_proto(&rated, &experts)?),
                 agency_rating,

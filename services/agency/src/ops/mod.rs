@@ -8,6 +8,7 @@ pub mod draws;
 pub mod engagements;
 pub mod experts;
 pub mod personal;
+pub mod rating_events;
 pub mod ratings;
 pub mod rules;
 pub mod statistics;

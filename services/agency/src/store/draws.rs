@@ -11,7 +11,10 @@ use pbm_types::Decimal;
 
 use crate::domain::draw::Candidate;
 
-use super::schema::{draw_agencies as da, draw_members as m, draws as d, engagement_experts as ee};
+use super::schema::{
+    draw_agencies as da, draw_members as m, draw_shortfalls as ds, draws as d,
+    engagement_experts as ee,
+};
 
 /// A draw as recorded: its candidate set (sorted by id) and seed typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +37,18 @@ pub struct Draw {
     pub subject: String,
     /// Picks weighted by the candidates' weights (agency draws by rating).
     pub weighted: bool,
+    /// The replacement rounds that could not be drawn after a decline, by round.
+    pub shortfalls: Vec<Shortfall>,
+}
+
+/// A replacement round that could not be drawn: every eligible candidate was drawn already.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortfall {
+    pub round: i32,
+    /// The member whose decline asked for it.
+    pub declined: String,
+    pub message: String,
+    pub recorded_at: NaiveDateTime,
 }
 
 impl Draw {
@@ -96,6 +111,7 @@ impl Draw {
             created_at: row.created_at,
             subject: row.subject,
             weighted: row.weighted,
+            shortfalls: Vec::new(),
         })
     }
 }
@@ -277,7 +293,39 @@ pub fn get(
             .map(member)
             .collect()
     };
-    Ok(Some((Draw::from_row(row)?, members)))
+    let mut draw = Draw::from_row(row)?;
+    draw.shortfalls = ds::table
+        .filter(ds::draw_id.eq(id))
+        .order(ds::round)
+        .select((ds::round, ds::declined, ds::message, ds::recorded_at))
+        .load::<(i32, String, String, NaiveDateTime)>(conn)?
+        .into_iter()
+        .map(|(round, declined, message, recorded_at)| Shortfall {
+            round,
+            declined,
+            message,
+            recorded_at,
+        })
+        .collect();
+    Ok(Some((draw, members)))
+}
+
+/// Records that replacement round `shortfall.round` of draw `draw_id` could not be drawn.
+pub fn insert_shortfall(
+    conn: &mut AnyConnection,
+    draw_id: i64,
+    shortfall: &Shortfall,
+) -> Result<(), StoreError> {
+    diesel::insert_into(ds::table)
+        .values((
+            ds::draw_id.eq(draw_id),
+            ds::round.eq(shortfall.round),
+            ds::declined.eq(&shortfall.declined),
+            ds::message.eq(&shortfall.message),
+            ds::recorded_at.eq(shortfall.recorded_at),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Records an answer if the draw is still at `expected` version and the member still pending.

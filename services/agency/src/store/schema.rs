@@ -210,9 +210,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    draw_shortfalls (draw_id, round) {
+        draw_id -> BigInt,
+        round -> Integer,
+        declined -> Text,
+        message -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     draws,
     draw_members,
+    draw_shortfalls,
     draw_agencies,
     engagements,
     engagement_experts

@@ -151,6 +151,44 @@ impl App {
         self.server.rid()
     }
 
+    // -- events --------------------------------------------------------------------------------
+
+    /// Delivers every event this service wrote to its consumers (`pbm_agency::consumers`), as
+    /// the relay and the consumers do in the background: the grade actions of rated
+    /// engagements, the replacement rounds of declines. An event delivered before is skipped
+    /// (`Applied::Duplicate`). Returns what became of each delivery.
+    pub async fn settle(&self) -> Vec<pbm_events::Applied> {
+        let rows = self
+            .state
+            .db
+            .read(|c| pbm_db::platform::unpublished_outbox(c, 10_000))
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        for consumer in pbm_agency::consumers(&self.state) {
+            for row in &rows {
+                if consumer.topics().contains(&row.topic) {
+                    let event = pbm_events::Event::from(row);
+                    out.push(consumer.apply_one(event, None).await);
+                }
+            }
+        }
+        out
+    }
+
+    /// [`App::settle`], every delivery applied or skipped (none to retry, none dead-lettered).
+    pub async fn settled(&self) {
+        for applied in self.settle().await {
+            assert!(
+                matches!(
+                    applied,
+                    pbm_events::Applied::Done | pbm_events::Applied::Duplicate
+                ),
+                "{applied:?}"
+            );
+        }
+    }
+
     // -- finance shortcuts: the registry --------------------------------------------------------
 
     /// A batch qualified for 2019–2022.
@@ -394,6 +432,31 @@ impl App {
             .unwrap())
     }
 
+    /// Declines for drawn `expert`, lets the consumer draw the replacement ([`App::settled`])
+    /// and returns the draw as GetDraw shows it then.
+    pub async fn decline(&self, draw: &pb::Draw, expert: i64) -> Result<pb::Draw, Status> {
+        let answered = self.respond(draw, expert, false).await?;
+        self.settled().await;
+        let after = self.get_draw(draw.id).await;
+        assert_eq!(
+            after.version, answered.version,
+            "a replacement keeps the version"
+        );
+        Ok(after)
+    }
+
+    /// Draw `id` as finance reads it.
+    pub async fn get_draw(&self, id: i64) -> pb::Draw {
+        self.draws
+            .clone()
+            .get_draw(self.fin(pb::GetDrawRequest { draw_id: id }))
+            .await
+            .unwrap()
+            .into_inner()
+            .draw
+            .unwrap()
+    }
+
     /// Draws `count` agencies for `task` to work on D07.
     pub async fn draw_agencies(
         &self,
@@ -515,6 +578,8 @@ pub async fn agency_pool(app: &App) -> Vec<String> {
             .unwrap();
         app.rate(e.id, 1, score, score).await.unwrap();
     }
+    // Their grades act through the consumer of the ratings' events.
+    app.settled().await;
     codes
 }
 

@@ -75,9 +75,14 @@ async fn draws_are_fair_explicit_and_replayable(db: TestDatabase) {
         too_few.message()
     );
 
-    // A decline draws a replacement in round 1: the one eligible expert left.
+    // A decline is recorded as it is answered; its consumer draws the replacement in round 1:
+    // the one eligible expert left.
     let declined = d.drawn[0].expert_id;
-    let d2 = app.respond(&d, declined, false).await.unwrap();
+    let answered = app.respond(&d, declined, false).await.unwrap();
+    assert!(answered.drawn.iter().all(|m| m.round == 0), "{answered:?}");
+    app.settled().await;
+    let d2 = app.get_draw(d.id).await;
+    assert_eq!(d2.version, answered.version);
     let round1: Vec<i64> = d2
         .drawn
         .iter()
@@ -102,8 +107,32 @@ async fn draws_are_fair_explicit_and_replayable(db: TestDatabase) {
         Code::Aborted,
         "stale version"
     );
-    let no_more = app.respond(&d3, round1[0], false).await.unwrap_err();
-    assert_eq!(reason(&no_more), "TOO_FEW_ELIGIBLE");
+    // The replacement declines too: nobody eligible is left. The decline stands, the draw says
+    // why it has no replacement, and redelivering the event changes nothing.
+    let d4 = app.decline(&d3, round1[0]).await.unwrap();
+    assert_eq!(d4.rounds.len(), 2, "{d4:?}");
+    assert_eq!(
+        d4.drawn
+            .iter()
+            .find(|m| m.expert_id == round1[0])
+            .unwrap()
+            .answer,
+        pb::DrawAnswer::Declined as i32
+    );
+    assert_eq!(d4.replacement_shortfalls.len(), 1, "{d4:?}");
+    let short = &d4.replacement_shortfalls[0];
+    assert_eq!(
+        (short.round, short.declined.as_str()),
+        (2, round1[0].to_string().as_str())
+    );
+    assert!(short.message.contains("无法补抽"), "{}", short.message);
+    assert!(
+        app.settle()
+            .await
+            .iter()
+            .all(|a| *a == pbm_events::Applied::Duplicate)
+    );
+    assert_eq!(app.get_draw(d.id).await, d4);
 
     // Replay from the record, by an auditor.
     let replay = app
@@ -210,7 +239,7 @@ async fn agency_draws_are_weighted_by_rating_and_replayable(db: TestDatabase) {
         .unwrap_err();
     assert_eq!(reason(&err), "AGENCY_REQUIRED");
     answer.agency_credit_code = picked.credit_code.clone();
-    let d2 = app
+    let answered = app
         .draws
         .clone()
         .respond_to_draw(app.fin(answer))
@@ -219,6 +248,13 @@ async fn agency_draws_are_weighted_by_rating_and_replayable(db: TestDatabase) {
         .into_inner()
         .draw
         .unwrap();
+    assert_eq!(
+        answered.rounds.len(),
+        1,
+        "the replacement is the consumer's"
+    );
+    app.settled().await;
+    let d2 = app.get_draw(d.id).await;
     let other = eligible.iter().find(|c| **c != picked.credit_code).unwrap();
     assert_eq!(d2.rounds.len(), 2);
     assert_eq!(d2.rounds[1].picked_agencies, std::slice::from_ref(other));
@@ -339,7 +375,7 @@ async fn draws_never_pick_the_ineligible(db: TestDatabase) {
             assert!(eligible.contains(&m.expert_id), "task {task}: {m:?}");
         }
         // Decline one, then replay both rounds.
-        let d = app.respond(&d, d.drawn[0].expert_id, false).await.unwrap();
+        let d = app.decline(&d, d.drawn[0].expert_id).await.unwrap();
         for m in &d.drawn {
             assert!(eligible.contains(&m.expert_id), "task {task}: {m:?}");
         }
@@ -416,7 +452,7 @@ async fn draws_keep_their_order(db: TestDatabase) {
     assert_eq!(again.draw.unwrap().rounds[0].picked, expected);
 
     // A decline's replacement round keeps its order too.
-    let d2 = app.respond(&d, expected[0], false).await.unwrap();
+    let d2 = app.decline(&d, expected[0]).await.unwrap();
     let again = replay(d2.id).await;
     assert!(again.matches);
     assert_eq!(again.replayed.len(), 2);

@@ -8,6 +8,7 @@ mod agencies;
 mod draws;
 mod engagements;
 mod errors;
+mod events;
 mod experts;
 mod limits;
 mod personal;

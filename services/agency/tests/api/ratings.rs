@@ -53,18 +53,20 @@ async fn ratings_are_explainable_and_grades_act(db: TestDatabase) {
         "1"
     );
     assert!(!rating.selectable);
-    // The grade acted by itself, and the history says why.
-    let agency = app
-        .registry
-        .clone()
-        .get_agency(app.fin(pb::GetAgencyRequest {
+    // The grade acts through the consumer of `pbm.agency.engagement_rated`: not in the response's
+    // transaction, once its event is delivered — and once however often it is delivered.
+    let agency = || {
+        let mut c = app.registry.clone();
+        let r = app.fin(pb::GetAgencyRequest {
             credit_code: CODE_A.into(),
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .agency
-        .unwrap();
+        });
+        async move { c.get_agency(r).await.unwrap().into_inner().agency.unwrap() }
+    };
+    assert_eq!(agency().await.status, pb::AgencyStatus::Admitted as i32);
+    assert_eq!(app.settle().await, [pbm_events::Applied::Done]);
+    assert_eq!(app.settle().await, [pbm_events::Applied::Duplicate]);
+    // The grade acted by itself, and the history says why.
+    let agency = agency().await;
     assert_eq!(
         (agency.status, agency.suspended_until.as_str()),
         (pb::AgencyStatus::Suspended as i32, "2026-12-01")
@@ -83,6 +85,14 @@ async fn ratings_are_explainable_and_grades_act(db: TestDatabase) {
         history.last().unwrap().reason.contains("信用等级D"),
         "{:?}",
         history.last()
+    );
+    assert_eq!(
+        history
+            .iter()
+            .filter(|c| c.to_status == "suspended")
+            .count(),
+        1,
+        "{history:?}"
     );
     assert_eq!(
         app.rate(e.id, 2, "90", "90").await.unwrap_err().code(),

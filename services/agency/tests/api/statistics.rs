@@ -19,6 +19,7 @@ async fn statistics_for_the_province(db: TestDatabase) {
         .await
         .unwrap();
     app.rate(e.id, 1, "20", "40").await.unwrap();
+    app.settled().await;
     let stats = |who: Who| {
         let mut c = app.registry.clone();
         let r = app.req(&who, pb::GetPoolStatisticsRequest {});

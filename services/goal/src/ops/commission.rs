@@ -107,8 +107,9 @@ pub async fn commission(
         // Committed by this very request: the transaction below finds it and replays.
         Some(c) if c.request_id == request_id => Plan::Replay,
         // Commissioned before: only when the agency declined and the pool drew a replacement
-        // (RespondToDraw in the agency service) does a new request move the commission to it.
-        // (The pool refuses a decline it cannot replace, so a draw always names someone.)
+        // (RespondToDraw in the agency service; the replacement round is drawn by its consumer
+        // of the decline, docs/AGENCY.md) does a new request move the commission to it. Before
+        // the replacement is drawn, or when none could be, the commission stays.
         Some(c) => match state.pool.current_agency(&auth, c.draw_id).await? {
             Some(now) if now != c.agency_credit_code => Plan::Replace {
                 from: c.agency_credit_code,

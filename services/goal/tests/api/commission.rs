@@ -160,8 +160,9 @@ async fn ex_ante_assessment_is_commissioned_to_an_agency(db: TestDatabase) {
     let other = get_project(agency(&second)).await.unwrap_err();
     assert_eq!(other.code(), Code::NotFound);
 
-    // The agency declines (finance records its answer in the pool, which draws a replacement
-    // round); a new commissioning request moves the commission to the replacement.
+    // The agency declines (finance records its answer in the pool, whose consumer of the decline
+    // draws a replacement round); a new commissioning request moves the commission to the
+    // replacement.
     let app_ref = &app;
     let decline = move |draw_id: i64, agency: String| {
         let app = app_ref;
@@ -195,6 +196,7 @@ async fn ex_ante_assessment_is_commissioned_to_an_agency(db: TestDatabase) {
         }
     };
     decline(c.draw_id, first.clone()).await.unwrap();
+    app.settle_pool().await;
     let moved = app
         .commission(&finance(), "c-3", "P-EXA", "2026-03-31")
         .await
@@ -234,9 +236,10 @@ async fn ex_ante_assessment_is_commissioned_to_an_agency(db: TestDatabase) {
     );
     get_project(agency(&second)).await.unwrap();
 
-    // The pool refuses a decline it cannot replace (no candidate left): the commission stays.
-    let refused = decline(c.draw_id, second.clone()).await.unwrap_err();
-    assert_eq!(reason(&refused), "TOO_FEW_ELIGIBLE");
+    // A decline the pool cannot replace (no candidate left) is recorded with the shortfall on
+    // the draw: no agency to move to, the commission stays.
+    decline(c.draw_id, second.clone()).await.unwrap();
+    app.settle_pool().await;
     let stays = app
         .commission(&finance(), "c-5", "P-EXA", "2026-03-31")
         .await

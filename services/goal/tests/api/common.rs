@@ -81,6 +81,8 @@ pub struct App {
     pub goals: GoalServiceClient<Channel>,
     pub library: IndicatorServiceClient<Channel>,
     pub registry: AgencyRegistryServiceClient<Channel>,
+    /// The agency service's state (the pool's database), to deliver its events.
+    pub pool: pbm_agency::AppState,
     /// Last: dropping them drops the PostgreSQL database (goal, library, pool).
     _dbs: (TestDatabase, TestDatabase, TestDatabase),
 }
@@ -136,6 +138,7 @@ pub async fn spawn_full(
     .unwrap();
     let today = NaiveDate::from_ymd_opt(FY, 1, 15).unwrap();
     goal.today = Arc::new(move || today);
+    let pool = agency.clone();
     let routes = pbm_goal::add_to(
         pbm_agency::add_to(pbm_indicator::router(indicator), agency),
         goal,
@@ -146,6 +149,7 @@ pub async fn spawn_full(
         goals: GoalServiceClient::new(channel.clone()),
         library: IndicatorServiceClient::new(channel.clone()),
         registry: AgencyRegistryServiceClient::new(channel),
+        pool,
         server,
         _dbs: (db, library_db, pool_db),
     }
@@ -187,6 +191,23 @@ impl App {
     /// A fresh client request id.
     pub fn rid(&self) -> String {
         self.server.rid()
+    }
+
+    /// Delivers the agency service's events to its consumers (`pbm_agency::consumers`), as
+    /// `pbm serve` does in the background: e.g. the replacement round of a declined draw.
+    pub async fn settle_pool(&self) {
+        let rows = self
+            .pool
+            .db
+            .read(|c| pbm_db::platform::unpublished_outbox(c, 10_000))
+            .await
+            .unwrap();
+        for consumer in pbm_agency::consumers(&self.pool) {
+            for row in rows.iter().filter(|r| consumer.topics().contains(&r.topic)) {
+                let applied = consumer.apply_one(pbm_events::Event::from(row), None).await;
+                assert!(applied.settled(), "{applied:?}");
+            }
+        }
     }
 
     /// A goal's history, as finance reads it.

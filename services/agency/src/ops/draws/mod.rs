@@ -3,10 +3,12 @@
 //! replacement round; too few eligible → an explicit error, never a silent fallback; agencies may
 //! be weighted by rating, experts are drawn uniformly).
 //!
-//! Drawing here; answers and replacement rounds in [`respond`]; reading and replaying a draw
-//! from its record in [`replay`]. The rounds are recomputed from the record by one function
-//! ([`replay_rounds`]) for all three.
+//! Drawing here; answers in [`respond`], the replacement rounds of declines in [`replacement`]
+//! (the consumer of `pbm.agency.draw_declined`); reading and replaying a draw from its record in
+//! [`replay`]. The rounds are recomputed from the record by one function ([`replay_rounds`]) for
+//! all of them.
 
+pub mod replacement;
 mod replay;
 mod respond;
 
@@ -205,6 +207,7 @@ fn new_draw(n: NewDraw<'_>, candidates: Vec<Candidate>) -> Draw {
         created_at: NaiveDateTime::MIN,
         subject: store_d::EXPERTS.into(),
         weighted: false,
+        shortfalls: Vec::new(),
     }
 }
 

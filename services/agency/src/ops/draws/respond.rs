@@ -1,12 +1,16 @@
-//! A drawn expert's or agency's answer; a decline draws a replacement in a new round of the same
-//! record (same candidates, derived seed).
+//! A drawn expert's or agency's answer. A decline is always recorded, with the event
+//! `pbm.agency.draw_declined` in the same transaction: its replacement round is drawn by the
+//! consumer in [`super::replacement`] (docs/AGENCY.md "Draws").
 
+use pbm_db::platform::{self, NewOutboxEvent};
+use pbm_events::topics;
 use pbm_proto::agency::v1 as proto;
 use pbm_server::{ApiError, Effect, MutationContext, run_mutation};
 
-use super::{new_members, not_found, replay_rounds};
+use super::not_found;
 use crate::convert;
 use crate::domain::access;
+use crate::ops::SERVICE;
 use crate::state::AppState;
 use crate::store::draws as store_d;
 
@@ -89,26 +93,24 @@ pub async fn respond(
                 ));
             }
             if !r.accept {
-                // A decline triggers a replacement round on the same record (same candidates,
-                // derived seed).
-                let next_round = members.iter().map(|m| m.round).max().unwrap_or(0) + 1;
-                let rounds =
-                    replay_rounds(&row, u32::try_from(next_round).unwrap_or(0)).map_err(|e| {
-                        if e.reason == "TOO_FEW_ELIGIBLE" {
-                            ApiError::failed_precondition(
-                                "TOO_FEW_ELIGIBLE",
-                                "符合条件的候选已全部抽出，无法补抽；请扩大范围或重新抽取",
-                            )
-                        } else {
-                            e
-                        }
-                    })?;
-                let added = new_members(
-                    row.id,
-                    next_round,
-                    rounds.last().cloned().unwrap_or_default(),
-                );
-                store_d::insert_members(conn, &row.subject, &added)?;
+                // One replacement round per decline (round 0 is the draw itself), drawn by the
+                // consumer of this event.
+                let declined_before = members.iter().filter(|m| m.answer == "declined").count();
+                let payload = topics::DrawDeclined {
+                    draw_id: row.id,
+                    declined: key.clone(),
+                    round: i32::try_from(declined_before + 1).unwrap_or(i32::MAX),
+                };
+                platform::insert_outbox(
+                    conn,
+                    &NewOutboxEvent {
+                        occurred_at: pbm_db::now(),
+                        service: SERVICE.into(),
+                        topic: topics::DRAW_DECLINED.into(),
+                        entity_id: row.id.to_string(),
+                        payload: serde_json::to_string(&payload).map_err(ApiError::internal)?,
+                    },
+                )?;
             }
             let (row, members) = store_d::get(conn, row.id)?.ok_or_else(|| not_found(r.draw_id))?;
             let response = convert::draw_to_proto(&row, &members);
