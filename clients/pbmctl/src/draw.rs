@@ -1,6 +1,7 @@
 //! `pbmctl draw …`: random draws (随机抽取), reproducible and auditable
 //! (`pbm.agency.v1.DrawService`): draw experts or agencies for a task, record their answers (a
-//! decline draws a replacement in a new round), show a draw, and replay it from its record.
+//! decline is followed by a replacement in a new round, which `respond` waits for and shows),
+//! show a draw, and replay it from its record.
 //!
 //! What is drawn varies, the rest does not: every draw takes the task options ([`TaskArgs`]:
 //! task, count, evaluated party, kind, request id), and `respond`, `show` and `replay` work on
@@ -272,23 +273,71 @@ async fn respond(ctx: &Ctx, args: RespondArgs) -> Outcome {
         "已记录{who} 的答复：{answer}，抽取记录 {} 版本 {}",
         draw.id, draw.version
     );
+    let mut draw = draw;
     if args.decline {
-        let last_round = draw.rounds.iter().map(|r| r.round).max().unwrap_or(0);
-        let replacements: Vec<String> = members(&draw)
-            .into_iter()
-            .filter(|m| m.round == last_round && last_round > 0)
-            .map(|m| m.who)
-            .collect();
-        if !replacements.is_empty() {
-            println!(
-                "第 {last_round} 轮补抽: {} {}",
-                subject_label(&draw),
-                replacements.join("、")
-            );
+        // The service draws the replacement just after the answer (docs/AGENCY.md "Draws"):
+        // one round per decline, this one's numbered by the declines so far.
+        let declined = members(&draw)
+            .iter()
+            .filter(|m| m.answer == pb::DrawAnswer::Declined as i32)
+            .count();
+        let round = i32::try_from(declined).unwrap_or(i32::MAX);
+        match replacement(ctx, draw.id, round).await? {
+            Some(later) => {
+                let replacements: Vec<String> = members(&later)
+                    .into_iter()
+                    .filter(|m| m.round == round)
+                    .map(|m| m.who)
+                    .collect();
+                if replacements.is_empty() {
+                    for s in later
+                        .replacement_shortfalls
+                        .iter()
+                        .filter(|s| s.round == round)
+                    {
+                        println!("第 {round} 轮未能补抽: {}", s.message);
+                    }
+                } else {
+                    println!(
+                        "第 {round} 轮补抽: {} {}",
+                        subject_label(&later),
+                        replacements.join("、")
+                    );
+                }
+                draw = later;
+            }
+            None => println!(
+                "第 {round} 轮补抽尚未完成，稍后用 `pbmctl draw show {}` 查看",
+                draw.id
+            ),
         }
     }
     print!("{}", details(&draw, false));
     Ok(())
+}
+
+/// Draw `draw_id` once its replacement round `round` is drawn or found short (GetDraw), waiting
+/// up to 10 s; `None` when it is not there by then.
+async fn replacement(ctx: &Ctx, draw_id: i64, round: i32) -> Outcome<Option<pb::Draw>> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let draw = ctx
+            .draws()
+            .get_draw(ctx.req(pb::GetDrawRequest { draw_id }))
+            .await?
+            .into_inner()
+            .draw;
+        let draw = returned(draw)?;
+        let there = draw.rounds.iter().any(|r| r.round == round)
+            || draw.replacement_shortfalls.iter().any(|s| s.round == round);
+        if there {
+            return Ok(Some(draw));
+        }
+        if std::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 fn returned(draw: Option<pb::Draw>) -> Outcome<pb::Draw> {

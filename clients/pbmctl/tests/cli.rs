@@ -62,6 +62,20 @@ fn start_server_on(data_dir: &Path, today: Option<&str>) -> SocketAddr {
             pbm_events::spawn_relay(state.db.clone(), None, &bus)
                 .await
                 .unwrap();
+            // As `pbm-agency serve`: its consumers (grade actions, replacements of declines)
+            // read its outbox.
+            let source = pbm_events::embedded::Source {
+                name: "agency".into(),
+                db: state.db.clone(),
+            };
+            for consumer in pbm_agency::consumers(&state) {
+                pbm_events::embedded::spawn(
+                    consumer,
+                    vec![source.clone()],
+                    &bus,
+                    Default::default(),
+                );
+            }
             let listener = tokio::net::TcpListener::bind(args.listen).await.unwrap();
             let options = args
                 .serve_options(vec![
@@ -982,6 +996,21 @@ fn draws_agencies_by_rating_recomputes_and_records_expert_violations_through_the
         }
         let out = ctl.ok(&rate);
         assert!(out.contains(&format!("得分 {score}（")), "{out}");
+    }
+    // The 70's grade (C) warns its agency: the service's consumer of the rating applies it just
+    // after the answer (docs/AGENCY.md "Ratings").
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let shown: serde_json::Value =
+            serde_json::from_str(&ctl.ok(&["agency", "show", &code_b, "--json"])).unwrap();
+        if shown["status"] == "warned" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never warned: {shown}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
 
     // Draw one of the two, weighted by rating: the weight is the agency's rating.
