@@ -107,6 +107,7 @@ pub async fn open(args: &ServerArgs) -> anyhow::Result<AppState> {
         state.spawn_index_refresher(Duration::from_secs(2));
     }
     spawn_log_compaction(&state, library_log_keep()?);
+    state.index.keep_answers(search_kept_answers()?);
     if let Some(url) = &args.upstream_library_url {
         let token_file = args.upstream_token_file.clone().ok_or_else(|| {
             anyhow::anyhow!("PBM_UPSTREAM_LIBRARY_URL needs PBM_UPSTREAM_TOKEN_FILE")
@@ -121,6 +122,17 @@ pub async fn open(args: &ServerArgs) -> anyhow::Result<AppState> {
         );
     }
     Ok(state)
+}
+
+/// Search answers kept until the library next changes (`PBM_SEARCH_KEPT_ANSWERS`, default
+/// 4,096; 0: every search is computed; docs/INDICATOR.md "Search").
+fn search_kept_answers() -> anyhow::Result<usize> {
+    match std::env::var("PBM_SEARCH_KEPT_ANSWERS") {
+        Ok(v) => v
+            .parse()
+            .map_err(|_| anyhow::anyhow!("PBM_SEARCH_KEPT_ANSWERS must be a number, not {v:?}")),
+        Err(_) => Ok(search::KEPT_ANSWERS),
+    }
 }
 
 /// Rows of the library's change log kept for followers' cursors (`PBM_LIBRARY_LOG_KEEP`,

@@ -3,19 +3,23 @@
 //! stays the source of truth), rebuilt at start.
 //!
 //! Chinese has no word boundaries, so names (and their initials, 饮水数量 → yssl, a second value
-//! of the same fields) and explanations are indexed as character n-grams of 1 to 4 characters:
-//! a query of up to 4 characters is one term, a longer one the phrase of the 4-grams that cover
-//! it (`text::covering_4grams`) — exactly "contains the query". A name is also indexed whole and
-//! as its prefixes (up to `MAX_QUERY_CHARS`), so "is" and "starts with" are one term each.
+//! of the same fields) and explanations are indexed as character n-grams of 1 to 6 characters:
+//! a query of up to 6 characters (nearly every search) is one term, a longer one the phrase of
+//! the 6-grams that cover it (`text::covering_grams`) — exactly "contains the query". The grams
+//! of a name and those of name and explanation together are separate fields, so "the name
+//! contains" and "the name or the explanation contains" are one term each. A name is also
+//! indexed as its prefixes (up to `MAX_QUERY_CHARS`), so "starts with" is one term, and "is" is
+//! "starts with" and as long (`collect::Class::PrefixOf`).
 //!
 //! Ranking: exact name > name prefix > name contains > explanation, then the shorter matched
 //! text, then the code. A search runs up to three ranking stages over disjoint match sets —
-//! exact or prefix (told apart by constant clause weights, `collect`), name contains but not
-//! as prefix, explanation but not name — each with the filters of `store::Filter` as clauses;
-//! stages 2 and 3 run only when stage 1 found fewer than `limit` matches (stage 3 then at least
-//! counts). `total` is the sum of the stages' counts or, when stage 1 alone found the best, one
-//! counting pass (no ranking) over "name or explanation contains the query" with the filters:
-//! exact, never an estimate. docs/BENCHMARKS.md has the figures at 100,000 indicators.
+//! exact or prefix (told apart by the name's length), name contains but not as prefix,
+//! explanation but not name — each with the filters of `store::Filter` as clauses; a stage runs
+//! only while the stages before it found fewer than `limit` matches. `total` is the stages'
+//! counts when all three ran, else the count of "name or explanation contains the query" with
+//! the filters (one term's postings, its document frequency when nothing is deleted and there is
+//! no filter): exact, never an estimate. docs/BENCHMARKS.md has the figures at 100,000
+//! indicators.
 //!
 //! A process updates its index on its own writes, and a refresher task picks up other replicas'
 //! writes (see `AppState::spawn_index_refresher`): each `upsert_all` is one commit, after which
@@ -25,17 +29,18 @@ mod collect;
 mod text;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tantivy::merge_policy::LogMergePolicy;
-use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, TermQuery};
+use tantivy::query::{BooleanQuery, Occur, PhraseQuery, Query, TermQuery};
 use tantivy::schema::{FAST, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use crate::domain::indicator::Indicator;
 use crate::store::Filter;
-use collect::{Best, Candidate, W_EXACT, W_PREFIX};
-use text::{Grams, Prefixes, covering_4grams, initials, normalize, rank};
+use collect::{Best, Candidate, Class};
+use text::{Grams, Prefixes, covering_grams, initials, normalize, rank};
 
 /// Match classes, best first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -56,7 +61,16 @@ pub struct Hit {
 const F_ID: &str = "id";
 const F_NAME_RANK: &str = "name_rank";
 const F_EXPLANATION_RANK: &str = "explanation_rank";
-const GRAMS: [&str; 4] = ["pbm_1grams", "pbm_2grams", "pbm_3grams", "pbm_4grams"];
+/// The longest grams indexed: a query up to this long is one term.
+const N: usize = 6;
+const GRAMS: [&str; N] = [
+    "pbm_1grams",
+    "pbm_2grams",
+    "pbm_3grams",
+    "pbm_4grams",
+    "pbm_5grams",
+    "pbm_6grams",
+];
 const PREFIXES: &str = "pbm_prefixes";
 /// The longest search text (docs/INDICATOR.md, "Limits": `QUERY_TOO_LONG`): name prefixes are
 /// indexed up to this length.
@@ -71,11 +85,14 @@ const MERGE_AT: usize = 4;
 struct Fields {
     /// The code, untokenised: a new version deletes the old one's document by it.
     code: Field,
-    name_whole: Field,
     name_prefixes: Field,
-    /// 1- to 4-grams.
-    name_grams: [Field; 4],
-    explanation_grams: [Field; 4],
+    /// 1- to N-grams of the name and its initials; the N-grams with positions.
+    name_grams: [Field; N],
+    /// 1- to N-grams of the name, its initials and the explanation: "name or explanation
+    /// contains" of a query up to N characters is one term (the total, the explanation stage).
+    any_grams: [Field; N],
+    /// The explanation's N-grams with positions, for queries longer than N.
+    explanation_long: Field,
     fiscal_year: Field,
     frame_node_code: Field,
     level1_code: Field,
@@ -93,8 +110,8 @@ struct Fields {
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    // No field norms (nothing is scored by BM25, see `collect`), positions only where phrases
-    // are asked (4-grams).
+    // No field norms (nothing is scored, see `collect`), positions only where phrases are asked
+    // (the N-grams).
     let text = |tokenizer: &str, record: IndexRecordOption| {
         TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
@@ -104,10 +121,11 @@ fn schema() -> (Schema, Fields) {
         )
     };
     let keyword = text("raw", IndexRecordOption::Basic);
-    let grams = |b: &mut tantivy::schema::SchemaBuilder, prefix: &str| -> [Field; 4] {
+    let positions = IndexRecordOption::WithFreqsAndPositions;
+    let grams = |b: &mut tantivy::schema::SchemaBuilder, prefix: &str, long| -> [Field; N] {
         std::array::from_fn(|i| {
-            let record = if i == 3 {
-                IndexRecordOption::WithFreqsAndPositions
+            let record = if i == N - 1 && long {
+                positions
             } else {
                 IndexRecordOption::Basic
             };
@@ -116,10 +134,10 @@ fn schema() -> (Schema, Fields) {
     };
     let fields = Fields {
         code: b.add_text_field("code", keyword.clone()),
-        name_whole: b.add_text_field("name_whole", keyword.clone()),
         name_prefixes: b.add_text_field("name_prefixes", text(PREFIXES, IndexRecordOption::Basic)),
-        name_grams: grams(&mut b, "name"),
-        explanation_grams: grams(&mut b, "explanation"),
+        name_grams: grams(&mut b, "name", true),
+        any_grams: grams(&mut b, "any", false),
+        explanation_long: b.add_text_field("explanation_long", text(GRAMS[N - 1], positions)),
         fiscal_year: b.add_text_field("fiscal_year", keyword.clone()),
         frame_node_code: b.add_text_field("frame_node_code", keyword.clone()),
         level1_code: b.add_text_field("level1_code", keyword.clone()),
@@ -154,6 +172,9 @@ struct Inner {
     writer: Mutex<IndexWriter>,
     versions: RwLock<Versions>,
     answers: Mutex<Answers>,
+    /// At most this many answers are kept; when full, they are forgotten at once (a library's
+    /// popular queries come back within moments). 0: every search is computed.
+    max_answers: AtomicUsize,
 }
 
 /// Answers given since the library last changed, by (query, filter, limit): a library changes
@@ -166,9 +187,8 @@ struct Answers {
     by_request: HashMap<(String, String, usize), (Vec<Hit>, usize)>,
 }
 
-/// At most this many answers are kept; when full, they are forgotten at once (a library's
-/// popular queries come back within moments).
-const MAX_ANSWERS: usize = 4096;
+/// Answers kept by default (`SearchIndex::keep_answers`).
+pub const KEPT_ANSWERS: usize = 4096;
 
 #[derive(Clone)]
 pub struct SearchIndex {
@@ -200,15 +220,15 @@ fn document(f: &Fields, id: u32, indicator: &Indicator, level1_code: &str) -> Ta
         vec![name, initials]
     };
     for n in &names {
-        d.add_text(f.name_whole, n);
         d.add_text(f.name_prefixes, n);
-        for g in f.name_grams {
+        for g in f.name_grams.into_iter().chain(f.any_grams) {
             d.add_text(g, n);
         }
     }
-    for g in f.explanation_grams {
+    for g in f.any_grams {
         d.add_text(g, &explanation);
     }
+    d.add_text(f.explanation_long, &explanation);
     d.add_text(f.fiscal_year, s.fiscal_year.get().to_string());
     d.add_text(f.frame_node_code, &s.frame_node_code);
     d.add_text(f.level1_code, level1_code);
@@ -235,24 +255,21 @@ fn term(field: Field, text: &str) -> Box<dyn Query> {
     ))
 }
 
-/// Texts of `grams` (1- to 4-grams fields) that contain the query.
-fn contains(grams: &[Field; 4], q: &str, chars: &[char]) -> Box<dyn Query> {
-    if chars.len() <= 4 {
+/// Texts of `grams` (1- to N-grams fields) that contain a query of up to N characters, or of
+/// `long` (N-grams with positions) that contain a longer one.
+fn contains(grams: &[Field; N], long: Field, q: &str, chars: &[char]) -> Box<dyn Query> {
+    if chars.len() <= N {
         return term(grams[chars.len() - 1], q);
     }
-    let terms = covering_4grams(chars)
+    let terms = covering_grams(chars, N)
         .into_iter()
-        .map(|(i, g)| (i, Term::from_field_text(grams[3], &g)))
+        .map(|(i, g)| (i, Term::from_field_text(long, &g)))
         .collect();
     Box::new(PhraseQuery::new_with_offset(terms))
 }
 
 fn keyword(field: Field, value: &str) -> (Occur, Box<dyn Query>) {
-    // A filter does not change the score, which carries the match class.
-    (
-        Occur::Must,
-        Box::new(ConstScoreQuery::new(term(field, value), 0.0)),
-    )
+    (Occur::Must, term(field, value))
 }
 
 impl Inner {
@@ -294,7 +311,7 @@ impl Inner {
         mut clauses: Vec<(Occur, Box<dyn Query>)>,
         filter: &Filter,
         limit: usize,
-        class: Option<MatchKind>,
+        class: Class,
     ) -> (Vec<Candidate>, usize) {
         clauses.extend(self.filter_clauses(filter));
         let query = BooleanQuery::new(clauses);
@@ -340,6 +357,7 @@ impl SearchIndex {
                 writer: Mutex::new(writer),
                 versions: RwLock::default(),
                 answers: Mutex::default(),
+                max_answers: AtomicUsize::new(KEPT_ANSWERS),
             }),
         }
     }
@@ -406,6 +424,14 @@ impl SearchIndex {
         answers.by_request.clear();
     }
 
+    /// Keeps at most `n` answers from now on (`PBM_SEARCH_KEPT_ANSWERS`); 0 computes every
+    /// search.
+    pub fn keep_answers(&self, n: usize) {
+        self.inner.max_answers.store(n, Ordering::Relaxed);
+        let mut answers = self.inner.answers.lock().unwrap_or_else(|p| p.into_inner());
+        answers.by_request.clear();
+    }
+
     /// The indexed current version of an indicator.
     pub fn get(&self, code: &str) -> Option<Arc<Indicator>> {
         let v = self
@@ -444,6 +470,10 @@ impl SearchIndex {
         if q.is_empty() {
             return (Vec::new(), 0);
         }
+        let max_answers = self.inner.max_answers.load(Ordering::Relaxed);
+        if max_answers == 0 {
+            return self.compute(&q, filter, limit);
+        }
         let key = (q, format!("{filter:?}"), limit);
         let generation = {
             let answers = self.inner.answers.lock().unwrap_or_else(|p| p.into_inner());
@@ -455,7 +485,7 @@ impl SearchIndex {
         let answer = self.compute(&key.0, filter, limit);
         let mut answers = self.inner.answers.lock().unwrap_or_else(|p| p.into_inner());
         if answers.generation == generation {
-            if answers.by_request.len() >= MAX_ANSWERS {
+            if answers.by_request.len() >= max_answers {
                 answers.by_request.clear();
             }
             answers.by_request.insert(key, answer.clone());
@@ -469,21 +499,20 @@ impl SearchIndex {
         let inner = &*self.inner;
         let f = &inner.fields;
         let chars: Vec<char> = q.chars().collect();
+        let short = chars.len() <= N;
         let prefix = || term(f.name_prefixes, &q);
-        let name = || contains(&f.name_grams, &q, &chars);
+        let name = || contains(&f.name_grams, f.name_grams[N - 1], &q, &chars);
+        // Name or explanation (up to N characters), or explanation (longer).
+        let any = || contains(&f.any_grams, f.explanation_long, &q, &chars);
         let searcher = inner.reader.searcher();
-        let weighted = |q: Box<dyn Query>, w| -> (Occur, Box<dyn Query>) {
-            (Occur::Should, Box::new(ConstScoreQuery::new(q, w)))
-        };
-        // 1. Exact name or name prefix (an exact name is a prefix too).
-        let first = BooleanQuery::new(vec![
-            weighted(term(f.name_whole, &q), W_EXACT),
-            weighted(prefix(), W_PREFIX),
-        ]);
-        let first: Box<dyn Query> = Box::new(first);
-        let explanation = || contains(&f.explanation_grams, &q, &chars);
-        let (mut candidates, mut found) =
-            inner.stage(&searcher, vec![(Occur::Must, first)], filter, limit, None);
+        // 1. Exact name or name prefix (an exact name is a prefix as long as the query).
+        let (mut candidates, mut found) = inner.stage(
+            &searcher,
+            vec![(Occur::Must, prefix())],
+            filter,
+            limit,
+            Class::PrefixOf(chars.len()),
+        );
         // 2. Name contains, not as a prefix: only while the best `limit` are not found yet.
         let ranked_names = found < limit;
         if ranked_names {
@@ -492,41 +521,45 @@ impl SearchIndex {
                 vec![(Occur::Must, name()), (Occur::MustNot, prefix())],
                 filter,
                 limit - found,
-                Some(MatchKind::NameContains),
+                Class::Fixed(MatchKind::NameContains),
             );
             candidates.extend(more);
             found += n;
         }
-        // 3. Explanation, not name: ranked while needed, counted anyway once stage 2 ran (its
-        // exclusion of name matches is cheaper than the union below).
-        if ranked_names {
+        // 3. Explanation, not name: ranked while needed; for a longer query counted anyway once
+        // stage 2 ran (cheaper than the union below).
+        let total = if ranked_names && (found < limit || !short) {
             let (more, n) = inner.stage(
                 &searcher,
-                vec![(Occur::Must, explanation()), (Occur::MustNot, name())],
+                vec![(Occur::Must, any()), (Occur::MustNot, name())],
                 filter,
                 limit.saturating_sub(found),
-                Some(MatchKind::Explanation),
+                Class::Fixed(MatchKind::Explanation),
             );
             candidates.extend(more);
-            found += n;
-        }
-        // The total, when stage 1 alone found the best: every match contains the query in its
-        // name or its explanation (a prefix match too), counted in one pass without ranking.
-        let total = if ranked_names {
-            found
+            found + n
+        } else if short {
+            // Every match contains the query in its name or explanation (a prefix match too):
+            // one term, counted from its postings (its document frequency when no document of
+            // a segment is deleted and there is no filter).
+            let mut clauses = vec![(Occur::Must, any())];
+            clauses.extend(inner.filter_clauses(filter));
+            BooleanQuery::new(clauses)
+                .count(&searcher)
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "search index: count failed");
+                    0
+                })
         } else {
-            let any = BooleanQuery::new(vec![
-                (Occur::Should, name()),
-                (Occur::Should, explanation()),
-            ]);
-            let any: Box<dyn Query> = Box::new(any);
+            let either = BooleanQuery::new(vec![(Occur::Should, name()), (Occur::Should, any())]);
+            let either: Box<dyn Query> = Box::new(either);
             inner
                 .stage(
                     &searcher,
-                    vec![(Occur::Must, any)],
+                    vec![(Occur::Must, either)],
                     filter,
                     0,
-                    Some(MatchKind::Explanation),
+                    Class::Fixed(MatchKind::Explanation),
                 )
                 .1
         };
@@ -648,6 +681,19 @@ mod tests {
         assert_eq!((codes(&after.0), after.1), (vec!["C"], 1));
         assert_eq!(index.search("道路", &all, 10).1, 2);
         assert_eq!(index.search("饮水", &all, 1).1, 1);
+    }
+
+    #[test]
+    fn with_no_kept_answers_every_search_is_computed() {
+        let index = SearchIndex::new();
+        index.keep_answers(0);
+        index.upsert_all([ind("A", "饮水人口", "", 1)]);
+        assert_eq!(index.search("饮水", &Filter::default(), 10).1, 1);
+        assert!(index.inner.answers.lock().unwrap().by_request.is_empty());
+        index.keep_answers(1);
+        index.search("饮水", &Filter::default(), 10);
+        index.search("人口", &Filter::default(), 10);
+        assert_eq!(index.inner.answers.lock().unwrap().by_request.len(), 1);
     }
 
     #[test]
@@ -962,6 +1008,7 @@ mod timing {
     #[ignore]
     fn search_100k() {
         let index = SearchIndex::new();
+        index.keep_answers(0); // every search computed
         let docs = library(100_000);
         let start = std::time::Instant::now();
         index.upsert_all(docs[..50_000].to_vec());

@@ -1,28 +1,25 @@
 //! The collector of a search stage (docs/INDICATOR.md, "Search"): counts every match and keeps
 //! the best `limit` by (match class, rank).
 //!
-//! The first stage scores a match by constant clause weights (exact name 8, name prefix 4), so
-//! the class is read off the score; the later stages have one class each and need no score.
-//! The rank inside a class (`text::rank`) is one fast-field read, done only for a match that can
-//! still enter the best `limit`.
+//! Nothing is scored: a later stage has one class; the first stage (name prefix) tells an exact
+//! name from a prefix by the name's length, which its rank carries (`text::rank`) — a name
+//! that starts with the query and is as long as it is the query. The rank inside a class is one
+//! fast-field read, done in batches of a block of documents.
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, ColumnIndex};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use super::MatchKind;
+use super::text::rank_len;
 
-pub(super) const W_EXACT: Score = 8.0;
-pub(super) const W_PREFIX: Score = 4.0;
-
-/// The class of a first-stage match from its score (an exact match also matches the prefix
-/// clause: 8 + 4).
-fn class_of(score: Score) -> MatchKind {
-    if score >= W_EXACT {
-        MatchKind::NameExact
-    } else {
-        MatchKind::NamePrefix
-    }
+/// How a stage's matches get their class.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Class {
+    /// Every match of the stage has this class.
+    Fixed(MatchKind),
+    /// Name-prefix matches of a query of this many characters: exact when the name is as long.
+    PrefixOf(usize),
 }
 
 /// A match that may be among the best: its class, its rank in the class, its doc id in the
@@ -43,13 +40,12 @@ impl Candidate {
 /// Candidates for the best `limit` matches, and the number of all matches.
 pub(super) struct Best {
     pub limit: usize,
-    /// The class of every match of a later stage; `None`: from the score (first stage).
-    pub class: Option<MatchKind>,
+    pub class: Class,
 }
 
 pub(super) struct SegmentBest {
     limit: usize,
-    class: Option<MatchKind>,
+    class: Class,
     name_rank: Column<u64>,
     explanation_rank: Column<u64>,
     id: Column<u64>,
@@ -113,35 +109,41 @@ impl SegmentBest {
 impl SegmentCollector for SegmentBest {
     type Fruit = (Vec<Candidate>, usize);
 
-    fn collect(&mut self, doc: DocId, score: Score) {
-        self.count += 1;
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        self.collect_block(&[doc]);
+    }
+
+    /// One batched read of the block's ranks.
+    fn collect_block(&mut self, docs: &[DocId]) {
+        self.count += docs.len();
         if self.limit == 0 {
             return;
         }
-        let kind = self.class.unwrap_or_else(|| class_of(score));
-        if self.threshold.is_some_and(|(t, _)| kind > t) {
-            return;
-        }
-        let rank = self.read(self.column(kind), doc);
-        self.offer(doc, kind, rank);
-    }
-
-    /// Later stages (no scores): one batched read of the block's ranks.
-    fn collect_block(&mut self, docs: &[DocId]) {
-        let (Some(kind), true) = (self.class, self.full) else {
-            for &doc in docs {
-                self.collect(doc, 0.0);
-            }
-            return;
+        let column_kind = match self.class {
+            Class::Fixed(kind) => kind,
+            Class::PrefixOf(_) => MatchKind::NamePrefix,
         };
-        self.count += docs.len();
-        if self.limit == 0 || self.threshold.is_some_and(|(t, _)| kind > t) {
+        if self
+            .threshold
+            .is_some_and(|(t, _)| column_kind > t && !matches!(self.class, Class::PrefixOf(_)))
+        {
             return;
         }
         let mut ranks = std::mem::take(&mut self.ranks);
-        ranks.resize(docs.len(), 0);
-        self.column(kind).values.get_vals(docs, &mut ranks);
+        ranks.clear();
+        if self.full {
+            ranks.resize(docs.len(), 0);
+            self.column(column_kind).values.get_vals(docs, &mut ranks);
+        } else {
+            let column = self.column(column_kind);
+            ranks.extend(docs.iter().map(|&d| column.first(d).unwrap_or(u64::MAX)));
+        }
         for (&doc, &rank) in docs.iter().zip(&ranks) {
+            let kind = match self.class {
+                Class::Fixed(kind) => kind,
+                Class::PrefixOf(len) if rank_len(rank) == len => MatchKind::NameExact,
+                Class::PrefixOf(_) => MatchKind::NamePrefix,
+            };
             self.offer(doc, kind, rank);
         }
         self.ranks = ranks;
@@ -186,7 +188,7 @@ impl Collector for Best {
     }
 
     fn requires_scoring(&self) -> bool {
-        self.class.is_none()
+        false
     }
 
     fn merge_fruits(

@@ -23,7 +23,7 @@ pub(super) fn initials(name: &str) -> String {
 }
 
 /// The n-grams of a character sequence with their position (the index of their first
-/// character): the position is what lets a phrase query of 4-grams find a longer substring.
+/// character): the position is what lets a phrase query of the longest grams find a longer substring.
 /// (tantivy's `NgramTokenizer` puts every gram at position 0.)
 #[derive(Clone)]
 pub(super) struct Grams(pub usize);
@@ -103,17 +103,22 @@ impl TokenStream for GramStream<'_> {
     }
 }
 
-/// The 4-grams that pin down a query of n ≥ 4 characters, with their offsets: every fourth one
-/// from the start, and the last one (`Grams(4)` indexes every position, so a phrase of these
+/// The n-grams that pin down a query of at least n characters, with their offsets: every n-th
+/// one from the start, and the last one (`Grams(n)` indexes every position, so a phrase of these
 /// finds exactly the texts that contain the query).
-pub(super) fn covering_4grams(chars: &[char]) -> Vec<(usize, String)> {
-    let last = chars.len().saturating_sub(4);
-    let mut offsets: Vec<usize> = (0..last).step_by(4).collect();
+pub(super) fn covering_grams(chars: &[char], n: usize) -> Vec<(usize, String)> {
+    let last = chars.len().saturating_sub(n);
+    let mut offsets: Vec<usize> = (0..last).step_by(n).collect();
     offsets.push(last);
     offsets
         .into_iter()
-        .map(|i| (i, chars[i..(i + 4).min(chars.len())].iter().collect()))
+        .map(|i| (i, chars[i..(i + n).min(chars.len())].iter().collect()))
         .collect()
+}
+
+/// The length in characters that a rank carries (`rank`).
+pub(super) fn rank_len(rank: u64) -> usize {
+    (rank >> 56) as usize
 }
 
 /// Order of a match inside its class, as one integer (smaller first): the length in characters
@@ -161,16 +166,18 @@ mod tests {
     }
 
     #[test]
-    fn covering_grams() {
+    fn covering_grams_of_a_query() {
         let chars: Vec<char> = "农村饮水安全".chars().collect();
         assert_eq!(
-            covering_4grams(&chars),
+            covering_grams(&chars, 4),
             [(0, "农村饮水".to_string()), (2, "饮水安全".to_string())]
         );
         let chars: Vec<char> = "一二三四五六七八九".chars().collect();
-        let offsets: Vec<usize> = covering_4grams(&chars).iter().map(|g| g.0).collect();
+        let offsets: Vec<usize> = covering_grams(&chars, 4).iter().map(|g| g.0).collect();
         assert_eq!(offsets, [0, 4, 5]);
-        assert_eq!(covering_4grams(&chars[..4]).len(), 1);
+        let offsets: Vec<usize> = covering_grams(&chars, 6).iter().map(|g| g.0).collect();
+        assert_eq!(offsets, [0, 3]);
+        assert_eq!(covering_grams(&chars[..4], 4).len(), 1);
     }
 
     #[test]
@@ -186,5 +193,7 @@ mod tests {
         assert!(rank(2, "A") < rank(2, "AB"));
         assert!(rank(2, "X09") < rank(2, "X10"));
         assert_eq!(rank(2, "ABCDEFGH1"), rank(2, "ABCDEFGH2"));
+        assert_eq!(rank_len(rank(7, "ABC")), 7);
+        assert_eq!(rank_len(rank(300, "ABC")), 255);
     }
 }
