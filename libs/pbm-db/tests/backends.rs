@@ -211,9 +211,53 @@ async fn an_idle_dead_connection_is_replaced_before_use() {
     assert!(!killed.contains(&written));
 }
 
+/// Embedded consumers read published outbox rows after a cursor (published_at, id) in that
+/// order; rows a relay marked together share their time, so the id breaks the tie.
+async fn outbox_reads_after_a_cursor(test_db: TestDatabase) {
+    use pbm_db::platform::events::{Cursor, published_outbox_after};
+    let db = test_db.connect();
+    db.migrate(&[&pbm_db::PLATFORM_MIGRATIONS]).await.unwrap();
+    let ids = |rows: Vec<platform::OutboxEvent>| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+    let (t1, t2) = db
+        .write(|c| -> Result<_, StoreError> {
+            for n in 0..5 {
+                platform::insert_outbox(
+                    c,
+                    &platform::NewOutboxEvent {
+                        occurred_at: pbm_db::now(),
+                        service: "test".into(),
+                        topic: "t".into(),
+                        entity_id: n.to_string(),
+                        payload: "{}".into(),
+                    },
+                )?;
+            }
+            let t1 = pbm_db::now();
+            let t2 = t1 + chrono::Duration::seconds(1);
+            platform::mark_outbox_published(c, &[1, 2, 3], t1)?;
+            platform::mark_outbox_published(c, &[4, 5], t2)?;
+            Ok((t1, t2))
+        })
+        .await
+        .unwrap();
+    let after = |at: Option<chrono::NaiveDateTime>, last_id, limit| {
+        let cursor = at.map(|published_at| Cursor {
+            published_at,
+            last_id,
+        });
+        db.read(move |c| published_outbox_after(c, cursor, limit))
+    };
+    assert_eq!(ids(after(None, 0, 10).await.unwrap()), [1, 2, 3, 4, 5]);
+    assert_eq!(ids(after(Some(t1), 2, 10).await.unwrap()), [3, 4, 5]);
+    assert_eq!(ids(after(Some(t1), 3, 1).await.unwrap()), [4]);
+    assert_eq!(ids(after(Some(t2), 4, 10).await.unwrap()), [5]);
+    assert!(after(Some(t2), 5, 10).await.unwrap().is_empty());
+}
+
 pbm_db::backend_tests! {
     decimal_round_trip => decimals_round_trip_exactly;
     rollback => failed_transaction_writes_nothing;
+    outbox_cursor => outbox_reads_after_a_cursor;
 }
 
 /// The embedded default syncs SQLite's WAL at every commit (`synchronous = FULL`, 2), so an

@@ -157,13 +157,16 @@ pub fn published_outbox_after(
         .filter(pbm_outbox::published_at.is_not_null())
         .into_boxed();
     if let Some(c) = after {
-        query = query.filter(
-            pbm_outbox::published_at
-                .gt(c.published_at)
-                .or(pbm_outbox::published_at
-                    .eq(c.published_at)
-                    .and(pbm_outbox::id.gt(c.last_id))),
-        );
+        // (published_at, id) > cursor. The leading `published_at >=` is a range on the index
+        // (published_at, id) that both backends seek to; the OR alone made SQLite walk the
+        // whole index on every poll (an idle consumer re-reading a 100,000-row outbox).
+        query = query
+            .filter(pbm_outbox::published_at.ge(c.published_at))
+            .filter(
+                pbm_outbox::published_at
+                    .gt(c.published_at)
+                    .or(pbm_outbox::id.gt(c.last_id)),
+            );
     }
     query
         .order((pbm_outbox::published_at.asc(), pbm_outbox::id.asc()))
