@@ -131,7 +131,9 @@ impl Deployment {
             pbm_server::run::host(&args, routes, health, &outboxes, trails, &bus)
                 .await
                 .expect("host");
-        pbm_server::run::spawn_consumers(&args, consumers, sources, &bus).expect("consumers");
+        pbm_server::run::spawn_consumers(&args, consumers, sources, &bus)
+            .await
+            .expect("consumers");
         let options = args.serve_options(health).expect("serve options");
         let server = tokio::spawn(pbm_server::serve(listener, routes, options, shutdown));
         let scheme = if args.tls.serves_tls() {

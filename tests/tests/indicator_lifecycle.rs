@@ -29,7 +29,8 @@ async fn deploy(db: TestDatabase) -> Deployment {
     let deployment = pbm_e2e::Deployment::start(db, redis_url.clone()).await;
     Deployment {
         client: IndicatorServiceClient::new(deployment.channel.clone()),
-        redis_topic_key: redis_url.map(|u| (u, pbm_events::stream_key("pbm.indicator.changed"))),
+        redis_topic_key: redis_url
+            .map(|u| (u, pbm_events::stream_key(REGION, "pbm.indicator.changed"))),
         events: deployment.bus.subscribe(),
         backend,
         deployment,

@@ -59,9 +59,7 @@ fn start_server_on(data_dir: &Path, today: Option<&str>) -> SocketAddr {
                 state.today = std::sync::Arc::new(move || today);
             }
             let bus = pbm_events::InProcessBus::default();
-            pbm_events::spawn_relay(state.db.clone(), None, &bus)
-                .await
-                .unwrap();
+            pbm_events::spawn_relay(state.db.clone(), None, &bus);
             // As `pbm-agency serve`: its consumers (grade actions, replacements of declines)
             // read its outbox.
             let source = pbm_events::embedded::Source {

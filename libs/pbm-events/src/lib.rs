@@ -6,7 +6,8 @@
 //! on the next pass. Delivery is at least once; every event carries a stable id
 //! (`<service>:<outbox id>`) for consumers to deduplicate.
 //!
-//! * distributed: [`RedisStreams`] – `XADD pbm:events:<topic> MAXLEN ~ N`, read by
+//! * distributed: [`RedisStreams`] – `XADD pbm:<namespace>:events:<topic> MAXLEN ~ N` (the
+//!   namespace is the deployment's region, so deployments may share one Redis), read by
 //!   [`streams::run`] with one consumer group per [`Consumer`] (`XREADGROUP`/`XACK`) on a
 //!   dedicated connection (a blocked `XREADGROUP` holds up every other command on a shared
 //!   multiplexed connection), pending entries of dead consumers reclaimed with `XAUTOCLAIM`;
@@ -64,12 +65,56 @@ impl From<&OutboxEvent> for Event {
     }
 }
 
-/// Stream key of a topic.
-pub fn stream_key(topic: &str) -> String {
+/// Stream key of `topic` in `namespace` (the deployment's region, e.g. `140525`):
+/// `pbm:<namespace>:events:<topic>`, so deployments sharing one Redis never read each other's
+/// events (docs/ARCHITECTURE.md "Events").
+pub fn stream_key(namespace: &str, topic: &str) -> String {
+    format!("pbm:{namespace}:events:{topic}")
+}
+
+/// The topic of a stream key of `namespace` ([`stream_key`]'s inverse); any other key is
+/// returned whole.
+pub fn topic_of_key<'k>(namespace: &str, key: &'k str) -> &'k str {
+    key.strip_prefix("pbm:")
+        .and_then(|rest| rest.strip_prefix(namespace))
+        .and_then(|rest| rest.strip_prefix(":events:"))
+        .unwrap_or(key)
+}
+
+/// The key `topic` had before keys carried a namespace (`pbm:events:<topic>`): read only to
+/// warn about entries left there by an upgrade (docs/OPERATIONS.md "Events and dead letters").
+pub fn legacy_stream_key(topic: &str) -> String {
     format!("pbm:events:{topic}")
 }
 
-/// The topic of a stream key ([`stream_key`]'s inverse).
-pub fn topic_of_key(key: &str) -> &str {
-    key.strip_prefix("pbm:events:").unwrap_or(key)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_keys_carry_the_namespace() {
+        assert_eq!(
+            stream_key("140525", "pbm.goal.approved"),
+            "pbm:140525:events:pbm.goal.approved"
+        );
+        assert_eq!(
+            legacy_stream_key("pbm.goal.approved"),
+            "pbm:events:pbm.goal.approved"
+        );
+    }
+
+    #[test]
+    fn topic_of_key_inverts_stream_key() {
+        for topic in ["pbm.goal.approved", "pbm.agency.engagement_rated", "a:b"] {
+            assert_eq!(topic_of_key("140525", &stream_key("140525", topic)), topic);
+        }
+        // Another namespace's key, or an old one, is not a topic of this namespace.
+        for other in [
+            stream_key("140581", "pbm.goal.approved"),
+            stream_key("1405", "pbm.goal.approved"),
+            legacy_stream_key("pbm.goal.approved"),
+        ] {
+            assert_eq!(topic_of_key("140525", &other), other);
+        }
+    }
 }

@@ -5,7 +5,8 @@ use std::time::Duration;
 use pbm_db::Db;
 use pbm_db::platform;
 
-use crate::{Event, stream_key};
+use crate::streams::StreamOptions;
+use crate::{Consumer, Event, stream_key};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -20,21 +21,48 @@ pub trait Publisher: Send + Sync + 'static {
     fn publish(&self, events: &[Event]) -> impl Future<Output = Result<(), PublishError>> + Send;
 }
 
-/// Redis Streams: one stream per topic.
+/// Redis Streams of one deployment: one stream per topic, `pbm:<namespace>:events:<topic>`
+/// ([`stream_key`]), the namespace being the deployment's region so that deployments may share
+/// one Redis. Its consumers read the same namespace ([`RedisStreams::spawn_consumer`]).
 #[derive(Clone)]
 pub struct RedisStreams {
+    client: redis::Client,
     conn: redis::aio::ConnectionManager,
+    namespace: String,
     max_len: usize,
 }
 
 impl RedisStreams {
-    pub async fn connect(url: &str) -> Result<Self, PublishError> {
+    /// Connects to the Redis at `url` for the streams of `namespace` (the region, e.g. `140525`).
+    pub async fn connect(url: &str, namespace: &str) -> Result<Self, PublishError> {
         let client = redis::Client::open(url)?;
-        let conn = redis::aio::ConnectionManager::new(client).await?;
+        let conn = redis::aio::ConnectionManager::new(client.clone()).await?;
         Ok(Self {
+            client,
             conn,
+            namespace: namespace.to_owned(),
             max_len: 100_000,
         })
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// Runs `consumer` on the streams of this namespace until the task is aborted
+    /// ([`crate::streams::run`], on a connection of its own).
+    pub fn spawn_consumer(
+        &self,
+        consumer: Consumer,
+        options: StreamOptions,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(crate::streams::run(
+            self.client.clone(),
+            self.namespace.clone(),
+            consumer,
+            options,
+            crate::streams::instance_name(),
+        ))
     }
 }
 
@@ -43,7 +71,7 @@ impl Publisher for RedisStreams {
         let mut pipe = redis::pipe();
         for e in events {
             pipe.cmd("XADD")
-                .arg(stream_key(&e.topic))
+                .arg(stream_key(&self.namespace, &e.topic))
                 .arg("MAXLEN")
                 .arg("~")
                 .arg(self.max_len)
@@ -157,16 +185,16 @@ impl<P: Publisher> Relay<P> {
     }
 }
 
-/// Starts the relay of one service database: to Redis Streams when `redis_url` is given
-/// (distributed), else to `bus` (embedded).
-pub async fn spawn_relay(
+/// Starts the relay of one service database: to `redis` when given (distributed: the
+/// deployment's streams, [`RedisStreams::connect`]), else to `bus` (embedded).
+pub fn spawn_relay(
     db: Db,
-    redis_url: Option<&str>,
+    redis: Option<&RedisStreams>,
     bus: &InProcessBus,
-) -> Result<tokio::task::JoinHandle<()>, PublishError> {
+) -> tokio::task::JoinHandle<()> {
     const EVERY: Duration = Duration::from_millis(500);
-    Ok(match redis_url.filter(|u| !u.is_empty()) {
-        Some(url) => Relay::new(db, RedisStreams::connect(url).await?).spawn(EVERY),
+    match redis {
+        Some(streams) => Relay::new(db, streams.clone()).spawn(EVERY),
         None => Relay::new(db, bus.clone()).spawn(EVERY),
-    })
+    }
 }

@@ -1,5 +1,11 @@
 //! Distributed delivery: a [`Consumer`] reading Redis Streams with a consumer group.
 //!
+//! * The streams are those of one namespace, the deployment's region
+//!   (`pbm:<namespace>:events:<topic>`, [`crate::stream_key`]), as its relay writes them
+//!   ([`crate::RedisStreams`]). On start and every 10 minutes, entries a group left unread or
+//!   unacknowledged in a key of before namespaces (`pbm:events:<topic>`) are reported with a
+//!   warning saying since when to publish them again (docs/OPERATIONS.md "Events and dead
+//!   letters"): they are not read, since on a shared Redis they may be another deployment's.
 //! * One group per consumer (its name), created at the start of each stream (`XGROUP CREATE
 //!   <key> <group> 0 MKSTREAM`, `BUSYGROUP` ignored), so events published before the first
 //!   start are read too.
@@ -17,11 +23,14 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
-use redis::streams::{StreamAutoClaimReply, StreamId, StreamPendingCountReply, StreamReadReply};
+use redis::streams::{
+    StreamAutoClaimReply, StreamId, StreamInfoGroupsReply, StreamPendingCountReply,
+    StreamPendingReply, StreamRangeReply, StreamReadReply,
+};
 use redis::{AsyncConnectionConfig, RedisError, RedisResult};
 
 use crate::consumer::Applied;
-use crate::{Consumer, Event, stream_key, topic_of_key};
+use crate::{Consumer, Event, legacy_stream_key, stream_key, topic_of_key};
 
 /// How a stream consumer reads, reclaims and gives up.
 #[derive(Debug, Clone)]
@@ -65,41 +74,29 @@ pub fn instance_name() -> String {
     format!("{host}-{}-{nanos:x}-{seq}", std::process::id())
 }
 
-/// Runs `consumer` against the Redis at `url` until the task is aborted.
-pub fn spawn(
-    url: &str,
-    consumer: Consumer,
-    options: StreamOptions,
-) -> RedisResult<tokio::task::JoinHandle<()>> {
-    let client = redis::Client::open(url)?;
-    Ok(tokio::spawn(run(
-        client,
-        consumer,
-        options,
-        instance_name(),
-    )))
-}
-
-/// Reads, applies and acknowledges forever as member `instance` of `consumer`'s group,
-/// reconnecting with backoff.
+/// Reads the streams of `namespace`, applies and acknowledges forever as member `instance` of
+/// `consumer`'s group, reconnecting with backoff. [`crate::RedisStreams::spawn_consumer`] runs
+/// it with the namespace its relay publishes to.
 pub async fn run(
     client: redis::Client,
+    namespace: String,
     consumer: Consumer,
     options: StreamOptions,
     instance: String,
 ) {
+    let keys = consumer
+        .topics()
+        .iter()
+        .map(|t| stream_key(&namespace, t))
+        .collect();
     let mut reader = Reader {
         consumer,
         options,
         instance,
-        keys: Vec::new(),
+        namespace,
+        keys,
+        legacy_checked: None,
     };
-    reader.keys = reader
-        .consumer
-        .topics()
-        .iter()
-        .map(|t| stream_key(t))
-        .collect();
     let mut backoff = Duration::from_millis(50);
     loop {
         let started = Instant::now();
@@ -116,11 +113,19 @@ pub async fn run(
     }
 }
 
+/// How often a consumer looks for entries its group left in keys of before namespaces: on start
+/// and then now and then, so that what old pods still publish during a rolling upgrade is
+/// reported too (docs/OPERATIONS.md "Events and dead letters").
+const LEGACY_CHECK_EVERY: Duration = Duration::from_secs(600);
+
 struct Reader {
     consumer: Consumer,
     options: StreamOptions,
     instance: String,
+    namespace: String,
     keys: Vec<String>,
+    /// When the keys of before namespaces were last looked at ([`Reader::warn_legacy`]).
+    legacy_checked: Option<Instant>,
 }
 
 fn is_nogroup(e: &RedisError) -> bool {
@@ -144,6 +149,18 @@ impl Reader {
         self.reclaim(&mut conn).await?;
         let mut last_reclaim = Instant::now();
         loop {
+            if self
+                .legacy_checked
+                .is_none_or(|at| at.elapsed() >= LEGACY_CHECK_EVERY)
+            {
+                // Only a report: what fails here (e.g. an ACL denying the old keys) must not stop
+                // the consumer.
+                if let Err(e) = self.warn_legacy(&mut conn).await {
+                    tracing::debug!(consumer = %self.consumer.name(), error = %e,
+                        "could not look at the stream keys without namespace");
+                }
+                self.legacy_checked = Some(Instant::now());
+            }
             if last_reclaim.elapsed() >= self.options.reclaim_every {
                 self.reclaim(&mut conn).await?;
                 last_reclaim = Instant::now();
@@ -194,6 +211,19 @@ impl Reader {
                 Err(e) if e.code() == Some("BUSYGROUP") || e.to_string().contains("BUSYGROUP") => {}
                 Err(e) => return Err(e),
             }
+        }
+        Ok(())
+    }
+
+    /// Warns about each key of before namespaces where this consumer's group left entries
+    /// ([`legacy_backlog`]): an upgraded deployment no longer reads them.
+    async fn warn_legacy(&self, conn: &mut MultiplexedConnection) -> RedisResult<()> {
+        for left in legacy_backlog(conn, self.group(), self.consumer.topics()).await? {
+            tracing::warn!(consumer = %self.consumer.name(), stream = %left.key,
+                namespace = %self.namespace, pending = left.pending, unread = ?left.unread,
+                since = %left.since.to_rfc3339(),
+                "entries left in a stream key without namespace are not read; publish the \
+                 outbox again from `since` (docs/OPERATIONS.md \"Events and dead letters\")");
         }
         Ok(())
     }
@@ -261,7 +291,7 @@ impl Reader {
         entries: Vec<StreamId>,
         deliveries: &HashMap<String, usize>,
     ) -> RedisResult<()> {
-        let topic = topic_of_key(key);
+        let topic = topic_of_key(&self.namespace, key);
         let mut acks = Vec::new();
         let mut batch = Vec::new();
         let mut batch_ids = Vec::new();
@@ -275,7 +305,7 @@ impl Reader {
                 }
                 Ok(_) => None,
             };
-            let event = event.unwrap_or_else(|_| unparsed(key, &entry));
+            let event = event.unwrap_or_else(|_| unparsed(topic, key, &entry));
             match give_up {
                 Some(reason) => {
                     let attempts = delivered as i64;
@@ -344,12 +374,86 @@ fn parse(topic: &str, entry: &StreamId) -> Result<Event, String> {
     })
 }
 
-/// A stand-in for an entry that is not an event, to keep in the dead letters.
-fn unparsed(key: &str, entry: &StreamId) -> Event {
+/// What a consumer group left in the key of a topic from before namespaces
+/// (`pbm:events:<topic>`, [`legacy_stream_key`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyBacklog {
+    pub key: String,
+    /// Entries delivered to the group and not acknowledged.
+    pub pending: usize,
+    /// Entries never delivered to the group (`None`: Redis before 7 does not tell).
+    pub unread: Option<usize>,
+    /// When the oldest of them was added: publishing the producers' outboxes again from then
+    /// delivers them on the namespaced keys (docs/OPERATIONS.md "Events and dead letters").
+    pub since: chrono::DateTime<chrono::Utc>,
+}
+
+/// The keys of `topics` from before namespaces where `group` left entries pending or unread.
+/// They are only reported, never read: on a Redis shared by deployments they may be another
+/// deployment's.
+pub async fn legacy_backlog(
+    conn: &mut MultiplexedConnection,
+    group: &str,
+    topics: &[String],
+) -> RedisResult<Vec<LegacyBacklog>> {
+    let mut left = Vec::new();
+    for topic in topics {
+        let key = legacy_stream_key(topic);
+        let groups: RedisResult<StreamInfoGroupsReply> = redis::cmd("XINFO")
+            .arg("GROUPS")
+            .arg(&key)
+            .query_async(conn)
+            .await;
+        // No such key: nothing left behind.
+        let Ok(groups) = groups else { continue };
+        let Some(info) = groups.groups.into_iter().find(|g| g.name == group) else {
+            continue;
+        };
+        let mut oldest = Vec::new();
+        if info.pending > 0 {
+            let summary: StreamPendingReply = redis::cmd("XPENDING")
+                .arg(&key)
+                .arg(group)
+                .query_async(conn)
+                .await?;
+            if let StreamPendingReply::Data(data) = summary {
+                oldest.push(data.start_id);
+            }
+        }
+        let unread: StreamRangeReply = redis::cmd("XRANGE")
+            .arg(&key)
+            .arg(format!("({}", info.last_delivered_id))
+            .arg("+")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(conn)
+            .await?;
+        oldest.extend(unread.ids.into_iter().map(|e| e.id));
+        if let Some(since) = oldest.iter().filter_map(|id| entry_time(id)).min() {
+            left.push(LegacyBacklog {
+                key,
+                pending: info.pending,
+                unread: info.lag,
+                since,
+            });
+        }
+    }
+    Ok(left)
+}
+
+/// The time a stream entry id (`<milliseconds>-<sequence>`) was added.
+fn entry_time(id: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let millis = id.split_once('-').map_or(id, |(ms, _)| ms).parse().ok()?;
+    chrono::DateTime::from_timestamp_millis(millis)
+}
+
+/// A stand-in for an entry of `topic` (stream `key`) that is not an event, to keep in the dead
+/// letters.
+fn unparsed(topic: &str, key: &str, entry: &StreamId) -> Event {
     Event {
         id: format!("{key}/{}", entry.id),
         service: String::new(),
-        topic: topic_of_key(key).to_owned(),
+        topic: topic.to_owned(),
         entity_id: String::new(),
         payload: format!("{:?}", entry.map),
         occurred_at: String::new(),

@@ -24,6 +24,8 @@ const EVENTS: usize = 10_000;
 const BATCHES: usize = 40;
 const TOPIC: &str = "test.fault";
 const GROUP: &str = "pbm.test.counter";
+/// The deployment's region: the streams' namespace.
+const NS: &str = "140525";
 
 fn stream_options() -> StreamOptions {
     StreamOptions {
@@ -49,7 +51,7 @@ fn spawn_producer(db: Db) -> tokio::task::JoinHandle<()> {
 
 async fn redis_relay(db: &Db, url: &str) -> tokio::task::JoinHandle<()> {
     loop {
-        if let Ok(publisher) = RedisStreams::connect(url).await {
+        if let Ok(publisher) = RedisStreams::connect(url, NS).await {
             return Relay::new(db.clone(), publisher).spawn(Duration::from_millis(20));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -60,6 +62,7 @@ fn stream_consumer(url: &str, consumer: &Consumer, n: usize) -> tokio::task::Joi
     let client = redis::Client::open(url).unwrap();
     tokio::spawn(streams::run(
         client,
+        NS.into(),
         consumer.clone(),
         stream_options(),
         format!("worker-{n}"),
@@ -75,7 +78,7 @@ async fn pending_of(url: &str, member: &str) -> usize {
         return 0;
     };
     redis::cmd("XPENDING")
-        .arg(stream_key(TOPIC))
+        .arg(stream_key(NS, TOPIC))
         .arg(GROUP)
         .arg("-")
         .arg("+")
@@ -139,7 +142,7 @@ async fn distributed_faults(consumer_db: TestDatabase) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (rows, _) = effects(&db).await;
-        let waiting = pending(&url, &stream_key(TOPIC), GROUP).await;
+        let waiting = pending(&url, &stream_key(NS, TOPIC), GROUP).await;
         if rows as usize >= EVENTS && waiting == Some(0) && unpublished(&producer).await == 0 {
             break;
         }
@@ -152,7 +155,7 @@ async fn distributed_faults(consumer_db: TestDatabase) {
     // A moment more: nothing applies twice late.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (rows, distinct) = effects(&db).await;
-    let stream = stream_len(&url, &stream_key(TOPIC)).await.unwrap();
+    let stream = stream_len(&url, &stream_key(NS, TOPIC)).await.unwrap();
     let processed = db.read(|c| store::processed_count(c, GROUP)).await.unwrap();
     eprintln!(
         "distributed ({}): {EVENTS} events, {stream} stream entries (relay republished {}), \
@@ -167,7 +170,7 @@ async fn distributed_faults(consumer_db: TestDatabase) {
     assert_eq!(rows, EVENTS as i64, "every effect once, none twice");
     assert_eq!(distinct, EVENTS as i64);
     assert_eq!(processed, EVENTS as i64);
-    assert_eq!(pending(&url, &stream_key(TOPIC), GROUP).await, Some(0));
+    assert_eq!(pending(&url, &stream_key(NS, TOPIC), GROUP).await, Some(0));
     assert_eq!(dead_letter_count(&consumer).await, 0, "no dead letters");
     relay.abort();
     for w in workers {
@@ -314,10 +317,16 @@ async fn distributed_dead_letters(consumer_db: TestDatabase) {
         ..stream_options()
     };
     let client = redis::Client::open(url.as_str()).unwrap();
-    let worker = tokio::spawn(streams::run(client, consumer.clone(), options, "w".into()));
+    let worker = tokio::spawn(streams::run(
+        client,
+        NS.into(),
+        consumer.clone(),
+        options,
+        "w".into(),
+    ));
     let deadline = Instant::now() + Duration::from_secs(20);
     while dead_letter_count(&consumer).await < 2
-        || pending(&url, &stream_key(TOPIC), GROUP).await != Some(0)
+        || pending(&url, &stream_key(NS, TOPIC), GROUP).await != Some(0)
     {
         assert!(Instant::now() < deadline, "{:?}", effects(&db).await);
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -49,7 +49,10 @@ async fn publishes_to_redis_streams_once(test_db: TestDatabase) {
     let Some(url) = redis_url() else { return };
     let topic = format!("test.{}.{}", test_db.backend().name(), std::process::id());
     let db = db_with_events(&test_db, &topic, 3).await;
-    let relay = Relay::new(db.clone(), RedisStreams::connect(&url).await.unwrap());
+    let relay = Relay::new(
+        db.clone(),
+        RedisStreams::connect(&url, "140525").await.unwrap(),
+    );
     assert_eq!(relay.run_once().await.unwrap(), 3);
     assert_eq!(
         relay.run_once().await.unwrap(),
@@ -60,7 +63,7 @@ async fn publishes_to_redis_streams_once(test_db: TestDatabase) {
     let client = redis::Client::open(url.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-        .arg(stream_key(&topic))
+        .arg(stream_key("140525", &topic))
         .arg("-")
         .arg("+")
         .query_async(&mut conn)
@@ -73,7 +76,7 @@ async fn publishes_to_redis_streams_once(test_db: TestDatabase) {
     assert_eq!(entity, "E0");
     assert!(id.starts_with("pbm.test:"));
     let _: () = redis::cmd("DEL")
-        .arg(stream_key(&topic))
+        .arg(stream_key("140525", &topic))
         .query_async(&mut conn)
         .await
         .unwrap();

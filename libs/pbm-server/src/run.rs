@@ -264,7 +264,7 @@ pub async fn serve_hosted(
 ) -> anyhow::Result<()> {
     let bus = pbm_events::InProcessBus::default();
     let (routes, health_names) = host(args, routes, health_names, outboxes, trails, &bus).await?;
-    spawn_consumers(args, consumers, sources, &bus)?;
+    spawn_consumers(args, consumers, sources, &bus).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -297,8 +297,9 @@ pub async fn host(
     pbm_db::platform::chain::install_key(args.audit.key(&args.data_dir, args.production)?);
     // Outbox rows carry the writing request's trace; consumers continue it.
     pbm_db::platform::install_trace_context(pbm_telemetry::current_traceparent);
+    let redis = event_streams(args).await?;
     for db in outboxes {
-        pbm_events::spawn_relay(db.clone(), args.redis_url.as_deref(), bus).await?;
+        pbm_events::spawn_relay(db.clone(), redis.as_ref(), bus);
         tokio::spawn(sweep_idempotency(db.clone()));
         tokio::spawn(crate::audit::run_sealer(db.clone()));
     }
@@ -311,22 +312,36 @@ pub async fn host(
 /// consumer group of Redis Streams; else each reads the outboxes of `sources` (every database
 /// of this process) from its cursor, woken by `bus`. Either way it applies each event once in
 /// its own database and keeps what it gives up on as dead letters (`pbm events dead-letters`).
-pub fn spawn_consumers(
+pub async fn spawn_consumers(
     args: &ServerArgs,
     consumers: Vec<pbm_events::Consumer>,
     sources: Vec<pbm_events::embedded::Source>,
     bus: &pbm_events::InProcessBus,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let redis = event_streams(args).await?;
     let mut tasks = Vec::with_capacity(consumers.len());
     for consumer in consumers {
         tracing::info!(consumer = %consumer.name(), topics = ?consumer.topics(), "event consumer");
-        tasks.push(match args.redis_url.as_deref().filter(|u| !u.is_empty()) {
-            Some(url) => pbm_events::streams::spawn(url, consumer, Default::default())
-                .context("PBM_REDIS_URL")?,
+        tasks.push(match &redis {
+            Some(streams) => streams.spawn_consumer(consumer, Default::default()),
             None => pbm_events::embedded::spawn(consumer, sources.clone(), bus, Default::default()),
         });
     }
     Ok(tasks)
+}
+
+/// This deployment's Redis Streams with `PBM_REDIS_URL`: keys `pbm:<region>:events:<topic>`,
+/// so that deployments (regions) may share one Redis (docs/ARCHITECTURE.md "Events"). The
+/// relays ([`host`]) and the consumers ([`spawn_consumers`]) both take it from here.
+pub async fn event_streams(args: &ServerArgs) -> anyhow::Result<Option<pbm_events::RedisStreams>> {
+    let Some(url) = args.redis_url.as_deref().filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    let region = args.region()?.to_string();
+    let streams = pbm_events::RedisStreams::connect(url, &region)
+        .await
+        .context("PBM_REDIS_URL")?;
+    Ok(Some(streams))
 }
 
 /// Deletes expired idempotency records of `db` now and then, for as long as the process runs.
