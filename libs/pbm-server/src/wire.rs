@@ -6,9 +6,22 @@ use pbm_types::Decimal;
 
 /// Who did it and when: RFC 3339 UTC with microseconds and `Z`.
 pub fn stamp(actor: &str, at: chrono::NaiveDateTime) -> common::AuditStamp {
+    use chrono::{Datelike, Timelike};
     common::AuditStamp {
         actor: actor.to_owned(),
-        at: format!("{}Z", at.format("%Y-%m-%dT%H:%M:%S%.6f")),
+        // RFC 3339 with microseconds, written field by field: `format` parses its pattern on
+        // every call, and every response that lists records writes several stamps each.
+        at: format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            at.year(),
+            at.month(),
+            at.day(),
+            at.hour(),
+            at.minute(),
+            // A leap second (nanoseconds past 10^9) shows as :60, as chrono's `%S` does.
+            at.second() + at.nanosecond() / 1_000_000_000,
+            at.nanosecond() % 1_000_000_000 / 1_000
+        ),
     }
 }
 
@@ -31,6 +44,14 @@ mod tests {
             .and_hms_micro_opt(8, 5, 1, 42)
             .unwrap();
         assert_eq!(stamp("u", at).at, "2026-11-23T08:05:01.000042Z");
+        let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+            .unwrap()
+            .and_hms_micro_opt(23, 59, 59, 1_500_000)
+            .unwrap();
+        assert_eq!(
+            stamp("u", leap).at,
+            format!("{}Z", leap.format("%Y-%m-%dT%H:%M:%S%.6f"))
+        );
     }
 
     #[test]

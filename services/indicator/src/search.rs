@@ -542,14 +542,18 @@ impl SearchIndex {
             // Every match contains the query in its name or explanation (a prefix match too):
             // one term, counted from its postings (its document frequency when no document of
             // a segment is deleted and there is no filter).
-            let mut clauses = vec![(Occur::Must, any())];
-            clauses.extend(inner.filter_clauses(filter));
-            BooleanQuery::new(clauses)
-                .count(&searcher)
-                .unwrap_or_else(|e| {
-                    tracing::error!(error = %e, "search index: count failed");
-                    0
-                })
+            let filters = inner.filter_clauses(filter);
+            let query: Box<dyn Query> = if filters.is_empty() {
+                any() // a term query counts by its document frequency
+            } else {
+                let mut clauses = vec![(Occur::Must, any())];
+                clauses.extend(filters);
+                Box::new(BooleanQuery::new(clauses))
+            };
+            query.count(&searcher).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "search index: count failed");
+                0
+            })
         } else {
             let either = BooleanQuery::new(vec![(Occur::Should, name()), (Occur::Should, any())]);
             let either: Box<dyn Query> = Box::new(either);
