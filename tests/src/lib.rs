@@ -328,11 +328,39 @@ pub async fn approve_goal(
         .expect("the approved goal")
 }
 
+/// Polls `check` until it holds (event consumers run in the background), for at most 20 s.
+pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// Registers the scenarios' expert (张专家, senior, field LAW) in the pool as `finance`; its id.
 pub async fn register_expert(channel: &Channel, finance: &str, request_id: &str) -> i64 {
+    register_expert_numbered(channel, finance, request_id, 1).await
+}
+
+/// The same expert profile with the 身份证号 numbered `n` (0–9), so several can be registered.
+pub async fn register_expert_numbered(
+    channel: &Channel,
+    finance: &str,
+    request_id: &str,
+    n: u8,
+) -> i64 {
     use pbm_proto::agency::v1 as ag;
-    let first17 = "14050219750505001";
-    let check = pbm_agency::domain::ids::IdNumber::check_char(first17).expect("17 digits");
+    let first17 = format!("1405021975050500{}", n % 10);
+    let check = pbm_agency::domain::ids::IdNumber::check_char(&first17).expect("17 digits");
     ag::agency_registry_service_client::AgencyRegistryServiceClient::new(channel.clone())
         .register_expert(pbm_testkit::bearer(
             finance,

@@ -5,10 +5,8 @@
 //! `pbm.agency.draw_declined`, whose consumer draws the replacement round that GetDraw then
 //! shows — or, with nobody eligible left, the shortfall.
 
-use std::time::{Duration, Instant};
-
 use chrono::Days;
-use pbm_e2e::REGION;
+use pbm_e2e::{REGION, eventually};
 use pbm_proto::agency::v1 as ag;
 use pbm_proto::agency::v1::agency_registry_service_client::AgencyRegistryServiceClient;
 use pbm_proto::agency::v1::draw_service_client::DrawServiceClient;
@@ -21,7 +19,7 @@ use tonic::transport::Channel;
 const AGENCY: &str = "91350100M000100Y43";
 
 struct Flow {
-    _deployment: pbm_e2e::Deployment,
+    deployment: pbm_e2e::Deployment,
     registry: AgencyRegistryServiceClient<Channel>,
     engagements: EngagementServiceClient<Channel>,
     draws: DrawServiceClient<Channel>,
@@ -37,7 +35,7 @@ impl Flow {
             engagements: EngagementServiceClient::new(channel.clone()),
             draws: DrawServiceClient::new(channel),
             finance: deployment.token(&Who::finance(REGION).with_sub("ae-finance")),
-            _deployment: deployment,
+            deployment,
         }
     }
 
@@ -89,21 +87,6 @@ impl Flow {
             .into_inner()
             .draw
             .unwrap()
-    }
-}
-
-/// Polls `check` until it holds (the consumers run in the background), for at most 20 s.
-async fn eventually<T, F: Future<Output = Option<T>>>(
-    what: &str,
-    mut check: impl FnMut() -> F,
-) -> T {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "never happened: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -238,29 +221,9 @@ async fn a_low_rating_suspends_the_agency_through_its_consumer(db: TestDatabase)
 
 async fn a_decline_is_replaced_through_its_consumer(db: TestDatabase) {
     let f = Flow::start(db).await;
-    let mut registry = f.registry.clone();
     for i in 0..3 {
-        let first17 = format!("1405021975050500{i}");
-        let check = pbm_agency::domain::ids::IdNumber::check_char(&first17).unwrap();
-        registry
-            .register_expert(req(
-                &f.finance,
-                ag::RegisterExpertRequest {
-                    request_id: format!("ae-expert-{i}"),
-                    spec: Some(ag::ExpertSpec {
-                        name: "张专家".into(),
-                        id_number: format!("{first17}{check}"),
-                        phone: "13900001111".into(),
-                        title: ag::TitleLevel::Senior as i32,
-                        years_in_field: 15,
-                        fields: vec!["LAW".into()],
-                        affiliation: "山西某大学".into(),
-                        ..Default::default()
-                    }),
-                },
-            ))
-            .await
-            .unwrap();
+        let request_id = format!("ae-expert-{i}");
+        pbm_e2e::register_expert_numbered(&f.deployment.channel, &f.finance, &request_id, i).await;
     }
     let drawn = f
         .draws

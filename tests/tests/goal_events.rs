@@ -5,9 +5,7 @@
 //! evaluation consumers add the goal to the open round's and campaign's scopes as opening would
 //! have — an adjusted goal's new version replacing the old one while nothing was submitted.
 
-use std::time::{Duration, Instant};
-
-use pbm_e2e::{FY, REGION};
+use pbm_e2e::{FY, REGION, eventually};
 use pbm_proto::evaluation::v1 as ev;
 use pbm_proto::goal::v1 as pb;
 use pbm_proto::goal::v1::goal_service_client::GoalServiceClient;
@@ -126,21 +124,6 @@ impl Flow {
             .ok()?
             .into_inner()
             .self_evaluation
-    }
-}
-
-/// Polls `check` until it holds (the consumers run in the background), for at most 20 s.
-async fn eventually<T, F: Future<Output = Option<T>>>(
-    what: &str,
-    mut check: impl FnMut() -> F,
-) -> T {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "never happened: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
