@@ -180,13 +180,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Outcome {
         }
         Command::Respond(args) => respond(ctx, args).await,
         Command::Show { draw_id } => {
-            let draw = ctx
-                .draws()
-                .get_draw(ctx.req(pb::GetDrawRequest { draw_id }))
-                .await?
-                .into_inner()
-                .draw;
-            let draw = returned(draw)?;
+            let draw = get(ctx, draw_id).await?;
             if ctx.json {
                 json::print(&json::message(&draw));
             } else {
@@ -321,13 +315,7 @@ async fn respond(ctx: &Ctx, args: RespondArgs) -> Outcome {
 async fn replacement(ctx: &Ctx, draw_id: i64, round: i32) -> Outcome<Option<pb::Draw>> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let draw = ctx
-            .draws()
-            .get_draw(ctx.req(pb::GetDrawRequest { draw_id }))
-            .await?
-            .into_inner()
-            .draw;
-        let draw = returned(draw)?;
+        let draw = get(ctx, draw_id).await?;
         let there = draw.rounds.iter().any(|r| r.round == round)
             || draw.replacement_shortfalls.iter().any(|s| s.round == round);
         if there {
@@ -338,6 +326,17 @@ async fn replacement(ctx: &Ctx, draw_id: i64, round: i32) -> Outcome<Option<pb::
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+}
+
+/// GetDraw.
+async fn get(ctx: &Ctx, draw_id: i64) -> Outcome<pb::Draw> {
+    let draw = ctx
+        .draws()
+        .get_draw(ctx.req(pb::GetDrawRequest { draw_id }))
+        .await?
+        .into_inner()
+        .draw;
+    returned(draw)
 }
 
 fn returned(draw: Option<pb::Draw>) -> Outcome<pb::Draw> {

@@ -12,12 +12,11 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use pbm_db::diesel::prelude::*;
-use pbm_db::platform::{self, NewOutboxEvent};
 use pbm_db::testing::TestDatabase;
 use pbm_db::{Backend, Db, StoreError};
 use pbm_events::streams::{self, StreamOptions};
 use pbm_events::{RedisStreams, Relay, legacy_stream_key, stream_key};
-use support::{migrated, pending, test_effects};
+use support::{migrated, pending, produce_as, test_effects};
 
 const GROUP: &str = "pbm.test.namespaced";
 const EVENTS: usize = 20;
@@ -41,28 +40,6 @@ fn options() -> StreamOptions {
         reclaim_every: Duration::from_millis(300),
         ..StreamOptions::default()
     }
-}
-
-/// `n` events of `topic` from service `service` in `db`'s outbox.
-async fn produce(db: &Db, service: &str, topic: &str, n: usize) {
-    let (service, topic) = (service.to_owned(), topic.to_owned());
-    db.write(move |c| -> Result<(), StoreError> {
-        for i in 0..n {
-            platform::insert_outbox(
-                c,
-                &NewOutboxEvent {
-                    occurred_at: pbm_db::now(),
-                    service: service.clone(),
-                    topic: topic.clone(),
-                    entity_id: format!("E{i}"),
-                    payload: format!("{{\"n\":{i}}}"),
-                },
-            )?;
-        }
-        Ok(())
-    })
-    .await
-    .unwrap();
 }
 
 /// The ids of the events applied in `db`.
@@ -95,7 +72,7 @@ impl Region {
         let producer = migrated(&producer_db, false).await;
         let consumer_db = migrated(&consumer, true).await;
         let service = format!("pbm.test.{region}");
-        produce(&producer, &service, topic, EVENTS).await;
+        produce_as(&producer, &service, topic, 0, EVENTS).await;
         Region {
             streams,
             producer,

@@ -184,7 +184,7 @@ struct Inner {
 #[derive(Default)]
 struct Answers {
     generation: u64,
-    by_request: HashMap<(String, String, usize), (Vec<Hit>, usize)>,
+    by_request: HashMap<(String, Filter, usize), (Vec<Hit>, usize)>,
 }
 
 /// Answers kept by default (`SearchIndex::keep_answers`).
@@ -474,7 +474,7 @@ impl SearchIndex {
         if max_answers == 0 {
             return self.compute(&q, filter, limit);
         }
-        let key = (q, format!("{filter:?}"), limit);
+        let key = (q, filter.clone(), limit);
         let generation = {
             let answers = self.inner.answers.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(answer) = answers.by_request.get(&key) {

@@ -156,14 +156,19 @@ pub async fn migrated(test_db: &TestDatabase, effects: bool) -> Db {
 
 /// Writes events `from..to` of `topic` to `db`'s outbox in one transaction.
 pub async fn produce(db: &Db, topic: &str, from: usize, to: usize) {
-    let topic = topic.to_owned();
+    produce_as(db, "pbm.test", topic, from, to).await;
+}
+
+/// [`produce`] as service `service` (the first part of each event's id).
+pub async fn produce_as(db: &Db, service: &str, topic: &str, from: usize, to: usize) {
+    let (service, topic) = (service.to_owned(), topic.to_owned());
     db.write(move |c| -> Result<(), StoreError> {
         for i in from..to {
             platform::insert_outbox(
                 c,
                 &NewOutboxEvent {
                     occurred_at: pbm_db::now(),
-                    service: "pbm.test".into(),
+                    service: service.clone(),
                     topic: topic.clone(),
                     entity_id: format!("E{i}"),
                     payload: format!("{{\"n\":{i}}}"),

@@ -146,7 +146,7 @@ pub fn versions(conn: &mut AnyConnection, code: &str) -> Result<Vec<Indicator>, 
 }
 
 /// Filters of list, search and export (all optional).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Filter {
     pub fiscal_year: Option<i32>,
     pub frame_node_code: Option<String>,
