@@ -254,6 +254,61 @@ pub fn water_goal(
     }
 }
 
+/// Declares project `code` (「<code> 农村饮水安全巩固提升工程」, 1,000,000 元) of unit `unit` in
+/// department `dept` as `token` (the unit), with request id `request_id`.
+pub async fn declare_water_project(
+    goals: &pbm_proto::goal::v1::goal_service_client::GoalServiceClient<Channel>,
+    token: &str,
+    request_id: &str,
+    code: &str,
+    unit: &str,
+    dept: &str,
+) {
+    let name = format!("{code} 农村饮水安全巩固提升工程");
+    goals
+        .clone()
+        .declare_project(pbm_testkit::bearer(
+            token,
+            pbm_proto::goal::v1::DeclareProjectRequest {
+                request_id: request_id.into(),
+                spec: Some(project_spec(code, &name, unit, dept, "1000000")),
+                expected_version: 0,
+            },
+        ))
+        .await
+        .expect("declare the project");
+}
+
+/// Finance (`finance`) opens the monitoring round of months 1–6 of `FY` over every department,
+/// started yesterday, due in ten days (today falls inside it); the round opened.
+pub async fn open_half_year_round(
+    channel: &Channel,
+    finance: &str,
+    request_id: &str,
+) -> pbm_proto::monitoring::v1::Round {
+    use pbm_proto::monitoring::v1 as mon;
+    let today = pbm_monitoring::state::today_in_china();
+    mon::round_service_client::RoundServiceClient::new(channel.clone())
+        .open_round(pbm_testkit::bearer(
+            finance,
+            mon::OpenRoundRequest {
+                request_id: request_id.into(),
+                fiscal_year: FY,
+                name: "2026年1-6月绩效运行监控".into(),
+                months_to: 6,
+                starts_on: (today - chrono::Days::new(1)).to_string(),
+                deadline: (today + chrono::Days::new(10)).to_string(),
+                lead_days: 3,
+                scope: Some(mon::RoundScope::default()),
+            },
+        ))
+        .await
+        .expect("open the round")
+        .into_inner()
+        .round
+        .expect("the opened round")
+}
+
 /// Takes `declaration` from the unit's draft to finance's approval over gRPC: the unit saves it
 /// (on `expected_revision`) and submits it (二上), finance reviews it 优 and approves it (二下).
 /// Request ids are `{id}-goal`, `-submit`, `-review`, `-approve`. Returns the approved goal.

@@ -13,7 +13,6 @@ use pbm_auth::Role;
 use pbm_e2e::{FY, REGION};
 use pbm_proto::common::v1::Decimal;
 use pbm_proto::evaluation::v1 as ev;
-use pbm_proto::goal::v1 as pb;
 use pbm_proto::goal::v1::goal_service_client::GoalServiceClient;
 use pbm_proto::monitoring::v1 as mon;
 use pbm_testkit::{TestDatabase, Who, bearer as req, reason, violations};
@@ -73,19 +72,8 @@ impl Cycle {
     /// 32,000 人 / 90 % approved by finance.
     async fn approved(&self, code: &str, unit: (&str, &str, &str), library: &[String; 3]) {
         let (token, dept, agency) = unit;
-        let name = format!("{code} 农村饮水安全巩固提升工程");
-        self.goals
-            .clone()
-            .declare_project(req(
-                token,
-                pb::DeclareProjectRequest {
-                    request_id: format!("ev-project-{code}"),
-                    spec: Some(pbm_e2e::project_spec(code, &name, agency, dept, "1000000")),
-                    expected_version: 0,
-                },
-            ))
-            .await
-            .unwrap();
+        let request_id = format!("ev-project-{code}");
+        pbm_e2e::declare_water_project(&self.goals, token, &request_id, code, agency, dept).await;
         pbm_e2e::approve_goal(
             &self.goals,
             token,
@@ -245,25 +233,7 @@ async fn a_year_is_self_evaluated_reviewed_and_spot_checked(db: TestDatabase) {
 
     // The monitoring round of months 1–6: P-EV-1's budget warning is red.
     let today = pbm_evaluation::state::today_in_china();
-    let round = mon::round_service_client::RoundServiceClient::new(c.deployment.channel.clone())
-        .open_round(req(
-            &c.finance,
-            mon::OpenRoundRequest {
-                request_id: "ev-round".into(),
-                fiscal_year: FY,
-                name: "2026年1-6月绩效运行监控".into(),
-                months_to: 6,
-                starts_on: (today - chrono::Days::new(1)).to_string(),
-                deadline: (today + chrono::Days::new(10)).to_string(),
-                lead_days: 3,
-                scope: Some(mon::RoundScope::default()),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap();
+    let round = pbm_e2e::open_half_year_round(&c.deployment.channel, &c.finance, "ev-round").await;
     assert_eq!(round.with_approved_goal, 3, "{round:?}");
     let december = vec![
         row("P-EV-1", 12, "800000"),

@@ -42,19 +42,9 @@ impl Flow {
     }
 
     async fn project(&self, code: &str) {
-        let name = format!("{code} 农村饮水安全巩固提升工程");
-        self.goals
-            .clone()
-            .declare_project(req(
-                &self.unit,
-                pb::DeclareProjectRequest {
-                    request_id: format!("ge-project-{code}"),
-                    spec: Some(pbm_e2e::project_spec(code, &name, UNIT, DEPT, "1000000")),
-                    expected_version: 0,
-                },
-            ))
-            .await
-            .unwrap();
+        let request_id = format!("ge-project-{code}");
+        pbm_e2e::declare_water_project(&self.goals, &self.unit, &request_id, code, UNIT, DEPT)
+            .await;
     }
 
     /// Saves, submits, reviews and approves the goal of `code` with `works` 处 as its first
@@ -137,27 +127,7 @@ async fn goals_approved_or_adjusted_later_join_the_open_round_and_campaign(db: T
 
     // Finance opens the round of months 1–6 and the year's self-evaluation: P-GE-1 only.
     let today = pbm_monitoring::state::today_in_china();
-    let round = f
-        .rounds
-        .clone()
-        .open_round(req(
-            &f.finance,
-            mon::OpenRoundRequest {
-                request_id: "ge-round".into(),
-                fiscal_year: FY,
-                name: "2026年1-6月绩效运行监控".into(),
-                months_to: 6,
-                starts_on: (today - chrono::Days::new(1)).to_string(),
-                deadline: (today + chrono::Days::new(10)).to_string(),
-                lead_days: 3,
-                scope: Some(mon::RoundScope::default()),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap();
+    let round = pbm_e2e::open_half_year_round(&f.deployment.channel, &f.finance, "ge-round").await;
     assert_eq!(round.with_approved_goal, 1, "{round:?}");
     assert_eq!(
         f.subject(round.id, "P-GE-2")

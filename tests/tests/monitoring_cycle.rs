@@ -9,7 +9,6 @@
 use pbm_auth::Role;
 use pbm_e2e::{FY, REGION};
 use pbm_proto::common::v1::Decimal;
-use pbm_proto::goal::v1 as pb;
 use pbm_proto::goal::v1::goal_service_client::GoalServiceClient;
 use pbm_proto::monitoring::v1 as mon;
 use pbm_testkit::{TestDatabase, Who, bearer as req, reason};
@@ -56,19 +55,9 @@ impl Cycle {
 
     /// Registers the unit's project `code` of 1,000,000 元.
     async fn project(&self, code: &str) {
-        let name = format!("{code} 农村饮水安全巩固提升工程");
-        self.goals
-            .clone()
-            .declare_project(req(
-                &self.unit,
-                pb::DeclareProjectRequest {
-                    request_id: format!("mon-project-{code}"),
-                    spec: Some(pbm_e2e::project_spec(code, &name, UNIT, DEPT, "1000000")),
-                    expected_version: 0,
-                },
-            ))
-            .await
-            .unwrap();
+        let request_id = format!("mon-project-{code}");
+        pbm_e2e::declare_water_project(&self.goals, &self.unit, &request_id, code, UNIT, DEPT)
+            .await;
     }
 
     /// Project `code` with a goal of 12 处 / 32,000 人 / 90 % approved by finance.
@@ -149,27 +138,7 @@ async fn a_deviating_project_is_found_reported_corrected_and_held(db: TestDataba
 
     // Finance opens the round of months 1–6; today falls inside it.
     let today = pbm_monitoring::state::today_in_china();
-    let round = c
-        .rounds
-        .clone()
-        .open_round(req(
-            &c.finance,
-            mon::OpenRoundRequest {
-                request_id: "mon-round".into(),
-                fiscal_year: FY,
-                name: "2026年1-6月绩效运行监控".into(),
-                months_to: 6,
-                starts_on: (today - chrono::Days::new(1)).to_string(),
-                deadline: (today + chrono::Days::new(10)).to_string(),
-                lead_days: 3,
-                scope: Some(mon::RoundScope::default()),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap();
+    let round = pbm_e2e::open_half_year_round(&c.deployment.channel, &c.finance, "mon-round").await;
     assert_eq!(round.with_approved_goal, 2, "{round:?}");
     assert!(
         round.without_goal >= 1,
