@@ -1,7 +1,8 @@
 //! What the services' event consumers share (docs/ARCHITECTURE.md "Events"): how a refusal
 //! becomes a retry or a dead letter, and reading the goal events' payload.
 
-use pbm_events::{Event, HandlerError, topics};
+use pbm_db::{AnyConnection, Db};
+use pbm_events::{Consumer, Event, HandlerError, topics};
 use pbm_proto::goal::v1 as pb;
 use prost::Message;
 
@@ -13,6 +14,24 @@ pub fn handler_error(e: ApiError) -> HandlerError {
         ErrorKind::Unavailable | ErrorKind::Aborted => HandlerError::retryable(e.message),
         _ => HandlerError::permanent(format!("{}: {}", e.reason, e.message)),
     }
+}
+
+/// The consumer group `name` of `topics`, applying each event with `apply` in `db` (its own
+/// database); what `apply` returns is dropped and its refusal mapped by [`handler_error`].
+pub fn consumer<T: 'static>(
+    name: &str,
+    topics: &[&str],
+    db: Db,
+    apply: fn(&mut AnyConnection, &Event) -> Result<T, ApiError>,
+) -> Consumer {
+    Consumer::new(
+        name,
+        topics,
+        db,
+        move |conn: &mut AnyConnection, event: &Event| {
+            apply(conn, event).map(drop).map_err(handler_error)
+        },
+    )
 }
 
 /// The payload of `pbm.goal.approved` / `pbm.goal.adjusted` and the StreamApprovedGoals item it

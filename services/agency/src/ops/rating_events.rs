@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use pbm_db::{AnyConnection, Db};
 use pbm_events::{Consumer, Event, topics};
 use pbm_server::ApiError;
-use pbm_server::events::handler_error;
+use pbm_server::events;
 
 use super::ratings::{RatingBook, agency_action, apply_expert_action, write_agency_actions};
 use crate::store;
@@ -22,14 +22,7 @@ pub const CONSUMER: &str = "pbm.agency.ratings";
 
 /// The consumer of rated engagements, applying to `db` (the agency service's own database).
 pub fn consumer(db: Db) -> Consumer {
-    Consumer::new(
-        CONSUMER,
-        &[topics::ENGAGEMENT_RATED],
-        db,
-        |conn: &mut AnyConnection, event: &Event| {
-            apply(conn, event).map(drop).map_err(handler_error)
-        },
-    )
+    events::consumer(CONSUMER, &[topics::ENGAGEMENT_RATED], db, apply)
 }
 
 /// What the grades did.

@@ -12,7 +12,7 @@
 
 use pbm_db::{AnyConnection, Db, Money};
 use pbm_events::{Consumer, Event, topics};
-use pbm_server::events::{goal_approved, handler_error};
+use pbm_server::events::{self, goal_approved};
 use pbm_server::{ApiError, ErrorKind};
 
 use super::campaigns::{NOT_SUBMITTED, department_sums, save_campaign, score_into};
@@ -27,13 +27,11 @@ const BY: &str = "system:goal-events";
 
 /// The consumer of approved and adjusted goals, applying to `db`.
 pub fn consumer(db: Db) -> Consumer {
-    Consumer::new(
+    events::consumer(
         CONSUMER,
         &[topics::GOAL_APPROVED, topics::GOAL_ADJUSTED],
         db,
-        |conn: &mut AnyConnection, event: &Event| {
-            apply(conn, event).map(drop).map_err(handler_error)
-        },
+        apply,
     )
 }
 

@@ -11,7 +11,7 @@
 use pbm_db::{AnyConnection, Db};
 use pbm_events::{Consumer, Event, topics};
 use pbm_server::ApiError;
-use pbm_server::events::{goal_approved, handler_error};
+use pbm_server::events::{self, goal_approved};
 
 use crate::convert::rounds::{Scope, snapshot_item};
 use crate::ops::recompute;
@@ -22,13 +22,11 @@ pub const CONSUMER: &str = "pbm.monitoring.goal-scope";
 
 /// The consumer of approved and adjusted goals, applying to `db`.
 pub fn consumer(db: Db) -> Consumer {
-    Consumer::new(
+    events::consumer(
         CONSUMER,
         &[topics::GOAL_APPROVED, topics::GOAL_ADJUSTED],
         db,
-        |conn: &mut AnyConnection, event: &Event| {
-            apply(conn, event).map(drop).map_err(handler_error)
-        },
+        apply,
     )
 }
 

@@ -12,7 +12,7 @@
 use pbm_db::{AnyConnection, Db};
 use pbm_events::{Consumer, Event, topics};
 use pbm_server::ApiError;
-use pbm_server::events::handler_error;
+use pbm_server::events;
 
 use super::{new_members, not_found, replay_rounds};
 use crate::store::draws::{self as store_d, Shortfall};
@@ -22,14 +22,7 @@ pub const CONSUMER: &str = "pbm.agency.draw-replacement";
 
 /// The consumer of declines, applying to `db` (the agency service's own database).
 pub fn consumer(db: Db) -> Consumer {
-    Consumer::new(
-        CONSUMER,
-        &[topics::DRAW_DECLINED],
-        db,
-        |conn: &mut AnyConnection, event: &Event| {
-            apply(conn, event).map(drop).map_err(handler_error)
-        },
-    )
+    events::consumer(CONSUMER, &[topics::DRAW_DECLINED], db, apply)
 }
 
 /// What a decline's event did.
